@@ -1,0 +1,111 @@
+# mirrord — a plain Makefile; `make help` lists the targets.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= gcc
+SANITIZE ?=
+
+PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto
+# Debian packages needed to build, test and run the demo.
+DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
+	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev
+DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl
+DEB_BENCH = aptly nginx-light hyperfine time
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith \
+	-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+	-D_FILE_OFFSET_BITS=64
+LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+CORE_SRC = $(filter-out mirrord/main.c,$(wildcard mirrord/*.c)) \
+	$(wildcard sync/*.c) $(wildcard serve/*.c)
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC = $(wildcard tests/unit/t_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+
+.PHONY: all deps deps-test deps-bench run check unit e2e bench install clean help demo
+
+all: $(BUILD)/mirrord
+
+help:
+	@echo "make            build $(BUILD)/mirrord"
+	@echo "make run        install missing packages, build, sync the demo archive"
+	@echo "make check      install missing packages, build, run every test"
+	@echo "make bench      compare against aptly and xz (installs them)"
+	@echo "make install    DESTDIR= PREFIX=/usr/local"
+
+$(BUILD)/obj/%.o: %.c $(wildcard mirrord/*.h sync/*.h serve/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmirrord.a: $(CORE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/mirrord: $(BUILD)/obj/mirrord/main.o $(BUILD)/libmirrord.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libmirrord.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmirrord.a $(LDLIBS)
+
+# Installs the Debian packages that are missing (as root, or with sudo).
+define apt_install
+	@missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(DEB_BUILD))
+deps-test: deps
+	$(call apt_install,$(DEB_TEST))
+deps-bench: deps-test
+	$(call apt_install,$(DEB_BENCH))
+
+demo: deps-test
+	@$(MAKE) --no-print-directory all
+	@tests/fixtures/mkarchive.sh $(BUILD)/demo/archive $(BUILD)/demo/gnupg >/dev/null
+	@cp $(BUILD)/demo/archive/archive-key.gpg $(BUILD)/demo/archive-key.gpg
+
+run: demo
+	$(BUILD)/mirrord -c conf/demo/mirrord.conf sync
+	$(BUILD)/mirrord -c conf/demo/mirrord.conf snapshot list demo
+	$(BUILD)/mirrord -c conf/demo/mirrord.conf snapshot show demo latest
+	$(BUILD)/mirrord -c conf/demo/mirrord.conf fsck
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+		echo "# $$t"; $$t || fail=1; \
+	done; exit $$fail
+
+e2e: $(BUILD)/mirrord
+	@tests/e2e/run.sh $(BUILD)/mirrord
+
+check: deps-test
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory all CFLAGS="-O2 -g"
+	@bench/run.sh $(BUILD)/mirrord
+
+install: $(BUILD)/mirrord
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/mirrord
+	install -m 755 $(BUILD)/mirrord $(DESTDIR)$(PREFIX)/bin/mirrord
+	install -m 644 conf/mirrord.conf $(DESTDIR)$(PREFIX)/share/doc/mirrord/mirrord.conf.example
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,121 @@
+/*
+ * common.h: included first by every .c file of mirrord.
+ *
+ * Holds the one error type (struct merr), its codes, the allocation
+ * wrappers that abort on out-of-memory, and a growable byte buffer.
+ */
+#ifndef MIRRORD_COMMON_H
+#define MIRRORD_COMMON_H
+
+#define _GNU_SOURCE 1
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIRRORD_VERSION "0.1.0"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/*
+ * Error codes. Fallible functions return 0 on success or one of these
+ * (always negative) and fill the struct merr passed as their last argument.
+ */
+enum {
+	MERR_OK = 0,
+	MERR_IO = -1,		/* local file system or system call */
+	MERR_PARSE = -2,	/* malformed input (config, Release, index) */
+	MERR_VERIFY = -3,	/* signature, size or hash did not verify */
+	MERR_NET = -4,		/* transfer failed after retries */
+	MERR_NOTFOUND = -5,	/* the thing asked for does not exist */
+	MERR_BUSY = -6,		/* another writer holds the store */
+	MERR_CONF = -7,		/* invalid configuration */
+	MERR_LIMIT = -8,	/* a size or count cap was exceeded */
+	MERR_INVAL = -9,	/* invalid argument from the user */
+	MERR_EXISTS = -10,	/* already exists */
+	MERR_STORE = -11	/* LMDB or store consistency */
+};
+
+/*
+ * An error: a code and a message with context, lowercase, no full stop,
+ * subjects quoted ("cannot open '/x': No such file or directory").
+ */
+struct merr {
+	int code;
+	char msg[1024];
+};
+
+/* Set err (may be NULL) to code and the formatted message; returns code. */
+int merr_set(struct merr *err, int code, const char *fmt, ...) ATTR_PRINTF(3, 4);
+
+/*
+ * Prepend context to an error already set: "mirror 'x': " + old message.
+ * Returns err->code.
+ */
+int merr_prefix(struct merr *err, const char *fmt, ...) ATTR_PRINTF(2, 3);
+
+/* Set err from errno: "<what>: strerror(errno)", code MERR_IO. */
+int merr_errno(struct merr *err, const char *fmt, ...) ATTR_PRINTF(2, 3);
+
+/* Allocation: these never return NULL; they abort on out-of-memory. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
+
+/*
+ * A growable buffer, always NUL-terminated (p[len] == 0) once anything
+ * was added. BUF_INIT or buf_init() before use, buf_release() after.
+ */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+#define BUF_INIT { NULL, 0, 0 }
+
+void buf_init(struct buf *b);
+void buf_release(struct buf *b);
+void buf_reset(struct buf *b);			/* len = 0, keeps memory */
+void buf_grow(struct buf *b, size_t extra);	/* room for extra more */
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_addf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* Returns owned, NUL-terminated contents and resets b. */
+char *buf_detach(struct buf *b, size_t *len);
+
+/* Case-insensitive ASCII comparison of a counted string to a C string. */
+bool str_ieq(const char *a, size_t alen, const char *b);
+bool str_startswith(const char *s, const char *prefix);
+bool str_endswith(const char *s, const char *suffix);
+
+/*
+ * Parse an unsigned decimal of at most max, whole string [s, s+len):
+ * no sign, no spaces, no overflow. Returns 0 or MERR_PARSE.
+ */
+int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+
+/* Read a whole small file, capped at max bytes. Returns owned memory. */
+int read_file(const char *path, size_t max, char **out, size_t *outlen,
+    struct merr *err);
+
+/* Write data to path atomically: temp file, fsync, rename, fsync dir. */
+int write_file_atomic(const char *path, const void *data, size_t len,
+    int mode, struct merr *err);
+
+/* mkdir -p with mode; existing directories are fine. */
+int mkdir_p(const char *path, int mode, struct merr *err);
+
+#endif

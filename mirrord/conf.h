@@ -1,0 +1,72 @@
+/*
+ * conf.h: mirrord's configuration, in apt's deb822 format.
+ *
+ * The file given with -c holds one global stanza (the one without Name:)
+ * and any number of mirror stanzas (with Name:); a folder mirrors.d/
+ * beside it holds more mirror stanzas, one or more per *.sources file.
+ * Keys are case-insensitive. Relative paths (Store:, Signed-By:, Log-File:,
+ * and "file:" URIs without "//") are relative to the directory of the file
+ * that holds them.
+ */
+#ifndef MIRRORD_CONF_H
+#define MIRRORD_CONF_H
+
+#include "mirrord/common.h"
+
+struct conf_mirror {
+	char *name;		/* [a-z0-9][a-z0-9._-]*, at most 64 bytes */
+	bool deb;		/* Types: deb */
+	bool deb_src;		/* Types: deb-src */
+	char *uri;		/* http://, https:// or file:///; no trailing '/' */
+	char **suites;
+	size_t nsuites;
+	char **components;
+	size_t ncomponents;
+	char **arches;		/* Architectures:; required when deb */
+	size_t narches;
+	char *signed_by;	/* absolute path of the keyring file */
+	bool enabled;		/* Enabled: yes|no, default yes */
+	long sync_interval;	/* seconds; 0 = the global value */
+	char *keep_snapshots;	/* NULL = the global value */
+	char *file;		/* where it was defined, for messages */
+	unsigned line;
+};
+
+struct conf {
+	char *path;		/* the main file */
+	char *store;		/* Store:, absolute; default /var/lib/mirrord */
+	char *listen;		/* Listen:, default 127.0.0.1:8080 */
+	char *base_url;		/* Base-URL:, NULL if unset */
+	char *log_file;		/* Log-File:, NULL = stderr */
+	unsigned connections;	/* Connections:, default 8, 1..64 */
+	unsigned retries;	/* Retries:, default 5 */
+	long connect_timeout;	/* Connect-Timeout:, seconds, default 30 */
+	long stall_timeout;	/* Stall-Timeout:, seconds, default 60 */
+	long clock_skew;	/* Clock-Skew:, seconds, default 600 */
+	long sync_interval;	/* Sync-Interval:, seconds, default 6h */
+	char *keep_snapshots;	/* Keep-Snapshots:, NULL = keep all */
+	struct conf_mirror *mirrors;
+	size_t nmirrors;
+};
+
+/*
+ * Loads path and path's sibling mirrors.d/*.sources (sorted by name).
+ * Errors name the file and line: unknown keys, missing required keys
+ * (Name, Types, URIs, Suites, Signed-By; Components unless a suite is
+ * flat), bad values, duplicate mirror names, duplicate keys in a stanza.
+ * *out is owned; free with conf_free().
+ */
+int conf_load(const char *path, struct conf **out, struct merr *err);
+void conf_free(struct conf *c);
+
+/* The mirror named name, or NULL. */
+const struct conf_mirror *conf_mirror(const struct conf *c, const char *name);
+
+/*
+ * A duration: a number followed by s, m, h, d or w ("90s", "30m", "6h",
+ * "30d"); a bare number is seconds. 0 or MERR_PARSE.
+ */
+int conf_parse_duration(const char *s, size_t len, long *secs,
+    struct merr *err);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * store.h: the content-addressed store and its LMDB index.
+ *
+ * Layout under the store directory:
+ *   blobs/ab/cd/<sha256>   immutable files, named by the SHA-256 of their bytes
+ *   tmp/                   blobs being written (temp files, removed on abort)
+ *   index/                 the LMDB environment
+ *   lock                   the writer lock (flock), holding "pid command"
+ *
+ * Durability: blobs are written to tmp/, checked and renamed into place
+ * without an fsync each; store_sync() is the one barrier (syncfs) that a
+ * writer calls before committing an LMDB transaction that names them.
+ * A blob file is trusted only once the blobs table lists it; a file found
+ * at its final path but not listed (a crash before the commit) is re-hashed
+ * by store_blob_adopt() before use.
+ *
+ * This is the only file that calls LMDB. Tables are opaque key/value maps;
+ * snap.c and channel.c give them meaning.
+ */
+#ifndef MIRRORD_STORE_H
+#define MIRRORD_STORE_H
+
+#include "mirrord/common.h"
+#include "mirrord/hash.h"
+
+enum store_table {
+	TBL_BLOBS = 0,	/* sha256[32] -> struct store_blob_rec */
+	TBL_SNAPS,	/* mirror\0id -> snapshot manifest (snap.c) */
+	TBL_STATE,	/* mirror\0suite -> per-suite sync state (snap.c) */
+	TBL_POOL,	/* mirror\0path\0sha256 be32(from) -> pool interval */
+	TBL_REFS,	/* mirror\0path\0sha256 -> reference count */
+	TBL_CHANNELS,	/* mirror\0channel... -> channel state (channel.c) */
+	TBL_META,	/* free-form: mirror\0key -> value */
+	TBL_COUNT
+};
+
+struct store_blob_rec {
+	uint64_t size;
+	int64_t first_seen;	/* unix time the blob was first committed */
+};
+
+struct store;
+struct store_txn;
+struct store_cursor;
+
+/*
+ * Opens (write: creating if missing) the store at dir. Read-only opens
+ * fail with MERR_NOTFOUND if there is no store there. *out is owned.
+ */
+int store_open(const char *dir, bool write, struct store **out,
+    struct merr *err);
+void store_close(struct store *s);
+const char *store_dir(const struct store *s);
+
+/*
+ * Takes the writer lock (flock on <store>/lock) and writes "pid what" into
+ * it. wait: block until the holder ends (logging who holds it once);
+ * otherwise fail with MERR_BUSY naming the holder. Released by
+ * store_unlock() or store_close().
+ */
+int store_lock(struct store *s, const char *what, bool wait,
+    struct merr *err);
+void store_unlock(struct store *s);
+
+/* The durability barrier: syncfs() on the store's file system. */
+int store_sync(struct store *s, struct merr *err);
+
+/* Transactions. A read transaction must not be held across slow work. */
+int store_txn_begin(struct store *s, bool write, struct store_txn **out,
+    struct merr *err);
+int store_txn_commit(struct store_txn *t, struct merr *err);	/* frees t */
+void store_txn_abort(struct store_txn *t);			/* frees t */
+
+/*
+ * Get: 0 with *val/*vlen pointing into the map (valid until the
+ * transaction ends or the next write in it), MERR_NOTFOUND, or an error.
+ */
+int store_get(struct store_txn *t, enum store_table tbl, const void *key,
+    size_t klen, const void **val, size_t *vlen, struct merr *err);
+int store_put(struct store_txn *t, enum store_table tbl, const void *key,
+    size_t klen, const void *val, size_t vlen, struct merr *err);
+/* Delete; MERR_NOTFOUND if absent. */
+int store_del(struct store_txn *t, enum store_table tbl, const void *key,
+    size_t klen, struct merr *err);
+
+/*
+ * Cursors, in key order (bytewise). seek positions at the first key >=
+ * key (klen 0: the first key); next moves on. Both return 1 with *k/*v set
+ * (valid as for store_get), 0 at the end, or an error.
+ */
+int store_cursor_open(struct store_txn *t, enum store_table tbl,
+    struct store_cursor **out, struct merr *err);
+int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
+    const void **k, size_t *kl, const void **v, size_t *vl,
+    struct merr *err);
+int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
+    const void **v, size_t *vl, struct merr *err);
+/* Deletes the entry under the cursor (write transactions). */
+int store_cursor_del(struct store_cursor *c, struct merr *err);
+void store_cursor_close(struct store_cursor *c);
+
+/* Blobs table. */
+int store_blob_get(struct store_txn *t, const unsigned char h[HASH_LEN],
+    struct store_blob_rec *rec, struct merr *err);	/* or MERR_NOTFOUND */
+int store_blob_put(struct store_txn *t, const unsigned char h[HASH_LEN],
+    uint64_t size, struct merr *err);	/* keeps an existing first_seen */
+
+/* "<store>/blobs/ab/cd/<hex>", owned. */
+char *store_blob_path(const struct store *s, const unsigned char h[HASH_LEN]);
+/* Opens a blob for reading, O_CLOEXEC. Returns fd or a negative MERR. */
+int store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
+    struct merr *err);
+
+/* Writing one blob: a temp file, hashed as it is written. */
+struct blob_writer {
+	struct store *store;
+	int fd;
+	char *tmp_path;
+	struct hash_ctx hash;
+	uint64_t size;		/* bytes written so far */
+	uint64_t cap;		/* writes beyond this fail with MERR_LIMIT */
+};
+
+int store_blob_begin(struct store *s, uint64_t cap, struct blob_writer *w,
+    struct merr *err);
+int store_blob_write(struct blob_writer *w, const void *data, size_t len,
+    struct merr *err);
+/* Back to empty (a server ignored a Range request and sent it all). */
+int store_blob_rewind(struct blob_writer *w, struct merr *err);
+/*
+ * Checks size == want_size and the hash == want (MERR_VERIFY otherwise,
+ * naming both hashes), then renames into place and releases w. On error
+ * the temp file is removed and w released.
+ */
+int store_blob_finish(struct blob_writer *w, const unsigned char want[HASH_LEN],
+    uint64_t want_size, struct merr *err);
+void store_blob_abort(struct blob_writer *w);	/* removes the temp file */
+
+/*
+ * A blob file at its final path that the blobs table does not list:
+ * re-hash it; *ok = true if it has hash h and size, else it is removed.
+ * *ok = false if there is no such file.
+ */
+int store_blob_adopt(struct store *s, const unsigned char h[HASH_LEN],
+    uint64_t size, bool *ok, struct merr *err);
+
+/* Removes leftovers in tmp/ (from killed writers); needs the lock. */
+int store_clean_tmp(struct store *s, struct merr *err);
+
+#endif

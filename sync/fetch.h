@@ -1,0 +1,78 @@
+/*
+ * fetch.h: transfers with libcurl (the only file that calls libcurl).
+ *
+ * http://, https:// and file:// URLs. Redirects are followed only to
+ * http(s). Transient failures (5xx, 429, resets, timeouts, stalls below
+ * 1 byte/s for stall_timeout) are retried with exponential backoff
+ * (honouring Retry-After up to a bound); a broken transfer into the store
+ * resumes with Range from the bytes already written and hashed.
+ */
+#ifndef MIRRORD_FETCH_H
+#define MIRRORD_FETCH_H
+
+#include "mirrord/common.h"
+#include "mirrord/hash.h"
+#include "mirrord/store.h"
+
+struct fetch_opts {
+	unsigned connections;	/* parallel transfers, default 8 */
+	unsigned retries;	/* attempts after the first, default 5 */
+	long connect_timeout;	/* seconds */
+	long stall_timeout;	/* seconds below 1 byte/s before retrying */
+	unsigned backoff_ms;	/* first retry delay, doubled each time; 500 */
+};
+
+struct fetch;
+
+int fetch_new(const struct fetch_opts *opts, struct fetch **out,
+    struct merr *err);
+void fetch_free(struct fetch *f);
+
+/* One small file into memory. */
+struct fetch_mem {
+	int status;		/* 200, 304 (not modified), 404 (absent) */
+	char *data;		/* owned, NUL-terminated; NULL unless 200 */
+	size_t len;
+	char *etag;		/* owned validators of a 200, or NULL */
+	char *last_modified;
+};
+
+/*
+ * GET url into memory, at most max bytes (more is MERR_LIMIT). etag and
+ * last_modified (either may be NULL) make the request conditional. 404
+ * (and a missing file:// file) is not an error: res->status says it.
+ * Free with fetch_mem_release().
+ */
+int fetch_get_mem(struct fetch *f, const char *url, size_t max,
+    const char *etag, const char *last_modified, struct fetch_mem *res,
+    struct merr *err);
+void fetch_mem_release(struct fetch_mem *res);
+
+/* One file to fetch into the store, verified by size and SHA-256. */
+struct fetch_job {
+	const char *url;	/* borrowed */
+	const char *fallback;	/* tried if url is 404, or NULL (borrowed) */
+	unsigned char hash[HASH_LEN];
+	uint64_t size;
+	bool optional;		/* 404 everywhere is not an error */
+	int status;		/* out: 0 stored, 1 absent (optional 404),
+				 * <0 failed */
+};
+
+/* Called now and then (at most ~10 times a second) while transfers run. */
+typedef void (*fetch_progress_fn)(void *ctx, uint64_t files_done,
+    uint64_t bytes_done);
+
+/*
+ * Fetches jobs into the store in parallel (opts.connections at a time,
+ * keep-alive, HTTP/2 multiplexing where offered), each through
+ * store_blob_begin/write/finish with cap = size. Returns 0 when every
+ * non-optional job has status 0 (or 1 if optional); otherwise stops
+ * starting new transfers and returns the first error, naming the URL
+ * ("'http://…/pool/x.deb': sha256 mismatch…"). Jobs already stored stay
+ * stored (their files are in place, for the next try).
+ */
+int fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
+    size_t njobs, fetch_progress_fn progress, void *ctx, struct merr *err);
+
+#endif
