@@ -3,7 +3,7 @@
  *
  * The file given with -c holds one global stanza (the one without Name:)
  * and any number of mirror stanzas (with Name:); a folder mirrors.d/
- * beside it holds more mirror stanzas, one or more per *.sources file.
+ * beside it holds more mirror stanzas in files named NAME.sources.
  * Keys are case-insensitive. Relative paths (Store:, Signed-By:, Log-File:,
  * and "file:" URIs without "//") are relative to the directory of the file
  * that holds them.
@@ -50,7 +50,7 @@ struct conf {
 };
 
 /*
- * Loads path and path's sibling mirrors.d/*.sources (sorted by name).
+ * Loads path and path's sibling mirrors.d/NAME.sources (in name order).
  * Errors name the file and line: unknown keys, missing required keys
  * (Name, Types, URIs, Suites, Signed-By; Components unless a suite is
  * flat), bad values, duplicate mirror names, duplicate keys in a stanza.

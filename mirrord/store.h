@@ -72,7 +72,7 @@ int store_txn_commit(struct store_txn *t, struct merr *err);	/* frees t */
 void store_txn_abort(struct store_txn *t);			/* frees t */
 
 /*
- * Get: 0 with *val/*vlen pointing into the map (valid until the
+ * Get: 0 with *val and *vlen pointing into the map (valid until the
  * transaction ends or the next write in it), MERR_NOTFOUND, or an error.
  */
 int store_get(struct store_txn *t, enum store_table tbl, const void *key,
@@ -85,7 +85,7 @@ int store_del(struct store_txn *t, enum store_table tbl, const void *key,
 
 /*
  * Cursors, in key order (bytewise). seek positions at the first key >=
- * key (klen 0: the first key); next moves on. Both return 1 with *k/*v set
+ * key (klen 0: the first key); next moves on. Both return 1 with *k and *v set
  * (valid as for store_get), 0 at the end, or an error.
  */
 int store_cursor_open(struct store_txn *t, enum store_table tbl,

@@ -1,0 +1,586 @@
+/*
+ * main.c: the mirrord command line. Only this file exits.
+ */
+#include "mirrord/common.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mirrord/conf.h"
+#include "mirrord/log.h"
+#include "mirrord/snap.h"
+#include "mirrord/store.h"
+#include "sync/fetch.h"
+#include "sync/index.h"
+#include "sync/sync.h"
+
+#define DEFAULT_CONF "/etc/mirrord/mirrord.conf"
+
+struct cli {
+	const char *conf_path;
+	bool quiet;
+	bool json;
+	struct conf *conf;
+};
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: mirrord [-c CONF] [-q] [-v] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  sync [MIRROR...]               sync mirrors; prints each new "
+	    "snapshot ID\n"
+	    "  snapshot list MIRROR [--json]  snapshot IDs, oldest first\n"
+	    "  snapshot show MIRROR REF [--json]\n"
+	    "                                 REF: an ID, a timestamp or "
+	    "'latest'\n"
+	    "  fsck                           re-hash every blob, check every "
+	    "reference\n"
+	    "  index-parse FILE               parse a Packages file (for "
+	    "benchmarks)\n"
+	    "  version                        print the version\n"
+	    "\n"
+	    "options:\n"
+	    "  -c CONF   configuration file (default " DEFAULT_CONF ")\n"
+	    "  -q        quiet: errors only\n"
+	    "  -v        verbose: debug messages\n", f);
+}
+
+static int
+load_conf(struct cli *cli)
+{
+	struct merr err = { 0 };
+
+	if (conf_load(cli->conf_path, &cli->conf, &err)) {
+		log_error("%s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+open_store(struct cli *cli, bool write, struct store **s)
+{
+	struct merr err = { 0 };
+
+	if (store_open(cli->conf->store, write, s, &err)) {
+		log_error("%s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_sync(struct cli *cli, int argc, char **argv)
+{
+	struct fetch_opts fo;
+	struct sync_opts so;
+	struct fetch *f = NULL;
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	int i, failed = 0, rc;
+	size_t k;
+
+	for (i = 0; i < argc; i++) {
+		if (conf_mirror(cli->conf, argv[i]) == NULL) {
+			log_error("no mirror named '%s' in '%s'", argv[i],
+			    cli->conf_path);
+			return 1;
+		}
+	}
+	if (cli->conf->nmirrors == 0) {
+		log_error("'%s' defines no mirrors", cli->conf_path);
+		return 1;
+	}
+	if (open_store(cli, true, &s))
+		return 1;
+	rc = store_lock(s, "sync", false, &err);
+	if (rc == MERR_BUSY) {
+		log_info("%s; waiting", err.msg);
+		rc = store_lock(s, "sync", true, &err);
+	}
+	if (rc == 0)
+		rc = store_clean_tmp(s, &err);
+	if (rc) {
+		log_error("%s", err.msg);
+		store_close(s);
+		return 1;
+	}
+	memset(&fo, 0, sizeof(fo));
+	fo.connections = cli->conf->connections;
+	fo.retries = cli->conf->retries;
+	fo.connect_timeout = cli->conf->connect_timeout;
+	fo.stall_timeout = cli->conf->stall_timeout;
+	fo.backoff_ms = 500;
+	if (fetch_new(&fo, &f, &err)) {
+		log_error("%s", err.msg);
+		store_close(s);
+		return 1;
+	}
+	so.quiet = cli->quiet;
+	so.progress = !cli->quiet && isatty(STDERR_FILENO);
+	for (k = 0; k < cli->conf->nmirrors; k++) {
+		const struct conf_mirror *m = &cli->conf->mirrors[k];
+		struct sync_result res;
+		bool named = argc == 0;
+
+		for (i = 0; i < argc; i++)
+			if (strcmp(argv[i], m->name) == 0)
+				named = true;
+		if (!named || (!m->enabled && argc == 0))
+			continue;
+		memset(&err, 0, sizeof(err));
+		if (sync_mirror(cli->conf, m, s, f, &so, &res, &err)) {
+			log_error("%s", err.msg);
+			failed = 1;
+			continue;
+		}
+		if (res.created) {
+			printf("%s %s\n", m->name, res.id);
+			fflush(stdout);
+		} else if (!cli->quiet) {
+			log_info("mirror '%s': no change", m->name);
+		}
+	}
+	fetch_free(f);
+	store_close(s);
+	return failed;
+}
+
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+print_snap_json(const struct snap *sn, bool detail)
+{
+	char hex[HASH_HEX_LEN + 1];
+	size_t i, j;
+
+	printf("{\"id\":\"%s\",\"time\":%lld,\"suites\":[", sn->id,
+	    (long long)sn->time);
+	for (i = 0; i < sn->nsuites; i++) {
+		const struct snap_suite *su = &sn->suites[i];
+
+		if (i)
+			putchar(',');
+		if (!detail) {
+			json_str(su->name);
+			continue;
+		}
+		printf("{\"name\":");
+		json_str(su->name);
+		printf(",\"date\":");
+		json_str(su->date_str ? su->date_str : "");
+		printf(",\"files\":[");
+		for (j = 0; j < su->nfiles; j++) {
+			hash_to_hex(su->files[j].hash, hex);
+			printf("%s{\"path\":", j ? "," : "");
+			json_str(su->files[j].path);
+			printf(",\"sha256\":\"%s\",\"size\":%llu}", hex,
+			    (unsigned long long)su->files[j].size);
+		}
+		printf("]}");
+	}
+	printf("],\"packages\":%llu,\"sources\":%llu,\"files\":%llu,"
+	    "\"bytes\":%llu,\"new_files\":%llu,\"new_bytes\":%llu}",
+	    (unsigned long long)sn->packages, (unsigned long long)sn->sources,
+	    (unsigned long long)sn->files, (unsigned long long)sn->bytes,
+	    (unsigned long long)sn->new_files,
+	    (unsigned long long)sn->new_bytes);
+}
+
+static int
+check_mirror(struct cli *cli, const char *name)
+{
+	if (conf_mirror(cli->conf, name) == NULL) {
+		log_error("no mirror named '%s' in '%s'", name,
+		    cli->conf_path);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_snapshot(struct cli *cli, int argc, char **argv)
+{
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	struct merr err = { 0 };
+	struct snap sn;
+	char **ids = NULL;
+	size_t n = 0, i;
+	int rc = 1;
+
+	if (argc < 2 || (strcmp(argv[0], "list") == 0 && argc != 2) ||
+	    (strcmp(argv[0], "show") == 0 && argc != 3) ||
+	    (strcmp(argv[0], "list") && strcmp(argv[0], "show"))) {
+		usage(stderr);
+		return 2;
+	}
+	if (check_mirror(cli, argv[1]) || open_store(cli, false, &s))
+		return 1;
+	if (store_txn_begin(s, false, &t, &err))
+		goto fail;
+	if (strcmp(argv[0], "list") == 0) {
+		if (snap_list(t, argv[1], &ids, &n, &err))
+			goto fail;
+		if (cli->json)
+			putchar('[');
+		for (i = 0; i < n; i++) {
+			if (!cli->json) {
+				printf("%s\n", ids[i]);
+				continue;
+			}
+			if (snap_load(t, argv[1], ids[i], &sn, &err))
+				goto fail;
+			if (i)
+				putchar(',');
+			print_snap_json(&sn, false);
+			snap_release(&sn);
+		}
+		if (cli->json)
+			printf("]\n");
+		rc = 0;
+		goto out;
+	}
+	if (snap_load(t, argv[1], argv[2], &sn, &err))
+		goto fail;
+	if (cli->json) {
+		print_snap_json(&sn, true);
+		putchar('\n');
+	} else {
+		char when[64];
+		time_t tt = (time_t)sn.time;
+		struct tm tm;
+
+		gmtime_r(&tt, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		printf("id: %s\ntime: %s\n", sn.id, when);
+		for (i = 0; i < sn.nsuites; i++)
+			printf("suite: %s date: %s files: %zu\n",
+			    sn.suites[i].name, sn.suites[i].date_str ?
+			    sn.suites[i].date_str : "", sn.suites[i].nfiles);
+		printf("packages: %llu\nsources: %llu\nfiles: %llu\n"
+		    "bytes: %llu\nnew_files: %llu\nnew_bytes: %llu\n",
+		    (unsigned long long)sn.packages,
+		    (unsigned long long)sn.sources,
+		    (unsigned long long)sn.files,
+		    (unsigned long long)sn.bytes,
+		    (unsigned long long)sn.new_files,
+		    (unsigned long long)sn.new_bytes);
+	}
+	snap_release(&sn);
+	rc = 0;
+	goto out;
+fail:
+	log_error("%s", err.msg);
+out:
+	snap_list_free(ids, n);
+	if (t)
+		store_txn_abort(t);
+	store_close(s);
+	return rc;
+}
+
+/* fsck: every blob re-hashed; every reference resolves to a blob. */
+struct fsck {
+	struct store *s;
+	struct store_txn *t;
+	uint64_t blobs, bytes, bad, refs;
+};
+
+static int
+fsck_need(struct fsck *fk, const unsigned char h[HASH_LEN], const char *what,
+    struct merr *err)
+{
+	struct store_blob_rec rec;
+	char hex[HASH_HEX_LEN + 1];
+	int rc;
+
+	fk->refs++;
+	rc = store_blob_get(fk->t, h, &rec, err);
+	if (rc == MERR_NOTFOUND) {
+		hash_to_hex(h, hex);
+		printf("blob %s: missing, named by %s\n", hex, what);
+		fk->bad++;
+		return 0;
+	}
+	return rc;
+}
+
+static int
+fsck_blobs(struct fsck *fk, struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_cursor_open(fk->t, TBL_BLOBS, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
+		unsigned char h[HASH_LEN], got[HASH_LEN];
+		char hex[HASH_HEX_LEN + 1];
+		struct store_blob_rec rec;
+		uint64_t size;
+		struct merr e2 = { 0 };
+		int fd;
+
+		if (kl != HASH_LEN)
+			continue;
+		memcpy(h, k, HASH_LEN);
+		hash_to_hex(h, hex);
+		fk->blobs++;
+		if (store_blob_get(fk->t, h, &rec, err))
+			break;
+		fd = store_blob_open(fk->s, h, &e2);
+		if (fd < 0) {
+			printf("blob %s: missing (%s)\n", hex, e2.msg);
+			fk->bad++;
+			continue;
+		}
+		rc = hash_fd(fd, got, &size, err);
+		close(fd);
+		if (rc)
+			break;
+		fk->bytes += size;
+		if (size != rec.size) {
+			printf("blob %s: size %llu, expected %llu\n", hex,
+			    (unsigned long long)size,
+			    (unsigned long long)rec.size);
+			fk->bad++;
+		} else if (memcmp(got, h, HASH_LEN) != 0) {
+			printf("blob %s: sha256 mismatch\n", hex);
+			fk->bad++;
+		}
+	}
+	store_cursor_close(c);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+fsck_pool(struct fsck *fk, struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_cursor_open(fk->t, TBL_POOL, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
+		const char *key = k, *path;
+		unsigned char h[HASH_LEN];
+
+		if (kl < HASH_LEN + 4 + 4 || memchr(key, '\0', kl) == NULL) {
+			printf("pool entry: malformed key\n");
+			fk->bad++;
+			continue;
+		}
+		path = key + strlen(key) + 1;
+		memcpy(h, key + kl - 4 - HASH_LEN, HASH_LEN);
+		if (fsck_need(fk, h, path, err))
+			break;
+	}
+	store_cursor_close(c);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+cmd_fsck(struct cli *cli)
+{
+	struct fsck fk;
+	struct merr err = { 0 };
+	size_t i, j, k, n;
+	char **ids;
+	int rc;
+
+	memset(&fk, 0, sizeof(fk));
+	if (open_store(cli, false, &fk.s))
+		return 1;
+	rc = store_txn_begin(fk.s, false, &fk.t, &err);
+	if (rc == 0)
+		rc = fsck_blobs(&fk, &err);
+	if (rc == 0)
+		rc = fsck_pool(&fk, &err);
+	for (i = 0; rc == 0 && i < cli->conf->nmirrors; i++) {
+		const char *mname = cli->conf->mirrors[i].name;
+
+		rc = snap_list(fk.t, mname, &ids, &n, &err);
+		for (j = 0; rc == 0 && j < n; j++) {
+			struct snap sn;
+
+			rc = snap_load(fk.t, mname, ids[j], &sn, &err);
+			for (k = 0; rc == 0 && k < sn.nsuites; k++) {
+				const struct snap_suite *su = &sn.suites[k];
+				size_t f;
+
+				for (f = 0; rc == 0 && f < su->nfiles; f++) {
+					char *what = xasprintf(
+					    "snapshot %s/%s dists/%s/%s",
+					    mname, sn.id, su->name,
+					    su->files[f].path);
+
+					rc = fsck_need(&fk, su->files[f].hash,
+					    what, &err);
+					free(what);
+				}
+			}
+			if (rc == 0)
+				snap_release(&sn);
+		}
+		if (rc == 0)
+			snap_list_free(ids, n);
+	}
+	if (fk.t)
+		store_txn_abort(fk.t);
+	store_close(fk.s);
+	if (rc) {
+		log_error("fsck: %s", err.msg);
+		return 1;
+	}
+	printf("%llu blobs (%.1f MiB) re-hashed, %llu references checked, "
+	    "%llu problems\n", (unsigned long long)fk.blobs,
+	    (double)fk.bytes / 1048576.0, (unsigned long long)fk.refs,
+	    (unsigned long long)fk.bad);
+	return fk.bad ? 1 : 0;
+}
+
+struct count {
+	uint64_t files, bytes;
+};
+
+static int
+count_entry(void *ctx, const struct index_entry *e, struct merr *err)
+{
+	struct count *c = ctx;
+
+	c->files++;
+	c->bytes += e->size;
+	return 0;
+}
+
+static int
+cmd_index_parse(const char *path)
+{
+	struct count c = { 0, 0 };
+	struct merr err = { 0 };
+	uint64_t npara = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("cannot open '%s': %s", path, strerror(errno));
+		return 1;
+	}
+	if (index_parse_fd(fd, comp_from_name(path), UINT64_MAX,
+	    strstr(path, "Sources") ? INDEX_SOURCES : INDEX_PACKAGES, path,
+	    count_entry, &c, &npara, &err)) {
+		close(fd);
+		log_error("%s", err.msg);
+		return 1;
+	}
+	close(fd);
+	printf("paragraphs %llu files %llu bytes %llu\n",
+	    (unsigned long long)npara, (unsigned long long)c.files,
+	    (unsigned long long)c.bytes);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli = { DEFAULT_CONF, false, false, NULL };
+	enum log_level level = LOG_INFO;
+	const char *cmd;
+	int ch, i, j, rc;
+
+	while ((ch = getopt(argc, argv, "+c:qvh")) != -1) {
+		switch (ch) {
+		case 'c':
+			cli.conf_path = optarg;
+			break;
+		case 'q':
+			cli.quiet = true;
+			level = LOG_ERROR;
+			break;
+		case 'v':
+			level = LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	log_init(level, false);
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	/* --json may come anywhere after the command. */
+	for (i = j = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			cli.json = true;
+		else
+			argv[j++] = argv[i];
+	}
+	argc = j;
+	cmd = argv[0];
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("mirrord %s\n", MIRRORD_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "index-parse") == 0) {
+		if (argc != 2) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_index_parse(argv[1]);
+	}
+	if (strcmp(cmd, "sync") && strcmp(cmd, "snapshot") &&
+	    strcmp(cmd, "fsck")) {
+		log_error("unknown command '%s'", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (load_conf(&cli))
+		return 1;
+	if (strcmp(cmd, "sync") == 0)
+		rc = cmd_sync(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "snapshot") == 0)
+		rc = cmd_snapshot(&cli, argc - 1, argv + 1);
+	else
+		rc = argc == 1 ? cmd_fsck(&cli) : (usage(stderr), 2);
+	conf_free(cli.conf);
+	return rc;
+}

@@ -1,0 +1,906 @@
+/*
+ * snap.c: snapshot manifests, pool membership intervals and the commit.
+ *
+ * The manifest is a small line-based text ("key value..."), so that a
+ * snapshot row stays readable with mdb_dump when something goes wrong:
+ *
+ *	mirrord-snapshot 1
+ *	id 20261129T080000Z
+ *	seq 3
+ *	time 1764403200
+ *	count packages 120 sources 10 files 140 bytes 123456 new_files 2 new_bytes 2048
+ *	suite stable
+ *	date 1764403200 Sat, 29 Nov 2026 08:00:00 UTC
+ *	file HEX SIZE InRelease
+ *	index HEX NPARA NFILES BYTES main/binary-amd64/Packages.xz
+ *
+ * Paths never hold spaces or control bytes (path_check), so a space
+ * separates fields and the path comes last.
+ */
+#include "mirrord/common.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "mirrord/log.h"
+#include "mirrord/snap.h"
+
+static void
+snap_file_release(struct snap_file *f)
+{
+	free(f->path);
+}
+
+void
+snap_suite_release(struct snap_suite *su)
+{
+	size_t i;
+
+	for (i = 0; i < su->nfiles; i++)
+		snap_file_release(&su->files[i]);
+	for (i = 0; i < su->nindices; i++)
+		free(su->indices[i].path);
+	free(su->files);
+	free(su->indices);
+	free(su->name);
+	free(su->date_str);
+	memset(su, 0, sizeof(*su));
+}
+
+void
+snap_release(struct snap *sn)
+{
+	size_t i;
+
+	for (i = 0; i < sn->nsuites; i++)
+		snap_suite_release(&sn->suites[i]);
+	free(sn->suites);
+	memset(sn, 0, sizeof(*sn));
+}
+
+void
+snap_suite_add_file(struct snap_suite *su, const char *path,
+    const unsigned char h[HASH_LEN], uint64_t size)
+{
+	struct snap_file *f;
+
+	su->files = xreallocarray(su->files, su->nfiles + 1,
+	    sizeof(*su->files));
+	f = &su->files[su->nfiles++];
+	f->path = xstrdup(path);
+	memcpy(f->hash, h, HASH_LEN);
+	f->size = size;
+}
+
+struct snap_index *
+snap_suite_add_index(struct snap_suite *su, const char *path,
+    const unsigned char h[HASH_LEN])
+{
+	struct snap_index *ix;
+
+	su->indices = xreallocarray(su->indices, su->nindices + 1,
+	    sizeof(*su->indices));
+	ix = &su->indices[su->nindices++];
+	memset(ix, 0, sizeof(*ix));
+	ix->path = xstrdup(path);
+	memcpy(ix->hash, h, HASH_LEN);
+	return ix;
+}
+
+void
+snap_suite_copy(struct snap_suite *dst, const struct snap_suite *src)
+{
+	size_t i;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->name = xstrdup(src->name);
+	dst->date_str = src->date_str ? xstrdup(src->date_str) : NULL;
+	dst->date = src->date;
+	for (i = 0; i < src->nfiles; i++)
+		snap_suite_add_file(dst, src->files[i].path,
+		    src->files[i].hash, src->files[i].size);
+	for (i = 0; i < src->nindices; i++) {
+		const struct snap_index *s = &src->indices[i];
+		struct snap_index *d = snap_suite_add_index(dst, s->path,
+		    s->hash);
+
+		d->npara = s->npara;
+		d->nfiles = s->nfiles;
+		d->bytes = s->bytes;
+	}
+}
+
+const struct snap_suite *
+snap_find_suite(const struct snap *sn, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sn->nsuites; i++)
+		if (strcmp(sn->suites[i].name, name) == 0)
+			return &sn->suites[i];
+	return NULL;
+}
+
+/* Keys are "mirror\0rest". */
+static size_t
+snap_key(struct buf *k, const char *mirror, const char *rest)
+{
+	buf_reset(k);
+	buf_adds(k, mirror);
+	buf_addc(k, '\0');
+	if (rest)
+		buf_adds(k, rest);
+	return k->len;
+}
+
+static void
+manifest_write(const struct snap *sn, struct buf *b)
+{
+	char hex[HASH_HEX_LEN + 1];
+	size_t i, j;
+
+	buf_addf(b, "mirrord-snapshot 1\nid %s\nseq %u\ntime %lld\n",
+	    sn->id, sn->seq, (long long)sn->time);
+	buf_addf(b, "count packages %llu sources %llu files %llu bytes %llu "
+	    "new_files %llu new_bytes %llu\n",
+	    (unsigned long long)sn->packages, (unsigned long long)sn->sources,
+	    (unsigned long long)sn->files, (unsigned long long)sn->bytes,
+	    (unsigned long long)sn->new_files,
+	    (unsigned long long)sn->new_bytes);
+	for (i = 0; i < sn->nsuites; i++) {
+		const struct snap_suite *su = &sn->suites[i];
+
+		buf_addf(b, "suite %s\ndate %lld %s\n", su->name,
+		    (long long)su->date, su->date_str ? su->date_str : "");
+		for (j = 0; j < su->nfiles; j++) {
+			hash_to_hex(su->files[j].hash, hex);
+			buf_addf(b, "file %s %llu %s\n", hex,
+			    (unsigned long long)su->files[j].size,
+			    su->files[j].path);
+		}
+		for (j = 0; j < su->nindices; j++) {
+			const struct snap_index *ix = &su->indices[j];
+
+			hash_to_hex(ix->hash, hex);
+			buf_addf(b, "index %s %llu %llu %llu %s\n", hex,
+			    (unsigned long long)ix->npara,
+			    (unsigned long long)ix->nfiles,
+			    (unsigned long long)ix->bytes, ix->path);
+		}
+	}
+}
+
+/* Splits a line into at most max space-separated words; the last takes
+ * the rest of the line. Returns the number of words. */
+static size_t
+split_words(char *line, char **w, size_t max)
+{
+	size_t n = 0;
+	char *p = line;
+
+	while (*p && n < max) {
+		if (n == max - 1) {
+			w[n++] = p;
+			break;
+		}
+		w[n++] = p;
+		p = strchr(p, ' ');
+		if (p == NULL)
+			break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+static int
+manifest_u64(const char *s, uint64_t *out)
+{
+	return parse_u64(s, strlen(s), UINT64_MAX, out);
+}
+
+static int
+manifest_parse(const char *data, size_t len, struct snap *sn,
+    struct merr *err)
+{
+	char *copy = xstrndup(data, len), *line, *save = NULL;
+	struct snap_suite *su = NULL;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	memset(sn, 0, sizeof(*sn));
+	for (line = strtok_r(copy, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *w[14];
+		size_t n = split_words(line, w, ARRAY_SIZE(w));
+		uint64_t v[13];
+		size_t i;
+
+		lineno++;
+		if (lineno == 1) {
+			if (n != 2 || strcmp(w[0], "mirrord-snapshot") ||
+			    strcmp(w[1], "1"))
+				goto bad;
+			continue;
+		}
+		if (strcmp(w[0], "id") == 0 && n == 2 &&
+		    strlen(w[1]) == SNAP_ID_LEN) {
+			memcpy(sn->id, w[1], SNAP_ID_LEN + 1);
+		} else if (strcmp(w[0], "seq") == 0 && n == 2) {
+			if (manifest_u64(w[1], v) || v[0] > UINT32_MAX)
+				goto bad;
+			sn->seq = (uint32_t)v[0];
+		} else if (strcmp(w[0], "time") == 0 && n == 2) {
+			if (manifest_u64(w[1], v))
+				goto bad;
+			sn->time = (int64_t)v[0];
+		} else if (strcmp(w[0], "count") == 0) {
+			/* Re-split: "count k v k v ..." has no path. */
+			if (n != 13)
+				goto bad;
+			for (i = 2; i < 13; i += 2)
+				if (manifest_u64(w[i], &v[i]))
+					goto bad;
+			sn->packages = v[2];
+			sn->sources = v[4];
+			sn->files = v[6];
+			sn->bytes = v[8];
+			sn->new_files = v[10];
+			sn->new_bytes = v[12];
+		} else if (strcmp(w[0], "suite") == 0 && n == 2) {
+			sn->suites = xreallocarray(sn->suites,
+			    sn->nsuites + 1, sizeof(*sn->suites));
+			su = &sn->suites[sn->nsuites++];
+			memset(su, 0, sizeof(*su));
+			su->name = xstrdup(w[1]);
+		} else if (strcmp(w[0], "date") == 0 && su && n >= 2) {
+			char *w2[3];
+			size_t m = split_words(w[1], w2, 2);
+
+			if (m < 1 || manifest_u64(w2[0], v))
+				goto bad;
+			su->date = (int64_t)v[0];
+			su->date_str = xstrdup(m == 2 ? w2[1] : "");
+		} else if (strcmp(w[0], "file") == 0 && su) {
+			unsigned char h[HASH_LEN];
+			char *w2[4];
+
+			if (split_words(w[1], w2, 3) != 3 ||
+			    hash_from_hex(w2[0], strlen(w2[0]), h) ||
+			    manifest_u64(w2[1], v))
+				goto bad;
+			snap_suite_add_file(su, w2[2], h, v[0]);
+		} else if (strcmp(w[0], "index") == 0 && su) {
+			unsigned char h[HASH_LEN];
+			struct snap_index *ix;
+			char *w2[6];
+
+			if (split_words(w[1], w2, 5) != 5 ||
+			    hash_from_hex(w2[0], strlen(w2[0]), h) ||
+			    manifest_u64(w2[1], &v[0]) ||
+			    manifest_u64(w2[2], &v[1]) ||
+			    manifest_u64(w2[3], &v[2]))
+				goto bad;
+			ix = snap_suite_add_index(su, w2[4], h);
+			ix->npara = v[0];
+			ix->nfiles = v[1];
+			ix->bytes = v[2];
+		} else {
+			goto bad;
+		}
+	}
+	if (sn->id[0] == '\0')
+		goto bad;
+	free(copy);
+	return 0;
+bad:
+	rc = merr_set(err, MERR_STORE, "corrupt snapshot manifest at line %u",
+	    lineno);
+	free(copy);
+	snap_release(sn);
+	return rc;
+}
+
+static bool
+is_snap_id(const char *s)
+{
+	static const char shape[] = "dddddddd" "T" "dddddd" "Z";
+	size_t i;
+
+	if (strlen(s) != SNAP_ID_LEN)
+		return false;
+	for (i = 0; i < SNAP_ID_LEN; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') :
+		    s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
+int
+snap_list(struct store_txn *t, const char *mirror, char ***ids, size_t *n,
+    struct merr *err)
+{
+	struct store_cursor *c;
+	struct buf k = BUF_INIT;
+	const void *key, *val;
+	size_t kl, vl, plen;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	plen = snap_key(&k, mirror, NULL);
+	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
+	if (rc)
+		goto out;
+	rc = store_cursor_seek(c, k.p, plen, &key, &kl, &val, &vl, err);
+	while (rc == 1 && kl == plen + SNAP_ID_LEN &&
+	    memcmp(key, k.p, plen) == 0) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
+		(*ids)[(*n)++] = xstrndup((const char *)key + plen,
+		    SNAP_ID_LEN);
+		rc = store_cursor_next(c, &key, &kl, &val, &vl, err);
+	}
+	store_cursor_close(c);
+	if (rc > 0)
+		rc = 0;
+out:
+	buf_release(&k);
+	if (rc) {
+		snap_list_free(*ids, *n);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void
+snap_list_free(char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int
+snap_load(struct store_txn *t, const char *mirror, const char *ref,
+    struct snap *out, struct merr *err)
+{
+	char **ids;
+	const char *id = NULL;
+	const void *val;
+	struct buf k = BUF_INIT;
+	size_t n, i, vl;
+	int rc;
+
+	if (strcmp(ref, "latest") != 0 && !is_snap_id(ref))
+		return merr_set(err, MERR_INVAL,
+		    "'%s' is neither a snapshot ID (YYYYMMDDTHHMMSSZ) nor "
+		    "'latest'", ref);
+	rc = snap_list(t, mirror, &ids, &n, err);
+	if (rc)
+		return rc;
+	/* IDs sort as times: take the newest at or before ref. */
+	for (i = 0; i < n; i++) {
+		if (strcmp(ref, "latest") != 0 && strcmp(ids[i], ref) > 0)
+			break;
+		id = ids[i];
+	}
+	if (id == NULL) {
+		rc = merr_set(err, MERR_NOTFOUND,
+		    "mirror '%s': no snapshot %s '%s'", mirror,
+		    strcmp(ref, "latest") ? "at or before" : "for", ref);
+		goto out;
+	}
+	snap_key(&k, mirror, id);
+	rc = store_get(t, TBL_SNAPS, k.p, k.len, &val, &vl, err);
+	if (rc == 0)
+		rc = manifest_parse(val, vl, out, err);
+	if (rc)
+		merr_prefix(err, "mirror '%s': snapshot '%s': ", mirror, id);
+out:
+	buf_release(&k);
+	snap_list_free(ids, n);
+	return rc;
+}
+
+/* State rows: "date N\netag X\nlm Y\n". */
+int
+snap_state_get(struct store_txn *t, const char *mirror, const char *suite,
+    struct snap_state *st, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	const void *val;
+	size_t vl;
+	char *copy, *line, *save = NULL;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	snap_key(&k, mirror, suite);
+	rc = store_get(t, TBL_STATE, k.p, k.len, &val, &vl, err);
+	buf_release(&k);
+	if (rc == MERR_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	copy = xstrndup(val, vl);
+	for (line = strtok_r(copy, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (str_startswith(line, "date "))
+			st->date = strtoll(line + 5, NULL, 10);
+		else if (str_startswith(line, "etag "))
+			st->etag = xstrdup(line + 5);
+		else if (str_startswith(line, "lm "))
+			st->last_modified = xstrdup(line + 3);
+	}
+	free(copy);
+	return 0;
+}
+
+void
+snap_state_release(struct snap_state *st)
+{
+	free(st->etag);
+	free(st->last_modified);
+	memset(st, 0, sizeof(*st));
+}
+
+static int
+snap_state_put(struct store_txn *t, const char *mirror, const char *suite,
+    const struct snap_state *st, struct merr *err)
+{
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	int rc;
+
+	snap_key(&k, mirror, suite);
+	buf_addf(&v, "date %lld\n", (long long)st->date);
+	/* Validators come from the network: keep them to one safe line. */
+	if (st->etag && !strpbrk(st->etag, "\r\n"))
+		buf_addf(&v, "etag %s\n", st->etag);
+	if (st->last_modified && !strpbrk(st->last_modified, "\r\n"))
+		buf_addf(&v, "lm %s\n", st->last_modified);
+	rc = store_put(t, TBL_STATE, k.p, k.len, v.p, v.len, err);
+	buf_release(&k);
+	buf_release(&v);
+	return rc;
+}
+
+/*
+ * The delta map: open addressing over (path, hash), with paths kept in
+ * one growing arena. Its size follows the entries of the changed indices.
+ */
+struct delta_ent {
+	size_t off;		/* of the path in the arena; SIZE_MAX = empty */
+	size_t len;
+	unsigned char hash[HASH_LEN];
+	uint64_t size;
+	int n;
+};
+
+struct snap_delta {
+	struct delta_ent *tab;
+	size_t cap;		/* a power of two */
+	size_t used;
+	struct buf arena;
+};
+
+struct snap_delta *
+snap_delta_new(void)
+{
+	struct snap_delta *d = xcalloc(1, sizeof(*d));
+	size_t i;
+
+	d->cap = 1024;
+	d->tab = xcalloc(d->cap, sizeof(*d->tab));
+	for (i = 0; i < d->cap; i++)
+		d->tab[i].off = SIZE_MAX;
+	return d;
+}
+
+void
+snap_delta_free(struct snap_delta *d)
+{
+	if (d == NULL)
+		return;
+	free(d->tab);
+	buf_release(&d->arena);
+	free(d);
+}
+
+static size_t
+delta_slot(const struct snap_delta *d, const char *path, size_t len,
+    const unsigned char h[HASH_LEN])
+{
+	uint64_t x;
+	size_t i;
+
+	/* The blob hash is already uniform; mix in the path length. */
+	memcpy(&x, h, sizeof(x));
+	x ^= (uint64_t)len * 0x9e3779b97f4a7c15ULL;
+	for (i = (size_t)x & (d->cap - 1); ; i = (i + 1) & (d->cap - 1)) {
+		const struct delta_ent *e = &d->tab[i];
+
+		if (e->off == SIZE_MAX)
+			return i;
+		if (e->len == len && memcmp(e->hash, h, HASH_LEN) == 0 &&
+		    memcmp(d->arena.p + e->off, path, len) == 0)
+			return i;
+	}
+}
+
+static void
+delta_grow(struct snap_delta *d)
+{
+	struct delta_ent *old = d->tab;
+	size_t oldcap = d->cap, i;
+
+	d->cap *= 2;
+	d->tab = xcalloc(d->cap, sizeof(*d->tab));
+	for (i = 0; i < d->cap; i++)
+		d->tab[i].off = SIZE_MAX;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].off == SIZE_MAX)
+			continue;
+		d->tab[delta_slot(d, d->arena.p + old[i].off, old[i].len,
+		    old[i].hash)] = old[i];
+	}
+	free(old);
+}
+
+void
+snap_delta_add(struct snap_delta *d, const char *path, size_t len,
+    const unsigned char h[HASH_LEN], uint64_t size, int n)
+{
+	struct delta_ent *e;
+
+	if ((d->used + 1) * 4 > d->cap * 3)
+		delta_grow(d);
+	e = &d->tab[delta_slot(d, path, len, h)];
+	if (e->off == SIZE_MAX) {
+		e->off = d->arena.len;
+		e->len = len;
+		buf_add(&d->arena, path, len);
+		buf_addc(&d->arena, '\0');
+		memcpy(e->hash, h, HASH_LEN);
+		e->size = size;
+		e->n = 0;
+		d->used++;
+	}
+	e->n += n;
+}
+
+int
+snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
+    struct merr *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->cap; i++) {
+		const struct delta_ent *e = &d->tab[i];
+
+		if (e->off == SIZE_MAX || e->n == 0)
+			continue;
+		rc = fn(ctx, d->arena.p + e->off, e->hash, e->size, e->n, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void
+be32_put(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t
+be32_get(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+be64_put(unsigned char *p, uint64_t v)
+{
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
+
+static uint64_t
+be64_get(const unsigned char *p)
+{
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
+
+/* "mirror\0path\0" + hash: the key of TBL_REFS, prefix of TBL_POOL. */
+static void
+pool_key(struct buf *k, const char *mirror, const char *path,
+    const unsigned char *h)
+{
+	snap_key(k, mirror, path);
+	buf_addc(k, '\0');
+	if (h)
+		buf_add(k, h, HASH_LEN);
+}
+
+struct commit_ctx {
+	struct store_txn *txn;
+	const char *mirror;
+	struct snap *sn;
+	struct buf k;
+};
+
+/* Records a blob the snapshot names; counts it if it is new. */
+static int
+commit_blob(struct commit_ctx *c, const unsigned char h[HASH_LEN],
+    uint64_t size, struct merr *err)
+{
+	struct store_blob_rec rec;
+	int rc;
+
+	rc = store_blob_get(c->txn, h, &rec, err);
+	if (rc == 0)
+		return 0;
+	if (rc != MERR_NOTFOUND)
+		return rc;
+	c->sn->new_files++;
+	c->sn->new_bytes += size;
+	return store_blob_put(c->txn, h, size, err);
+}
+
+/* Applies one net membership change to TBL_REFS and TBL_POOL. */
+static int
+commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
+    uint64_t size, int n, struct merr *err)
+{
+	struct commit_ctx *c = ctx;
+	unsigned char val[12];
+	const void *v;
+	size_t vl;
+	int64_t refs = 0, now;
+	int rc;
+
+	pool_key(&c->k, c->mirror, path, h);
+	rc = store_get(c->txn, TBL_REFS, c->k.p, c->k.len, &v, &vl, err);
+	if (rc == 0 && vl == 4)
+		refs = be32_get(v);
+	else if (rc != MERR_NOTFOUND)
+		return rc ? rc : merr_set(err, MERR_STORE,
+		    "corrupt reference count for '%s'", path);
+	now = refs + n;
+	if (now < 0 || now > UINT32_MAX)
+		return merr_set(err, MERR_STORE,
+		    "reference count of '%s' out of range (%lld)", path,
+		    (long long)now);
+	if (now == 0)
+		rc = store_del(c->txn, TBL_REFS, c->k.p, c->k.len, err);
+	else {
+		be32_put(val, (uint32_t)now);
+		rc = store_put(c->txn, TBL_REFS, c->k.p, c->k.len, val, 4,
+		    err);
+	}
+	if (rc)
+		return rc;
+	if (refs == 0 && now > 0) {
+		/* A new interval [seq, open). */
+		rc = commit_blob(c, h, size, err);
+		if (rc)
+			return rc;
+		buf_grow(&c->k, 4);
+		be32_put((unsigned char *)c->k.p + c->k.len, c->sn->seq);
+		c->k.len += 4;
+		be32_put(val, 0);
+		be64_put(val + 4, size);
+		c->sn->files++;
+		c->sn->bytes += size;
+		return store_put(c->txn, TBL_POOL, c->k.p, c->k.len, val, 12,
+		    err);
+	}
+	if (refs > 0 && now == 0) {
+		/* Close the open interval: it ends before this seq. */
+		struct store_cursor *cur;
+		const void *key;
+		size_t kl, plen = c->k.len;
+
+		rc = store_cursor_open(c->txn, TBL_POOL, &cur, err);
+		if (rc)
+			return rc;
+		rc = store_cursor_seek(cur, c->k.p, plen, &key, &kl, &v, &vl,
+		    err);
+		while (rc == 1 && kl == plen + 4 &&
+		    memcmp(key, c->k.p, plen) == 0) {
+			if (vl == 12 && be32_get(v) == 0)
+				break;
+			rc = store_cursor_next(cur, &key, &kl, &v, &vl, err);
+		}
+		if (rc == 1 && kl == plen + 4 && memcmp(key, c->k.p, plen) == 0) {
+			unsigned char k2[4];
+
+			memcpy(k2, (const unsigned char *)key + plen, 4);
+			store_cursor_close(cur);
+			buf_grow(&c->k, 4);
+			memcpy(c->k.p + c->k.len, k2, 4);
+			c->k.len += 4;
+			be32_put(val, c->sn->seq);
+			be64_put(val + 4, size);
+			if (c->sn->files > 0)
+				c->sn->files--;
+			c->sn->bytes -= size <= c->sn->bytes ? size :
+			    c->sn->bytes;
+			return store_put(c->txn, TBL_POOL, c->k.p, c->k.len,
+			    val, 12, err);
+		}
+		store_cursor_close(cur);
+		if (rc < 0)
+			return rc;
+		return merr_set(err, MERR_STORE,
+		    "no open pool interval for '%s'", path);
+	}
+	return 0;
+}
+
+int
+snap_pool_lookup(struct store_txn *t, const char *mirror, const char *path,
+    uint32_t seq, unsigned char h[HASH_LEN], uint64_t *size,
+    struct merr *err)
+{
+	struct store_cursor *cur;
+	struct buf k = BUF_INIT;
+	const void *key, *v;
+	size_t kl, vl, plen;
+	int rc;
+
+	pool_key(&k, mirror, path, NULL);
+	plen = k.len;
+	rc = store_cursor_open(t, TBL_POOL, &cur, err);
+	if (rc)
+		goto out;
+	rc = store_cursor_seek(cur, k.p, plen, &key, &kl, &v, &vl, err);
+	while (rc == 1 && kl == plen + HASH_LEN + 4 &&
+	    memcmp(key, k.p, plen) == 0) {
+		const unsigned char *kp = key;
+		uint32_t from = be32_get(kp + plen + HASH_LEN);
+		uint32_t to = vl == 12 ? be32_get(v) : 0;
+
+		if (from <= seq && (to == 0 || seq < to)) {
+			memcpy(h, kp + plen, HASH_LEN);
+			*size = vl == 12 ? be64_get((const unsigned char *)v + 4)
+			    : 0;
+			rc = 0;
+			goto close;
+		}
+		rc = store_cursor_next(cur, &key, &kl, &v, &vl, err);
+	}
+	if (rc >= 0)
+		rc = merr_set(err, MERR_NOTFOUND, "'%s' is not in the snapshot",
+		    path);
+close:
+	store_cursor_close(cur);
+out:
+	buf_release(&k);
+	return rc;
+}
+
+static void
+snap_format_id(time_t t, char id[SNAP_ID_LEN + 1])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(id, SNAP_ID_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+/* The last snapshot's ID and seq, or "" and 0. */
+static int
+snap_last(struct store_txn *t, const char *mirror, char id[SNAP_ID_LEN + 1],
+    uint32_t *seq, struct merr *err)
+{
+	struct snap sn;
+	int rc;
+
+	id[0] = '\0';
+	*seq = 0;
+	rc = snap_load(t, mirror, "latest", &sn, err);
+	if (rc == MERR_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	memcpy(id, sn.id, SNAP_ID_LEN + 1);
+	*seq = sn.seq;
+	snap_release(&sn);
+	return 0;
+}
+
+int
+snap_commit(struct store *s, const char *mirror, struct snap *sn,
+    const struct snap_delta *d, struct snap_state *const *states,
+    struct merr *err)
+{
+	struct commit_ctx c = { NULL, mirror, sn, BUF_INIT };
+	struct buf v = BUF_INIT;
+	char last[SNAP_ID_LEN + 1];
+	uint32_t seq;
+	time_t now;
+	size_t i, j;
+	int rc, tries;
+
+	rc = store_txn_begin(s, true, &c.txn, err);
+	if (rc)
+		return rc;
+	rc = snap_last(c.txn, mirror, last, &seq, err);
+	if (rc)
+		goto fail;
+	/* IDs are times and must increase; wait out a same-second commit. */
+	for (tries = 0; ; tries++) {
+		now = time(NULL);
+		snap_format_id(now, sn->id);
+		if (strcmp(sn->id, last) > 0)
+			break;
+		if (tries >= 20) {
+			rc = merr_set(err, MERR_STORE,
+			    "clock is behind the last snapshot '%s'", last);
+			goto fail;
+		}
+		usleep(100 * 1000);
+	}
+	sn->seq = seq + 1;
+	sn->time = (int64_t)now;
+	sn->new_files = 0;
+	sn->new_bytes = 0;
+	/* files and bytes carry over from the previous snapshot (set by the
+	 * caller) and change with the delta; dists files are added below. */
+	rc = snap_delta_each(d, commit_delta, &c, err);
+	if (rc)
+		goto fail;
+	sn->packages = 0;
+	sn->sources = 0;
+	for (i = 0; i < sn->nsuites; i++) {
+		struct snap_suite *su = &sn->suites[i];
+
+		for (j = 0; j < su->nfiles; j++) {
+			rc = commit_blob(&c, su->files[j].hash,
+			    su->files[j].size, err);
+			if (rc)
+				goto fail;
+		}
+		for (j = 0; j < su->nindices; j++) {
+			const char *p = su->indices[j].path;
+
+			if (strstr(p, "/source/Sources") || str_startswith(p,
+			    "source/Sources"))
+				sn->sources += su->indices[j].npara;
+			else
+				sn->packages += su->indices[j].npara;
+		}
+		if (states && states[i]) {
+			rc = snap_state_put(c.txn, mirror, su->name, states[i],
+			    err);
+			if (rc)
+				goto fail;
+		}
+	}
+	manifest_write(sn, &v);
+	snap_key(&c.k, mirror, sn->id);
+	rc = store_put(c.txn, TBL_SNAPS, c.k.p, c.k.len, v.p, v.len, err);
+	if (rc)
+		goto fail;
+	rc = store_txn_commit(c.txn, err);
+	c.txn = NULL;
+	if (rc)
+		goto out;
+	goto out;
+fail:
+	store_txn_abort(c.txn);
+out:
+	buf_release(&c.k);
+	buf_release(&v);
+	if (rc)
+		merr_prefix(err, "mirror '%s': commit: ", mirror);
+	return rc;
+}

@@ -1,0 +1,127 @@
+/*
+ * snap.h: snapshots — their manifests, their commit, and finding them.
+ *
+ * A snapshot of a mirror is one row in TBL_SNAPS (key "mirror\0ID"): a
+ * manifest naming, per suite, every file under dists/<suite>/ it holds
+ * (Release files and indices, each a blob) and the parsed indices' stats.
+ * Pool membership is not stored per snapshot. Instead each mirror keeps,
+ * per (pool path, blob), the intervals of snapshot sequence numbers in
+ * which some index referenced it (TBL_POOL), and the current reference
+ * count (TBL_REFS). A commit applies only the difference between the old
+ * and the new version of the indices that changed, so its cost follows
+ * what changed upstream, not the size of the archive.
+ */
+#ifndef MIRRORD_SNAP_H
+#define MIRRORD_SNAP_H
+
+#include "mirrord/common.h"
+#include "mirrord/hash.h"
+#include "mirrord/store.h"
+
+#define SNAP_ID_LEN 16		/* YYYYMMDDTHHMMSSZ */
+#define SNAP_MAX_MANIFEST (64u << 20)
+
+struct snap_file {
+	char *path;		/* relative to dists/<suite>/ */
+	unsigned char hash[HASH_LEN];
+	uint64_t size;
+};
+
+/* A parsed index (the variant that was parsed) and what it lists. */
+struct snap_index {
+	char *path;		/* e.g. main/binary-amd64/Packages.xz */
+	unsigned char hash[HASH_LEN];
+	uint64_t npara;		/* packages or source packages */
+	uint64_t nfiles;	/* pool files listed */
+	uint64_t bytes;		/* their total size */
+};
+
+struct snap_suite {
+	char *name;
+	char *date_str;		/* the Release's Date */
+	int64_t date;
+	struct snap_file *files;	/* InRelease, Release, indices... */
+	size_t nfiles;
+	struct snap_index *indices;
+	size_t nindices;
+};
+
+struct snap {
+	char id[SNAP_ID_LEN + 1];
+	uint32_t seq;		/* 1, 2, ... per mirror */
+	int64_t time;		/* commit time */
+	uint64_t packages;	/* sum of npara of Packages indices */
+	uint64_t sources;	/* sum of npara of Sources indices */
+	uint64_t files;		/* distinct pool files */
+	uint64_t bytes;		/* pool + dists bytes */
+	uint64_t new_files;	/* blobs first stored by this snapshot */
+	uint64_t new_bytes;
+	struct snap_suite *suites;
+	size_t nsuites;
+};
+
+void snap_release(struct snap *sn);
+/* Appends a file or index to a suite (copies path). */
+void snap_suite_add_file(struct snap_suite *su, const char *path,
+    const unsigned char h[HASH_LEN], uint64_t size);
+struct snap_index *snap_suite_add_index(struct snap_suite *su,
+    const char *path, const unsigned char h[HASH_LEN]);
+/* Deep copy of a suite (from the previous snapshot, for an unchanged one). */
+void snap_suite_copy(struct snap_suite *dst, const struct snap_suite *src);
+void snap_suite_release(struct snap_suite *su);
+const struct snap_suite *snap_find_suite(const struct snap *sn,
+    const char *name);
+
+/*
+ * Loads a snapshot. ref: an ID, "latest", or a timestamp in the ID format
+ * (the newest snapshot at or before it). MERR_NOTFOUND if none.
+ */
+int snap_load(struct store_txn *t, const char *mirror, const char *ref,
+    struct snap *out, struct merr *err);
+/* IDs of a mirror's snapshots, oldest first; owned array of owned strings. */
+int snap_list(struct store_txn *t, const char *mirror, char ***ids,
+    size_t *n, struct merr *err);
+void snap_list_free(char **ids, size_t n);
+
+/* Per-suite sync state (TBL_STATE). */
+struct snap_state {
+	int64_t date;		/* last accepted Release Date */
+	char *etag;		/* validators of that InRelease, or NULL */
+	char *last_modified;
+};
+int snap_state_get(struct store_txn *t, const char *mirror, const char *suite,
+    struct snap_state *st, struct merr *err);	/* zeroed if none */
+void snap_state_release(struct snap_state *st);
+
+/* Pool membership changes: +1/-1 per (path, blob) an index adds/drops. */
+struct snap_delta;
+struct snap_delta *snap_delta_new(void);
+void snap_delta_free(struct snap_delta *d);
+void snap_delta_add(struct snap_delta *d, const char *path, size_t len,
+    const unsigned char h[HASH_LEN], uint64_t size, int n);
+/* Calls fn for each entry with a non-zero net count. */
+typedef int (*snap_delta_fn)(void *ctx, const char *path,
+    const unsigned char h[HASH_LEN], uint64_t size, int n, struct merr *err);
+int snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
+    struct merr *err);
+
+/*
+ * Commits sn as the mirror's next snapshot in one write transaction:
+ * picks its ID (the commit time, strictly after the previous one; waits
+ * up to 2 s for the clock if needed), its seq, applies d, records new
+ * blobs (every file of the manifest and every pool blob gaining a
+ * reference; they must be durable already: call store_sync first),
+ * fills sn's counters, writes the manifest and the states of the suites
+ * in states (array parallel to sn->suites; NULL entries are left as they
+ * are). The caller holds the store lock.
+ */
+int snap_commit(struct store *s, const char *mirror, struct snap *sn,
+    const struct snap_delta *d, struct snap_state *const *states,
+    struct merr *err);
+
+/* Does the pool interval table say (path) is in snapshot seq? */
+int snap_pool_lookup(struct store_txn *t, const char *mirror,
+    const char *path, uint32_t seq, unsigned char h[HASH_LEN],
+    uint64_t *size, struct merr *err);
+
+#endif
