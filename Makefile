@@ -77,7 +77,7 @@ deps-bench: deps-test
 
 demo: deps-test
 	@$(MAKE) --no-print-directory all
-	@tests/fixtures/mkarchive.sh $(BUILD)/demo/archive $(BUILD)/demo/gnupg >/dev/null
+	@python3 tests/fixtures/mkarchive.py $(BUILD)/demo/archive --gnupghome $(BUILD)/demo/gnupg >/dev/null
 	@cp $(BUILD)/demo/archive/archive-key.gpg $(BUILD)/demo/archive-key.gpg
 
 run: demo

@@ -210,12 +210,14 @@ manifest_parse(const char *data, size_t len, struct snap *sn,
 	memset(sn, 0, sizeof(*sn));
 	for (line = strtok_r(copy, "\n", &save); line;
 	    line = strtok_r(NULL, "\n", &save)) {
-		char *w[14];
-		size_t n = split_words(line, w, ARRAY_SIZE(w));
+		char *w[14] = { NULL };
+		size_t n = split_words(line, w, 2);
 		uint64_t v[13];
 		size_t i;
 
 		lineno++;
+		if (n == 0)
+			goto bad;
 		if (lineno == 1) {
 			if (n != 2 || strcmp(w[0], "mirrord-snapshot") ||
 			    strcmp(w[1], "1"))
@@ -234,8 +236,8 @@ manifest_parse(const char *data, size_t len, struct snap *sn,
 				goto bad;
 			sn->time = (int64_t)v[0];
 		} else if (strcmp(w[0], "count") == 0) {
-			/* Re-split: "count k v k v ..." has no path. */
-			if (n != 13)
+			/* "count k v k v ...": six pairs. */
+			if (n != 2 || split_words(w[1], w + 1, 13) != 12)
 				goto bad;
 			for (i = 2; i < 13; i += 2)
 				if (manifest_u64(w[i], &v[i]))
@@ -398,7 +400,7 @@ snap_load(struct store_txn *t, const char *mirror, const char *ref,
 	if (rc == 0)
 		rc = manifest_parse(val, vl, out, err);
 	if (rc)
-		merr_prefix(err, "mirror '%s': snapshot '%s': ", mirror, id);
+		merr_prefix(err, "snapshot '%s': ", id);
 out:
 	buf_release(&k);
 	snap_list_free(ids, n);

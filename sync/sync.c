@@ -202,6 +202,15 @@ progress_end(struct sync_ctx *x)
 		fprintf(stderr, "\r\033[K");
 }
 
+/* The verifier costs a gpg start-up: made only when a Release changed. */
+static int
+need_gpg(struct sync_ctx *x, struct merr *err)
+{
+	if (x->gpg)
+		return 0;
+	return gpg_verifier_new(x->m->signed_by, &x->gpg, err);
+}
+
 /* Is the blob recorded in the store (so its file is durable and good)? */
 static int
 blob_known(struct store *s, struct store_txn *t, const unsigned char h[HASH_LEN],
@@ -311,16 +320,19 @@ suite_release(struct sync_ctx *x, struct suite_work *w, struct merr *err)
 		goto out;
 	}
 	if (inr.status == 200) {
-		rc = gpg_verify_clearsigned(x->gpg, inr.data, inr.len, &text,
-		    &textlen, fpr, err);
-		if (rc) {
-			merr_prefix(err, "InRelease: ");
-			goto out;
-		}
+		/* The very bytes verified last time: nothing new to check. */
 		hash_buf(inr.data, inr.len, h);
 		of = suite_file(old, "InRelease");
 		if (of && memcmp(of->hash, h, HASH_LEN) == 0) {
 			snap_suite_copy(&w->out, old);
+			goto out;
+		}
+		rc = need_gpg(x, err);
+		if (rc == 0)
+			rc = gpg_verify_clearsigned(x->gpg, inr.data, inr.len,
+			    &text, &textlen, fpr, err);
+		if (rc) {
+			merr_prefix(err, "InRelease: ");
 			goto out;
 		}
 	}
@@ -343,17 +355,8 @@ suite_release(struct sync_ctx *x, struct suite_work *w, struct merr *err)
 		if (rc == 0 && sig.status != 200 && inr.status != 200)
 			rc = merr_set(err, MERR_VERIFY,
 			    "no InRelease and no Release.gpg: unsigned");
-		if (rc == 0 && sig.status == 200)
-			rc = gpg_verify_detached(x->gpg, rel.data, rel.len,
-			    sig.data, sig.len, fpr, err);
 		if (rc) {
 			merr_prefix(err, "Release.gpg: ");
-			goto out;
-		}
-		if (inr.status == 200 && !same_text(text, textlen, rel.data,
-		    rel.len)) {
-			rc = merr_set(err, MERR_VERIFY,
-			    "Release and InRelease disagree");
 			goto out;
 		}
 		/* Without InRelease, an unchanged Release is no change. */
@@ -362,6 +365,22 @@ suite_release(struct sync_ctx *x, struct suite_work *w, struct merr *err)
 		if (inr.status != 200 && of &&
 		    memcmp(of->hash, h, HASH_LEN) == 0) {
 			snap_suite_copy(&w->out, old);
+			goto out;
+		}
+		if (sig.status == 200) {
+			rc = need_gpg(x, err);
+			if (rc == 0)
+				rc = gpg_verify_detached(x->gpg, rel.data,
+				    rel.len, sig.data, sig.len, fpr, err);
+			if (rc) {
+				merr_prefix(err, "Release.gpg: ");
+				goto out;
+			}
+		}
+		if (inr.status == 200 && !same_text(text, textlen, rel.data,
+		    rel.len)) {
+			rc = merr_set(err, MERR_VERIFY,
+			    "Release and InRelease disagree");
 			goto out;
 		}
 	}
@@ -978,9 +997,6 @@ sync_mirror(const struct conf *c, const struct conf_mirror *m,
 	x.fetch = f;
 	x.opts = o;
 	x.delta = snap_delta_new();
-	rc = gpg_verifier_new(m->signed_by, &x.gpg, err);
-	if (rc)
-		goto out;
 	rc = store_txn_begin(s, false, &x.rtxn, err);
 	if (rc)
 		goto out;
