@@ -1,0 +1,754 @@
+/*
+ * t_conf.c: configuration loading, errors, relative paths, durations,
+ * and the shipped conf/mirrord.conf and conf/demo/mirrord.conf (the test
+ * runs from the repository root, as `make unit` does).
+ */
+#include "mirrord/common.h"
+
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "mirrord/conf.h"
+#include "tests/unit/tap.h"
+
+static char tmp[PATH_MAX];	/* realpath of the test's mkdtemp() */
+static unsigned ncase;		/* numbers the case directories */
+
+static void
+put(const char *rel, const char *content)
+{
+	char *path = xasprintf("%s/%s", tmp, rel), *slash;
+	struct merr err;
+
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	if (mkdir_p(path, 0755, &err) != 0)
+		printf("# %s\n", err.msg);
+	*slash = '/';
+	if (write_file_atomic(path, content, strlen(content), 0644, &err))
+		printf("# %s\n", err.msg);
+	free(path);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(path);
+}
+
+/* A readable keyring file (conf only checks that it can be opened). */
+static const char keyring_rel[] = "keys/archive.gpg";
+
+static const char mirror_tail[] =
+    "Types: deb\n"
+    "URIs: http://example.org/debian\n"
+    "Suites: stable\n"
+    "Components: main\n"
+    "Architectures: amd64\n";
+
+/*
+ * Loads main (and mirrors.d/dname with dcontent if dname is set) from a
+ * fresh directory. Expects rc and an error starting with "'<dir>/<efile>'
+ * line <eline>: " and containing want.
+ */
+static void
+expect_err(const char *what, const char *main_conf, const char *dname,
+    const char *dcontent, int rc_want, const char *efile, unsigned eline,
+    const char *want)
+{
+	char *dir, *rel, *path, *prefix;
+	struct conf *c = NULL;
+	struct merr err = { 0, "" };
+	int rc;
+
+	dir = xasprintf("case%u", ++ncase);
+	rel = xasprintf("%s/mirrord.conf", dir);
+	put(rel, main_conf);
+	free(rel);
+	if (dname != NULL) {
+		rel = xasprintf("%s/mirrors.d/%s", dir, dname);
+		put(rel, dcontent);
+		free(rel);
+	}
+	path = xasprintf("%s/%s/mirrord.conf", tmp, dir);
+	rc = conf_load(path, &c, &err);
+	is_int(rc, rc_want, "%s: fails", what);
+	is_int(err.code, rc_want, "%s: err code", what);
+	ok(c == NULL, "%s: no conf returned", what);
+	prefix = xasprintf("'%s/%s/%s' line %u: ", tmp, dir, efile, eline);
+	ok(strncmp(err.msg, prefix, strlen(prefix)) == 0,
+	    "%s: names file and line", what);
+	ok(strstr(err.msg, want) != NULL, "%s: says '%s'", what, want);
+	if (strncmp(err.msg, prefix, strlen(prefix)) != 0 ||
+	    strstr(err.msg, want) == NULL)
+		printf("#   message: %s\n#   wanted prefix: %s\n", err.msg,
+		    prefix);
+	if (c != NULL)
+		conf_free(c);
+	free(prefix);
+	free(path);
+	free(dir);
+}
+
+/* Loads tmp/rel; returns the conf or NULL (with a diagnostic). */
+static struct conf *
+load(const char *rel)
+{
+	char *path = xasprintf("%s/%s", tmp, rel);
+	struct conf *c = NULL;
+	struct merr err = { 0, "" };
+
+	if (conf_load(path, &c, &err) != 0) {
+		printf("# conf_load '%s': %s\n", path, err.msg);
+		c = NULL;
+	}
+	free(path);
+	return c;
+}
+
+static void
+test_defaults(void)
+{
+	struct conf *c;
+
+	put("defaults/mirrord.conf", "# nothing but a comment\n");
+	c = load("defaults/mirrord.conf");
+	ok(c != NULL, "a config of only comments loads");
+	if (c == NULL)
+		return;
+	is_str(c->store, "/var/lib/mirrord", "default Store");
+	is_str(c->listen, "127.0.0.1:8080", "default Listen");
+	ok(c->base_url == NULL, "default Base-URL unset");
+	ok(c->log_file == NULL, "default Log-File unset");
+	is_int(c->connections, 8, "default Connections");
+	is_int(c->retries, 5, "default Retries");
+	is_int(c->connect_timeout, 30, "default Connect-Timeout");
+	is_int(c->stall_timeout, 60, "default Stall-Timeout");
+	is_int(c->clock_skew, 600, "default Clock-Skew");
+	is_int(c->sync_interval, 6 * 3600, "default Sync-Interval");
+	ok(c->keep_snapshots == NULL, "default Keep-Snapshots unset");
+	is_int(c->nmirrors, 0, "no mirrors");
+	ok(conf_mirror(c, "x") == NULL, "conf_mirror of nothing is NULL");
+	conf_free(c);
+}
+
+static void
+test_good(void)
+{
+	const struct conf_mirror *m;
+	struct conf *c;
+	char *want;
+
+	put("good/keys/archive.gpg", "key");
+	put("good/etc/mirrord.conf",
+	    "# global settings\n"
+	    "store: ../data//store/\n"
+	    "LISTEN: [::]:9090\n"
+	    "Base-URL: https://mirror.example.org/apt/\n"
+	    "Log-File: log/mirrord.log\n"
+	    "Connections: 64\n"
+	    "Retries: 0\n"
+	    "Connect-Timeout: 1m\n"
+	    "Stall-Timeout: 90s\n"
+	    "Clock-Skew: 0\n"
+	    "Sync-Interval: 1d\n"
+	    "Keep-Snapshots: 30d\n"
+	    "Valid-For: 7d\n"
+	    "Signing-Key: whatever\n"
+	    "Gc-Grace: 2d\n"
+	    "Channel-History: 100\n"
+	    "\n"
+	    "Name: ubuntu\n"
+	    "types: deb deb-src\n"
+	    "URIs: http://archive.ubuntu.com/ubuntu/\n"
+	    "Suites: jammy\n"
+	    "  jammy-updates\n"
+	    "# a comment in a stanza\n"
+	    "\tjammy-security\n"
+	    "Components: main universe\n"
+	    "Architectures: amd64 arm64\n"
+	    "Signed-By: ../keys/archive.gpg\n"
+	    "Enabled: no\n"
+	    "Sync-Interval: 2h\n"
+	    "Keep-Snapshots: 10\n");
+	/* Read in name order: 10-c before 20-b. Others are ignored. */
+	put("good/etc/mirrors.d/20-b.sources",
+	    "Name: b\n"
+	    "Types: deb\n"
+	    "URIs: file:../../archive/\n"
+	    "Suites: stable\n"
+	    "Components: main\n"
+	    "Architectures: amd64\n"
+	    "Signed-By: ../../keys/archive.gpg\n");
+	put("good/etc/mirrors.d/10-c.sources",
+	    "# two stanzas in one file\r\n"
+	    "Name: c\r\n"
+	    "Types: deb-src\r\n"
+	    "URIs: file:///srv//x/./y/../z/\r\n"
+	    "Suites: sid\r\n"
+	    "Components: main\r\n"
+	    "Signed-By: /etc/passwd\r\n"
+	    "\r\n"
+	    "Name: c.2_x-y\r\n"
+	    "Types: deb\r\n"
+	    "URIs: https://deb.example.org\r\n"
+	    "Suites: a/b\r\n"
+	    "Components: main\r\n"
+	    "Architectures: all\r\n"
+	    "Signed-By: /etc/passwd\r\n");
+	put("good/etc/mirrors.d/README", "not a config\n");
+	put("good/etc/mirrors.d/x.sources.bak", "not a config\n");
+	put("good/etc/mirrors.d/.hidden.sources", "not a config\n");
+
+	c = load("good/etc/mirrord.conf");
+	ok(c != NULL, "a full config with mirrors.d loads");
+	if (c == NULL)
+		return;
+	want = xasprintf("%s/good/etc/mirrord.conf", tmp);
+	is_str(c->path, want, "path kept");
+	free(want);
+	want = xasprintf("%s/good/data/store", tmp);
+	is_str(c->store, want, "relative Store made absolute and normalised");
+	free(want);
+	is_str(c->listen, "[::]:9090", "Listen");
+	is_str(c->base_url, "https://mirror.example.org/apt",
+	    "Base-URL without trailing '/'");
+	want = xasprintf("%s/good/etc/log/mirrord.log", tmp);
+	is_str(c->log_file, want, "relative Log-File");
+	free(want);
+	is_int(c->connections, 64, "Connections");
+	is_int(c->retries, 0, "Retries");
+	is_int(c->connect_timeout, 60, "Connect-Timeout");
+	is_int(c->stall_timeout, 90, "Stall-Timeout");
+	is_int(c->clock_skew, 0, "Clock-Skew");
+	is_int(c->sync_interval, 86400, "Sync-Interval");
+	is_str(c->keep_snapshots, "30d", "Keep-Snapshots");
+	is_int(c->nmirrors, 4, "four mirrors");
+	if (c->nmirrors != 4) {
+		conf_free(c);
+		return;
+	}
+	is_str(c->mirrors[0].name, "ubuntu", "main file's mirror first");
+	is_str(c->mirrors[1].name, "c", "then mirrors.d in name order");
+	is_str(c->mirrors[2].name, "c.2_x-y", "second stanza of a file");
+	is_str(c->mirrors[3].name, "b", "last file last");
+
+	m = conf_mirror(c, "ubuntu");
+	ok(m == &c->mirrors[0], "conf_mirror finds 'ubuntu'");
+	ok(m->deb && m->deb_src, "Types deb deb-src");
+	is_str(m->uri, "http://archive.ubuntu.com/ubuntu", "http URI");
+	is_int(m->nsuites, 3, "three suites over continuation lines");
+	is_str(m->suites[0], "jammy", "suite 1");
+	is_str(m->suites[1], "jammy-updates", "suite 2");
+	is_str(m->suites[2], "jammy-security", "suite 3");
+	is_int(m->ncomponents, 2, "two components");
+	is_str(m->components[1], "universe", "component 2");
+	is_int(m->narches, 2, "two architectures");
+	is_str(m->arches[1], "arm64", "architecture 2");
+	want = xasprintf("%s/good/keys/archive.gpg", tmp);
+	is_str(m->signed_by, want, "relative Signed-By");
+	free(want);
+	ok(!m->enabled, "Enabled: no");
+	is_int(m->sync_interval, 7200, "mirror Sync-Interval");
+	is_str(m->keep_snapshots, "10", "mirror Keep-Snapshots");
+	want = xasprintf("%s/good/etc/mirrord.conf", tmp);
+	is_str(m->file, want, "mirror file");
+	free(want);
+	is_int(m->line, 18, "mirror line");
+
+	m = conf_mirror(c, "c");
+	ok(m != NULL && !m->deb && m->deb_src, "Types deb-src only");
+	is_str(m->uri, "file:///srv/x/z", "file:/// URI normalised");
+	is_int(m->narches, 0, "no Architectures needed for deb-src");
+	ok(m->enabled, "Enabled defaults to yes");
+	is_int(m->sync_interval, 0, "mirror Sync-Interval defaults to 0");
+	ok(m->keep_snapshots == NULL, "mirror Keep-Snapshots unset");
+	is_str(m->signed_by, "/etc/passwd", "absolute Signed-By");
+	want = xasprintf("%s/good/etc/mirrors.d/10-c.sources", tmp);
+	is_str(m->file, want, "mirrors.d file recorded");
+	free(want);
+	is_int(m->line, 2, "line after a comment");
+
+	m = conf_mirror(c, "c.2_x-y");
+	is_str(m->uri, "https://deb.example.org", "https URI");
+	is_str(m->suites[0], "a/b", "suite with a '/'");
+	is_int(m->line, 9, "second stanza's line (CRLF file)");
+
+	m = conf_mirror(c, "b");
+	want = xasprintf("file://%s/good/archive", tmp);
+	is_str(m->uri, want, "relative file: URI from mirrors.d");
+	free(want);
+	ok(conf_mirror(c, "B") == NULL, "names are case-sensitive");
+	conf_free(c);
+}
+
+/* Relative paths go through the realpath of the file's directory. */
+static void
+test_relative(void)
+{
+	struct conf *c;
+	char *want, *link, *target, cwd[PATH_MAX];
+	int rc;
+
+	put("real/dir/mirrord.conf", "Store: store\n");
+	target = xasprintf("%s/real/dir", tmp);
+	link = xasprintf("%s/link", tmp);
+	/* ok() evaluates its condition twice: no side effects in it. */
+	rc = symlink(target, link);
+	is_int(rc, 0, "symlink made");
+	c = load("link/mirrord.conf");
+	want = xasprintf("%s/real/dir/store", tmp);
+	is_str(c ? c->store : NULL, want,
+	    "Store relative to the directory's realpath");
+	conf_free(c);
+	free(want);
+	free(link);
+
+	/* A bare file name is relative to the working directory. */
+	put("real/dir/mirrors.d/m.sources", "Name: m\n"
+	    "Types: deb-src\nURIs: file:a\nSuites: s\nComponents: c\n"
+	    "Signed-By: /etc/passwd\n");
+	rc = getcwd(cwd, sizeof(cwd)) == NULL ? -1 : chdir(target);
+	is_int(rc, 0, "chdir to the config");
+	{
+		struct merr err;
+
+		c = NULL;
+		is_int(conf_load("mirrord.conf", &c, &err), 0,
+		    "load by bare file name");
+		want = xasprintf("%s/real/dir/store", tmp);
+		is_str(c ? c->store : NULL, want, "Store from bare name");
+		free(want);
+		want = xasprintf("file://%s/real/dir/mirrors.d/a", tmp);
+		is_str(c && c->nmirrors == 1 ? c->mirrors[0].uri : NULL, want,
+		    "mirrors.d found beside a bare file name");
+		free(want);
+		conf_free(c);
+	}
+	rc = chdir(cwd);
+	is_int(rc, 0, "chdir back");
+
+	/* ".." above the root stays at the root. */
+	put("root/mirrord.conf", "Store: /../../x/..\n");
+	c = load("root/mirrord.conf");
+	is_str(c ? c->store : NULL, "/", "'..' cannot climb above '/'");
+	conf_free(c);
+	free(target);
+}
+
+static void
+test_errors(void)
+{
+	char *mirror_a, *sb, *long_name, *main_a;
+
+	put(keyring_rel, "key");
+	sb = xasprintf("Signed-By: %s/%s\n", tmp, keyring_rel);
+	mirror_a = xasprintf("Name: a\n%s%s", mirror_tail, sb);
+	main_a = xasprintf("Store: /s\n\n%s", mirror_a);
+
+	expect_err("unknown global key", "Store: /x\nFrobnicate: 1\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2, "unknown key 'Frobnicate'");
+	expect_err("unknown mirror key", "Name: a\nColour: red\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2, "unknown key 'Colour'");
+	expect_err("mirror key in the global stanza",
+	    "Store: /x\nSuites: jammy\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 2, "'Suites' belongs in a mirror stanza");
+	expect_err("global key in a mirror stanza",
+	    "Name: a\nListen: 1.2.3.4:80\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 2, "global key 'Listen' is not allowed in a "
+	    "mirror stanza");
+	expect_err("global key in mirrors.d", "Store: /x\n", "m.sources",
+	    "\n# c\nStore: /y\n", MERR_CONF, "mirrors.d/m.sources", 3,
+	    "global key 'Store' is not allowed in mirrors.d");
+	expect_err("second global stanza", "Store: /x\n\nListen: a:1\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 3, "second global stanza");
+	expect_err("repeated key (deb822)", "Store: /x\nstore: /y\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2, "field 'store' repeated");
+	expect_err("line without colon (deb822)", "Store: /x\noops\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2, "expected 'Field: value'");
+	expect_err("empty value", "Store:\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 1, "'Store' needs a value");
+	expect_err("two words for one", "Store: /a /b\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "'Store' takes a single value");
+	expect_err("Listen without port", "Listen: 8080\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "'Listen' must be HOST:PORT");
+	expect_err("Listen port 0", "Listen: a:0\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 1, "'Listen' must be HOST:PORT");
+	expect_err("Base-URL not http", "Base-URL: ftp://x\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1,
+	    "unsupported URI 'ftp://x' (want http:// or https://)");
+	expect_err("Connections 0", "Connections: 0\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 1, "'Connections' must be a number from 1 to 64");
+	expect_err("Connections 65", "Connections: 65\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "from 1 to 64, not '65'");
+	expect_err("Retries 21", "Retries: 21\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 1, "'Retries' must be a number from 0 to 20");
+	expect_err("Connect-Timeout 0", "Connect-Timeout: 0s\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "'Connect-Timeout' must be at "
+	    "least 1s");
+	expect_err("bad duration", "Sync-Interval: 6x\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "'Sync-Interval': invalid duration "
+	    "'6x'");
+	expect_err("bad Keep-Snapshots", "Keep-Snapshots: forever\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 1, "invalid duration 'forever'");
+	expect_err("empty reserved key", "Gc-Grace:\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 1, "'Gc-Grace' needs a value");
+
+	expect_err("missing Signed-By", "Store: /x\n\nName: a\n"
+	    "Types: deb\nURIs: http://h/d\nSuites: s\nComponents: c\n"
+	    "Architectures: amd64\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 3, "mirror 'a': missing 'Signed-By'");
+	expect_err("missing Name in mirrors.d", "", "m.sources",
+	    "Types: deb\n", MERR_CONF, "mirrors.d/m.sources", 1,
+	    "missing 'Name'");
+	expect_err("missing Types", "Name: a\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 1, "mirror 'a': missing 'Types'");
+	expect_err("missing URIs", "Name: a\nTypes: deb\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "missing 'URIs'");
+	expect_err("missing Suites", "Name: a\nTypes: deb\nURIs: http://h\n",
+	    NULL, NULL, MERR_CONF, "mirrord.conf", 1, "missing 'Suites'");
+	expect_err("missing Components", "Name: a\nTypes: deb\n"
+	    "URIs: http://h\nSuites: s\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 1, "missing 'Components'");
+	expect_err("missing Architectures with deb", "Name: a\nTypes: deb\n"
+	    "URIs: http://h\nSuites: s\nComponents: c\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "missing 'Architectures'");
+
+	expect_err("bad name (upper case)", "Name: Ubuntu\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "invalid mirror name 'Ubuntu'");
+	expect_err("bad name (leading '-')", "Name: -x\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1, "invalid mirror name '-x'");
+	long_name = xmalloc(80);
+	memset(long_name, 'a', 65);
+	strcpy(long_name + 65, "\n");
+	{
+		char *doc = xasprintf("Name: %s", long_name);
+
+		expect_err("name over 64 bytes", doc, NULL, NULL, MERR_CONF,
+		    "mirrord.conf", 1, "invalid mirror name");
+		free(doc);
+		/* 64 bytes is fine: the error is then about Types. */
+		doc = xasprintf("Name: %s", long_name + 1);
+		expect_err("name of 64 bytes", doc, NULL, NULL, MERR_CONF,
+		    "mirrord.conf", 1, "missing 'Types'");
+		free(doc);
+	}
+	free(long_name);
+	expect_err("bad type", "Name: a\nTypes: deb rpm\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2, "unknown type 'rpm'");
+	expect_err("two URIs", "Name: a\nURIs: http://a http://b\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2, "exactly one URI");
+	expect_err("ftp URI", "Name: a\nURIs: ftp://a/b\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2,
+	    "unsupported URI 'ftp://a/b' (want http://, https:// or file:)");
+	expect_err("http URI without host", "Name: a\nURIs: http:///x\n",
+	    NULL, NULL, MERR_CONF, "mirrord.conf", 2, "has no host");
+	expect_err("file URI with a host", "Name: a\nURIs: file://h/x\n",
+	    NULL, NULL, MERR_CONF, "mirrord.conf", 2, "must not name a host");
+	expect_err("flat suite", "Name: a\nSuites: jammy ./\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2,
+	    "flat repositories are not supported");
+	expect_err("flat suite with a path", "Name: a\nSuites: x/\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2,
+	    "flat repositories are not supported");
+	expect_err("suite with '..'", "Name: a\nSuites: ../x\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2, "'..' segment");
+	expect_err("duplicate component", "Name: a\nComponents: main\n main\n",
+	    NULL, NULL, MERR_CONF, "mirrord.conf", 2, "'main' given twice");
+	expect_err("inline key", "Name: a\nSigned-By:\n -----BEGIN PGP "
+	    "PUBLIC KEY BLOCK-----\n .\n abc\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 2, "Signed-By must name a keyring file");
+	expect_err("fingerprint", "Name: a\n"
+	    "Signed-By: 0123456789ABCDEF0123456789ABCDEF01234567\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2,
+	    "Signed-By must name a keyring file");
+	expect_err("missing keyring", "Name: a\nSigned-By: nokey.gpg\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2, "cannot open keyring");
+	expect_err("keyring is a directory", "Name: a\nSigned-By: /\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2, "is not a regular file");
+	expect_err("bad Enabled", "Name: a\nEnabled: maybe\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2, "'Enabled' must be yes or no");
+	expect_err("mirror Sync-Interval 0", "Name: a\nSync-Interval: 0\n",
+	    NULL, NULL, MERR_CONF, "mirrord.conf", 2, "at least 1s");
+
+	{
+		char *doc = xasprintf("%s\n%s", mirror_a, mirror_a);
+		char *want;
+
+		expect_err("duplicate name in one file", doc, NULL, NULL,
+		    MERR_CONF, "mirrord.conf", 9,
+		    "mirror 'a' is already defined in");
+		free(doc);
+		want = xasprintf("already defined in '%s/case%u/"
+		    "mirrord.conf' line 3", tmp, ncase + 1);
+
+		expect_err("duplicate name across files", main_a,
+		    "x.sources", mirror_a, MERR_CONF, "mirrors.d/x.sources",
+		    1, want);
+		free(want);
+	}
+	expect_err("error in a mirrors.d file", main_a, "y.sources",
+	    "Name: b\nBogus: 1\n", MERR_CONF, "mirrors.d/y.sources", 2,
+	    "unknown key 'Bogus'");
+
+	/* Errors without a line: the file itself. */
+	{
+		struct conf *c = NULL;
+		struct merr err;
+		char *path = xasprintf("%s/nonexistent.conf", tmp);
+		struct buf big = BUF_INIT;
+
+		is_int(conf_load(path, &c, &err), MERR_IO, "missing file");
+		ok(strstr(err.msg, "cannot open") != NULL &&
+		    strstr(err.msg, path) != NULL, "names the file: %s",
+		    err.msg);
+		free(path);
+
+		put("notdir/mirrord.conf", "");
+		put("notdir/mirrors.d", "a file");
+		c = load("notdir/mirrord.conf");
+		ok(c == NULL, "mirrors.d that is not a directory fails");
+
+		while (big.len <= 1024 * 1024)
+			buf_adds(&big, "# padding padding padding padding\n");
+		put("big/mirrord.conf", big.p);
+		buf_release(&big);
+		path = xasprintf("%s/big/mirrord.conf", tmp);
+		is_int(conf_load(path, &c, &err), MERR_LIMIT,
+		    "config over 1 MiB is refused");
+		free(path);
+	}
+	free(mirror_a);
+	free(main_a);
+	free(sb);
+}
+
+static void
+dur_ok(const char *s, long want)
+{
+	long got = -1;
+	struct merr err;
+
+	is_int(conf_parse_duration(s, strlen(s), &got, &err), 0,
+	    "duration '%s' parses", s);
+	is_int(got, want, "duration '%s' is %ld s", s, want);
+}
+
+static void
+dur_bad(const char *s)
+{
+	long got = -7;
+	struct merr err = { 0, "" };
+
+	is_int(conf_parse_duration(s, strlen(s), &got, &err), MERR_PARSE,
+	    "duration '%s' is refused", s);
+	ok(got == -7 && strstr(err.msg, "invalid duration") != NULL,
+	    "output untouched, message: %s", err.msg);
+}
+
+static void
+test_durations(void)
+{
+	char max[32];
+
+	dur_ok("90s", 90);
+	dur_ok("30m", 1800);
+	dur_ok("6h", 21600);
+	dur_ok("30d", 2592000);
+	dur_ok("2w", 1209600);
+	dur_ok("45", 45);
+	dur_ok("0", 0);
+	snprintf(max, sizeof(max), "%ld", LONG_MAX);
+	dur_ok(max, LONG_MAX);
+	snprintf(max, sizeof(max), "%lds", LONG_MAX);
+	dur_ok(max, LONG_MAX);
+	dur_bad("");
+	dur_bad("s");
+	dur_bad("h");
+	dur_bad("6x");
+	dur_bad("6H");
+	dur_bad("-1");
+	dur_bad("+1");
+	dur_bad("1.5h");
+	dur_bad(" 6h");
+	dur_bad("6 h");
+	dur_bad("6hh");
+	dur_bad("99999999999999999999");
+	dur_bad("9223372036854775808");
+	snprintf(max, sizeof(max), "%ldm", LONG_MAX / 60 + 1);
+	dur_bad(max);
+	dur_bad("15250284452472w");
+	dur_ok("15250284452471w", 15250284452471L * 604800);
+	/* Only len bytes count. */
+	{
+		long got = 0;
+
+		is_int(conf_parse_duration("6hours", 2, &got, NULL), 0,
+		    "length-bounded parse");
+		is_int(got, 21600, "length-bounded value");
+	}
+}
+
+static char *
+slurp(const char *path)
+{
+	char *data = NULL, *s;
+	size_t len;
+	struct merr err;
+
+	if (read_file(path, 1 << 20, &data, &len, &err) != 0) {
+		printf("# %s (run from the repository root)\n", err.msg);
+		return NULL;
+	}
+	/* read_file() does not promise a NUL terminator. */
+	s = xstrndup(data, len);
+	free(data);
+	return s;
+}
+
+/* The shipped example config loads, and so does its example mirror. */
+static void
+test_example(void)
+{
+	struct conf *c;
+	struct buf b = BUF_INIT;
+	char *text = slurp("conf/mirrord.conf"), *start, *line, *next;
+
+	ok(text != NULL, "conf/mirrord.conf is readable");
+	if (text == NULL)
+		return;
+	put("example/mirrord.conf", text);
+	c = load("example/mirrord.conf");
+	ok(c != NULL, "conf/mirrord.conf loads");
+	if (c != NULL) {
+		is_str(c->store, "/var/lib/mirrord", "example Store default");
+		is_str(c->listen, "127.0.0.1:8080", "example Listen default");
+		is_int(c->connections, 8, "example Connections default");
+		is_int(c->retries, 5, "example Retries default");
+		is_int(c->connect_timeout, 30, "example Connect-Timeout");
+		is_int(c->stall_timeout, 60, "example Stall-Timeout");
+		is_int(c->clock_skew, 600, "example Clock-Skew");
+		is_int(c->sync_interval, 21600, "example Sync-Interval");
+		is_int(c->nmirrors, 0, "example has no active mirror");
+	}
+	conf_free(c);
+
+	/*
+	 * Uncomment the example: every "#Key:" line and the "# " block from
+	 * "# Name:" on, with Signed-By pointed at a file that exists.
+	 */
+	start = strstr(text, "\n# Name: ");
+	ok(start != NULL, "example mirror stanza found");
+	if (start == NULL) {
+		free(text);
+		return;
+	}
+	*start = '\0';
+	for (line = text; line != NULL && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (line[0] == '#' && line[1] != ' ' && strchr(line, ':'))
+			line++;
+		buf_adds(&b, line);
+		buf_addc(&b, '\n');
+	}
+	buf_addc(&b, '\n');
+	for (line = start + 1; line != NULL && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (!str_startswith(line, "# "))
+			break;
+		if (str_startswith(line, "# Signed-By:"))
+			buf_addf(&b, "Signed-By: %s/%s\n", tmp, keyring_rel);
+		else
+			buf_addf(&b, "%s\n", line + 2);
+	}
+	put(keyring_rel, "key");
+	put("example2/mirrord.conf", b.p);
+	buf_release(&b);
+	c = load("example2/mirrord.conf");
+	ok(c != NULL, "the uncommented example loads");
+	if (c != NULL) {
+		const struct conf_mirror *m = conf_mirror(c, "ubuntu");
+
+		ok(c->base_url != NULL && c->log_file != NULL &&
+		    c->keep_snapshots != NULL,
+		    "commented-out global keys are valid");
+		ok(m != NULL && m->deb && m->deb_src && m->nsuites == 3 &&
+		    m->narches == 2 && m->enabled,
+		    "example mirror 'ubuntu' as documented");
+		is_str(m ? m->uri : NULL, "http://archive.ubuntu.com/ubuntu",
+		    "example URI");
+	}
+	conf_free(c);
+	free(text);
+}
+
+/* conf/demo/mirrord.conf, in a copy of the tree with build/demo made up. */
+static void
+test_demo(void)
+{
+	const struct conf_mirror *m;
+	struct conf *c;
+	char *text = slurp("conf/demo/mirrord.conf"), *want;
+
+	ok(text != NULL, "conf/demo/mirrord.conf is readable");
+	if (text == NULL)
+		return;
+	put("demo/conf/demo/mirrord.conf", text);
+	free(text);
+	put("demo/build/demo/archive-key.gpg", "key");
+	c = load("demo/conf/demo/mirrord.conf");
+	ok(c != NULL, "the demo config loads");
+	if (c == NULL)
+		return;
+	want = xasprintf("%s/demo/build/demo/store", tmp);
+	is_str(c->store, want, "demo Store");
+	free(want);
+	m = conf_mirror(c, "demo");
+	ok(m != NULL && c->nmirrors == 1, "one mirror 'demo'");
+	if (m != NULL) {
+		ok(m->deb && m->deb_src, "demo Types");
+		want = xasprintf("file://%s/demo/build/demo/archive", tmp);
+		is_str(m->uri, want, "demo URI");
+		free(want);
+		ok(m->nsuites == 2 && strcmp(m->suites[0], "stable") == 0 &&
+		    strcmp(m->suites[1], "stable-updates") == 0,
+		    "demo Suites");
+		ok(m->ncomponents == 2 &&
+		    strcmp(m->components[0], "main") == 0 &&
+		    strcmp(m->components[1], "contrib") == 0,
+		    "demo Components");
+		ok(m->narches == 2 && strcmp(m->arches[0], "amd64") == 0 &&
+		    strcmp(m->arches[1], "arm64") == 0, "demo Architectures");
+		want = xasprintf("%s/demo/build/demo/archive-key.gpg", tmp);
+		is_str(m->signed_by, want, "demo Signed-By");
+		free(want);
+	}
+	conf_free(c);
+}
+
+int
+main(void)
+{
+	char templ[] = "/tmp/t_conf.XXXXXX";
+
+	if (mkdtemp(templ) == NULL || realpath(templ, tmp) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_defaults();
+	test_good();
+	test_relative();
+	test_errors();
+	test_durations();
+	test_example();
+	test_demo();
+	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}
