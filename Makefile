@@ -2,9 +2,15 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
-BUILD ?= build
-CC ?= gcc
 SANITIZE ?=
+# Sanitizer builds live apart so their objects never mix with plain ones.
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build/san-$(subst $(comma),-,$(SANITIZE))
+endif
+comma := ,
+CC ?= gcc
 
 PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto
 # Debian packages needed to build, test and run the demo.
