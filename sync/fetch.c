@@ -1,0 +1,926 @@
+/*
+ * fetch.c: transfers with libcurl (the only file that calls libcurl).
+ *
+ * Two entry points. fetch_get_mem() is a blocking GET of one small file on
+ * its own easy handle (indices, Release files). fetch_to_store() drives a
+ * curl multi handle with a fixed pool of `connections` easy handles, one
+ * per slot; a slot holds one job at a time, from its first attempt until
+ * it is stored, absent or failed, so memory does not depend on the number
+ * of jobs. Handles are reused, never re-created, so the multi handle's
+ * connection cache keeps connections alive between files.
+ *
+ * A slot whose transfer failed transiently waits in state X_WAIT until its
+ * 'not before' time; the loop polls with a timeout so other transfers go
+ * on meanwhile. Its blob writer is kept, and the next attempt asks for
+ * "Range: N-" with N the bytes already written (and hashed).
+ */
+#include "mirrord/common.h"
+
+#include <curl/curl.h>
+#include <time.h>
+
+#include "mirrord/hash.h"
+#include "mirrord/store.h"
+#include "sync/fetch.h"
+
+#define FETCH_MAX_CONNECTIONS	64
+#define BACKOFF_CAP_MS		30000	/* longest backoff */
+#define RETRY_AFTER_CAP_MS	60000	/* longest Retry-After obeyed */
+#define DISCARD_MAX		65536	/* error page bytes we read */
+#define HDR_MAX			512	/* longest validator kept */
+#define PROGRESS_MS		100
+#define POLL_MS			1000
+
+/* What one response said in its headers (reset at each status line). */
+struct resp {
+	long status;		/* from the status line, 0 if none yet */
+	long retry_after;	/* seconds, -1 if absent or not seconds */
+	int64_t cr_start;	/* first byte of Content-Range, -1 if absent */
+	bool bad_location;	/* a Location with control characters */
+	char etag[HDR_MAX];
+	char last_modified[HDR_MAX];
+};
+
+/* Per-attempt state of a response body. */
+struct body {
+	bool checked;		/* status looked at on first data */
+	bool discard;		/* not a 200/206 body: read and drop */
+	size_t discarded;
+};
+
+enum xstate { X_IDLE = 0, X_RUN, X_WAIT };
+
+/* One slot of fetch_to_store(): an easy handle and the job it carries. */
+struct xfer {
+	CURL *easy;
+	enum xstate state;
+	struct fetch_job *job;
+	const char *url;	/* job->url, or job->fallback once 404 */
+	bool on_fallback;	/* url is job->fallback */
+	unsigned attempts;	/* attempts made on url */
+	uint64_t not_before;	/* X_WAIT: monotonic ms of the next try */
+	struct blob_writer w;
+	bool have_w;
+	uint64_t range_from;	/* Range asked for in this attempt, or 0 */
+	bool restart;		/* a 206 that did not match our Range */
+	bool werr_set;		/* werr holds a store write error */
+	struct merr werr;
+	struct body body;
+	struct resp r;
+	char range[32];
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct fetch {
+	struct fetch_opts opts;
+	CURLM *multi;
+	CURL *mem;		/* the easy handle of fetch_get_mem() */
+	char mem_errbuf[CURL_ERROR_SIZE];
+	struct xfer *slots;	/* opts.connections */
+};
+
+static size_t xfer_write(char *, size_t, size_t, void *);
+
+/* How an attempt ended. */
+enum outcome { O_BODY, O_ABSENT, O_NOTMOD, O_RETRY, O_FAIL };
+
+static uint64_t
+fetch_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+fetch_sleep_ms(uint64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * The wait before retry number n (n >= 1): backoff_ms doubled each time,
+ * capped, and at least what the server asked for with Retry-After.
+ */
+static uint64_t
+fetch_backoff(const struct fetch *f, unsigned n, long retry_after)
+{
+	uint64_t ms = f->opts.backoff_ms, ra;
+
+	while (--n > 0 && ms < BACKOFF_CAP_MS)
+		ms *= 2;
+	if (ms > BACKOFF_CAP_MS)
+		ms = BACKOFF_CAP_MS;
+	if (retry_after >= 0) {
+		ra = retry_after > RETRY_AFTER_CAP_MS / 1000 ?
+		    RETRY_AFTER_CAP_MS : (uint64_t)retry_after * 1000;
+		if (ra > ms)
+			ms = ra;
+	}
+	return ms;
+}
+
+static void
+resp_reset(struct resp *r)
+{
+	r->status = 0;
+	r->retry_after = -1;
+	r->cr_start = -1;
+	r->bad_location = false;
+	r->etag[0] = '\0';
+	r->last_modified[0] = '\0';
+}
+
+static void
+resp_keep(char *dst, const char *v, size_t vlen)
+{
+	size_t i;
+
+	/* Too long or odd to be a sane validator: keep none, not a part. */
+	dst[0] = '\0';
+	if (vlen >= HDR_MAX)
+		return;
+	for (i = 0; i < vlen; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return;
+	memcpy(dst, v, vlen);
+	dst[vlen] = '\0';
+}
+
+/*
+ * Header callback: records what we act on. Called once per header line,
+ * for every response of the transfer (redirects included).
+ */
+static size_t
+fetch_header_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = sz * n, nlen, vlen, i;
+	const char *colon, *v;
+	uint64_t u;
+
+	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		len--;
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		const char *sp = memchr(p, ' ', len);
+
+		resp_reset(r);
+		if (sp != NULL && (size_t)(p + len - sp) >= 4 &&
+		    parse_u64(sp + 1, 3, 999, &u) == 0)
+			r->status = (long)u;
+		return sz * n;
+	}
+	colon = memchr(p, ':', len);
+	if (colon == NULL)
+		return sz * n;
+	nlen = (size_t)(colon - p);
+	v = colon + 1;
+	vlen = len - nlen - 1;
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+
+	if (str_ieq(p, nlen, "Location") && r->status >= 300 &&
+	    r->status < 400) {
+		/* CR, LF or other controls in a redirect: refuse it. */
+		for (i = 0; i < vlen; i++) {
+			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+				r->bad_location = true;
+				return 0;
+			}
+		}
+	} else if (str_ieq(p, nlen, "Retry-After")) {
+		if (parse_u64(v, vlen, 86400, &u) == 0)
+			r->retry_after = (long)u;
+	} else if (str_ieq(p, nlen, "Content-Range")) {
+		/* "bytes N-M/T": we only need N. */
+		if (vlen > 6 && str_ieq(v, 6, "bytes ")) {
+			const char *dash = memchr(v + 6, '-', vlen - 6);
+
+			if (dash != NULL && parse_u64(v + 6,
+			    (size_t)(dash - v - 6), INT64_MAX, &u) == 0)
+				r->cr_start = (int64_t)u;
+		}
+	} else if (str_ieq(p, nlen, "ETag")) {
+		resp_keep(r->etag, v, vlen);
+	} else if (str_ieq(p, nlen, "Last-Modified")) {
+		resp_keep(r->last_modified, v, vlen);
+	}
+	return sz * n;
+}
+
+/*
+ * On the first data of a response: is it a body we keep? Only 200, 206 and
+ * file:// (code 0) bodies are; an error page is read (up to a cap) and
+ * dropped. Returns the response code.
+ */
+static long
+body_check(CURL *easy, struct body *b)
+{
+	long code = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	b->checked = true;
+	b->discard = !(code == 0 || code == 200 || code == 206);
+	return code;
+}
+
+/* Drops len bytes of an error page; false once past the cap. */
+static bool
+body_discard(struct body *b, size_t len)
+{
+	b->discarded += len;
+	return b->discarded <= DISCARD_MAX;
+}
+
+static bool
+fetch_transient_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Sorts out a finished attempt from curl's result and the response code
+ * (*code). why gets the reason of a failure, without the URL.
+ */
+static enum outcome
+fetch_classify(const struct fetch *f, CURL *easy, CURLcode rc,
+    const struct body *b, const struct resp *r, const char *errbuf,
+    long *code, char *why, size_t whylen)
+{
+	curl_off_t pre = 0;
+
+	*code = 0;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, code);
+	why[0] = '\0';
+	if (r->bad_location) {
+		snprintf(why, whylen, "redirect to a URL with control "
+		    "characters refused");
+		return O_FAIL;
+	}
+	/* We cut an error page short: the status decides. */
+	if (rc == CURLE_WRITE_ERROR && b->discard)
+		rc = CURLE_OK;
+	if (rc == CURLE_FILE_COULDNT_READ_FILE)
+		return O_ABSENT;
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+		if (pre == 0)
+			snprintf(why, whylen,
+			    "connection timed out after %ld s",
+			    f->opts.connect_timeout);
+		else
+			snprintf(why, whylen, "timed out (no data for %ld s)",
+			    f->opts.stall_timeout);
+		return O_RETRY;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(why, whylen, "%s",
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+		return fetch_transient_curl(rc) ? O_RETRY : O_FAIL;
+	}
+	if (*code == 0 || *code == 200 || *code == 206)
+		return O_BODY;
+	if (*code == 404)
+		return O_ABSENT;
+	if (*code == 304)
+		return O_NOTMOD;
+	snprintf(why, whylen, "HTTP %ld", *code);
+	if (*code >= 500 || *code == 429 || *code == 408)
+		return O_RETRY;
+	return O_FAIL;
+}
+
+/* Options every transfer shares; set once per easy handle. */
+static int
+fetch_setup_easy(struct fetch *f, CURL *e, char *errbuf, struct merr *err)
+{
+	CURLcode rc = CURLE_OK;
+
+#define SET(opt, val) do { \
+	if (rc == CURLE_OK) \
+		rc = curl_easy_setopt(e, opt, val); \
+} while (0)
+	SET(CURLOPT_PROTOCOLS_STR, "http,https,file");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 1L);
+	SET(CURLOPT_MAXREDIRS, 5L);
+	SET(CURLOPT_USERAGENT, "mirrord/" MIRRORD_VERSION);
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	SET(CURLOPT_CONNECTTIMEOUT, f->opts.connect_timeout);
+	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SET(CURLOPT_LOW_SPEED_TIME, f->opts.stall_timeout);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	SET(CURLOPT_HEADERFUNCTION, fetch_header_cb);
+#undef SET
+	if (rc != CURLE_OK)
+		return merr_set(err, MERR_NET, "cannot set up curl: %s",
+		    curl_easy_strerror(rc));
+	return 0;
+}
+
+int
+fetch_new(const struct fetch_opts *opts, struct fetch **out,
+    struct merr *err)
+{
+	static const struct fetch_opts defaults = { 8, 5, 30, 60, 500 };
+	struct fetch *f;
+	unsigned i;
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return merr_set(err, MERR_NET, "cannot initialise libcurl");
+	f = xcalloc(1, sizeof(*f));
+	f->opts = opts != NULL ? *opts : defaults;
+	if (f->opts.connections == 0)
+		f->opts.connections = defaults.connections;
+	if (f->opts.connections > FETCH_MAX_CONNECTIONS)
+		f->opts.connections = FETCH_MAX_CONNECTIONS;
+	if (f->opts.connect_timeout <= 0)
+		f->opts.connect_timeout = defaults.connect_timeout;
+	if (f->opts.stall_timeout <= 0)
+		f->opts.stall_timeout = defaults.stall_timeout;
+
+	f->slots = xcalloc(f->opts.connections, sizeof(*f->slots));
+	f->multi = curl_multi_init();
+	f->mem = curl_easy_init();
+	if (f->multi == NULL || f->mem == NULL) {
+		rc = merr_set(err, MERR_NET, "cannot initialise libcurl");
+		goto fail;
+	}
+	if (curl_multi_setopt(f->multi, CURLMOPT_PIPELINING,
+	    (long)CURLPIPE_MULTIPLEX) != CURLM_OK ||
+	    curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)f->opts.connections) != CURLM_OK) {
+		rc = merr_set(err, MERR_NET, "cannot set up curl multi");
+		goto fail;
+	}
+	rc = fetch_setup_easy(f, f->mem, f->mem_errbuf, err);
+	if (rc)
+		goto fail;
+	for (i = 0; i < f->opts.connections; i++) {
+		struct xfer *x = &f->slots[i];
+
+		x->easy = curl_easy_init();
+		if (x->easy == NULL) {
+			rc = merr_set(err, MERR_NET,
+			    "cannot initialise libcurl");
+			goto fail;
+		}
+		rc = fetch_setup_easy(f, x->easy, x->errbuf, err);
+		if (rc)
+			goto fail;
+		if (curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x) ||
+		    curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, &x->r) ||
+		    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION,
+		    xfer_write) ||
+		    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x)) {
+			rc = merr_set(err, MERR_NET, "cannot set up curl");
+			goto fail;
+		}
+	}
+	*out = f;
+	return 0;
+fail:
+	fetch_free(f);
+	return rc;
+}
+
+void
+fetch_free(struct fetch *f)
+{
+	unsigned i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->opts.connections; i++)
+		if (f->slots[i].easy != NULL)
+			curl_easy_cleanup(f->slots[i].easy);
+	if (f->mem != NULL)
+		curl_easy_cleanup(f->mem);
+	if (f->multi != NULL)
+		curl_multi_cleanup(f->multi);
+	free(f->slots);
+	free(f);
+	curl_global_cleanup();
+}
+
+/* fetch_get_mem(): the state of one call. */
+struct memget {
+	CURL *easy;
+	struct body body;
+	struct buf b;
+	size_t max;
+	bool too_big;
+};
+
+static size_t
+fetch_mem_write(char *p, size_t sz, size_t n, void *arg)
+{
+	struct memget *m = arg;
+	size_t len = sz * n;
+
+	if (!m->body.checked)
+		body_check(m->easy, &m->body);
+	if (m->body.discard)
+		return body_discard(&m->body, len) ? len : 0;
+	if (len > m->max - m->b.len) {
+		m->too_big = true;
+		return 0;
+	}
+	buf_add(&m->b, p, len);
+	return len;
+}
+
+/*
+ * Appends "name: value" unless value is NULL, empty or holds control
+ * characters (no header injection). Out of memory aborts, as in xmalloc.
+ */
+static struct curl_slist *
+fetch_slist_add(struct curl_slist *l, const char *name, const char *value)
+{
+	struct curl_slist *n;
+	const char *c;
+	char *h;
+
+	if (value == NULL || *value == '\0')
+		return l;
+	for (c = value; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return l;
+	h = xasprintf("%s: %s", name, value);
+	n = curl_slist_append(l, h);
+	free(h);
+	if (n == NULL) {
+		fprintf(stderr, "out of memory\n");
+		abort();
+	}
+	return n;
+}
+
+int
+fetch_get_mem(struct fetch *f, const char *url, size_t max,
+    const char *etag, const char *last_modified, struct fetch_mem *res,
+    struct merr *err)
+{
+	struct curl_slist *hdrs = NULL;
+	struct memget m;
+	struct resp r;
+	enum outcome o = O_FAIL;
+	char why[CURL_ERROR_SIZE + 64];
+	unsigned attempt;
+	CURLcode rc;
+	long code;
+	int ret = 0;
+
+	memset(res, 0, sizeof(*res));
+	memset(&m, 0, sizeof(m));
+	m.easy = f->mem;
+	m.max = max;
+	buf_init(&m.b);
+
+	/* Conditional request headers, from the validators we were given. */
+	hdrs = fetch_slist_add(hdrs, "If-None-Match", etag);
+	hdrs = fetch_slist_add(hdrs, "If-Modified-Since", last_modified);
+	if (curl_easy_setopt(f->mem, CURLOPT_URL, url) ||
+	    curl_easy_setopt(f->mem, CURLOPT_HTTPHEADER, hdrs) ||
+	    curl_easy_setopt(f->mem, CURLOPT_WRITEFUNCTION, fetch_mem_write) ||
+	    curl_easy_setopt(f->mem, CURLOPT_WRITEDATA, &m) ||
+	    curl_easy_setopt(f->mem, CURLOPT_HEADERDATA, &r)) {
+		ret = merr_set(err, MERR_NET, "'%s': cannot set up curl", url);
+		goto out;
+	}
+
+	for (attempt = 1; ; attempt++) {
+		buf_reset(&m.b);
+		memset(&m.body, 0, sizeof(m.body));
+		resp_reset(&r);
+		f->mem_errbuf[0] = '\0';
+		rc = curl_easy_perform(f->mem);
+		if (m.too_big) {
+			ret = merr_set(err, MERR_LIMIT,
+			    "'%s': larger than %zu bytes", url, max);
+			goto out;
+		}
+		o = fetch_classify(f, f->mem, rc, &m.body, &r, f->mem_errbuf,
+		    &code, why, sizeof(why));
+		if (o != O_RETRY || attempt > f->opts.retries)
+			break;
+		fetch_sleep_ms(fetch_backoff(f, attempt, r.retry_after));
+	}
+
+	switch (o) {
+	case O_BODY:
+		if (code == 206) {
+			ret = merr_set(err, MERR_NET,
+			    "'%s': unexpected HTTP 206", url);
+			break;
+		}
+		res->status = 200;
+		/* NUL-terminated, even when empty. */
+		buf_addc(&m.b, '\0');
+		res->data = buf_detach(&m.b, &res->len);
+		res->len--;
+		if (r.etag[0] != '\0')
+			res->etag = xstrdup(r.etag);
+		if (r.last_modified[0] != '\0')
+			res->last_modified = xstrdup(r.last_modified);
+		break;
+	case O_ABSENT:
+		res->status = 404;
+		break;
+	case O_NOTMOD:
+		if (hdrs == NULL) {
+			ret = merr_set(err, MERR_NET,
+			    "'%s': HTTP 304 to an unconditional request", url);
+			break;
+		}
+		res->status = 304;
+		break;
+	case O_RETRY:
+		ret = merr_set(err, MERR_NET, "'%s': %s after %u attempts",
+		    url, why, attempt);
+		break;
+	case O_FAIL:
+		ret = merr_set(err, MERR_NET, "'%s': %s", url, why);
+		break;
+	}
+out:
+	/* Leave the handle without pointers into this call. */
+	curl_easy_setopt(f->mem, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(f->mem, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(f->mem, CURLOPT_HEADERDATA, NULL);
+	curl_slist_free_all(hdrs);
+	buf_release(&m.b);
+	return ret;
+}
+
+void
+fetch_mem_release(struct fetch_mem *res)
+{
+	if (res == NULL)
+		return;
+	free(res->data);
+	free(res->etag);
+	free(res->last_modified);
+	memset(res, 0, sizeof(*res));
+}
+
+/* fetch_to_store(): the state of one call. */
+struct run {
+	struct fetch *f;
+	struct store *store;
+	uint64_t files_done;
+	uint64_t bytes_done;
+	bool kick;		/* a slot is free or due: do not sleep */
+};
+
+static size_t
+xfer_write(char *p, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = sz * n;
+	long code;
+
+	if (!x->body.checked) {
+		code = body_check(x->easy, &x->body);
+		if (code == 206 && (x->range_from == 0 ||
+		    x->r.cr_start != (int64_t)x->range_from)) {
+			/* Not the part we asked for: start over, whole. */
+			x->restart = true;
+			return 0;
+		}
+		if (code == 200 && x->w.size > 0 &&
+		    store_blob_rewind(&x->w, &x->werr) < 0) {
+			/* The server ignored our Range: take it all. */
+			x->werr_set = true;
+			return 0;
+		}
+	}
+	if (x->body.discard)
+		return body_discard(&x->body, len) ? len : 0;
+	if (store_blob_write(&x->w, p, len, &x->werr) < 0) {
+		x->werr_set = true;
+		return 0;
+	}
+	return len;
+}
+
+/* Starts one attempt of slot x: Range from what is already written. */
+static int
+xfer_start(struct run *run, struct xfer *x, struct merr *err)
+{
+	CURLMcode mrc;
+
+	x->attempts++;
+	x->range_from = x->w.size;
+	x->restart = false;
+	x->werr_set = false;
+	memset(&x->body, 0, sizeof(x->body));
+	resp_reset(&x->r);
+	x->errbuf[0] = '\0';
+	if (x->range_from > 0)
+		snprintf(x->range, sizeof(x->range), "%llu-",
+		    (unsigned long long)x->range_from);
+	if (curl_easy_setopt(x->easy, CURLOPT_URL, x->url) ||
+	    curl_easy_setopt(x->easy, CURLOPT_RANGE,
+	    x->range_from > 0 ? x->range : NULL))
+		return merr_set(err, MERR_NET, "'%s': cannot set up curl",
+		    x->url);
+	mrc = curl_multi_add_handle(run->f->multi, x->easy);
+	if (mrc != CURLM_OK)
+		return merr_set(err, MERR_NET, "'%s': %s", x->url,
+		    curl_multi_strerror(mrc));
+	x->state = X_RUN;
+	return 0;
+}
+
+/* Takes job into the idle slot x and starts its first attempt. */
+static int
+xfer_begin(struct run *run, struct xfer *x, struct fetch_job *job,
+    struct merr *err)
+{
+	int rc;
+
+	x->job = job;
+	x->url = job->url;
+	x->on_fallback = false;
+	x->attempts = 0;
+	rc = store_blob_begin(run->store, job->size, &x->w, err);
+	if (rc) {
+		merr_prefix(err, "'%s': ", job->url);
+		return rc;
+	}
+	x->have_w = true;
+	x->state = X_WAIT;	/* not in the multi until xfer_start */
+	return xfer_start(run, x, err);
+}
+
+/* The slot is done with its job; it takes the next one. */
+static void
+xfer_release(struct run *run, struct xfer *x, int status)
+{
+	if (x->have_w)
+		store_blob_abort(&x->w);
+	x->have_w = false;
+	x->job->status = status;
+	x->job = NULL;
+	x->state = X_IDLE;
+	run->kick = true;
+}
+
+/*
+ * Tries again later (or now, if delay is 0), unless the attempts are
+ * spent: then the failure is hard.
+ */
+static int
+xfer_retry(struct run *run, struct xfer *x, uint64_t delay, const char *why,
+    struct merr *err)
+{
+	if (x->attempts > run->f->opts.retries)
+		return merr_set(err, MERR_NET, "'%s': %s after %u attempts",
+		    x->url, why, x->attempts);
+	x->state = X_WAIT;
+	x->not_before = fetch_now_ms() + delay;
+	if (delay == 0)
+		run->kick = true;
+	return 0;
+}
+
+/* A transfer of slot x ended with rc: store, retry or fail. */
+static int
+xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
+{
+	struct fetch_job *job = x->job;
+	char why[CURL_ERROR_SIZE + 64];
+	enum outcome o;
+	long code;
+	int ret;
+
+	curl_multi_remove_handle(run->f->multi, x->easy);
+	x->state = X_WAIT;	/* until decided below */
+	if (x->werr_set) {
+		if (x->werr.code == MERR_LIMIT)
+			return merr_set(err, MERR_LIMIT,
+			    "'%s': larger than %llu bytes", x->url,
+			    (unsigned long long)job->size);
+		merr_prefix(&x->werr, "'%s': ", x->url);
+		*err = x->werr;
+		return x->werr.code;
+	}
+	if (x->restart) {
+		if (store_blob_rewind(&x->w, err) < 0)
+			return merr_prefix(err, "'%s': ", x->url);
+		return xfer_retry(run, x, 0, "unexpected Content-Range", err);
+	}
+	o = fetch_classify(run->f, x->easy, rc, &x->body, &x->r, x->errbuf,
+	    &code, why, sizeof(why));
+	if (code == 416 && x->range_from > 0) {
+		/* Our Range is past the end: start over, whole. */
+		if (store_blob_rewind(&x->w, err) < 0)
+			return merr_prefix(err, "'%s': ", x->url);
+		return xfer_retry(run, x, 0, "HTTP 416", err);
+	}
+	switch (o) {
+	case O_BODY:
+		/* An empty 200 to a ranged request: nothing was rewound yet. */
+		if (code == 200 && !x->body.checked && x->w.size > 0 &&
+		    store_blob_rewind(&x->w, err) < 0)
+			return merr_prefix(err, "'%s': ", x->url);
+		x->have_w = false;
+		ret = store_blob_finish(&x->w, job->hash, job->size, err);
+		if (ret) {
+			merr_prefix(err, "'%s': ", x->url);
+			return ret;
+		}
+		run->files_done++;
+		run->bytes_done += job->size;
+		xfer_release(run, x, 0);
+		return 0;
+	case O_ABSENT:
+		if (!x->on_fallback && job->fallback != NULL) {
+			if (x->w.size > 0 && store_blob_rewind(&x->w, err) < 0)
+				return merr_prefix(err, "'%s': ", x->url);
+			x->url = job->fallback;
+			x->on_fallback = true;
+			x->attempts = 0;
+			return xfer_retry(run, x, 0, "", err);
+		}
+		if (!job->optional)
+			return merr_set(err, MERR_NOTFOUND,
+			    "'%s': not found%s%s%s", job->url,
+			    x->on_fallback ? " (nor '" : "",
+			    x->on_fallback ? x->url : "",
+			    x->on_fallback ? "')" : "");
+		run->files_done++;
+		xfer_release(run, x, 1);
+		return 0;
+	case O_RETRY:
+		return xfer_retry(run, x, fetch_backoff(run->f, x->attempts,
+		    x->r.retry_after), why, err);
+	case O_NOTMOD:
+		snprintf(why, sizeof(why), "HTTP %ld", code);
+		/* FALLTHROUGH */
+	case O_FAIL:
+		break;
+	}
+	return merr_set(err, MERR_NET, "'%s': %s", x->url, why);
+}
+
+static void
+run_progress(struct run *run, fetch_progress_fn progress, void *ctx)
+{
+	uint64_t bytes = run->bytes_done;
+	unsigned i;
+
+	/* Count the bytes of the transfers in flight too. */
+	for (i = 0; i < run->f->opts.connections; i++)
+		if (run->f->slots[i].have_w)
+			bytes += run->f->slots[i].w.size;
+	progress(ctx, run->files_done, bytes);
+}
+
+int
+fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
+    size_t njobs, fetch_progress_fn progress, void *ctx, struct merr *err)
+{
+	struct run run = { f, s, 0, 0, false };
+	struct merr local;
+	struct xfer *x;
+	struct fetch_job *failed = NULL;
+	uint64_t now, wake, last_progress = 0;
+	size_t next = 0, i;
+	unsigned k, busy;
+	CURLMsg *msg;
+	CURLMcode mrc;
+	int running, left, ret = 0;
+
+	if (err == NULL)
+		err = &local;
+	/* Until stored or found absent, a job has not succeeded. */
+	for (i = 0; i < njobs; i++)
+		jobs[i].status = MERR_NET;
+	for (k = 0; k < f->opts.connections; k++) {
+		x = &f->slots[k];
+		x->state = X_IDLE;
+		x->have_w = false;
+		x->job = NULL;
+	}
+
+	for (;;) {
+		/* Fill free slots, start due retries. */
+		now = fetch_now_ms();
+		busy = 0;
+		run.kick = false;
+		for (k = 0; k < f->opts.connections; k++) {
+			x = &f->slots[k];
+			if (x->state == X_IDLE && next < njobs) {
+				failed = &jobs[next];
+				ret = xfer_begin(&run, x, &jobs[next++], err);
+				if (ret)
+					goto out;
+				failed = NULL;
+			} else if (x->state == X_WAIT && x->not_before <= now) {
+				failed = x->job;
+				ret = xfer_start(&run, x, err);
+				if (ret)
+					goto out;
+				failed = NULL;
+			}
+			if (x->state != X_IDLE)
+				busy++;
+		}
+		if (busy == 0)
+			break;
+
+		mrc = curl_multi_perform(f->multi, &running);
+		if (mrc != CURLM_OK) {
+			ret = merr_set(err, MERR_NET, "curl: %s",
+			    curl_multi_strerror(mrc));
+			goto out;
+		}
+		for (;;) {
+			CURL *easy;
+			CURLcode rc;
+			char *priv = NULL;
+
+			msg = curl_multi_info_read(f->multi, &left);
+			if (msg == NULL)
+				break;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			/* Copied: msg dies with curl_multi_remove_handle(). */
+			easy = msg->easy_handle;
+			rc = msg->data.result;
+			curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+			x = (struct xfer *)(void *)priv;
+			ret = xfer_done(&run, x, rc, err);
+			if (ret) {
+				failed = x->job;
+				goto out;
+			}
+		}
+
+		now = fetch_now_ms();
+		if (progress != NULL && now - last_progress >= PROGRESS_MS) {
+			run_progress(&run, progress, ctx);
+			last_progress = now;
+		}
+		if (run.kick)
+			continue;
+		/* Sleep until there is traffic or a retry is due. */
+		wake = now + POLL_MS;
+		for (k = 0; k < f->opts.connections; k++) {
+			x = &f->slots[k];
+			if (x->state == X_WAIT && x->not_before < wake)
+				wake = x->not_before;
+		}
+		mrc = curl_multi_poll(f->multi, NULL, 0,
+		    wake > now ? (int)(wake - now) : 0, NULL);
+		if (mrc != CURLM_OK) {
+			ret = merr_set(err, MERR_NET, "curl: %s",
+			    curl_multi_strerror(mrc));
+			goto out;
+		}
+	}
+out:
+	/* On error: drop the transfers in flight and their temp files. */
+	for (k = 0; k < f->opts.connections; k++) {
+		x = &f->slots[k];
+		if (x->state == X_RUN)
+			curl_multi_remove_handle(f->multi, x->easy);
+		if (x->have_w)
+			store_blob_abort(&x->w);
+		x->have_w = false;
+		x->state = X_IDLE;
+		x->job = NULL;
+		curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);
+	}
+	if (failed != NULL)
+		failed->status = ret;
+	if (progress != NULL)
+		run_progress(&run, progress, ctx);
+	return ret;
+}
