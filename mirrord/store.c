@@ -24,10 +24,6 @@
 #include <lmdb.h>
 
 #include "mirrord/hash.h"
-/*
- * store.h has a slash-star sequence inside two comments, which -Wcomment
- * rejects; until the header is fixed, silence that warning for it alone.
- */
 #include "mirrord/store.h"
 
 /*
