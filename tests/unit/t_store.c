@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "mirrord/hash.h"
-/* store.h has a slash-star inside two comments; see store.c. */
 #include "mirrord/store.h"
 
 #include "tap.h"
