@@ -1,0 +1,65 @@
+#!/bin/sh
+# run.sh MIRRORD_BINARY [TEST...]: runs every tests/e2e/t[0-9]*.sh (or the
+# named ones) in order against the binary, printing TAP ("ok N - name",
+# "not ok N - name" followed by the test's output as # comments). Exits 1
+# if any test failed, 2 on a usage error.
+set -u
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 MIRRORD_BINARY [TEST...]" >&2
+	exit 2
+fi
+case $1 in /*) MIRRORD=$1 ;; *) MIRRORD=$(pwd)/$1 ;; esac
+shift
+if [ ! -x "$MIRRORD" ]; then
+	echo "run.sh: '$MIRRORD' is not an executable" >&2
+	exit 2
+fi
+export MIRRORD
+
+E2E_DIR=$(cd "$(dirname "$0")" && pwd)
+if [ $# -gt 0 ]; then
+	TESTS=$*
+else
+	TESTS=$(ls "$E2E_DIR"/t[0-9]*.sh)
+fi
+
+# Shared by the tests: one signing key (a key and its gpg-agent per test
+# would cost time) and the cache of built .debs. Each test still builds
+# its own archive in its own temp dir.
+SUITE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mirrord-e2e-suite.XXXXXX")
+E2E_GNUPG=$SUITE_TMP/gnupg
+MKARCHIVE_CACHE=$SUITE_TMP/debcache
+export E2E_GNUPG MKARCHIVE_CACHE
+cleanup() {
+	gpgconf --homedir "$E2E_GNUPG" --kill gpg-agent >/dev/null 2>&1 || true
+	rm -rf "$SUITE_TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+set -- $TESTS
+echo "1..$#"
+n=0
+failed=0
+start=$(date +%s)
+for t in "$@"; do
+	case $t in */*) ;; *) t=$E2E_DIR/$t ;; esac
+	n=$((n + 1))
+	name=$(basename "$t" .sh)
+	t0=$(date +%s)
+	# a bound per test: a hang is a failure, not a stuck suite
+	timeout -k 5 180 sh "$t" >"$SUITE_TMP/log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - t0))
+	if [ "$rc" -eq 0 ]; then
+		echo "ok $n - $name (${secs}s)"
+	else
+		failed=$((failed + 1))
+		[ "$rc" -eq 124 ] && echo "# $name timed out"
+		echo "not ok $n - $name (exit $rc, ${secs}s)"
+		sed 's/^/#   /' "$SUITE_TMP/log"
+	fi
+done
+echo "# $failed of $n failed ($(($(date +%s) - start))s)"
+[ "$failed" -eq 0 ]
