@@ -199,9 +199,11 @@ print_snap_json(const struct snap *sn, bool detail)
 		printf("]}");
 	}
 	printf("],\"packages\":%llu,\"sources\":%llu,\"files\":%llu,"
-	    "\"bytes\":%llu,\"new_files\":%llu,\"new_bytes\":%llu}",
+	    "\"pool_bytes\":%llu,\"bytes\":%llu,\"new_files\":%llu,"
+	    "\"new_bytes\":%llu}",
 	    (unsigned long long)sn->packages, (unsigned long long)sn->sources,
-	    (unsigned long long)sn->files, (unsigned long long)sn->bytes,
+	    (unsigned long long)sn->files, (unsigned long long)sn->pool_bytes,
+	    (unsigned long long)sn->bytes,
 	    (unsigned long long)sn->new_files,
 	    (unsigned long long)sn->new_bytes);
 }
@@ -278,10 +280,12 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 			    sn.suites[i].name, sn.suites[i].date_str ?
 			    sn.suites[i].date_str : "", sn.suites[i].nfiles);
 		printf("packages: %llu\nsources: %llu\nfiles: %llu\n"
-		    "bytes: %llu\nnew_files: %llu\nnew_bytes: %llu\n",
+		    "pool_bytes: %llu\nbytes: %llu\nnew_files: %llu\n"
+		    "new_bytes: %llu\n",
 		    (unsigned long long)sn.packages,
 		    (unsigned long long)sn.sources,
 		    (unsigned long long)sn.files,
+		    (unsigned long long)sn.pool_bytes,
 		    (unsigned long long)sn.bytes,
 		    (unsigned long long)sn.new_files,
 		    (unsigned long long)sn.new_bytes);

@@ -141,10 +141,11 @@ manifest_write(const struct snap *sn, struct buf *b)
 
 	buf_addf(b, "mirrord-snapshot 1\nid %s\nseq %u\ntime %lld\n",
 	    sn->id, sn->seq, (long long)sn->time);
-	buf_addf(b, "count packages %llu sources %llu files %llu bytes %llu "
-	    "new_files %llu new_bytes %llu\n",
+	buf_addf(b, "count packages %llu sources %llu files %llu pool_bytes "
+	    "%llu bytes %llu new_files %llu new_bytes %llu\n",
 	    (unsigned long long)sn->packages, (unsigned long long)sn->sources,
-	    (unsigned long long)sn->files, (unsigned long long)sn->bytes,
+	    (unsigned long long)sn->files, (unsigned long long)sn->pool_bytes,
+	    (unsigned long long)sn->bytes,
 	    (unsigned long long)sn->new_files,
 	    (unsigned long long)sn->new_bytes);
 	for (i = 0; i < sn->nsuites; i++) {
@@ -210,9 +211,9 @@ manifest_parse(const char *data, size_t len, struct snap *sn,
 	memset(sn, 0, sizeof(*sn));
 	for (line = strtok_r(copy, "\n", &save); line;
 	    line = strtok_r(NULL, "\n", &save)) {
-		char *w[14] = { NULL };
+		char *w[16] = { NULL };
 		size_t n = split_words(line, w, 2);
-		uint64_t v[13];
+		uint64_t v[15];
 		size_t i;
 
 		lineno++;
@@ -236,18 +237,19 @@ manifest_parse(const char *data, size_t len, struct snap *sn,
 				goto bad;
 			sn->time = (int64_t)v[0];
 		} else if (strcmp(w[0], "count") == 0) {
-			/* "count k v k v ...": six pairs. */
-			if (n != 2 || split_words(w[1], w + 1, 13) != 12)
+			/* "count k v k v ...": seven pairs. */
+			if (n != 2 || split_words(w[1], w + 1, 14) != 14)
 				goto bad;
-			for (i = 2; i < 13; i += 2)
+			for (i = 2; i < 15; i += 2)
 				if (manifest_u64(w[i], &v[i]))
 					goto bad;
 			sn->packages = v[2];
 			sn->sources = v[4];
 			sn->files = v[6];
-			sn->bytes = v[8];
-			sn->new_files = v[10];
-			sn->new_bytes = v[12];
+			sn->pool_bytes = v[8];
+			sn->bytes = v[10];
+			sn->new_files = v[12];
+			sn->new_bytes = v[14];
 		} else if (strcmp(w[0], "suite") == 0 && n == 2) {
 			sn->suites = xreallocarray(sn->suites,
 			    sn->nsuites + 1, sizeof(*sn->suites));
@@ -550,11 +552,12 @@ delta_grow(struct snap_delta *d)
 	free(old);
 }
 
-void
+bool
 snap_delta_add(struct snap_delta *d, const char *path, size_t len,
     const unsigned char h[HASH_LEN], uint64_t size, int n)
 {
 	struct delta_ent *e;
+	bool first = false;
 
 	if ((d->used + 1) * 4 > d->cap * 3)
 		delta_grow(d);
@@ -568,8 +571,10 @@ snap_delta_add(struct snap_delta *d, const char *path, size_t len,
 		e->size = size;
 		e->n = 0;
 		d->used++;
+		first = true;
 	}
 	e->n += n;
+	return first;
 }
 
 int
@@ -700,7 +705,7 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 		be32_put(val, 0);
 		be64_put(val + 4, size);
 		c->sn->files++;
-		c->sn->bytes += size;
+		c->sn->pool_bytes += size;
 		return store_put(c->txn, TBL_POOL, c->k.p, c->k.len, val, 12,
 		    err);
 	}
@@ -731,10 +736,11 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 			c->k.len += 4;
 			be32_put(val, c->sn->seq);
 			be64_put(val + 4, size);
-			if (c->sn->files > 0)
-				c->sn->files--;
-			c->sn->bytes -= size <= c->sn->bytes ? size :
-			    c->sn->bytes;
+			if (c->sn->files == 0 || c->sn->pool_bytes < size)
+				return merr_set(err, MERR_STORE,
+				    "pool counters below zero at '%s'", path);
+			c->sn->files--;
+			c->sn->pool_bytes -= size;
 			return store_put(c->txn, TBL_POOL, c->k.p, c->k.len,
 			    val, 12, err);
 		}
@@ -798,25 +804,46 @@ snap_format_id(time_t t, char id[SNAP_ID_LEN + 1])
 	strftime(id, SNAP_ID_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-/* The last snapshot's ID and seq, or "" and 0. */
+/*
+ * The last snapshot's ID, seq and pool counters into next (ID "" and
+ * zeroes if there is none).
+ */
 static int
 snap_last(struct store_txn *t, const char *mirror, char id[SNAP_ID_LEN + 1],
-    uint32_t *seq, struct merr *err)
+    struct snap *next, struct merr *err)
 {
 	struct snap sn;
 	int rc;
 
 	id[0] = '\0';
-	*seq = 0;
+	next->seq = 0;
+	next->files = 0;
+	next->pool_bytes = 0;
 	rc = snap_load(t, mirror, "latest", &sn, err);
 	if (rc == MERR_NOTFOUND)
 		return 0;
 	if (rc)
 		return rc;
 	memcpy(id, sn.id, SNAP_ID_LEN + 1);
-	*seq = sn.seq;
+	next->seq = sn.seq;
+	next->files = sn.files;
+	next->pool_bytes = sn.pool_bytes;
 	snap_release(&sn);
 	return 0;
+}
+
+static int
+snap_file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct snap_file *)a)->path,
+	    ((const struct snap_file *)b)->path);
+}
+
+static int
+snap_index_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct snap_index *)a)->path,
+	    ((const struct snap_index *)b)->path);
 }
 
 int
@@ -835,9 +862,10 @@ snap_commit(struct store *s, const char *mirror, struct snap *sn,
 	rc = store_txn_begin(s, true, &c.txn, err);
 	if (rc)
 		return rc;
-	rc = snap_last(c.txn, mirror, last, &seq, err);
+	rc = snap_last(c.txn, mirror, last, sn, err);
 	if (rc)
 		goto fail;
+	seq = sn->seq;
 	/* IDs are times and must increase; wait out a same-second commit. */
 	for (tries = 0; ; tries++) {
 		now = time(NULL);
@@ -855,21 +883,29 @@ snap_commit(struct store *s, const char *mirror, struct snap *sn,
 	sn->time = (int64_t)now;
 	sn->new_files = 0;
 	sn->new_bytes = 0;
-	/* files and bytes carry over from the previous snapshot (set by the
-	 * caller) and change with the delta; dists files are added below. */
+	/* files and pool_bytes carry over and change with the delta. */
 	rc = snap_delta_each(d, commit_delta, &c, err);
 	if (rc)
 		goto fail;
 	sn->packages = 0;
 	sn->sources = 0;
+	sn->bytes = sn->pool_bytes;
 	for (i = 0; i < sn->nsuites; i++) {
 		struct snap_suite *su = &sn->suites[i];
 
+		/* In path order, so equal content gives an equal manifest. */
+		if (su->nfiles)
+			qsort(su->files, su->nfiles, sizeof(*su->files),
+			    snap_file_cmp);
+		if (su->nindices)
+			qsort(su->indices, su->nindices,
+			    sizeof(*su->indices), snap_index_cmp);
 		for (j = 0; j < su->nfiles; j++) {
 			rc = commit_blob(&c, su->files[j].hash,
 			    su->files[j].size, err);
 			if (rc)
 				goto fail;
+			sn->bytes += su->files[j].size;
 		}
 		for (j = 0; j < su->nindices; j++) {
 			const char *p = su->indices[j].path;

@@ -53,7 +53,8 @@ struct snap {
 	uint64_t packages;	/* sum of npara of Packages indices */
 	uint64_t sources;	/* sum of npara of Sources indices */
 	uint64_t files;		/* distinct pool files */
-	uint64_t bytes;		/* pool + dists bytes */
+	uint64_t pool_bytes;	/* their total size */
+	uint64_t bytes;		/* pool_bytes + this snapshot's dists files */
 	uint64_t new_files;	/* blobs first stored by this snapshot */
 	uint64_t new_bytes;
 	struct snap_suite *suites;
@@ -97,7 +98,8 @@ void snap_state_release(struct snap_state *st);
 struct snap_delta;
 struct snap_delta *snap_delta_new(void);
 void snap_delta_free(struct snap_delta *d);
-void snap_delta_add(struct snap_delta *d, const char *path, size_t len,
+/* Returns true if (path, h) was not in d before. */
+bool snap_delta_add(struct snap_delta *d, const char *path, size_t len,
     const unsigned char h[HASH_LEN], uint64_t size, int n);
 /* Calls fn for each entry with a non-zero net count. */
 typedef int (*snap_delta_fn)(void *ctx, const char *path,
@@ -111,7 +113,8 @@ int snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
  * up to 2 s for the clock if needed), its seq, applies d, records new
  * blobs (every file of the manifest and every pool blob gaining a
  * reference; they must be durable already: call store_sync first),
- * fills sn's counters, writes the manifest and the states of the suites
+ * fills all of sn's counters (files and pool_bytes follow from the
+ * previous snapshot's and d), writes the manifest and the states of the suites
  * in states (array parallel to sn->suites; NULL entries are left as they
  * are). The caller holds the store lock.
  */

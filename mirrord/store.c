@@ -64,6 +64,7 @@ struct store {
 	bool write;
 	int dirfd;		/* the store directory, for syncfs() */
 	int lock_fd;		/* -1 unless store_lock() holds the lock */
+	unsigned long tmp_seq;	/* names this process's temp files */
 };
 
 /*
@@ -734,22 +735,27 @@ store_blob_begin(struct store *s, uint64_t cap, struct blob_writer *w,
 	memset(w, 0, sizeof(*w));
 	w->store = s;
 	w->cap = cap;
-	w->tmp_path = xasprintf("%s/tmp/blob.XXXXXX", s->dir);
-	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+	/*
+	 * "tmp/<pid>.<n>": unique among live writers (one process holds the
+	 * lock; its counter never repeats), and created 0644 in one call,
+	 * as blobs are public archive content that a serve process running
+	 * as another user reads. tmp/ itself is 0700, so nothing is
+	 * readable before it is verified. Leftovers of killed writers are
+	 * removed by store_clean_tmp(); a name they left is skipped.
+	 */
+	for (;;) {
+		w->tmp_path = xasprintf("%s/tmp/%ld.%lu", s->dir,
+		    (long)getpid(), s->tmp_seq++);
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0644);
+		if (w->fd >= 0 || errno != EEXIST)
+			break;
+		free(w->tmp_path);
+	}
 	if (w->fd < 0) {
 		rc = merr_errno(err, "cannot create a temporary file in "
 		    "'%s/tmp'", s->dir);
 		blob_writer_release(w);
-		return rc;
-	}
-	/*
-	 * mkostemp makes 0600; blobs are public archive content that a serve
-	 * process running as another user must be able to read. tmp/ itself
-	 * is 0700, so nothing is readable before it is verified.
-	 */
-	if (fchmod(w->fd, 0644) < 0) {
-		rc = merr_errno(err, "cannot chmod '%s'", w->tmp_path);
-		store_blob_abort(w);
 		return rc;
 	}
 	hash_init(&w->hash);
@@ -839,6 +845,42 @@ store_blob_place(struct blob_writer *w, const unsigned char h[HASH_LEN],
 		rc = merr_errno(err, "cannot rename '%s' to '%s'",
 		    w->tmp_path, path);
 out:
+	free(path);
+	return rc;
+}
+
+int
+store_prepare_dirs(struct store *s, const unsigned char (*h)[HASH_LEN],
+    size_t n, struct merr *err)
+{
+	char *path = store_blob_path(s, h[0]);
+	size_t len = strlen(path) - HASH_HEX_LEN - 1, i;
+	unsigned char *made = xcalloc(65536 / 8, 1), *top = xcalloc(256, 1);
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		unsigned leaf = (unsigned)h[i][0] << 8 | h[i][1];
+		char hex[HASH_HEX_LEN + 1];
+
+		if (made[leaf / 8] & (1u << (leaf % 8)))
+			continue;
+		made[leaf / 8] |= (unsigned char)(1u << (leaf % 8));
+		hash_to_hex(h[i], hex);
+		/* .../blobs/ab/cd: patch the two fan-out names in place. */
+		memcpy(path + len - 5, hex, 2);
+		memcpy(path + len - 2, hex + 2, 2);
+		path[len] = '\0';
+		if (!top[h[i][0]]) {
+			path[len - 3] = '\0';
+			rc = store_mkdir(path, 0755, err);
+			path[len - 3] = '/';
+			top[h[i][0]] = 1;
+		}
+		if (rc == 0)
+			rc = store_mkdir(path, 0755, err);
+	}
+	free(made);
+	free(top);
 	free(path);
 	return rc;
 }

@@ -144,6 +144,15 @@ void store_blob_abort(struct blob_writer *w);	/* removes the temp file */
 int store_blob_adopt(struct store *s, const unsigned char h[HASH_LEN],
     uint64_t size, bool *ok, struct merr *err);
 
+/*
+ * Creates the blobs/ab/cd directories that blobs h[0..n-1] will need, so
+ * that writing them later costs no failed rename and no mkdir. Safe to run
+ * in a thread beside writers of the same store (blob writers make any
+ * directory they still miss). n must be at least 1.
+ */
+int store_prepare_dirs(struct store *s, const unsigned char (*h)[HASH_LEN],
+    size_t n, struct merr *err);
+
 /* Removes leftovers in tmp/ (from killed writers); needs the lock. */
 int store_clean_tmp(struct store *s, struct merr *err);
 

@@ -228,6 +228,12 @@ want_contents(const struct release *r, const struct conf_mirror *m,
 
 	if (len == 6 && memcmp(a, "source", 6) == 0)
 		return m->deb_src;
+	/*
+	 * No-Support-for-Architecture-all speaks of Packages only: apt-file
+	 * still reads Contents-all (apt checks it per index type).
+	 */
+	if (len == 3 && memcmp(a, "all", 3) == 0)
+		return m->deb;
 	return want_arch(r, m, a, len);
 }
 

@@ -17,6 +17,7 @@
 #include "mirrord/common.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,71 +33,17 @@
 #define INDEX_MAX_UNLISTED (4ull << 30)	/* cap when Release lists no size */
 #define PDIFF_INDEX_MAX (16u << 20)
 
-/* A set of blob hashes (for queueing each missing blob once). */
-struct hset {
-	unsigned char (*tab)[HASH_LEN];
-	bool *used;
-	size_t cap, n;
-};
-
-static size_t
-hset_slot(const struct hset *hs, const unsigned char h[HASH_LEN])
-{
-	uint64_t x;
-	size_t i;
-
-	memcpy(&x, h, sizeof(x));
-	for (i = (size_t)x & (hs->cap - 1); hs->used[i] &&
-	    memcmp(hs->tab[i], h, HASH_LEN) != 0; i = (i + 1) & (hs->cap - 1))
-		;
-	return i;
-}
-
-/* Adds h; returns false if it was there already. */
-static bool
-hset_add(struct hset *hs, const unsigned char h[HASH_LEN])
-{
-	size_t i;
-
-	if ((hs->n + 1) * 2 > hs->cap) {
-		struct hset big = { NULL, NULL, hs->cap ? hs->cap * 2 : 1024, 0 };
-
-		big.tab = xcalloc(big.cap, HASH_LEN);
-		big.used = xcalloc(big.cap, sizeof(bool));
-		for (i = 0; i < hs->cap; i++)
-			if (hs->used[i])
-				hset_add(&big, hs->tab[i]);
-		free(hs->tab);
-		free(hs->used);
-		*hs = big;
-	}
-	i = hset_slot(hs, h);
-	if (hs->used[i])
-		return false;
-	hs->used[i] = true;
-	memcpy(hs->tab[i], h, HASH_LEN);
-	hs->n++;
-	return true;
-}
-
-static void
-hset_release(struct hset *hs)
-{
-	free(hs->tab);
-	free(hs->used);
-	memset(hs, 0, sizeof(*hs));
-}
-
 /* A list of fetch jobs whose URL strings it owns. */
 struct joblist {
 	struct fetch_job *jobs;
 	char **paths;		/* path each job stores, relative to base */
+	const char **suites;	/* the suite that wanted it (borrowed) */
 	size_t n, cap;
 };
 
 static struct fetch_job *
-joblist_add(struct joblist *jl, char *url, char *fallback, char *path,
-    const unsigned char h[HASH_LEN], uint64_t size, bool optional)
+joblist_add(struct joblist *jl, const char *suite, char *url, char *fallback,
+    char *path, const unsigned char h[HASH_LEN], uint64_t size, bool optional)
 {
 	struct fetch_job *j;
 
@@ -105,6 +52,8 @@ joblist_add(struct joblist *jl, char *url, char *fallback, char *path,
 		jl->jobs = xreallocarray(jl->jobs, jl->cap, sizeof(*jl->jobs));
 		jl->paths = xreallocarray(jl->paths, jl->cap,
 		    sizeof(*jl->paths));
+		jl->suites = xreallocarray(jl->suites, jl->cap,
+		    sizeof(*jl->suites));
 	}
 	j = &jl->jobs[jl->n];
 	memset(j, 0, sizeof(*j));
@@ -113,6 +62,8 @@ joblist_add(struct joblist *jl, char *url, char *fallback, char *path,
 	memcpy(j->hash, h, HASH_LEN);
 	j->size = size;
 	j->optional = optional;
+	j->status = MERR_NET;	/* not stored until fetch_to_store says so */
+	jl->suites[jl->n] = suite;
 	jl->paths[jl->n++] = path;
 	return j;
 }
@@ -129,6 +80,7 @@ joblist_release(struct joblist *jl)
 	}
 	free(jl->jobs);
 	free(jl->paths);
+	free(jl->suites);
 	memset(jl, 0, sizeof(*jl));
 }
 
@@ -155,7 +107,6 @@ struct sync_ctx {
 	struct suite_work *sw;
 	size_t nsw;
 	struct snap_delta *delta;
-	struct hset queued;
 	struct joblist pool;
 	struct store_txn *rtxn;	/* read txn while parsing */
 	/* Progress. */
@@ -211,23 +162,68 @@ need_gpg(struct sync_ctx *x, struct merr *err)
 	return gpg_verifier_new(x->m->signed_by, &x->gpg, err);
 }
 
-/* Is the blob recorded in the store (so its file is durable and good)? */
+/*
+ * Is the blob recorded in the store (so its file is durable and good)?
+ * Only the blobs table counts: probing the file system for leftovers of a
+ * killed pass would cost a failed open per new blob. (A failed pass
+ * records what it verified, see record_blobs().)
+ */
 static int
-blob_known(struct store *s, struct store_txn *t, const unsigned char h[HASH_LEN],
-    uint64_t size, bool *known, struct merr *err)
+blob_known(struct store_txn *t, const unsigned char h[HASH_LEN], bool *known,
+    struct merr *err)
 {
 	struct store_blob_rec rec;
 	int rc;
 
 	rc = store_blob_get(t, h, &rec, err);
-	if (rc == 0) {
-		*known = true;
-		return 0;
+	*known = rc == 0;
+	return rc == MERR_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * After a failed pass: make the blobs its jobs stored durable and record
+ * them, so the next try does not fetch them again. Unreferenced, they
+ * are garbage for gc after its grace period.
+ */
+static void
+record_blobs(struct store *s, const struct joblist *jl)
+{
+	struct store_txn *t;
+	struct merr err = { 0 };
+	size_t i, n = 0;
+
+	for (i = 0; i < jl->n; i++)
+		n += jl->jobs[i].status == 0;
+	if (n == 0 || store_sync(s, &err) || store_txn_begin(s, true, &t, &err))
+		return;
+	for (i = 0; i < jl->n; i++) {
+		if (jl->jobs[i].status != 0)
+			continue;
+		if (store_blob_put(t, jl->jobs[i].hash, jl->jobs[i].size,
+		    &err)) {
+			store_txn_abort(t);
+			return;
+		}
 	}
-	if (rc != MERR_NOTFOUND)
-		return rc;
-	/* A file from an earlier, failed or killed pass: check it. */
-	return store_blob_adopt(s, h, size, known, err);
+	if (store_txn_commit(t, &err) == 0)
+		log_debug("kept %zu verified blobs for the next try", n);
+}
+
+struct prep {
+	struct store *s;
+	unsigned char (*h)[HASH_LEN];
+	size_t n;
+	struct merr err;
+	int rc;
+};
+
+static void *
+prep_run(void *arg)
+{
+	struct prep *p = arg;
+
+	p->rc = store_prepare_dirs(p->s, p->h, p->n, &p->err);
+	return NULL;
 }
 
 /* Stores bytes from memory as a blob (Release files). */
@@ -473,7 +469,7 @@ queue_dists_file(struct sync_ctx *x, struct suite_work *w,
 	bool known;
 	int rc;
 
-	rc = blob_known(x->store, x->rtxn, h, size, &known, err);
+	rc = blob_known(x->rtxn, h, &known, err);
 	if (rc)
 		return rc;
 	if (known) {
@@ -486,7 +482,7 @@ queue_dists_file(struct sync_ctx *x, struct suite_work *w,
 	} else {
 		url = xasprintf("%s%s", w->base, path);
 	}
-	joblist_add(jl, url, fallback, xstrdup(path), h, size, true);
+	joblist_add(jl, w->name, url, fallback, xstrdup(path), h, size, true);
 	return 0;
 }
 
@@ -509,6 +505,13 @@ run_jobs(struct sync_ctx *x, struct joblist *jl, const char *phase,
 	rc = fetch_to_store(x->fetch, x->store, jl->jobs, jl->n, progress_cb,
 	    x, err);
 	progress_end(x);
+	/* The error names the URL; name the suite that wanted it too. */
+	for (i = 0; rc && i < jl->n; i++) {
+		if (jl->suites[i] && strstr(err->msg, jl->jobs[i].url)) {
+			merr_prefix(err, "suite '%s': ", jl->suites[i]);
+			break;
+		}
+	}
 	x->fetched_files += before_f;
 	x->fetched_bytes += before_b;
 	return rc;
@@ -587,6 +590,7 @@ out:
 
 struct parse_ctx {
 	struct sync_ctx *x;
+	const char *suite;
 	int sign;		/* +1 new index, -1 old index */
 	struct snap_index *ix;
 };
@@ -599,20 +603,21 @@ parse_entry(void *arg, const struct index_entry *e, struct merr *err)
 	bool known;
 	int rc;
 
-	snap_delta_add(x->delta, e->path, e->path_len, e->hash, e->size,
-	    pc->sign);
+	bool first = snap_delta_add(x->delta, e->path, e->path_len, e->hash,
+	    e->size, pc->sign);
+
 	if (pc->sign < 0)
 		return 0;
 	pc->ix->nfiles++;
 	pc->ix->bytes += e->size;
-	if (!hset_add(&x->queued, e->hash))
+	/* Seen in another index already (arch: all, a second suite). */
+	if (!first)
 		return 0;
-	rc = blob_known(x->store, x->rtxn, e->hash, e->size, &known, err);
+	rc = blob_known(x->rtxn, e->hash, &known, err);
 	if (rc || known)
 		return rc;
-	joblist_add(&x->pool, xasprintf("%s/%.*s", x->m->uri,
-	    (int)e->path_len, e->path), NULL, xstrndup(e->path, e->path_len),
-	    e->hash, e->size, false);
+	joblist_add(&x->pool, pc->suite, xasprintf("%s/%.*s", x->m->uri,
+	    (int)e->path_len, e->path), NULL, NULL, e->hash, e->size, false);
 	return 0;
 }
 
@@ -622,7 +627,7 @@ parse_index(struct sync_ctx *x, const char *suite, const char *path,
     const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
     struct snap_index *ix, struct merr *err)
 {
-	struct parse_ctx pc = { x, sign, ix };
+	struct parse_ctx pc = { x, suite, sign, ix };
 	enum index_kind kind = strstr(path, "Sources") ? INDEX_SOURCES :
 	    INDEX_PACKAGES;
 	uint64_t npara = 0;
@@ -769,7 +774,6 @@ sync_ctx_release(struct sync_ctx *x)
 	if (x->rtxn)
 		store_txn_abort(x->rtxn);
 	snap_delta_free(x->delta);
-	hset_release(&x->queued);
 	joblist_release(&x->pool);
 	gpg_verifier_free(x->gpg);
 }
@@ -843,14 +847,8 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	store_txn_abort(x->rtxn);
 	x->rtxn = NULL;
 	rc = run_jobs(x, &idx, "indices", err);
-	if (rc) {
-		for (j = 0; j < idx.n && idx.jobs[j].status >= 0; j++)
-			;
-		if (j < idx.n && job_suite(x, j))
-			merr_prefix(err, "suite '%s': '%s': ",
-			    job_suite(x, j)->name, idx.paths[j]);
+	if (rc)
 		goto out;
-	}
 	for (j = 0; j < idx.n; j++) {
 		struct suite_work *w = job_suite(x, j);
 
@@ -928,10 +926,27 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	store_txn_abort(x->rtxn);
 	x->rtxn = NULL;
 
-	/* 4. Pool files, then the barrier, then the commit. */
-	rc = run_jobs(x, &x->pool, "pool", err);
-	if (rc)
-		goto out;
+	/*
+	 * 4. Pool files, then the barrier, then the commit. Making the
+	 * blobs/ab/cd directories is most of a new blob's cost on ext4; a
+	 * thread makes them ahead of the transfers, on the other core.
+	 */
+	if (x->pool.n > 0) {
+		struct prep prep = { x->store, NULL, x->pool.n, { 0 }, 0 };
+		pthread_t th;
+		bool threaded;
+
+		prep.h = xcalloc(x->pool.n, HASH_LEN);
+		for (i = 0; i < x->pool.n; i++)
+			memcpy(prep.h[i], x->pool.jobs[i].hash, HASH_LEN);
+		threaded = pthread_create(&th, NULL, prep_run, &prep) == 0;
+		rc = run_jobs(x, &x->pool, "pool", err);
+		if (threaded)
+			pthread_join(th, NULL);
+		free(prep.h);
+		if (rc)
+			goto out;
+	}
 	res->fetched_files = x->fetched_files;
 	res->fetched_bytes = x->fetched_bytes;
 	rc = store_sync(x->store, err);
@@ -946,10 +961,6 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 			states[i] = &x->sw[i].state;
 	}
 	sn.nsuites = x->nsw;
-	if (x->have_prev) {
-		sn.files = x->prev.files;
-		sn.bytes = x->prev.bytes;
-	}
 	rc = snap_commit(x->store, m->name, &sn, x->delta, states, err);
 	if (rc)
 		goto out;
@@ -967,6 +978,10 @@ out_txn:
 	store_txn_abort(x->rtxn);
 	x->rtxn = NULL;
 out:
+	if (rc) {
+		record_blobs(x->store, &idx);
+		record_blobs(x->store, &x->pool);
+	}
 	for (i = 0; i < x->nsw; i++) {
 		free(sels[i]);
 		free(kinds[i]);
