@@ -507,10 +507,15 @@ run_jobs(struct sync_ctx *x, struct joblist *jl, const char *phase,
 	progress_end(x);
 	/* The error names the URL; name the suite that wanted it too. */
 	for (i = 0; rc && i < jl->n; i++) {
-		if (jl->suites[i] && strstr(err->msg, jl->jobs[i].url)) {
+		if (!strstr(err->msg, jl->jobs[i].url) && !(jl->jobs[i].fallback
+		    && strstr(err->msg, jl->jobs[i].fallback)))
+			continue;
+		/* A by-hash URL does not say which file it is. */
+		if (jl->paths[i])
+			merr_prefix(err, "'%s': ", jl->paths[i]);
+		if (jl->suites[i])
 			merr_prefix(err, "suite '%s': ", jl->suites[i]);
-			break;
-		}
+		break;
 	}
 	x->fetched_files += before_f;
 	x->fetched_bytes += before_b;
