@@ -76,33 +76,34 @@ hash_to_hex(const unsigned char d[HASH_LEN], char out[HASH_HEX_LEN + 1])
 	out[HASH_HEX_LEN] = '\0';
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* Hex digit values, -1 for anything else: a table, as indices hold many. */
+static const signed char hexval[256] = {
+	['0'] = 0 + 1, ['1'] = 1 + 1, ['2'] = 2 + 1, ['3'] = 3 + 1,
+	['4'] = 4 + 1, ['5'] = 5 + 1, ['6'] = 6 + 1, ['7'] = 7 + 1,
+	['8'] = 8 + 1, ['9'] = 9 + 1,
+	['a'] = 10 + 1, ['b'] = 11 + 1, ['c'] = 12 + 1, ['d'] = 13 + 1,
+	['e'] = 14 + 1, ['f'] = 15 + 1,
+	['A'] = 10 + 1, ['B'] = 11 + 1, ['C'] = 12 + 1, ['D'] = 13 + 1,
+	['E'] = 14 + 1, ['F'] = 15 + 1,
+};
 
 int
 hash_from_hex(const char *s, size_t len, unsigned char out[HASH_LEN])
 {
+	int bad = 0;
 	size_t i;
 
 	if (len != HASH_HEX_LEN)
 		return MERR_PARSE;
+	/* Stored plus one, so that 0 marks a non-digit. */
 	for (i = 0; i < HASH_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = hexval[(unsigned char)s[2 * i]] - 1;
+		int lo = hexval[(unsigned char)s[2 * i + 1]] - 1;
 
-		if (hi < 0 || lo < 0)
-			return MERR_PARSE;
-		out[i] = (unsigned char)(hi << 4 | lo);
+		bad |= hi | lo;
+		out[i] = (unsigned char)((unsigned)hi << 4 | (unsigned)lo);
 	}
-	return 0;
+	return bad < 0 ? MERR_PARSE : 0;
 }
 
 int
