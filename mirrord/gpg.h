@@ -43,4 +43,40 @@ int gpg_verify_detached(struct gpg_verifier *v, const char *data, size_t len,
     const char *sig, size_t siglen, char fpr[GPG_FPR_LEN + 1],
     struct merr *err);
 
+/*
+ * Signing (channels' Release files). A signer is a private, temporary
+ * GnuPG home holding one unprotected secret signing key, loaded from an
+ * ASCII-armored key file. gpg needs its agent for secret-key operations:
+ * the signer's agent lives in that home and is stopped by
+ * gpg_signer_free().
+ */
+struct gpg_signer;
+
+/*
+ * Loads the secret key in keyfile. If keyfile does not exist and create is
+ * true, first generates a new key (ed25519, signing only, no expiry, no
+ * passphrase, user ID "mirrord signing key <mirrord@HOSTNAME>") and writes
+ * it there, armored, mode 0600, atomically (temp file, fsync, rename). A
+ * keyfile that exists but holds no secret key, or is readable by group or
+ * others, is MERR_CONF naming it. *out is owned.
+ */
+int gpg_signer_new(const char *keyfile, bool create, struct gpg_signer **out,
+    struct merr *err);
+void gpg_signer_free(struct gpg_signer *s);
+/* The 40-hex fingerprint of the signing key; valid while s lives. */
+const char *gpg_signer_fpr(const struct gpg_signer *s);
+
+/*
+ * Clearsigns text (an InRelease file: one signed message, nothing after
+ * the signature, as apt requires). *out is owned, NUL-terminated.
+ */
+int gpg_sign_clear(struct gpg_signer *s, const char *text, size_t len,
+    char **out, size_t *outlen, struct merr *err);
+/* An ASCII-armored detached signature (Release.gpg). */
+int gpg_sign_detached(struct gpg_signer *s, const char *text, size_t len,
+    char **out, size_t *outlen, struct merr *err);
+/* The public key, binary (armor false) or ASCII-armored. *out owned. */
+int gpg_signer_export(struct gpg_signer *s, bool armor, char **out,
+    size_t *outlen, struct merr *err);
+
 #endif

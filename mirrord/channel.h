@@ -1,0 +1,81 @@
+/*
+ * channel.h: channels — movable, named pointers to a mirror's snapshots,
+ * with their audit log and the Release files mirrord signs for them.
+ *
+ * A channel serves its target snapshot's indices and pool unchanged, but
+ * its own Release, InRelease and Release.gpg per suite: upstream's fields
+ * with Date = the promotion time (so it always increases: apt ignores an
+ * older Date), an optional Valid-Until, and a Snapshots: field; signed
+ * with mirrord's key. They are made at each move and stored as blobs.
+ *
+ * TBL_CHANNELS keys: "mirror\0c\0NAME" -> the current state;
+ * "mirror\0l\0NAME\0" + be32(n) -> log entry n (0, 1, ...).
+ */
+#ifndef MIRRORD_CHANNEL_H
+#define MIRRORD_CHANNEL_H
+
+#include "mirrord/common.h"
+#include "mirrord/snap.h"
+#include "mirrord/store.h"
+
+#define CHANNEL_NAME_MAX 64
+
+struct channel {
+	char name[CHANNEL_NAME_MAX + 1];
+	char target[SNAP_ID_LEN + 1];	/* the snapshot it points at */
+	int64_t moved_at;		/* unix time of the last move */
+	char *moved_by;			/* "user@host", owned */
+	int64_t valid_until;		/* 0: no Valid-Until */
+	/* Per suite: the generated InRelease, Release, Release.gpg. */
+	struct snap_suite *suites;	/* files only; date = moved_at */
+	size_t nsuites;
+};
+
+struct channel_log {
+	int64_t time;
+	char *by;
+	char from[SNAP_ID_LEN + 1];	/* "" for a first promotion */
+	char to[SNAP_ID_LEN + 1];
+	char *action;			/* "promote" or "rollback" */
+};
+
+void channel_release(struct channel *ch);
+void channel_log_release(struct channel_log *l, size_t n);
+
+/*
+ * Channel names: [a-z][a-z0-9._-]*, at most 64 bytes, and not "latest"
+ * nor shaped like a snapshot ID. 0 or MERR_INVAL saying why.
+ */
+int channel_name_check(const char *name, struct merr *err);
+
+/* Loads a channel; MERR_NOTFOUND if the mirror has no such channel. */
+int channel_get(struct store_txn *t, const char *mirror, const char *name,
+    struct channel *out, struct merr *err);
+/* Names of a mirror's channels, sorted; owned array of owned strings. */
+int channel_list(struct store_txn *t, const char *mirror, char ***names,
+    size_t *n, struct merr *err);
+/* The log of a channel, oldest first; free with channel_log_release. */
+int channel_log_get(struct store_txn *t, const char *mirror,
+    const char *name, struct channel_log **out, size_t *n,
+    struct merr *err);
+
+/*
+ * Resolves a URL or CLI ref for mirror: a snapshot ID, a timestamp
+ * (newest snapshot at or before it), "latest", or a channel name. Fills
+ * *sn (free with snap_release); for a channel also *ch (free with
+ * channel_release), else ch->name is "". MERR_NOTFOUND if nothing
+ * matches, MERR_INVAL if ref has no valid shape.
+ */
+int channel_resolve(struct store_txn *t, const char *mirror, const char *ref,
+    struct snap *sn, struct channel *ch, struct merr *err);
+
+/*
+ * The file a ref serves at dists/<suite>/<path>: a channel's own Release
+ * files, else the snapshot's; by-hash paths ("<dir>/by-hash/SHA256/<hex>")
+ * resolve to any file of the suite with that hash. NULL if none.
+ * Valid while sn and ch live.
+ */
+const struct snap_file *channel_dists_file(const struct snap *sn,
+    const struct channel *ch, const char *suite, const char *path);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * serve.h: the HTTP server (libmicrohttpd; the only user of it).
+ *
+ * URL layout:
+ *   /                                   HTML: mirrors, snapshots, channels
+ *   /healthz                            "ok"
+ *   /metrics                            Prometheus text format
+ *   /keyring.gpg                        mirrord's public signing key
+ *   /<mirror>/                          HTML: the mirror's refs
+ *   /<mirror>/<ref>/dists/<suite>/...   Release files, indices, by-hash
+ *   /<mirror>/<ref>/pool/...            pool files
+ * <ref>: a snapshot ID, a YYYYMMDDTHHMMSSZ timestamp (the newest snapshot
+ * at or before it), a channel name, or "latest".
+ */
+#ifndef MIRRORD_SERVE_H
+#define MIRRORD_SERVE_H
+
+#include <signal.h>
+
+#include "mirrord/common.h"
+#include "mirrord/conf.h"
+#include "mirrord/store.h"
+
+struct serve_opts {
+	const char *listen;		/* "HOST:PORT" or "[ADDR]:PORT" */
+	const char *access_log;		/* file, or NULL for stderr */
+	const char *keyring;		/* public key file for /keyring.gpg */
+	unsigned max_connections;	/* default 1024 */
+	unsigned timeout;		/* idle/header timeout, seconds; 30 */
+	unsigned threads;		/* thread pool size; default 4 */
+};
+
+/*
+ * Serves c's mirrors from s (opened read-only) until *stop becomes
+ * non-zero (a signal handler sets it), then stops accepting, finishes
+ * in-flight responses within a bound and returns 0. Binding or starting
+ * failures are returned with err naming the address.
+ */
+int serve_run(const struct conf *c, struct store *s,
+    const struct serve_opts *o, volatile sig_atomic_t *stop,
+    struct merr *err);
+
+#endif
