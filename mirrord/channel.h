@@ -78,4 +78,48 @@ int channel_resolve(struct store_txn *t, const char *mirror, const char *ref,
 const struct snap_file *channel_dists_file(const struct snap *sn,
     const struct channel *ch, const char *suite, const char *path);
 
+struct gpg_signer;
+
+struct channel_move_opts {
+	const char *by;		/* "user@host" for the log */
+	long valid_for;		/* seconds; 0: no Valid-Until */
+	const char *base_url;	/* for Snapshots:, or NULL */
+};
+
+/*
+ * Moves channel name of mirror to the snapshot ref names (an ID, a
+ * timestamp, "latest" or another channel), making and signing its
+ * Release files with g, in one write transaction after they are durable.
+ * A move to the current target is MERR_EXISTS. The caller holds the store
+ * lock. target gets the snapshot ID.
+ */
+int channel_promote(struct store *s, struct gpg_signer *g, const char *mirror,
+    const char *ref, const char *name, const struct channel_move_opts *o,
+    char target[SNAP_ID_LEN + 1], struct merr *err);
+
+/*
+ * Moves the channel back to the target it had before its latest promotion
+ * that is not already rolled back (rollbacks stack). MERR_NOTFOUND if
+ * there is none.
+ */
+int channel_rollback(struct store *s, struct gpg_signer *g,
+    const char *mirror, const char *name, const struct channel_move_opts *o,
+    char target[SNAP_ID_LEN + 1], struct merr *err);
+
+/*
+ * Re-signs a channel's Release files with fresh Date and Valid-Until for
+ * the same target (the daemon does this before Valid-Until passes).
+ */
+int channel_refresh(struct store *s, struct gpg_signer *g, const char *mirror,
+    const char *name, const struct channel_move_opts *o, struct merr *err);
+
+/*
+ * The Release text a channel serves: upstream's signed text with Date
+ * set to date, Valid-Until to valid_until (0: removed) and, with
+ * base_url, "Snapshots: <base_url>/<mirror>/@SNAPSHOTID@/". Owned.
+ */
+char *channel_release_text(const char *upstream, size_t len, int64_t date,
+    int64_t valid_until, const char *base_url, const char *mirror,
+    size_t *outlen);
+
 #endif

@@ -615,8 +615,16 @@ conf_global(struct conf *c, const struct conf_src *src,
 		case K_KEEP_SNAPSHOTS:
 			rc = conf_keep(src, f, &c->keep_snapshots, err);
 			break;
+		case K_VALID_FOR:
+			rc = conf_duration(src, f, 60, &c->valid_for, err);
+			break;
+		case K_SIGNING_KEY:
+			free(c->signing_key);
+			c->signing_key = NULL;
+			rc = conf_path(src, f, &c->signing_key, err);
+			break;
 		default:
-			/* Valid-For, Signing-Key, ...: checked, not stored. */
+			/* Gc-Grace, Channel-History: checked, not stored. */
 			if (f->value_len == 0)
 				rc = conf_err(err, MERR_CONF, src, f->line,
 				    "'%s' needs a value", conf_keys[k].name);
@@ -1002,6 +1010,7 @@ conf_free(struct conf *c)
 	free(c->base_url);
 	free(c->log_file);
 	free(c->keep_snapshots);
+	free(c->signing_key);
 	free(c);
 }
 

@@ -45,6 +45,9 @@ struct conf {
 	long clock_skew;	/* Clock-Skew:, seconds, default 600 */
 	long sync_interval;	/* Sync-Interval:, seconds, default 6h */
 	char *keep_snapshots;	/* Keep-Snapshots:, NULL = keep all */
+	long valid_for;		/* Valid-For:, seconds, 0 = no Valid-Until */
+	char *signing_key;	/* Signing-Key:, absolute; NULL = the
+				 * default <Store>/signing-key.asc */
 	struct conf_mirror *mirrors;
 	size_t nmirrors;
 };

@@ -1005,3 +1005,26 @@ store_clean_tmp(struct store *s, struct merr *err)
 	free(path);
 	return rc;
 }
+
+int
+store_put_mem(struct store *s, const void *data, size_t len,
+    unsigned char h[HASH_LEN], struct merr *err)
+{
+	struct blob_writer w;
+	bool ok;
+	int rc;
+
+	hash_buf(data, len, h);
+	rc = store_blob_adopt(s, h, len, &ok, err);
+	if (rc || ok)
+		return rc;
+	rc = store_blob_begin(s, len, &w, err);
+	if (rc)
+		return rc;
+	rc = store_blob_write(&w, data, len, err);
+	if (rc) {
+		store_blob_abort(&w);
+		return rc;
+	}
+	return store_blob_finish(&w, h, len, err);
+}

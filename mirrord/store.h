@@ -153,6 +153,13 @@ int store_blob_adopt(struct store *s, const unsigned char h[HASH_LEN],
 int store_prepare_dirs(struct store *s, const unsigned char (*h)[HASH_LEN],
     size_t n, struct merr *err);
 
+/*
+ * Stores len bytes from memory as a blob (small files: Release files);
+ * h gets its hash. An existing good file is kept (re-hashed first).
+ */
+int store_put_mem(struct store *s, const void *data, size_t len,
+    unsigned char h[HASH_LEN], struct merr *err);
+
 /* Removes leftovers in tmp/ (from killed writers); needs the lock. */
 int store_clean_tmp(struct store *s, struct merr *err);
 

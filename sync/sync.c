@@ -226,30 +226,6 @@ prep_run(void *arg)
 	return NULL;
 }
 
-/* Stores bytes from memory as a blob (Release files). */
-static int
-put_mem_blob(struct store *s, const char *data, size_t len,
-    unsigned char h[HASH_LEN], struct merr *err)
-{
-	struct blob_writer w;
-	bool ok;
-	int rc;
-
-	hash_buf(data, len, h);
-	rc = store_blob_adopt(s, h, len, &ok, err);
-	if (rc || ok)
-		return rc;
-	rc = store_blob_begin(s, len, &w, err);
-	if (rc)
-		return rc;
-	rc = store_blob_write(&w, data, len, err);
-	if (rc) {
-		store_blob_abort(&w);
-		return rc;
-	}
-	return store_blob_finish(&w, h, len, err);
-}
-
 static bool
 same_text(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -415,19 +391,19 @@ suite_release(struct sync_ctx *x, struct suite_work *w, struct merr *err)
 	w->out.date = w->rel.date;
 	w->out.date_str = xstrdup(w->rel.date_str);
 	if (inr.status == 200) {
-		rc = put_mem_blob(x->store, inr.data, inr.len, h, err);
+		rc = store_put_mem(x->store, inr.data, inr.len, h, err);
 		if (rc)
 			goto out;
 		snap_suite_add_file(&w->out, "InRelease", h, inr.len);
 	}
 	if (rel.status == 200) {
-		rc = put_mem_blob(x->store, rel.data, rel.len, h, err);
+		rc = store_put_mem(x->store, rel.data, rel.len, h, err);
 		if (rc)
 			goto out;
 		snap_suite_add_file(&w->out, "Release", h, rel.len);
 	}
 	if (sig.status == 200) {
-		rc = put_mem_blob(x->store, sig.data, sig.len, h, err);
+		rc = store_put_mem(x->store, sig.data, sig.len, h, err);
 		if (rc)
 			goto out;
 		snap_suite_add_file(&w->out, "Release.gpg", h, sig.len);

@@ -1,0 +1,773 @@
+/*
+ * channel.c: channels, their log, and the Release files signed for them.
+ */
+#include "mirrord/common.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "mirrord/channel.h"
+#include "mirrord/gpg.h"
+#include "mirrord/log.h"
+
+#define RELEASE_TEXT_MAX (64u << 20)
+
+void
+channel_release(struct channel *ch)
+{
+	size_t i;
+
+	for (i = 0; i < ch->nsuites; i++)
+		snap_suite_release(&ch->suites[i]);
+	free(ch->suites);
+	free(ch->moved_by);
+	memset(ch, 0, sizeof(*ch));
+}
+
+void
+channel_log_release(struct channel_log *l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(l[i].by);
+		free(l[i].action);
+	}
+	free(l);
+}
+
+int
+channel_name_check(const char *name, struct merr *err)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > CHANNEL_NAME_MAX)
+		return merr_set(err, MERR_INVAL,
+		    "channel name must be 1 to %d bytes", CHANNEL_NAME_MAX);
+	if (!(name[0] >= 'a' && name[0] <= 'z'))
+		return merr_set(err, MERR_INVAL,
+		    "channel name '%.64s' must start with a-z", name);
+	for (i = 1; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return merr_set(err, MERR_INVAL,
+			    "channel name '%.64s' may hold only a-z, 0-9, '.', "
+			    "'_' and '-'", name);
+	}
+	if (strcmp(name, "latest") == 0)
+		return merr_set(err, MERR_INVAL,
+		    "'latest' is not a channel: it always names the newest "
+		    "snapshot");
+	return 0;
+}
+
+/* "mirror\0<kind>\0name" (+ "\0" for log prefixes). */
+static void
+ckey(struct buf *k, const char *mirror, char kind, const char *name)
+{
+	buf_reset(k);
+	buf_adds(k, mirror);
+	buf_addc(k, '\0');
+	buf_addc(k, kind);
+	buf_addc(k, '\0');
+	buf_adds(k, name);
+}
+
+static void
+state_write(const struct channel *ch, struct buf *b)
+{
+	char hex[HASH_HEX_LEN + 1];
+	size_t i, j;
+
+	buf_addf(b, "target %s\nmoved_at %lld\nvalid_until %lld\nby %s\n",
+	    ch->target, (long long)ch->moved_at, (long long)ch->valid_until,
+	    ch->moved_by ? ch->moved_by : "");
+	for (i = 0; i < ch->nsuites; i++) {
+		const struct snap_suite *su = &ch->suites[i];
+
+		buf_addf(b, "suite %s\n", su->name);
+		for (j = 0; j < su->nfiles; j++) {
+			hash_to_hex(su->files[j].hash, hex);
+			buf_addf(b, "file %s %llu %s\n", hex,
+			    (unsigned long long)su->files[j].size,
+			    su->files[j].path);
+		}
+	}
+}
+
+static int
+state_parse(const char *name, const char *data, size_t len,
+    struct channel *ch, struct merr *err)
+{
+	char *copy = xstrndup(data, len), *line, *save = NULL;
+	struct snap_suite *su = NULL;
+
+	memset(ch, 0, sizeof(*ch));
+	snprintf(ch->name, sizeof(ch->name), "%s", name);
+	for (line = strtok_r(copy, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char hex[HASH_HEX_LEN + 1], path[1100];
+		unsigned long long size;
+		unsigned char h[HASH_LEN];
+
+		if (str_startswith(line, "target ") &&
+		    strlen(line + 7) == SNAP_ID_LEN) {
+			memcpy(ch->target, line + 7, SNAP_ID_LEN + 1);
+		} else if (str_startswith(line, "moved_at ")) {
+			ch->moved_at = strtoll(line + 9, NULL, 10);
+		} else if (str_startswith(line, "valid_until ")) {
+			ch->valid_until = strtoll(line + 12, NULL, 10);
+		} else if (str_startswith(line, "by ")) {
+			free(ch->moved_by);
+			ch->moved_by = xstrdup(line + 3);
+		} else if (str_startswith(line, "suite ")) {
+			ch->suites = xreallocarray(ch->suites, ch->nsuites + 1,
+			    sizeof(*ch->suites));
+			su = &ch->suites[ch->nsuites++];
+			memset(su, 0, sizeof(*su));
+			su->name = xstrdup(line + 6);
+		} else if (su && sscanf(line, "file %64s %llu %1099s", hex,
+		    &size, path) == 3 && hash_from_hex(hex, strlen(hex),
+		    h) == 0) {
+			snap_suite_add_file(su, path, h, size);
+		} else {
+			free(copy);
+			channel_release(ch);
+			return merr_set(err, MERR_STORE,
+			    "channel '%s': corrupt state", name);
+		}
+	}
+	free(copy);
+	if (ch->target[0] == '\0') {
+		channel_release(ch);
+		return merr_set(err, MERR_STORE, "channel '%s': no target",
+		    name);
+	}
+	return 0;
+}
+
+int
+channel_get(struct store_txn *t, const char *mirror, const char *name,
+    struct channel *out, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	const void *v;
+	size_t vl;
+	int rc;
+
+	ckey(&k, mirror, 'c', name);
+	rc = store_get(t, TBL_CHANNELS, k.p, k.len, &v, &vl, err);
+	buf_release(&k);
+	if (rc == MERR_NOTFOUND)
+		return merr_set(err, MERR_NOTFOUND,
+		    "mirror '%s' has no channel '%s'", mirror, name);
+	if (rc)
+		return rc;
+	return state_parse(name, v, vl, out, err);
+}
+
+/* Calls fn for every key under prefix; fn returns <0 to stop. */
+static int
+scan_prefix(struct store_txn *t, const struct buf *prefix,
+    int (*fn)(void *, const char *, size_t, const void *, size_t,
+    struct merr *), void *ctx, struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_cursor_open(t, TBL_CHANNELS, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, prefix->p, prefix->len, &k, &kl, &v,
+	    &vl, err); rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl,
+	    err)) {
+		if (kl < prefix->len || memcmp(k, prefix->p, prefix->len))
+			break;
+		rc = fn(ctx, (const char *)k + prefix->len, kl - prefix->len,
+		    v, vl, err);
+		if (rc < 0)
+			break;
+	}
+	store_cursor_close(c);
+	return rc < 0 ? rc : 0;
+}
+
+struct name_list {
+	char **names;
+	size_t n;
+};
+
+static int
+collect_name(void *ctx, const char *rest, size_t len, const void *v,
+    size_t vl, struct merr *err)
+{
+	struct name_list *nl = ctx;
+
+	nl->names = xreallocarray(nl->names, nl->n + 1, sizeof(*nl->names));
+	nl->names[nl->n++] = xstrndup(rest, len);
+	return 0;
+}
+
+int
+channel_list(struct store_txn *t, const char *mirror, char ***names,
+    size_t *n, struct merr *err)
+{
+	struct name_list nl = { NULL, 0 };
+	struct buf k = BUF_INIT;
+	int rc;
+
+	ckey(&k, mirror, 'c', "");
+	rc = scan_prefix(t, &k, collect_name, &nl, err);
+	buf_release(&k);
+	if (rc) {
+		snap_list_free(nl.names, nl.n);
+		return rc;
+	}
+	*names = nl.names;
+	*n = nl.n;
+	return 0;
+}
+
+struct log_list {
+	struct channel_log *l;
+	size_t n;
+};
+
+static int
+collect_log(void *ctx, const char *rest, size_t len, const void *v,
+    size_t vl, struct merr *err)
+{
+	struct log_list *ll = ctx;
+	struct channel_log *e;
+	char *copy = xstrndup(v, vl), *line, *save = NULL;
+
+	ll->l = xreallocarray(ll->l, ll->n + 1, sizeof(*ll->l));
+	e = &ll->l[ll->n++];
+	memset(e, 0, sizeof(*e));
+	for (line = strtok_r(copy, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (str_startswith(line, "time "))
+			e->time = strtoll(line + 5, NULL, 10);
+		else if (str_startswith(line, "by ") && !e->by)
+			e->by = xstrdup(line + 3);
+		else if (str_startswith(line, "action ") && !e->action)
+			e->action = xstrdup(line + 7);
+		else if (str_startswith(line, "from ") &&
+		    strlen(line + 5) == SNAP_ID_LEN)
+			memcpy(e->from, line + 5, SNAP_ID_LEN + 1);
+		else if (str_startswith(line, "to ") &&
+		    strlen(line + 3) == SNAP_ID_LEN)
+			memcpy(e->to, line + 3, SNAP_ID_LEN + 1);
+	}
+	free(copy);
+	if (!e->by)
+		e->by = xstrdup("");
+	if (!e->action)
+		e->action = xstrdup("promote");
+	return 0;
+}
+
+int
+channel_log_get(struct store_txn *t, const char *mirror, const char *name,
+    struct channel_log **out, size_t *n, struct merr *err)
+{
+	struct log_list ll = { NULL, 0 };
+	struct buf k = BUF_INIT;
+	int rc;
+
+	ckey(&k, mirror, 'l', name);
+	buf_addc(&k, '\0');
+	rc = scan_prefix(t, &k, collect_log, &ll, err);
+	buf_release(&k);
+	if (rc) {
+		channel_log_release(ll.l, ll.n);
+		return rc;
+	}
+	*out = ll.l;
+	*n = ll.n;
+	return 0;
+}
+
+static bool
+is_snapshot_ref(const char *ref)
+{
+	return strcmp(ref, "latest") == 0 || (ref[0] >= '0' && ref[0] <= '9');
+}
+
+int
+channel_resolve(struct store_txn *t, const char *mirror, const char *ref,
+    struct snap *sn, struct channel *ch, struct merr *err)
+{
+	int rc;
+
+	memset(ch, 0, sizeof(*ch));
+	if (is_snapshot_ref(ref))
+		return snap_load(t, mirror, ref, sn, err);
+	rc = channel_name_check(ref, err);
+	if (rc)
+		return merr_set(err, MERR_INVAL, "'%.64s' is not a snapshot "
+		    "ID, a timestamp, 'latest' or a channel name", ref);
+	rc = channel_get(t, mirror, ref, ch, err);
+	if (rc)
+		return rc;
+	rc = snap_load(t, mirror, ch->target, sn, err);
+	if (rc == 0 && strcmp(sn->id, ch->target) != 0) {
+		snap_release(sn);
+		rc = merr_set(err, MERR_NOTFOUND, "channel '%s': target "
+		    "snapshot '%s' is gone", ref, ch->target);
+	}
+	if (rc)
+		channel_release(ch);
+	return rc;
+}
+
+static bool
+is_release_file(const char *path)
+{
+	return strcmp(path, "InRelease") == 0 ||
+	    strcmp(path, "Release") == 0 || strcmp(path, "Release.gpg") == 0;
+}
+
+static const struct snap_file *
+suite_find(const struct snap_suite *su, const char *path)
+{
+	size_t i;
+
+	for (i = 0; su && i < su->nfiles; i++)
+		if (strcmp(su->files[i].path, path) == 0)
+			return &su->files[i];
+	return NULL;
+}
+
+const struct snap_file *
+channel_dists_file(const struct snap *sn, const struct channel *ch,
+    const char *suite, const char *path)
+{
+	const struct snap_suite *su = snap_find_suite(sn, suite);
+	const char *bh = strstr(path, "by-hash/SHA256/");
+	unsigned char h[HASH_LEN];
+	size_t i;
+
+	if (su == NULL)
+		return NULL;
+	if (ch && ch->name[0] && is_release_file(path)) {
+		for (i = 0; i < ch->nsuites; i++)
+			if (strcmp(ch->suites[i].name, suite) == 0)
+				return suite_find(&ch->suites[i], path);
+		return NULL;
+	}
+	if (bh && (bh == path || bh[-1] == '/') &&
+	    hash_from_hex(bh + 15, strlen(bh + 15), h) == 0) {
+		size_t dirlen = (size_t)(bh - path);
+
+		/* Any index of that directory with that hash. */
+		for (i = 0; i < su->nfiles; i++) {
+			const struct snap_file *f = &su->files[i];
+
+			if (memcmp(f->hash, h, HASH_LEN) == 0 &&
+			    strncmp(f->path, path, dirlen) == 0 &&
+			    strchr(f->path + dirlen, '/') == NULL &&
+			    !is_release_file(f->path))
+				return f;
+		}
+		return NULL;
+	}
+	return suite_find(su, path);
+}
+
+/* Release files' dates, as apt writes them: C locale, UTC. */
+static void
+rfc2822(int64_t t, char *out, size_t n)
+{
+	static const char *days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat" };
+	static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d UTC",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+char *
+channel_release_text(const char *upstream, size_t len, int64_t date,
+    int64_t valid_until, const char *base_url, const char *mirror,
+    size_t *outlen)
+{
+	const char *p = upstream, *end = upstream + len;
+	struct buf b = BUF_INIT;
+	char when[64];
+	bool in_first = true, skipping = false, done = false;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl + 1 : end;
+		size_t ll = (size_t)(le - p);
+
+		/* Only the first paragraph holds Release fields. */
+		if (in_first && ll == 1)
+			in_first = false;
+		if (in_first && (*p == ' ' || *p == '\t')) {
+			if (!skipping)
+				buf_add(&b, p, ll);
+			p = le;
+			continue;
+		}
+		skipping = false;
+		if (in_first && ll >= 5 && (str_ieq(p, 5, "Date:") ||
+		    (ll >= 12 && str_ieq(p, 12, "Valid-Until:")) ||
+		    (ll >= 10 && str_ieq(p, 10, "Snapshots:")))) {
+			skipping = true;
+			if (!done && ll >= 5 && str_ieq(p, 5, "Date:")) {
+				rfc2822(date, when, sizeof(when));
+				buf_addf(&b, "Date: %s\n", when);
+				if (valid_until) {
+					rfc2822(valid_until, when,
+					    sizeof(when));
+					buf_addf(&b, "Valid-Until: %s\n",
+					    when);
+				}
+				if (base_url)
+					buf_addf(&b, "Snapshots: %s/%s/"
+					    "@SNAPSHOTID@/\n", base_url,
+					    mirror);
+				done = true;
+			}
+			p = le;
+			continue;
+		}
+		buf_add(&b, p, ll);
+		if (nl == NULL)
+			buf_addc(&b, '\n');
+		p = le;
+	}
+	return buf_detach(&b, outlen);
+}
+
+/*
+ * Upstream's signed Release text for a suite of a snapshot: the Release
+ * blob when upstream had one (byte for byte), else the text of the
+ * InRelease blob, verified when it was synced.
+ */
+static int
+upstream_text(struct store *s, const struct snap_suite *su, char **out,
+    size_t *outlen, struct merr *err)
+{
+	const struct snap_file *f = suite_find(su, "Release");
+	const char *p, *q, *end;
+	struct buf b = BUF_INIT;
+	char *path, *data;
+	size_t len;
+	int rc;
+
+	if (f == NULL)
+		f = suite_find(su, "InRelease");
+	if (f == NULL)
+		return merr_set(err, MERR_NOTFOUND,
+		    "suite '%s' has no Release file", su->name);
+	path = store_blob_path(s, f->hash);
+	rc = read_file(path, RELEASE_TEXT_MAX, &data, &len, err);
+	free(path);
+	if (rc)
+		return rc;
+	if (strcmp(f->path, "Release") == 0) {
+		*out = data;
+		*outlen = len;
+		return 0;
+	}
+	/* Cleartext: after the armor headers' blank line, dash-escaped. */
+	end = data + len;
+	p = strstr(data, "\n\n");
+	q = p ? strstr(p, "\n-----BEGIN PGP SIGNATURE-----") : NULL;
+	if (p == NULL || q == NULL) {
+		free(data);
+		return merr_set(err, MERR_STORE,
+		    "suite '%s': InRelease blob is not clearsigned", su->name);
+	}
+	for (p += 2; p < q + 1 && p < end; ) {
+		const char *nl = memchr(p, '\n', (size_t)(q + 1 - p));
+		const char *le = nl ? nl + 1 : q + 1;
+
+		if (le - p >= 2 && p[0] == '-' && p[1] == ' ')
+			p += 2;
+		buf_add(&b, p, (size_t)(le - p));
+		p = le;
+	}
+	free(data);
+	*out = buf_detach(&b, outlen);
+	return 0;
+}
+
+static int
+put_log(struct store_txn *t, const char *mirror, const char *name,
+    const struct channel_log *e, struct merr *err)
+{
+	struct log_list ll = { NULL, 0 };
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	unsigned char seq[4];
+	int rc;
+
+	ckey(&k, mirror, 'l', name);
+	buf_addc(&k, '\0');
+	rc = scan_prefix(t, &k, collect_log, &ll, err);
+	channel_log_release(ll.l, ll.n);
+	if (rc)
+		goto out;
+	seq[0] = (unsigned char)(ll.n >> 24);
+	seq[1] = (unsigned char)(ll.n >> 16);
+	seq[2] = (unsigned char)(ll.n >> 8);
+	seq[3] = (unsigned char)ll.n;
+	buf_add(&k, seq, 4);
+	buf_addf(&v, "time %lld\nby %s\nfrom %s\nto %s\naction %s\n",
+	    (long long)e->time, e->by, e->from[0] ? e->from : "-", e->to,
+	    e->action);
+	rc = store_put(t, TBL_CHANNELS, k.p, k.len, v.p, v.len, err);
+out:
+	buf_release(&k);
+	buf_release(&v);
+	return rc;
+}
+
+/*
+ * Points channel name at target: signs Release files for each of its
+ * suites, makes them durable, then one transaction writes the state and
+ * the log entry.
+ */
+static int
+channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
+    const char *name, const struct snap *target, const char *from,
+    int64_t prev_moved, const char *action,
+    const struct channel_move_opts *o, struct merr *err)
+{
+	struct channel ch;
+	struct channel_log e;
+	struct store_txn *t = NULL;
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+	int rc = 0;
+
+	/* Date must increase, or apt keeps what it has. */
+	if (now <= prev_moved)
+		now = prev_moved + 1;
+	memset(&ch, 0, sizeof(ch));
+	snprintf(ch.name, sizeof(ch.name), "%s", name);
+	memcpy(ch.target, target->id, SNAP_ID_LEN + 1);
+	ch.moved_at = now;
+	ch.moved_by = xstrdup(o->by);
+	ch.valid_until = o->valid_for ? now + o->valid_for : 0;
+	ch.suites = xcalloc(target->nsuites ? target->nsuites : 1,
+	    sizeof(*ch.suites));
+	for (i = 0; i < target->nsuites && rc == 0; i++) {
+		struct snap_suite *su = &ch.suites[ch.nsuites++];
+		char *up = NULL, *rel = NULL, *inr = NULL, *sig = NULL;
+		size_t uplen, rlen, ilen, slen;
+		unsigned char h[HASH_LEN];
+
+		su->name = xstrdup(target->suites[i].name);
+		su->date = now;
+		rc = upstream_text(s, &target->suites[i], &up, &uplen, err);
+		if (rc == 0) {
+			rel = channel_release_text(up, uplen, now,
+			    ch.valid_until, o->base_url, mirror, &rlen);
+			rc = gpg_sign_clear(g, rel, rlen, &inr, &ilen, err);
+		}
+		if (rc == 0)
+			rc = gpg_sign_detached(g, rel, rlen, &sig, &slen, err);
+		if (rc == 0)
+			rc = store_put_mem(s, inr, ilen, h, err);
+		if (rc == 0) {
+			snap_suite_add_file(su, "InRelease", h, ilen);
+			rc = store_put_mem(s, rel, rlen, h, err);
+		}
+		if (rc == 0) {
+			snap_suite_add_file(su, "Release", h, rlen);
+			rc = store_put_mem(s, sig, slen, h, err);
+		}
+		if (rc == 0)
+			snap_suite_add_file(su, "Release.gpg", h, slen);
+		else
+			merr_prefix(err, "suite '%s': ", su->name);
+		free(up);
+		free(rel);
+		free(inr);
+		free(sig);
+	}
+	if (rc == 0)
+		rc = store_sync(s, err);
+	if (rc == 0)
+		rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		goto out;
+	state_write(&ch, &v);
+	ckey(&k, mirror, 'c', name);
+	rc = store_put(t, TBL_CHANNELS, k.p, k.len, v.p, v.len, err);
+	if (rc == 0) {
+		memset(&e, 0, sizeof(e));
+		e.time = now;
+		e.by = (char *)o->by;
+		snprintf(e.from, sizeof(e.from), "%s", from ? from : "");
+		memcpy(e.to, target->id, SNAP_ID_LEN + 1);
+		e.action = (char *)action;
+		rc = put_log(t, mirror, name, &e, err);
+	}
+	if (rc == 0)
+		rc = store_txn_commit(t, err);
+	else
+		store_txn_abort(t);
+out:
+	buf_release(&k);
+	buf_release(&v);
+	channel_release(&ch);
+	return rc;
+}
+
+int
+channel_promote(struct store *s, struct gpg_signer *g, const char *mirror,
+    const char *ref, const char *name, const struct channel_move_opts *o,
+    char target[SNAP_ID_LEN + 1], struct merr *err)
+{
+	struct store_txn *t;
+	struct snap sn;
+	struct channel src, cur;
+	bool have_cur = false;
+	int rc;
+
+	rc = channel_name_check(name, err);
+	if (rc)
+		return rc;
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc)
+		return rc;
+	rc = channel_resolve(t, mirror, ref, &sn, &src, err);
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	channel_release(&src);
+	rc = channel_get(t, mirror, name, &cur, err);
+	if (rc == 0)
+		have_cur = true;
+	else if (rc != MERR_NOTFOUND)
+		goto out;
+	rc = 0;
+	store_txn_abort(t);
+	t = NULL;
+	if (have_cur && strcmp(cur.target, sn.id) == 0) {
+		rc = merr_set(err, MERR_EXISTS,
+		    "channel '%s' is already at %s: nothing to promote", name,
+		    sn.id);
+		goto out;
+	}
+	rc = channel_move(s, g, mirror, name, &sn, have_cur ? cur.target :
+	    NULL, have_cur ? cur.moved_at : 0, "promote", o, err);
+	if (rc == 0)
+		memcpy(target, sn.id, SNAP_ID_LEN + 1);
+out:
+	if (t)
+		store_txn_abort(t);
+	if (have_cur)
+		channel_release(&cur);
+	snap_release(&sn);
+	return rc;
+}
+
+/* The target a rollback returns to: rollbacks undo promotions, stacked. */
+static const char *
+rollback_target(const struct channel_log *l, size_t n)
+{
+	size_t skip = 0, i;
+
+	for (i = n; i-- > 0; ) {
+		if (strcmp(l[i].action, "rollback") == 0) {
+			skip++;
+			continue;
+		}
+		if (strcmp(l[i].action, "promote") != 0)
+			continue;	/* a refresh moves nothing */
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		return l[i].from[0] ? l[i].from : NULL;
+	}
+	return NULL;
+}
+
+static int
+channel_move_same(struct store *s, struct gpg_signer *g, const char *mirror,
+    const char *name, const struct channel_move_opts *o, bool rollback,
+    char target[SNAP_ID_LEN + 1], struct merr *err)
+{
+	struct store_txn *t;
+	struct channel cur;
+	struct channel_log *l = NULL;
+	struct snap sn;
+	const char *to;
+	size_t n = 0;
+	bool have_sn = false;
+	int rc;
+
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc)
+		return rc;
+	rc = channel_get(t, mirror, name, &cur, err);
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	rc = channel_log_get(t, mirror, name, &l, &n, err);
+	if (rc)
+		goto out;
+	to = rollback ? rollback_target(l, n) : cur.target;
+	if (to == NULL) {
+		rc = merr_set(err, MERR_NOTFOUND, "channel '%s' has no "
+		    "earlier target to roll back to", name);
+		goto out;
+	}
+	rc = snap_load(t, mirror, to, &sn, err);
+	if (rc == 0 && strcmp(sn.id, to) != 0) {
+		snap_release(&sn);
+		rc = merr_set(err, MERR_NOTFOUND,
+		    "snapshot '%s' no longer exists", to);
+	}
+	if (rc)
+		goto out;
+	have_sn = true;
+	store_txn_abort(t);
+	t = NULL;
+	rc = channel_move(s, g, mirror, name, &sn, cur.target, cur.moved_at,
+	    rollback ? "rollback" : "refresh", o, err);
+	if (rc == 0 && target)
+		memcpy(target, sn.id, SNAP_ID_LEN + 1);
+out:
+	if (t)
+		store_txn_abort(t);
+	if (have_sn)
+		snap_release(&sn);
+	channel_log_release(l, n);
+	channel_release(&cur);
+	return rc;
+}
+
+int
+channel_rollback(struct store *s, struct gpg_signer *g, const char *mirror,
+    const char *name, const struct channel_move_opts *o,
+    char target[SNAP_ID_LEN + 1], struct merr *err)
+{
+	return channel_move_same(s, g, mirror, name, o, true, target, err);
+}
+
+int
+channel_refresh(struct store *s, struct gpg_signer *g, const char *mirror,
+    const char *name, const struct channel_move_opts *o, struct merr *err)
+{
+	return channel_move_same(s, g, mirror, name, o, false, NULL, err);
+}
