@@ -11,7 +11,7 @@
 #   BENCH_DIR=DIR                    work and result directory (default build/bench)
 #   BENCH_REBUILD=1                  regenerate the cached upstream archive
 #   BENCH_KEEP=1                     keep the aptly root and mirrord store after the run
-set -u
+set -u -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -22,7 +22,6 @@ NPKG=${BENCH_PACKAGES:-20000}
 CONN=${BENCH_CONNECTIONS:-8}
 BDIR=${BENCH_DIR:-$top/build/bench}
 LISTS_GLOB='/var/lib/apt/lists/*debian_dists_bookworm_main_binary-amd64_Packages.lz4'
-MIB=1048576
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -37,7 +36,10 @@ if [ ! -x "$MIRRORD" ]; then
 	say "'$MIRRORD' does not exist: measuring the peers only"
 	HAVE_MIRRORD=0
 fi
-lists=$(ls $LISTS_GLOB 2>/dev/null | head -n1)
+lists=
+for f in $LISTS_GLOB; do
+	[ -f "$f" ] && { lists=$f; break; }
+done
 if [ -n "$lists" ] || [ "$SHAPE" = bookworm ]; then
 	if ! command -v lz4 >/dev/null; then
 		say "installing lz4"
@@ -87,8 +89,11 @@ if [ -n "$lists" ]; then
 	REALXZ=$BDIR/bookworm-main-amd64-Packages.xz
 	if [ ! -s "$REALXZ" ]; then
 		say "recompressing '$lists' as '$REALXZ'"
-		lz4 -dc "$lists" | xz -T1 -6 > "$REALXZ.tmp" && mv "$REALXZ.tmp" "$REALXZ" ||
-		    die "cannot build '$REALXZ'"
+		if ! { lz4 -dc "$lists" | xz -T1 -6 > "$REALXZ.tmp"; }; then
+			rm -f "$REALXZ.tmp"
+			die "cannot build '$REALXZ'"
+		fi
+		mv "$REALXZ.tmp" "$REALXZ"
 	fi
 fi
 
@@ -175,15 +180,15 @@ a_first_kb=$(( KB > a_create_kb ? KB : a_create_kb ))
 a_pool=$(find "$RUN/aptly/pool" -type f | wc -l)
 say "aptly: first sync ${a_first_s}s, peak RSS $(mb "$a_first_kb") MB, $a_pool pool files"
 a_nc=()
-a_nc_kb=()
+a_nc_kbs=()
 for i in 1 2 3; do
 	measure "aptly-nochange-$i" aptly -config="$RUN/aptly.conf" mirror update -keyring="$KEY" bench
 	[ "$RC" = 0 ] || die "aptly no-change update failed: $(tail -n5 "$RUN/aptly-nochange-$i.err")"
 	a_nc+=("$SECS")
-	a_nc_kb+=("$KB")
+	a_nc_kbs+=("$KB")
 done
 a_nc_s=$(printf '%s\n' "${a_nc[@]}" | median)
-a_nc_kb=$(printf '%s\n' "${a_nc_kb[@]}" | median)
+a_nc_kb=$(printf '%s\n' "${a_nc_kbs[@]}" | median)
 say "aptly: no-change sync ${a_nc[*]} s (median $a_nc_s s)"
 
 # ---------------------------------------------------------------- mirrord sync
