@@ -12,10 +12,10 @@ endif
 comma := ,
 CC ?= gcc
 
-PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto
+PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg
 # Debian packages needed to build, test and run the demo.
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
-	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev
+	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev
 DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl
 DEB_BENCH = aptly nginx-light hyperfine time
 

@@ -11,6 +11,11 @@
  * good and was made by one of them. Imported keys have unknown owner
  * trust, so gpg's validity (SIGSUM_VALID/GREEN) is deliberately not
  * required: the keyring the operator configured is the trust decision.
+ *
+ * A signer likewise owns a private home, holding the one unprotected secret
+ * key of its key file. Secret-key operations need gpg-agent, so the
+ * signer's home lets gpg start one; gpg_signer_free() stops it with
+ * gpgconf before removing the home.
  */
 #include "mirrord/common.h"
 
@@ -83,30 +88,39 @@ rm_tree(const char *dir)
 }
 
 /*
- * Stops a gpg-agent if one was started in home despite no-autostart. Uses
- * posix_spawnp, never a shell.
+ * Stops every daemon (gpg-agent, scdaemon, dirmngr) of home with
+ * "gpgconf --homedir HOME --kill all", run with posix_spawnp, never a
+ * shell, and waited for.
  */
+static void
+gpgconf_kill(const char *home)
+{
+	char *argv[] = { "gpgconf", "--homedir", (char *)home, "--kill", "all",
+	    NULL };
+	pid_t pid;
+	int status;
+
+	if (posix_spawnp(&pid, "gpgconf", NULL, NULL, argv, environ) == 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+}
+
+/* Stops a gpg-agent if one was started in home despite no-autostart. */
 static void
 kill_agent(const char *home)
 {
 	char *sock = xasprintf("%s/S.gpg-agent", home);
-	char *argv[] = { "gpgconf", "--homedir", (char *)home, "--kill", "all",
-	    NULL };
 	struct stat st;
-	pid_t pid;
-	int status;
 
-	if (lstat(sock, &st) == 0 &&
-	    posix_spawnp(&pid, "gpgconf", NULL, NULL, argv, environ) == 0) {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
+	if (lstat(sock, &st) == 0)
+		gpgconf_kill(home);
 	free(sock);
 }
 
-/* A fresh context bound to the verifier's home, OpenPGP, offline. */
+/* A fresh context bound to the GnuPG home, OpenPGP, offline. */
 static int
-ctx_new(struct gpg_verifier *v, gpgme_ctx_t *out, struct merr *err)
+ctx_new_home(const char *home, gpgme_ctx_t *out, struct merr *err)
 {
 	gpgme_ctx_t ctx;
 	gpgme_error_t ge;
@@ -118,7 +132,7 @@ ctx_new(struct gpg_verifier *v, gpgme_ctx_t *out, struct merr *err)
 	ge = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
 	if (ge == 0)
 		ge = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP,
-		    NULL, v->home);
+		    NULL, home);
 	if (ge) {
 		gpgme_release(ctx);
 		return merr_set(err, MERR_IO,
@@ -128,6 +142,13 @@ ctx_new(struct gpg_verifier *v, gpgme_ctx_t *out, struct merr *err)
 	gpgme_set_armor(ctx, 0);
 	*out = ctx;
 	return 0;
+}
+
+/* A fresh context bound to the verifier's home. */
+static int
+ctx_new(struct gpg_verifier *v, gpgme_ctx_t *out, struct merr *err)
+{
+	return ctx_new_home(v->home, out, err);
 }
 
 static void
@@ -572,4 +593,450 @@ out:
 		gpgme_data_release(sd);
 	gpgme_release(ctx);
 	return rc;
+}
+
+/*
+ * Signing.
+ *
+ * The signer keeps one gpgme context with its key as the only signer, the
+ * pinentry redirected to us (loopback) and an empty passphrase, so gpg
+ * never prompts. That context is not thread-safe: one signer is used by
+ * one thread at a time.
+ */
+struct gpg_signer {
+	char *home;		/* private GnuPG home, removed on free */
+	char *keyfile;		/* for messages */
+	gpgme_ctx_t ctx;	/* signing context, bound to home */
+	char fpr[GPG_FPR_LEN + 1];
+};
+
+/* Key files are a few kilobytes; anything this big is not one. */
+#define KEYFILE_MAX (1024 * 1024)
+
+/*
+ * Options of a signer's home. Unlike a verifier's, gpg may start an agent
+ * here (secret keys live in the agent). apt rejects SHA-1, so signatures
+ * use SHA-512 (checked again on every signature made).
+ */
+static const char sign_gpg_conf[] =
+    "no-auto-key-retrieve\n"
+    "trust-model always\n"
+    "personal-digest-preferences SHA512\n"
+    "cert-digest-algo SHA512\n";
+
+/* The agent needs no smartcard daemon, and must take our empty passphrase. */
+static const char sign_agent_conf[] =
+    "allow-loopback-pinentry\n"
+    "disable-scdaemon\n";
+
+/*
+ * Answers gpg's passphrase questions: the key is unprotected, so the
+ * passphrase is empty, and a wrong one is not retried.
+ */
+static gpgme_error_t
+passphrase_cb(void *hook, const char *uid_hint, const char *info,
+    int prev_was_bad, int fd)
+{
+	if (prev_was_bad)
+		return gpgme_error(GPG_ERR_BAD_PASSPHRASE);
+	if (gpgme_io_writen(fd, "\n", 1) != 0)
+		return gpgme_error_from_syserror();
+	return 0;
+}
+
+/*
+ * Makes the signer's home: mkdtemp under /tmp, never under $TMPDIR, because
+ * the agent's socket path (home + "/S.gpg-agent.browser") must stay within
+ * the ~100 bytes of a Unix socket address.
+ */
+static int
+signer_home(struct gpg_signer *s, struct merr *err)
+{
+	char *p;
+	int rc;
+
+	s->home = xstrdup("/tmp/mirrord-sign.XXXXXX");
+	if (mkdtemp(s->home) == NULL) {
+		rc = merr_errno(err, "cannot create GnuPG home '%s'", s->home);
+		free(s->home);
+		s->home = NULL;
+		return rc;
+	}
+	p = xasprintf("%s/gpg.conf", s->home);
+	rc = write_file_atomic(p, sign_gpg_conf, sizeof(sign_gpg_conf) - 1,
+	    0600, err);
+	free(p);
+	if (rc)
+		return rc;
+	p = xasprintf("%s/gpg-agent.conf", s->home);
+	rc = write_file_atomic(p, sign_agent_conf, sizeof(sign_agent_conf) - 1,
+	    0600, err);
+	free(p);
+	return rc;
+}
+
+/* A context on the signer's home that never prompts. */
+static int
+signer_ctx(struct gpg_signer *s, struct merr *err)
+{
+	gpgme_error_t ge;
+	int rc;
+
+	rc = ctx_new_home(s->home, &s->ctx, err);
+	if (rc)
+		return rc;
+	ge = gpgme_set_pinentry_mode(s->ctx, GPGME_PINENTRY_MODE_LOOPBACK);
+	if (ge)
+		return merr_set(err, MERR_IO, "gpgme: cannot set loopback "
+		    "pinentry: %s", gpgme_strerror(ge));
+	gpgme_set_passphrase_cb(s->ctx, passphrase_cb, NULL);
+	return 0;
+}
+
+/* Drains data d (released) into owned, NUL-terminated memory. */
+static char *
+data_take(gpgme_data_t d, size_t *outlen)
+{
+	char *mem, *out;
+	size_t len = 0;
+
+	mem = gpgme_data_release_and_get_mem(d, &len);
+	if (mem == NULL)
+		len = 0;
+	out = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(out, mem, len);
+	out[len] = '\0';
+	gpgme_free(mem);
+	*outlen = len;
+	return out;
+}
+
+/*
+ * Generates a new key in the home and writes its armored secret key to
+ * s->keyfile (directory created 0700, file 0600, atomically).
+ */
+static int
+signer_generate(struct gpg_signer *s, struct merr *err)
+{
+	const unsigned int flags = GPGME_CREATE_SIGN | GPGME_CREATE_NOPASSWD |
+	    GPGME_CREATE_NOEXPIRE;
+	gpgme_genkey_result_t res;
+	gpgme_data_t d = NULL;
+	gpgme_error_t ge;
+	char host[256], fpr[GPG_FPR_LEN + 1], *uid, *dir, *slash, *key;
+	size_t len;
+	int rc;
+
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	uid = xasprintf("mirrord signing key <mirrord@%s>", host);
+	ge = gpgme_op_createkey(s->ctx, uid, "ed25519", 0, 0, NULL, flags);
+	free(uid);
+	res = ge ? NULL : gpgme_op_genkey_result(s->ctx);
+	if (ge || res == NULL || res->fpr == NULL ||
+	    strlen(res->fpr) != GPG_FPR_LEN)
+		return merr_set(err, MERR_IO, "cannot generate signing key "
+		    "'%s': %s", s->keyfile, gpgme_strerror(ge));
+	/* The result dies with the next operation on ctx: copy it. */
+	fpr_copy(fpr, res->fpr);
+
+	gpgme_set_armor(s->ctx, 1);
+	ge = gpgme_data_new(&d);
+	if (ge == 0)
+		ge = gpgme_op_export(s->ctx, fpr, GPGME_EXPORT_MODE_SECRET, d);
+	if (ge) {
+		if (d != NULL)
+			gpgme_data_release(d);
+		return merr_set(err, MERR_IO, "cannot export new signing key "
+		    "'%s': %s", s->keyfile, gpgme_strerror(ge));
+	}
+	key = data_take(d, &len);
+	if (len == 0) {
+		free(key);
+		return merr_set(err, MERR_IO, "cannot export new signing key "
+		    "'%s': gpg wrote nothing", s->keyfile);
+	}
+
+	dir = xstrdup(s->keyfile);
+	slash = strrchr(dir, '/');
+	rc = 0;
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		rc = mkdir_p(dir, 0700, err);
+	}
+	free(dir);
+	if (rc == 0)
+		rc = write_file_atomic(s->keyfile, key, len, 0600, err);
+	explicit_bzero(key, len);
+	free(key);
+	return rc;
+}
+
+/*
+ * Imports s->keyfile into the home after checking that only its owner can
+ * read it. Anything wrong with the file is MERR_CONF.
+ */
+static int
+signer_import(struct gpg_signer *s, struct merr *err)
+{
+	gpgme_data_t d = NULL;
+	gpgme_error_t ge;
+	struct merr e2;
+	struct stat st;
+	char *key;
+	size_t len;
+
+	if (stat(s->keyfile, &st) < 0)
+		return merr_set(err, MERR_CONF, "cannot open signing key "
+		    "'%s': %s", s->keyfile, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return merr_set(err, MERR_CONF, "signing key '%s' is not a "
+		    "regular file", s->keyfile);
+	if ((st.st_mode & 077) != 0)
+		return merr_set(err, MERR_CONF, "signing key '%s' is "
+		    "accessible by group or others (mode %04o, want 0600)",
+		    s->keyfile, (unsigned int)(st.st_mode & 07777));
+	if (read_file(s->keyfile, KEYFILE_MAX, &key, &len, &e2) != 0)
+		return merr_set(err, MERR_CONF, "signing key: %s", e2.msg);
+
+	ge = gpgme_data_new_from_mem(&d, key, len, 0);
+	if (ge == 0)
+		ge = gpgme_op_import(s->ctx, d);
+	if (d != NULL)
+		gpgme_data_release(d);
+	explicit_bzero(key, len);
+	free(key);
+	/* Not OpenPGP at all: reported as holding no secret key. */
+	if (ge && gpgme_err_code(ge) != GPG_ERR_NO_DATA)
+		return merr_set(err, MERR_CONF, "cannot import signing key "
+		    "'%s': %s", s->keyfile, gpgme_strerror(ge));
+	return 0;
+}
+
+/*
+ * Picks the first usable secret signing key of the home and makes it the
+ * context's only signer.
+ */
+static int
+signer_pick(struct gpg_signer *s, struct merr *err)
+{
+	gpgme_key_t key;
+	gpgme_error_t ge;
+
+	ge = gpgme_op_keylist_start(s->ctx, NULL, 1);
+	while (ge == 0) {
+		ge = gpgme_op_keylist_next(s->ctx, &key);
+		if (ge)
+			break;
+		if (s->fpr[0] == '\0' && key->can_sign && key->secret &&
+		    !key->revoked && !key->expired && !key->disabled &&
+		    !key->invalid && key->subkeys != NULL &&
+		    key->subkeys->fpr != NULL &&
+		    strlen(key->subkeys->fpr) == GPG_FPR_LEN)
+			fpr_copy(s->fpr, key->subkeys->fpr);
+		gpgme_key_unref(key);
+	}
+	gpgme_op_keylist_end(s->ctx);
+	if (gpgme_err_code(ge) != GPG_ERR_EOF)
+		return merr_set(err, MERR_CONF, "signing key '%s': cannot list "
+		    "keys: %s", s->keyfile, gpgme_strerror(ge));
+	if (s->fpr[0] == '\0')
+		return merr_set(err, MERR_CONF, "signing key '%s' holds no "
+		    "usable secret signing key", s->keyfile);
+
+	ge = gpgme_get_key(s->ctx, s->fpr, &key, 1);
+	if (ge)
+		return merr_set(err, MERR_CONF, "signing key '%s': %s",
+		    s->keyfile, gpgme_strerror(ge));
+	gpgme_signers_clear(s->ctx);
+	ge = gpgme_signers_add(s->ctx, key);
+	gpgme_key_unref(key);
+	if (ge)
+		return merr_set(err, MERR_CONF, "signing key '%s': cannot use "
+		    "it: %s", s->keyfile, gpgme_strerror(ge));
+	return 0;
+}
+
+int
+gpg_signer_new(const char *keyfile, bool create, struct gpg_signer **out,
+    struct merr *err)
+{
+	struct gpg_signer *s;
+	gpgme_error_t ge;
+	struct stat st;
+	bool generate = false;
+	int rc;
+
+	gpgme_check_version(NULL);
+	ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+	if (ge)
+		return merr_set(err, MERR_CONF, "gnupg is not usable: %s",
+		    gpgme_strerror(ge));
+	if (stat(keyfile, &st) < 0) {
+		if (errno != ENOENT || !create)
+			return merr_set(err, MERR_CONF, "cannot open signing "
+			    "key '%s': %s", keyfile, strerror(errno));
+		generate = true;
+	}
+
+	s = xcalloc(1, sizeof(*s));
+	s->keyfile = xstrdup(keyfile);
+	rc = signer_home(s, err);
+	if (rc == 0)
+		rc = signer_ctx(s, err);
+	if (rc == 0)
+		rc = generate ? signer_generate(s, err) :
+		    signer_import(s, err);
+	if (rc == 0)
+		rc = signer_pick(s, err);
+	if (rc) {
+		gpg_signer_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+gpg_signer_free(struct gpg_signer *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ctx != NULL)
+		gpgme_release(s->ctx);
+	if (s->home != NULL) {
+		/* The agent holds the key: stop it before the home goes. */
+		gpgconf_kill(s->home);
+		rm_tree(s->home);
+		free(s->home);
+	}
+	free(s->keyfile);
+	free(s);
+}
+
+const char *
+gpg_signer_fpr(const struct gpg_signer *s)
+{
+	return s->fpr;
+}
+
+/*
+ * Signs text in mode (clear or detached), armored, and checks the result:
+ * exactly one signature, by our key, with a SHA-2 digest.
+ */
+static int
+sign_op(struct gpg_signer *s, const char *text, size_t len,
+    gpgme_sig_mode_t mode, char **out, size_t *outlen, struct merr *err)
+{
+	gpgme_data_t in = NULL, sig = NULL;
+	gpgme_sign_result_t res;
+	gpgme_error_t ge;
+	int rc = 0;
+
+	gpgme_set_armor(s->ctx, 1);
+	gpgme_set_textmode(s->ctx, 0);
+	ge = gpgme_data_new_from_mem(&in, text, len, 0);
+	if (ge == 0)
+		ge = gpgme_data_new(&sig);
+	if (ge) {
+		rc = merr_set(err, MERR_IO, "gpgme: cannot create data: %s",
+		    gpgme_strerror(ge));
+		goto out;
+	}
+	ge = gpgme_op_sign(s->ctx, in, sig, mode);
+	if (ge) {
+		rc = merr_set(err, MERR_IO, "cannot sign with key %s: %s",
+		    s->fpr, gpgme_strerror(ge));
+		goto out;
+	}
+	res = gpgme_op_sign_result(s->ctx);
+	if (res == NULL || res->invalid_signers != NULL ||
+	    res->signatures == NULL || res->signatures->next != NULL) {
+		rc = merr_set(err, MERR_IO, "cannot sign with key %s: gpg "
+		    "made no single signature", s->fpr);
+		goto out;
+	}
+	switch (res->signatures->hash_algo) {
+	case GPGME_MD_SHA256:
+	case GPGME_MD_SHA384:
+	case GPGME_MD_SHA512:
+		break;
+	default:
+		rc = merr_set(err, MERR_CONF, "gpg signed with digest '%s', "
+		    "which apt rejects",
+		    gpgme_hash_algo_name(res->signatures->hash_algo) ?
+		    gpgme_hash_algo_name(res->signatures->hash_algo) : "?");
+		goto out;
+	}
+	*out = data_take(sig, outlen);
+	sig = NULL;
+out:
+	if (sig != NULL)
+		gpgme_data_release(sig);
+	if (in != NULL)
+		gpgme_data_release(in);
+	return rc;
+}
+
+int
+gpg_sign_clear(struct gpg_signer *s, const char *text, size_t len,
+    char **out, size_t *outlen, struct merr *err)
+{
+	const char *why;
+	char *o;
+	size_t olen;
+	int rc;
+
+	rc = sign_op(s, text, len, GPGME_SIG_MODE_CLEAR, &o, &olen, err);
+	if (rc)
+		return rc;
+	/* Hold our own output to apt's rule, as we hold upstream's. */
+	why = clearsign_check(o, olen);
+	if (why != NULL) {
+		free(o);
+		return merr_set(err, MERR_IO, "gpg made an invalid "
+		    "clearsigned message: %s", why);
+	}
+	*out = o;
+	*outlen = olen;
+	return 0;
+}
+
+int
+gpg_sign_detached(struct gpg_signer *s, const char *text, size_t len,
+    char **out, size_t *outlen, struct merr *err)
+{
+	return sign_op(s, text, len, GPGME_SIG_MODE_DETACH, out, outlen, err);
+}
+
+int
+gpg_signer_export(struct gpg_signer *s, bool armor, char **out,
+    size_t *outlen, struct merr *err)
+{
+	gpgme_data_t d = NULL;
+	gpgme_error_t ge;
+	char *o;
+	size_t olen;
+
+	gpgme_set_armor(s->ctx, armor ? 1 : 0);
+	ge = gpgme_data_new(&d);
+	if (ge == 0)
+		ge = gpgme_op_export(s->ctx, s->fpr, 0, d);
+	if (ge) {
+		if (d != NULL)
+			gpgme_data_release(d);
+		return merr_set(err, MERR_IO, "cannot export key %s: %s",
+		    s->fpr, gpgme_strerror(ge));
+	}
+	o = data_take(d, &olen);
+	if (olen == 0) {
+		free(o);
+		return merr_set(err, MERR_IO, "cannot export key %s: gpg "
+		    "wrote nothing", s->fpr);
+	}
+	*out = o;
+	*outlen = olen;
+	return 0;
 }

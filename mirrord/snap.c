@@ -476,10 +476,11 @@ snap_state_put(struct store_txn *t, const char *mirror, const char *suite,
  */
 struct delta_ent {
 	size_t off;		/* of the path in the arena; SIZE_MAX = empty */
-	size_t len;
+	uint32_t len;
+	int32_t n;
 	unsigned char hash[HASH_LEN];
 	uint64_t size;
-	int n;
+	uint16_t tag;		/* snap_delta_mark()'s, plus one; 0: unmarked */
 };
 
 struct snap_delta {
@@ -564,7 +565,8 @@ snap_delta_add(struct snap_delta *d, const char *path, size_t len,
 	e = &d->tab[delta_slot(d, path, len, h)];
 	if (e->off == SIZE_MAX) {
 		e->off = d->arena.len;
-		e->len = len;
+		e->len = (uint32_t)len;
+		e->tag = 0;
 		buf_add(&d->arena, path, len);
 		buf_addc(&d->arena, '\0');
 		memcpy(e->hash, h, HASH_LEN);
@@ -575,6 +577,36 @@ snap_delta_add(struct snap_delta *d, const char *path, size_t len,
 	}
 	e->n += n;
 	return first;
+}
+
+void
+snap_delta_mark(struct snap_delta *d, const char *path, size_t len,
+    const unsigned char h[HASH_LEN], uint16_t tag)
+{
+	struct delta_ent *e = &d->tab[delta_slot(d, path, len, h)];
+
+	if (e->off != SIZE_MAX)
+		e->tag = (uint16_t)(tag + 1);
+}
+
+int
+snap_delta_each_marked(const struct snap_delta *d, snap_delta_mark_fn fn,
+    void *ctx, struct merr *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->cap; i++) {
+		const struct delta_ent *e = &d->tab[i];
+
+		if (e->off == SIZE_MAX || e->tag == 0 || e->n <= 0)
+			continue;
+		rc = fn(ctx, d->arena.p + e->off, e->len, e->hash, e->size,
+		    (uint16_t)(e->tag - 1), err);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 int

@@ -101,6 +101,19 @@ void snap_delta_free(struct snap_delta *d);
 /* Returns true if (path, h) was not in d before. */
 bool snap_delta_add(struct snap_delta *d, const char *path, size_t len,
     const unsigned char h[HASH_LEN], uint64_t size, int n);
+/*
+ * Marks (path, h), already added, with tag (e.g. a blob to fetch, and
+ * which suite wanted it), so the caller needs no list of its own.
+ */
+void snap_delta_mark(struct snap_delta *d, const char *path, size_t len,
+    const unsigned char h[HASH_LEN], uint16_t tag);
+typedef int (*snap_delta_mark_fn)(void *ctx, const char *path, size_t len,
+    const unsigned char h[HASH_LEN], uint64_t size, uint16_t tag,
+    struct merr *err);
+/* Calls fn for each marked entry with a positive net count. */
+int snap_delta_each_marked(const struct snap_delta *d, snap_delta_mark_fn fn,
+    void *ctx, struct merr *err);
+
 /* Calls fn for each entry with a non-zero net count. */
 typedef int (*snap_delta_fn)(void *ctx, const char *path,
     const unsigned char h[HASH_LEN], uint64_t size, int n, struct merr *err);

@@ -17,6 +17,7 @@
 #include "mirrord/common.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -572,6 +573,7 @@ out:
 struct parse_ctx {
 	struct sync_ctx *x;
 	const char *suite;
+	uint16_t suite_no;	/* its index in the mirror's suites */
 	int sign;		/* +1 new index, -1 old index */
 	struct snap_index *ix;
 };
@@ -597,8 +599,20 @@ parse_entry(void *arg, const struct index_entry *e, struct merr *err)
 	rc = blob_known(x->rtxn, e->hash, &known, err);
 	if (rc || known)
 		return rc;
-	joblist_add(&x->pool, pc->suite, xasprintf("%s/%.*s", x->m->uri,
-	    (int)e->path_len, e->path), NULL, NULL, e->hash, e->size, false);
+	/* Fetched later: the jobs are made once the parsers' memory is free. */
+	snap_delta_mark(x->delta, e->path, e->path_len, e->hash, pc->suite_no);
+	return 0;
+}
+
+static int
+queue_pool(void *arg, const char *path, size_t len,
+    const unsigned char h[HASH_LEN], uint64_t size, uint16_t suite_no,
+    struct merr *err)
+{
+	struct sync_ctx *x = arg;
+
+	joblist_add(&x->pool, x->m->suites[suite_no], xasprintf("%s/%.*s",
+	    x->m->uri, (int)len, path), NULL, NULL, h, size, false);
 	return 0;
 }
 
@@ -608,7 +622,12 @@ parse_index(struct sync_ctx *x, const char *suite, const char *path,
     const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
     struct snap_index *ix, struct merr *err)
 {
-	struct parse_ctx pc = { x, suite, sign, ix };
+	struct parse_ctx pc = { x, suite, 0, sign, ix };
+	size_t i;
+
+	for (i = 0; i < x->m->nsuites; i++)
+		if (strcmp(x->m->suites[i], suite) == 0)
+			pc.suite_no = (uint16_t)i;
 	enum index_kind kind = strstr(path, "Sources") ? INDEX_SOURCES :
 	    INDEX_PACKAGES;
 	uint64_t npara = 0;
@@ -736,6 +755,27 @@ suite_parse(struct sync_ctx *x, struct suite_work *w, const size_t *sel,
 			return rc;
 	}
 	return 0;
+}
+
+/* Peak memory so far, for -v: what a sync of this size costs. */
+static void
+log_memory(const char *phase)
+{
+	char line[256];
+	FILE *f;
+
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	f = fopen("/proc/self/status", "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (str_startswith(line, "VmHWM:") ||
+		    str_startswith(line, "VmRSS:")) {
+			line[strcspn(line, "\n")] = '\0';
+			log_debug("%s: %s", phase, line);
+		}
+	fclose(f);
 }
 
 static void
@@ -906,6 +946,11 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	}
 	store_txn_abort(x->rtxn);
 	x->rtxn = NULL;
+	log_memory("indices parsed");
+	malloc_trim(0);
+	rc = snap_delta_each_marked(x->delta, queue_pool, x, err);
+	if (rc)
+		goto out;
 
 	/*
 	 * 4. Pool files, then the barrier, then the commit. Making the
@@ -928,8 +973,16 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 		if (rc)
 			goto out;
 	}
+	log_memory("pool fetched");
 	res->fetched_files = x->fetched_files;
 	res->fetched_bytes = x->fetched_bytes;
+	/*
+	 * The pool jobs (a URL each) are done with: give their memory back
+	 * before the commit needs its own, so that peak memory is that of
+	 * the largest phase, not of two at once.
+	 */
+	joblist_release(&x->pool);
+	malloc_trim(0);
 	rc = store_sync(x->store, err);
 	if (rc)
 		goto out;
@@ -943,6 +996,7 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	}
 	sn.nsuites = x->nsw;
 	rc = snap_commit(x->store, m->name, &sn, x->delta, states, err);
+	log_memory("committed");
 	if (rc)
 		goto out;
 	res->created = true;
