@@ -8,13 +8,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pwd.h>
+#include <signal.h>
+
+#include "mirrord/channel.h"
 #include "mirrord/conf.h"
+#include "mirrord/diff.h"
+#include "mirrord/gpg.h"
 #include "mirrord/log.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 #include "sync/fetch.h"
 #include "sync/index.h"
 #include "sync/sync.h"
+#include "serve/serve.h"
 
 #define DEFAULT_CONF "/etc/mirrord/mirrord.conf"
 
@@ -37,6 +44,21 @@ usage(FILE *f)
 	    "  snapshot show MIRROR REF [--json]\n"
 	    "                                 REF: an ID, a timestamp or "
 	    "'latest'\n"
+	    "  snapshot diff MIRROR REF1 REF2 [--json]\n"
+	    "                                 packages added, removed, "
+	    "upgraded, downgraded\n"
+	    "  promote MIRROR REF CHANNEL     point CHANNEL at REF (a snapshot, "
+	    "timestamp,\n"
+	    "                                 'latest' or another channel)\n"
+	    "  rollback MIRROR CHANNEL        back to the channel's previous "
+	    "target\n"
+	    "  channel list MIRROR [--json]   channels and their targets\n"
+	    "  channel log MIRROR CHANNEL [--json]\n"
+	    "                                 every move of a channel\n"
+	    "  sources MIRROR CHANNEL         a client's deb822 .sources "
+	    "stanza\n"
+	    "  key export [--armor]           mirrord's public signing key\n"
+	    "  serve                          the HTTP server, on Listen:\n"
 	    "  fsck                           re-hash every blob, check every "
 	    "reference\n"
 	    "  index-parse FILE               parse a Packages file (for "
@@ -73,6 +95,31 @@ open_store(struct cli *cli, bool write, struct store **s)
 	return 0;
 }
 
+/* Opens the store for writing and takes the writer lock, waiting. */
+static int
+open_store_locked(struct cli *cli, const char *what, struct store **s)
+{
+	struct merr err = { 0 };
+	int rc;
+
+	if (open_store(cli, true, s))
+		return 1;
+	rc = store_lock(*s, what, false, &err);
+	if (rc == MERR_BUSY) {
+		log_info("%s; waiting", err.msg);
+		rc = store_lock(*s, what, true, &err);
+	}
+	if (rc == 0)
+		rc = store_clean_tmp(*s, &err);
+	if (rc) {
+		log_error("%s", err.msg);
+		store_close(*s);
+		*s = NULL;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 cmd_sync(struct cli *cli, int argc, char **argv)
 {
@@ -81,7 +128,7 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	struct fetch *f = NULL;
 	struct store *s = NULL;
 	struct merr err = { 0 };
-	int i, failed = 0, rc;
+	int i, failed = 0;
 	size_t k;
 
 	for (i = 0; i < argc; i++) {
@@ -95,20 +142,8 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 		log_error("'%s' defines no mirrors", cli->conf_path);
 		return 1;
 	}
-	if (open_store(cli, true, &s))
+	if (open_store_locked(cli, "sync", &s))
 		return 1;
-	rc = store_lock(s, "sync", false, &err);
-	if (rc == MERR_BUSY) {
-		log_info("%s; waiting", err.msg);
-		rc = store_lock(s, "sync", true, &err);
-	}
-	if (rc == 0)
-		rc = store_clean_tmp(s, &err);
-	if (rc) {
-		log_error("%s", err.msg);
-		store_close(s);
-		return 1;
-	}
 	memset(&fo, 0, sizeof(fo));
 	fo.connections = cli->conf->connections;
 	fo.retries = cli->conf->retries;
@@ -512,6 +547,436 @@ cmd_index_parse(const char *path)
 	return 0;
 }
 
+/* "user@host" for the channel log. */
+static char *
+who(void)
+{
+	const char *user = getenv("SUDO_USER");
+	struct passwd *pw;
+	char host[256] = "localhost";
+
+	if (user == NULL || *user == '\0') {
+		pw = getpwuid(getuid());
+		user = pw ? pw->pw_name : "unknown";
+	}
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	return xasprintf("%s@%s", user, host);
+}
+
+static char *
+signing_key_path(const struct conf *c)
+{
+	return c->signing_key ? xstrdup(c->signing_key) :
+	    xasprintf("%s/signing-key.asc", c->store);
+}
+
+static int
+open_signer(struct cli *cli, struct gpg_signer **g)
+{
+	struct merr err = { 0 };
+	char *path = signing_key_path(cli->conf);
+	int rc;
+
+	/* Only the default key is made on first need; a named one must be. */
+	rc = gpg_signer_new(path, cli->conf->signing_key == NULL, g, &err);
+	free(path);
+	if (rc)
+		log_error("signing key: %s", err.msg);
+	return rc ? 1 : 0;
+}
+
+static void
+fmt_time(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* promote MIRROR REF CHANNEL, rollback MIRROR CHANNEL */
+static int
+cmd_move(struct cli *cli, bool rollback, int argc, char **argv)
+{
+	struct channel_move_opts o;
+	struct gpg_signer *g = NULL;
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	char target[SNAP_ID_LEN + 1];
+	const char *channel = argv[rollback ? 1 : 2];
+	int rc;
+
+	if (argc != (rollback ? 2 : 3)) {
+		usage(stderr);
+		return 2;
+	}
+	if (check_mirror(cli, argv[0]))
+		return 1;
+	if (channel_name_check(channel, &err)) {
+		log_error("%s", err.msg);
+		return 1;
+	}
+	if (open_store_locked(cli, rollback ? "rollback" : "promote", &s))
+		return 1;
+	if (open_signer(cli, &g)) {
+		store_close(s);
+		return 1;
+	}
+	o.by = who();
+	o.valid_for = cli->conf->valid_for;
+	o.base_url = cli->conf->base_url;
+	if (rollback)
+		rc = channel_rollback(s, g, argv[0], channel, &o, target, &err);
+	else
+		rc = channel_promote(s, g, argv[0], argv[1], channel, &o,
+		    target, &err);
+	if (rc)
+		log_error("mirror '%s': %s", argv[0], err.msg);
+	else
+		printf("%s -> %s\n", channel, target);
+	free((char *)o.by);
+	gpg_signer_free(g);
+	store_close(s);
+	return rc ? 1 : 0;
+}
+
+static int
+cmd_channel(struct cli *cli, int argc, char **argv)
+{
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	struct merr err = { 0 };
+	char **names = NULL;
+	struct channel_log *l = NULL;
+	size_t n = 0, nl = 0, i;
+	char when[32];
+	int rc = 1;
+
+	if (argc < 2 || !((strcmp(argv[0], "list") == 0 && argc == 2) ||
+	    (strcmp(argv[0], "log") == 0 && argc == 3))) {
+		usage(stderr);
+		return 2;
+	}
+	if (check_mirror(cli, argv[1]) || open_store(cli, false, &s))
+		return 1;
+	if (store_txn_begin(s, false, &t, &err))
+		goto fail;
+	if (strcmp(argv[0], "list") == 0) {
+		if (channel_list(t, argv[1], &names, &n, &err))
+			goto fail;
+		if (cli->json)
+			putchar('[');
+		for (i = 0; i < n; i++) {
+			struct channel ch;
+
+			if (channel_get(t, argv[1], names[i], &ch, &err))
+				goto fail;
+			fmt_time(ch.moved_at, when, sizeof(when));
+			if (cli->json) {
+				printf("%s{\"name\":", i ? "," : "");
+				json_str(ch.name);
+				printf(",\"target\":\"%s\",\"moved_at\":%lld,"
+				    "\"by\":", ch.target,
+				    (long long)ch.moved_at);
+				json_str(ch.moved_by ? ch.moved_by : "");
+				putchar('}');
+			} else {
+				printf("%s %s %s %s\n", ch.name, ch.target,
+				    when, ch.moved_by ? ch.moved_by : "");
+			}
+			channel_release(&ch);
+		}
+		if (cli->json)
+			printf("]\n");
+		rc = 0;
+		goto out;
+	}
+	if (channel_name_check(argv[2], &err) ||
+	    channel_log_get(t, argv[1], argv[2], &l, &nl, &err))
+		goto fail;
+	if (nl == 0) {
+		log_error("mirror '%s' has no channel '%s'", argv[1], argv[2]);
+		goto out;
+	}
+	if (cli->json)
+		putchar('[');
+	for (i = 0; i < nl; i++) {
+		fmt_time(l[i].time, when, sizeof(when));
+		if (cli->json) {
+			printf("%s{\"time\":%lld,\"action\":", i ? "," : "",
+			    (long long)l[i].time);
+			json_str(l[i].action);
+			printf(",\"from\":");
+			json_str(l[i].from);
+			printf(",\"to\":\"%s\",\"by\":", l[i].to);
+			json_str(l[i].by);
+			putchar('}');
+		} else {
+			printf("%s %s %s -> %s %s\n", when, l[i].action,
+			    l[i].from[0] ? l[i].from : "-", l[i].to, l[i].by);
+		}
+	}
+	if (cli->json)
+		printf("]\n");
+	rc = 0;
+	goto out;
+fail:
+	log_error("%s", err.msg);
+out:
+	channel_log_release(l, nl);
+	snap_list_free(names, n);
+	if (t)
+		store_txn_abort(t);
+	store_close(s);
+	return rc;
+}
+
+static int
+cmd_diff(struct cli *cli, const char *mirror, const char *r1, const char *r2)
+{
+	static const char *kinds[] = { "added", "removed", "upgraded",
+	    "downgraded" };
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	struct merr err = { 0 };
+	struct snap a, b;
+	struct channel ch;
+	struct diff_entry *d = NULL;
+	size_t n = 0, i;
+	bool have_a = false, have_b = false;
+	int rc = 1;
+
+	if (check_mirror(cli, mirror) || open_store(cli, false, &s))
+		return 1;
+	if (store_txn_begin(s, false, &t, &err))
+		goto fail;
+	if (channel_resolve(t, mirror, r1, &a, &ch, &err))
+		goto fail;
+	channel_release(&ch);
+	have_a = true;
+	if (channel_resolve(t, mirror, r2, &b, &ch, &err))
+		goto fail;
+	channel_release(&ch);
+	have_b = true;
+	store_txn_abort(t);
+	t = NULL;
+	if (diff_snapshots(s, &a, &b, &d, &n, &err))
+		goto fail;
+	if (cli->json)
+		putchar('[');
+	for (i = 0; i < n; i++) {
+		const struct diff_entry *e = &d[i];
+
+		if (cli->json) {
+			printf("%s{\"change\":\"%s\",\"suite\":", i ? "," : "",
+			    kinds[e->kind]);
+			json_str(e->suite);
+			printf(",\"package\":");
+			json_str(e->package);
+			printf(",\"arch\":");
+			json_str(e->arch);
+			printf(",\"old\":");
+			if (e->old_version)
+				json_str(e->old_version);
+			else
+				printf("null");
+			printf(",\"new\":");
+			if (e->new_version)
+				json_str(e->new_version);
+			else
+				printf("null");
+			putchar('}');
+		} else if (e->kind == DIFF_ADDED || e->kind == DIFF_REMOVED) {
+			printf("%s %s %s %s %s\n", kinds[e->kind], e->suite,
+			    e->package, e->arch, e->kind == DIFF_ADDED ?
+			    e->new_version : e->old_version);
+		} else {
+			printf("%s %s %s %s %s -> %s\n", kinds[e->kind],
+			    e->suite, e->package, e->arch, e->old_version,
+			    e->new_version);
+		}
+	}
+	if (cli->json)
+		printf("]\n");
+	rc = 0;
+	goto out;
+fail:
+	log_error("mirror '%s': %s", mirror, err.msg);
+out:
+	diff_free(d, n);
+	if (have_a)
+		snap_release(&a);
+	if (have_b)
+		snap_release(&b);
+	if (t)
+		store_txn_abort(t);
+	store_close(s);
+	return rc;
+}
+
+/* The public key, made on first need with the signing key. */
+static int
+export_key(struct cli *cli, bool armor, char **key, size_t *len)
+{
+	struct gpg_signer *g;
+	struct merr err = { 0 };
+	struct store *s = NULL;
+	int rc;
+
+	/* The default key lives in the store: it must exist first. */
+	if (cli->conf->signing_key == NULL && open_store(cli, true, &s))
+		return 1;
+	rc = open_signer(cli, &g);
+	if (rc == 0) {
+		rc = gpg_signer_export(g, armor, key, len, &err);
+		if (rc)
+			log_error("%s", err.msg);
+		gpg_signer_free(g);
+	}
+	store_close(s);
+	return rc ? 1 : 0;
+}
+
+static int
+cmd_key(struct cli *cli, int argc, char **argv)
+{
+	bool armor = false;
+	char *key;
+	size_t len;
+	int i;
+
+	if (argc < 1 || strcmp(argv[0], "export") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--armor") == 0 ||
+		    strcmp(argv[i], "-a") == 0) {
+			armor = true;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (export_key(cli, armor, &key, &len))
+		return 1;
+	fwrite(key, 1, len, stdout);
+	free(key);
+	return 0;
+}
+
+static int
+cmd_sources(struct cli *cli, int argc, char **argv)
+{
+	const struct conf_mirror *m;
+	struct merr err = { 0 };
+	char *key, *line, *save = NULL;
+	size_t len, i;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (check_mirror(cli, argv[0]))
+		return 1;
+	if (channel_name_check(argv[1], &err)) {
+		log_error("%s", err.msg);
+		return 1;
+	}
+	m = conf_mirror(cli->conf, argv[0]);
+	if (export_key(cli, true, &key, &len))
+		return 1;
+	printf("Types: deb%s\n", m->deb_src ? " deb-src" : "");
+	if (cli->conf->base_url)
+		printf("URIs: %s/%s/%s\n", cli->conf->base_url, m->name,
+		    argv[1]);
+	else
+		printf("URIs: http://%s/%s/%s\n", cli->conf->listen, m->name,
+		    argv[1]);
+	printf("Suites:");
+	for (i = 0; i < m->nsuites; i++)
+		printf(" %s", m->suites[i]);
+	printf("\nComponents:");
+	for (i = 0; i < m->ncomponents; i++)
+		printf(" %s", m->components[i]);
+	putchar('\n');
+	if (m->narches) {
+		printf("Architectures:");
+		for (i = 0; i < m->narches; i++)
+			printf(" %s", m->arches[i]);
+		putchar('\n');
+	}
+	/* deb822 continuation lines; an empty line is " .". */
+	printf("Signed-By:\n");
+	for (line = key; line && *line; line = save) {
+		char *nl = strchr(line, '\n');
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		if (*line == '\0')
+			printf(" .\n");
+		else
+			printf(" %s\n", line);
+	}
+	free(key);
+	return 0;
+}
+
+static volatile sig_atomic_t serve_stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	serve_stop = 1;
+}
+
+static int
+cmd_serve(struct cli *cli)
+{
+	struct serve_opts o;
+	struct sigaction sa;
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	char *key = NULL, *keyfile = NULL;
+	size_t len;
+	int rc;
+
+	/* The public key clients fetch from /keyring.gpg. */
+	if (export_key(cli, false, &key, &len) == 0) {
+		keyfile = xasprintf("%s/keyring.gpg", cli->conf->store);
+		if (write_file_atomic(keyfile, key, len, 0644, &err)) {
+			log_warn("%s", err.msg);
+			free(keyfile);
+			keyfile = NULL;
+		}
+		free(key);
+	}
+	if (open_store(cli, false, &s)) {
+		free(keyfile);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&o, 0, sizeof(o));
+	o.listen = cli->conf->listen;
+	o.access_log = cli->conf->log_file;
+	o.keyring = keyfile;
+	rc = serve_run(cli->conf, s, &o, &serve_stop, &err);
+	if (rc)
+		log_error("%s", err.msg);
+	store_close(s);
+	free(keyfile);
+	return rc ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -572,7 +1037,10 @@ main(int argc, char **argv)
 		return cmd_index_parse(argv[1]);
 	}
 	if (strcmp(cmd, "sync") && strcmp(cmd, "snapshot") &&
-	    strcmp(cmd, "fsck")) {
+	    strcmp(cmd, "fsck") && strcmp(cmd, "promote") &&
+	    strcmp(cmd, "rollback") && strcmp(cmd, "channel") &&
+	    strcmp(cmd, "sources") && strcmp(cmd, "key") &&
+	    strcmp(cmd, "serve")) {
 		log_error("unknown command '%s'", cmd);
 		usage(stderr);
 		return 2;
@@ -581,8 +1049,23 @@ main(int argc, char **argv)
 		return 1;
 	if (strcmp(cmd, "sync") == 0)
 		rc = cmd_sync(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "snapshot") == 0 && argc == 5 &&
+	    strcmp(argv[1], "diff") == 0)
+		rc = cmd_diff(&cli, argv[2], argv[3], argv[4]);
 	else if (strcmp(cmd, "snapshot") == 0)
 		rc = cmd_snapshot(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "promote") == 0)
+		rc = cmd_move(&cli, false, argc - 1, argv + 1);
+	else if (strcmp(cmd, "rollback") == 0)
+		rc = cmd_move(&cli, true, argc - 1, argv + 1);
+	else if (strcmp(cmd, "channel") == 0)
+		rc = cmd_channel(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "sources") == 0)
+		rc = cmd_sources(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "key") == 0)
+		rc = cmd_key(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "serve") == 0)
+		rc = argc == 1 ? cmd_serve(&cli) : (usage(stderr), 2);
 	else
 		rc = argc == 1 ? cmd_fsck(&cli) : (usage(stderr), 2);
 	conf_free(cli.conf);
