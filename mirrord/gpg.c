@@ -202,7 +202,8 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 }
 
 int
-gpg_verifier_new(const char *keyring, struct gpg_verifier **out,
+gpg_verifier_new(const char *keyring, const char *tmpdir,
+    struct gpg_verifier **out,
     struct merr *err)
 {
 	struct gpg_verifier *v;
@@ -229,7 +230,7 @@ gpg_verifier_new(const char *keyring, struct gpg_verifier **out,
 
 	v = xcalloc(1, sizeof(*v));
 	v->keyring = xstrdup(keyring);
-	tmp = getenv("TMPDIR");
+	tmp = tmpdir ? tmpdir : getenv("TMPDIR");
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
 	v->home = xasprintf("%s/mirrord-gpg.XXXXXX", tmp);

@@ -19,11 +19,13 @@ struct gpg_verifier;
 /*
  * Creates a verifier for the keys in keyring (a binary or ASCII-armored
  * OpenPGP keyring file). Fails with MERR_CONF if the file is unreadable or
- * holds no keys. *out is owned; free with gpg_verifier_free(), which also
- * removes the temporary home.
+ * holds no keys. The temporary home is made in tmpdir (NULL: $TMPDIR or
+ * /tmp); a writer passes its store's tmp/, which is cleaned after a kill.
+ * *out is owned; free with gpg_verifier_free(), which also removes the
+ * temporary home.
  */
-int gpg_verifier_new(const char *keyring, struct gpg_verifier **out,
-    struct merr *err);
+int gpg_verifier_new(const char *keyring, const char *tmpdir,
+    struct gpg_verifier **out, struct merr *err);
 void gpg_verifier_free(struct gpg_verifier *v);
 
 /*

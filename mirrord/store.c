@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -970,6 +971,15 @@ out:
 	return rc;
 }
 
+static int
+clean_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 &&
+	    errno != ENOENT ? -1 : 0;
+}
+
 int
 store_clean_tmp(struct store *s, struct merr *err)
 {
@@ -995,11 +1005,20 @@ store_clean_tmp(struct store *s, struct merr *err)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
-			rc = merr_errno(err, "cannot remove '%s/%s'", path,
-			    de->d_name);
-			break;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
+			continue;
+		/* A killed verifier's GnuPG home: a small tree. */
+		if (errno == EISDIR) {
+			char *sub = xasprintf("%s/%s", path, de->d_name);
+			int r = nftw(sub, clean_one, 8, FTW_DEPTH | FTW_PHYS);
+
+			free(sub);
+			if (r == 0)
+				continue;
 		}
+		rc = merr_errno(err, "cannot remove '%s/%s'", path,
+		    de->d_name);
+		break;
 	}
 	closedir(d);
 	free(path);

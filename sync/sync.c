@@ -160,7 +160,11 @@ need_gpg(struct sync_ctx *x, struct merr *err)
 {
 	if (x->gpg)
 		return 0;
-	return gpg_verifier_new(x->m->signed_by, &x->gpg, err);
+	char *tmp = xasprintf("%s/tmp", store_dir(x->store));
+	int rc = gpg_verifier_new(x->m->signed_by, tmp, &x->gpg, err);
+
+	free(tmp);
+	return rc;
 }
 
 /*

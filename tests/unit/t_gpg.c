@@ -433,7 +433,7 @@ test_signer(void)
 
 	/* Our verifier, on the exported binary key. */
 	p = path_of("signer.gpg");
-	rc = gpg_verifier_new(p, &v, &err);
+	rc = gpg_verifier_new(p, NULL, &v, &err);
 	free(p);
 	is_int(rc, 0, "verifier on the exported key (%s)", rc ? err.msg : "ok");
 	if (rc)
@@ -659,7 +659,7 @@ main(void)
 
 	/* Keyring A (binary). */
 	p = path_of("a.gpg");
-	rc = gpg_verifier_new(p, &v, &err);
+	rc = gpg_verifier_new(p, NULL, &v, &err);
 	free(p);
 	is_int(rc, 0, "verifier for binary keyring (%s)", rc ? err.msg : "ok");
 	if (rc)
@@ -758,7 +758,7 @@ main(void)
 
 	/* Armored keyring; a keyring with two keys. */
 	p = path_of("a.asc.key");
-	rc = gpg_verifier_new(p, &v, &err);
+	rc = gpg_verifier_new(p, NULL, &v, &err);
 	free(p);
 	is_int(rc, 0, "verifier for armored keyring (%s)", rc ? err.msg : "ok");
 	if (rc == 0)
@@ -766,7 +766,7 @@ main(void)
 	gpg_verifier_free(v);
 	v = NULL;
 	p = path_of("ab.gpg");
-	rc = gpg_verifier_new(p, &v, &err);
+	rc = gpg_verifier_new(p, NULL, &v, &err);
 	free(p);
 	is_int(rc, 0, "verifier for keyring A+B (%s)", rc ? err.msg : "ok");
 	if (rc == 0) {
@@ -778,7 +778,7 @@ main(void)
 
 	/* Signing subkey: the primary's fingerprint is reported. */
 	p = path_of("c.gpg");
-	rc = gpg_verifier_new(p, &v, &err);
+	rc = gpg_verifier_new(p, NULL, &v, &err);
 	free(p);
 	is_int(rc, 0, "verifier for keyring C (%s)", rc ? err.msg : "ok");
 	if (rc == 0) {
@@ -791,17 +791,17 @@ main(void)
 
 	/* Bad keyrings. */
 	p = path_of("empty.gpg");
-	rc = gpg_verifier_new(p, &v, &err);
+	rc = gpg_verifier_new(p, NULL, &v, &err);
 	is_int(rc, MERR_CONF, "empty keyring rejected");
 	ok(v == NULL && strstr(err.msg, "holds no OpenPGP keys") != NULL &&
 	    strstr(err.msg, p) != NULL, "message: %s", err.msg);
 	free(p);
 	p = path_of("junk.gpg");
-	rc = gpg_verifier_new(p, &v, &err);
+	rc = gpg_verifier_new(p, NULL, &v, &err);
 	is_int(rc, MERR_CONF, "non-key keyring rejected (%s)", err.msg);
 	free(p);
 	p = path_of("missing.gpg");
-	rc = gpg_verifier_new(p, &v, &err);
+	rc = gpg_verifier_new(p, NULL, &v, &err);
 	is_int(rc, MERR_CONF, "missing keyring rejected");
 	ok(strstr(err.msg, p) != NULL, "message names it: %s", err.msg);
 	free(p);
@@ -814,7 +814,7 @@ main(void)
 		    past + 3600, root, root);
 		buf = slurp("ax.inr", &len);
 		p = path_of("a.gpg");
-		rc = gpg_verifier_new(p, &v, &err);
+		rc = gpg_verifier_new(p, NULL, &v, &err);
 		free(p);
 		if (buf != NULL && rc == 0)
 			expect_bad(v, buf, len, "signature expired",
@@ -841,7 +841,7 @@ main(void)
 		    "%s/release", root, "o", past + 3600, root, root);
 		buf = slurp("o.inr", &len);
 		p = path_of("o.gpg");
-		rc = gpg_verifier_new(p, &v2, &err);
+		rc = gpg_verifier_new(p, NULL, &v2, &err);
 		free(p);
 		if (buf != NULL && rc == 0)
 			expect_bad(v2, buf, len, "key expired", "expired key");
@@ -869,7 +869,7 @@ main(void)
 		run(GPG " -o %s/r.gpg --export %s", root, "r", root, fr);
 		buf = slurp("r.inr", &len);
 		p = path_of("r.gpg");
-		rc = gpg_verifier_new(p, &v2, &err);
+		rc = gpg_verifier_new(p, NULL, &v2, &err);
 		free(p);
 		if (buf != NULL && rc == 0)
 			expect_bad(v2, buf, len, "key revoked", "revoked key");
