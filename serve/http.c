@@ -1,0 +1,812 @@
+/*
+ * http.c: the HTTP server, on libmicrohttpd (the only file that calls it).
+ *
+ * Threads: MHD's pool of o->threads, each with its own epoll loop, all
+ * accepting on one listening socket that we bind ourselves (so that bind
+ * errors can name the address and errno). A request is answered on its
+ * first call into the handler: the URL is resolved in one short LMDB read
+ * transaction (route.c), which ends before the blob is opened and handed
+ * to MHD as a file descriptor, which it sends with sendfile().
+ *
+ * MHD is told not to unescape URLs (unescape_none), so route_parse() sees
+ * what the client sent and can refuse escaped '/' and NUL.
+ *
+ * Per request we allocate one small struct req (in the URI log callback,
+ * freed in the completion callback, where the access log line is written)
+ * and MHD's response; error answers, /healthz and /keyring.gpg reuse
+ * responses made once at start.
+ */
+#include "mirrord/common.h"
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "mirrord/hash.h"
+#include "mirrord/log.h"
+#include "serve/http.h"
+#include "serve/metrics.h"
+#include "serve/respond.h"
+#include "serve/route.h"
+#include "serve/serve.h"
+
+#define HTTP_LOG_URI_MAX 2048	/* bytes of URI in an access log line */
+#define HTTP_KEYRING_MAX (1u << 20)
+/* How long a resolved ref is reused: the delay before a move shows. */
+#define HTTP_REF_TTL_MS 1000
+
+/* Canned answers, made once and queued as often as needed. */
+enum canned {
+	C_400, C_404, C_405, C_412, C_500, C_HEALTH, C_KEYRING, C_COUNT
+};
+
+struct http {
+	const struct conf *conf;
+	struct store *store;
+	struct MHD_Daemon *d;
+	int listen_fd;		/* ours again after MHD_quiesce_daemon */
+	unsigned port;
+	int log_fd;		/* access log */
+	bool own_log_fd;
+	char *keyring;		/* o->keyring's bytes, or NULL */
+	size_t keyring_len;
+	struct MHD_Response *canned[C_COUNT];
+	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
+	struct route_cache *cache;
+	struct metrics m;
+};
+
+/* One request, from its URI to its completion. */
+struct req {
+	struct http *h;
+	time_t start;
+	int status;		/* 0 until a response is queued */
+	uint64_t bytes;		/* body bytes of that response */
+	char method[16];
+	char version[16];
+	char uri[];		/* raw, with the query */
+};
+
+/* --- access log ----------------------------------------------------- */
+
+/* Appends s with control bytes, non-ASCII, '"' and '\\' as \xNN. */
+static size_t
+log_escape(char *out, size_t n, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; s[i] != '\0' && o + 8 < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= max) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	return o;
+}
+
+static void
+client_addr(struct MHD_Connection *conn, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(out, n, "-");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, out, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr;
+
+		/* IPv4 clients of a dual-stack socket: as plain IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], out,
+			    (socklen_t)n);
+		else
+			inet_ntop(AF_INET6, a, out, (socklen_t)n);
+	}
+}
+
+/*
+ * One common log format line, written with one write() so that lines of
+ * concurrent requests never interleave.
+ */
+static void
+access_log(struct http *h, struct MHD_Connection *conn, const struct req *q)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char line[HTTP_LOG_URI_MAX * 4 + 256], host[INET6_ADDRSTRLEN + 1];
+	struct tm tm;
+	size_t o;
+	ssize_t w;
+
+	client_addr(conn, host, sizeof(host));
+	gmtime_r(&q->start, &tm);
+	o = (size_t)snprintf(line, sizeof(line),
+	    "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", host, tm.tm_mday,
+	    mon[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+	o += log_escape(line + o, sizeof(line) - o, q->method[0] ?
+	    q->method : "-", sizeof(q->method));
+	line[o++] = ' ';
+	o += log_escape(line + o, sizeof(line) - o, q->uri, HTTP_LOG_URI_MAX);
+	line[o++] = ' ';
+	o += log_escape(line + o, sizeof(line) - o, q->version[0] ?
+	    q->version : "-", sizeof(q->version));
+	if (q->status)
+		o += (size_t)snprintf(line + o, sizeof(line) - o,
+		    "\" %d %llu\n", q->status, (unsigned long long)q->bytes);
+	else
+		o += (size_t)snprintf(line + o, sizeof(line) - o,
+		    "\" - -\n");
+	if (o >= sizeof(line))
+		o = sizeof(line) - 1;
+	do
+		w = write(h->log_fd, line, o);
+	while (w < 0 && errno == EINTR);
+}
+
+/* --- MHD callbacks around the handler ---------------------------------- */
+
+/* Keeps the URL as sent; route_parse() decodes it. */
+static size_t
+unescape_none(void *cls, struct MHD_Connection *conn, char *s)
+{
+	return strlen(s);
+}
+
+static void *
+uri_begin(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http *h = cls;
+	size_t len = strlen(uri);
+	struct req *q = xmalloc(sizeof(*q) + len + 1);
+
+	q->h = h;
+	q->start = time(NULL);
+	q->status = 0;
+	q->bytes = 0;
+	q->method[0] = '\0';
+	q->version[0] = '\0';
+	memcpy(q->uri, uri, len + 1);
+	atomic_fetch_add_explicit(&h->m.in_flight, 1, memory_order_relaxed);
+	return q;
+}
+
+static void
+request_done(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	struct req *q = *ctx;
+
+	if (q == NULL)
+		return;
+	*ctx = NULL;
+	if (q->status != 0)
+		metrics_count(&h->m, q->status,
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? q->bytes : 0);
+	access_log(h, conn, q);
+	atomic_fetch_sub_explicit(&h->m.in_flight, 1, memory_order_relaxed);
+	free(q);
+}
+
+static void
+connection_note(void *cls, struct MHD_Connection *conn, void **sctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http *h = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add_explicit(&h->m.open_connections, 1,
+		    memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(&h->m.open_connections, 1,
+		    memory_order_relaxed);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_debug("http: %s", msg);
+}
+
+/* --- answers ------------------------------------------------------------ */
+
+static enum MHD_Result
+queue(struct req *q, struct MHD_Connection *conn, int status,
+    struct MHD_Response *r, uint64_t bytes)
+{
+	enum MHD_Result ret;
+
+	ret = MHD_queue_response(conn, (unsigned)status, r);
+	if (ret == MHD_YES) {
+		q->status = status;
+		q->bytes = strcmp(q->method, "HEAD") == 0 ? 0 : bytes;
+	}
+	return ret;
+}
+
+static enum MHD_Result
+queue_canned(struct req *q, struct MHD_Connection *conn, enum canned which,
+    int status)
+{
+	return queue(q, conn, status, q->h->canned[which],
+	    q->h->canned_len[which]);
+}
+
+static enum MHD_Result
+queue_status(struct req *q, struct MHD_Connection *conn, int status)
+{
+	switch (status) {
+	case 400:
+		return queue_canned(q, conn, C_400, status);
+	case 404:
+		return queue_canned(q, conn, C_404, status);
+	case 405:
+		return queue_canned(q, conn, C_405, status);
+	case 412:
+		return queue_canned(q, conn, C_412, status);
+	default:
+		return queue_canned(q, conn, C_500, 500);
+	}
+}
+
+/* A response owning the heap buffer b (emptied). */
+static enum MHD_Result
+queue_buf(struct req *q, struct MHD_Connection *conn, int status,
+    struct buf *b, const char *ctype, const char *cc)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t len;
+	char *p = buf_detach(b, &len);
+
+	r = MHD_create_response_from_buffer(len, p, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(p);
+		return queue_status(q, conn, 500);
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+	ret = queue(q, conn, status, r, len);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+queue_redirect(struct req *q, struct MHD_Connection *conn,
+    const char *location)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return queue_status(q, conn, 500);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    ROUTE_CC_MOVING);
+	ret = queue(q, conn, 301, r, 0);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static const char *
+header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static ssize_t
+no_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* Answers a blob: validators, ranges, then the file descriptor. */
+static enum MHD_Result
+queue_file(struct req *q, struct MHD_Connection *conn,
+    const struct route_result *res)
+{
+	char etag[HASH_HEX_LEN + 3], hex[HASH_HEX_LEN + 1];
+	char lastmod[RESPOND_DATE_LEN], crange[80];
+	struct respond_req rq;
+	struct respond_plan p;
+	struct MHD_Response *r;
+	struct merr err;
+	enum MHD_Result ret;
+	int fd;
+
+	hash_to_hex(res->hash, hex);
+	snprintf(etag, sizeof(etag), "\"%s\"", hex);
+	respond_format_date(res->mtime, lastmod);
+	rq.if_match = header(conn, MHD_HTTP_HEADER_IF_MATCH);
+	rq.if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	rq.if_modified_since = header(conn, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	rq.if_unmodified_since = header(conn,
+	    MHD_HTTP_HEADER_IF_UNMODIFIED_SINCE);
+	rq.if_range = header(conn, MHD_HTTP_HEADER_IF_RANGE);
+	rq.range = header(conn, MHD_HTTP_HEADER_RANGE);
+	respond_plan(&rq, etag, res->mtime, res->size, &p);
+
+	if (p.status == 412)
+		return queue_status(q, conn, 412);
+	if (p.status == 304) {
+		/*
+		 * A 304 may only carry the 200's Content-Length (RFC 9110
+		 * 8.6), and MHD sends a 304's size but never its body: a
+		 * response of the blob's size whose reader is never called.
+		 */
+		r = MHD_create_response_from_callback(res->size, 64,
+		    no_body_reader, NULL, NULL);
+		if (r == NULL)
+			return queue_status(q, conn, 500);
+	} else if (p.status == 416) {
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return queue_status(q, conn, 500);
+		snprintf(crange, sizeof(crange), "bytes */%llu",
+		    (unsigned long long)res->size);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE,
+		    crange);
+	} else {
+		fd = store_blob_open(q->h->store, res->hash, &err);
+		if (fd < 0) {
+			log_warn("http: %s", err.msg);
+			return queue_status(q, conn, fd == MERR_NOTFOUND ?
+			    404 : 500);
+		}
+		/* MHD owns fd from here, closing it with the response. */
+		r = MHD_create_response_from_fd_at_offset64(p.len, fd,
+		    p.off);
+		if (r == NULL) {
+			close(fd);
+			return queue_status(q, conn, 500);
+		}
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    res->content_type);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES,
+		    "bytes");
+		if (p.status == 206) {
+			snprintf(crange, sizeof(crange), "bytes %llu-%llu/%llu",
+			    (unsigned long long)p.off,
+			    (unsigned long long)(p.off + p.len - 1),
+			    (unsigned long long)res->size);
+			MHD_add_response_header(r,
+			    MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+		}
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lastmod);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    res->cache_control);
+	ret = queue(q, conn, p.status, r, p.status == 200 ||
+	    p.status == 206 ? p.len : 0);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+answer(struct req *q, struct MHD_Connection *conn, const char *url)
+{
+	struct http *h = q->h;
+	char path[ROUTE_BUF_MAX];
+	struct route r;
+	struct route_result res;
+	struct merr err;
+	struct buf b = BUF_INIT;
+	enum MHD_Result ret;
+	int rc;
+
+	rc = route_parse(url, path, sizeof(path), &r);
+	if (rc)
+		return queue_status(q, conn, rc);
+	switch (r.kind) {
+	case ROUTE_HEALTHZ:
+		return queue_canned(q, conn, C_HEALTH, 200);
+	case ROUTE_KEYRING:
+		if (h->canned[C_KEYRING] == NULL)
+			return queue_status(q, conn, 404);
+		return queue_canned(q, conn, C_KEYRING, 200);
+	case ROUTE_METRICS:
+		rc = metrics_render(&h->m, h->conf, h->store,
+		    (int64_t)time(NULL), &b, &err);
+		if (rc) {
+			log_error("http: metrics: %s", err.msg);
+			buf_release(&b);
+			return queue_status(q, conn, 500);
+		}
+		return queue_buf(q, conn, 200, &b,
+		    "text/plain; version=0.0.4; charset=utf-8", "no-store");
+	default:
+		break;
+	}
+	rc = route_resolve(h->conf, h->store, h->cache, &r, &res, &err);
+	if (rc)
+		log_error("http: %s", err.msg);
+	switch (res.answer) {
+	case ANSWER_FILE:
+		ret = queue_file(q, conn, &res);
+		break;
+	case ANSWER_PAGE:
+		ret = queue_buf(q, conn, 200, &res.page,
+		    "text/html; charset=utf-8", ROUTE_CC_MOVING);
+		break;
+	case ANSWER_REDIRECT:
+		ret = queue_redirect(q, conn, res.page.p);
+		break;
+	default:
+		ret = queue_status(q, conn, res.status);
+		break;
+	}
+	buf_release(&res.page);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **ctx)
+{
+	struct req *q = *ctx;
+
+	if (q == NULL) {
+		/* No URI callback ran (should not happen): make one. */
+		q = uri_begin(cls, url, conn);
+		*ctx = q;
+	}
+	if (q->method[0] == '\0') {
+		/*
+		 * The first call, with the headers only. Answering now would
+		 * make MHD close the connection (it cannot know the body was
+		 * read), so wait for the call that says the request is whole.
+		 */
+		snprintf(q->method, sizeof(q->method), "%s", method);
+		snprintf(q->version, sizeof(q->version), "%s", version);
+		/* Other methods: 405 now, without reading their bodies. */
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return queue_status(q, conn, 405);
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0 || q->status != 0) {
+		/* A request body (we take none): discard it. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return answer(q, conn, url);
+}
+
+/* --- start and stop ----------------------------------------------------- */
+
+int
+http_parse_listen(const char *spec, struct sockaddr_storage *ss,
+    socklen_t *sslen, struct merr *err)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
+	const char *colon, *port;
+	char host[256];
+	size_t hl;
+	uint64_t pn;
+
+	memset(ss, 0, sizeof(*ss));
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			goto bad;
+		hl = (size_t)(rb - spec - 1);
+		if (hl >= sizeof(host))
+			goto bad;
+		memcpy(host, spec + 1, hl);
+		host[hl] = '\0';
+		port = rb + 2;
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			goto bad;
+		s6->sin6_family = AF_INET6;
+		*sslen = sizeof(*s6);
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL)
+			goto bad;
+		hl = (size_t)(colon - spec);
+		if (hl >= sizeof(host) || memchr(spec, ':', hl) != NULL)
+			goto bad;
+		memcpy(host, spec, hl);
+		host[hl] = '\0';
+		port = colon + 1;
+		s4->sin_family = AF_INET;
+		*sslen = sizeof(*s4);
+		if (hl == 0 || strcmp(host, "*") == 0)
+			s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
+			struct addrinfo hints, *ai;
+
+			/* A host name: its first address. */
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_family = AF_UNSPEC;
+			hints.ai_socktype = SOCK_STREAM;
+			if (getaddrinfo(host, NULL, &hints, &ai) != 0)
+				return merr_set(err, MERR_INVAL, "cannot "
+				    "listen on '%s': unknown host '%s'", spec,
+				    host);
+			memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+			*sslen = ai->ai_addrlen;
+			freeaddrinfo(ai);
+		}
+	}
+	if (parse_u64(port, strlen(port), 65535, &pn) != 0)
+		goto bad;
+	if (ss->ss_family == AF_INET6)
+		s6->sin6_port = htons((uint16_t)pn);
+	else
+		s4->sin_port = htons((uint16_t)pn);
+	return 0;
+bad:
+	return merr_set(err, MERR_INVAL, "bad listen address '%s' (want "
+	    "HOST:PORT or [ADDRESS]:PORT)", spec);
+}
+
+static int
+http_listen(const char *spec, const struct sockaddr_storage *ss,
+    socklen_t len, unsigned *port, struct merr *err)
+{
+	int fd, rc, one = 1, zero = 0;
+	struct sockaddr_storage got;
+	socklen_t gl = sizeof(got);
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd < 0)
+		return merr_errno(err, "cannot listen on '%s'", spec);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "[::]" serves IPv4 too, whatever the system default. */
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 ||
+	    listen(fd, SOMAXCONN) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&got, &gl) < 0) {
+		rc = merr_errno(err, "cannot listen on '%s'", spec);
+		close(fd);
+		return rc;
+	}
+	*port = ntohs(got.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)(void *)&got)->sin6_port :
+	    ((struct sockaddr_in *)(void *)&got)->sin_port);
+	return fd;
+}
+
+/* Makes canned answer which from a static body; false if MHD fails. */
+static bool
+canned_new(struct http *h, enum canned which, const char *body, size_t len,
+    const char *ctype, const char *cc)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return false;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+	h->canned[which] = r;
+	h->canned_len[which] = len;
+	return true;
+}
+
+#define CANNED(h, which, body, cc) \
+	canned_new((h), (which), (body), sizeof(body) - 1, "text/plain", (cc))
+
+static void
+http_free(struct http *h)
+{
+	size_t i;
+
+	for (i = 0; i < C_COUNT; i++)
+		if (h->canned[i] != NULL)
+			MHD_destroy_response(h->canned[i]);
+	route_cache_free(h->cache);
+	if (h->own_log_fd)
+		close(h->log_fd);
+	free(h->keyring);
+	free(h);
+}
+
+/* Each connection may hold a socket and a blob: make room for both. */
+static void
+raise_nofile(unsigned conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conns * 2 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+int
+http_start(const struct conf *c, struct store *s, const struct serve_opts *o,
+    struct http **out, struct merr *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct http *h;
+	unsigned conns, timeout, threads, flags;
+	const char *spec = o->listen ? o->listen : c->listen;
+	int rc, fd;
+
+	if (spec == NULL)
+		spec = "127.0.0.1:8080";
+	conns = o->max_connections ? o->max_connections : 1024;
+	timeout = o->timeout ? o->timeout : 30;
+	threads = o->threads ? o->threads : 4;
+	rc = http_parse_listen(spec, &ss, &sl, err);
+	if (rc)
+		return rc;
+
+	h = xcalloc(1, sizeof(*h));
+	h->conf = c;
+	h->store = s;
+	h->listen_fd = -1;
+	h->log_fd = 2;
+	h->cache = route_cache_new(HTTP_REF_TTL_MS);
+	metrics_init(&h->m);
+	if (o->access_log != NULL) {
+		h->log_fd = open(o->access_log, O_WRONLY | O_APPEND | O_CREAT |
+		    O_CLOEXEC, 0644);
+		if (h->log_fd < 0) {
+			h->log_fd = 2;
+			rc = merr_errno(err, "cannot open access log '%s'",
+			    o->access_log);
+			goto fail;
+		}
+		h->own_log_fd = true;
+	}
+	if (o->keyring != NULL) {
+		rc = read_file(o->keyring, HTTP_KEYRING_MAX, &h->keyring,
+		    &h->keyring_len, err);
+		if (rc)
+			goto fail;
+		if (!canned_new(h, C_KEYRING, h->keyring, h->keyring_len,
+		    "application/pgp-keys", ROUTE_CC_MOVING))
+			goto nomem;
+	}
+	if (!CANNED(h, C_400, "bad request\n", "no-store") ||
+	    !CANNED(h, C_404, "not found\n", ROUTE_CC_MOVING) ||
+	    !CANNED(h, C_405, "method not allowed\n", "no-store") ||
+	    !CANNED(h, C_412, "precondition failed\n", "no-store") ||
+	    !CANNED(h, C_500, "internal error\n", "no-store") ||
+	    !CANNED(h, C_HEALTH, "ok\n", "no-store"))
+		goto nomem;
+	MHD_add_response_header(h->canned[C_405], MHD_HTTP_HEADER_ALLOW,
+	    "GET, HEAD");
+
+	raise_nofile(conns);
+	fd = http_listen(spec, &ss, sl, &h->port, err);
+	if (fd < 0) {
+		rc = fd;
+		goto fail;
+	}
+	h->listen_fd = fd;
+	/* ITC: needed by MHD_quiesce_daemon with internal threads. */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, conns,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, connection_note, h,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		close(fd);
+		rc = merr_set(err, MERR_IO, "cannot listen on '%s': cannot "
+		    "start the HTTP server", spec);
+		goto fail;
+	}
+	*out = h;
+	return 0;
+nomem:
+	rc = merr_set(err, MERR_IO, "cannot create HTTP responses");
+fail:
+	http_free(h);
+	return rc;
+}
+
+unsigned
+http_port(const struct http *h)
+{
+	return h->port;
+}
+
+void
+http_stop(struct http *h, unsigned grace_ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	MHD_socket fd;
+	unsigned waited = 0;
+
+	fd = MHD_quiesce_daemon(h->d);
+	while (atomic_load(&h->m.in_flight) > 0 && waited < grace_ms) {
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	MHD_stop_daemon(h->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	http_free(h);
+}
+
+int
+serve_run(const struct conf *c, struct store *s, const struct serve_opts *o,
+    volatile sig_atomic_t *stop, struct merr *err)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct http *h;
+	const char *spec = o->listen ? o->listen : c->listen;
+	int rc;
+
+	if (spec == NULL)
+		spec = "127.0.0.1:8080";
+	rc = http_parse_listen(spec, &ss, &sl, err);
+	if (rc)
+		return rc;
+	if ((ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)(void *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)(void *)&ss)->sin_port) == 0)
+		return merr_set(err, MERR_INVAL, "bad listen address '%s': "
+		    "port must be 1 to 65535", spec);
+	rc = http_start(c, s, o, &h, err);
+	if (rc)
+		return rc;
+	log_info("serving on '%s'", spec);
+	while (!*stop)
+		nanosleep(&ts, NULL);
+	log_info("stopping: finishing requests in flight");
+	http_stop(h, 10 * 1000);
+	return 0;
+}

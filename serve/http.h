@@ -1,0 +1,44 @@
+/*
+ * http.h: the libmicrohttpd daemon behind serve_run (private to serve/).
+ *
+ * Split out of serve_run so that tests can start a server on an ephemeral
+ * port, learn the port, and stop it.
+ */
+#ifndef SERVE_HTTP_H
+#define SERVE_HTTP_H
+
+#include <sys/socket.h>
+
+#include "mirrord/common.h"
+#include "mirrord/conf.h"
+#include "mirrord/store.h"
+#include "serve/serve.h"
+
+struct http;
+
+/*
+ * Parses "HOST:PORT", "[V6ADDR]:PORT" (a bare "*" or empty HOST: all IPv4
+ * addresses; "[::]": all addresses, IPv4 too) into *ss. PORT may be 0
+ * here (any free port); serve_run refuses it. MERR_INVAL naming spec.
+ */
+int http_parse_listen(const char *spec, struct sockaddr_storage *ss,
+    socklen_t *sslen, struct merr *err);
+
+/*
+ * Binds o->listen and starts the daemon's threads. Errors name the
+ * address ("cannot listen on '127.0.0.1:8080': Address already in use").
+ * *out is owned: stop it with http_stop(). c, s and o are borrowed and
+ * must outlive it.
+ */
+int http_start(const struct conf *c, struct store *s,
+    const struct serve_opts *o, struct http **out, struct merr *err);
+/* The port actually bound (useful with port 0). */
+unsigned http_port(const struct http *h);
+/*
+ * Stops accepting connections, waits up to grace_ms for the requests in
+ * flight to finish, then stops the daemon (closing idle connections) and
+ * frees h.
+ */
+void http_stop(struct http *h, unsigned grace_ms);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * metrics.c: Prometheus counters and gauges.
+ */
+#include "mirrord/common.h"
+
+#include <time.h>
+
+#include "mirrord/channel.h"
+#include "mirrord/snap.h"
+#include "serve/metrics.h"
+
+static const int metrics_codes[] = METRICS_CODES;
+
+void
+metrics_init(struct metrics *m)
+{
+	size_t i;
+
+	for (i = 0; i < METRICS_NCODES; i++)
+		atomic_init(&m->requests[i], 0);
+	atomic_init(&m->bytes_sent, 0);
+	atomic_init(&m->open_connections, 0);
+	atomic_init(&m->in_flight, 0);
+}
+
+void
+metrics_count(struct metrics *m, int code, uint64_t bytes)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(metrics_codes); i++)
+		if (metrics_codes[i] == code)
+			break;
+	atomic_fetch_add_explicit(&m->requests[i], 1, memory_order_relaxed);
+	if (bytes)
+		atomic_fetch_add_explicit(&m->bytes_sent, bytes,
+		    memory_order_relaxed);
+}
+
+/* A snapshot ID is its UTC commit time: YYYYMMDDTHHMMSSZ to unix time. */
+static int64_t
+id_time(const char *id)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, s;
+
+	if (sscanf(id, "%4d%2d%2dT%2d%2d%2dZ", &y, &mo, &d, &h, &mi,
+	    &s) != 6)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	return (int64_t)timegm(&tm);
+}
+
+/* A label value: names are [a-z0-9._-], but escape as the format says. */
+static void
+label(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_addc(b, '\\');
+		if (*s == '\n')
+			buf_adds(b, "\\n");
+		else
+			buf_addc(b, *s);
+	}
+}
+
+static void
+help(struct buf *b, const char *name, const char *type, const char *text)
+{
+	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static int
+mirror_gauges(struct store_txn *t, const char *mirror, int64_t now,
+    struct buf *snaps, struct buf *ages, struct buf *chans,
+    struct merr *err)
+{
+	char **ids, **names;
+	size_t n, nc, i;
+	int rc;
+
+	rc = snap_list(t, mirror, &ids, &n, err);
+	if (rc)
+		return rc;
+	buf_adds(snaps, "mirrord_snapshots{mirror=\"");
+	label(snaps, mirror);
+	buf_addf(snaps, "\"} %zu\n", n);
+	if (n > 0) {
+		buf_adds(ages, "mirrord_snapshot_age_seconds{mirror=\"");
+		label(ages, mirror);
+		buf_addf(ages, "\"} %lld\n",
+		    (long long)(now - id_time(ids[n - 1])));
+	}
+	snap_list_free(ids, n);
+
+	rc = channel_list(t, mirror, &names, &nc, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < nc && rc == 0; i++) {
+		struct channel ch;
+
+		rc = channel_get(t, mirror, names[i], &ch, err);
+		if (rc)
+			break;
+		buf_adds(chans, "mirrord_channel_target_age_seconds{mirror=\"");
+		label(chans, mirror);
+		buf_adds(chans, "\",channel=\"");
+		label(chans, ch.name);
+		buf_addf(chans, "\"} %lld\n",
+		    (long long)(now - id_time(ch.target)));
+		channel_release(&ch);
+	}
+	for (i = 0; i < nc; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int
+metrics_render(struct metrics *m, const struct conf *c, struct store *s,
+    int64_t now, struct buf *b, struct merr *err)
+{
+	struct buf snaps = BUF_INIT, ages = BUF_INIT, chans = BUF_INIT;
+	struct store_txn *t;
+	size_t i;
+	int rc;
+
+	help(b, "mirrord_http_requests_total", "counter",
+	    "HTTP requests answered, by status code.");
+	for (i = 0; i < METRICS_NCODES; i++) {
+		uint64_t v = atomic_load_explicit(&m->requests[i],
+		    memory_order_relaxed);
+
+		if (i < ARRAY_SIZE(metrics_codes))
+			buf_addf(b, "mirrord_http_requests_total{code=\"%d\"} "
+			    "%llu\n", metrics_codes[i], (unsigned long long)v);
+		else
+			buf_addf(b, "mirrord_http_requests_total"
+			    "{code=\"other\"} %llu\n", (unsigned long long)v);
+	}
+	help(b, "mirrord_http_bytes_sent_total", "counter",
+	    "Bytes of response bodies sent.");
+	buf_addf(b, "mirrord_http_bytes_sent_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(&m->bytes_sent,
+	    memory_order_relaxed));
+	help(b, "mirrord_http_open_connections", "gauge",
+	    "Client connections open now.");
+	buf_addf(b, "mirrord_http_open_connections %ld\n",
+	    atomic_load_explicit(&m->open_connections, memory_order_relaxed));
+
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < c->nmirrors && rc == 0; i++)
+		rc = mirror_gauges(t, c->mirrors[i].name, now, &snaps, &ages,
+		    &chans, err);
+	store_txn_abort(t);
+	if (rc == 0) {
+		help(b, "mirrord_snapshots", "gauge",
+		    "Snapshots held, per mirror.");
+		if (snaps.len)
+			buf_add(b, snaps.p, snaps.len);
+		help(b, "mirrord_snapshot_age_seconds", "gauge",
+		    "Seconds since the newest snapshot of each mirror.");
+		if (ages.len)
+			buf_add(b, ages.p, ages.len);
+		help(b, "mirrord_channel_target_age_seconds", "gauge",
+		    "Seconds since the snapshot each channel points at.");
+		if (chans.len)
+			buf_add(b, chans.p, chans.len);
+	}
+	buf_release(&snaps);
+	buf_release(&ages);
+	buf_release(&chans);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * metrics.h: the server's counters and the /metrics page (private to
+ * serve/). Counters are C11 atomics, shared by the server's threads.
+ */
+#ifndef SERVE_METRICS_H
+#define SERVE_METRICS_H
+
+#include "mirrord/common.h"
+
+#include <stdatomic.h>
+
+#include "mirrord/conf.h"
+#include "mirrord/store.h"
+
+/* The status codes counted on their own; others count as "other". */
+#define METRICS_CODES { 200, 206, 301, 304, 400, 404, 405, 412, 416, 500, \
+	503 }
+#define METRICS_NCODES 12	/* the codes above and "other" */
+
+struct metrics {
+	atomic_uint_fast64_t requests[METRICS_NCODES];
+	atomic_uint_fast64_t bytes_sent;	/* response bodies */
+	atomic_long open_connections;
+	atomic_long in_flight;		/* requests not yet done */
+};
+
+void metrics_init(struct metrics *m);
+/* Counts one answered request and the body bytes it sent. */
+void metrics_count(struct metrics *m, int code, uint64_t bytes);
+
+/*
+ * Appends the Prometheus text exposition to b: the counters above, and
+ * from the store (one short read transaction) per mirror
+ * mirrord_snapshots, mirrord_snapshot_age_seconds (now - the newest
+ * snapshot's time) and per channel mirrord_channel_target_age_seconds
+ * (now - its target snapshot's time).
+ */
+int metrics_render(struct metrics *m, const struct conf *c, struct store *s,
+    int64_t now, struct buf *b, struct merr *err);
+
+#endif

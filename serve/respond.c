@@ -1,0 +1,244 @@
+/*
+ * respond.c: conditional requests and byte ranges (RFC 9110), pure.
+ */
+#include "mirrord/common.h"
+
+#include <strings.h>
+#include <time.h>
+
+#include "serve/respond.h"
+
+static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+    "Fri", "Sat" };
+static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May",
+    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+static const char *
+skip_ows(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* Digits at *s (at least one) into *out; advances *s. 0 or -1. */
+static int
+digits(const char **s, uint64_t *out)
+{
+	const char *p = *s;
+	uint64_t v = 0;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*s = p;
+	*out = v;
+	return 0;
+}
+
+int
+respond_range(const char *v, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	const char *p = skip_ows(v);
+	uint64_t first, last;
+
+	if (strncasecmp(p, "bytes", 5) != 0)
+		return 1;
+	p = skip_ows(p + 5);
+	if (*p++ != '=')
+		return 1;
+	/* Empty list elements are allowed: "bytes=, 0-1". */
+	for (p = skip_ows(p); *p == ','; p = skip_ows(p + 1))
+		;
+	if (*p == '-') {
+		p++;
+		if (digits(&p, &last))
+			return 1;
+		first = UINT64_MAX;	/* a suffix */
+	} else {
+		if (digits(&p, &first) || *p++ != '-')
+			return 1;
+		if (*p >= '0' && *p <= '9') {
+			if (digits(&p, &last) || last < first)
+				return 1;
+		} else
+			last = UINT64_MAX;
+	}
+	p = skip_ows(p);
+	while (*p == ',') {
+		p = skip_ows(p + 1);
+		if (*p != ',' && *p != '\0')
+			return 1;	/* several ranges: send it all */
+	}
+	if (*p != '\0')
+		return 1;
+	if (first == UINT64_MAX) {
+		if (last == 0 || size == 0)
+			return -1;
+		*len = last < size ? last : size;
+		*off = size - *len;
+		return 0;
+	}
+	if (first >= size)
+		return -1;
+	if (last >= size)
+		last = size - 1;
+	*off = first;
+	*len = last - first + 1;
+	return 0;
+}
+
+bool
+respond_etag_match(const char *v, const char *etag, bool strong)
+{
+	const char *p = skip_ows(v), *q;
+	size_t el = strlen(etag);
+	bool weak;
+
+	if (*p == '*' && *skip_ows(p + 1) == '\0')
+		return true;
+	while (*p != '\0') {
+		weak = false;
+		if (p[0] == 'W' && p[1] == '/') {
+			weak = true;
+			p += 2;
+		}
+		if (*p != '"')
+			return false;
+		q = strchr(p + 1, '"');
+		if (q == NULL)
+			return false;
+		q++;
+		if ((size_t)(q - p) == el && memcmp(p, etag, el) == 0 &&
+		    !(strong && weak))
+			return true;
+		p = skip_ows(q);
+		if (*p == ',')
+			p = skip_ows(p + 1);
+		else if (*p != '\0')
+			return false;
+	}
+	return false;
+}
+
+static int
+month_of(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (strncmp(s, months[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+int
+respond_parse_date(const char *s, int64_t *t)
+{
+	struct tm tm;
+	char mon[4] = "", wd[16] = "", tz[4] = "";
+	int n = 0, y;
+
+	memset(&tm, 0, sizeof(tm));
+	s = skip_ows(s);
+	/* %n is reached, and n set, only when a whole format matched. */
+	/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT". */
+	if (sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d %3s%n",
+	    wd, &tm.tm_mday, mon, &y, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    tz, &n) == 8 && n > 0)
+		tm.tm_year = y - 1900;
+	/* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT". */
+	else if (sscanf(s, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d "
+	    "%2d:%2d:%2d %3s%n", wd, &tm.tm_mday, mon, &y, &tm.tm_hour,
+	    &tm.tm_min, &tm.tm_sec, tz, &n) == 8 && n > 0)
+		tm.tm_year = y < 70 ? y + 100 : y;
+	/* asctime: "Sun Nov  6 08:49:37 1994". */
+	else if (sscanf(s, "%3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d "
+	    "%4d%n", wd, mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	    &tm.tm_sec, &y, &n) == 7 && n > 0) {
+		tm.tm_year = y - 1900;
+		memcpy(tz, "GMT", 4);
+	} else
+		return -1;
+	if (*skip_ows(s + n) != '\0' || strcmp(tz, "GMT") != 0)
+		return -1;
+	tm.tm_mon = month_of(mon);
+	if (tm.tm_mon < 0 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	*t = (int64_t)timegm(&tm);
+	return 0;
+}
+
+void
+respond_format_date(int64_t t, char out[RESPOND_DATE_LEN])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	snprintf(out, RESPOND_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* If-Range: an entity tag (strong match) or the exact Last-Modified. */
+static bool
+if_range_ok(const char *v, const char *etag, int64_t mtime)
+{
+	int64_t t;
+
+	v = skip_ows(v);
+	if (v[0] == '"' || (v[0] == 'W' && v[1] == '/'))
+		return v[0] == '"' && respond_etag_match(v, etag, true) &&
+		    strchr(v, ',') == NULL;
+	return respond_parse_date(v, &t) == 0 && t == mtime;
+}
+
+void
+respond_plan(const struct respond_req *q, const char *etag, int64_t mtime,
+    uint64_t size, struct respond_plan *p)
+{
+	int64_t t;
+	int rc;
+
+	p->status = 200;
+	p->off = 0;
+	p->len = size;
+	if (q->if_match != NULL) {
+		if (!respond_etag_match(q->if_match, etag, true)) {
+			p->status = 412;
+			return;
+		}
+	} else if (q->if_unmodified_since != NULL &&
+	    respond_parse_date(q->if_unmodified_since, &t) == 0 && mtime > t) {
+		p->status = 412;
+		return;
+	}
+	if (q->if_none_match != NULL) {
+		if (respond_etag_match(q->if_none_match, etag, false)) {
+			p->status = 304;
+			return;
+		}
+	} else if (q->if_modified_since != NULL &&
+	    respond_parse_date(q->if_modified_since, &t) == 0 && mtime <= t) {
+		p->status = 304;
+		return;
+	}
+	if (q->range == NULL)
+		return;
+	if (q->if_range != NULL && !if_range_ok(q->if_range, etag, mtime))
+		return;
+	rc = respond_range(q->range, size, &p->off, &p->len);
+	if (rc == 0)
+		p->status = 206;
+	else if (rc < 0) {
+		p->status = 416;
+		p->off = 0;
+		p->len = 0;
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * respond.h: HTTP validators and ranges, decided without any I/O
+ * (private to serve/): which status a request for a representation gets.
+ *
+ * Follows RFC 9110 section 13.2.2's order: If-Match, else
+ * If-Unmodified-Since (412); If-None-Match, else If-Modified-Since (304);
+ * then Range, unless If-Range does not match (200).
+ */
+#ifndef SERVE_RESPOND_H
+#define SERVE_RESPOND_H
+
+#include "mirrord/common.h"
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" and its NUL. */
+#define RESPOND_DATE_LEN 30
+
+/* The request's header values, NULL when absent. */
+struct respond_req {
+	const char *if_match;
+	const char *if_none_match;
+	const char *if_modified_since;
+	const char *if_unmodified_since;
+	const char *if_range;
+	const char *range;
+};
+
+struct respond_plan {
+	int status;		/* 200, 206, 304, 412 or 416 */
+	uint64_t off;		/* 206: the first byte */
+	uint64_t len;		/* 200, 206: bytes of body */
+};
+
+/*
+ * Decides the answer for a representation of size bytes with the strong
+ * entity tag etag (quotes included) and Last-Modified mtime.
+ */
+void respond_plan(const struct respond_req *q, const char *etag,
+    int64_t mtime, uint64_t size, struct respond_plan *p);
+
+/*
+ * A Range header against size bytes: 0 with *off and *len for one
+ * satisfiable range; 1 to ignore it (malformed, not "bytes", or several
+ * ranges: the full representation is an allowed answer); -1 if
+ * unsatisfiable (416).
+ */
+int respond_range(const char *v, uint64_t size, uint64_t *off,
+    uint64_t *len);
+
+/*
+ * Does the If-Match / If-None-Match list v ("*" or entity tags) match
+ * etag? strong: strong comparison (a weak tag never matches), else weak.
+ */
+bool respond_etag_match(const char *v, const char *etag, bool strong);
+
+/* An HTTP-date (IMF-fixdate, RFC 850 or asctime) to unix time: 0 or -1. */
+int respond_parse_date(const char *s, int64_t *t);
+/* Unix time as an IMF-fixdate. */
+void respond_format_date(int64_t t, char out[RESPOND_DATE_LEN]);
+
+#endif

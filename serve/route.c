@@ -1,0 +1,570 @@
+/*
+ * route.c: URL parsing and resolution to a blob.
+ *
+ * Parsing works on the raw request path: libmicrohttpd is told not to
+ * unescape it (see http.c), so that an escape hiding a '/' ("%2F") or a
+ * NUL can be refused here instead of being mistaken for a separator.
+ * The decoded path must then pass path_check(): no "..", ".", empty
+ * segments or control bytes can reach a lookup. Lookups go through the
+ * store's tables only; the one file opened is a blob named by its hash.
+ */
+#include "mirrord/common.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <strings.h>
+#include <time.h>
+
+#include "mirrord/channel.h"
+#include "mirrord/path.h"
+#include "mirrord/snap.h"
+#include "serve/pages.h"
+#include "serve/route.h"
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Cuts s at the next '/', returning what follows it (NULL if none). */
+static char *
+cut(char *s)
+{
+	char *sl = strchr(s, '/');
+
+	if (sl == NULL)
+		return NULL;
+	*sl = '\0';
+	return sl + 1;
+}
+
+int
+route_parse(const char *raw, char *buf, size_t n, struct route *r)
+{
+	size_t i, o = 0;
+	char *p, *rest;
+
+	memset(r, 0, sizeof(*r));
+	/* An absolute-form target (RFC 9112 3.2.2): keep its path. */
+	if (strncasecmp(raw, "http://", 7) == 0 ||
+	    strncasecmp(raw, "https://", 8) == 0) {
+		raw = strchr(strchr(raw, ':') + 3, '/');
+		if (raw == NULL)
+			raw = "/";
+	}
+	if (raw[0] != '/' || n < 2)
+		return 400;
+	for (i = 1; raw[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c == '%') {
+			int hi = hexval(raw[i + 1]), lo;
+
+			/* raw[i + 2] is read only if raw[i + 1] is a hex
+			   digit, so never past the NUL. */
+			if (hi < 0)
+				return 400;
+			lo = hexval(raw[i + 2]);
+			if (lo < 0)
+				return 400;
+			c = (unsigned char)(hi << 4 | lo);
+			if (c == '/' || c == '\0')
+				return 400;
+			i += 2;
+		}
+		if (o + 1 >= n)
+			return 404;
+		buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	if (o == 0) {
+		r->kind = ROUTE_ROOT;
+		r->dir = true;
+		return 0;
+	}
+	if (buf[o - 1] == '/') {
+		r->dir = true;
+		buf[--o] = '\0';
+	}
+	if (path_check(buf, o, NULL) != 0)
+		return 404;
+
+	p = buf;
+	rest = cut(p);
+	r->mirror = p;
+	if (rest == NULL) {
+		if (!r->dir && strcmp(p, "healthz") == 0)
+			r->kind = ROUTE_HEALTHZ;
+		else if (!r->dir && strcmp(p, "metrics") == 0)
+			r->kind = ROUTE_METRICS;
+		else if (!r->dir && strcmp(p, "keyring.gpg") == 0)
+			r->kind = ROUTE_KEYRING;
+		else
+			r->kind = ROUTE_MIRROR;
+		if (r->kind != ROUTE_MIRROR)
+			r->mirror = NULL;
+		return 0;
+	}
+	p = rest;
+	rest = cut(p);
+	r->ref = p;
+	if (rest == NULL) {
+		r->kind = ROUTE_REF;
+		return 0;
+	}
+	if (str_startswith(rest, "pool") && (rest[4] == '\0' ||
+	    rest[4] == '/')) {
+		r->kind = ROUTE_POOL;
+		r->path = rest;
+		return 0;
+	}
+	p = rest;
+	rest = cut(p);
+	if (strcmp(p, "dists") != 0)
+		return 404;
+	if (rest == NULL) {
+		r->kind = ROUTE_DISTS;
+		return 0;
+	}
+	r->kind = ROUTE_SUITE;
+	r->suite = rest;
+	rest = cut(rest);
+	r->path = rest ? rest : "";
+	return 0;
+}
+
+enum route_ref_kind
+route_ref_kind(const char *ref)
+{
+	static const char shape[] = "dddddddd" "T" "dddddd" "Z";
+	size_t i;
+
+	if (strcmp(ref, "latest") == 0)
+		return REF_LATEST;
+	if (strlen(ref) != sizeof(shape) - 1)
+		return REF_NAME;
+	for (i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'd' ? (ref[i] < '0' || ref[i] > '9') :
+		    ref[i] != shape[i])
+			return REF_NAME;
+	}
+	return REF_STAMP;
+}
+
+bool
+route_is_by_hash(const char *path)
+{
+	const char *p, *alg, *sl;
+
+	for (p = strstr(path, "by-hash/"); p != NULL;
+	    p = strstr(p + 8, "by-hash/")) {
+		if (p != path && p[-1] != '/')
+			continue;
+		/* Exactly two non-empty segments must follow. */
+		alg = p + 8;
+		sl = strchr(alg, '/');
+		if (sl && sl > alg && sl[1] != '\0' &&
+		    strchr(sl + 1, '/') == NULL)
+			return true;
+	}
+	return false;
+}
+
+static const char *
+basename_of(const char *path)
+{
+	const char *sl = strrchr(path, '/');
+
+	return sl ? sl + 1 : path;
+}
+
+bool
+route_is_release(const char *path)
+{
+	const char *b = basename_of(path);
+
+	return strcmp(b, "InRelease") == 0 || strcmp(b, "Release") == 0 ||
+	    strcmp(b, "Release.gpg") == 0;
+}
+
+const char *
+route_content_type(const char *path)
+{
+	const char *b = basename_of(path);
+
+	if (strcmp(b, "InRelease") == 0 || strcmp(b, "Release") == 0)
+		return "text/plain; charset=utf-8";
+	if (strcmp(b, "Release.gpg") == 0)
+		return "application/pgp-signature";
+	if (str_endswith(b, ".deb") || str_endswith(b, ".udeb") ||
+	    str_endswith(b, ".ddeb"))
+		return "application/vnd.debian.binary-package";
+	return "application/octet-stream";
+}
+
+const char *
+route_cache_control(bool exact_id, bool by_hash, bool pool)
+{
+	return exact_id || by_hash || pool ? ROUTE_CC_IMMUTABLE :
+	    ROUTE_CC_MOVING;
+}
+
+void
+route_url_encode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~/+:@", c) != NULL) {
+			buf_addc(b, (char)c);
+		} else {
+			buf_addc(b, '%');
+			buf_addc(b, hex[c >> 4]);
+			buf_addc(b, hex[c & 15]);
+		}
+	}
+}
+
+/* --- the resolution cache ------------------------------------------------ */
+
+#define ROUTE_CACHE_SLOTS 256
+
+struct route_ent {
+	atomic_int refs;	/* the slot's and each user's */
+	int64_t expires;	/* monotonic milliseconds */
+	char *key;		/* "mirror\0ref\0" */
+	size_t klen;
+	struct snap sn;
+	struct channel ch;
+};
+
+struct route_cache {
+	pthread_mutex_t mu;
+	unsigned ttl_ms;
+	struct route_ent *slot[ROUTE_CACHE_SLOTS];
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+ent_put(struct route_ent *e)
+{
+	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
+		return;
+	snap_release(&e->sn);
+	channel_release(&e->ch);
+	free(e->key);
+	free(e);
+}
+
+struct route_cache *
+route_cache_new(unsigned ttl_ms)
+{
+	struct route_cache *rc = xcalloc(1, sizeof(*rc));
+
+	pthread_mutex_init(&rc->mu, NULL);
+	rc->ttl_ms = ttl_ms;
+	return rc;
+}
+
+void
+route_cache_free(struct route_cache *rc)
+{
+	size_t i;
+
+	if (rc == NULL)
+		return;
+	for (i = 0; i < ROUTE_CACHE_SLOTS; i++)
+		ent_put(rc->slot[i]);
+	pthread_mutex_destroy(&rc->mu);
+	free(rc);
+}
+
+/* FNV-1a of the key, to a slot. */
+static size_t
+cache_slot(const char *key, size_t klen)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < klen; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return h % ROUTE_CACHE_SLOTS;
+}
+
+/* A live entry for key, with a reference for the caller, or NULL. */
+static struct route_ent *
+cache_get(struct route_cache *rc, const char *key, size_t klen)
+{
+	struct route_ent *e;
+	size_t i = cache_slot(key, klen);
+
+	if (rc == NULL)
+		return NULL;
+	pthread_mutex_lock(&rc->mu);
+	e = rc->slot[i];
+	if (e != NULL && e->klen == klen && memcmp(e->key, key, klen) == 0 &&
+	    e->expires > now_ms())
+		atomic_fetch_add(&e->refs, 1);
+	else
+		e = NULL;
+	pthread_mutex_unlock(&rc->mu);
+	return e;
+}
+
+/* Puts e (holding the caller's reference) in its slot. */
+static void
+cache_put(struct route_cache *rc, struct route_ent *e)
+{
+	struct route_ent *old;
+	size_t i = cache_slot(e->key, e->klen);
+
+	if (rc == NULL)
+		return;
+	atomic_fetch_add(&e->refs, 1);
+	e->expires = now_ms() + rc->ttl_ms;
+	pthread_mutex_lock(&rc->mu);
+	old = rc->slot[i];
+	rc->slot[i] = e;
+	pthread_mutex_unlock(&rc->mu);
+	ent_put(old);
+}
+
+/* res becomes a 301 to the directory URL of r (with its trailing '/'). */
+static void
+redirect(const struct route *r, struct route_result *res)
+{
+	struct buf *b = &res->page;
+
+	res->answer = ANSWER_REDIRECT;
+	buf_reset(b);
+	buf_addc(b, '/');
+	route_url_encode(b, r->mirror);
+	buf_addc(b, '/');
+	if (r->kind == ROUTE_MIRROR)
+		return;
+	route_url_encode(b, r->ref);
+	buf_addc(b, '/');
+	if (r->kind == ROUTE_REF)
+		return;
+	buf_adds(b, "dists/");
+	if (r->kind == ROUTE_DISTS)
+		return;
+	route_url_encode(b, r->suite);
+	buf_addc(b, '/');
+	if (r->path[0] != '\0') {
+		route_url_encode(b, r->path);
+		buf_addc(b, '/');
+	}
+}
+
+static void
+status(struct route_result *res, int code)
+{
+	res->answer = ANSWER_STATUS;
+	res->status = code;
+}
+
+/*
+ * Resolves a URL under /<mirror>/<ref>/: the ref through the cache or in
+ * *t (begun here when needed), then the path.
+ */
+static int
+resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
+    const struct route *r, struct route_result *res, struct merr *err)
+{
+	const struct snap_file *f;
+	const struct snap *sn;
+	const struct channel *ch;
+	struct route_ent *e;
+	struct buf key = BUF_INIT;
+	bool moving;
+	int rc = 0;
+
+	buf_adds(&key, r->mirror);
+	buf_addc(&key, '\0');
+	buf_adds(&key, r->ref);
+	buf_addc(&key, '\0');
+	e = cache_get(cache, key.p, key.len);
+	if (e == NULL) {
+		rc = store_txn_begin(s, false, t, err);
+		if (rc) {
+			buf_release(&key);
+			return rc;
+		}
+		e = xcalloc(1, sizeof(*e));
+		atomic_init(&e->refs, 1);
+		rc = channel_resolve(*t, r->mirror, r->ref, &e->sn, &e->ch,
+		    err);
+		if (rc) {
+			free(e);
+			buf_release(&key);
+			if (rc == MERR_NOTFOUND || rc == MERR_INVAL) {
+				status(res, 404);
+				return 0;
+			}
+			return rc;
+		}
+		e->klen = key.len;
+		e->key = buf_detach(&key, NULL);
+		cache_put(cache, e);
+	}
+	buf_release(&key);
+	sn = &e->sn;
+	ch = &e->ch;
+	/* Only a ref that names a snapshot exactly never moves. */
+	moving = ch->name[0] != '\0' || strcmp(r->ref, sn->id) != 0;
+	/*
+	 * A channel's content changes only when it moves, and it may move
+	 * back to an older snapshot: its move time is the one Last-Modified
+	 * that never goes backwards for its URLs.
+	 */
+	res->mtime = ch->name[0] != '\0' ? ch->moved_at : sn->time;
+
+	switch (r->kind) {
+	case ROUTE_REF:
+		if (!r->dir)
+			redirect(r, res);
+		else {
+			res->answer = ANSWER_PAGE;
+			pages_ref(r->mirror, r->ref, sn, &res->page);
+		}
+		break;
+	case ROUTE_DISTS:
+		if (!r->dir)
+			redirect(r, res);
+		else {
+			res->answer = ANSWER_PAGE;
+			pages_dists(r->mirror, r->ref, sn, &res->page);
+		}
+		break;
+	case ROUTE_SUITE:
+		f = NULL;
+		if (r->path[0] != '\0' && !r->dir)
+			f = channel_dists_file(sn, ch, r->suite, r->path);
+		if (f != NULL) {
+			bool bh = route_is_by_hash(r->path);
+
+			res->answer = ANSWER_FILE;
+			memcpy(res->hash, f->hash, HASH_LEN);
+			res->size = f->size;
+			res->cache_control = route_cache_control(!moving, bh,
+			    false);
+			res->content_type = bh ? "application/octet-stream" :
+			    route_content_type(r->path);
+			break;
+		}
+		/* Not a file: maybe a directory of the suite. */
+		{
+			struct buf dir = BUF_INIT;
+
+			buf_adds(&dir, r->path);
+			if (r->path[0] != '\0')
+				buf_addc(&dir, '/');
+			if (snap_find_suite(sn, r->suite) == NULL ||
+			    !pages_suite_dir(r->mirror, r->ref, sn, ch,
+			    r->suite, dir.p, &res->page))
+				status(res, 404);
+			else if (!r->dir)
+				redirect(r, res);
+			else
+				res->answer = ANSWER_PAGE;
+			buf_release(&dir);
+		}
+		break;
+	case ROUTE_POOL:
+		/* Pool directories are not listed: 404. */
+		if (r->dir || strcmp(r->path, "pool") == 0) {
+			status(res, 404);
+			break;
+		}
+		if (*t == NULL) {
+			rc = store_txn_begin(s, false, t, err);
+			if (rc)
+				break;
+		}
+		rc = snap_pool_lookup(*t, r->mirror, r->path, sn->seq,
+		    res->hash, &res->size, err);
+		if (rc == MERR_NOTFOUND) {
+			rc = 0;
+			status(res, 404);
+			break;
+		}
+		if (rc)
+			break;
+		res->answer = ANSWER_FILE;
+		res->cache_control = ROUTE_CC_IMMUTABLE;
+		res->content_type = route_content_type(r->path);
+		break;
+	default:
+		status(res, 404);
+		break;
+	}
+	ent_put(e);
+	return rc;
+}
+
+int
+route_resolve(const struct conf *c, struct store *s,
+    struct route_cache *cache, const struct route *r,
+    struct route_result *res, struct merr *err)
+{
+	struct store_txn *t = NULL;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	buf_init(&res->page);
+	res->answer = ANSWER_STATUS;
+	res->status = 404;
+	if (r->kind != ROUTE_ROOT && conf_mirror(c, r->mirror) == NULL)
+		return 0;
+	if (r->kind == ROUTE_MIRROR && !r->dir) {
+		redirect(r, res);
+		return 0;
+	}
+	switch (r->kind) {
+	case ROUTE_ROOT:
+	case ROUTE_MIRROR:
+		rc = store_txn_begin(s, false, &t, err);
+		if (rc)
+			break;
+		res->answer = ANSWER_PAGE;
+		if (r->kind == ROUTE_ROOT)
+			rc = pages_root(c, t, &res->page, err);
+		else
+			rc = pages_mirror(r->mirror, t, &res->page, err);
+		break;
+	case ROUTE_REF:
+	case ROUTE_DISTS:
+	case ROUTE_SUITE:
+	case ROUTE_POOL:
+		rc = resolve_ref(s, &t, cache, r, res, err);
+		break;
+	default:
+		break;
+	}
+	if (t != NULL)
+		store_txn_abort(t);
+	if (rc) {
+		buf_reset(&res->page);
+		status(res, 500);
+	}
+	return rc;
+}

@@ -1,0 +1,134 @@
+/*
+ * route.h: URL parsing and resolution to a blob (private to serve/).
+ *
+ * The parsing half is pure (no store, no conf) so that it can be tested on
+ * its own: route_parse() decodes and checks a raw request path and splits
+ * it into the parts of the URL layout of serve.h. route_resolve() then
+ * looks the parts up in one short read transaction and says what to
+ * answer: a blob (hash, size, validators), an HTML page, a redirect or a
+ * status. No file system path is ever built from the URL.
+ */
+#ifndef SERVE_ROUTE_H
+#define SERVE_ROUTE_H
+
+#include "mirrord/common.h"
+#include "mirrord/conf.h"
+#include "mirrord/hash.h"
+#include "mirrord/path.h"
+#include "mirrord/store.h"
+
+/* Room for a decoded path: path_check's limit plus the URL's prefix. */
+#define ROUTE_BUF_MAX (PATH_MAX_REL + 256)
+
+enum route_kind {
+	ROUTE_ROOT = 0,		/* "/" */
+	ROUTE_HEALTHZ,		/* "/healthz" */
+	ROUTE_METRICS,		/* "/metrics" */
+	ROUTE_KEYRING,		/* "/keyring.gpg" */
+	ROUTE_MIRROR,		/* "/<mirror>[/]" */
+	ROUTE_REF,		/* "/<mirror>/<ref>[/]" */
+	ROUTE_DISTS,		/* "/<mirror>/<ref>/dists[/]" */
+	ROUTE_SUITE,		/* "/<mirror>/<ref>/dists/<suite>[/p][/]" */
+	ROUTE_POOL		/* "/<mirror>/<ref>/pool[/path][/]" */
+};
+
+/*
+ * A parsed URL. The strings point into the caller's buffer given to
+ * route_parse() and are valid as long as it is.
+ */
+struct route {
+	enum route_kind kind;
+	bool dir;		/* the URL ended with '/' */
+	const char *mirror;	/* MIRROR and below */
+	const char *ref;	/* REF and below */
+	const char *suite;	/* SUITE */
+	const char *path;	/* SUITE: under dists/<suite>/, "" for the
+				   suite itself; POOL: "pool" or "pool/..." */
+};
+
+/*
+ * Decodes the raw request path raw (what the client sent, percent escapes
+ * and all, without the query) into buf (size n) and parses it. Returns 0,
+ * 400 for a malformed request (no leading '/', a bad or truncated escape,
+ * an escape that decodes to '/' or NUL) or 404 for a path that cannot name
+ * anything (path_check fails: "..", ".", empty segments, control bytes,
+ * '%' or '\\' after decoding, too long).
+ */
+int route_parse(const char *raw, char *buf, size_t n, struct route *r);
+
+/* The shapes of a <ref>. */
+enum route_ref_kind {
+	REF_LATEST,		/* "latest" */
+	REF_STAMP,		/* YYYYMMDDTHHMMSSZ: an ID or a timestamp */
+	REF_NAME		/* anything else: a channel name */
+};
+enum route_ref_kind route_ref_kind(const char *ref);
+
+/* Is path (under dists/<suite>/) "[dir/]by-hash/<algorithm>/<hash>"? */
+bool route_is_by_hash(const char *path);
+/* Is the last segment of path InRelease, Release or Release.gpg? */
+bool route_is_release(const char *path);
+/* The Content-Type of a file served at path (a static string). */
+const char *route_content_type(const char *path);
+
+/*
+ * Cache-Control for a file: immutable when the ref is an exact snapshot
+ * ID, or the path is by-hash or in the pool (whose content at a given
+ * path never changes in a Debian archive); a minute otherwise (Release
+ * files and indices under latest, a timestamp or a channel move).
+ */
+#define ROUTE_CC_IMMUTABLE "public, max-age=31536000, immutable"
+#define ROUTE_CC_MOVING "public, max-age=60"
+const char *route_cache_control(bool exact_id, bool by_hash, bool pool);
+
+/*
+ * Percent-encodes s for a URL path or an HTML href: every byte but
+ * [A-Za-z0-9-._~/+:@] as %XX.
+ */
+void route_url_encode(struct buf *b, const char *s);
+
+/* What to answer for a parsed URL. */
+enum route_answer {
+	ANSWER_FILE,		/* a blob: hash, size, mtime, cc, ctype */
+	ANSWER_PAGE,		/* an HTML page in page */
+	ANSWER_REDIRECT,	/* 301 to location (a directory's "/") */
+	ANSWER_STATUS		/* status, with a fixed body */
+};
+
+struct route_result {
+	enum route_answer answer;
+	int status;			/* ANSWER_STATUS: 404, 500 */
+	unsigned char hash[HASH_LEN];	/* ANSWER_FILE */
+	uint64_t size;
+	int64_t mtime;			/* Last-Modified, unix time */
+	const char *cache_control;	/* static */
+	const char *content_type;	/* static */
+	struct buf page;		/* ANSWER_PAGE: HTML; ANSWER_REDIRECT:
+					   the location */
+};
+
+/*
+ * A cache of resolved refs ((mirror, ref) -> snapshot manifest and
+ * channel), so that a request does not parse a manifest: entries live
+ * ttl_ms (a promotion or a new snapshot shows within that time), in a
+ * fixed number of slots (distinct refs evict each other). Shared by the
+ * server's threads (a mutex guards the slots; entries are reference
+ * counted). NULL everywhere means no cache.
+ */
+struct route_cache;
+struct route_cache *route_cache_new(unsigned ttl_ms);
+void route_cache_free(struct route_cache *rc);
+
+/*
+ * Resolves r (not ROUTE_HEALTHZ, METRICS or KEYRING) against c and s,
+ * using cache (may be NULL), in at most one short read transaction, which
+ * is over when this returns. res->page must be released with
+ * buf_release() whatever the answer. Returns 0 with res filled; on a
+ * store error returns it with res->status 500 and err set (to be logged
+ * by the caller).
+ */
+int route_resolve(const struct conf *c, struct store *s,
+    struct route_cache *cache, const struct route *r,
+    struct route_result *res, struct merr *err);
+
+#endif
