@@ -86,11 +86,22 @@ demo: deps-test
 	@python3 tests/fixtures/mkarchive.py $(BUILD)/demo/archive --gnupghome $(BUILD)/demo/gnupg >/dev/null
 	@cp $(BUILD)/demo/archive/archive-key.gpg $(BUILD)/demo/archive-key.gpg
 
+DEMO = $(BUILD)/mirrord -c conf/demo/mirrord.conf
+
+# The demo: sync the signed demo archive, promote it to a channel, show
+# what a client writes in its sources, then serve (Ctrl-C stops).
 run: demo
-	$(BUILD)/mirrord -c conf/demo/mirrord.conf sync
-	$(BUILD)/mirrord -c conf/demo/mirrord.conf snapshot list demo
-	$(BUILD)/mirrord -c conf/demo/mirrord.conf snapshot show demo latest
-	$(BUILD)/mirrord -c conf/demo/mirrord.conf fsck
+	$(DEMO) sync
+	$(DEMO) snapshot show demo latest
+	$(DEMO) promote demo latest production || true
+	$(DEMO) sources demo production > $(BUILD)/demo/demo.sources
+	@echo
+	@echo "# A client's /etc/apt/sources.list.d/demo.sources:"
+	@cat $(BUILD)/demo/demo.sources
+	@echo
+	@echo "# Then, on the client:  apt-get update"
+	@echo "# Serving on http://$$(sed -n 's/^Listen: *//p' conf/demo/mirrord.conf); Ctrl-C stops."
+	$(DEMO) serve
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
