@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 
@@ -606,6 +607,37 @@ channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
 		rc = store_txn_begin(s, true, &t, err);
 	if (rc)
 		goto out;
+	/* The Release files the channel served until now lose it. */
+	{
+		struct channel old;
+
+		rc = channel_get(t, mirror, name, &old, err);
+		if (rc == 0) {
+			size_t j, f;
+
+			for (j = 0; rc == 0 && j < old.nsuites; j++)
+				for (f = 0; rc == 0 &&
+				    f < old.suites[j].nfiles; f++)
+					rc = gc_queue(t,
+					    old.suites[j].files[f].hash, now,
+					    err);
+			channel_release(&old);
+		} else if (rc == MERR_NOTFOUND) {
+			rc = 0;
+		}
+	}
+	/* The new files are blobs like any other: fsck and gc see them. */
+	for (i = 0; rc == 0 && i < ch.nsuites; i++) {
+		size_t f;
+
+		for (f = 0; rc == 0 && f < ch.suites[i].nfiles; f++)
+			rc = store_blob_put(t, ch.suites[i].files[f].hash,
+			    ch.suites[i].files[f].size, err);
+	}
+	if (rc) {
+		store_txn_abort(t);
+		goto out;
+	}
 	state_write(&ch, &v);
 	ckey(&k, mirror, 'c', name);
 	rc = store_put(t, TBL_CHANNELS, k.p, k.len, v.p, v.len, err);

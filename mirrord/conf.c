@@ -330,15 +330,60 @@ conf_uint(const struct conf_src *src, const struct deb822_field *f,
 }
 
 /* Keep-Snapshots: a count or an age, stored as written. */
+int
+conf_parse_keep(const char *s, long *max_age, unsigned *last_n,
+    struct merr *err)
+{
+	char *copy = xstrdup(s), *w, *save = NULL;
+	bool have_age = false, have_last = false;
+	int rc = 0;
+
+	*max_age = 0;
+	*last_n = 0;
+	for (w = strtok_r(copy, " \t\n", &save); w && rc == 0;
+	    w = strtok_r(NULL, " \t\n", &save)) {
+		if (strcmp(w, "last") == 0) {
+			uint64_t n;
+
+			w = strtok_r(NULL, " \t\n", &save);
+			if (have_last || w == NULL ||
+			    parse_u64(w, strlen(w), 1000000, &n) || n == 0)
+				rc = merr_set(err, MERR_CONF, "'last' needs a "
+				    "count from 1, once");
+			else
+				*last_n = (unsigned)n;
+			have_last = true;
+			continue;
+		}
+		/* A bare number would be seconds: surely not what was meant. */
+		if (have_age || strspn(w, "0123456789") == strlen(w) ||
+		    conf_parse_duration(w, strlen(w), max_age, err) ||
+		    *max_age <= 0)
+			rc = merr_set(err, MERR_CONF, "invalid '%s': want a "
+			    "duration such as 30d, 'last N', or both", w);
+		have_age = true;
+	}
+	if (rc == 0 && !have_age && !have_last)
+		rc = merr_set(err, MERR_CONF,
+		    "want a duration such as 30d, 'last N', or both");
+	free(copy);
+	return rc;
+}
+
 static int
 conf_keep(const struct conf_src *src, const struct deb822_field *f,
     char **out, struct merr *err)
 {
-	long dummy;
-	int rc = conf_duration(src, f, 0, &dummy, err);
+	unsigned n;
+	long age;
+	int rc;
 
-	if (rc)
+	rc = conf_parse_keep(f->value, &age, &n, err);
+	if (rc) {
+		merr_prefix(err, "'%s' line %u: 'Keep-Snapshots': ", src->file,
+		    f->line);
 		return rc;
+	}
 	free(*out);
 	*out = xstrndup(f->value, f->value_len);
 	return 0;
@@ -623,8 +668,14 @@ conf_global(struct conf *c, const struct conf_src *src,
 			c->signing_key = NULL;
 			rc = conf_path(src, f, &c->signing_key, err);
 			break;
+		case K_GC_GRACE:
+			rc = conf_duration(src, f, 0, &c->gc_grace, err);
+			break;
+		case K_CHANNEL_HISTORY:
+			rc = conf_uint(src, f, 1, 10000, &c->channel_history,
+			    err);
+			break;
 		default:
-			/* Gc-Grace, Channel-History: checked, not stored. */
 			if (f->value_len == 0)
 				rc = conf_err(err, MERR_CONF, src, f->line,
 				    "'%s' needs a value", conf_keys[k].name);
@@ -982,6 +1033,8 @@ conf_load(const char *path, struct conf **out, struct merr *err)
 	c->stall_timeout = 60;
 	c->clock_skew = 600;
 	c->sync_interval = 6 * 3600;
+	c->gc_grace = 36 * 3600;
+	c->channel_history = 5;
 
 	rc = conf_load_file(c, path, false, &have_global, &global_line, err);
 	if (rc == 0)

@@ -46,6 +46,8 @@ struct conf {
 	long sync_interval;	/* Sync-Interval:, seconds, default 6h */
 	char *keep_snapshots;	/* Keep-Snapshots:, NULL = keep all */
 	long valid_for;		/* Valid-For:, seconds, 0 = no Valid-Until */
+	long gc_grace;		/* Gc-Grace:, seconds, default 36h */
+	unsigned channel_history; /* Channel-History:, default 5 */
 	char *signing_key;	/* Signing-Key:, absolute; NULL = the
 				 * default <Store>/signing-key.asc */
 	struct conf_mirror *mirrors;
@@ -64,6 +66,14 @@ void conf_free(struct conf *c);
 
 /* The mirror named name, or NULL. */
 const struct conf_mirror *conf_mirror(const struct conf *c, const char *name);
+
+/*
+ * Keep-Snapshots: a duration ("30d": keep snapshots newer than that),
+ * "last N" (keep the newest N), or both (keep what either keeps). Zero
+ * means "no such rule".
+ */
+int conf_parse_keep(const char *s, long *max_age, unsigned *last_n,
+    struct merr *err);
 
 /*
  * A duration: a number followed by s, m, h, d or w ("90s", "30m", "6h",

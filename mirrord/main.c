@@ -14,6 +14,7 @@
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
 #include "mirrord/diff.h"
+#include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 #include "mirrord/snap.h"
@@ -59,6 +60,10 @@ usage(FILE *f)
 	    "stanza\n"
 	    "  key export [--armor]           mirrord's public signing key\n"
 	    "  serve                          the HTTP server, on Listen:\n"
+	    "  snapshot pin MIRROR ID NOTE    never drop this snapshot\n"
+	    "  snapshot unpin MIRROR ID\n"
+	    "  gc [--dry-run]                 apply Keep-Snapshots, remove "
+	    "unreferenced blobs\n"
 	    "  fsck                           re-hash every blob, check every "
 	    "reference\n"
 	    "  index-parse FILE               parse a Packages file (for "
@@ -925,6 +930,64 @@ cmd_sources(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* gc [--dry-run]: retention for every mirror, then collection. */
+static int
+cmd_gc(struct cli *cli, int argc, char **argv)
+{
+	struct gc_stats st;
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	bool dry = false;
+	int rc;
+
+	if (argc == 1 && strcmp(argv[0], "--dry-run") == 0) {
+		dry = true;
+	} else if (argc != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (open_store_locked(cli, "gc", &s))
+		return 1;
+	rc = gc_run(s, cli->conf, NULL, cli->conf->gc_grace, dry, &st, &err);
+	store_close(s);
+	if (rc) {
+		log_error("gc: %s", err.msg);
+		return 1;
+	}
+	printf("%s%llu snapshots dropped, %llu blobs (%.1f MiB) removed, "
+	    "%llu blobs (%.1f MiB) waiting out the grace period\n",
+	    dry ? "would be: " : "", (unsigned long long)st.snapshots_dropped,
+	    (unsigned long long)st.blobs_removed,
+	    (double)st.bytes_removed / 1048576.0,
+	    (unsigned long long)st.blobs_pending,
+	    (double)st.bytes_pending / 1048576.0);
+	return 0;
+}
+
+/* snapshot pin MIRROR ID NOTE | snapshot unpin MIRROR ID */
+static int
+cmd_pin(struct cli *cli, bool pin, int argc, char **argv)
+{
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	int rc;
+
+	if (argc != (pin ? 3 : 2)) {
+		usage(stderr);
+		return 2;
+	}
+	if (check_mirror(cli, argv[0]) ||
+	    open_store_locked(cli, pin ? "pin" : "unpin", &s))
+		return 1;
+	rc = gc_pin(s, argv[0], argv[1], pin ? argv[2] : NULL, &err);
+	store_close(s);
+	if (rc) {
+		log_error("mirror '%s': %s", argv[0], err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 static volatile sig_atomic_t serve_stop;
 
 static void
@@ -1040,7 +1103,7 @@ main(int argc, char **argv)
 	    strcmp(cmd, "fsck") && strcmp(cmd, "promote") &&
 	    strcmp(cmd, "rollback") && strcmp(cmd, "channel") &&
 	    strcmp(cmd, "sources") && strcmp(cmd, "key") &&
-	    strcmp(cmd, "serve")) {
+	    strcmp(cmd, "serve") && strcmp(cmd, "gc")) {
 		log_error("unknown command '%s'", cmd);
 		usage(stderr);
 		return 2;
@@ -1052,8 +1115,14 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "snapshot") == 0 && argc == 5 &&
 	    strcmp(argv[1], "diff") == 0)
 		rc = cmd_diff(&cli, argv[2], argv[3], argv[4]);
+	else if (strcmp(cmd, "snapshot") == 0 && argc >= 2 &&
+	    (strcmp(argv[1], "pin") == 0 || strcmp(argv[1], "unpin") == 0))
+		rc = cmd_pin(&cli, strcmp(argv[1], "pin") == 0, argc - 2,
+		    argv + 2);
 	else if (strcmp(cmd, "snapshot") == 0)
 		rc = cmd_snapshot(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "gc") == 0)
+		rc = cmd_gc(&cli, argc - 1, argv + 1);
 	else if (strcmp(cmd, "promote") == 0)
 		rc = cmd_move(&cli, false, argc - 1, argv + 1);
 	else if (strcmp(cmd, "rollback") == 0)

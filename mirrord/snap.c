@@ -675,7 +675,38 @@ struct commit_ctx {
 	struct buf k;
 };
 
-/* Records a blob the snapshot names; counts it if it is new. */
+int
+snap_bref_add(struct store_txn *t, const unsigned char h[HASH_LEN], int n,
+    uint32_t *now, struct merr *err)
+{
+	unsigned char val[4];
+	const void *v;
+	size_t vl;
+	int64_t refs = 0;
+	int rc;
+
+	rc = store_get(t, TBL_BREFS, h, HASH_LEN, &v, &vl, err);
+	if (rc == 0 && vl == 4)
+		refs = be32_get(v);
+	else if (rc != MERR_NOTFOUND)
+		return rc ? rc : merr_set(err, MERR_STORE,
+		    "corrupt blob reference count");
+	refs += n;
+	if (refs < 0 || refs > UINT32_MAX)
+		return merr_set(err, MERR_STORE,
+		    "blob reference count out of range (%lld)",
+		    (long long)refs);
+	*now = (uint32_t)refs;
+	if (refs == 0)
+		return store_del(t, TBL_BREFS, h, HASH_LEN, err);
+	be32_put(val, (uint32_t)refs);
+	return store_put(t, TBL_BREFS, h, HASH_LEN, val, 4, err);
+}
+
+/*
+ * Records a blob the snapshot names; counts it if it is new. One that gc
+ * queued for removal is referenced again: unqueue it.
+ */
 static int
 commit_blob(struct commit_ctx *c, const unsigned char h[HASH_LEN],
     uint64_t size, struct merr *err)
@@ -683,6 +714,9 @@ commit_blob(struct commit_ctx *c, const unsigned char h[HASH_LEN],
 	struct store_blob_rec rec;
 	int rc;
 
+	rc = store_del(c->txn, TBL_GC, h, HASH_LEN, err);
+	if (rc && rc != MERR_NOTFOUND)
+		return rc;
 	rc = store_blob_get(c->txn, h, &rec, err);
 	if (rc == 0)
 		return 0;
@@ -727,8 +761,14 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 	if (rc)
 		return rc;
 	if (refs == 0 && now > 0) {
-		/* A new interval [seq, open). */
+		/* A new interval [seq, open), indexed by its start for gc. */
+		struct buf k2 = BUF_INIT;
+		unsigned char seq[4];
+		uint32_t brefs;
+
 		rc = commit_blob(c, h, size, err);
+		if (rc == 0)
+			rc = snap_bref_add(c->txn, h, 1, &brefs, err);
 		if (rc)
 			return rc;
 		buf_grow(&c->k, 4);
@@ -738,8 +778,19 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 		be64_put(val + 4, size);
 		c->sn->files++;
 		c->sn->pool_bytes += size;
-		return store_put(c->txn, TBL_POOL, c->k.p, c->k.len, val, 12,
+		rc = store_put(c->txn, TBL_POOL, c->k.p, c->k.len, val, 12,
 		    err);
+		if (rc)
+			return rc;
+		be32_put(seq, c->sn->seq);
+		snap_key(&k2, c->mirror, NULL);
+		buf_add(&k2, seq, 4);
+		buf_adds(&k2, path);
+		buf_addc(&k2, '\0');
+		buf_add(&k2, h, HASH_LEN);
+		rc = store_put(c->txn, TBL_POOLSEQ, k2.p, k2.len, "", 0, err);
+		buf_release(&k2);
+		return rc;
 	}
 	if (refs > 0 && now == 0) {
 		/* Close the open interval: it ends before this seq. */

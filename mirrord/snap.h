@@ -135,6 +135,13 @@ int snap_commit(struct store *s, const char *mirror, struct snap *sn,
     const struct snap_delta *d, struct snap_state *const *states,
     struct merr *err);
 
+/*
+ * Adds n to the count of live pool intervals naming blob h (TBL_BREFS);
+ * *now gets the new count.
+ */
+int snap_bref_add(struct store_txn *t, const unsigned char h[HASH_LEN], int n,
+    uint32_t *now, struct merr *err);
+
 /* Does the pool interval table say (path) is in snapshot seq? */
 int snap_pool_lookup(struct store_txn *t, const char *mirror,
     const char *path, uint32_t seq, unsigned char h[HASH_LEN],

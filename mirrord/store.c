@@ -54,6 +54,9 @@ static const char *const table_names[TBL_COUNT] = {
 	[TBL_REFS] = "refs",
 	[TBL_CHANNELS] = "channels",
 	[TBL_META] = "meta",
+	[TBL_POOLSEQ] = "poolseq",
+	[TBL_BREFS] = "brefs",
+	[TBL_GC] = "gc",
 };
 
 struct store {

@@ -31,6 +31,9 @@ enum store_table {
 	TBL_REFS,	/* mirror\0path\0sha256 -> reference count */
 	TBL_CHANNELS,	/* mirror\0channel... -> channel state (channel.c) */
 	TBL_META,	/* free-form: mirror\0key -> value */
+	TBL_POOLSEQ,	/* mirror\0be32(from)path\0sha256 -> "" (by start) */
+	TBL_BREFS,	/* sha256 -> be32 live pool intervals naming it */
+	TBL_GC,		/* sha256 -> be64 time it lost its last reference */
 	TBL_COUNT
 };
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "mirrord/deb822.h"
+#include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 #include "mirrord/path.h"
@@ -204,7 +205,9 @@ record_blobs(struct store *s, const struct joblist *jl)
 	for (i = 0; i < jl->n; i++) {
 		if (jl->jobs[i].status != 0)
 			continue;
+		/* Unreferenced until a later pass names them: gc's. */
 		if (store_blob_put(t, jl->jobs[i].hash, jl->jobs[i].size,
+		    &err) || gc_queue(t, jl->jobs[i].hash, (int64_t)time(NULL),
 		    &err)) {
 			store_txn_abort(t);
 			return;

@@ -173,7 +173,7 @@ test_good(void)
 	    "Signed-By: ../keys/archive.gpg\n"
 	    "Enabled: no\n"
 	    "Sync-Interval: 2h\n"
-	    "Keep-Snapshots: 10\n");
+	    "Keep-Snapshots: last 10\n");
 	/* Read in name order: 10-c before 20-b. Others are ignored. */
 	put("good/etc/mirrors.d/20-b.sources",
 	    "Name: b\n"
@@ -253,7 +253,7 @@ test_good(void)
 	free(want);
 	ok(!m->enabled, "Enabled: no");
 	is_int(m->sync_interval, 7200, "mirror Sync-Interval");
-	is_str(m->keep_snapshots, "10", "mirror Keep-Snapshots");
+	is_str(m->keep_snapshots, "last 10", "mirror Keep-Snapshots");
 	want = xasprintf("%s/good/etc/mirrord.conf", tmp);
 	is_str(m->file, want, "mirror file");
 	free(want);
@@ -393,7 +393,26 @@ test_errors(void)
 	    MERR_CONF, "mirrord.conf", 1, "'Sync-Interval': invalid duration "
 	    "'6x'");
 	expect_err("bad Keep-Snapshots", "Keep-Snapshots: forever\n", NULL,
-	    NULL, MERR_CONF, "mirrord.conf", 1, "invalid duration 'forever'");
+	    NULL, MERR_CONF, "mirrord.conf", 1, "invalid 'forever'");
+	expect_err("Keep-Snapshots: a bare number", "Keep-Snapshots: 10\n",
+	    NULL, NULL, MERR_CONF, "mirrord.conf", 1, "invalid '10'");
+	expect_err("Keep-Snapshots: last 0", "Keep-Snapshots: last 0\n",
+	    NULL, NULL, MERR_CONF, "mirrord.conf", 1, "'last' needs a count");
+	expect_err("Keep-Snapshots: two durations",
+	    "Keep-Snapshots: 30d 40d\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 1, "invalid '40d'");
+	{
+		struct merr e = { 0 };
+		unsigned n;
+		long age;
+
+		ok(conf_parse_keep("30d last 5", &age, &n, &e) == 0 &&
+		    age == 30 * 86400 && n == 5, "Keep-Snapshots: both rules");
+		ok(conf_parse_keep("last 3", &age, &n, &e) == 0 && age == 0 &&
+		    n == 3, "Keep-Snapshots: last N alone");
+		ok(conf_parse_keep("12h", &age, &n, &e) == 0 &&
+		    age == 12 * 3600 && n == 0, "Keep-Snapshots: age alone");
+	}
 	expect_err("empty reserved key", "Gc-Grace:\n", NULL, NULL, MERR_CONF,
 	    "mirrord.conf", 1, "'Gc-Grace' needs a value");
 

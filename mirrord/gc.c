@@ -1,0 +1,589 @@
+/*
+ * gc.c: retention and garbage collection. See gc.h for the method.
+ */
+#include "mirrord/common.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "mirrord/channel.h"
+#include "mirrord/gc.h"
+#include "mirrord/log.h"
+#include "mirrord/snap.h"
+
+static void
+be64_put(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+be64_get(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t
+be32_get(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+be32_put(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+int
+gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN], int64_t now,
+    struct merr *err)
+{
+	unsigned char v[8];
+	const void *old;
+	size_t ol;
+	int rc;
+
+	rc = store_get(t, TBL_GC, h, HASH_LEN, &old, &ol, err);
+	if (rc == 0)
+		return 0;
+	if (rc != MERR_NOTFOUND)
+		return rc;
+	be64_put(v, (uint64_t)now);
+	return store_put(t, TBL_GC, h, HASH_LEN, v, 8, err);
+}
+
+static void
+pin_key(struct buf *k, const char *mirror, const char *id)
+{
+	buf_reset(k);
+	buf_adds(k, mirror);
+	buf_addc(k, '\0');
+	buf_adds(k, "pin");
+	buf_addc(k, '\0');
+	buf_adds(k, id);
+}
+
+int
+gc_pin(struct store *s, const char *mirror, const char *id, const char *note,
+    struct merr *err)
+{
+	struct store_txn *t;
+	struct snap sn;
+	struct buf k = BUF_INIT;
+	int rc;
+
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	rc = snap_load(t, mirror, id, &sn, err);
+	if (rc == 0) {
+		if (strcmp(sn.id, id) != 0)
+			rc = merr_set(err, MERR_NOTFOUND,
+			    "no snapshot '%s' (pin an exact ID)", id);
+		snap_release(&sn);
+	}
+	if (rc == 0) {
+		pin_key(&k, mirror, id);
+		if (note)
+			rc = store_put(t, TBL_META, k.p, k.len, note,
+			    strlen(note), err);
+		else
+			rc = store_del(t, TBL_META, k.p, k.len, err);
+		if (rc == MERR_NOTFOUND)
+			rc = merr_set(err, MERR_NOTFOUND,
+			    "snapshot '%s' is not pinned", id);
+	}
+	buf_release(&k);
+	if (rc == 0)
+		return store_txn_commit(t, err);
+	store_txn_abort(t);
+	return rc;
+}
+
+/* One snapshot as retention sees it. */
+struct gc_snap {
+	char id[SNAP_ID_LEN + 1];
+	uint32_t seq;
+	int64_t time;
+	bool keep;
+};
+
+static void
+keep_id(struct gc_snap *v, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].id, id) == 0)
+			v[i].keep = true;
+}
+
+/* Marks what channels need: targets and recent moves' both ends. */
+static int
+keep_channels(struct store_txn *t, const char *mirror, unsigned history,
+    struct gc_snap *v, size_t n, struct merr *err)
+{
+	char **names = NULL;
+	size_t nn = 0, i, j;
+	int rc;
+
+	rc = channel_list(t, mirror, &names, &nn, err);
+	for (i = 0; rc == 0 && i < nn; i++) {
+		struct channel ch;
+		struct channel_log *l = NULL;
+		size_t nl = 0;
+
+		rc = channel_get(t, mirror, names[i], &ch, err);
+		if (rc)
+			break;
+		keep_id(v, n, ch.target);
+		channel_release(&ch);
+		rc = channel_log_get(t, mirror, names[i], &l, &nl, err);
+		for (j = nl > history ? nl - history : 0; rc == 0 && j < nl;
+		    j++) {
+			keep_id(v, n, l[j].to);
+			if (l[j].from[0])
+				keep_id(v, n, l[j].from);
+		}
+		channel_log_release(l, nl);
+	}
+	snap_list_free(names, nn);
+	return rc;
+}
+
+/* Candidates: blobs that may have lost their last reference. */
+struct hashes {
+	unsigned char (*h)[HASH_LEN];
+	size_t n, cap;
+};
+
+static void
+hashes_add(struct hashes *hs, const unsigned char h[HASH_LEN])
+{
+	if (hs->n == hs->cap) {
+		hs->cap = hs->cap ? hs->cap * 2 : 64;
+		hs->h = xreallocarray(hs->h, hs->cap, HASH_LEN);
+	}
+	memcpy(hs->h[hs->n++], h, HASH_LEN);
+}
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH_LEN);
+}
+
+static bool
+hashes_has(const struct hashes *hs, const unsigned char h[HASH_LEN])
+{
+	return hs->n && bsearch(h, hs->h, hs->n, HASH_LEN, hash_cmp) != NULL;
+}
+
+/*
+ * Drops the pool intervals that start in [a, b] and end by b + 1: no kept
+ * snapshot lies in them any more. Their blobs lose a reference.
+ */
+static int
+drop_intervals(struct store_txn *t, const char *mirror, uint32_t a,
+    uint32_t b, struct hashes *cand, struct gc_stats *st, struct merr *err)
+{
+	struct store_cursor *c;
+	struct buf prefix = BUF_INIT, pk = BUF_INIT;
+	const void *k, *v;
+	size_t kl, vl, mlen = strlen(mirror) + 1;
+	unsigned char seq[4];
+	int rc;
+
+	buf_adds(&prefix, mirror);
+	buf_addc(&prefix, '\0');
+	be32_put(seq, a);
+	buf_add(&prefix, seq, 4);
+	rc = store_cursor_open(t, TBL_POOLSEQ, &c, err);
+	if (rc)
+		goto out;
+	for (rc = store_cursor_seek(c, prefix.p, prefix.len, &k, &kl, &v, &vl,
+	    err); rc == 1; ) {
+		const unsigned char *kp = k;
+		const char *path;
+		const void *pv;
+		size_t pvl, plen;
+		uint32_t from, to, brefs;
+		unsigned char h[HASH_LEN];
+
+		if (kl < mlen + 4 + 2 + HASH_LEN || memcmp(kp, mirror, mlen))
+			break;
+		from = be32_get(kp + mlen);
+		if (from > b)
+			break;
+		path = (const char *)kp + mlen + 4;
+		plen = kl - mlen - 4 - 1 - HASH_LEN;
+		memcpy(h, kp + kl - HASH_LEN, HASH_LEN);
+		/* The interval: mirror\0path\0hash be32(from). */
+		buf_reset(&pk);
+		buf_add(&pk, mirror, mlen);
+		buf_add(&pk, path, plen);
+		buf_addc(&pk, '\0');
+		buf_add(&pk, h, HASH_LEN);
+		buf_add(&pk, kp + mlen, 4);
+		rc = store_get(t, TBL_POOL, pk.p, pk.len, &pv, &pvl, err);
+		if (rc == MERR_NOTFOUND || (rc == 0 && pvl != 12)) {
+			rc = merr_set(err, MERR_STORE, "pool index names a "
+			    "missing interval for '%.*s'", (int)plen, path);
+			break;
+		}
+		if (rc)
+			break;
+		to = be32_get(pv);
+		if (to == 0 || to > b + 1) {
+			rc = store_cursor_next(c, &k, &kl, &v, &vl, err);
+			continue;
+		}
+		rc = store_del(t, TBL_POOL, pk.p, pk.len, err);
+		if (rc == 0)
+			rc = snap_bref_add(t, h, -1, &brefs, err);
+		if (rc)
+			break;
+		if (brefs == 0)
+			hashes_add(cand, h);
+		st->blobs_queued += brefs == 0;
+		rc = store_cursor_del(c, err);
+		if (rc)
+			break;
+		/* LMDB: after a delete, "next" is the entry that followed. */
+		rc = store_cursor_next(c, &k, &kl, &v, &vl, err);
+	}
+	store_cursor_close(c);
+	if (rc > 0)
+		rc = 0;
+out:
+	buf_release(&prefix);
+	buf_release(&pk);
+	return rc;
+}
+
+/* Retention for one mirror, in transaction t. */
+static int
+retain(struct store_txn *t, const struct conf *c, const char *mirror,
+    const char *keep_rule, bool dry_run, struct hashes *cand,
+    struct gc_stats *st, struct merr *err)
+{
+	struct gc_snap *v = NULL;
+	char **ids = NULL;
+	size_t n = 0, i, j;
+	int64_t now = (int64_t)time(NULL);
+	unsigned last_n;
+	long max_age;
+	uint32_t maxseq = 0;
+	bool *present = NULL;
+	int rc;
+
+	if (keep_rule == NULL)
+		return 0;	/* keep everything */
+	rc = conf_parse_keep(keep_rule, &max_age, &last_n, err);
+	if (rc)
+		return rc;
+	rc = snap_list(t, mirror, &ids, &n, err);
+	if (rc || n == 0)
+		goto out;
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		struct snap sn;
+		struct buf k = BUF_INIT;
+		const void *pv;
+		size_t pvl;
+
+		rc = snap_load(t, mirror, ids[i], &sn, err);
+		if (rc)
+			goto out;
+		memcpy(v[i].id, sn.id, sizeof(v[i].id));
+		v[i].seq = sn.seq;
+		v[i].time = sn.time;
+		if (sn.seq > maxseq)
+			maxseq = sn.seq;
+		snap_release(&sn);
+		v[i].keep = i + 1 == n ||		/* the newest */
+		    (max_age && now - v[i].time < max_age) ||
+		    (last_n && i + last_n >= n);
+		pin_key(&k, mirror, ids[i]);
+		rc = store_get(t, TBL_META, k.p, k.len, &pv, &pvl, err);
+		buf_release(&k);
+		if (rc == 0)
+			v[i].keep = true;
+		else if (rc != MERR_NOTFOUND)
+			goto out;
+		rc = 0;
+	}
+	rc = keep_channels(t, mirror, c->channel_history, v, n, err);
+	if (rc)
+		goto out;
+	/* Seqs still present after the drop; runs of absent ones. */
+	present = xcalloc((size_t)maxseq + 2, sizeof(bool));
+	for (i = 0; i < n; i++)
+		present[v[i].seq] = v[i].keep;
+	for (i = 0; i < n; i++) {
+		struct snap sn;
+		struct buf k = BUF_INIT;
+
+		if (v[i].keep)
+			continue;
+		st->snapshots_dropped++;
+		log_info("mirror '%s': %s snapshot %s", mirror,
+		    dry_run ? "would drop" : "dropping", v[i].id);
+		rc = snap_load(t, mirror, v[i].id, &sn, err);
+		if (rc)
+			goto out;
+		for (j = 0; j < sn.nsuites; j++) {
+			size_t f;
+
+			for (f = 0; f < sn.suites[j].nfiles; f++)
+				hashes_add(cand, sn.suites[j].files[f].hash);
+		}
+		snap_release(&sn);
+		buf_adds(&k, mirror);
+		buf_addc(&k, '\0');
+		buf_adds(&k, v[i].id);
+		rc = store_del(t, TBL_SNAPS, k.p, k.len, err);
+		buf_release(&k);
+		if (rc)
+			goto out;
+	}
+	/* Each maximal run of absent seqs holding a newly dropped one. */
+	for (i = 0; i < n; i++) {
+		uint32_t a, b;
+
+		if (v[i].keep)
+			continue;
+		a = v[i].seq;
+		b = v[i].seq;
+		while (a > 1 && !present[a - 1])
+			a--;
+		while (b < maxseq && !present[b + 1])
+			b++;
+		/* Visit each run once: at its first newly dropped seq. */
+		for (j = 0; j < i; j++)
+			if (!v[j].keep && v[j].seq >= a && v[j].seq <= b)
+				break;
+		if (j < i)
+			continue;
+		rc = drop_intervals(t, mirror, a, b, cand, st, err);
+		if (rc)
+			goto out;
+	}
+out:
+	free(present);
+	free(v);
+	snap_list_free(ids, n);
+	if (rc)
+		merr_prefix(err, "mirror '%s': retention: ", mirror);
+	return rc;
+}
+
+/* Every blob a kept manifest or a channel names (any mirror). */
+static int
+kept_dists(struct store_txn *t, struct hashes *kept, struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
+		const char *key = k, *nul = memchr(key, '\0', kl);
+		char *mirror, *id;
+		struct snap sn;
+		size_t i, j;
+
+		if (nul == NULL)
+			continue;
+		mirror = xstrndup(key, (size_t)(nul - key));
+		id = xstrndup(nul + 1, kl - (size_t)(nul - key) - 1);
+		rc = snap_load(t, mirror, id, &sn, err);
+		free(mirror);
+		free(id);
+		if (rc)
+			break;
+		for (i = 0; i < sn.nsuites; i++)
+			for (j = 0; j < sn.suites[i].nfiles; j++)
+				hashes_add(kept, sn.suites[i].files[j].hash);
+		snap_release(&sn);
+	}
+	store_cursor_close(c);
+	if (rc < 0)
+		return rc;
+	rc = store_cursor_open(t, TBL_CHANNELS, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
+		const char *key = k, *nul = memchr(key, '\0', kl);
+		struct channel ch;
+		char *mirror, *name;
+		size_t i, j, ml;
+
+		/* "mirror\0c\0name": current states only. */
+		if (nul == NULL || (size_t)(nul - key) + 3 > kl ||
+		    nul[1] != 'c' || nul[2] != '\0')
+			continue;
+		ml = (size_t)(nul - key);
+		mirror = xstrndup(key, ml);
+		name = xstrndup(nul + 3, kl - ml - 3);
+		rc = channel_get(t, mirror, name, &ch, err);
+		free(mirror);
+		free(name);
+		if (rc)
+			break;
+		for (i = 0; i < ch.nsuites; i++)
+			for (j = 0; j < ch.suites[i].nfiles; j++)
+				hashes_add(kept, ch.suites[i].files[j].hash);
+		channel_release(&ch);
+	}
+	store_cursor_close(c);
+	if (rc < 0)
+		return rc;
+	if (kept->n)
+		qsort(kept->h, kept->n, HASH_LEN, hash_cmp);
+	return 0;
+}
+
+static bool
+pool_referenced(struct store_txn *t, const unsigned char h[HASH_LEN])
+{
+	const void *v;
+	size_t vl;
+
+	return store_get(t, TBL_BREFS, h, HASH_LEN, &v, &vl, NULL) == 0;
+}
+
+/*
+ * The queue: each entry unreferenced since a time. Referenced again:
+ * unqueued. Past the grace: removed (rows now, files after the commit).
+ */
+static int
+collect(struct store *s, struct store_txn *t, const struct hashes *kept,
+    long grace, bool dry_run, struct hashes *gone, struct gc_stats *st,
+    struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	rc = store_cursor_open(t, TBL_GC, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; ) {
+		unsigned char h[HASH_LEN];
+		struct store_blob_rec rec;
+		int64_t since = vl == 8 ? (int64_t)be64_get(v) : 0;
+		bool del = false;
+
+		if (kl != HASH_LEN) {
+			rc = store_cursor_next(c, &k, &kl, &v, &vl, err);
+			continue;
+		}
+		memcpy(h, k, HASH_LEN);
+		if (pool_referenced(t, h) || hashes_has(kept, h)) {
+			del = true;
+		} else if (now - since >= grace) {
+			rc = store_blob_get(t, h, &rec, err);
+			if (rc == 0) {
+				st->blobs_removed++;
+				st->bytes_removed += rec.size;
+				hashes_add(gone, h);
+				if (!dry_run)
+					rc = store_del(t, TBL_BLOBS, h,
+					    HASH_LEN, err);
+			} else if (rc == MERR_NOTFOUND) {
+				rc = 0;
+			}
+			if (rc)
+				break;
+			del = true;
+		} else {
+			if (store_blob_get(t, h, &rec, NULL) == 0)
+				st->bytes_pending += rec.size;
+			st->blobs_pending++;
+		}
+		if (del && !dry_run) {
+			rc = store_cursor_del(c, err);
+			if (rc)
+				break;
+			rc = store_cursor_seek(c, h, HASH_LEN, &k, &kl, &v,
+			    &vl, err);
+			continue;
+		}
+		rc = store_cursor_next(c, &k, &kl, &v, &vl, err);
+	}
+	store_cursor_close(c);
+	(void)s;
+	return rc < 0 ? rc : 0;
+}
+
+int
+gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
+    long grace, bool dry_run, struct gc_stats *st, struct merr *err)
+{
+	struct hashes cand = { 0 }, kept = { 0 }, gone = { 0 };
+	struct store_txn *t;
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	for (i = 0; rc == 0 && i < c->nmirrors; i++) {
+		const struct conf_mirror *cm = &c->mirrors[i];
+
+		if (m && strcmp(m->name, cm->name) != 0)
+			continue;
+		rc = retain(t, c, cm->name, cm->keep_snapshots ?
+		    cm->keep_snapshots : c->keep_snapshots, dry_run, &cand, st,
+		    err);
+	}
+	for (i = 0; rc == 0 && i < cand.n; i++)
+		rc = gc_queue(t, cand.h[i], now, err);
+	if (rc == 0)
+		rc = kept_dists(t, &kept, err);
+	if (rc == 0)
+		rc = collect(s, t, &kept, grace, dry_run, &gone, st, err);
+	if (rc || dry_run) {
+		store_txn_abort(t);
+	} else {
+		rc = store_txn_commit(t, err);
+		/* Rows first, then files: a crash between leaves only files
+		 * that nothing names, which fsck reports. */
+		for (i = 0; rc == 0 && i < gone.n; i++) {
+			char *path = store_blob_path(s, gone.h[i]);
+
+			if (unlink(path) < 0 && errno != ENOENT)
+				log_warn("cannot remove '%s': %s", path,
+				    strerror(errno));
+			free(path);
+		}
+	}
+	free(cand.h);
+	free(kept.h);
+	free(gone.h);
+	return rc;
+}

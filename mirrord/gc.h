@@ -1,0 +1,57 @@
+/*
+ * gc.h: retention (which snapshots to keep) and garbage collection (which
+ * blobs no kept snapshot needs).
+ *
+ * Retention drops snapshot rows. A snapshot is kept if Keep-Snapshots
+ * keeps it (newer than a duration and/or among the last N), if it is
+ * pinned, if a channel points at it, or if it is among the targets of a
+ * channel's recent moves (Channel-History, default 5) so that rollback
+ * works.
+ *
+ * Collection is incremental: a pool interval [from, to) can only die when
+ * every snapshot in it is dropped, so it started in a run of dropped
+ * snapshots; intervals are indexed by their start, so the work follows
+ * what the dropped snapshots changed, not the archive's size. A blob that
+ * loses its last reference is queued with the time; it is removed only
+ * after the grace period (clients mid-update never get a 404), and only if
+ * nothing references it again by then.
+ */
+#ifndef MIRRORD_GC_H
+#define MIRRORD_GC_H
+
+#include "mirrord/common.h"
+#include "mirrord/conf.h"
+#include "mirrord/hash.h"
+#include "mirrord/store.h"
+
+struct gc_stats {
+	uint64_t snapshots_dropped;
+	uint64_t blobs_queued;		/* newly unreferenced */
+	uint64_t blobs_removed;
+	uint64_t bytes_removed;
+	uint64_t blobs_pending;		/* unreferenced, still in grace */
+	uint64_t bytes_pending;
+};
+
+/*
+ * Applies retention to mirror m (Keep-Snapshots of m, else of c; every
+ * configured mirror if m is NULL), then collects what became
+ * unreferenced and removes queued blobs older than grace seconds.
+ * dry_run: report only, change nothing. The caller holds the store lock.
+ */
+int gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
+    long grace, bool dry_run, struct gc_stats *st, struct merr *err);
+
+/*
+ * Queues blob h as unreferenced since now (an earlier time is kept): for
+ * writers that drop a reference outside gc (a channel's old Release
+ * files, blobs of a failed sync).
+ */
+int gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN],
+    int64_t now, struct merr *err);
+
+/* Pins (note non-NULL) or unpins a snapshot: pinned ones are never dropped. */
+int gc_pin(struct store *s, const char *mirror, const char *id,
+    const char *note, struct merr *err);
+
+#endif
