@@ -317,7 +317,11 @@ is_snap_id(const char *s)
 		    s[i] != shape[i])
 			return false;
 	}
-	return true;
+	/* A real time: month, day, hour, minute, second in range. */
+#define TWO(o) ((s[o] - '0') * 10 + (s[(o) + 1] - '0'))
+	return TWO(4) >= 1 && TWO(4) <= 12 && TWO(6) >= 1 && TWO(6) <= 31 &&
+	    TWO(9) <= 23 && TWO(11) <= 59 && TWO(13) <= 60;
+#undef TWO
 }
 
 int

@@ -1050,3 +1050,13 @@ store_put_mem(struct store *s, const void *data, size_t len,
 	}
 	return store_blob_finish(&w, h, len, err);
 }
+
+uint64_t
+store_last_txnid(struct store *s)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(s->env, &info) != 0)
+		return 0;
+	return (uint64_t)info.me_last_txnid;
+}

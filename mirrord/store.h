@@ -65,6 +65,12 @@ int store_lock(struct store *s, const char *what, bool wait,
     struct merr *err);
 void store_unlock(struct store *s);
 
+/*
+ * The ID of the last committed write transaction: it changes with every
+ * commit by any process, so a reader can tell that its cache is stale.
+ */
+uint64_t store_last_txnid(struct store *s);
+
 /* The durability barrier: syncfs() on the store's file system. */
 int store_sync(struct store *s, struct merr *err);
 

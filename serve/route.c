@@ -242,6 +242,7 @@ route_url_encode(struct buf *b, const char *s)
 struct route_ent {
 	atomic_int refs;	/* the slot's and each user's */
 	int64_t expires;	/* monotonic milliseconds */
+	uint64_t txnid;		/* the store's last commit when loaded */
 	char *key;		/* "mirror\0ref\0" */
 	size_t klen;
 	struct snap sn;
@@ -311,7 +312,8 @@ cache_slot(const char *key, size_t klen)
 
 /* A live entry for key, with a reference for the caller, or NULL. */
 static struct route_ent *
-cache_get(struct route_cache *rc, const char *key, size_t klen)
+cache_get(struct route_cache *rc, const char *key, size_t klen,
+    uint64_t txnid)
 {
 	struct route_ent *e;
 	size_t i = cache_slot(key, klen);
@@ -320,8 +322,9 @@ cache_get(struct route_cache *rc, const char *key, size_t klen)
 		return NULL;
 	pthread_mutex_lock(&rc->mu);
 	e = rc->slot[i];
+	/* Any commit (a sync, a promotion) may have moved the ref. */
 	if (e != NULL && e->klen == klen && memcmp(e->key, key, klen) == 0 &&
-	    e->expires > now_ms())
+	    e->txnid == txnid && e->expires > now_ms())
 		atomic_fetch_add(&e->refs, 1);
 	else
 		e = NULL;
@@ -395,6 +398,7 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 	const struct channel *ch;
 	struct route_ent *e;
 	struct buf key = BUF_INIT;
+	uint64_t txnid;
 	bool moving;
 	int rc = 0;
 
@@ -402,7 +406,8 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 	buf_addc(&key, '\0');
 	buf_adds(&key, r->ref);
 	buf_addc(&key, '\0');
-	e = cache_get(cache, key.p, key.len);
+	txnid = store_last_txnid(s);
+	e = cache_get(cache, key.p, key.len, txnid);
 	if (e == NULL) {
 		rc = store_txn_begin(s, false, t, err);
 		if (rc) {
@@ -411,6 +416,9 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 		}
 		e = xcalloc(1, sizeof(*e));
 		atomic_init(&e->refs, 1);
+		/* Read before resolving: a commit in between only makes the
+		 * entry look stale, never fresh. */
+		e->txnid = txnid;
 		rc = channel_resolve(*t, r->mirror, r->ref, &e->sn, &e->ch,
 		    err);
 		if (rc) {
@@ -470,6 +478,36 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 			res->content_type = bh ? "application/octet-stream" :
 			    route_content_type(r->path);
 			break;
+		}
+		/*
+		 * A by-hash name the ref no longer lists: a client read the
+		 * InRelease of a target this ref had a moment ago (a channel
+		 * moved, a sync landed). The hash pins the bytes, so any
+		 * verified blob with it is the right answer, as the Debian
+		 * archive keeps old by-hash files for a while.
+		 */
+		if (r->path[0] != '\0' && !r->dir &&
+		    route_is_by_hash(r->path) &&
+		    snap_find_suite(sn, r->suite) != NULL) {
+			const char *hex = strrchr(r->path, '/') + 1;
+			struct store_blob_rec rec;
+			unsigned char h[HASH_LEN];
+
+			if (*t == NULL) {
+				rc = store_txn_begin(s, false, t, err);
+				if (rc)
+					break;
+			}
+			if (hash_from_hex(hex, strlen(hex), h) == 0 &&
+			    store_blob_get(*t, h, &rec, NULL) == 0) {
+				res->answer = ANSWER_FILE;
+				memcpy(res->hash, h, HASH_LEN);
+				res->size = rec.size;
+				res->cache_control = route_cache_control(false,
+				    true, false);
+				res->content_type = "application/octet-stream";
+				break;
+			}
 		}
 		/* Not a file: maybe a directory of the suite. */
 		{

@@ -388,3 +388,237 @@ expect_sync_failure() {
 }
 
 [ -x "$MIRRORD" ] || fail "no mirrord binary at '$MIRRORD'"
+
+# ------------------------------------------------------------ serving
+
+# free_port: a TCP port of 127.0.0.1 that was free a moment ago.
+free_port() {
+	"$PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# set_global KEY VALUE: sets KEY: in $CONF's global stanza (the first one).
+set_global() {
+	"$PYTHON" - "$CONF" "$1" "$2" <<'EOF'
+import sys
+path, key, value = sys.argv[1:4]
+out, done, glob = [], False, True
+for l in open(path).read().split("\n"):
+    if glob and l.lower().startswith(key.lower() + ":"):
+        continue            # the old value
+    if glob and l.strip() == "" and any(x.strip() and x[0] != "#" for x in out):
+        out.append("%s: %s" % (key, value))
+        done, glob = True, False
+    out.append(l)
+if not done:
+    out.append("%s: %s" % (key, value))
+open(path + ".tmp", "w").write("\n".join(out))
+EOF
+	mv "$CONF.tmp" "$CONF"
+}
+
+# start_serve: `mirrord serve` with Listen: 127.0.0.1:<a free port> (set in
+# $CONF), retried on a bind failure, waited for until /healthz answers ok.
+# Sets SERVE_PORT, SERVE_URL (http://127.0.0.1:PORT) and SERVE_PID; its
+# stderr (the access log) goes to $T/serve.log.
+start_serve() {
+	_try=0
+	while :; do
+		_try=$((_try + 1))
+		SERVE_PORT=$(free_port)
+		SERVE_URL=http://127.0.0.1:$SERVE_PORT
+		set_global Listen "127.0.0.1:$SERVE_PORT"
+		: >"$T/serve.log"
+		# timeout: never outlives a test that died without cleanup
+		timeout -k 5 600 "$MIRRORD" -c "$CONF" serve \
+		    >"$T/serve.out" 2>"$T/serve.log" &
+		SERVE_PID=$!
+		_pids="$_pids $SERVE_PID"
+		_i=0
+		while kill -0 "$SERVE_PID" 2>/dev/null; do
+			if curl -s --max-time 2 -o "$T/healthz" \
+			    "$SERVE_URL/healthz" 2>/dev/null &&
+			    grep -q '^ok' "$T/healthz" &&
+			    kill -0 "$SERVE_PID" 2>/dev/null; then
+				step "mirrord serve on $SERVE_URL (pid $SERVE_PID)"
+				return 0
+			fi
+			_i=$((_i + 1))
+			[ "$_i" -le 100 ] || fail "mirrord serve: /healthz not ok" \
+			    "after 10 s: $(tail -n 5 "$T/serve.log")"
+			sleep 0.1
+		done
+		wait "$SERVE_PID" 2>/dev/null || true
+		forget_pid "$SERVE_PID"
+		if [ "$_try" -lt 5 ] &&
+		    grep -Eiq 'in use|bind' "$T/serve.log"; then
+			step "port $SERVE_PORT taken, trying another one"
+			continue
+		fi
+		fail "mirrord serve exited at start: $(cat "$T/serve.log")"
+	done
+}
+
+# stop_serve: SIGTERM to the server; it must exit 0 within 10 s.
+stop_serve() {
+	kill "$SERVE_PID" 2>/dev/null || true
+	_i=0
+	while kill -0 "$SERVE_PID" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 100 ]; then
+			# the mirrord under our timeout(1), by its PID
+			for _c in $(ps -o pid= --ppid "$SERVE_PID"); do
+				kill -KILL "$_c" 2>/dev/null || true
+			done
+			fail "mirrord serve still running 10 s after SIGTERM"
+		fi
+		sleep 0.1
+	done
+	_src=0
+	wait "$SERVE_PID" 2>/dev/null || _src=$?
+	forget_pid "$SERVE_PID"
+	[ "$_src" = 0 ] || fail "mirrord serve exited $_src after SIGTERM:" \
+	    "$(tail -n 5 "$T/serve.log")"
+}
+
+# http_status URL [CURL_ARGS...]: prints the status of a GET (000 if none);
+# the headers go to $T/h, the body to $T/b.
+http_status() {
+	_u=$1; shift
+	rm -f "$T/b" "$T/h"	# curl creates -o's file only for a body
+	curl -s --max-time 10 -o "$T/b" -D "$T/h" -w '%{http_code}' "$@" \
+	    "$_u" 2>/dev/null || true
+	[ -f "$T/b" ] || : >"$T/b"
+	[ -f "$T/h" ] || : >"$T/h"
+}
+
+# header NAME [FILE]: the value of the last header NAME in FILE ($T/h).
+header() {
+	tr -d '\r' <"${2:-$T/h}" | awk -v n="$1" 'BEGIN { n = tolower(n) }
+	    { i = index($0, ":")
+	      if (i && tolower(substr($0, 1, i - 1)) == n) {
+		v = substr($0, i + 1); sub(/^[ \t]*/, "", v); last = v } }
+	    END { print last }'
+}
+
+# ------------------------------------------------------------ apt clients
+
+# apt_box BOX: a private apt state tree (the recipe of TESTING.md). Also
+# $BOX/apt.conf, given as APT_CONFIG: it points Dir::Etc::parts at the box
+# so that the host's apt.conf.d (its update hooks) is not read.
+apt_box() {
+	mkdir -p "$1/etc/apt/sources.list.d" "$1/etc/apt/preferences.d" \
+	    "$1/etc/apt/apt.conf.d" "$1/etc/apt/trusted.gpg.d" \
+	    "$1/var/lib/apt/lists/partial" \
+	    "$1/var/cache/apt/archives/partial" "$1/var/lib/dpkg"
+	: >"$1/var/lib/dpkg/status"
+	printf 'Dir::Etc::parts "%s/etc/apt/apt.conf.d";\n' "$1" >"$1/apt.conf"
+}
+
+# apt_get BOX ARGS...: apt-get on BOX, bounded in time, no retries.
+apt_get() {
+	_box=$1; shift
+	APT_CONFIG=$_box/apt.conf timeout 60 apt-get -o Dir="$_box" \
+	    -o Dir::State::status="$_box/var/lib/dpkg/status" \
+	    -o Dir::Etc::trusted=/dev/null \
+	    -o Dir::Etc::trustedparts="$_box/etc/apt/trusted.gpg.d" \
+	    -o Debug::NoLocking=1 -o APT::Sandbox::User=root \
+	    -o Acquire::Languages=none -o APT::Architecture=amd64 \
+	    -o Acquire::Retries=0 "$@"
+}
+
+# apt_cache BOX ARGS...
+apt_cache() {
+	_box=$1; shift
+	APT_CONFIG=$_box/apt.conf timeout 60 apt-cache -o Dir="$_box" \
+	    -o Dir::State::status="$_box/var/lib/dpkg/status" \
+	    -o Dir::Etc::trusted=/dev/null \
+	    -o Dir::Etc::trustedparts="$_box/etc/apt/trusted.gpg.d" \
+	    -o Debug::NoLocking=1 -o APT::Sandbox::User=root \
+	    -o Acquire::Languages=none -o APT::Architecture=amd64 "$@"
+}
+
+# apt_update_ok BOX: `apt-get update` exits 0 and prints no W:, E: or Err:.
+apt_update_ok() {
+	run apt_get "$1" update
+	[ "$RC" = 0 ] || fail "apt-get update in $1 failed"
+	if grep -Eq '^(W|E|Err):' "$T/out" "$T/err"; then
+		fail "apt-get update in $1 warned or failed"
+	fi
+}
+
+# apt_candidate BOX PKG: the candidate version `apt-cache policy` shows.
+apt_candidate() {
+	apt_cache "$1" policy "$2" >"$T/policy" 2>&1 ||
+		fail "apt-cache policy $2 failed: $(cat "$T/policy")"
+	sed -n 's/^ *Candidate: *//p' "$T/policy"
+}
+
+# fixture_packages ARCHIVE: one line "SUITE PACKAGE ARCH VERSION FILENAME
+# SHA256" per binary package entry of ARCHIVE's Packages.xz indices (every
+# suite, component and binary-* folder), sorted, without duplicates.
+fixture_packages() {
+	"$PYTHON" - "$1" <<'EOF'
+import glob, lzma, os, sys
+root = sys.argv[1]
+out = set()
+for p in glob.glob(os.path.join(root, "dists/*/*/binary-*/Packages.xz")):
+    suite = os.path.relpath(p, os.path.join(root, "dists")).split(os.sep)[0]
+    for para in lzma.decompress(open(p, "rb").read()).decode().split("\n\n"):
+        f = {}
+        for line in para.split("\n"):
+            if line and not line[0].isspace() and ":" in line:
+                k, v = line.split(":", 1)
+                f[k] = v.strip()
+        if "Package" in f:
+            out.add((suite, f["Package"], f["Architecture"], f["Version"],
+                     f["Filename"], f["SHA256"]))
+for t in sorted(out):
+    print(" ".join(t))
+EOF
+}
+
+# raw_request IN OUT [SECONDS]: sends IN's bytes as they are on one TCP
+# connection to the server of start_serve, then reads until the server
+# closes it or SECONDS (default 5) pass; the answer goes to OUT. Prints how
+# it ended: "closed", "timeout", "reset" or "refused".
+raw_request() {
+	"$PYTHON" - "$1" "$2" "$SERVE_PORT" "${3:-5}" <<'EOF'
+import socket, sys, time
+inp, outp, port, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+data = open(inp, "rb").read()
+got, how = b"", "closed"
+try:
+    s = socket.create_connection(("127.0.0.1", port), timeout=secs)
+except OSError:
+    open(outp, "wb").close()
+    print("refused")
+    sys.exit(0)
+end = time.time() + secs
+try:
+    s.sendall(data)
+except OSError:
+    how = "reset"      # the server may answer and close before reading all
+try:
+    while True:
+        left = end - time.time()
+        if left <= 0:
+            how = "timeout"
+            break
+        s.settimeout(left)
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except socket.timeout:
+    how = "timeout"
+except OSError:
+    how = "reset"
+s.close()
+open(outp, "wb").write(got)
+print(how)
+EOF
+}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# Promotion and rollback as an apt client sees them: a client on channel
+# 'production' gets generation 1, then generation 2 after a promotion, and
+# generation 1 again after a rollback, although it already had the newer
+# Release (apt ignores an older Date: channel Release dates must increase).
+. "$(dirname "$0")/lib.sh"
+
+setup_synced
+cp -a "$ARCHIVE" "$T/gen1"
+v1=$(fixture_packages "$T/gen1" |
+    awk '$1 == "stable-updates" && $2 == "hello" && $3 == "amd64" { print $4 }')
+start_serve
+
+# channel_date: the Date of production's stable-updates InRelease.
+channel_date() {
+	_s=$(http_status "$SERVE_URL/demo/production/dists/stable-updates/InRelease")
+	[ "$_s" = 200 ] || fail "GET production's InRelease: status $_s"
+	"$PYTHON" -c 'import email.utils, sys
+for l in open(sys.argv[1], errors="replace"):
+    if l.startswith("Date:"):
+        print(int(email.utils.parsedate_to_datetime(l[5:].strip()).timestamp()))
+        break' "$T/b"
+}
+
+step "promote generation 1 to production"
+run mirrord promote demo latest production
+assert_rc 0
+assert_out_match "^production -> $SNAP1\$"
+run mirrord sources demo production
+assert_rc 0
+BOX=$T/box
+apt_box "$BOX"
+cp "$T/out" "$BOX/etc/apt/sources.list.d/x.sources"
+apt_update_ok "$BOX"
+assert_eq "$v1" "$(apt_candidate "$BOX" hello)" "candidate after promoting gen 1"
+d1=$(channel_date)
+
+step "promote the same snapshot again: an error"
+run mirrord promote demo "$SNAP1" production
+assert_rc 1
+assert_err_match 'already'
+
+# A busy server: other clients keep reading the channel during the moves
+# below, so a move must be visible to the next request at once (no stale
+# resolution from before the move may be served after it returned).
+: >"$T/warm"
+(
+	while [ -f "$T/warm" ]; do
+		curl -s --max-time 5 -o /dev/null \
+		    "$SERVE_URL/demo/production/dists/stable-updates/InRelease" || true
+		sleep 0.05
+	done
+) &
+WARM=$!
+_pids="$_pids $WARM"
+
+step "generation 2, promoted with 'latest'"
+mkarchive --generation 2
+v2=$(fixture_packages "$ARCHIVE" |
+    awk '$1 == "stable-updates" && $2 == "hello" && $3 == "amd64" { print $4 }')
+[ "$v1" != "$v2" ] || fail "the fixture's generation 2 did not change hello"
+sync_ok
+SNAP2=$SNAP
+run mirrord promote demo latest production
+assert_rc 0
+assert_out_match "^production -> $SNAP2\$"
+d2=$(channel_date)	# the first request after the move
+[ "$d2" -gt "$d1" ] || fail "the first GET of production's InRelease after" \
+    "the promotion has an old Date ($d1, then $d2)"
+apt_update_ok "$BOX"
+assert_eq "$v2" "$(apt_candidate "$BOX" hello)" "candidate after promoting gen 2"
+
+step "rollback: the same client sees generation 1 again"
+run mirrord rollback demo production
+assert_rc 0
+assert_out_match "^production -> $SNAP1\$"
+d3=$(channel_date)	# the first request after the move
+[ "$d3" -gt "$d2" ] || fail "the first GET of production's InRelease after" \
+    "the rollback has an old Date ($d2, then $d3)"
+apt_update_ok "$BOX"
+assert_eq "$v1" "$(apt_candidate "$BOX" hello)" "candidate after the rollback"
+rm -f "$T/warm"
+wait "$WARM" || true
+forget_pid "$WARM"
+# The rolled-back channel serves generation 1's indices.
+s=$(http_status "$SERVE_URL/demo/production/dists/stable-updates/main/binary-amd64/Packages.xz")
+assert_eq 200 "$s" "status of production's Packages.xz"
+cmp -s "$T/b" "$T/gen1/dists/stable-updates/main/binary-amd64/Packages.xz" ||
+	fail "production's Packages.xz after the rollback is not generation 1's"
+
+step "channel list and log record every move"
+run mirrord channel list demo
+assert_rc 0
+assert_out_match "^production $SNAP1 [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+run mirrord channel log demo production
+assert_rc 0
+assert_lines 3
+sed -n 1p "$T/out" | grep -Eq -- "- -> $SNAP1( |\$)" ||
+	fail "first log line: $(sed -n 1p "$T/out")"
+sed -n 2p "$T/out" | grep -Eq -- "$SNAP1 -> $SNAP2( |\$)" ||
+	fail "second log line: $(sed -n 2p "$T/out")"
+sed -n 3p "$T/out" | grep -Eiq -- "rollback.*$SNAP2 -> $SNAP1( |\$)" ||
+	fail "third log line: $(sed -n 3p "$T/out")"
+
+step "a second rollback goes on back through the history, or refuses"
+run mirrord rollback demo production
+[ "$RC" = 1 ] || [ "$RC" = 0 ] || fail "rollback exit status $RC"
+stop_serve
+step "ok"
