@@ -96,6 +96,36 @@ void buf_addf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* Returns owned, NUL-terminated contents and resets b. */
 char *buf_detach(struct buf *b, size_t *len);
 
+/* Big-endian integers in keys and values: they sort as numbers. */
+static inline void
+be32_put(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static inline uint32_t
+be32_get(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+be64_put(unsigned char *p, uint64_t v)
+{
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t
+be64_get(const unsigned char *p)
+{
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
+
 /* Case-insensitive ASCII comparison of a counted string to a C string. */
 bool str_ieq(const char *a, size_t alen, const char *b);
 bool str_startswith(const char *s, const char *prefix);

@@ -11,41 +11,9 @@
 #include "mirrord/log.h"
 #include "mirrord/snap.h"
 
-static void
-be64_put(unsigned char *p, uint64_t v)
-{
-	int i;
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
 
-static uint64_t
-be64_get(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
 
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t
-be32_get(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-be32_put(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
 
 int
 gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN], int64_t now,

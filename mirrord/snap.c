@@ -632,34 +632,9 @@ snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
 	return 0;
 }
 
-static void
-be32_put(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
 
-static uint32_t
-be32_get(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
 
-static void
-be64_put(unsigned char *p, uint64_t v)
-{
-	be32_put(p, (uint32_t)(v >> 32));
-	be32_put(p + 4, (uint32_t)v);
-}
 
-static uint64_t
-be64_get(const unsigned char *p)
-{
-	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
-}
 
 /* "mirror\0path\0" + hash: the key of TBL_REFS, prefix of TBL_POOL. */
 static void
