@@ -16,7 +16,8 @@ PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg
 # Debian packages needed to build, test and run the demo.
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
 	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev
-DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl
+DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl \
+	build-essential debhelper fakeroot lintian
 DEB_BENCH = aptly nginx-light hyperfine time
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith \
@@ -36,7 +37,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all deps deps-test deps-bench run check unit e2e bench install clean help demo
+.PHONY: all deps deps-test deps-bench run check unit e2e bench install clean help demo deb
 
 all: $(BUILD)/mirrord
 
@@ -46,6 +47,7 @@ help:
 	@echo "make check      install missing packages, build, run every test"
 	@echo "make bench      compare against aptly and xz (installs them)"
 	@echo "make install    DESTDIR= PREFIX=/usr/local"
+	@echo "make deb        the Debian package, in build/deb/"
 
 $(BUILD)/obj/%.o: %.c $(wildcard mirrord/*.h sync/*.h serve/*.h)
 	@mkdir -p $(dir $@)
@@ -123,6 +125,19 @@ install: $(BUILD)/mirrord
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/mirrord
 	install -m 755 $(BUILD)/mirrord $(DESTDIR)$(PREFIX)/bin/mirrord
 	install -m 644 conf/mirrord.conf $(DESTDIR)$(PREFIX)/share/doc/mirrord/mirrord.conf.example
+
+# The Debian package (packaging/debian), built from a copy of the tree so
+# that the work tree stays clean: build/deb/mirrord_VERSION_ARCH.deb.
+DEB_DIR = build/deb
+deb: deps-test
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(DEB_DIR)/src -xf -
+	cp -a packaging/debian $(DEB_DIR)/src/debian
+	cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		-u MAKEOVERRIDES dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf $(BUILD)

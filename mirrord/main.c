@@ -1148,6 +1148,15 @@ main(int argc, char **argv)
 	const char *cmd;
 	int ch, i, j, rc;
 
+	/* GNU-style long options a packager and a user expect. */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("mirrord %s\n", MIRRORD_VERSION);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "+c:qvh")) != -1) {
 		switch (ch) {
 		case 'c':

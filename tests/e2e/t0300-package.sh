@@ -1,0 +1,270 @@
+#!/bin/sh
+# The Debian package (packaging/debian): builds it with dpkg-buildpackage
+# from a copy of the tree (the work tree stays clean), checks its files,
+# control fields and maintainer scripts, runs lintian on it (any E: fails),
+# unpacks it into a private root with dpkg -x (the host's dpkg database is
+# not touched), then runs the packaged binary: --version, a sync of the
+# demo archive with the packaged example configuration, fsck, and the
+# systemd side of `mirrord daemon` (READY=1, watchdog, SIGHUP, SIGTERM)
+# through a NOTIFY_SOCKET of our own, since systemd does not run here.
+. "$(dirname "$0")/lib.sh"
+
+for tool in dpkg-buildpackage dpkg-deb dh lintian; do
+	command -v "$tool" >/dev/null 2>&1 ||
+		fail "'$tool' is missing: make deps-test installs build-essential debhelper lintian"
+done
+
+step "copy the tree, packaging/debian as debian/"
+SRC=$T/pkg/src
+mkdir -p "$SRC"
+tar -C "$ROOT" --exclude=./build --exclude=./.git -cf - . | tar -C "$SRC" -xf -
+rm -rf "$SRC/debian"
+cp -a "$ROOT/packaging/debian" "$SRC/debian"
+
+step "dpkg-buildpackage -us -uc -b"
+# Nothing of an outer `make check SANITIZE=...` may reach the package build.
+(
+	cd "$SRC" &&
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SANITIZE \
+	    -u BUILD -u DESTDIR -u PREFIX -u CFLAGS -u LDFLAGS \
+	    DEB_BUILD_OPTIONS="parallel=$(nproc 2>/dev/null || echo 2) noautodbgsym" \
+	    timeout 150 dpkg-buildpackage -us -uc -b
+) >"$T/build.log" 2>&1 || fail "dpkg-buildpackage failed: $(tail -n 40 "$T/build.log")"
+
+VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
+UPSTREAM=${VERSION%-*}
+DEB=$(ls "$T/pkg/mirrord_${VERSION}_"*.deb 2>/dev/null | head -n 1)
+[ -n "$DEB" ] && [ -f "$DEB" ] ||
+	fail "no mirrord_${VERSION}_*.deb in $T/pkg: $(ls "$T/pkg")"
+step "built $(basename "$DEB") ($(stat -c %s "$DEB") bytes)"
+
+step "dpkg -c: the expected files, and nothing from the build machine"
+dpkg -c "$DEB" >"$T/contents" || fail "dpkg -c failed"
+# "MODE OWNER/GROUP SIZE DATE TIME PATH"
+awk '{ print $1, $2, $6 }' "$T/contents" >"$T/files"
+expect_file() {	# MODE PATH
+	grep -qx -- "$1 root/root ./$2" "$T/files" ||
+		fail "dpkg -c: no '$1 root/root ./$2'; got: $(cat "$T/files")"
+}
+expect_file -rwxr-xr-x usr/bin/mirrord
+expect_file -rw-r--r-- etc/mirrord/mirrord.conf
+expect_file drwxr-xr-x etc/mirrord/mirrors.d/
+expect_file -rw-r--r-- lib/systemd/system/mirrord.service
+expect_file -rw-r--r-- usr/share/man/man8/mirrord.8.gz
+expect_file -rw-r--r-- usr/share/man/man5/mirrord.conf.5.gz
+expect_file -rw-r--r-- usr/share/doc/mirrord/copyright
+expect_file -rw-r--r-- usr/share/doc/mirrord/mirrord.conf.example
+expect_file drwxr-xr-x var/lib/mirrord/
+if grep -Ev ' \./(etc/mirrord|usr/bin|usr/share/(doc|man|lintian)|lib/systemd/system|var/lib/mirrord)(/|$)' \
+    "$T/files" | grep -Ev ' \./((usr|usr/share|usr/share/man|lib|lib/systemd|var|var/lib|etc)/)?$' \
+    >"$T/unexpected"; then
+	fail "unexpected files in the package: $(cat "$T/unexpected")"
+fi
+
+step "control fields"
+dpkg-deb -f "$DEB" Package Version Architecture Maintainer Depends \
+    Built-Using >"$T/control" || fail "dpkg-deb -f failed"
+sed 's/^/#   /' "$T/control"
+field() {
+	dpkg-deb -f "$DEB" "$1"
+}
+assert_eq mirrord "$(field Package)" "Package"
+assert_eq 0.1.0-1 "$(field Version)" "Version"
+assert_eq "$(dpkg --print-architecture)" "$(field Architecture)" "Architecture"
+assert_eq "mirrord developers <mirrord@example.org>" "$(field Maintainer)" \
+    "Maintainer"
+# Depends: from shlibs (versioned, whatever the library package's name on
+# this release, t64 or not), plus what is not a linked library.
+field Depends | tr ',' '\n' | sed 's/^ *//; s/ *$//' >"$T/depends"
+for re in 'libc6 \(>= ' 'libcurl[0-9]*(-gnutls|t64)? \(>= ' \
+    'libgpgme[0-9]+(t64)? \(>= ' 'liblmdb0 \(>= ' \
+    'libmicrohttpd[0-9]+(t64)? \(>= ' 'liblzma5 \(>= ' 'zlib1g \(>= ' \
+    'libssl[0-9.]+(t64)? \(>= ' '^adduser$' '^gpg$' '^gpg-agent$'; do
+	grep -Eq -- "$re" "$T/depends" ||
+		fail "Depends has nothing matching /$re/: $(field Depends)"
+done
+# libdpkg is linked statically: its source must be named.
+field Built-Using | grep -Eq '^dpkg \(= [^)]+\)$' ||
+	fail "Built-Using should name dpkg: '$(field Built-Using)'"
+
+step "conffiles and maintainer scripts"
+dpkg-deb -e "$DEB" "$T/control.d" || fail "dpkg-deb -e failed"
+grep -qx /etc/mirrord/mirrord.conf "$T/control.d/conffiles" ||
+	fail "/etc/mirrord/mirrord.conf is not a conffile: $(cat "$T/control.d/conffiles" 2>&1)"
+for s in postinst postrm prerm; do
+	[ -f "$T/control.d/$s" ] || continue
+	sh -n "$T/control.d/$s" || fail "$s: syntax error"
+	! grep -q '#DEBHELPER#' "$T/control.d/$s" ||
+		fail "$s: #DEBHELPER# was not replaced"
+done
+grep -q 'adduser --system' "$T/control.d/postinst" ||
+	fail "postinst does not create the mirrord system user"
+# The unit is installed disabled (no mirror is configured yet) but is
+# known to deb-systemd-helper, so upgrades restart it once enabled.
+grep -q 'deb-systemd-helper' "$T/control.d/postinst" ||
+	fail "postinst has no dh_installsystemd snippet"
+
+step "lintian"
+# Exit 1 is "tags at the fail-on level" (checked below, E: only); more is
+# lintian failing to run.
+lrc=0
+lintian --tag-display-limit 0 --show-overrides "$DEB" >"$T/lintian.out" 2>&1 ||
+    lrc=$?
+sed 's/^/#   /' "$T/lintian.out"
+[ "$lrc" -le 1 ] || fail "lintian failed to run (exit $lrc)"
+if grep -q '^E:' "$T/lintian.out"; then
+	fail "lintian errors: $(grep '^E:' "$T/lintian.out")"
+fi
+
+step "dpkg -x into a private root"
+PKGROOT=$T/root
+dpkg -x "$DEB" "$PKGROOT" || fail "dpkg -x failed"
+MIRRORD=$PKGROOT/usr/bin/mirrord
+[ -x "$MIRRORD" ] || fail "no executable $MIRRORD"
+
+step "the unit runs the packaged binary, sandboxed"
+UNIT=$PKGROOT/lib/systemd/system/mirrord.service
+for line in 'Type=notify' 'NotifyAccess=main' 'User=mirrord' \
+    'ExecStart=/usr/bin/mirrord -c /etc/mirrord/mirrord.conf daemon' \
+    'ExecReload=/bin/kill -HUP $MAINPID' 'ProtectSystem=strict' \
+    'ReadWritePaths=/var/lib/mirrord' 'StateDirectory=mirrord' \
+    'NoNewPrivileges=yes' 'PrivateTmp=yes' 'CapabilityBoundingSet=' \
+    'SystemCallFilter=@system-service' 'MemoryDenyWriteExecute=yes'; do
+	grep -qxF -- "$line" "$UNIT" || fail "mirrord.service lacks '$line'"
+done
+! grep -q '^AmbientCapabilities=' "$UNIT" ||
+	fail "mirrord.service grants capabilities by default"
+# systemd's own parser, where it is installed (it does not need to run):
+# "FILE:LINE: ..." is an unknown key or a bad value. (It also says that
+# /usr/bin/mirrord is not installed on this host, which is expected.)
+if command -v systemd-analyze >/dev/null 2>&1; then
+	systemd-analyze verify --man=no "$UNIT" >"$T/verify.out" 2>&1 || true
+	if grep -E 'mirrord\.service:[0-9]+:' "$T/verify.out"; then
+		fail "systemd-analyze verify: $(cat "$T/verify.out")"
+	fi
+fi
+
+step "mirrord --version"
+run "$MIRRORD" --version
+assert_rc 0
+assert_eq "mirrord $UPSTREAM" "$(cat "$T/out")" "mirrord --version"
+run "$MIRRORD" version
+assert_rc 0
+assert_eq "mirrord $UPSTREAM" "$(cat "$T/out")" "mirrord version"
+
+step "sync the demo archive with the packaged configuration"
+mkarchive --generation 1
+start_upstream
+# The packaged mirrord.conf, with only its Store moved here, and the demo
+# mirror in mirrors.d/, as an admin would set it up.
+mkdir -p "$T/etc/mirrors.d"
+CONF=$T/etc/mirrord.conf
+sed "s|^Store: .*|Store: $STORE|" "$PKGROOT/etc/mirrord/mirrord.conf" >"$CONF"
+grep -qx "Store: $STORE" "$CONF" || fail "the packaged mirrord.conf has no Store: line"
+cat >"$T/etc/mirrors.d/demo.sources" <<EOF
+Name: demo
+Types: deb deb-src
+URIs: $UPSTREAM_URL
+Suites: stable stable-updates
+Components: main contrib
+Architectures: amd64 arm64
+Signed-By: $KEY
+EOF
+sync_ok
+assert_lines 1
+assert_out_match '^demo [0-9]{8}T[0-9]{6}Z$'
+check_pool_blobs "$ARCHIVE"
+assert_tmp_empty
+run mirrord snapshot show demo latest
+assert_rc 0
+assert_out_match "^id: $SNAP\$"
+run mirrord fsck
+assert_rc 0
+run mirrord sync
+assert_rc 0
+assert_out_empty
+
+# ------------------------------------------------------------ the daemon
+
+if ! "$MIRRORD" help 2>&1 | grep -q '^ *daemon'; then
+	step "SKIP the daemon part: this mirrord has no 'daemon' command yet"
+	exit 0
+fi
+
+step "mirrord daemon under a NOTIFY_SOCKET of ours"
+# A stand-in for systemd's notification socket: every datagram, one a
+# line, into notify.log.
+NOTIFY=$T/notify.sock
+: >"$T/notify.log"
+timeout 300 "$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("bound", flush=True)
+with open(sys.argv[2], "a") as log:
+    while True:
+        m = s.recv(4096).decode(errors="replace")
+        log.write(m.replace("\n", " ") + "\n")
+        log.flush()' "$NOTIFY" "$T/notify.log" >"$T/notify.out" 2>&1 &
+NOTIFY_PID=$!
+_pids="$_pids $NOTIFY_PID"
+_i=0
+until grep -q bound "$T/notify.out"; do
+	_i=$((_i + 1))
+	[ "$_i" -le 100 ] || fail "notify listener did not start: $(cat "$T/notify.out")"
+	sleep 0.1
+done
+
+set_global Listen "127.0.0.1:$(free_port)"
+DAEMON_URL=http://$(sed -n 's/^Listen: *//p' "$CONF" | head -n 1)
+# What systemd sets for Type=notify with WatchdogSec= (2 s here, not 60):
+# WATCHDOG_PID is the daemon's own PID (sh's, which execs it).
+# shellcheck disable=SC2016
+NOTIFY_SOCKET=$NOTIFY WATCHDOG_USEC=2000000 \
+    timeout -k 5 120 sh -c 'WATCHDOG_PID=$$; export WATCHDOG_PID
+	exec "$0" -c "$1" daemon' "$MIRRORD" "$CONF" \
+    >"$T/daemon.out" 2>"$T/daemon.log" &
+DAEMON_PID=$!	# timeout's; signals go to the daemon's own (MPID)
+_pids="$_pids $DAEMON_PID"
+
+# wait_notify ERE SECONDS: a notification matching ERE arrives in time.
+wait_notify() {
+	_i=0
+	until grep -Eq -- "$1" "$T/notify.log"; do
+		kill -0 "$DAEMON_PID" 2>/dev/null ||
+			fail "mirrord daemon exited: $(tail -n 20 "$T/daemon.log")"
+		_i=$((_i + 1))
+		[ "$_i" -le $(($2 * 10)) ] || fail "no /$1/ from mirrord daemon" \
+		    "in $2 s; got: $(cat "$T/notify.log"); log: $(tail -n 20 "$T/daemon.log")"
+		sleep 0.1
+	done
+}
+wait_notify '(^| )READY=1' 30
+MPID=$(ps -o pid= --ppid "$DAEMON_PID" | tr -d ' ')
+[ -n "$MPID" ] || fail "no mirrord under pid $DAEMON_PID"
+step "READY=1 (pid $MPID)"
+http_status "$DAEMON_URL/healthz" >"$T/code"
+assert_eq 200 "$(cat "$T/code")" "GET /healthz of the daemon"
+: >"$T/notify.log"
+wait_notify '(^| )WATCHDOG=1' 3
+step "WATCHDOG=1 within WATCHDOG_USEC"
+
+step "SIGHUP reloads, the daemon goes on"
+kill -HUP "$MPID"
+sleep 1
+kill -0 "$MPID" 2>/dev/null ||
+	fail "mirrord daemon died on SIGHUP: $(tail -n 20 "$T/daemon.log")"
+http_status "$DAEMON_URL/healthz" >"$T/code"
+assert_eq 200 "$(cat "$T/code")" "GET /healthz after SIGHUP"
+
+step "SIGTERM stops it, exit 0"
+kill -TERM "$MPID"
+_i=0
+while kill -0 "$DAEMON_PID" 2>/dev/null; do
+	_i=$((_i + 1))
+	[ "$_i" -le 300 ] || fail "mirrord daemon still running 30 s after SIGTERM"
+	sleep 0.1
+done
+_drc=0
+wait "$DAEMON_PID" || _drc=$?
+forget_pid "$DAEMON_PID"
+assert_eq 0 "$_drc" "exit status of mirrord daemon after SIGTERM"
