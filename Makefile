@@ -12,10 +12,10 @@ endif
 comma := ,
 CC ?= gcc
 
-PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg
+PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd
 # Debian packages needed to build, test and run the demo.
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
-	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev
+	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev libsystemd-dev
 DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl \
 	build-essential debhelper fakeroot lintian
 DEB_BENCH = aptly nginx-light hyperfine time

@@ -2,16 +2,20 @@
  * log.c: leveled, line-at-a-time logging to stderr.
  *
  * The level is process-wide state set once by main(); everything else is
- * passed explicitly.
+ * passed explicitly. Each line is one write(), so that lines of threads
+ * and of processes appending to the same file never interleave.
  */
 #include "mirrord/common.h"
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mirrord/log.h"
 
 static enum log_level log_level = LOG_INFO;
 static bool log_timestamps;
+static int log_saved_stderr = -1;	/* the original stderr, once redirected */
 
 void
 log_init(enum log_level level, bool timestamps)
@@ -30,8 +34,11 @@ static void
 log_v(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "error", "warning", "info", "debug" };
-	char line[2048];
+	char msg[2048], line[2048 + 64];
 	char ts[32] = "";
+	size_t off;
+	ssize_t w;
+	int n;
 
 	if (level > log_level)
 		return;
@@ -42,8 +49,22 @@ log_v(enum log_level level, const char *fmt, va_list ap)
 		gmtime_r(&now, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ ", &tm);
 	}
-	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%smirrord: %s: %s\n", ts, names[level], line);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = snprintf(line, sizeof(line), "%smirrord: %s: %s\n", ts,
+	    names[level], msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	for (off = 0; off < (size_t)n; off += (size_t)w) {
+		w = write(STDERR_FILENO, line + off, (size_t)n - off);
+		if (w < 0 && errno == EINTR)
+			w = 0;
+		else if (w <= 0)
+			break;
+	}
 }
 
 #define LOG_FN(fn, level) \
@@ -70,4 +91,34 @@ fatal(const char *fmt, ...)
 	log_v(LOG_ERROR, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+int
+log_open_file(const char *path, struct merr *err)
+{
+	int fd;
+
+	if (log_saved_stderr < 0) {
+		log_saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (log_saved_stderr < 0)
+			return merr_errno(err, "cannot duplicate stderr");
+	}
+	if (path == NULL)
+		fd = log_saved_stderr;
+	else
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0640);
+	if (fd < 0)
+		return merr_errno(err, "cannot open log file '%s'", path);
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		int rc = merr_errno(err, "cannot redirect stderr to '%s'",
+		    path ? path : "stderr");
+
+		if (fd != log_saved_stderr)
+			close(fd);
+		return rc;
+	}
+	if (fd != log_saved_stderr)
+		close(fd);
+	return 0;
 }

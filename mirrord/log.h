@@ -18,4 +18,12 @@ void log_info(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
 
+/*
+ * Sends stderr (log lines, the access log, libraries' messages) to the
+ * file path, opened O_APPEND (created 0640); path NULL: back to the
+ * stderr the process started with. Called again with the same path after
+ * logrotate moved the file, it reopens it. On error stderr is unchanged.
+ */
+int log_open_file(const char *path, struct merr *err);
+
 #endif

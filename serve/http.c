@@ -15,6 +15,11 @@
  * freed in the completion callback, where the access log line is written)
  * and MHD's response; error answers, /healthz and /keyring.gpg reuse
  * responses made once at start.
+ *
+ * The configuration is either fixed (serve_run) or swapped by the daemon
+ * on a reload (serve_run_shared): then a request takes a read lock for as
+ * long as it resolves its URL against the configuration (conf_get and
+ * conf_put), never while MHD sends the body.
  */
 #include "mirrord/common.h"
 
@@ -25,6 +30,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +56,9 @@ enum canned {
 };
 
 struct http {
-	const struct conf *conf;
+	const struct conf *conf;	/* when conf_lock is NULL */
+	pthread_rwlock_t *conf_lock;	/* else *conf_ptr, under it */
+	const struct conf *const *conf_ptr;
 	struct store *store;
 	struct MHD_Daemon *d;
 	int listen_fd;		/* ours again after MHD_quiesce_daemon */
@@ -246,6 +254,23 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- answers ------------------------------------------------------------ */
 
+/* The configuration for one request; conf_put() when done with it. */
+static const struct conf *
+conf_get(struct http *h)
+{
+	if (h->conf_lock == NULL)
+		return h->conf;
+	pthread_rwlock_rdlock(h->conf_lock);
+	return *h->conf_ptr;
+}
+
+static void
+conf_put(struct http *h)
+{
+	if (h->conf_lock != NULL)
+		pthread_rwlock_unlock(h->conf_lock);
+}
+
 static enum MHD_Result
 queue(struct req *q, struct MHD_Connection *conn, int status,
     struct MHD_Response *r, uint64_t bytes)
@@ -425,6 +450,7 @@ static enum MHD_Result
 answer(struct req *q, struct MHD_Connection *conn, const char *url)
 {
 	struct http *h = q->h;
+	const struct conf *c;
 	char path[ROUTE_BUF_MAX];
 	struct route r;
 	struct route_result res;
@@ -444,8 +470,10 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 			return queue_status(q, conn, 404);
 		return queue_canned(q, conn, C_KEYRING, 200);
 	case ROUTE_METRICS:
-		rc = metrics_render(&h->m, h->conf, h->store,
-		    (int64_t)time(NULL), &b, &err);
+		c = conf_get(h);
+		rc = metrics_render(&h->m, c, h->store, (int64_t)time(NULL),
+		    &b, &err);
+		conf_put(h);
 		if (rc) {
 			log_error("http: metrics: %s", err.msg);
 			buf_release(&b);
@@ -456,7 +484,10 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 	default:
 		break;
 	}
-	rc = route_resolve(h->conf, h->store, h->cache, &r, &res, &err);
+	/* Nothing of the configuration is used once this returns. */
+	c = conf_get(h);
+	rc = route_resolve(c, h->store, h->cache, &r, &res, &err);
+	conf_put(h);
 	if (rc)
 		log_error("http: %s", err.msg);
 	switch (res.answer) {
@@ -660,9 +691,11 @@ raise_nofile(unsigned conns)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-int
-http_start(const struct conf *c, struct store *s, const struct serve_opts *o,
-    struct http **out, struct merr *err)
+/* http_start, with the configuration under conf_lock if that is set. */
+static int
+http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
+    const struct serve_opts *o, struct http **out, struct merr *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -682,6 +715,8 @@ http_start(const struct conf *c, struct store *s, const struct serve_opts *o,
 
 	h = xcalloc(1, sizeof(*h));
 	h->conf = c;
+	h->conf_lock = conf_lock;
+	h->conf_ptr = conf_ptr;
 	h->store = s;
 	h->listen_fd = -1;
 	h->log_fd = 2;
@@ -755,6 +790,13 @@ fail:
 	return rc;
 }
 
+int
+http_start(const struct conf *c, struct store *s, const struct serve_opts *o,
+    struct http **out, struct merr *err)
+{
+	return http_start_ex(c, NULL, NULL, s, o, out, err);
+}
+
 unsigned
 http_port(const struct http *h)
 {
@@ -779,9 +821,11 @@ http_stop(struct http *h, unsigned grace_ms)
 	http_free(h);
 }
 
-int
-serve_run(const struct conf *c, struct store *s, const struct serve_opts *o,
-    volatile sig_atomic_t *stop, struct merr *err)
+static int
+serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
+    const struct serve_opts *o, volatile sig_atomic_t *stop,
+    struct merr *err)
 {
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	struct sockaddr_storage ss;
@@ -800,7 +844,7 @@ serve_run(const struct conf *c, struct store *s, const struct serve_opts *o,
 	    ((struct sockaddr_in *)(void *)&ss)->sin_port) == 0)
 		return merr_set(err, MERR_INVAL, "bad listen address '%s': "
 		    "port must be 1 to 65535", spec);
-	rc = http_start(c, s, o, &h, err);
+	rc = http_start_ex(c, conf_lock, conf_ptr, s, o, &h, err);
 	if (rc)
 		return rc;
 	log_info("serving on '%s'", spec);
@@ -809,4 +853,22 @@ serve_run(const struct conf *c, struct store *s, const struct serve_opts *o,
 	log_info("stopping: finishing requests in flight");
 	http_stop(h, 10 * 1000);
 	return 0;
+}
+
+int
+serve_run(const struct conf *c, struct store *s, const struct serve_opts *o,
+    volatile sig_atomic_t *stop, struct merr *err)
+{
+	return serve_loop(c, NULL, NULL, s, o, stop, err);
+}
+
+int
+serve_run_shared(pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
+    const struct serve_opts *o, volatile sig_atomic_t *stop,
+    struct merr *err)
+{
+	if (o->listen == NULL)
+		return merr_set(err, MERR_INVAL, "serve: no listen address");
+	return serve_loop(NULL, conf_lock, conf_ptr, s, o, stop, err);
 }

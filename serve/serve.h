@@ -15,6 +15,7 @@
 #ifndef MIRRORD_SERVE_H
 #define MIRRORD_SERVE_H
 
+#include <pthread.h>
 #include <signal.h>
 
 #include "mirrord/common.h"
@@ -37,6 +38,20 @@ struct serve_opts {
  * failures are returned with err naming the address.
  */
 int serve_run(const struct conf *c, struct store *s,
+    const struct serve_opts *o, volatile sig_atomic_t *stop,
+    struct merr *err);
+
+/*
+ * serve_run for a configuration that changes while serving (the daemon's
+ * reloads). Each request reads *conf_ptr under a read lock of conf_lock,
+ * held while it uses it (URL resolution, listings, /metrics) and released
+ * before any body byte is sent; the owner swaps *conf_ptr under the write
+ * lock and may free the old configuration once it has released it.
+ * o->listen must be set (the address is bound once: a new Listen: in a
+ * reloaded configuration takes a restart). Otherwise as serve_run.
+ */
+int serve_run_shared(pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
     const struct serve_opts *o, volatile sig_atomic_t *stop,
     struct merr *err);
 
