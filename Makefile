@@ -18,7 +18,7 @@ DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
 	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev libsystemd-dev
 DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl \
 	build-essential debhelper fakeroot lintian
-DEB_BENCH = aptly nginx-light hyperfine time
+DEB_BENCH = aptly nginx-light hyperfine time wrk
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-unused-parameter
@@ -120,6 +120,7 @@ check: deps-test
 bench: deps-bench
 	@$(MAKE) --no-print-directory all CFLAGS="-O2 -g"
 	@bench/run.sh $(BUILD)/mirrord
+	@bench/serve.sh $(BUILD)/mirrord
 
 install: $(BUILD)/mirrord
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/mirrord
