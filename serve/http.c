@@ -709,6 +709,13 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	conns = o->max_connections ? o->max_connections : 1024;
 	timeout = o->timeout ? o->timeout : 30;
 	threads = o->threads ? o->threads : 4;
+	/*
+	 * libmicrohttpd splits its limit evenly between the pool's threads,
+	 * and the kernel does not spread accepted connections evenly: with
+	 * 1024 split four ways, one busy thread stalled at 256 under 1,000
+	 * clients (bench/serve.sh). Give every thread the whole budget.
+	 */
+	conns *= threads;
 	rc = http_parse_listen(spec, &ss, &sl, err);
 	if (rc)
 		return rc;
