@@ -613,27 +613,41 @@ snap_delta_each_marked(const struct snap_delta *d, snap_delta_mark_fn fn,
 	return 0;
 }
 
+static int
+delta_ent_cmp(const void *a, const void *b, void *arena)
+{
+	const struct delta_ent *x = *(const struct delta_ent *const *)a;
+	const struct delta_ent *y = *(const struct delta_ent *const *)b;
+	const char *p = arena;
+	int c = strcmp(p + x->off, p + y->off);
+
+	return c ? c : memcmp(x->hash, y->hash, HASH_LEN);
+}
+
 int
 snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
     struct merr *err)
 {
-	size_t i;
-	int rc;
+	const struct delta_ent **v;
+	size_t i, n = 0;
+	int rc = 0;
 
-	for (i = 0; i < d->cap; i++) {
-		const struct delta_ent *e = &d->tab[i];
-
-		if (e->off == SIZE_MAX || e->n == 0)
-			continue;
-		rc = fn(ctx, d->arena.p + e->off, e->hash, e->size, e->n, err);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	/*
+	 * In key order (path, then blob): B-tree pages then fill as they
+	 * would by appending, so a large commit dirties (and holds in
+	 * memory) about half the pages that hash order would.
+	 */
+	v = xcalloc(d->used ? d->used : 1, sizeof(*v));
+	for (i = 0; i < d->cap; i++)
+		if (d->tab[i].off != SIZE_MAX && d->tab[i].n != 0)
+			v[n++] = &d->tab[i];
+	qsort_r(v, n, sizeof(*v), delta_ent_cmp, d->arena.p);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = fn(ctx, d->arena.p + v[i]->off, v[i]->hash, v[i]->size,
+		    v[i]->n, err);
+	free(v);
+	return rc;
 }
-
-
-
 
 
 /* "mirror\0path\0" + hash: the key of TBL_REFS, prefix of TBL_POOL. */
