@@ -207,7 +207,7 @@ drop_intervals(struct store_txn *t, const char *mirror, uint32_t a,
 		buf_add(&pk, h, HASH_LEN);
 		buf_add(&pk, kp + mlen, 4);
 		rc = store_get(t, TBL_POOL, pk.p, pk.len, &pv, &pvl, err);
-		if (rc == MERR_NOTFOUND || (rc == 0 && pvl != 12)) {
+		if (rc == MERR_NOTFOUND || (rc == 0 && pvl != 16)) {
 			rc = merr_set(err, MERR_STORE, "pool index names a "
 			    "missing interval for '%.*s'", (int)plen, path);
 			break;

@@ -650,7 +650,10 @@ snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
 }
 
 
-/* "mirror\0path\0" + hash: the key of TBL_REFS, prefix of TBL_POOL. */
+/* Pool interval values: be32 to (0: open), be64 size, be32 refs. */
+#define POOL_VAL_LEN 16
+
+/* "mirror\0path\0" + hash: the prefix of TBL_POOL keys. */
 static void
 pool_key(struct buf *k, const char *mirror, const char *path,
     const unsigned char *h)
@@ -720,61 +723,79 @@ commit_blob(struct commit_ctx *c, const unsigned char h[HASH_LEN],
 	return store_blob_put(c->txn, h, size, err);
 }
 
-/* Applies one net membership change to TBL_REFS and TBL_POOL. */
+/*
+ * The open interval of (path, blob) under prefix k (TBL_POOL keys
+ * "mirror\0path\0hash" + be32(from)): *from gets its start and *refs its
+ * reference count. Returns 1 if there is one, 0 if not, or an error.
+ */
+static int
+find_open(struct store_txn *t, const struct buf *k, uint32_t *from,
+    uint32_t *refs, struct merr *err)
+{
+	struct store_cursor *cur;
+	const void *key, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_cursor_open(t, TBL_POOL, &cur, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(cur, k->p, k->len, &key, &kl, &v, &vl,
+	    err); rc == 1; rc = store_cursor_next(cur, &key, &kl, &v, &vl,
+	    err)) {
+		if (kl != k->len + 4 || memcmp(key, k->p, k->len) != 0) {
+			rc = 0;
+			break;
+		}
+		if (vl == POOL_VAL_LEN && be32_get(v) == 0) {
+			*from = be32_get((const unsigned char *)key + k->len);
+			*refs = be32_get((const unsigned char *)v + 12);
+			break;
+		}
+	}
+	store_cursor_close(cur);
+	return rc;
+}
+
+/*
+ * Applies one net membership change. The open interval of (path, blob)
+ * carries how many current indices list it; the interval opens when that
+ * goes above zero and closes (ends before this seq) when it drops to zero.
+ */
 static int
 commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
     uint64_t size, int n, struct merr *err)
 {
 	struct commit_ctx *c = ctx;
-	unsigned char val[12];
-	const void *v;
-	size_t vl;
-	int64_t refs = 0, now;
-	int rc;
+	unsigned char val[POOL_VAL_LEN];
+	uint32_t from = 0, refs = 0, brefs;
+	int64_t now;
+	int rc, found;
 
 	pool_key(&c->k, c->mirror, path, h);
-	rc = store_get(c->txn, TBL_REFS, c->k.p, c->k.len, &v, &vl, err);
-	if (rc == 0 && vl == 4)
-		refs = be32_get(v);
-	else if (rc != MERR_NOTFOUND)
-		return rc ? rc : merr_set(err, MERR_STORE,
-		    "corrupt reference count for '%s'", path);
-	now = refs + n;
+	found = find_open(c->txn, &c->k, &from, &refs, err);
+	if (found < 0)
+		return found;
+	now = (int64_t)refs + n;
 	if (now < 0 || now > UINT32_MAX)
 		return merr_set(err, MERR_STORE,
 		    "reference count of '%s' out of range (%lld)", path,
 		    (long long)now);
-	if (now == 0)
-		rc = store_del(c->txn, TBL_REFS, c->k.p, c->k.len, err);
-	else {
-		be32_put(val, (uint32_t)now);
-		rc = store_put(c->txn, TBL_REFS, c->k.p, c->k.len, val, 4,
-		    err);
-	}
-	if (rc)
-		return rc;
-	if (refs == 0 && now > 0) {
+	if (!found && now == 0)
+		return 0;
+	if (!found) {
 		/* A new interval [seq, open), indexed by its start for gc. */
 		struct buf k2 = BUF_INIT;
 		unsigned char seq[4];
-		uint32_t brefs;
 
 		rc = commit_blob(c, h, size, err);
 		if (rc == 0)
 			rc = snap_bref_add(c->txn, h, 1, &brefs, err);
 		if (rc)
 			return rc;
-		buf_grow(&c->k, 4);
-		be32_put((unsigned char *)c->k.p + c->k.len, c->sn->seq);
-		c->k.len += 4;
-		be32_put(val, 0);
-		be64_put(val + 4, size);
+		from = c->sn->seq;
 		c->sn->files++;
 		c->sn->pool_bytes += size;
-		rc = store_put(c->txn, TBL_POOL, c->k.p, c->k.len, val, 12,
-		    err);
-		if (rc)
-			return rc;
 		be32_put(seq, c->sn->seq);
 		snap_key(&k2, c->mirror, NULL);
 		buf_add(&k2, seq, 4);
@@ -783,50 +804,24 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 		buf_add(&k2, h, HASH_LEN);
 		rc = store_put(c->txn, TBL_POOLSEQ, k2.p, k2.len, "", 0, err);
 		buf_release(&k2);
-		return rc;
-	}
-	if (refs > 0 && now == 0) {
-		/* Close the open interval: it ends before this seq. */
-		struct store_cursor *cur;
-		const void *key;
-		size_t kl, plen = c->k.len;
-
-		rc = store_cursor_open(c->txn, TBL_POOL, &cur, err);
 		if (rc)
 			return rc;
-		rc = store_cursor_seek(cur, c->k.p, plen, &key, &kl, &v, &vl,
-		    err);
-		while (rc == 1 && kl == plen + 4 &&
-		    memcmp(key, c->k.p, plen) == 0) {
-			if (vl == 12 && be32_get(v) == 0)
-				break;
-			rc = store_cursor_next(cur, &key, &kl, &v, &vl, err);
-		}
-		if (rc == 1 && kl == plen + 4 && memcmp(key, c->k.p, plen) == 0) {
-			unsigned char k2[4];
-
-			memcpy(k2, (const unsigned char *)key + plen, 4);
-			store_cursor_close(cur);
-			buf_grow(&c->k, 4);
-			memcpy(c->k.p + c->k.len, k2, 4);
-			c->k.len += 4;
-			be32_put(val, c->sn->seq);
-			be64_put(val + 4, size);
-			if (c->sn->files == 0 || c->sn->pool_bytes < size)
-				return merr_set(err, MERR_STORE,
-				    "pool counters below zero at '%s'", path);
-			c->sn->files--;
-			c->sn->pool_bytes -= size;
-			return store_put(c->txn, TBL_POOL, c->k.p, c->k.len,
-			    val, 12, err);
-		}
-		store_cursor_close(cur);
-		if (rc < 0)
-			return rc;
-		return merr_set(err, MERR_STORE,
-		    "no open pool interval for '%s'", path);
+	} else if (now == 0) {
+		if (c->sn->files == 0 || c->sn->pool_bytes < size)
+			return merr_set(err, MERR_STORE,
+			    "pool counters below zero at '%s'", path);
+		c->sn->files--;
+		c->sn->pool_bytes -= size;
 	}
-	return 0;
+	/* to (0 while open), size, refs. */
+	be32_put(val, now == 0 ? c->sn->seq : 0);
+	be64_put(val + 4, size);
+	be32_put(val + 12, (uint32_t)now);
+	buf_grow(&c->k, 4);
+	be32_put((unsigned char *)c->k.p + c->k.len, from);
+	c->k.len += 4;
+	return store_put(c->txn, TBL_POOL, c->k.p, c->k.len, val, sizeof(val),
+	    err);
 }
 
 int
@@ -850,12 +845,12 @@ snap_pool_lookup(struct store_txn *t, const char *mirror, const char *path,
 	    memcmp(key, k.p, plen) == 0) {
 		const unsigned char *kp = key;
 		uint32_t from = be32_get(kp + plen + HASH_LEN);
-		uint32_t to = vl == 12 ? be32_get(v) : 0;
+		uint32_t to = vl == POOL_VAL_LEN ? be32_get(v) : 0;
 
 		if (from <= seq && (to == 0 || seq < to)) {
 			memcpy(h, kp + plen, HASH_LEN);
-			*size = vl == 12 ? be64_get((const unsigned char *)v + 4)
-			    : 0;
+			*size = vl == POOL_VAL_LEN ?
+			    be64_get((const unsigned char *)v + 4) : 0;
 			rc = 0;
 			goto close;
 		}

@@ -6,9 +6,9 @@
  * (Release files and indices, each a blob) and the parsed indices' stats.
  * Pool membership is not stored per snapshot. Instead each mirror keeps,
  * per (pool path, blob), the intervals of snapshot sequence numbers in
- * which some index referenced it (TBL_POOL), and the current reference
- * count (TBL_REFS). A commit applies only the difference between the old
- * and the new version of the indices that changed, so its cost follows
+ * which some index referenced it (TBL_POOL); the open interval carries
+ * how many current indices list it. A commit applies only the difference
+ * between the old and the new version of the indices that changed, so its cost follows
  * what changed upstream, not the size of the archive.
  */
 #ifndef MIRRORD_SNAP_H

@@ -51,7 +51,6 @@ static const char *const table_names[TBL_COUNT] = {
 	[TBL_SNAPS] = "snaps",
 	[TBL_STATE] = "state",
 	[TBL_POOL] = "pool",
-	[TBL_REFS] = "refs",
 	[TBL_CHANNELS] = "channels",
 	[TBL_META] = "meta",
 	[TBL_POOLSEQ] = "poolseq",

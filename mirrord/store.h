@@ -27,8 +27,8 @@ enum store_table {
 	TBL_BLOBS = 0,	/* sha256[32] -> struct store_blob_rec */
 	TBL_SNAPS,	/* mirror\0id -> snapshot manifest (snap.c) */
 	TBL_STATE,	/* mirror\0suite -> per-suite sync state (snap.c) */
-	TBL_POOL,	/* mirror\0path\0sha256 be32(from) -> pool interval */
-	TBL_REFS,	/* mirror\0path\0sha256 -> reference count */
+	TBL_POOL,	/* mirror\0path\0sha256 be32(from) -> pool interval:
+			 * be32 to (0: open), be64 size, be32 refs */
 	TBL_CHANNELS,	/* mirror\0channel... -> channel state (channel.c) */
 	TBL_META,	/* free-form: mirror\0key -> value */
 	TBL_POOLSEQ,	/* mirror\0be32(from)path\0sha256 -> "" (by start) */

@@ -989,6 +989,8 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	 * the largest phase, not of two at once.
 	 */
 	joblist_release(&x->pool);
+	gpg_verifier_free(x->gpg);	/* done with: verification is over */
+	x->gpg = NULL;
 	malloc_trim(0);
 	rc = store_sync(x->store, err);
 	if (rc)

@@ -188,6 +188,21 @@ rows_release(struct rows *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
+/* Open intervals: value to == 0. */
+static size_t
+open_count(const struct rows *rs)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->n; i++) {
+		const unsigned char *v = (const unsigned char *)rs->r[i].v;
+
+		if (rs->r[i].vl == 16 && !v[0] && !v[1] && !v[2] && !v[3])
+			n++;
+	}
+	return n;
+}
+
 static void
 rows_collect(struct store *s, enum store_table tbl, const char *mirror,
     struct rows *rs)
@@ -802,9 +817,11 @@ test_store(const char *root)
 	 * references. stable is unchanged; stable-updates has a new index.
 	 */
 	rows_collect(s, TBL_POOL, MIRROR, &pool0);
-	rows_collect(s, TBL_REFS, MIRROR, &refs0);
+	rows_collect(s, TBL_POOLSEQ, MIRROR, &refs0);
 	is_int(pool0.n, NPOOL, "rows: %d TBL_POOL rows after commit 1", NPOOL);
-	is_int(refs0.n, NPOOL, "rows: %d TBL_REFS rows after commit 1", NPOOL);
+	is_int(refs0.n, NPOOL, "rows: %d TBL_POOLSEQ rows after commit 1",
+	    NPOOL);
+	is_int(open_count(&pool0), NPOOL, "rows: %d open intervals", NPOOL);
 	memset(&s2, 0, sizeof(s2));
 	s2.suites = xcalloc(2, sizeof(*s2.suites));
 	s2.nsuites = 2;
@@ -855,16 +872,18 @@ test_store(const char *root)
 
 	/* What the commit wrote: it follows the change, not the archive. */
 	rows_collect(s, TBL_POOL, MIRROR, &pool1);
-	rows_collect(s, TBL_REFS, MIRROR, &refs1);
+	rows_collect(s, TBL_POOLSEQ, MIRROR, &refs1);
 	rows_diff(&pool0, &pool1, &added, &removed, &changed);
 	is_int(added, 5, "rows: commit 2 added exactly 5 TBL_POOL rows");
-	is_int(changed, 10, "rows: commit 2 changed exactly 10 TBL_POOL rows");
+	/* 10 intervals closed, and one count went 2 -> 1. */
+	is_int(changed, 11, "rows: commit 2 changed exactly 11 TBL_POOL rows");
 	is_int(removed, 0, "rows: commit 2 removed no TBL_POOL row");
+	is_int(open_count(&pool1), NPOOL - 5, "rows: %d open intervals",
+	    NPOOL - 5);
 	rows_diff(&refs0, &refs1, &added, &removed, &changed);
-	is_int(added, 5, "rows: commit 2 added 5 TBL_REFS rows");
-	is_int(removed, 10, "rows: commit 2 removed 10 TBL_REFS rows");
-	is_int(changed, 1, "rows: commit 2 changed 1 TBL_REFS row (2 -> 1)");
-	is_int(refs1.n, NPOOL - 5, "rows: %d TBL_REFS rows", NPOOL - 5);
+	is_int(added, 5, "rows: commit 2 added 5 TBL_POOLSEQ rows");
+	is_int(removed + changed, 0, "rows: commit 2 changed no other "
+	    "TBL_POOLSEQ row");
 	rows_release(&pool0);
 	rows_release(&refs0);
 	rows_release(&pool1);
@@ -944,7 +963,7 @@ test_store(const char *root)
 	 * commit: no snapshot, no row, no state written.
 	 */
 	rows_collect(s, TBL_POOL, MIRROR, &pool0);
-	rows_collect(s, TBL_REFS, MIRROR, &refs0);
+	rows_collect(s, TBL_POOLSEQ, MIRROR, &refs0);
 	memset(&bad, 0, sizeof(bad));
 	bad.suites = xcalloc(1, sizeof(*bad.suites));
 	bad.nsuites = 1;
@@ -964,13 +983,13 @@ test_store(const char *root)
 	ok(rc < 0, "commit: refcount below zero fails (%s)", err.msg);
 	is_int(count_snaps(s, MIRROR), 3, "commit: ... no snapshot added");
 	rows_collect(s, TBL_POOL, MIRROR, &pool1);
-	rows_collect(s, TBL_REFS, MIRROR, &refs1);
+	rows_collect(s, TBL_POOLSEQ, MIRROR, &refs1);
 	rows_diff(&pool0, &pool1, &added, &removed, &changed);
 	ok(added == 0 && removed == 0 && changed == 0,
 	    "commit: ... TBL_POOL untouched");
 	rows_diff(&refs0, &refs1, &added, &removed, &changed);
 	ok(added == 0 && removed == 0 && changed == 0,
-	    "commit: ... TBL_REFS untouched");
+	    "commit: ... TBL_POOLSEQ untouched");
 	rows_release(&pool0);
 	rows_release(&refs0);
 	rows_release(&pool1);

@@ -302,7 +302,7 @@ test_cursor(const char *root)
 	store_cursor_close(c);
 
 	/* An empty table. */
-	store_cursor_open(t, TBL_REFS, &c, &err);
+	store_cursor_open(t, TBL_GC, &c, &err);
 	is_int(store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, &err), 0,
 	    "empty table: seek is at the end");
 	is_int(store_cursor_next(c, &k, &kl, &v, &vl, &err), 0,
