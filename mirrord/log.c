@@ -15,7 +15,7 @@
 
 static enum log_level log_level = LOG_INFO;
 static bool log_timestamps;
-static int log_saved_stderr = -1;	/* the original stderr, once redirected */
+static int log_saved_stderr = -1;	/* the first stderr, once moved */
 
 void
 log_init(enum log_level level, bool timestamps)

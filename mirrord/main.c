@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/daemon.h"
 #include "mirrord/conf.h"
 #include "mirrord/diff.h"
 #include "mirrord/gc.h"
@@ -61,6 +62,8 @@ usage(FILE *f)
 	    "stanza\n"
 	    "  key export [--armor]           mirrord's public signing key\n"
 	    "  serve                          the HTTP server, on Listen:\n"
+	    "  daemon                         serve, and sync each mirror every "
+	    "Sync-Interval\n"
 	    "  snapshot pin MIRROR ID NOTE    never drop this snapshot\n"
 	    "  snapshot unpin MIRROR ID\n"
 	    "  gc [--dry-run]                 apply Keep-Snapshots, remove "
@@ -1212,7 +1215,8 @@ main(int argc, char **argv)
 	    strcmp(cmd, "fsck") && strcmp(cmd, "promote") &&
 	    strcmp(cmd, "rollback") && strcmp(cmd, "channel") &&
 	    strcmp(cmd, "sources") && strcmp(cmd, "key") &&
-	    strcmp(cmd, "serve") && strcmp(cmd, "gc")) {
+	    strcmp(cmd, "serve") && strcmp(cmd, "gc") &&
+	    strcmp(cmd, "daemon")) {
 		log_error("unknown command '%s'", cmd);
 		usage(stderr);
 		return 2;
@@ -1244,6 +1248,14 @@ main(int argc, char **argv)
 		rc = cmd_key(&cli, argc - 1, argv + 1);
 	else if (strcmp(cmd, "serve") == 0)
 		rc = argc == 1 ? cmd_serve(&cli) : (usage(stderr), 2);
+	else if (strcmp(cmd, "daemon") == 0 && argc == 1) {
+		struct merr err = { 0 };
+
+		rc = daemon_run(cli.conf_path, &cli.conf, &err) ? 1 : 0;
+		if (rc)
+			log_error("%s", err.msg);
+	} else if (strcmp(cmd, "daemon") == 0)
+		rc = (usage(stderr), 2);
 	else
 		rc = argc == 1 ? cmd_fsck(&cli) : (usage(stderr), 2);
 	conf_free(cli.conf);

@@ -1,0 +1,870 @@
+/*
+ * daemon.c: `mirrord daemon` (see daemon.h for what it does).
+ *
+ * Threads, all with SIGHUP, SIGTERM and SIGINT blocked:
+ *   main    waits for those signals with sigtimedwait(), a second at a
+ *           time (the watchdog and STATUS tick), and acts on them: reload,
+ *           stop;
+ *   serve   serve_run_shared(), until the stop flag;
+ *   worker  the schedule: channel refreshes, then due syncs one after the
+ *           other, each followed by retention if it made a snapshot.
+ *
+ * The store is opened once, for writing (LMDB must not be opened twice in
+ * one process): the server's read transactions and the worker's writes
+ * share it. The worker takes the store's writer lock without waiting
+ * around each sync and each batch of refreshes and drops it in between,
+ * so that a `mirrord sync` or `promote` run by hand gets its turn.
+ *
+ * The configuration is reference counted (struct dconf): being current is
+ * one reference, and the worker holds one on the configuration it works
+ * with. The server reads it through serve_conf under conf_lock. A reload
+ * points serve_conf at the new one under the write lock (no request reads
+ * the old one after that), makes it current and drops the old one's
+ * reference: it is freed then, or when the worker lets go of it at its
+ * next wakeup (it is woken for that).
+ */
+#include "mirrord/common.h"
+
+#include <sys/random.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "mirrord/channel.h"
+#include "mirrord/conf.h"
+#include "mirrord/daemon.h"
+#include "mirrord/gc.h"
+#include "mirrord/gpg.h"
+#include "mirrord/log.h"
+#include "mirrord/snap.h"
+#include "mirrord/store.h"
+#include "serve/serve.h"
+#include "sync/fetch.h"
+#include "sync/sync.h"
+
+#define DAEMON_TICK_MS 1000		/* signal wait: watchdog, STATUS */
+#define DAEMON_FIRST_MAX_MS 60000	/* a first sync comes within this */
+#define DAEMON_BACKOFF_MS 60000		/* after one failure; doubled */
+#define DAEMON_BUSY_MS 30000		/* the store is locked by another */
+#define DAEMON_STOP_MS 10000		/* a stop waits this for a sync */
+#define DAEMON_CHAN_CHECK_S 300		/* channels looked at this often */
+#define DAEMON_CHAN_RETRY_S 60		/* after a failed refresh */
+#define DAEMON_SERVE_START_MS 500	/* a bind failure shows within this */
+#define DAEMON_NAME_MAX 64		/* a mirror name's bytes (conf.h) */
+
+struct dconf {
+	struct conf *c;
+	unsigned refs;		/* under daemon.mu */
+};
+
+/* The worker's plan for one enabled mirror. */
+struct sched {
+	char name[DAEMON_NAME_MAX + 1];
+	int64_t next;		/* monotonic ms of the next start */
+	unsigned fails;		/* consecutive failed syncs */
+};
+
+struct daemon {
+	const char *conf_path;
+	struct conf **confp;	/* the caller's: always the current one */
+	struct store *store;
+	struct gpg_signer *signer;
+	char *signing_key;	/* the key file loaded at start */
+	char *listen;		/* bound at start, for good */
+	char *keyring;		/* <store>/keyring.gpg, or NULL */
+	char *by;		/* "daemon@HOST", for the channel log */
+	bool log_redirected;	/* stderr went to a Log-File */
+	bool watchdog;
+	volatile sig_atomic_t stop;	/* the server's stop flag */
+	struct serve_opts so;
+
+	/* The server's view of the configuration. */
+	pthread_rwlock_t conf_lock;
+	const struct conf *serve_conf;
+
+	pthread_mutex_t mu;	/* guards cur, refs, stopping and status */
+	pthread_cond_t cond;	/* wakes the worker: a reload, the stop */
+	struct dconf *cur;	/* the current configuration */
+	bool stopping;
+	char busy[DAEMON_NAME_MAX + 1];		/* being synced, or "" */
+	char next_name[DAEMON_NAME_MAX + 1];	/* due next, or "" */
+	int64_t next_at;			/* ... then (monotonic ms) */
+
+	/* The worker's own. */
+	struct sched *sched;
+	size_t nsched;
+	int64_t chan_next;	/* next channel check, monotonic ms */
+	uint64_t rng;
+
+	bool locks_init, serve_started, worker_started;
+	pthread_t serve_th, worker_th;
+	atomic_bool serve_done;
+	int serve_rc;
+	struct merr serve_err;
+};
+
+/* --- small helpers ------------------------------------------------------ */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* xorshift64*: jitter needs no more than this. */
+static uint64_t
+rnd(struct daemon *d)
+{
+	d->rng ^= d->rng >> 12;
+	d->rng ^= d->rng << 25;
+	d->rng ^= d->rng >> 27;
+	return d->rng * 2685821657736338717ull;
+}
+
+/* Uniform in [0, n). */
+static int64_t
+rnd_below(struct daemon *d, int64_t n)
+{
+	return n > 0 ? (int64_t)(rnd(d) % (uint64_t)n) : 0;
+}
+
+/* "45s", "5m", "6h", "3d": rounded, for log lines and STATUS. */
+static void
+fmt_dur(int64_t ms, char out[32])
+{
+	long long s = ms <= 0 ? 0 : (ms + 500) / 1000;
+
+	if (s < 120)
+		snprintf(out, 32, "%llds", s);
+	else if (s < 120 * 60)
+		snprintf(out, 32, "%lldm", (s + 30) / 60);
+	else if (s < 48 * 3600)
+		snprintf(out, 32, "%lldh", (s + 1800) / 3600);
+	else
+		snprintf(out, 32, "%lldd", (s + 43200) / 86400);
+}
+
+static int64_t
+interval_ms(const struct conf *c, const struct conf_mirror *m)
+{
+	long s = m->sync_interval > 0 ? m->sync_interval : c->sync_interval;
+
+	return s > 0 ? (int64_t)s * 1000 : 1000;
+}
+
+/* An absolute CLOCK_MONOTONIC time for pthread_cond_timedwait. */
+static struct timespec
+mono_abs(int64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	return ts;
+}
+
+static char *
+signing_key_path(const struct conf *c)
+{
+	return c->signing_key ? xstrdup(c->signing_key) :
+	    xasprintf("%s/signing-key.asc", c->store);
+}
+
+static void
+dconf_put_locked(struct dconf *dc)
+{
+	if (--dc->refs > 0)
+		return;
+	conf_free(dc->c);
+	free(dc);
+}
+
+/* --- the worker: syncs ------------------------------------------------ */
+
+/*
+ * Rebuilds the plan for c's enabled mirrors: a mirror already planned
+ * keeps its time (brought forward if its interval got shorter) and its
+ * failure count; a new one is due at a random moment within
+ * min(interval, 60 s).
+ */
+static void
+sched_update(struct daemon *d, const struct conf *c, int64_t now)
+{
+	struct sched *ns = xcalloc(c->nmirrors + 1, sizeof(*ns));
+	size_t i, j, n = 0;
+
+	for (i = 0; i < c->nmirrors; i++) {
+		const struct conf_mirror *m = &c->mirrors[i];
+		int64_t iv = interval_ms(c, m);
+		int64_t first = iv < DAEMON_FIRST_MAX_MS ? iv :
+		    DAEMON_FIRST_MAX_MS;
+
+		if (!m->enabled)
+			continue;
+		for (j = 0; j < d->nsched; j++)
+			if (strcmp(d->sched[j].name, m->name) == 0)
+				break;
+		if (j < d->nsched) {
+			ns[n] = d->sched[j];
+			if (ns[n].next > now + iv + iv / 10)
+				ns[n].next = now + rnd_below(d, first);
+		} else {
+			snprintf(ns[n].name, sizeof(ns[n].name), "%s",
+			    m->name);
+			ns[n].next = now + rnd_below(d, first);
+		}
+		n++;
+	}
+	free(d->sched);
+	d->sched = ns;
+	d->nsched = n;
+}
+
+/* Retention and collection for m, after a sync that made a snapshot. */
+static void
+run_gc(struct daemon *d, const struct conf *c, const struct conf_mirror *m)
+{
+	struct gc_stats st;
+	struct merr err = { 0 };
+
+	memset(&st, 0, sizeof(st));
+	if (gc_run(d->store, c, m, c->gc_grace, false, &st, &err)) {
+		log_error("mirror '%s': retention: %s", m->name, err.msg);
+		return;
+	}
+	if (st.snapshots_dropped || st.blobs_queued || st.blobs_removed)
+		log_info("mirror '%s': retention: %llu snapshots dropped, "
+		    "%llu blobs (%llu bytes) removed, %llu blobs (%llu bytes) "
+		    "in their grace period", m->name,
+		    (unsigned long long)st.snapshots_dropped,
+		    (unsigned long long)st.blobs_removed,
+		    (unsigned long long)st.bytes_removed,
+		    (unsigned long long)st.blobs_pending,
+		    (unsigned long long)st.bytes_pending);
+}
+
+/* One sync of the mirror planned in sc, and when the next one comes. */
+static void
+run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
+{
+	const struct conf_mirror *m = conf_mirror(c, sc->name);
+	int64_t iv = interval_ms(c, m), start = mono_ms(), wait;
+	struct fetch_opts fo;
+	struct sync_opts so;
+	struct sync_result res;
+	struct fetch *f = NULL;
+	struct merr err = { 0 };
+	char dur[32];
+	unsigned shift;
+	int rc;
+
+	rc = store_lock(d->store, "daemon sync", false, &err);
+	if (rc == MERR_BUSY) {
+		/* A sync or promote run by hand: its turn. */
+		wait = iv < DAEMON_BUSY_MS ? iv : DAEMON_BUSY_MS;
+		sc->next = start + wait;
+		fmt_dur(wait, dur);
+		log_info("mirror '%s': not syncing now: %s; next try in %s",
+		    m->name, err.msg, dur);
+		return;
+	}
+	log_info("mirror '%s': sync started", m->name);
+	if (rc == 0)
+		rc = store_clean_tmp(d->store, &err);
+	if (rc == 0) {
+		memset(&fo, 0, sizeof(fo));
+		fo.connections = c->connections;
+		fo.retries = c->retries;
+		fo.connect_timeout = c->connect_timeout;
+		fo.stall_timeout = c->stall_timeout;
+		fo.backoff_ms = 500;
+		rc = fetch_new(&fo, &f, &err);
+	}
+	memset(&res, 0, sizeof(res));
+	if (rc == 0) {
+		so.progress = false;
+		so.quiet = false;
+		rc = sync_mirror(c, m, d->store, f, &so, &res, &err);
+	}
+	fetch_free(f);
+	if (rc == 0 && res.created)
+		run_gc(d, c, m);
+	store_unlock(d->store);
+
+	if (rc) {
+		/* 1 min, 2, 4... at most the interval. */
+		sc->fails++;
+		shift = sc->fails - 1 < 16 ? sc->fails - 1 : 16;
+		wait = (int64_t)DAEMON_BACKOFF_MS << shift;
+		if (wait > iv)
+			wait = iv;
+		sc->next = mono_ms() + wait;
+		fmt_dur(wait, dur);
+		log_error("%s%s (failure %u); next try in %s",
+		    str_startswith(err.msg, "mirror '") ? "" : "sync: ",
+		    err.msg, sc->fails, dur);
+		return;
+	}
+	sc->fails = 0;
+	sc->next = start + iv + rnd_below(d, iv / 5 + 1) - iv / 10;
+	fmt_dur(sc->next - mono_ms(), dur);
+	if (res.created)
+		log_info("mirror '%s': new snapshot %s (%llu files, %llu bytes "
+		    "fetched); next sync in %s", m->name, res.id,
+		    (unsigned long long)res.fetched_files,
+		    (unsigned long long)res.fetched_bytes, dur);
+	else
+		log_info("mirror '%s': no change; next sync in %s", m->name,
+		    dur);
+}
+
+/* --- the worker: channel refreshes ------------------------------------- */
+
+struct chan_todo {
+	const char *mirror;	/* in the worker's configuration */
+	char *name;
+};
+
+/*
+ * Re-signs every channel half-way through its validity (the time from its
+ * last move to its Valid-Until), so that a channel nobody moves keeps
+ * working for clients. Returns when to look again (monotonic ms).
+ */
+static int64_t
+channels_check(struct daemon *d, const struct conf *c)
+{
+	int64_t now = (int64_t)time(NULL), next, period = DAEMON_CHAN_CHECK_S;
+	struct chan_todo *todo = NULL;
+	struct store_txn *t = NULL;
+	struct merr err = { 0 };
+	char dur[32];
+	size_t ntodo = 0, k, i;
+	int rc;
+
+	/* Often enough to catch a channel promoted by hand in time. */
+	if (c->valid_for > 0 && c->valid_for / 4 < period)
+		period = c->valid_for / 4 > 1 ? c->valid_for / 4 : 1;
+	next = now + period;
+	rc = store_txn_begin(d->store, false, &t, &err);
+	for (k = 0; rc == 0 && k < c->nmirrors; k++) {
+		const char *mname = c->mirrors[k].name;
+		char **names = NULL;
+		size_t n = 0;
+
+		rc = channel_list(t, mname, &names, &n, &err);
+		for (i = 0; rc == 0 && i < n; i++) {
+			struct channel ch;
+			int64_t due;
+
+			rc = channel_get(t, mname, names[i], &ch, &err);
+			if (rc)
+				break;
+			if (ch.valid_until != 0) {
+				due = ch.moved_at +
+				    (ch.valid_until - ch.moved_at) / 2;
+				if (due <= now) {
+					todo = xreallocarray(todo, ntodo + 1,
+					    sizeof(*todo));
+					todo[ntodo].mirror = mname;
+					todo[ntodo++].name =
+					    xstrdup(names[i]);
+				} else if (due < next) {
+					next = due;
+				}
+			}
+			channel_release(&ch);
+		}
+		snap_list_free(names, n);
+	}
+	if (t != NULL)
+		store_txn_abort(t);
+	if (rc) {
+		log_error("channels: %s", err.msg);
+		if (now + DAEMON_CHAN_RETRY_S < next)
+			next = now + DAEMON_CHAN_RETRY_S;
+	}
+	if (ntodo > 0)
+		rc = store_lock(d->store, "daemon refresh", false, &err);
+	if (ntodo > 0 && rc) {
+		log_info("channels: not re-signing now: %s; next try in %ds",
+		    err.msg, DAEMON_BUSY_MS / 1000);
+		if (now + DAEMON_BUSY_MS / 1000 < next)
+			next = now + DAEMON_BUSY_MS / 1000;
+	} else if (ntodo > 0) {
+		struct channel_move_opts o;
+
+		o.by = d->by;
+		o.valid_for = c->valid_for;
+		o.base_url = c->base_url;
+		fmt_dur((int64_t)c->valid_for * 1000, dur);
+		for (i = 0; i < ntodo; i++) {
+			memset(&err, 0, sizeof(err));
+			rc = channel_refresh(d->store, d->signer,
+			    todo[i].mirror, todo[i].name, &o, &err);
+			if (rc) {
+				log_error("mirror '%s': channel '%s': cannot "
+				    "re-sign: %s", todo[i].mirror,
+				    todo[i].name, err.msg);
+				if (now + DAEMON_CHAN_RETRY_S < next)
+					next = now + DAEMON_CHAN_RETRY_S;
+			} else if (c->valid_for > 0) {
+				log_info("mirror '%s': channel '%s' re-signed, "
+				    "valid for %s", todo[i].mirror,
+				    todo[i].name, dur);
+			} else {
+				log_info("mirror '%s': channel '%s' re-signed "
+				    "without Valid-Until", todo[i].mirror,
+				    todo[i].name);
+			}
+		}
+		store_unlock(d->store);
+	}
+	for (i = 0; i < ntodo; i++)
+		free(todo[i].name);
+	free(todo);
+	if (next <= now)
+		next = now + 1;
+	return mono_ms() + (next - now) * 1000;
+}
+
+/* --- the worker --------------------------------------------------------- */
+
+static void *
+worker_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct dconf *dc = NULL;
+	struct sched *due;
+	struct timespec ts;
+	int64_t now, wake;
+	size_t i;
+
+	pthread_mutex_lock(&d->mu);
+	while (!d->stopping) {
+		now = mono_ms();
+		if (dc != d->cur) {
+			/* Started, or reloaded: adopt the current one. */
+			if (dc != NULL)
+				dconf_put_locked(dc);
+			dc = d->cur;
+			dc->refs++;
+			sched_update(d, dc->c, now);
+			d->chan_next = now;
+		}
+		/* Channels first: a long run of syncs must not starve them. */
+		if (d->chan_next <= now) {
+			pthread_mutex_unlock(&d->mu);
+			d->chan_next = channels_check(d, dc->c);
+			pthread_mutex_lock(&d->mu);
+			continue;
+		}
+		due = NULL;
+		for (i = 0; i < d->nsched; i++)
+			if (d->sched[i].next <= now && (due == NULL ||
+			    d->sched[i].next < due->next))
+				due = &d->sched[i];
+		if (due != NULL) {
+			/* The plan changes only in this thread: due stays. */
+			snprintf(d->busy, sizeof(d->busy), "%s", due->name);
+			pthread_mutex_unlock(&d->mu);
+			run_sync(d, dc->c, due);
+			pthread_mutex_lock(&d->mu);
+			d->busy[0] = '\0';
+			continue;
+		}
+		/* Nothing due: publish what comes next, sleep until then. */
+		wake = d->chan_next;
+		d->next_name[0] = '\0';
+		for (i = 0; i < d->nsched; i++) {
+			if (d->next_name[0] == '\0' ||
+			    d->sched[i].next < d->next_at) {
+				snprintf(d->next_name, sizeof(d->next_name),
+				    "%s", d->sched[i].name);
+				d->next_at = d->sched[i].next;
+			}
+		}
+		if (d->next_name[0] != '\0' && d->next_at < wake)
+			wake = d->next_at;
+		ts = mono_abs(wake);
+		pthread_cond_timedwait(&d->cond, &d->mu, &ts);
+	}
+	if (dc != NULL)
+		dconf_put_locked(dc);
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* --- the server thread -------------------------------------------------- */
+
+static void *
+serve_main(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->serve_rc = serve_run_shared(&d->conf_lock, &d->serve_conf,
+	    d->store, &d->so, &d->stop, &d->serve_err);
+	atomic_store(&d->serve_done, true);
+	return NULL;
+}
+
+/* --- the main thread ---------------------------------------------------- */
+
+static void
+notify_status(struct daemon *d, char *last, size_t n)
+{
+	char st[256], dur[32], busy[DAEMON_NAME_MAX + 1];
+	char next[DAEMON_NAME_MAX + 1];
+	int64_t at;
+
+	pthread_mutex_lock(&d->mu);
+	memcpy(busy, d->busy, sizeof(busy));
+	memcpy(next, d->next_name, sizeof(next));
+	at = d->next_at;
+	pthread_mutex_unlock(&d->mu);
+	if (busy[0] != '\0') {
+		snprintf(st, sizeof(st), "serving on %s; syncing '%s'",
+		    d->listen, busy);
+	} else if (next[0] != '\0') {
+		fmt_dur(at - mono_ms(), dur);
+		snprintf(st, sizeof(st), "serving on %s; next sync of '%s' "
+		    "in %s", d->listen, next, dur);
+	} else {
+		snprintf(st, sizeof(st), "serving on %s; no mirror to sync",
+		    d->listen);
+	}
+	if (strcmp(st, last) == 0)
+		return;
+	snprintf(last, n, "%s", st);
+	sd_notifyf(0, "STATUS=%s", st);
+}
+
+/* Log-File: to the file path, or back to the original stderr. */
+static void
+log_reopen(struct daemon *d, const char *path)
+{
+	struct merr err = { 0 };
+
+	if (path == NULL && !d->log_redirected)
+		return;
+	if (log_open_file(path, &err)) {
+		log_error("reload: %s; logging where it did", err.msg);
+		return;
+	}
+	d->log_redirected = path != NULL;
+	log_init(log_get_level(), path != NULL ||
+	    getenv("JOURNAL_STREAM") == NULL);
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct conf *nc = NULL, *oc = d->cur->c;
+	struct dconf *ndc;
+	struct merr err = { 0 };
+	char *key;
+	size_t i;
+
+	log_info("received SIGHUP: reloading '%s'", d->conf_path);
+	if (conf_load(d->conf_path, &nc, &err)) {
+		log_reopen(d, oc->log_file);	/* still, for logrotate */
+		log_error("reload: %s; keeping the running configuration",
+		    err.msg);
+		return;
+	}
+	log_reopen(d, nc->log_file);
+	for (i = 0; i < nc->nmirrors; i++)
+		if (conf_mirror(oc, nc->mirrors[i].name) == NULL)
+			log_info("reload: mirror '%s' added",
+			    nc->mirrors[i].name);
+	for (i = 0; i < oc->nmirrors; i++)
+		if (conf_mirror(nc, oc->mirrors[i].name) == NULL)
+			log_info("reload: mirror '%s' removed",
+			    oc->mirrors[i].name);
+	if (strcmp(nc->listen, d->listen) != 0)
+		log_warn("reload: Listen: '%s' takes a restart; still serving "
+		    "on '%s'", nc->listen, d->listen);
+	if (strcmp(nc->store, store_dir(d->store)) != 0)
+		log_warn("reload: Store: '%s' takes a restart; still using "
+		    "'%s'", nc->store, store_dir(d->store));
+	key = signing_key_path(nc);
+	if (strcmp(key, d->signing_key) != 0)
+		log_warn("reload: signing key '%s' takes a restart; still "
+		    "signing with '%s'", key, d->signing_key);
+	free(key);
+
+	/* The server first: once this returns, no request reads oc. */
+	pthread_rwlock_wrlock(&d->conf_lock);
+	d->serve_conf = nc;
+	pthread_rwlock_unlock(&d->conf_lock);
+	ndc = xmalloc(sizeof(*ndc));
+	ndc->c = nc;
+	ndc->refs = 1;
+	pthread_mutex_lock(&d->mu);
+	dconf_put_locked(d->cur);	/* frees oc unless the worker has it */
+	d->cur = ndc;
+	*d->confp = nc;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->mu);
+	log_info("reload: configuration reloaded: %zu mirrors", nc->nmirrors);
+}
+
+/*
+ * Opens what the threads share: Log-File, the store, the signing key, and
+ * the public key file the server hands out as /keyring.gpg.
+ */
+static int
+daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
+{
+	char host[256] = "localhost", *key;
+	struct merr e2 = { 0 };
+	size_t len;
+	int rc;
+
+	if (c->log_file != NULL) {
+		rc = log_open_file(c->log_file, err);
+		if (rc)
+			return rc;
+		d->log_redirected = true;
+	}
+	/* journald stamps lines itself. */
+	log_init(log_get_level(), c->log_file != NULL ||
+	    getenv("JOURNAL_STREAM") == NULL);
+	rc = store_open(c->store, true, &d->store, err);
+	if (rc)
+		return rc;
+	/* Only the default key is made on first need; a named one must be. */
+	d->signing_key = signing_key_path(c);
+	rc = gpg_signer_new(d->signing_key, c->signing_key == NULL,
+	    &d->signer, err);
+	if (rc)
+		return merr_prefix(err, "signing key: ");
+	if (gpg_signer_export(d->signer, false, &key, &len, &e2) == 0) {
+		d->keyring = xasprintf("%s/keyring.gpg", c->store);
+		if (write_file_atomic(d->keyring, key, len, 0644, &e2)) {
+			log_warn("%s", e2.msg);
+			free(d->keyring);
+			d->keyring = NULL;
+		}
+		free(key);
+	} else {
+		log_warn("%s", e2.msg);
+	}
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	d->by = xasprintf("daemon@%s", host);
+	d->listen = xstrdup(c->listen ? c->listen : "127.0.0.1:8080");
+	return 0;
+}
+
+static int
+threads_start(struct daemon *d, struct merr *err)
+{
+	pthread_condattr_t ca;
+	pthread_rwlockattr_t ra;
+	int64_t t0;
+	int rc;
+
+	/* Writers first: a reload is not held off by a stream of requests. */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&d->conf_lock, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	d->locks_init = true;
+
+	memset(&d->so, 0, sizeof(d->so));
+	d->so.listen = d->listen;
+	d->so.access_log = NULL;	/* stderr: journald or Log-File */
+	d->so.keyring = d->keyring;
+	rc = pthread_create(&d->serve_th, NULL, serve_main, d);
+	if (rc) {
+		errno = rc;
+		return merr_errno(err, "cannot start the server thread");
+	}
+	d->serve_started = true;
+	/* Binding happens first thing: wait for it to fail, or not. */
+	for (t0 = mono_ms(); mono_ms() - t0 < DAEMON_SERVE_START_MS;) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if (atomic_load(&d->serve_done)) {
+			if (err != NULL)
+				*err = d->serve_err;
+			return d->serve_rc ? d->serve_rc : MERR_IO;
+		}
+		nanosleep(&ts, NULL);
+	}
+	rc = pthread_create(&d->worker_th, NULL, worker_main, d);
+	if (rc) {
+		errno = rc;
+		return merr_errno(err, "cannot start the sync thread");
+	}
+	d->worker_started = true;
+	return 0;
+}
+
+/*
+ * Stops the threads: the server finishes what is in flight within its
+ * bound; a sync gets what is left of DAEMON_STOP_MS, then is abandoned.
+ */
+static void
+threads_stop(struct daemon *d)
+{
+	struct timespec until;
+	int64_t left, t0 = mono_ms();
+	char busy[DAEMON_NAME_MAX + 1];
+
+	if (!d->locks_init)
+		return;
+	d->stop = 1;
+	pthread_mutex_lock(&d->mu);
+	d->stopping = true;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->mu);
+	if (d->serve_started)
+		pthread_join(d->serve_th, NULL);
+	if (!d->worker_started)
+		return;
+	left = DAEMON_STOP_MS - (mono_ms() - t0);
+	if (left < 0)
+		left = 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(left / 1000);
+	until.tv_nsec += (long)(left % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	if (pthread_timedjoin_np(d->worker_th, NULL, &until) == 0)
+		return;
+	pthread_mutex_lock(&d->mu);
+	memcpy(busy, d->busy, sizeof(busy));
+	pthread_mutex_unlock(&d->mu);
+	/*
+	 * sync_mirror cannot be interrupted. Ending the process under it is
+	 * what a kill -9 does, which the store is built to survive: nothing
+	 * of an unfinished sync is committed. exit() would run atexit
+	 * handlers (OpenSSL's, under libcurl) beneath the running thread.
+	 */
+	log_warn("stopping: the sync of '%s' still runs %d s after the stop; "
+	    "exiting without it (a sync cut short commits nothing, and the "
+	    "next one reuses the blobs it verified)", busy[0] ? busy : "?",
+	    DAEMON_STOP_MS / 1000);
+	_exit(0);
+}
+
+static void
+daemon_release(struct daemon *d)
+{
+	if (d->cur != NULL) {
+		/* The caller's again (the worker has let go). */
+		*d->confp = d->cur->c;
+		free(d->cur);
+		d->cur = NULL;
+	}
+	if (d->locks_init) {
+		pthread_rwlock_destroy(&d->conf_lock);
+		pthread_mutex_destroy(&d->mu);
+		pthread_cond_destroy(&d->cond);
+	}
+	gpg_signer_free(d->signer);
+	store_close(d->store);
+	free(d->sched);
+	free(d->signing_key);
+	free(d->listen);
+	free(d->keyring);
+	free(d->by);
+}
+
+int
+daemon_run(const char *conf_path, struct conf **conf, struct merr *err)
+{
+	struct daemon d;
+	sigset_t set, old;
+	siginfo_t si;
+	uint64_t wd_usec = 0;
+	int64_t tick = DAEMON_TICK_MS;
+	char status[256] = "";
+	int rc, sig;
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = conf_path;
+	d.confp = conf;
+	d.cur = xmalloc(sizeof(*d.cur));
+	d.cur->c = *conf;
+	d.cur->refs = 1;
+	d.serve_conf = *conf;
+	atomic_init(&d.serve_done, false);
+	if (getrandom(&d.rng, sizeof(d.rng), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(d.rng))
+		d.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	d.rng |= 1;
+
+	/* Signals go to sigtimedwait below, never to another thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = daemon_open(&d, *conf, err);
+	if (rc == 0)
+		rc = threads_start(&d, err);
+	if (rc) {
+		threads_stop(&d);
+		goto out;
+	}
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec / 2000 < 1000)
+		tick = wd_usec / 2000 > 10 ? (int64_t)(wd_usec / 2000) : 10;
+	d.watchdog = wd_usec > 0;
+	log_info("daemon started: %zu mirrors, serving on '%s'",
+	    (*conf)->nmirrors, d.listen);
+	sd_notify(0, "READY=1");
+	notify_status(&d, status, sizeof(status));
+
+	for (;;) {
+		struct timespec ts;
+
+		ts.tv_sec = (time_t)(tick / 1000);
+		ts.tv_nsec = (long)(tick % 1000) * 1000000;
+		sig = sigtimedwait(&set, &si, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("received %s: stopping",
+			    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			break;
+		}
+		if (sig == SIGHUP)
+			reload(&d);
+		if (atomic_load(&d.serve_done)) {
+			if (err != NULL)
+				*err = d.serve_err;
+			rc = d.serve_rc ? d.serve_rc : merr_set(err, MERR_IO,
+			    "the HTTP server stopped");
+			break;
+		}
+		if (d.watchdog)
+			sd_notify(0, "WATCHDOG=1");
+		notify_status(&d, status, sizeof(status));
+	}
+	sd_notify(0, "STOPPING=1");
+	threads_stop(&d);
+	if (rc == 0)
+		log_info("stopped");
+out:
+	daemon_release(&d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * daemon.h: `mirrord daemon` — one long-running process that serves the
+ * store over HTTP (as `serve`) and syncs each mirror on its own schedule.
+ *
+ * Schedule: a mirror is synced every Sync-Interval (its own, else the
+ * global one), counted from the start of the previous sync, give or take
+ * up to 10% at random so that a fleet of mirrors does not reach upstream
+ * at once; the first sync of each mirror comes at a random moment within
+ * min(interval, 60 s) of the start (or of the reload that added it). One
+ * sync runs at a time. A failed sync is logged with its reason and tried
+ * again after 1 min, doubled at each failure, at most the interval. A sync
+ * that finds the store locked (a `mirrord sync` run by hand) is tried
+ * again in min(30 s, interval). After a sync that made a snapshot,
+ * retention and collection run for that mirror (gc_run, Gc-Grace).
+ *
+ * Channels whose Release files carry a Valid-Until are re-signed (fresh
+ * Date and Valid-Until, same target) half-way through their validity.
+ *
+ * Signals: SIGHUP re-reads the configuration (an invalid one is logged and
+ * the running one kept; a new Listen: or Store: needs a restart) and
+ * reopens Log-File (for logrotate); SIGTERM and SIGINT stop accepting,
+ * finish the responses in flight within 10 s, and return 0. A sync still
+ * running 10 s after the stop is abandoned: the process ends without it
+ * (_exit), which is safe by design (an unfinished sync commits nothing).
+ * With systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1, STOPPING=1.
+ */
+#ifndef MIRRORD_DAEMON_H
+#define MIRRORD_DAEMON_H
+
+#include "mirrord/common.h"
+#include "mirrord/conf.h"
+
+/*
+ * Runs the daemon with *conf, loaded from conf_path (reloads read that
+ * path again), until SIGTERM or SIGINT: then returns 0. It owns *conf
+ * while it runs: a reload replaces it (freeing the old one), so the
+ * caller frees whatever *conf is when this returns. Errors that keep it
+ * from starting (the store, the signing key, Log-File, the listen
+ * address) or a server that fails while running are returned with err
+ * set, not logged.
+ */
+int daemon_run(const char *conf_path, struct conf **conf, struct merr *err);
+
+#endif
