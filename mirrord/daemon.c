@@ -762,6 +762,12 @@ threads_stop(struct daemon *d)
 	    "exiting without it (a sync cut short commits nothing, and the "
 	    "next one reuses the blobs it verified)", busy[0] ? busy : "?",
 	    DAEMON_STOP_MS / 1000);
+	/*
+	 * The worker signs only between syncs, so the signer is idle: stop
+	 * its gpg-agent and remove its home, which _exit would leave behind.
+	 */
+	if (busy[0])
+		gpg_signer_free(d->signer);
 	_exit(0);
 }
 
