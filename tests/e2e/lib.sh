@@ -622,3 +622,119 @@ open(outp, "wb").write(got)
 print(how)
 EOF
 }
+
+# ------------------------------------------------------------ daemon helpers
+# (shared by the t04xx daemon tests)
+
+# start_daemon: `mirrord daemon` with Listen: 127.0.0.1:<a free port> (set
+# in $CONF), its stderr in $T/daemon.log, waited for until /healthz answers.
+# Sets DAEMON_URL, DAEMON_PID (timeout(1)'s) and MPID (mirrord's own:
+# signals go to it, as timeout(1) forwards only the first of each kind).
+start_daemon() {
+	_try=0
+	while :; do
+		_try=$((_try + 1))
+		_port=$(free_port)
+		DAEMON_URL=http://127.0.0.1:$_port
+		set_global Listen "127.0.0.1:$_port"
+		: >"$T/daemon.log"
+		# timeout: never outlives a test that died without cleanup
+		timeout -k 5 175 "$MIRRORD" -c "$CONF" daemon \
+		    >"$T/daemon.out" 2>"$T/daemon.log" &
+		DAEMON_PID=$!
+		_pids="$_pids $DAEMON_PID"
+		_i=0
+		while kill -0 "$DAEMON_PID" 2>/dev/null; do
+			if curl -s --max-time 2 -o "$T/healthz" \
+			    "$DAEMON_URL/healthz" 2>/dev/null &&
+			    grep -q '^ok' "$T/healthz"; then
+				MPID=$(ps -o pid= --ppid "$DAEMON_PID" |
+				    tr -d ' ')
+				[ -n "$MPID" ] ||
+					fail "no mirrord under pid $DAEMON_PID"
+				step "mirrord daemon on $DAEMON_URL (pid $MPID)"
+				return 0
+			fi
+			_i=$((_i + 1))
+			[ "$_i" -le 100 ] || fail "mirrord daemon: /healthz not" \
+			    "ok after 10 s: $(tail -n 5 "$T/daemon.log")"
+			sleep 0.1
+		done
+		wait "$DAEMON_PID" 2>/dev/null || true
+		forget_pid "$DAEMON_PID"
+		if [ "$_try" -lt 5 ] &&
+		    grep -Eiq 'in use' "$T/daemon.log"; then
+			step "port $_port taken, trying another one"
+			continue
+		fi
+		fail "mirrord daemon exited at start: $(cat "$T/daemon.log")"
+	done
+}
+
+# stop_daemon [SECONDS]: SIGTERM; it must exit 0 within SECONDS (15).
+# Sets STOP_MS, how long it took.
+stop_daemon() {
+	_bound=${1:-15}
+	_t0=$(now_ms)
+	kill -TERM "$MPID"
+	while kill -0 "$DAEMON_PID" 2>/dev/null; do
+		if [ $(($(now_ms) - _t0)) -gt $((_bound * 1000)) ]; then
+			kill -KILL "$MPID" 2>/dev/null || true
+			fail "mirrord daemon still running $_bound s after" \
+			    "SIGTERM: $(tail -n 5 "$T/daemon.log")"
+		fi
+		sleep 0.1
+	done
+	STOP_MS=$(($(now_ms) - _t0))
+	_src=0
+	wait "$DAEMON_PID" 2>/dev/null || _src=$?
+	forget_pid "$DAEMON_PID"
+	[ "$_src" = 0 ] || fail "mirrord daemon exited $_src after SIGTERM:" \
+	    "$(tail -n 5 "$T/daemon.log")"
+	step "stopped with status 0 in $STOP_MS ms"
+}
+
+# wait_for SECONDS WHAT CMD...: runs CMD until it succeeds, at most SECONDS;
+# fails naming WHAT otherwise, or at once if the daemon died.
+wait_for() {
+	_secs=$1
+	_what=$2
+	shift 2
+	_end=$(($(date +%s) + _secs))
+	until "$@"; do
+		kill -0 "$MPID" 2>/dev/null ||
+			fail "the daemon died: $(tail -n 10 "$T/daemon.log")"
+		[ "$(date +%s)" -lt "$_end" ] || fail "$_what: not within" \
+		    "$_secs s; the daemon's log ends with:" \
+		    "$(tail -n 8 "$T/daemon.log")"
+		sleep 0.2
+	done
+}
+
+# served_is URL FILE: a GET of URL answers FILE's bytes.
+served_is() {
+	curl -sf --max-time 5 -o "$T/served" "$1" 2>/dev/null &&
+	    cmp -s "$T/served" "$2"
+}
+
+snapshots_at_least() {	# MIRROR N
+	[ "$(snapshot_count "$1")" -ge "$2" ]
+}
+
+log_has() {	# ERE
+	grep -Eq -- "$1" "$T/daemon.log"
+}
+
+# log_count_since LINE ERE: lines after line LINE of the log matching ERE.
+log_count_since() {
+	tail -n "+$(($1 + 1))" "$T/daemon.log" | grep -Ec -- "$2" || true
+}
+
+# since_at_least LINE N ERE: at least N lines after line LINE match ERE.
+since_at_least() {
+	[ "$(log_count_since "$1" "$3")" -ge "$2" ]
+}
+
+log_lines() {
+	wc -l <"$T/daemon.log" | tr -d ' '
+}
