@@ -137,6 +137,9 @@ bool str_endswith(const char *s, const char *suffix);
  */
 int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts and schedules. */
+int64_t mono_ms(void);
+
 /* Read a whole small file, capped at max bytes. Returns owned memory. */
 int read_file(const char *path, size_t max, char **out, size_t *outlen,
     struct merr *err);

@@ -110,14 +110,6 @@ struct daemon {
 
 /* --- small helpers ------------------------------------------------------ */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* xorshift64*: jitter needs no more than this. */
 static uint64_t

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <libgen.h>
+#include <time.h>
 #include <unistd.h>
 
 static void
@@ -424,4 +425,13 @@ mkdir_p(const char *path, int mode, struct merr *err)
 	}
 	free(p);
 	return rc;
+}
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

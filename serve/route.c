@@ -255,14 +255,6 @@ struct route_cache {
 	struct route_ent *slot[ROUTE_CACHE_SLOTS];
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 ent_put(struct route_ent *e)
@@ -324,7 +316,7 @@ cache_get(struct route_cache *rc, const char *key, size_t klen,
 	e = rc->slot[i];
 	/* Any commit (a sync, a promotion) may have moved the ref. */
 	if (e != NULL && e->klen == klen && memcmp(e->key, key, klen) == 0 &&
-	    e->txnid == txnid && e->expires > now_ms())
+	    e->txnid == txnid && e->expires > mono_ms())
 		atomic_fetch_add(&e->refs, 1);
 	else
 		e = NULL;
@@ -342,7 +334,7 @@ cache_put(struct route_cache *rc, struct route_ent *e)
 	if (rc == NULL)
 		return;
 	atomic_fetch_add(&e->refs, 1);
-	e->expires = now_ms() + rc->ttl_ms;
+	e->expires = mono_ms() + rc->ttl_ms;
 	pthread_mutex_lock(&rc->mu);
 	old = rc->slot[i];
 	rc->slot[i] = e;

@@ -84,14 +84,6 @@ static size_t xfer_write(char *, size_t, size_t, void *);
 /* How an attempt ended. */
 enum outcome { O_BODY, O_ABSENT, O_NOTMOD, O_RETRY, O_FAIL };
 
-static uint64_t
-fetch_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 fetch_sleep_ms(uint64_t ms)
@@ -703,7 +695,7 @@ xfer_retry(struct run *run, struct xfer *x, uint64_t delay, const char *why,
 		return merr_set(err, MERR_NET, "'%s': %s after %u attempts",
 		    x->url, why, x->attempts);
 	x->state = X_WAIT;
-	x->not_before = fetch_now_ms() + delay;
+	x->not_before = (uint64_t)mono_ms() + delay;
 	if (delay == 0)
 		run->kick = true;
 	return 0;
@@ -831,7 +823,7 @@ fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
 
 	for (;;) {
 		/* Fill free slots, start due retries. */
-		now = fetch_now_ms();
+		now = (uint64_t)mono_ms();
 		busy = 0;
 		run.kick = false;
 		for (k = 0; k < f->opts.connections; k++) {
@@ -883,7 +875,7 @@ fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
 			}
 		}
 
-		now = fetch_now_ms();
+		now = (uint64_t)mono_ms();
 		if (progress != NULL && now - last_progress >= PROGRESS_MS) {
 			run_progress(&run, progress, ctx);
 			last_progress = now;
