@@ -14,6 +14,8 @@
 #   BENCH_SERVE_WARMUP=S           seconds of warm-up per server and case (default 2)
 #   BENCH_SERVE_THREADS=N          wrk threads (default 2)
 #   BENCH_SERVE_LARGE_CONNS=N      connections for the 100 MB file (default 10)
+#   BENCH_SERVE_CASES="C..."       only these cases, of: small100 revalidate100 medium100
+#                                  large small1000 revalidate1000 (default all)
 #   BENCH_PROFILE=1                afterwards, profile mirrord on the small-file load
 #                                  (perf record -g, strace -c) into the run directory
 #   BENCH_REBUILD=1                regenerate the cached upstream
@@ -355,6 +357,7 @@ stuck_check() {
 # which goes first (the machine is shared: load from elsewhere hits both alike); each
 # figure is the median over the rounds.
 bench_case() {
+	case " ${BENCH_SERVE_CASES:-$2$3} " in *" $2$3 "*|*" $2 "*) ;; *) return ;; esac
 	local label=$1 cs=$2 conns=$3 to=$4 unit=$5 kind=$6 tr=$7 jp=$8
 	local r met name i order srv m_ok=0 skip=''
 	local -a n_v=() n_p=() n_c=() m_v=() m_p=() m_c=()
@@ -493,7 +496,7 @@ fi
 	echo "files: $SMALL_FILES x ~60 KB, $MEDIUM_FILES x ~1.5 MB, 1 x $LARGE_MB MB" \
 	    "($(calc '%.1f' "$POOL_BYTES / 1e6") MB), the same bytes from both servers (sha256 checked)"
 	echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(nproc) workers, sendfile," \
-	    "tcp_nopush, open_file_cache, access_log off; upstream dir over /debian/"
+	    "tcp_nopush, open_file_cache, access log to a file (unbuffered); upstream dir over /debian/"
 	echo "mirrord: ${MIRRORD_DESC:-not built}; serve defaults (4 MHD threads, 1024 connections)," \
 	    "access log to a file; /demo/${SNAP:-?}/pool/..."
 	echo "load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$THREADS, keep-alive," \

@@ -49,6 +49,20 @@
 #define HTTP_KEYRING_MAX (1u << 20)
 /* How long a resolved ref is reused: the delay before a move shows. */
 #define HTTP_REF_TTL_MS 1000
+/*
+ * The open-blob cache: slots (a power of two) and how long an entry is
+ * reused. The TTL bounds how long a blob that gc unlinked keeps its disk
+ * space (the cached descriptor still reads it: blobs never change).
+ */
+/*
+ * Per connection: the request's headers and the response's. MHD zeroes
+ * it after each request, so it is not larger than needed (apt sends a
+ * few hundred bytes; larger headers are refused with a 431).
+ */
+#define HTTP_CONN_MEMORY (16 * 1024)
+#define HTTP_FCACHE_SETS 512
+#define HTTP_FCACHE_WAYS 4	/* set-associative: colliding hashes coexist */
+#define HTTP_FCACHE_TTL_MS (60 * 1000)
 
 /* Canned answers, made once and queued as often as needed. */
 enum canned {
@@ -70,7 +84,37 @@ struct http {
 	struct MHD_Response *canned[C_COUNT];
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
 	struct route_cache *cache;
+	struct fcache *fc;
 	struct metrics m;
+};
+
+/*
+ * A whole-blob answer made once and queued to every request for it: the
+ * 200 (also answers HEAD) over the blob's descriptor, and the 304. MHD
+ * reference-counts responses and sends a descriptor's bytes with
+ * sendfile() at its own offset, so one response serves any number of
+ * connections at once; the descriptor is closed with the last reference.
+ * This saves an open(), a close() and two response builds per request,
+ * as nginx's open_file_cache does. Every header of these answers follows
+ * from the key, so sharing them changes nothing a client sees.
+ */
+struct fcache_ent {
+	unsigned char hash[HASH_LEN];
+	int64_t mtime;
+	const char *cc;			/* static strings: compared by address */
+	const char *ctype;
+	int64_t born;			/* mono_ms() */
+	struct MHD_Response *full;	/* NULL: free slot */
+	struct MHD_Response *nm;
+};
+
+struct fcache_set {
+	pthread_mutex_t lock;	/* one per set: threads rarely meet */
+	struct fcache_ent e[HTTP_FCACHE_WAYS];
+};
+
+struct fcache {
+	struct fcache_set set[HTTP_FCACHE_SETS];
 };
 
 /* One request, from its URI to its completion. */
@@ -362,23 +406,188 @@ no_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/* The headers every answer about a blob carries. */
+static void
+blob_headers(struct MHD_Response *r, const struct route_result *res)
+{
+	char etag[HASH_HEX_LEN + 3], lastmod[RESPOND_DATE_LEN];
+
+	etag[0] = '"';
+	hash_to_hex(res->hash, etag + 1);
+	etag[HASH_HEX_LEN + 1] = '"';
+	etag[HASH_HEX_LEN + 2] = '\0';
+	respond_format_date(res->mtime, lastmod);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lastmod);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    res->cache_control);
+}
+
+/*
+ * A 200 (p == NULL) or 206 of p->len bytes at p->off of the blob open on
+ * fd, which the response owns from here (closed with it, or now if
+ * making it fails).
+ */
+static struct MHD_Response *
+blob_response(const struct route_result *res, int fd,
+    const struct respond_plan *p)
+{
+	struct MHD_Response *r;
+	char crange[80];
+
+	r = MHD_create_response_from_fd_at_offset64(p ? p->len : res->size,
+	    fd, p ? p->off : 0);
+	if (r == NULL) {
+		close(fd);
+		return NULL;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    res->content_type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (p != NULL) {
+		snprintf(crange, sizeof(crange), "bytes %llu-%llu/%llu",
+		    (unsigned long long)p->off,
+		    (unsigned long long)(p->off + p->len - 1),
+		    (unsigned long long)res->size);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE,
+		    crange);
+	}
+	blob_headers(r, res);
+	return r;
+}
+
+/*
+ * The 304. It may only carry the 200's Content-Length (RFC 9110 8.6),
+ * and MHD sends a 304's size but never its body: a response of the
+ * blob's size whose reader is never called.
+ */
+static struct MHD_Response *
+not_modified_response(const struct route_result *res)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_callback(res->size, 64, no_body_reader,
+	    NULL, NULL);
+	if (r != NULL)
+		blob_headers(r, res);
+	return r;
+}
+
+static void
+fcache_drop(struct fcache_ent *e)
+{
+	if (e->full != NULL)
+		MHD_destroy_response(e->full);
+	if (e->nm != NULL)
+		MHD_destroy_response(e->nm);
+	e->full = e->nm = NULL;
+}
+
+static bool
+fcache_match(const struct fcache_ent *e, const struct route_result *res,
+    int64_t now)
+{
+	return e->full != NULL && now - e->born < HTTP_FCACHE_TTL_MS &&
+	    e->mtime == res->mtime && e->cc == res->cache_control &&
+	    e->ctype == res->content_type &&
+	    memcmp(e->hash, res->hash, HASH_LEN) == 0;
+}
+
+static struct fcache_ent *
+fcache_find(struct fcache_ent *set, const struct route_result *res,
+    int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < HTTP_FCACHE_WAYS; i++)
+		if (fcache_match(&set[i], res, now))
+			return &set[i];
+	return NULL;
+}
+
+/*
+ * Queues the cached whole-blob answer (200 or 304, as status says) for
+ * res, opening the blob and making the answers on a miss. The lock is
+ * held while queueing: that is when MHD takes its reference, after which
+ * an eviction by another thread cannot free the response. Returns
+ * MHD_YES/MHD_NO, or -1 with *openrc set when the blob cannot be opened.
+ */
+static int
+fcache_queue(struct req *q, struct MHD_Connection *conn,
+    const struct route_result *res, int status, int *openrc,
+    struct merr *err)
+{
+	struct fcache *fc = q->h->fc;
+	struct fcache_set *fs;
+	struct fcache_ent *set, *e, n;
+	uint32_t slot;
+	size_t i;
+	int64_t now = mono_ms();
+	int ret, fd;
+
+	n.full = n.nm = NULL;
+	memcpy(&slot, res->hash, sizeof(slot));
+	fs = &fc->set[slot & (HTTP_FCACHE_SETS - 1)];
+	set = fs->e;
+	pthread_mutex_lock(&fs->lock);
+	if ((e = fcache_find(set, res, now)) != NULL)
+		goto hit;
+	pthread_mutex_unlock(&fs->lock);
+
+	/* A miss: open and build outside the lock. */
+	fd = store_blob_open(q->h->store, res->hash, err);
+	if (fd < 0) {
+		*openrc = fd;
+		return -1;
+	}
+	memcpy(n.hash, res->hash, HASH_LEN);
+	n.mtime = res->mtime;
+	n.cc = res->cache_control;
+	n.ctype = res->content_type;
+	n.born = now;
+	n.full = blob_response(res, fd, NULL);
+	n.nm = n.full ? not_modified_response(res) : NULL;
+	if (n.nm == NULL) {
+		fcache_drop(&n);
+		*openrc = merr_set(err, MERR_IO, "cannot create a response");
+		return -1;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if ((e = fcache_find(set, res, now)) == NULL) {
+		/* A free or expired way, else the oldest. */
+		e = &set[0];
+		for (i = 1; i < HTTP_FCACHE_WAYS && e->full != NULL; i++)
+			if (set[i].full == NULL || set[i].born < e->born)
+				e = &set[i];
+		fcache_drop(e);
+		*e = n;
+		n.full = n.nm = NULL;
+	}
+hit:
+	ret = queue(q, conn, status, status == 304 ? e->nm : e->full,
+	    status == 304 ? 0 : res->size);
+	pthread_mutex_unlock(&fs->lock);
+	fcache_drop(&n);	/* another thread made it meanwhile */
+	return ret;
+}
+
 /* Answers a blob: validators, ranges, then the file descriptor. */
 static enum MHD_Result
 queue_file(struct req *q, struct MHD_Connection *conn,
     const struct route_result *res)
 {
-	char etag[HASH_HEX_LEN + 3], hex[HASH_HEX_LEN + 1];
-	char lastmod[RESPOND_DATE_LEN], crange[80];
+	char etag[HASH_HEX_LEN + 3], crange[80];
 	struct respond_req rq;
 	struct respond_plan p;
 	struct MHD_Response *r;
 	struct merr err;
 	enum MHD_Result ret;
-	int fd;
+	int fd, rc, openrc = 0;
 
-	hash_to_hex(res->hash, hex);
-	snprintf(etag, sizeof(etag), "\"%s\"", hex);
-	respond_format_date(res->mtime, lastmod);
+	etag[0] = '"';
+	hash_to_hex(res->hash, etag + 1);
+	etag[HASH_HEX_LEN + 1] = '"';
+	etag[HASH_HEX_LEN + 2] = '\0';
 	rq.if_match = header(conn, MHD_HTTP_HEADER_IF_MATCH);
 	rq.if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	rq.if_modified_since = header(conn, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
@@ -388,19 +597,10 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 	rq.range = header(conn, MHD_HTTP_HEADER_RANGE);
 	respond_plan(&rq, etag, res->mtime, res->size, &p);
 
-	if (p.status == 412)
+	switch (p.status) {
+	case 412:
 		return queue_status(q, conn, 412);
-	if (p.status == 304) {
-		/*
-		 * A 304 may only carry the 200's Content-Length (RFC 9110
-		 * 8.6), and MHD sends a 304's size but never its body: a
-		 * response of the blob's size whose reader is never called.
-		 */
-		r = MHD_create_response_from_callback(res->size, 64,
-		    no_body_reader, NULL, NULL);
-		if (r == NULL)
-			return queue_status(q, conn, 500);
-	} else if (p.status == 416) {
+	case 416:
 		r = MHD_create_response_from_buffer(0, NULL,
 		    MHD_RESPMEM_PERSISTENT);
 		if (r == NULL)
@@ -409,41 +609,29 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 		    (unsigned long long)res->size);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE,
 		    crange);
-	} else {
+		blob_headers(r, res);
+		break;
+	case 206:
 		fd = store_blob_open(q->h->store, res->hash, &err);
 		if (fd < 0) {
-			log_warn("http: %s", err.msg);
-			return queue_status(q, conn, fd == MERR_NOTFOUND ?
-			    404 : 500);
+			openrc = fd;
+			goto open_failed;
 		}
-		/* MHD owns fd from here, closing it with the response. */
-		r = MHD_create_response_from_fd_at_offset64(p.len, fd,
-		    p.off);
-		if (r == NULL) {
-			close(fd);
+		if ((r = blob_response(res, fd, &p)) == NULL)
 			return queue_status(q, conn, 500);
-		}
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    res->content_type);
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES,
-		    "bytes");
-		if (p.status == 206) {
-			snprintf(crange, sizeof(crange), "bytes %llu-%llu/%llu",
-			    (unsigned long long)p.off,
-			    (unsigned long long)(p.off + p.len - 1),
-			    (unsigned long long)res->size);
-			MHD_add_response_header(r,
-			    MHD_HTTP_HEADER_CONTENT_RANGE, crange);
-		}
+		break;
+	default:	/* 200 and 304: the shared answers */
+		rc = fcache_queue(q, conn, res, p.status, &openrc, &err);
+		if (rc >= 0)
+			return (enum MHD_Result)rc;
+		goto open_failed;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lastmod);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-	    res->cache_control);
-	ret = queue(q, conn, p.status, r, p.status == 200 ||
-	    p.status == 206 ? p.len : 0);
+	ret = queue(q, conn, p.status, r, p.status == 206 ? p.len : 0);
 	MHD_destroy_response(r);
 	return ret;
+open_failed:
+	log_warn("http: %s", err.msg);
+	return queue_status(q, conn, openrc == MERR_NOTFOUND ? 404 : 500);
 }
 
 static enum MHD_Result
@@ -666,24 +854,36 @@ canned_new(struct http *h, enum canned which, const char *body, size_t len,
 static void
 http_free(struct http *h)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < C_COUNT; i++)
 		if (h->canned[i] != NULL)
 			MHD_destroy_response(h->canned[i]);
 	route_cache_free(h->cache);
+	if (h->fc != NULL) {
+		for (i = 0; i < HTTP_FCACHE_SETS; i++) {
+			for (j = 0; j < HTTP_FCACHE_WAYS; j++)
+				fcache_drop(&h->fc->set[i].e[j]);
+			pthread_mutex_destroy(&h->fc->set[i].lock);
+		}
+		free(h->fc);
+	}
 	if (h->own_log_fd)
 		close(h->log_fd);
 	free(h->keyring);
 	free(h);
 }
 
-/* Each connection may hold a socket and a blob: make room for both. */
+/*
+ * Each connection may hold a socket and a blob, and the open-blob cache
+ * holds up to its size: make room for all.
+ */
 static void
 raise_nofile(unsigned conns)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)conns * 2 + 64;
+	rlim_t want = (rlim_t)conns * 2 + 64 +
+	    HTTP_FCACHE_SETS * HTTP_FCACHE_WAYS;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
@@ -702,13 +902,23 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	struct http *h;
 	unsigned conns, timeout, threads, flags;
 	const char *spec = o->listen ? o->listen : c->listen;
+	long cpus;
+	size_t i;
 	int rc, fd;
 
 	if (spec == NULL)
 		spec = "127.0.0.1:8080";
 	conns = o->max_connections ? o->max_connections : 1024;
 	timeout = o->timeout ? o->timeout : 30;
-	threads = o->threads ? o->threads : 4;
+	/*
+	 * A thread blocks while sendfile() reads a cold page or LMDB
+	 * faults one in: two per CPU keep the CPUs busy meanwhile.
+	 */
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	threads = o->threads ? o->threads : (unsigned)(cpus > 32 ? 64 :
+	    cpus * 2);
 	/*
 	 * libmicrohttpd splits its limit evenly between the pool's threads,
 	 * and the kernel does not spread accepted connections evenly: with
@@ -728,6 +938,9 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->listen_fd = -1;
 	h->log_fd = 2;
 	h->cache = route_cache_new(HTTP_REF_TTL_MS);
+	h->fc = xcalloc(1, sizeof(*h->fc));
+	for (i = 0; i < HTTP_FCACHE_SETS; i++)
+		pthread_mutex_init(&h->fc->set[i].lock, NULL);
 	metrics_init(&h->m);
 	if (o->access_log != NULL) {
 		h->log_fd = open(o->access_log, O_WRONLY | O_APPEND | O_CREAT |
@@ -777,6 +990,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_LIMIT, conns,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, connection_note, h,
