@@ -36,7 +36,7 @@ LARGE_CONNS=${BENCH_SERVE_LARGE_CONNS:-10}
 say() { printf 'bench-serve: %s\n' "$*" >&2; }
 die() { printf 'bench-serve: error: %s\n' "$*" >&2; exit 1; }
 
-for t in nginx python3 gpg curl; do
+for t in nginx python3 gpg curl h2load; do
 	command -v "$t" >/dev/null || die "'$t' is not installed (make deps-bench)"
 done
 if ! command -v wrk >/dev/null; then
@@ -181,21 +181,21 @@ fi
 
 # ---------------------------------------------------------------- URL lists + checks
 # Writes RUN/lists/{nginx,mirrord}-{small,revalidate,medium,large}.txt, one request a line:
-# PATH, or PATH<TAB>HEADER<TAB>VALUE.  Every file is fetched once from each server and its
-# SHA-256 checked (which also warms the page cache and both servers' caches); each server's
-# own validator (nginx: Last-Modified as If-Modified-Since, mirrord: ETag as If-None-Match)
-# is checked to give a 304.
+# a PATH for wrk, a full URL for h2load (revalidate).  Every file is fetched once from each
+# server and its SHA-256 checked (which also warms the page cache and both servers' caches);
+# each small file is checked to give a 304 to If-Modified-Since: $IMS (now).
 mkdir -p "$RUN/lists"
-python3 - "$UP/files.txt" "$RUN/lists" "$NPORT" "${MPORT:-0}" "${MURL:+/demo/$SNAP}" \
+IMS=$(date -u '+%a, %d %b %Y %H:%M:%S GMT')
+python3 - "$UP/files.txt" "$RUN/lists" "$NPORT" "${MPORT:-0}" "${MURL:+/demo/$SNAP}" "$IMS" \
     > "$RUN/check.out" 2> "$RUN/check.err" <<'EOF'
 import hashlib, http.client, sys
-files, out, nport, mport, mprefix = sys.argv[1:6]
+files, out, nport, mport, mprefix, ims = sys.argv[1:7]
 rows = [l.split() for l in open(files) if l.strip()]
-servers = [("nginx", int(nport), "/debian", "Last-Modified", "If-Modified-Since")]
+servers = [("nginx", int(nport), "/debian", "Last-Modified")]
 if mprefix:
-    servers.append(("mirrord", int(mport), mprefix, "ETag", "If-None-Match"))
+    servers.append(("mirrord", int(mport), mprefix, "ETag"))
 bad = 0
-for name, port, prefix, vname, cname in servers:
+for name, port, prefix, vname in servers:
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     lists = {k: [] for k in ("small", "revalidate", "medium", "large")}
     for cls, size, sha, rel in rows:
@@ -220,21 +220,17 @@ for name, port, prefix, vname, cname in servers:
             print("%s: %s: ETag %s is not the sha256" % (name, path, v), file=sys.stderr)
         lists[cls].append(path)
         if cls == "small":
-            c.request("GET", path, headers={cname: v})
+            # Revalidations: h2load sends one If-Modified-Since date (the time the lists
+            # were made, later than every file's Last-Modified) with every request.
+            c.request("GET", path, headers={"If-Modified-Since": ims})
             r = c.getresponse()
             r.read()
-            cl = r.getheader("Content-Length")
-            if r.status == 304 and cl not in (None, "0"):
-                # RFC 9110 8.6 allows the 200's length here, but wrk's http_parser then
-                # waits for that many body bytes (RFC 9112 6.3: a 304 has no body).
-                with open("%s/%s-304-content-length" % (out, name), "w") as f:
-                    f.write(cl + "\n")
             if r.status != 304:
-                print("%s: GET %s with %s: %s: status %d, not 304" % (
-                    name, path, cname, v, r.status), file=sys.stderr)
+                print("%s: GET %s with If-Modified-Since: %s: status %d, not 304" % (
+                    name, path, ims, r.status), file=sys.stderr)
                 bad += 1
                 continue
-            lists["revalidate"].append("%s\t%s\t%s" % (path, cname, v))
+            lists["revalidate"].append("http://127.0.0.1:%d%s" % (port, path))
     for k, v in lists.items():
         with open("%s/%s-%s.txt" % (out, name, k), "w") as f:
             f.write("\n".join(v) + "\n")
@@ -298,6 +294,10 @@ load() {
 	RPS='' MBPS='' P99='' CPU_US=''
 	if [ "$server" = nginx ]; then url=$NURL pids=$(nginx_workers); else url=$MURL pids=$MIRRORD_PID; fi
 	out=$RUN/wrk-$server-$cs-c$conns-$tag.txt
+	if [ "$cs" = revalidate ]; then
+		load_h2load "$@"
+		return
+	fi
 	# shellcheck disable=SC2086
 	t0=$(cpu_ticks $pids)
 	wrk -t"$THREADS" -c"$conns" -d"${secs}s" --timeout "$to" --latency -s "$RUN/rotate.lua" \
@@ -331,6 +331,46 @@ load() {
 	    "errors $w_errors"
 }
 
+# load_h2load: load() for the 304 case, with h2load (HTTP/1.1, keep-alive) rather than wrk.
+# wrk's http_parser waits for a body after a 304 that carries Content-Length, which RFC 9110
+# 8.6 allows (the 200's length; libmicrohttpd 0.9.75 always sends it) although RFC 9112 6.3
+# says a 304 has no body; h2load's llhttp follows RFC 9112.  Both servers get the same
+# If-Modified-Since date on every request; p50/p99 come from h2load's per-request log.
+load_h2load() {
+	local server=$1 cs=$2 conns=$3 secs=$5 tag=$6 pids out log t0 t1 line fin ok bad
+	if [ "$server" = nginx ]; then pids=$(nginx_workers); else pids=$MIRRORD_PID; fi
+	out=$RUN/h2load-$server-$cs-c$conns-$tag.txt
+	log=$RUN/h2load-$server-$cs-c$conns-$tag.log
+	# shellcheck disable=SC2086
+	t0=$(cpu_ticks $pids)
+	h2load --h1 -t"$THREADS" -c"$conns" -D"$secs" -i "$RUN/lists/$server-$cs.txt" \
+	    -H "If-Modified-Since: $IMS" --log-file="$log" > "$out" 2>&1
+	# shellcheck disable=SC2086
+	t1=$(cpu_ticks $pids)
+	[ "$tag" = warmup ] && return
+	fin=$(grep '^finished in' "$out")
+	line=$(grep '^requests:' "$out")
+	if [ -z "$fin" ] || [ -z "$line" ] || [ ! -s "$log" ]; then
+		FAILURES+=("$server $cs c$conns: h2load: $(tail -n2 "$out" | tr '\n' ' ')")
+		return
+	fi
+	# "requests: T total, S started, D done, OK succeeded, F failed, E errored, X timeout"
+	read -r ok bad < <(echo "$line" | awk '{ print $8, $10 + $12 + $14 }')
+	# "status codes: A 2xx, B 3xx, C 4xx, D 5xx": only 304s count.
+	bad=$((bad + $(awk '/^status codes:/ { print $3 + $7 + $9 }' "$out")))
+	RPS=$(echo "$fin" | sed 's/.*, \([0-9.]*\) req\/s.*/\1/' | xargs printf '%.0f')
+	MBPS=$(echo "$fin" | sed 's/.* req\/s, \([0-9.]*\)MB\/s.*/\1/')
+	read -r w_p50_us P99 < <(awk '{ print $3 }' "$log" | sort -n | awk '{ v[NR] = $1 }
+	    END { printf "%d %.2f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] / 1000 }')
+	CPU_US=$(calc '%.1f' "($t1 - $t0) * 1e6 / $(getconf CLK_TCK) / ($ok > 0 ? $ok : 1)")
+	if [ "$bad" != 0 ]; then
+		e="$server $cs c$conns $tag: $bad h2load requests failed or were not 304"
+		if [ "$server" = nginx ]; then NOTES+=("$e"); else FAILURES+=("$e"); fi
+	fi
+	say "  $server $tag: $RPS req/s, latency p50 $(calc '%.2f' "$w_p50_us / 1000") p99 $P99 ms," \
+	    "server CPU $CPU_US us/req, failed or not 304: $bad"
+}
+
 # stuck_check WHAT: a second after wrk closed all its connections, mirrord's /metrics must
 # answer and count no more than a few open connections; otherwise a failure is recorded
 # (once per WHAT).  libmicrohttpd splits the connection limit between its pool threads, and
@@ -362,15 +402,6 @@ bench_case() {
 	local r met name i order srv m_ok=0 skip=''
 	local -a n_v=() n_p=() n_c=() m_v=() m_p=() m_c=()
 	say "$label, $conns connections"
-	if [ -n "$MURL" ] && [ "$cs" = revalidate ] && [ -s "$RUN/lists/mirrord-304-content-length" ]; then
-		# wrk would wait for a body that never comes and count no request.
-		skip="not measurable with wrk: mirrord's 304 carries 'Content-Length:"
-		skip="$skip $(cat "$RUN/lists/mirrord-304-content-length")' (the 200's length, which"
-		skip="$skip RFC 9110 8.6 allows; libmicrohttpd 0.9.75 puts a Content-Length on every"
-		skip="$skip 304) and wrk's http_parser waits for that many body bytes, although"
-		skip="$skip RFC 9112 6.3 says a 304 has no body; nginx sends no Content-Length on a 304"
-		FAILURES+=("$label c$conns: $skip")
-	fi
 	[ -n "$MURL" ] && [ -z "$skip" ] && m_ok=1
 	load nginx "$cs" "$conns" "$to" "$WARM" warmup
 	[ "$m_ok" = 1 ] && load mirrord "$cs" "$conns" "$to" "$WARM" warmup
@@ -497,12 +528,12 @@ fi
 	    "($(calc '%.1f' "$POOL_BYTES / 1e6") MB), the same bytes from both servers (sha256 checked)"
 	echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(nproc) workers, sendfile," \
 	    "tcp_nopush, open_file_cache, access log to a file (unbuffered); upstream dir over /debian/"
-	echo "mirrord: ${MIRRORD_DESC:-not built}; serve defaults (4 MHD threads, 1024 connections)," \
+	echo "mirrord: ${MIRRORD_DESC:-not built}; serve defaults (2 MHD threads per CPU, 1024 connections)," \
 	    "access log to a file; /demo/${SNAP:-?}/pool/..."
 	echo "load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$THREADS, keep-alive," \
 	    "per case and server ${WARM}s of warm-up then $ROUNDS runs of ${DUR}s, alternating" \
 	    "which server goes first, medians shown; small and 304 rotate over $SMALL_FILES URLs" \
-	    "(304: nginx If-Modified-Since, mirrord If-None-Match, each server's own validator);" \
+	    "(304: h2load $(h2load --version | awk '{ print $2; exit }') -t$THREADS, the same If-Modified-Since to both servers);" \
 	    "100 MB with -c$LARGE_CONNS"
 	echo
 	printf '%-34s|%14s|%14s|%14s|%12s|%4s\n' metric nginx mirrord ratio target met
