@@ -35,6 +35,7 @@ enum conf_key {
 	K_STORE, K_LISTEN, K_BASE_URL, K_LOG_FILE, K_CONNECTIONS, K_RETRIES,
 	K_CONNECT_TIMEOUT, K_STALL_TIMEOUT, K_CLOCK_SKEW, K_SYNC_INTERVAL,
 	K_KEEP_SNAPSHOTS, K_VALID_FOR, K_SIGNING_KEY, K_GC_GRACE,
+	K_SERVE_THREADS, K_MAX_CLIENTS, K_CLIENT_TIMEOUT,
 	K_CHANNEL_HISTORY, K_NAME, K_TYPES, K_URIS, K_SUITES, K_COMPONENTS,
 	K_ARCHES, K_SIGNED_BY, K_ENABLED
 };
@@ -63,6 +64,9 @@ static const struct {
 	{ "Signing-Key", K_SIGNING_KEY, KG },
 	{ "Gc-Grace", K_GC_GRACE, KG },
 	{ "Channel-History", K_CHANNEL_HISTORY, KG },
+	{ "Serve-Threads", K_SERVE_THREADS, KG },
+	{ "Max-Clients", K_MAX_CLIENTS, KG },
+	{ "Client-Timeout", K_CLIENT_TIMEOUT, KG },
 	{ "Name", K_NAME, KM },
 	{ "Types", K_TYPES, KM },
 	{ "URIs", K_URIS, KM },
@@ -641,6 +645,16 @@ conf_global(struct conf *c, const struct conf_src *src,
 		case K_CONNECTIONS:
 			rc = conf_uint(src, f, 1, 64, &c->connections, err);
 			break;
+		case K_SERVE_THREADS:
+			rc = conf_uint(src, f, 1, 256, &c->serve_threads, err);
+			break;
+		case K_MAX_CLIENTS:
+			rc = conf_uint(src, f, 1, 1000000, &c->max_clients,
+			    err);
+			break;
+		case K_CLIENT_TIMEOUT:
+			rc = conf_duration(src, f, 1, &c->client_timeout, err);
+			break;
 		case K_RETRIES:
 			rc = conf_uint(src, f, 0, 20, &c->retries, err);
 			break;
@@ -1027,6 +1041,8 @@ conf_load(const char *path, struct conf **out, struct merr *err)
 	c->path = xstrdup(path);
 	c->store = xstrdup("/var/lib/mirrord");
 	c->listen = xstrdup("127.0.0.1:8080");
+	c->max_clients = 1024;
+	c->client_timeout = 30;
 	c->connections = 8;
 	c->retries = 5;
 	c->connect_timeout = 30;

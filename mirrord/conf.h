@@ -48,6 +48,9 @@ struct conf {
 	long valid_for;		/* Valid-For:, seconds, 0 = no Valid-Until */
 	long gc_grace;		/* Gc-Grace:, seconds, default 36h */
 	unsigned channel_history; /* Channel-History:, default 5 */
+	unsigned serve_threads;	/* Serve-Threads:, 0 = two per CPU */
+	unsigned max_clients;	/* Max-Clients:, default 1024 */
+	long client_timeout;	/* Client-Timeout:, seconds, default 30 */
 	char *signing_key;	/* Signing-Key:, absolute; NULL = the
 				 * default <Store>/signing-key.asc */
 	struct conf_mirror *mirrors;

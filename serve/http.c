@@ -85,6 +85,7 @@ struct http {
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
 	struct route_cache *cache;
 	struct fcache *fc;
+	unsigned max_clients;	/* Max-Clients: open connections, in all */
 	struct metrics m;
 };
 
@@ -281,6 +282,23 @@ connection_note(void *cls, struct MHD_Connection *conn, void **sctx,
 	else
 		atomic_fetch_sub_explicit(&h->m.open_connections, 1,
 		    memory_order_relaxed);
+}
+
+/*
+ * Max-Clients, over all of the pool's threads: a connection beyond it is
+ * closed at once (threads accepting at the same instant may each pass
+ * the check, so the limit can be exceeded by at most the thread count).
+ */
+static enum MHD_Result
+accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http *h = cls;
+
+	if (atomic_load_explicit(&h->m.open_connections,
+	    memory_order_relaxed) < (long)h->max_clients)
+		return MHD_YES;
+	atomic_fetch_add_explicit(&h->m.refused, 1, memory_order_relaxed);
+	return MHD_NO;
 }
 
 static void
@@ -902,14 +920,26 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	struct http *h;
 	unsigned conns, timeout, threads, flags;
 	const char *spec = o->listen ? o->listen : c->listen;
+	const struct conf *cc;
 	long cpus;
 	size_t i;
 	int rc, fd;
 
 	if (spec == NULL)
 		spec = "127.0.0.1:8080";
-	conns = o->max_connections ? o->max_connections : 1024;
-	timeout = o->timeout ? o->timeout : 30;
+	/* The options, else the configuration (Max-Clients: ...). */
+	if (conf_lock != NULL)
+		pthread_rwlock_rdlock(conf_lock);
+	cc = conf_lock != NULL ? *conf_ptr : c;
+	conns = o->max_connections ? o->max_connections : cc->max_clients;
+	timeout = o->timeout ? o->timeout : (unsigned)cc->client_timeout;
+	threads = o->threads ? o->threads : cc->serve_threads;
+	if (conf_lock != NULL)
+		pthread_rwlock_unlock(conf_lock);
+	if (conns == 0)
+		conns = 1024;
+	if (timeout == 0)
+		timeout = 30;
 	/*
 	 * A thread blocks while sendfile() reads a cold page or LMDB
 	 * faults one in: two per CPU keep the CPUs busy meanwhile.
@@ -917,15 +947,15 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus < 1)
 		cpus = 1;
-	threads = o->threads ? o->threads : (unsigned)(cpus > 32 ? 64 :
-	    cpus * 2);
+	if (threads == 0)
+		threads = (unsigned)(cpus > 32 ? 64 : cpus * 2);
 	/*
 	 * libmicrohttpd splits its limit evenly between the pool's threads,
 	 * and the kernel does not spread accepted connections evenly: with
 	 * 1024 split four ways, one busy thread stalled at 256 under 1,000
-	 * clients (bench/serve.sh). Give every thread the whole budget.
+	 * clients (bench/serve.sh). So every thread may take the whole
+	 * budget, and accept_policy() holds the total to it.
 	 */
-	conns *= threads;
 	rc = http_parse_listen(spec, &ss, &sl, err);
 	if (rc)
 		return rc;
@@ -984,11 +1014,12 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	    MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+	h->max_clients = conns;
+	h->d = MHD_start_daemon(flags, 0, accept_policy, h, handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_LIMIT, conns,
+	    MHD_OPTION_CONNECTION_LIMIT, conns * threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, h,

@@ -21,6 +21,7 @@ metrics_init(struct metrics *m)
 	atomic_init(&m->bytes_sent, 0);
 	atomic_init(&m->open_connections, 0);
 	atomic_init(&m->in_flight, 0);
+	atomic_init(&m->refused, 0);
 }
 
 void
@@ -150,6 +151,10 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	buf_addf(b, "mirrord_http_bytes_sent_total %llu\n",
 	    (unsigned long long)atomic_load_explicit(&m->bytes_sent,
 	    memory_order_relaxed));
+	help(b, "mirrord_http_refused_connections_total", "counter",
+	    "Connections closed at once because Max-Clients were open.");
+	buf_addf(b, "mirrord_http_refused_connections_total %ld\n",
+	    atomic_load_explicit(&m->refused, memory_order_relaxed));
 	help(b, "mirrord_http_open_connections", "gauge",
 	    "Client connections open now.");
 	buf_addf(b, "mirrord_http_open_connections %ld\n",

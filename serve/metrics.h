@@ -22,6 +22,7 @@ struct metrics {
 	atomic_uint_fast64_t bytes_sent;	/* response bodies */
 	atomic_long open_connections;
 	atomic_long in_flight;		/* requests not yet done */
+	atomic_long refused;		/* connections over Max-Clients */
 };
 
 void metrics_init(struct metrics *m);
