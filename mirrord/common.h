@@ -41,7 +41,8 @@ enum {
 	MERR_LIMIT = -8,	/* a size or count cap was exceeded */
 	MERR_INVAL = -9,	/* invalid argument from the user */
 	MERR_EXISTS = -10,	/* already exists */
-	MERR_STORE = -11	/* LMDB or store consistency */
+	MERR_STORE = -11,	/* LMDB or store consistency */
+	MERR_CANCEL = -12	/* stopped on request (a signal) */
 };
 
 /*

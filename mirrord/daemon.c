@@ -42,6 +42,7 @@
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 #include "mirrord/snap.h"
+#include "mirrord/status.h"
 #include "mirrord/store.h"
 #include "serve/serve.h"
 #include "sync/fetch.h"
@@ -51,7 +52,7 @@
 #define DAEMON_FIRST_MAX_MS 60000	/* a first sync comes within this */
 #define DAEMON_BACKOFF_MS 60000		/* after one failure; doubled */
 #define DAEMON_BUSY_MS 30000		/* the store is locked by another */
-#define DAEMON_STOP_MS 10000		/* a stop waits this for a sync */
+#define DAEMON_STOP_MS 10000		/* a cancelled sync ends within this */
 #define DAEMON_CHAN_CHECK_S 300		/* channels looked at this often */
 #define DAEMON_CHAN_RETRY_S 60		/* after a failed refresh */
 #define DAEMON_SERVE_START_MS 500	/* a bind failure shows within this */
@@ -81,6 +82,7 @@ struct daemon {
 	bool log_redirected;	/* stderr went to a Log-File */
 	bool watchdog;
 	volatile sig_atomic_t stop;	/* the server's stop flag */
+	atomic_bool cancel;		/* the running sync's cancel flag */
 	struct serve_opts so;
 
 	/* The server's view of the configuration. */
@@ -220,6 +222,45 @@ sched_update(struct daemon *d, const struct conf *c, int64_t now)
 	d->nsched = n;
 }
 
+/*
+ * Publishes the plan for `mirrord status` (status.h): each planned
+ * mirror's next sync as a unix time with our pid; the records of c's
+ * other mirrors (disabled, or all of them with clear: the daemon stops)
+ * are deleted. Needs the store's writer lock: without have_lock it is
+ * taken if free, else the plan is published at the next occasion.
+ */
+static void
+sched_publish(struct daemon *d, const struct conf *c, bool have_lock,
+    bool clear)
+{
+	struct store_txn *t = NULL;
+	struct merr err = { 0 };
+	int64_t now = mono_ms(), wall = (int64_t)time(NULL), next;
+	size_t i, j;
+	int rc;
+
+	if (!have_lock && store_lock(d->store, "daemon schedule", false,
+	    &err) != 0)
+		return;
+	rc = store_txn_begin(d->store, true, &t, &err);
+	for (i = 0; rc == 0 && i < c->nmirrors; i++) {
+		next = 0;
+		for (j = 0; !clear && j < d->nsched; j++)
+			if (strcmp(d->sched[j].name, c->mirrors[i].name) == 0)
+				next = wall + (d->sched[j].next - now) / 1000;
+		rc = status_put_next(t, c->mirrors[i].name, next,
+		    (long)getpid(), &err);
+	}
+	if (rc == 0)
+		rc = store_txn_commit(t, &err);
+	else if (t != NULL)
+		store_txn_abort(t);
+	if (!have_lock)
+		store_unlock(d->store);
+	if (rc)
+		log_warn("cannot record the sync schedule: %s", err.msg);
+}
+
 /* Retention and collection for m, after a sync that made a snapshot. */
 static void
 run_gc(struct daemon *d, const struct conf *c, const struct conf_mirror *m)
@@ -256,6 +297,7 @@ run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
 	struct merr err = { 0 };
 	char dur[32];
 	unsigned shift;
+	bool locked;
 	int rc;
 
 	rc = store_lock(d->store, "daemon sync", false, &err);
@@ -268,6 +310,7 @@ run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
 		    m->name, err.msg, dur);
 		return;
 	}
+	locked = rc == 0;
 	log_info("mirror '%s': sync started", m->name);
 	if (rc == 0)
 		rc = store_clean_tmp(d->store, &err);
@@ -282,14 +325,22 @@ run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
 	}
 	memset(&res, 0, sizeof(res));
 	if (rc == 0) {
-		so.progress = false;
-		so.quiet = false;
+		memset(&so, 0, sizeof(so));
+		so.cancel = &d->cancel;
+		so.by = "daemon";
 		rc = sync_mirror(c, m, d->store, f, &so, &res, &err);
 	}
 	fetch_free(f);
-	if (rc == 0 && res.created)
+	if (rc && atomic_load(&d->cancel)) {
+		/* Stopping: no retry to plan, no schedule to publish. */
+		store_unlock(d->store);
+		log_info("%s%s", str_startswith(err.msg, "mirror '") ? "" :
+		    "sync: ", err.msg);
+		return;
+	}
+	/* Retention can wait for the next sync when we are stopping. */
+	if (rc == 0 && res.created && !atomic_load(&d->cancel))
 		run_gc(d, c, m);
-	store_unlock(d->store);
 
 	if (rc) {
 		/* 1 min, 2, 4... at most the interval. */
@@ -299,6 +350,9 @@ run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
 		if (wait > iv)
 			wait = iv;
 		sc->next = mono_ms() + wait;
+		if (locked)
+			sched_publish(d, c, true, false);
+		store_unlock(d->store);
 		fmt_dur(wait, dur);
 		log_error("%s%s (failure %u); next try in %s",
 		    str_startswith(err.msg, "mirror '") ? "" : "sync: ",
@@ -307,6 +361,8 @@ run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
 	}
 	sc->fails = 0;
 	sc->next = start + iv + rnd_below(d, iv / 5 + 1) - iv / 10;
+	sched_publish(d, c, true, false);
+	store_unlock(d->store);
 	fmt_dur(sc->next - mono_ms(), dur);
 	if (res.created)
 		log_info("mirror '%s': new snapshot %s (%llu files, %llu bytes "
@@ -450,6 +506,11 @@ worker_main(void *arg)
 			dc->refs++;
 			sched_update(d, dc->c, now);
 			d->chan_next = now;
+			/* The plan changes only in this thread. */
+			pthread_mutex_unlock(&d->mu);
+			sched_publish(d, dc->c, false, false);
+			pthread_mutex_lock(&d->mu);
+			continue;
 		}
 		/* Channels first: a long run of syncs must not starve them. */
 		if (d->chan_next <= now) {
@@ -709,7 +770,12 @@ threads_start(struct daemon *d, struct merr *err)
 
 /*
  * Stops the threads: the server finishes what is in flight within its
- * bound; a sync gets what is left of DAEMON_STOP_MS, then is abandoned.
+ * bound; a running sync is cancelled (it commits nothing and cleans up
+ * after itself) and normally ends within a fraction of a second. The
+ * worker is waited for DAEMON_STOP_MS, then, with a warning, for as long
+ * as it takes: ending the process under it would leave its temp files and
+ * gpg homes behind (a supervisor's SIGKILL is still safe: an unfinished
+ * sync commits nothing).
  */
 static void
 threads_stop(struct daemon *d)
@@ -721,6 +787,7 @@ threads_stop(struct daemon *d)
 	if (!d->locks_init)
 		return;
 	d->stop = 1;
+	atomic_store(&d->cancel, true);
 	pthread_mutex_lock(&d->mu);
 	d->stopping = true;
 	pthread_cond_broadcast(&d->cond);
@@ -739,28 +806,18 @@ threads_stop(struct daemon *d)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	if (pthread_timedjoin_np(d->worker_th, NULL, &until) == 0)
-		return;
-	pthread_mutex_lock(&d->mu);
-	memcpy(busy, d->busy, sizeof(busy));
-	pthread_mutex_unlock(&d->mu);
-	/*
-	 * sync_mirror cannot be interrupted. Ending the process under it is
-	 * what a kill -9 does, which the store is built to survive: nothing
-	 * of an unfinished sync is committed. exit() would run atexit
-	 * handlers (OpenSSL's, under libcurl) beneath the running thread.
-	 */
-	log_warn("stopping: the sync of '%s' still runs %d s after the stop; "
-	    "exiting without it (a sync cut short commits nothing, and the "
-	    "next one reuses the blobs it verified)", busy[0] ? busy : "?",
-	    DAEMON_STOP_MS / 1000);
-	/*
-	 * The worker signs only between syncs, so the signer is idle: stop
-	 * its gpg-agent and remove its home, which _exit would leave behind.
-	 */
-	if (busy[0])
-		gpg_signer_free(d->signer);
-	_exit(0);
+	if (pthread_timedjoin_np(d->worker_th, NULL, &until) != 0) {
+		pthread_mutex_lock(&d->mu);
+		memcpy(busy, d->busy, sizeof(busy));
+		pthread_mutex_unlock(&d->mu);
+		log_warn("stopping: the sync of '%s' is still ending %d s "
+		    "after it was cancelled; waiting for it", busy[0] ? busy :
+		    "?", DAEMON_STOP_MS / 1000);
+		pthread_join(d->worker_th, NULL);
+	}
+	d->worker_started = false;
+	/* No daemon, no plan: `mirrord status` must not show a stale one. */
+	sched_publish(d, d->cur->c, false, true);
 }
 
 static void
@@ -805,6 +862,7 @@ daemon_run(const char *conf_path, struct conf **conf, struct merr *err)
 	d.cur->refs = 1;
 	d.serve_conf = *conf;
 	atomic_init(&d.serve_done, false);
+	atomic_init(&d.cancel, false);
 	if (getrandom(&d.rng, sizeof(d.rng), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(d.rng))
 		d.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);

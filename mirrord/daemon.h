@@ -19,10 +19,14 @@
  * Signals: SIGHUP re-reads the configuration (an invalid one is logged and
  * the running one kept; a new Listen: or Store: needs a restart) and
  * reopens Log-File (for logrotate); SIGTERM and SIGINT stop accepting,
- * finish the responses in flight within 10 s, and return 0. A sync still
- * running 10 s after the stop is abandoned: the process ends without it
- * (_exit), which is safe by design (an unfinished sync commits nothing).
+ * finish the responses in flight within 10 s, cancel a running sync (it
+ * stops within about 100 ms, commits nothing and removes its temp files
+ * and gpg homes), wait for it, and return 0.
  * With systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1, STOPPING=1.
+ *
+ * For `mirrord status` (status.h) the daemon records each mirror's next
+ * sync with its pid in the store after each sync and each (re)load, and
+ * deletes those records when it stops; sync_mirror records each result.
  */
 #ifndef MIRRORD_DAEMON_H
 #define MIRRORD_DAEMON_H

@@ -11,6 +11,7 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "mirrord/channel.h"
 #include "mirrord/daemon.h"
@@ -20,6 +21,7 @@
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 #include "mirrord/snap.h"
+#include "mirrord/status.h"
 #include "mirrord/store.h"
 #include "sync/fetch.h"
 #include "sync/index.h"
@@ -43,6 +45,10 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  sync [MIRROR...]               sync mirrors; prints each new "
 	    "snapshot ID\n"
+	    "  status [--json]                per mirror: last sync, next sync, "
+	    "snapshots,\n"
+	    "                                 channels; store size and dedup "
+	    "ratio\n"
 	    "  snapshot list MIRROR [--json]  snapshot IDs, oldest first\n"
 	    "  snapshot show MIRROR REF [--json]\n"
 	    "                                 REF: an ID, a timestamp or "
@@ -129,9 +135,23 @@ open_store_locked(struct cli *cli, const char *what, struct store **s)
 	return 0;
 }
 
+/*
+ * SIGINT or SIGTERM during `sync`: the sync in progress is cancelled (a
+ * signal handler may only set a flag; a lock-free atomic is one).
+ */
+static atomic_bool sync_cancel;
+
+static void
+on_sync_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&sync_cancel, true);
+}
+
 static int
 cmd_sync(struct cli *cli, int argc, char **argv)
 {
+	struct sigaction sa;
 	struct fetch_opts fo;
 	struct sync_opts so;
 	struct fetch *f = NULL;
@@ -164,9 +184,19 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 		store_close(s);
 		return 1;
 	}
+	/* Until here a signal's default action is as good: nothing to undo. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sync_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	memset(&so, 0, sizeof(so));
 	so.quiet = cli->quiet;
 	so.progress = !cli->quiet && isatty(STDERR_FILENO);
-	for (k = 0; k < cli->conf->nmirrors; k++) {
+	so.cancel = &sync_cancel;
+	so.by = "sync";
+	for (k = 0; k < cli->conf->nmirrors && !atomic_load(&sync_cancel);
+	    k++) {
 		const struct conf_mirror *m = &cli->conf->mirrors[k];
 		struct sync_result res;
 		bool named = argc == 0;
@@ -188,6 +218,12 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 		} else if (!cli->quiet) {
 			log_info("mirror '%s': no change", m->name);
 		}
+	}
+	if (atomic_load(&sync_cancel) && !failed &&
+	    k < cli->conf->nmirrors) {
+		/* Between two mirrors: the rest were not synced. */
+		log_error("sync cancelled");
+		failed = 1;
 	}
 	fetch_free(f);
 	store_close(s);
@@ -345,6 +381,35 @@ out:
 		store_txn_abort(t);
 	store_close(s);
 	return rc;
+}
+
+/* status [--json] */
+static int
+cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct status_report r;
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	int rc;
+
+	if (argc != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (open_store(cli, false, &s))
+		return 1;
+	rc = status_collect(s, cli->conf, NULL, &r, &err);
+	if (rc == 0) {
+		if (cli->json)
+			status_print_json(stdout, &r);
+		else
+			status_print_text(stdout, &r);
+	} else {
+		log_error("status: %s", err.msg);
+	}
+	status_report_release(&r);
+	store_close(s);
+	return rc ? 1 : 0;
 }
 
 /* fsck: every blob re-hashed; every reference resolves to a blob. */
@@ -1216,7 +1281,7 @@ main(int argc, char **argv)
 	    strcmp(cmd, "rollback") && strcmp(cmd, "channel") &&
 	    strcmp(cmd, "sources") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "serve") && strcmp(cmd, "gc") &&
-	    strcmp(cmd, "daemon")) {
+	    strcmp(cmd, "daemon") && strcmp(cmd, "status")) {
 		log_error("unknown command '%s'", cmd);
 		usage(stderr);
 		return 2;
@@ -1236,6 +1301,8 @@ main(int argc, char **argv)
 		rc = cmd_snapshot(&cli, argc - 1, argv + 1);
 	else if (strcmp(cmd, "gc") == 0)
 		rc = cmd_gc(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&cli, argc - 1, argv + 1);
 	else if (strcmp(cmd, "promote") == 0)
 		rc = cmd_move(&cli, false, argc - 1, argv + 1);
 	else if (strcmp(cmd, "rollback") == 0)

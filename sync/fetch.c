@@ -30,6 +30,7 @@
 #define HDR_MAX			512	/* longest validator kept */
 #define PROGRESS_MS		100
 #define POLL_MS			1000
+#define CANCEL_POLL_MS		100	/* how soon a cancel is seen */
 
 /* What one response said in its headers (reset at each status line). */
 struct resp {
@@ -77,6 +78,7 @@ struct fetch {
 	CURL *mem;		/* the easy handle of fetch_get_mem() */
 	char mem_errbuf[CURL_ERROR_SIZE];
 	struct xfer *slots;	/* opts.connections */
+	const atomic_bool *cancel;	/* borrowed, or NULL */
 };
 
 static size_t xfer_write(char *, size_t, size_t, void *);
@@ -85,15 +87,44 @@ static size_t xfer_write(char *, size_t, size_t, void *);
 enum outcome { O_BODY, O_ABSENT, O_NOTMOD, O_RETRY, O_FAIL };
 
 
-static void
-fetch_sleep_ms(uint64_t ms)
+static bool
+fetch_cancelled(const struct fetch *f)
+{
+	return f->cancel != NULL && atomic_load(f->cancel);
+}
+
+/* Sleeps ms, in steps that see a cancel; false if cancelled. */
+static bool
+fetch_sleep_ms(const struct fetch *f, uint64_t ms)
 {
 	struct timespec ts;
+	uint64_t step;
 
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	while (ms > 0) {
+		if (fetch_cancelled(f))
+			return false;
+		step = ms < CANCEL_POLL_MS ? ms : CANCEL_POLL_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)step * 1000000;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		ms -= step;
+	}
+	return !fetch_cancelled(f);
+}
+
+/* libcurl's progress callback: a non-zero return aborts the transfer. */
+static int
+fetch_xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	return fetch_cancelled(arg) ? 1 : 0;
+}
+
+void
+fetch_set_cancel(struct fetch *f, const atomic_bool *cancel)
+{
+	f->cancel = cancel;
 }
 
 /*
@@ -372,6 +403,14 @@ fetch_new(const struct fetch_opts *opts, struct fetch **out,
 	rc = fetch_setup_easy(f, f->mem, f->mem_errbuf, err);
 	if (rc)
 		goto fail;
+	/* A blocking transfer sees a cancel through its progress callback. */
+	if (curl_easy_setopt(f->mem, CURLOPT_XFERINFOFUNCTION,
+	    fetch_xferinfo_cb) ||
+	    curl_easy_setopt(f->mem, CURLOPT_XFERINFODATA, f) ||
+	    curl_easy_setopt(f->mem, CURLOPT_NOPROGRESS, 0L)) {
+		rc = merr_set(err, MERR_NET, "cannot set up curl");
+		goto fail;
+	}
 	for (i = 0; i < f->opts.connections; i++) {
 		struct xfer *x = &f->slots[i];
 
@@ -510,7 +549,17 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 		memset(&m.body, 0, sizeof(m.body));
 		resp_reset(&r);
 		f->mem_errbuf[0] = '\0';
+		if (fetch_cancelled(f)) {
+			ret = merr_set(err, MERR_CANCEL, "'%s': cancelled",
+			    url);
+			goto out;
+		}
 		rc = curl_easy_perform(f->mem);
+		if (rc == CURLE_ABORTED_BY_CALLBACK && fetch_cancelled(f)) {
+			ret = merr_set(err, MERR_CANCEL, "'%s': cancelled",
+			    url);
+			goto out;
+		}
 		if (m.too_big) {
 			ret = merr_set(err, MERR_LIMIT,
 			    "'%s': larger than %zu bytes", url, max);
@@ -520,7 +569,12 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 		    &code, why, sizeof(why));
 		if (o != O_RETRY || attempt > f->opts.retries)
 			break;
-		fetch_sleep_ms(fetch_backoff(f, attempt, r.retry_after));
+		if (!fetch_sleep_ms(f, fetch_backoff(f, attempt,
+		    r.retry_after))) {
+			ret = merr_set(err, MERR_CANCEL, "'%s': cancelled",
+			    url);
+			goto out;
+		}
 	}
 
 	switch (o) {
@@ -822,6 +876,11 @@ fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
 	}
 
 	for (;;) {
+		if (fetch_cancelled(f)) {
+			ret = merr_set(err, MERR_CANCEL,
+			    "transfers cancelled");
+			goto out;
+		}
 		/* Fill free slots, start due retries. */
 		now = (uint64_t)mono_ms();
 		busy = 0;
@@ -883,7 +942,7 @@ fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
 		if (run.kick)
 			continue;
 		/* Sleep until there is traffic or a retry is due. */
-		wake = now + POLL_MS;
+		wake = now + (f->cancel != NULL ? CANCEL_POLL_MS : POLL_MS);
 		for (k = 0; k < f->opts.connections; k++) {
 			x = &f->slots[k];
 			if (x->state == X_WAIT && x->not_before < wake)

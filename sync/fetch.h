@@ -11,6 +11,9 @@
 #define MIRRORD_FETCH_H
 
 #include "mirrord/common.h"
+
+#include <stdatomic.h>
+
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
 
@@ -27,6 +30,14 @@ struct fetch;
 int fetch_new(const struct fetch_opts *opts, struct fetch **out,
     struct merr *err);
 void fetch_free(struct fetch *f);
+
+/*
+ * Makes f watch *cancel (borrowed; NULL: no flag): once it is true, the
+ * transfers in progress are dropped within about 100 ms (their temp files
+ * removed), retry waits are cut short, and the call returns MERR_CANCEL
+ * ("'URL': cancelled"). Another thread or a signal handler may set it.
+ */
+void fetch_set_cancel(struct fetch *f, const atomic_bool *cancel);
 
 /* One small file into memory. */
 struct fetch_mem {

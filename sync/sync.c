@@ -27,6 +27,7 @@
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 #include "mirrord/path.h"
+#include "mirrord/status.h"
 #include "sync/index.h"
 #include "sync/release.h"
 #include "sync/sync.h"
@@ -166,6 +167,20 @@ need_gpg(struct sync_ctx *x, struct merr *err)
 
 	free(tmp);
 	return rc;
+}
+
+static bool
+cancelled(const struct sync_ctx *x)
+{
+	return x->opts->cancel != NULL && atomic_load(x->opts->cancel);
+}
+
+/* 0, or MERR_CANCEL once the cancel flag is set. */
+static int
+check_cancel(const struct sync_ctx *x, struct merr *err)
+{
+	return cancelled(x) ? merr_set(err, MERR_CANCEL, "sync cancelled") :
+	    0;
 }
 
 /*
@@ -593,7 +608,13 @@ parse_entry(void *arg, const struct index_entry *e, struct merr *err)
 	bool known;
 	int rc;
 
-	bool first = snap_delta_add(x->delta, e->path, e->path_len, e->hash,
+	bool first;
+
+	/* A large index takes seconds: look at the flag as we go. */
+	rc = check_cancel(x, err);
+	if (rc)
+		return rc;
+	first = snap_delta_add(x->delta, e->path, e->path_len, e->hash,
 	    e->size, pc->sign);
 
 	if (pc->sign < 0)
@@ -826,6 +847,9 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 
 	/* 1. Release files. */
 	for (i = 0; i < x->nsw; i++) {
+		rc = check_cancel(x, err);
+		if (rc)
+			goto out;
 		rc = suite_release(x, &x->sw[i], err);
 		if (rc) {
 			merr_prefix(err, "suite '%s': ", x->sw[i].name);
@@ -851,7 +875,9 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	}
 
 	/* 2. Index files of changed suites. */
-	rc = store_txn_begin(x->store, false, &x->rtxn, err);
+	rc = check_cancel(x, err);
+	if (rc == 0)
+		rc = store_txn_begin(x->store, false, &x->rtxn, err);
 	if (rc)
 		goto out;
 	for (i = 0; i < x->nsw; i++) {
@@ -924,7 +950,9 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	}
 
 	/* 3. Parse what changed. */
-	rc = store_txn_begin(x->store, false, &x->rtxn, err);
+	rc = check_cancel(x, err);
+	if (rc == 0)
+		rc = store_txn_begin(x->store, false, &x->rtxn, err);
 	if (rc)
 		goto out;
 	for (i = 0; i < x->nsw; i++) {
@@ -964,6 +992,9 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	 * blobs/ab/cd directories is most of a new blob's cost on ext4; a
 	 * thread makes them ahead of the transfers, on the other core.
 	 */
+	rc = check_cancel(x, err);
+	if (rc)
+		goto out;
 	if (x->pool.n > 0) {
 		struct prep prep = { x->store, NULL, x->pool.n, { 0 }, 0 };
 		pthread_t th;
@@ -992,7 +1023,10 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	gpg_verifier_free(x->gpg);	/* done with: verification is over */
 	x->gpg = NULL;
 	malloc_trim(0);
-	rc = store_sync(x->store, err);
+	/* The last moment to stop: the commit is not cut short. */
+	rc = check_cancel(x, err);
+	if (rc == 0)
+		rc = store_sync(x->store, err);
 	if (rc)
 		goto out;
 	sn.suites = xcalloc(x->nsw, sizeof(*sn.suites));
@@ -1039,17 +1073,47 @@ out:
 	return rc;
 }
 
+/*
+ * Records the pass for `mirrord status`. The snapshot's own commit is
+ * snap_commit()'s transaction; this one follows it at once (a crash in
+ * between leaves the previous record, which the snapshot list corrects).
+ */
+static void
+sync_record(struct store *s, const struct conf_mirror *m,
+    const struct sync_opts *o, int64_t started, int rc,
+    const struct sync_result *res, const struct merr *err)
+{
+	struct status_sync r;
+	struct merr e2 = { 0 };
+
+	memset(&r, 0, sizeof(r));
+	r.ok = rc == 0;
+	r.started = started;
+	r.finished = (int64_t)time(NULL);
+	if (rc == 0 && res->created)
+		memcpy(r.snapshot, res->id, sizeof(r.snapshot));
+	r.fetched_files = res->fetched_files;
+	r.fetched_bytes = res->fetched_bytes;
+	snprintf(r.by, sizeof(r.by), "%s", o->by ? o->by : "sync");
+	r.error = rc ? (char *)err->msg : NULL;
+	if (status_record_sync(s, m->name, &r, &e2))
+		log_warn("mirror '%s': cannot record the sync's result: %s",
+		    m->name, e2.msg);
+}
+
 int
 sync_mirror(const struct conf *c, const struct conf_mirror *m,
     struct store *s, struct fetch *f, const struct sync_opts *o,
     struct sync_result *res, struct merr *err)
 {
 	struct sync_ctx x;
+	int64_t started = (int64_t)time(NULL);
 	size_t i;
 	int rc;
 
 	memset(&x, 0, sizeof(x));
 	memset(res, 0, sizeof(*res));
+	fetch_set_cancel(f, o->cancel);
 	x.conf = c;
 	x.m = m;
 	x.store = s;
@@ -1074,8 +1138,13 @@ sync_mirror(const struct conf *c, const struct conf_mirror *m,
 	}
 	rc = sync_run(&x, res, err);
 out:
+	/* However far it got, a cancelled pass says only that. */
+	if (rc && cancelled(&x))
+		rc = merr_set(err, MERR_CANCEL, "sync cancelled");
 	if (rc)
 		merr_prefix(err, "mirror '%s': ", m->name);
 	sync_ctx_release(&x);
+	fetch_set_cancel(f, NULL);
+	sync_record(s, m, o, started, rc, res, err);
 	return rc;
 }

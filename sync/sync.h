@@ -14,6 +14,15 @@
 struct sync_opts {
 	bool progress;		/* draw a progress line on stderr (a tty) */
 	bool quiet;		/* errors only */
+	/*
+	 * Borrowed, or NULL. Once true (set by another thread or a signal
+	 * handler), the sync stops at its next check (transfers within
+	 * about 100 ms, index parsing at the next entry) and fails with
+	 * MERR_CANCEL, "mirror 'NAME': sync cancelled", committing nothing.
+	 * The commit itself, once begun, is not cut short.
+	 */
+	const atomic_bool *cancel;
+	const char *by;		/* who syncs, for status: NULL is "sync" */
 };
 
 struct sync_result {
@@ -28,6 +37,9 @@ struct sync_result {
  * transfers of f. On any failure nothing is committed, blobs already
  * verified stay for the next try, and err names the mirror, suite and
  * file. A pass that finds nothing new commits nothing (created = false).
+ * Either way the result is recorded for `mirrord status` (status.h) in a
+ * small write transaction of its own after the pass (a failure to record
+ * it is logged, not returned).
  */
 int sync_mirror(const struct conf *c, const struct conf_mirror *m,
     struct store *s, struct fetch *f, const struct sync_opts *o,

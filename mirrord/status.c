@@ -1,0 +1,679 @@
+/*
+ * status.c: the records of sync results and of the daemon's schedule, and
+ * `mirrord status` (see status.h for the formats).
+ */
+#include "mirrord/common.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include "mirrord/channel.h"
+#include "mirrord/snap.h"
+#include "mirrord/status.h"
+#include "mirrord/store.h"
+
+#define STATUS_FORMAT "1"
+#define STATUS_VALUE_MAX 8192	/* longer records are cut (the error) */
+
+/* "mirror\0key" */
+static void
+status_key(struct buf *k, const char *mirror, const char *key)
+{
+	buf_reset(k);
+	buf_adds(k, mirror);
+	buf_addc(k, '\0');
+	buf_adds(k, key);
+}
+
+void
+status_sync_release(struct status_sync *r)
+{
+	if (r == NULL)
+		return;
+	free(r->error);
+	r->error = NULL;
+}
+
+/* A field without the newlines that separate fields. */
+static void
+add_field(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++)
+		buf_addc(b, *s == '\n' ? ' ' : *s);
+	buf_addc(b, '\n');
+}
+
+static void
+sync_encode(struct buf *v, const struct status_sync *r)
+{
+	buf_reset(v);
+	buf_addf(v, STATUS_FORMAT "\n%s\n%lld\n%lld\n", r->ok ? "ok" : "failed",
+	    (long long)r->started, (long long)r->finished);
+	add_field(v, r->snapshot);
+	buf_addf(v, "%llu\n%llu\n", (unsigned long long)r->fetched_files,
+	    (unsigned long long)r->fetched_bytes);
+	add_field(v, r->by);
+	if (!r->ok && r->error != NULL)
+		buf_add(v, r->error, strnlen(r->error, STATUS_VALUE_MAX));
+}
+
+int
+status_put_sync(struct store_txn *t, const char *mirror,
+    const struct status_sync *r, struct merr *err)
+{
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	int rc;
+
+	sync_encode(&v, r);
+	status_key(&k, mirror, "status.last");
+	rc = store_put(t, TBL_META, k.p, k.len, v.p, v.len, err);
+	if (rc == 0 && r->ok) {
+		status_key(&k, mirror, "status.ok");
+		rc = store_put(t, TBL_META, k.p, k.len, v.p, v.len, err);
+	}
+	buf_release(&k);
+	buf_release(&v);
+	return rc;
+}
+
+int
+status_record_sync(struct store *s, const char *mirror,
+    const struct status_sync *r, struct merr *err)
+{
+	struct store_txn *t;
+	int rc;
+
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	rc = status_put_sync(t, mirror, r, err);
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	return store_txn_commit(t, err);
+}
+
+/*
+ * The next line of [*p, end) into a NUL-terminated copy of at most n - 1
+ * bytes; false if there is no complete line left.
+ */
+static bool
+next_line(const char **p, const char *end, char *out, size_t n)
+{
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	size_t len;
+
+	if (nl == NULL)
+		return false;
+	len = (size_t)(nl - *p);
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, *p, len);
+	out[len] = '\0';
+	*p = nl + 1;
+	return true;
+}
+
+static bool
+parse_i64(const char *s, int64_t *out)
+{
+	uint64_t u;
+	bool neg = s[0] == '-';
+
+	if (parse_u64(s + neg, strlen(s + neg), INT64_MAX, &u))
+		return false;
+	*out = neg ? -(int64_t)u : (int64_t)u;
+	return true;
+}
+
+static bool
+sync_decode(const char *val, size_t len, struct status_sync *r)
+{
+	const char *p = val, *end = val + len;
+	char f[64], result[16], files[32], bytes[32];
+
+	memset(r, 0, sizeof(*r));
+	if (!next_line(&p, end, f, sizeof(f)) || strcmp(f, STATUS_FORMAT) ||
+	    !next_line(&p, end, result, sizeof(result)) ||
+	    !next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &r->started) ||
+	    !next_line(&p, end, f, sizeof(f)) ||
+	    !parse_i64(f, &r->finished) ||
+	    !next_line(&p, end, r->snapshot, sizeof(r->snapshot)) ||
+	    !next_line(&p, end, files, sizeof(files)) ||
+	    !next_line(&p, end, bytes, sizeof(bytes)) ||
+	    !next_line(&p, end, r->by, sizeof(r->by)) ||
+	    parse_u64(files, strlen(files), UINT64_MAX, &r->fetched_files) ||
+	    parse_u64(bytes, strlen(bytes), UINT64_MAX, &r->fetched_bytes))
+		return false;
+	r->ok = strcmp(result, "ok") == 0;
+	if (!r->ok)
+		r->error = xstrndup(p, (size_t)(end - p));
+	return true;
+}
+
+int
+status_get_sync(struct store_txn *t, const char *mirror, bool ok_only,
+    struct status_sync *r, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	const void *v;
+	size_t vl;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	status_key(&k, mirror, ok_only ? "status.ok" : "status.last");
+	rc = store_get(t, TBL_META, k.p, k.len, &v, &vl, err);
+	buf_release(&k);
+	if (rc)
+		return rc;
+	if (!sync_decode(v, vl, r)) {
+		status_sync_release(r);
+		return merr_set(err, MERR_NOTFOUND, "mirror '%s': status "
+		    "record in an unknown format", mirror);
+	}
+	return 0;
+}
+
+int
+status_put_next(struct store_txn *t, const char *mirror, int64_t next,
+    long pid, struct merr *err)
+{
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	int rc;
+
+	status_key(&k, mirror, "status.next");
+	if (next == 0) {
+		rc = store_del(t, TBL_META, k.p, k.len, err);
+		if (rc == MERR_NOTFOUND)
+			rc = 0;
+	} else {
+		buf_addf(&v, STATUS_FORMAT "\n%lld\n%ld\n", (long long)next,
+		    pid);
+		rc = store_put(t, TBL_META, k.p, k.len, v.p, v.len, err);
+	}
+	buf_release(&k);
+	buf_release(&v);
+	return rc;
+}
+
+int
+status_get_next(struct store_txn *t, const char *mirror, int64_t *next,
+    long *pid, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	const char *p, *end;
+	const void *v;
+	char f[32];
+	size_t vl;
+	int64_t n, id;
+	int rc;
+
+	status_key(&k, mirror, "status.next");
+	rc = store_get(t, TBL_META, k.p, k.len, &v, &vl, err);
+	buf_release(&k);
+	if (rc)
+		return rc;
+	p = v;
+	end = p + vl;
+	if (!next_line(&p, end, f, sizeof(f)) || strcmp(f, STATUS_FORMAT) ||
+	    !next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &n) ||
+	    !next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &id) || id <= 0)
+		return merr_set(err, MERR_NOTFOUND, "mirror '%s': schedule "
+		    "record in an unknown format", mirror);
+	*next = n;
+	*pid = (long)id;
+	return 0;
+}
+
+/* --- the report --------------------------------------------------------- */
+
+static bool
+pid_alive(long pid)
+{
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static int
+collect_mirror(struct store_txn *t, const struct conf_mirror *m,
+    bool (*alive)(long), struct status_mirror *sm, struct merr *err)
+{
+	char **ids = NULL, **names = NULL;
+	size_t n = 0, nn = 0, i;
+	struct snap sn;
+	int rc;
+
+	sm->name = m->name;
+	sm->enabled = m->enabled;
+	rc = status_get_sync(t, m->name, false, &sm->last, err);
+	sm->have_last = rc == 0;
+	if (rc == 0 || rc == MERR_NOTFOUND)
+		rc = status_get_sync(t, m->name, true, &sm->last_ok, err);
+	sm->have_ok = rc == 0;
+	if (rc == 0 || rc == MERR_NOTFOUND)
+		rc = status_get_next(t, m->name, &sm->next, &sm->daemon_pid,
+		    err);
+	/* Planned by a daemon that has gone: no one will run it. */
+	sm->have_next = rc == 0 && alive(sm->daemon_pid);
+	if (rc && rc != MERR_NOTFOUND)
+		return rc;
+
+	rc = snap_list(t, m->name, &ids, &n, err);
+	if (rc)
+		return rc;
+	sm->nsnaps = n;
+	if (n > 0) {
+		rc = snap_load(t, m->name, ids[n - 1], &sn, err);
+		if (rc == 0) {
+			memcpy(sm->newest, sn.id, sizeof(sm->newest));
+			sm->newest_time = sn.time;
+			sm->newest_packages = sn.packages;
+			sm->newest_bytes = sn.bytes;
+			snap_release(&sn);
+		}
+	}
+	snap_list_free(ids, n);
+	if (rc)
+		return rc;
+
+	rc = channel_list(t, m->name, &names, &nn, err);
+	if (rc)
+		return rc;
+	sm->channels = xcalloc(nn + 1, sizeof(*sm->channels));
+	for (i = 0; i < nn; i++) {
+		struct status_channel *sc = &sm->channels[i];
+		struct channel ch;
+
+		rc = channel_get(t, m->name, names[i], &ch, err);
+		if (rc)
+			break;
+		memcpy(sc->name, ch.name, sizeof(sc->name));
+		memcpy(sc->target, ch.target, sizeof(sc->target));
+		sc->moved_at = ch.moved_at;
+		sc->valid_until = ch.valid_until;
+		sc->moved_by = xstrdup(ch.moved_by ? ch.moved_by : "");
+		sm->nchannels++;
+		channel_release(&ch);
+	}
+	snap_list_free(names, nn);
+	return rc;
+}
+
+/* Blobs the index lists, and their bytes. */
+static int
+collect_blobs(struct store_txn *t, struct status_report *r, struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_cursor_open(t, TBL_BLOBS, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
+		struct store_blob_rec rec;
+		unsigned char h[HASH_LEN];
+
+		if (kl != HASH_LEN)
+			continue;
+		/* The record's encoding is store.c's: read it through it. */
+		memcpy(h, k, HASH_LEN);
+		rc = store_blob_get(t, h, &rec, err);
+		if (rc)
+			break;
+		r->blobs++;
+		r->stored_bytes += rec.size;
+	}
+	store_cursor_close(c);
+	return rc < 0 ? rc : 0;
+}
+
+/* Every snapshot of every mirror: the bytes each references. */
+static int
+collect_snaps(struct store_txn *t, struct status_report *r, struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
+		const char *key = k, *nul = memchr(key, '\0', kl);
+		char *mirror, *id;
+		struct snap sn;
+		int lrc;
+
+		if (nul == NULL)
+			continue;
+		mirror = xstrndup(key, (size_t)(nul - key));
+		id = xstrndup(nul + 1, kl - (size_t)(nul - key) - 1);
+		lrc = snap_load(t, mirror, id, &sn, err);
+		free(mirror);
+		free(id);
+		if (lrc) {
+			rc = lrc;
+			break;
+		}
+		r->snapshots++;
+		r->referenced_bytes += sn.bytes;
+		snap_release(&sn);
+	}
+	store_cursor_close(c);
+	return rc < 0 ? rc : 0;
+}
+
+int
+status_collect(struct store *s, const struct conf *c,
+    bool (*alive)(long pid), struct status_report *out, struct merr *err)
+{
+	struct store_txn *t;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->store = store_dir(s);
+	out->now = (int64_t)time(NULL);
+	out->mirrors = xcalloc(c->nmirrors + 1, sizeof(*out->mirrors));
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc)
+		return rc;
+	for (i = 0; rc == 0 && i < c->nmirrors; i++) {
+		rc = collect_mirror(t, &c->mirrors[i], alive ? alive :
+		    pid_alive, &out->mirrors[i], err);
+		out->nmirrors++;
+	}
+	if (rc == 0)
+		rc = collect_blobs(t, out, err);
+	if (rc == 0)
+		rc = collect_snaps(t, out, err);
+	store_txn_abort(t);
+	if (out->stored_bytes > 0)
+		out->dedup_ratio = (double)out->referenced_bytes /
+		    (double)out->stored_bytes;
+	return rc;
+}
+
+void
+status_report_release(struct status_report *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->nmirrors; i++) {
+		struct status_mirror *m = &r->mirrors[i];
+
+		status_sync_release(&m->last);
+		status_sync_release(&m->last_ok);
+		for (j = 0; j < m->nchannels; j++)
+			free(m->channels[j].moved_by);
+		free(m->channels);
+	}
+	free(r->mirrors);
+	memset(r, 0, sizeof(*r));
+}
+
+/* --- text --------------------------------------------------------------- */
+
+static void
+fmt_when(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* "3m ago", "in 2h": d seconds from now (negative: past). */
+static void
+fmt_rel(int64_t d, char *out, size_t n)
+{
+	long long a = d < 0 ? -d : d;
+	const char *unit = "s";
+
+	if (a >= 2 * 86400) {
+		a = (a + 43200) / 86400;
+		unit = "d";
+	} else if (a >= 2 * 3600) {
+		a = (a + 1800) / 3600;
+		unit = "h";
+	} else if (a >= 120) {
+		a = (a + 30) / 60;
+		unit = "m";
+	}
+	if (d < 0)
+		snprintf(out, n, "%lld%s ago", a, unit);
+	else
+		snprintf(out, n, "in %lld%s", a, unit);
+}
+
+/* "1.2 GiB" */
+static void
+fmt_bytes(uint64_t b, char *out, size_t n)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, n, "%llu B", (unsigned long long)b);
+	else
+		snprintf(out, n, "%.1f %s", v, units[u]);
+}
+
+static void
+print_sync_text(FILE *f, const char *label, const struct status_sync *s,
+    int64_t now)
+{
+	char when[64], rel[32], bytes[32];
+
+	fmt_when(s->finished, when, sizeof(when));
+	fmt_rel(s->finished - now, rel, sizeof(rel));
+	fprintf(f, "  %-14s%s at %s (%s, %s, %llds)\n", label,
+	    s->ok ? "ok" : "failed", when, rel, s->by,
+	    (long long)(s->finished - s->started));
+	if (!s->ok) {
+		fprintf(f, "  %-14s%s\n", "error:", s->error ? s->error : "");
+		return;
+	}
+	fmt_bytes(s->fetched_bytes, bytes, sizeof(bytes));
+	if (s->snapshot[0] != '\0')
+		fprintf(f, "  %-14snew snapshot %s (%llu files, %s fetched)\n",
+		    "", s->snapshot, (unsigned long long)s->fetched_files,
+		    bytes);
+	else
+		fprintf(f, "  %-14sno change upstream\n", "");
+}
+
+void
+status_print_text(FILE *f, const struct status_report *r)
+{
+	char when[64], rel[32], bytes[32], ref[32];
+	size_t i, j;
+
+	for (i = 0; i < r->nmirrors; i++) {
+		const struct status_mirror *m = &r->mirrors[i];
+
+		fprintf(f, "%smirror %s%s\n", i ? "\n" : "", m->name,
+		    m->enabled ? "" : " (Enabled: no)");
+		if (m->have_last)
+			print_sync_text(f, "last sync:", &m->last, r->now);
+		else
+			fprintf(f, "  %-14snever\n", "last sync:");
+		if (m->have_last && !m->last.ok) {
+			if (m->have_ok) {
+				fmt_when(m->last_ok.finished, when,
+				    sizeof(when));
+				fmt_rel(m->last_ok.finished - r->now, rel,
+				    sizeof(rel));
+				fprintf(f, "  %-14s%s (%s)\n", "last success:",
+				    when, rel);
+			} else {
+				fprintf(f, "  %-14snever\n", "last success:");
+			}
+		}
+		if (m->have_next) {
+			fmt_when(m->next, when, sizeof(when));
+			fmt_rel(m->next - r->now, rel, sizeof(rel));
+			fprintf(f, "  %-14s%s (%s; daemon pid %ld)\n",
+			    "next sync:", when, m->next > r->now ? rel :
+			    "due now", m->daemon_pid);
+		} else {
+			fprintf(f, "  %-14sunknown (no daemon running)\n",
+			    "next sync:");
+		}
+		fprintf(f, "  %-14s%zu\n", "snapshots:", m->nsnaps);
+		if (m->newest[0] != '\0') {
+			fmt_rel(m->newest_time - r->now, rel, sizeof(rel));
+			fmt_bytes(m->newest_bytes, bytes, sizeof(bytes));
+			fprintf(f, "  %-14s%s (%s, %llu packages, %s)\n",
+			    "newest:", m->newest, rel,
+			    (unsigned long long)m->newest_packages, bytes);
+		}
+		for (j = 0; j < m->nchannels; j++) {
+			const struct status_channel *c = &m->channels[j];
+
+			fmt_when(c->moved_at, when, sizeof(when));
+			snprintf(ref, sizeof(ref), "%s", j ? "" : "channels:");
+			fprintf(f, "  %-14s%-16s -> %s  promoted %s by %s\n",
+			    ref, c->name, c->target, when, c->moved_by);
+		}
+		if (m->nchannels == 0)
+			fprintf(f, "  %-14snone\n", "channels:");
+	}
+	fmt_bytes(r->stored_bytes, bytes, sizeof(bytes));
+	fprintf(f, "%sstore %s\n  %-14s%llu blobs, %s (%llu bytes)\n",
+	    r->nmirrors ? "\n" : "", r->store, "stored:",
+	    (unsigned long long)r->blobs, bytes,
+	    (unsigned long long)r->stored_bytes);
+	fmt_bytes(r->referenced_bytes, bytes, sizeof(bytes));
+	fprintf(f, "  %-14s%s by %llu snapshots\n", "referenced:", bytes,
+	    (unsigned long long)r->snapshots);
+	if (r->stored_bytes > 0)
+		fprintf(f, "  %-14s%.2f\n", "dedup ratio:", r->dedup_ratio);
+	else
+		fprintf(f, "  %-14s-\n", "dedup ratio:");
+}
+
+/* --- JSON --------------------------------------------------------------- */
+
+static void
+json_str(FILE *f, const char *s)
+{
+	putc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			putc(c, f);
+	}
+	putc('"', f);
+}
+
+static void
+json_str_or_null(FILE *f, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		fputs("null", f);
+	else
+		json_str(f, s);
+}
+
+static void
+print_sync_json(FILE *f, bool have, const struct status_sync *s)
+{
+	if (!have) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"result\":\"%s\",\"started\":%lld,\"finished\":%lld,"
+	    "\"snapshot\":", s->ok ? "ok" : "failed", (long long)s->started,
+	    (long long)s->finished);
+	json_str_or_null(f, s->snapshot);
+	fprintf(f, ",\"fetched_files\":%llu,\"fetched_bytes\":%llu,\"by\":",
+	    (unsigned long long)s->fetched_files,
+	    (unsigned long long)s->fetched_bytes);
+	json_str(f, s->by);
+	fputs(",\"error\":", f);
+	if (s->ok)
+		fputs("null", f);
+	else
+		json_str(f, s->error ? s->error : "");
+	putc('}', f);
+}
+
+void
+status_print_json(FILE *f, const struct status_report *r)
+{
+	size_t i, j;
+
+	fputs("{\"store\":{\"path\":", f);
+	json_str(f, r->store);
+	fprintf(f, ",\"blobs\":%llu,\"stored_bytes\":%llu,\"snapshots\":%llu,"
+	    "\"referenced_bytes\":%llu,\"dedup_ratio\":",
+	    (unsigned long long)r->blobs, (unsigned long long)r->stored_bytes,
+	    (unsigned long long)r->snapshots,
+	    (unsigned long long)r->referenced_bytes);
+	if (r->stored_bytes > 0)
+		fprintf(f, "%.4f", r->dedup_ratio);
+	else
+		fputs("null", f);
+	fprintf(f, "},\"time\":%lld,\"mirrors\":[", (long long)r->now);
+	for (i = 0; i < r->nmirrors; i++) {
+		const struct status_mirror *m = &r->mirrors[i];
+
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		json_str(f, m->name);
+		fprintf(f, ",\"enabled\":%s,\"last_sync\":",
+		    m->enabled ? "true" : "false");
+		print_sync_json(f, m->have_last, &m->last);
+		fputs(",\"last_success\":", f);
+		print_sync_json(f, m->have_ok, &m->last_ok);
+		fputs(",\"next_sync\":", f);
+		if (m->have_next)
+			fprintf(f, "%lld,\"daemon_pid\":%ld",
+			    (long long)m->next, m->daemon_pid);
+		else
+			fputs("null,\"daemon_pid\":null", f);
+		fprintf(f, ",\"snapshots\":%zu,\"newest\":", m->nsnaps);
+		if (m->newest[0] != '\0')
+			fprintf(f, "{\"id\":\"%s\",\"time\":%lld,"
+			    "\"packages\":%llu,\"bytes\":%llu}", m->newest,
+			    (long long)m->newest_time,
+			    (unsigned long long)m->newest_packages,
+			    (unsigned long long)m->newest_bytes);
+		else
+			fputs("null", f);
+		fputs(",\"channels\":[", f);
+		for (j = 0; j < m->nchannels; j++) {
+			const struct status_channel *c = &m->channels[j];
+
+			fprintf(f, "%s{\"name\":", j ? "," : "");
+			json_str(f, c->name);
+			fprintf(f, ",\"target\":\"%s\",\"moved_at\":%lld,"
+			    "\"by\":", c->target, (long long)c->moved_at);
+			json_str(f, c->moved_by);
+			fputs(",\"valid_until\":", f);
+			if (c->valid_until)
+				fprintf(f, "%lld", (long long)c->valid_until);
+			else
+				fputs("null", f);
+			putc('}', f);
+		}
+		fputs("]}", f);
+	}
+	fputs("]}\n", f);
+}

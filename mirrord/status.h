@@ -1,0 +1,132 @@
+/*
+ * status.h: what `mirrord status` reports, and the records behind it.
+ *
+ * Records live in TBL_META under "mirror\0key" (gc.c keeps its pins there
+ * as "mirror\0pin\0ID"; these keys hold no further NUL):
+ *   "mirror\0status.last"  the last sync's result (struct status_sync)
+ *   "mirror\0status.ok"    the last successful sync's result
+ *   "mirror\0status.next"  the daemon's next scheduled sync: "1\n" then
+ *                          the unix time and the daemon's pid, one a line
+ * Values are text: "1\n" (the format), then ok ("ok" or "failed"),
+ * started, finished, snapshot ("" if none was made), fetched files,
+ * fetched bytes and who ran it, one a line, then the error message
+ * (the rest of the value; empty when ok). Unknown formats read as absent.
+ *
+ * Writers call these with the store's writer lock held; a record is a few
+ * hundred bytes in one small write transaction.
+ */
+#ifndef MIRRORD_STATUS_H
+#define MIRRORD_STATUS_H
+
+#include "mirrord/common.h"
+#include "mirrord/channel.h"
+#include "mirrord/conf.h"
+#include "mirrord/snap.h"
+#include "mirrord/store.h"
+
+#define STATUS_BY_MAX 16
+
+/* One sync's result. */
+struct status_sync {
+	bool ok;
+	int64_t started;	/* unix times */
+	int64_t finished;
+	char snapshot[SNAP_ID_LEN + 1];	/* made by it, or "" */
+	uint64_t fetched_files;
+	uint64_t fetched_bytes;
+	char by[STATUS_BY_MAX + 1];	/* "sync" (CLI) or "daemon" */
+	char *error;		/* owned; NULL when ok */
+};
+
+void status_sync_release(struct status_sync *r);
+
+/*
+ * Records r as mirror's last sync (and, if r->ok, as its last successful
+ * one) in the write transaction t: usable inside a larger transaction.
+ */
+int status_put_sync(struct store_txn *t, const char *mirror,
+    const struct status_sync *r, struct merr *err);
+/* The same in a transaction of its own. */
+int status_record_sync(struct store *s, const char *mirror,
+    const struct status_sync *r, struct merr *err);
+
+/*
+ * Reads mirror's last sync (ok_only: its last successful one) into *r
+ * (free with status_sync_release). MERR_NOTFOUND if there is none.
+ */
+int status_get_sync(struct store_txn *t, const char *mirror, bool ok_only,
+    struct status_sync *r, struct merr *err);
+
+/*
+ * The daemon's schedule: mirror's next sync at unix time next, planned by
+ * process pid. next 0 deletes the record (a daemon that stops).
+ */
+int status_put_next(struct store_txn *t, const char *mirror, int64_t next,
+    long pid, struct merr *err);
+/* MERR_NOTFOUND if there is no record. */
+int status_get_next(struct store_txn *t, const char *mirror, int64_t *next,
+    long *pid, struct merr *err);
+
+/* A channel as status shows it. */
+struct status_channel {
+	char name[CHANNEL_NAME_MAX + 1];
+	char target[SNAP_ID_LEN + 1];
+	int64_t moved_at;
+	int64_t valid_until;	/* 0: none */
+	char *moved_by;		/* owned */
+};
+
+/* One configured mirror. */
+struct status_mirror {
+	const char *name;	/* borrowed from the configuration */
+	bool enabled;
+	bool have_last, have_ok;
+	struct status_sync last;	/* the last sync */
+	struct status_sync last_ok;	/* the last successful one */
+	bool have_next;			/* a running daemon planned it */
+	int64_t next;
+	long daemon_pid;
+	size_t nsnaps;
+	char newest[SNAP_ID_LEN + 1];	/* "" if no snapshot */
+	int64_t newest_time;
+	uint64_t newest_packages;
+	uint64_t newest_bytes;
+	struct status_channel *channels;
+	size_t nchannels;
+};
+
+/*
+ * The whole report. Dedup ratio: referenced_bytes / stored_bytes, where
+ * referenced_bytes sums, over every snapshot of every mirror in the store,
+ * the snapshot's bytes (its distinct pool files and its dists files, each
+ * counted once per snapshot), and stored_bytes sums the sizes of the blobs
+ * the store's index lists (each once, whoever uses it; blobs waiting out
+ * the gc grace period and channels' Release files included). 0 when
+ * nothing is stored.
+ */
+struct status_report {
+	const char *store;	/* borrowed */
+	uint64_t blobs;
+	uint64_t stored_bytes;
+	uint64_t snapshots;	/* of every mirror in the store */
+	uint64_t referenced_bytes;
+	double dedup_ratio;
+	int64_t now;		/* when it was made */
+	struct status_mirror *mirrors;	/* c's mirrors, in order */
+	size_t nmirrors;
+};
+
+/*
+ * Reads the report for c's mirrors from s in one read transaction.
+ * alive(pid) tells whether the daemon that planned a next sync still runs
+ * (NULL: kill(pid, 0)). Free with status_report_release().
+ */
+int status_collect(struct store *s, const struct conf *c,
+    bool (*alive)(long pid), struct status_report *out, struct merr *err);
+void status_report_release(struct status_report *r);
+
+/* Prints r as text (aligned blocks) or as one JSON object. */
+void status_print_text(FILE *f, const struct status_report *r);
+void status_print_json(FILE *f, const struct status_report *r);
+
+#endif
