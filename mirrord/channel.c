@@ -464,7 +464,8 @@ upstream_text(struct store *s, const struct snap_suite *su, char **out,
 	const struct snap_file *f = suite_find(su, "Release");
 	const char *p, *q, *end;
 	struct buf b = BUF_INIT;
-	char *path, *data;
+	unsigned char h[HASH_LEN];
+	char hex[HASH_HEX_LEN + 1], *path, *data;
 	size_t len;
 	int rc;
 
@@ -478,6 +479,15 @@ upstream_text(struct store *s, const struct snap_suite *su, char **out,
 	free(path);
 	if (rc)
 		return rc;
+	/* What mirrord signs must be what upstream signed: check the bytes. */
+	hash_buf(data, len, h);
+	if (len != f->size || memcmp(h, f->hash, HASH_LEN) != 0) {
+		hash_to_hex(f->hash, hex);
+		free(data);
+		return merr_set(err, MERR_STORE, "suite '%s': blob '%s' (%s) "
+		    "does not match its hash: refusing to sign it (run "
+		    "'mirrord fsck')", su->name, hex, f->path);
+	}
 	if (strcmp(f->path, "Release") == 0) {
 		*out = data;
 		*outlen = len;

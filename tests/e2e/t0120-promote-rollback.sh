@@ -105,5 +105,20 @@ sed -n 3p "$T/out" | grep -Eiq -- "rollback.*$SNAP2 -> $SNAP1( |\$)" ||
 step "a second rollback goes on back through the history, or refuses"
 run mirrord rollback demo production
 [ "$RC" = 1 ] || [ "$RC" = 0 ] || fail "rollback exit status $RC"
+
+step "a Release blob damaged on disk is never signed"
+run mirrord snapshot show demo "$SNAP2" --json
+assert_rc 0
+rel=$("$PYTHON" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print([f["sha256"] for s in j["suites"] if s["name"] == "stable"
+       for f in s["files"] if f["path"] == "Release"][0])' "$T/out")
+flip_byte "$(blob_path "$rel")"
+run mirrord promote demo "$SNAP2" damaged
+assert_rc 1
+assert_err_match "does not match its hash"
+run mirrord channel list demo
+assert_rc 0
+! grep -q '^damaged ' "$T/out" || fail "a channel was made from a damaged Release"
 stop_serve
 step "ok"
