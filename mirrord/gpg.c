@@ -23,7 +23,10 @@
 #include <sys/wait.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <unistd.h>
 
@@ -650,13 +653,56 @@ passphrase_cb(void *hook, const char *uid_hint, const char *info,
  * the agent's socket path (home + "/S.gpg-agent.browser") must stay within
  * the ~100 bytes of a Unix socket address.
  */
+/*
+ * A signer's home lives in /tmp (gpg-agent's socket path must stay short)
+ * and holds a copy of the secret key: its name carries the owner's pid,
+ * so that homes left by a killed process (kill -9 skips
+ * gpg_signer_free) are removed by the next signer. Their agents exit by
+ * themselves once their socket is gone; we stop them first all the same.
+ */
+#define SIGNER_HOME_PREFIX "mirrord-sign."
+
+static void
+signer_reap_stale(void)
+{
+	struct dirent *de;
+	struct stat st;
+	char path[PATH_MAX];
+	unsigned long long pid;
+	char *end;
+	DIR *d;
+
+	if ((d = opendir("/tmp")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, SIGNER_HOME_PREFIX,
+		    sizeof(SIGNER_HOME_PREFIX) - 1) != 0)
+			continue;
+		errno = 0;
+		pid = strtoull(de->d_name + sizeof(SIGNER_HOME_PREFIX) - 1,
+		    &end, 10);
+		if (errno || end[0] != '.' || pid == 0 || pid > INT_MAX ||
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;	/* old name form, or its owner lives */
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid())
+			continue;
+		gpgconf_kill(path);
+		rm_tree(path);
+	}
+	closedir(d);
+}
+
 static int
 signer_home(struct gpg_signer *s, struct merr *err)
 {
 	char *p;
 	int rc;
 
-	s->home = xstrdup("/tmp/mirrord-sign.XXXXXX");
+	signer_reap_stale();
+	s->home = xasprintf("/tmp/" SIGNER_HOME_PREFIX "%ld.XXXXXX",
+	    (long)getpid());
 	if (mkdtemp(s->home) == NULL) {
 		rc = merr_errno(err, "cannot create GnuPG home '%s'", s->home);
 		free(s->home);

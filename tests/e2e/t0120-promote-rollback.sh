@@ -106,6 +106,20 @@ step "a second rollback goes on back through the history, or refuses"
 run mirrord rollback demo production
 [ "$RC" = 1 ] || [ "$RC" = 0 ] || fail "rollback exit status $RC"
 
+step "a signer home left by a killed process is removed by the next signer"
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+stale=/tmp/mirrord-sign.$dead.e2eXXX
+live=/tmp/mirrord-sign.$$.e2eXXX
+mkdir -p "$stale" "$live"
+echo secret >"$stale/private-keys"
+run mirrord promote demo "$SNAP2" staging
+assert_rc 0
+[ ! -e "$stale" ] || fail "the stale signer home '$stale' (pid $dead is dead) was kept"
+[ -d "$live" ] || fail "the signer home '$live' of a live process was removed"
+rm -rf "$live"
+
 step "a Release blob damaged on disk is never signed"
 run mirrord snapshot show demo "$SNAP2" --json
 assert_rc 0
