@@ -1,9 +1,10 @@
 /*
  * http.c: the HTTP server, on libmicrohttpd (the only file that calls it).
  *
- * Threads: MHD's pool of o->threads, each with its own epoll loop, all
- * accepting on one listening socket that we bind ourselves (so that bind
- * errors can name the address and errno). A request is answered on its
+ * Threads: one libmicrohttpd daemon per thread, each with its own epoll
+ * loop and its own listening socket on the address (SO_REUSEPORT, so the
+ * kernel spreads connections over them), sockets that we bind ourselves
+ * (so that bind errors can name the address and errno). A request is answered on its
  * first call into the handler: the URL is resolved in one short LMDB read
  * transaction (route.c), which ends before the blob is opened and handed
  * to MHD as a file descriptor, which it sends with sendfile().
@@ -74,8 +75,8 @@ struct http {
 	pthread_rwlock_t *conf_lock;	/* else *conf_ptr, under it */
 	const struct conf *const *conf_ptr;
 	struct store *store;
-	struct MHD_Daemon *d;
-	int listen_fd;		/* ours again after MHD_quiesce_daemon */
+	struct MHD_Daemon **d;	/* one per thread, nd of them */
+	unsigned nd;
 	unsigned port;
 	int log_fd;		/* access log */
 	bool own_log_fd;
@@ -821,7 +822,7 @@ bad:
 
 static int
 http_listen(const char *spec, const struct sockaddr_storage *ss,
-    socklen_t len, unsigned *port, struct merr *err)
+    socklen_t len, bool reuseport, unsigned *port, struct merr *err)
 {
 	int fd, rc, one = 1, zero = 0;
 	struct sockaddr_storage got;
@@ -832,11 +833,18 @@ http_listen(const char *spec, const struct sockaddr_storage *ss,
 	if (fd < 0)
 		return merr_errno(err, "cannot listen on '%s'", spec);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		rc = merr_errno(err, "cannot listen on '%s': SO_REUSEPORT",
+		    spec);
+		close(fd);
+		return rc;
+	}
 	/* "[::]" serves IPv4 too, whatever the system default. */
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (const struct sockaddr *)ss, len) < 0 ||
-	    listen(fd, SOMAXCONN) < 0 ||
+	    (reuseport && listen(fd, SOMAXCONN) < 0) ||
 	    getsockname(fd, (struct sockaddr *)&got, &gl) < 0) {
 		rc = merr_errno(err, "cannot listen on '%s'", spec);
 		close(fd);
@@ -846,6 +854,44 @@ http_listen(const char *spec, const struct sockaddr_storage *ss,
 	    ((struct sockaddr_in6 *)(void *)&got)->sin6_port :
 	    ((struct sockaddr_in *)(void *)&got)->sin_port);
 	return fd;
+}
+
+/*
+ * One listening socket per thread, all on the address (SO_REUSEPORT), so
+ * that the kernel spreads connections evenly over the threads (one shared
+ * socket wakes every thread and the quickest takes the connection: under
+ * 1,000 clients some threads held far more than others). The address is
+ * first bound once without SO_REUSEPORT, so that an address in use (by
+ * another mirrord too) is an error rather than a share of its traffic;
+ * that probe also picks the port when the address asks for port 0.
+ */
+static int
+http_listen_all(const char *spec, struct sockaddr_storage *ss, socklen_t len,
+    int *fds, unsigned n, unsigned *port, struct merr *err)
+{
+	unsigned i;
+	int probe, rc = 0;
+
+	probe = http_listen(spec, ss, len, false, port, err);
+	if (probe < 0)
+		return probe;
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)(void *)ss)->sin6_port =
+		    htons((uint16_t)*port);
+	else
+		((struct sockaddr_in *)(void *)ss)->sin_port =
+		    htons((uint16_t)*port);
+	close(probe);
+	for (i = 0; i < n; i++) {
+		fds[i] = http_listen(spec, ss, len, true, port, err);
+		if (fds[i] < 0) {
+			rc = fds[i];
+			while (i-- > 0)
+				close(fds[i]);
+			break;
+		}
+	}
+	return rc;
 }
 
 /* Makes canned answer which from a static body; false if MHD fails. */
@@ -878,6 +924,7 @@ http_free(struct http *h)
 		if (h->canned[i] != NULL)
 			MHD_destroy_response(h->canned[i]);
 	route_cache_free(h->cache);
+	free(h->d);
 	if (h->fc != NULL) {
 		for (i = 0; i < HTTP_FCACHE_SETS; i++) {
 			for (j = 0; j < HTTP_FCACHE_WAYS; j++)
@@ -909,6 +956,8 @@ raise_nofile(unsigned conns)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+static void http_stop_daemons(struct http *h, unsigned grace_ms);
+
 /* http_start, with the configuration under conf_lock if that is set. */
 static int
 http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
@@ -921,9 +970,10 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	unsigned conns, timeout, threads, flags;
 	const char *spec = o->listen ? o->listen : c->listen;
 	const struct conf *cc;
+	int *fds = NULL;
 	long cpus;
 	size_t i;
-	int rc, fd;
+	int rc;
 
 	if (spec == NULL)
 		spec = "127.0.0.1:8080";
@@ -965,7 +1015,6 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->conf_lock = conf_lock;
 	h->conf_ptr = conf_ptr;
 	h->store = s;
-	h->listen_fd = -1;
 	h->log_fd = 2;
 	h->cache = route_cache_new(HTTP_REF_TTL_MS);
 	h->fc = xcalloc(1, sizeof(*h->fc));
@@ -1003,41 +1052,51 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	    "GET, HEAD");
 
 	raise_nofile(conns);
-	fd = http_listen(spec, &ss, sl, &h->port, err);
-	if (fd < 0) {
-		rc = fd;
+	fds = xcalloc(threads, sizeof(*fds));
+	rc = http_listen_all(spec, &ss, sl, fds, threads, &h->port, err);
+	if (rc)
 		goto fail;
-	}
-	h->listen_fd = fd;
 	/* ITC: needed by MHD_quiesce_daemon with internal threads. */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
 	    MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->max_clients = conns;
-	h->d = MHD_start_daemon(flags, 0, accept_policy, h, handle, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_LIMIT, conns * threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, h,
-	    MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
-	    MHD_OPTION_NOTIFY_CONNECTION, connection_note, h,
-	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
-	    MHD_OPTION_END);
-	if (h->d == NULL) {
-		close(fd);
-		rc = merr_set(err, MERR_IO, "cannot listen on '%s': cannot "
-		    "start the HTTP server", spec);
-		goto fail;
+	h->d = xcalloc(threads, sizeof(*h->d));
+	/*
+	 * Each thread's limit is the whole budget (a thread may get more
+	 * than its share); accept_policy() holds the total to it.
+	 */
+	for (h->nd = 0; h->nd < threads; h->nd++) {
+		h->d[h->nd] = MHD_start_daemon(flags, 0, accept_policy, h,
+		    handle, h,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fds[h->nd],
+		    MHD_OPTION_CONNECTION_LIMIT, conns,
+		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    (size_t)HTTP_CONN_MEMORY,
+		    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, h,
+		    MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
+		    MHD_OPTION_NOTIFY_CONNECTION, connection_note, h,
+		    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+		    MHD_OPTION_END);
+		if (h->d[h->nd] == NULL) {
+			for (i = h->nd; i < threads; i++)
+				close(fds[i]);
+			rc = merr_set(err, MERR_IO, "cannot listen on '%s': "
+			    "cannot start the HTTP server", spec);
+			goto fail;
+		}
 	}
+	free(fds);
 	*out = h;
 	return 0;
 nomem:
 	rc = merr_set(err, MERR_IO, "cannot create HTTP responses");
 fail:
+	free(fds);
+	http_stop_daemons(h, 0);
 	http_free(h);
 	return rc;
 }
@@ -1055,21 +1114,36 @@ http_port(const struct http *h)
 	return h->port;
 }
 
-void
-http_stop(struct http *h, unsigned grace_ms)
+/*
+ * Stops accepting on every thread, lets the responses in flight finish
+ * within grace_ms, then stops the threads.
+ */
+static void
+http_stop_daemons(struct http *h, unsigned grace_ms)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	MHD_socket fd;
-	unsigned waited = 0;
+	unsigned i, waited = 0;
 
-	fd = MHD_quiesce_daemon(h->d);
-	while (atomic_load(&h->m.in_flight) > 0 && waited < grace_ms) {
+	for (i = 0; i < h->nd; i++) {
+		fd = MHD_quiesce_daemon(h->d[i]);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+	while (h->nd > 0 && atomic_load(&h->m.in_flight) > 0 &&
+	    waited < grace_ms) {
 		nanosleep(&ts, NULL);
 		waited += 10;
 	}
-	MHD_stop_daemon(h->d);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	for (i = 0; i < h->nd; i++)
+		MHD_stop_daemon(h->d[i]);
+	h->nd = 0;
+}
+
+void
+http_stop(struct http *h, unsigned grace_ms)
+{
+	http_stop_daemons(h, grace_ms);
 	http_free(h);
 }
 
