@@ -45,6 +45,7 @@ help:
 	@echo "make            build $(BUILD)/mirrord"
 	@echo "make run        install missing packages, build, sync the demo archive"
 	@echo "make check      install missing packages, build, run every test"
+	@echo "make check-valgrind  make check with every process under memcheck"
 	@echo "make bench      compare against aptly and xz (installs them)"
 	@echo "make install    DESTDIR= PREFIX=/usr/local"
 	@echo "make deb        the Debian package, in build/deb/"
@@ -116,6 +117,13 @@ e2e: $(BUILD)/mirrord
 check: deps-test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+
+# `make check` again, every unit test and every mirrord process under
+# valgrind's memcheck; fails on any error or definite/indirect leak.
+check-valgrind: deps-test
+	$(call apt_install,valgrind)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@tests/valgrind/run.sh $(BUILD)/mirrord
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all CFLAGS="-O2 -g"

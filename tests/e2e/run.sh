@@ -49,7 +49,7 @@ for t in "$@"; do
 	name=$(basename "$t" .sh)
 	t0=$(date +%s)
 	# a bound per test: a hang is a failure, not a stuck suite
-	timeout -k 5 180 sh "$t" >"$SUITE_TMP/log" 2>&1
+	timeout -k 5 "${E2E_TEST_TIMEOUT:-180}" sh "$t" >"$SUITE_TMP/log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
 	if [ "$rc" -eq 0 ]; then
