@@ -46,6 +46,7 @@ help:
 	@echo "make run        install missing packages, build, sync the demo archive"
 	@echo "make check      install missing packages, build, run every test"
 	@echo "make check-valgrind  make check with every process under memcheck"
+	@echo "make fuzz       run every libFuzzer target FUZZ_SECONDS (600) each"
 	@echo "make bench      compare against aptly and xz (installs them)"
 	@echo "make install    DESTDIR= PREFIX=/usr/local"
 	@echo "make deb        the Debian package, in build/deb/"
@@ -116,7 +117,14 @@ e2e: $(BUILD)/mirrord
 
 check: deps-test
 	@$(MAKE) --no-print-directory unit
+	@tests/fuzz/run.sh --regress
 	@$(MAKE) --no-print-directory e2e
+
+# The libFuzzer targets (clang), each for FUZZ_SECONDS (default 600);
+# `make check` feeds their corpora and regressions to a gcc build.
+fuzz: deps-test
+	$(call apt_install,clang)
+	@tests/fuzz/run.sh
 
 # `make check` again, every unit test and every mirrord process under
 # valgrind's memcheck; fails on any error or definite/indirect leak.

@@ -482,6 +482,14 @@ conf_uri(const struct conf_src *src, const struct deb822_field *f,
 			goto out;
 		}
 		path = conf_abspath(src->dir, p, strlen(p));
+		if (strcmp(path, "/") == 0) {
+			/* Surely a mistake; and uri has no trailing '/'. */
+			free(path);
+			rc = conf_err(err, MERR_CONF, src, f->line,
+			    "file URI '%s' names the root directory, not an "
+			    "archive", v[0]);
+			goto out;
+		}
 		*out = xasprintf("file://%s", path);
 		free(path);
 		rc = 0;
