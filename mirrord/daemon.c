@@ -52,6 +52,7 @@
 #define DAEMON_FIRST_MAX_MS 60000	/* a first sync comes within this */
 #define DAEMON_BACKOFF_MS 60000		/* after one failure; doubled */
 #define DAEMON_BUSY_MS 30000		/* the store is locked by another */
+#define DAEMON_CHAN_BUSY_S 5		/* the same, for a channel re-signing */
 #define DAEMON_STOP_MS 10000		/* a cancelled sync ends within this */
 #define DAEMON_CHAN_CHECK_S 300		/* channels looked at this often */
 #define DAEMON_CHAN_RETRY_S 60		/* after a failed refresh */
@@ -442,10 +443,14 @@ channels_check(struct daemon *d, const struct conf *c)
 	if (ntodo > 0)
 		rc = store_lock(d->store, "daemon refresh", false, &err);
 	if (ntodo > 0 && rc) {
+		/*
+		 * Soon: a channel due for re-signing is half-way to its
+		 * Valid-Until, and trying the lock costs nothing.
+		 */
 		log_info("channels: not re-signing now: %s; next try in %ds",
-		    err.msg, DAEMON_BUSY_MS / 1000);
-		if (now + DAEMON_BUSY_MS / 1000 < next)
-			next = now + DAEMON_BUSY_MS / 1000;
+		    err.msg, DAEMON_CHAN_BUSY_S);
+		if (now + DAEMON_CHAN_BUSY_S < next)
+			next = now + DAEMON_CHAN_BUSY_S;
 	} else if (ntodo > 0) {
 		struct channel_move_opts o;
 
