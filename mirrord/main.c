@@ -802,8 +802,9 @@ cmd_move(struct cli *cli, bool rollback, int argc, char **argv)
 	struct gpg_signer *g = NULL;
 	struct store *s = NULL;
 	struct merr err = { 0 };
-	char target[SNAP_ID_LEN + 1];
+	char target[SNAP_ID_LEN + 1], *kp;
 	const char *channel = argv[rollback ? 1 : 2];
+	bool have_key;
 	int rc;
 
 	if (argc != (rollback ? 2 : 3)) {
@@ -816,9 +817,22 @@ cmd_move(struct cli *cli, bool rollback, int argc, char **argv)
 		log_error("%s", err.msg);
 		return 1;
 	}
-	if (open_store_locked(cli, rollback ? "rollback" : "promote", &s))
+	/*
+	 * Starting gpg takes a second or two: do it before taking the
+	 * store's lock, which syncs and the daemon wait for. Only making
+	 * the key on first need happens under the lock (two first
+	 * promotions must not make two keys).
+	 */
+	kp = signing_key_path(cli->conf);
+	have_key = access(kp, F_OK) == 0;
+	free(kp);
+	if (have_key && open_signer(cli, &g))
 		return 1;
-	if (open_signer(cli, &g)) {
+	if (open_store_locked(cli, rollback ? "rollback" : "promote", &s)) {
+		gpg_signer_free(g);
+		return 1;
+	}
+	if (!have_key && open_signer(cli, &g)) {
 		store_close(s);
 		return 1;
 	}
