@@ -314,7 +314,8 @@ fetch_classify(const struct fetch *f, CURL *easy, CURLcode rc,
 			    "connection timed out after %ld s",
 			    f->opts.connect_timeout);
 		else
-			snprintf(why, whylen, "timed out (no data for %ld s)",
+			snprintf(why, whylen, "timed out (under %d bytes/s "
+			    "for %ld s)", FETCH_MIN_SPEED,
 			    f->opts.stall_timeout);
 		return O_RETRY;
 	}
@@ -352,7 +353,12 @@ fetch_setup_easy(struct fetch *f, CURL *e, char *errbuf, struct merr *err)
 	SET(CURLOPT_USERAGENT, "mirrord/" MIRRORD_VERSION);
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	SET(CURLOPT_CONNECTTIMEOUT, f->opts.connect_timeout);
-	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/*
+	 * A trickle is a stall: below 1 KiB/s for stall_timeout the transfer
+	 * is retried (a limit of 1 byte/s let an upstream sending 2 bytes/s
+	 * hold a sync for hours; a mirror that slow is of no use anyway).
+	 */
+	SET(CURLOPT_LOW_SPEED_LIMIT, (long)FETCH_MIN_SPEED);
 	SET(CURLOPT_LOW_SPEED_TIME, f->opts.stall_timeout);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_ERRORBUFFER, errbuf);

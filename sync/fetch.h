@@ -3,7 +3,7 @@
  *
  * http://, https:// and file:// URLs. Redirects are followed only to
  * http(s). Transient failures (5xx, 429, resets, timeouts, stalls below
- * 1 byte/s for stall_timeout) are retried with exponential backoff
+ * FETCH_MIN_SPEED for stall_timeout) are retried with exponential backoff
  * (honouring Retry-After up to a bound); a broken transfer into the store
  * resumes with Range from the bytes already written and hashed.
  */
@@ -21,9 +21,12 @@ struct fetch_opts {
 	unsigned connections;	/* parallel transfers, default 8 */
 	unsigned retries;	/* attempts after the first, default 5 */
 	long connect_timeout;	/* seconds */
-	long stall_timeout;	/* seconds below 1 byte/s before retrying */
+	long stall_timeout;	/* seconds below FETCH_MIN_SPEED: retry */
 	unsigned backoff_ms;	/* first retry delay, doubled each time; 500 */
 };
+
+/* Bytes/s under which a transfer counts as stalled (a trickle). */
+#define FETCH_MIN_SPEED 1024
 
 struct fetch;
 

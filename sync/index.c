@@ -28,6 +28,13 @@
 #define INDEX_OUTBUF		(256 * 1024)
 #define INDEX_MAX_PARA		(1024 * 1024)
 #define INDEX_XZ_MEMLIMIT	((uint64_t)256 << 20)
+/*
+ * A sane bound on any index, whatever its Release says: the largest real
+ * Packages or Sources (Debian sid, Ubuntu universe) is near 100 MiB. A
+ * signed Release stating 10 GiB for an xz bomb of empty lines would
+ * otherwise cost minutes of decompression (memory stays bounded anyway).
+ */
+#define INDEX_MAX_OUT		((uint64_t)1 << 30)
 
 static const struct {
 	const char *suffix;
@@ -761,6 +768,8 @@ index_parse_fd(int fd, enum comp comp, uint64_t max_out,
 	ssize_t n;
 	int rc;
 
+	if (max_out > INDEX_MAX_OUT)
+		max_out = INDEX_MAX_OUT;
 	rc = dec_init(&d, fd, comp, max_out, name, err);
 	if (rc) {
 		dec_release(&d);

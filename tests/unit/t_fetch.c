@@ -437,7 +437,7 @@ test_errors(struct env *e)
 	is_int(rc, MERR_NET, "stalled transfer fails");
 	ok(t_now_ms() - t0 < 10000, "stall detected in bounded time (%llu ms)",
 	    (unsigned long long)(t_now_ms() - t0));
-	ok(t_has(err.msg, "timed out (no data for 2 s)") && t_has(err.msg, url),
+	ok(t_has(err.msg, "timed out (under 1024 bytes/s for 2 s)") && t_has(err.msg, url),
 	    "stall message: %s", err.msg);
 	free(url);
 	fetch_free(f);
