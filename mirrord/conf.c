@@ -35,7 +35,7 @@ enum conf_key {
 	K_STORE, K_LISTEN, K_BASE_URL, K_LOG_FILE, K_CONNECTIONS, K_RETRIES,
 	K_CONNECT_TIMEOUT, K_STALL_TIMEOUT, K_CLOCK_SKEW, K_SYNC_INTERVAL,
 	K_KEEP_SNAPSHOTS, K_VALID_FOR, K_SIGNING_KEY, K_GC_GRACE,
-	K_SERVE_THREADS, K_MAX_CLIENTS, K_CLIENT_TIMEOUT,
+	K_SERVE_THREADS, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP, K_CLIENT_TIMEOUT,
 	K_CHANNEL_HISTORY, K_NAME, K_TYPES, K_URIS, K_SUITES, K_COMPONENTS,
 	K_ARCHES, K_SIGNED_BY, K_ENABLED
 };
@@ -66,6 +66,7 @@ static const struct {
 	{ "Channel-History", K_CHANNEL_HISTORY, KG },
 	{ "Serve-Threads", K_SERVE_THREADS, KG },
 	{ "Max-Clients", K_MAX_CLIENTS, KG },
+	{ "Max-Clients-Per-IP", K_MAX_CLIENTS_PER_IP, KG },
 	{ "Client-Timeout", K_CLIENT_TIMEOUT, KG },
 	{ "Name", K_NAME, KM },
 	{ "Types", K_TYPES, KM },
@@ -659,6 +660,10 @@ conf_global(struct conf *c, const struct conf_src *src,
 		case K_MAX_CLIENTS:
 			rc = conf_uint(src, f, 1, 1000000, &c->max_clients,
 			    err);
+			break;
+		case K_MAX_CLIENTS_PER_IP:
+			rc = conf_uint(src, f, 1, 1000000,
+			    &c->max_clients_per_ip, err);
 			break;
 		case K_CLIENT_TIMEOUT:
 			rc = conf_duration(src, f, 1, &c->client_timeout, err);

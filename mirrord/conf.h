@@ -50,6 +50,8 @@ struct conf {
 	unsigned channel_history; /* Channel-History:, default 5 */
 	unsigned serve_threads;	/* Serve-Threads:, 0 = two per CPU */
 	unsigned max_clients;	/* Max-Clients:, default 1024 */
+	unsigned max_clients_per_ip; /* Max-Clients-Per-IP:, 0 = a quarter
+				 * of Max-Clients */
 	long client_timeout;	/* Client-Timeout:, seconds, default 30 */
 	char *signing_key;	/* Signing-Key:, absolute; NULL = the
 				 * default <Store>/signing-key.asc */

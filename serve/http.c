@@ -87,6 +87,8 @@ struct http {
 	struct route_cache *cache;
 	struct fcache *fc;
 	unsigned max_clients;	/* Max-Clients: open connections, in all */
+	unsigned max_per_ip;	/* Max-Clients-Per-IP: from one address */
+	struct ip_table *ips;
 	struct metrics m;
 };
 
@@ -271,24 +273,128 @@ request_done(void *cls, struct MHD_Connection *conn, void **ctx,
 	free(q);
 }
 
+/* --- connection limits ------------------------------------------------- */
+
+/*
+ * Open connections per client address, for Max-Clients-Per-IP: one
+ * entry per address with connections open (so at most Max-Clients of
+ * them), in a chained hash table under a mutex. A connection points at
+ * its entry (MHD's socket context) from start to close.
+ */
+#define HTTP_IP_BUCKETS 1024
+
+struct ip_ent {
+	struct ip_ent *next;
+	unsigned char addr[16];	/* IPv6, or IPv4 as ::ffff:a.b.c.d */
+	unsigned n;		/* connections open */
+};
+
+struct ip_table {
+	pthread_mutex_t lock;
+	struct ip_ent *b[HTTP_IP_BUCKETS];
+};
+
+/* sa's address as 16 bytes; false for other families. */
+static bool
+ip_key(const struct sockaddr *sa, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+static struct ip_ent **
+ip_slot(struct ip_table *t, const unsigned char key[16])
+{
+	uint32_t hv = 2166136261u;
+	struct ip_ent **e;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		hv = (hv ^ key[i]) * 16777619u;
+	for (e = &t->b[hv % HTTP_IP_BUCKETS]; *e != NULL; e = &(*e)->next)
+		if (memcmp((*e)->addr, key, 16) == 0)
+			break;
+	return e;
+}
+
+/* Connections open from sa's address now. */
+static unsigned
+ip_count(struct ip_table *t, const struct sockaddr *sa)
+{
+	unsigned char key[16];
+	struct ip_ent **e;
+	unsigned n = 0;
+
+	if (!ip_key(sa, key))
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	e = ip_slot(t, key);
+	if (*e != NULL)
+		n = (*e)->n;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 static void
 connection_note(void *cls, struct MHD_Connection *conn, void **sctx,
     enum MHD_ConnectionNotificationCode toe)
 {
 	struct http *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct ip_ent **e, *ent = *sctx;
+	unsigned char key[16];
 
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_add_explicit(&h->m.open_connections, 1,
 		    memory_order_relaxed);
-	else
-		atomic_fetch_sub_explicit(&h->m.open_connections, 1,
-		    memory_order_relaxed);
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci == NULL || !ip_key(ci->client_addr, key))
+			return;
+		pthread_mutex_lock(&h->ips->lock);
+		e = ip_slot(h->ips, key);
+		if (*e == NULL) {
+			*e = xcalloc(1, sizeof(**e));
+			memcpy((*e)->addr, key, 16);
+		}
+		(*e)->n++;
+		*sctx = *e;
+		pthread_mutex_unlock(&h->ips->lock);
+		return;
+	}
+	atomic_fetch_sub_explicit(&h->m.open_connections, 1,
+	    memory_order_relaxed);
+	if (ent == NULL)
+		return;
+	*sctx = NULL;
+	pthread_mutex_lock(&h->ips->lock);
+	if (--ent->n == 0) {
+		e = ip_slot(h->ips, ent->addr);
+		*e = ent->next;
+		free(ent);
+	}
+	pthread_mutex_unlock(&h->ips->lock);
 }
 
 /*
- * Max-Clients, over all of the pool's threads: a connection beyond it is
- * closed at once (threads accepting at the same instant may each pass
- * the check, so the limit can be exceeded by at most the thread count).
+ * Max-Clients over all threads, and Max-Clients-Per-IP, so that one
+ * host holding idle connections (slowloris) cannot take every slot: a
+ * connection beyond either is closed at once. Threads accepting at the
+ * same instant may each pass the check, so a limit can be exceeded by at
+ * most the thread count.
  */
 static enum MHD_Result
 accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
@@ -296,7 +402,8 @@ accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	struct http *h = cls;
 
 	if (atomic_load_explicit(&h->m.open_connections,
-	    memory_order_relaxed) < (long)h->max_clients)
+	    memory_order_relaxed) < (long)h->max_clients &&
+	    ip_count(h->ips, addr) < h->max_per_ip)
 		return MHD_YES;
 	atomic_fetch_add_explicit(&h->m.refused, 1, memory_order_relaxed);
 	return MHD_NO;
@@ -925,6 +1032,10 @@ http_free(struct http *h)
 			MHD_destroy_response(h->canned[i]);
 	route_cache_free(h->cache);
 	free(h->d);
+	if (h->ips != NULL) {
+		pthread_mutex_destroy(&h->ips->lock);
+		free(h->ips);	/* empty: every connection closed */
+	}
 	if (h->fc != NULL) {
 		for (i = 0; i < HTTP_FCACHE_SETS; i++) {
 			for (j = 0; j < HTTP_FCACHE_WAYS; j++)
@@ -967,7 +1078,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct http *h;
-	unsigned conns, timeout, threads, flags;
+	unsigned conns, timeout, threads, flags, per_ip;
 	const char *spec = o->listen ? o->listen : c->listen;
 	const struct conf *cc;
 	int *fds = NULL;
@@ -984,10 +1095,15 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	conns = o->max_connections ? o->max_connections : cc->max_clients;
 	timeout = o->timeout ? o->timeout : (unsigned)cc->client_timeout;
 	threads = o->threads ? o->threads : cc->serve_threads;
+	per_ip = cc->max_clients_per_ip;
 	if (conf_lock != NULL)
 		pthread_rwlock_unlock(conf_lock);
 	if (conns == 0)
 		conns = 1024;
+	if (per_ip == 0)
+		per_ip = conns / 4 > 0 ? conns / 4 : 1;
+	else if (per_ip > conns)
+		per_ip = conns;
 	if (timeout == 0)
 		timeout = 30;
 	/*
@@ -1017,6 +1133,8 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->store = s;
 	h->log_fd = 2;
 	h->cache = route_cache_new(HTTP_REF_TTL_MS);
+	h->ips = xcalloc(1, sizeof(*h->ips));
+	pthread_mutex_init(&h->ips->lock, NULL);
 	h->fc = xcalloc(1, sizeof(*h->fc));
 	for (i = 0; i < HTTP_FCACHE_SETS; i++)
 		pthread_mutex_init(&h->fc->set[i].lock, NULL);
@@ -1062,6 +1180,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->max_clients = conns;
+	h->max_per_ip = per_ip;
 	h->d = xcalloc(threads, sizeof(*h->d));
 	/*
 	 * Each thread's limit is the whole budget (a thread may get more
