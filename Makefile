@@ -3,12 +3,20 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 SANITIZE ?=
-# Sanitizer builds live apart so their objects never mix with plain ones.
-ifeq ($(SANITIZE),)
-BUILD ?= build
+# FAULTS=1: a debug build with fault injection (MIRRORD_FAULT=POINT:N,
+# mirrord/fault.h), for the crash suite and the tests that use it.
+FAULTS ?=
+# Sanitizer and fault builds live apart so their objects never mix.
+SANDIR = $(if $(SANITIZE),san-$(subst $(comma),-,$(SANITIZE)))
+ifneq ($(FAULTS),)
+BUILD ?= build/faults$(if $(SANDIR),-$(SANDIR))
+else ifneq ($(SANITIZE),)
+BUILD ?= build/$(SANDIR)
 else
-BUILD ?= build/san-$(subst $(comma),-,$(SANITIZE))
+BUILD ?= build
 endif
+# Where check finds the fault-injection build of the same flavour.
+FAULTS_BUILD = build/faults$(if $(SANDIR),-$(SANDIR))
 comma := ,
 CC ?= gcc
 
@@ -17,7 +25,7 @@ PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystem
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
 	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev libsystemd-dev
 DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl \
-	build-essential debhelper fakeroot lintian procps
+	build-essential debhelper fakeroot lintian procps lmdb-utils
 DEB_BENCH = aptly nginx-light hyperfine time wrk nghttp2-client
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith \
@@ -26,6 +34,9 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
 	-D_FILE_OFFSET_BITS=64
 LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+ifneq ($(FAULTS),)
+ALL_CFLAGS += -DMIRRORD_FAULTS
+endif
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -47,6 +58,9 @@ help:
 	@echo "make check      install missing packages, build, run every test"
 	@echo "make check-valgrind  make check with every process under memcheck"
 	@echo "make fuzz       run every libFuzzer target FUZZ_SECONDS (600) each"
+	@echo "make crash      kill -9 loop (CRASH_ITERS, CRASH_SEED) and fault injection"
+	@echo "make faults     a hostile upstream, 31 cases"
+	@echo "make abuse      abusive clients while apt runs"
 	@echo "make bench      compare against aptly and xz (installs them)"
 	@echo "make install    DESTDIR= PREFIX=/usr/local"
 	@echo "make deb        the Debian package, in build/deb/"
@@ -113,12 +127,24 @@ unit: $(UNIT_BIN)
 	done; exit $$fail
 
 e2e: $(BUILD)/mirrord
-	@tests/e2e/run.sh $(BUILD)/mirrord
+	@$(MAKE) --no-print-directory FAULTS=1 SANITIZE=$(SANITIZE) $(FAULTS_BUILD)/mirrord
+	@MIRRORD_FAULTS_BIN=$(CURDIR)/$(FAULTS_BUILD)/mirrord tests/e2e/run.sh $(BUILD)/mirrord
 
 check: deps-test
 	@$(MAKE) --no-print-directory unit
 	@tests/fuzz/run.sh --regress
 	@$(MAKE) --no-print-directory e2e
+
+# The reliability suites of issue 5 (a bounded sample of each runs in
+# `make check`): kill -9 and fault injection, a hostile upstream, abusive
+# clients.
+crash: deps-test all
+	@$(MAKE) --no-print-directory FAULTS=1 SANITIZE=$(SANITIZE) $(FAULTS_BUILD)/mirrord
+	@tests/crash/run.sh $(BUILD)/mirrord $(FAULTS_BUILD)/mirrord
+faults: deps-test all
+	@sh tests/faults/run.sh $(BUILD)/mirrord
+abuse: deps-test all
+	@tests/abuse/run.sh $(BUILD)/mirrord
 
 # The libFuzzer targets (clang), each for FUZZ_SECONDS (default 600);
 # `make check` feeds their corpora and regressions to a gcc build.

@@ -53,6 +53,7 @@
 #define DAEMON_BACKOFF_MS 60000		/* after one failure; doubled */
 #define DAEMON_BUSY_MS 30000		/* the store is locked by another */
 #define DAEMON_CHAN_BUSY_S 5		/* the same, for a channel re-signing */
+#define DAEMON_READERS_MS 10000		/* how often dead readers are freed */
 #define DAEMON_STOP_MS 10000		/* a cancelled sync ends within this */
 #define DAEMON_CHAN_CHECK_S 300		/* channels looked at this often */
 #define DAEMON_CHAN_RETRY_S 60		/* after a failed refresh */
@@ -102,6 +103,7 @@ struct daemon {
 	struct sched *sched;
 	size_t nsched;
 	int64_t chan_next;	/* next channel check, monotonic ms */
+	int64_t readers_next;	/* next reader table check, monotonic ms */
 	uint64_t rng;
 
 	bool locks_init, serve_started, worker_started;
@@ -517,6 +519,22 @@ worker_main(void *arg)
 			pthread_mutex_lock(&d->mu);
 			continue;
 		}
+		/* Reader slots of killed processes pin old pages: free them. */
+		if (d->readers_next <= now) {
+			struct merr err = { 0 };
+			int n;
+
+			d->readers_next = now + DAEMON_READERS_MS;
+			pthread_mutex_unlock(&d->mu);
+			n = store_reader_check(d->store, &err);
+			if (n < 0)
+				log_warn("%s", err.msg);
+			else if (n > 0)
+				log_info("freed %d reader slot%s of dead "
+				    "processes", n, n == 1 ? "" : "s");
+			pthread_mutex_lock(&d->mu);
+			continue;
+		}
 		/* Channels first: a long run of syncs must not starve them. */
 		if (d->chan_next <= now) {
 			pthread_mutex_unlock(&d->mu);
@@ -539,7 +557,8 @@ worker_main(void *arg)
 			continue;
 		}
 		/* Nothing due: publish what comes next, sleep until then. */
-		wake = d->chan_next;
+		wake = d->chan_next < d->readers_next ? d->chan_next :
+		    d->readers_next;
 		d->next_name[0] = '\0';
 		for (i = 0; i < d->nsched; i++) {
 			if (d->next_name[0] == '\0' ||

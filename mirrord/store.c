@@ -24,6 +24,7 @@
 
 #include <lmdb.h>
 
+#include "mirrord/fault.h"
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
 
@@ -417,7 +418,7 @@ store_unlock(struct store *s)
 int
 store_sync(struct store *s, struct merr *err)
 {
-	if (syncfs(s->dirfd) < 0)
+	if (fault_fail("syncfs") < 0 || syncfs(s->dirfd) < 0)
 		return merr_errno(err, "cannot sync store '%s'", s->dir);
 	return 0;
 }
@@ -469,7 +470,11 @@ store_txn_commit(struct store_txn *t, struct merr *err)
 	int rc;
 
 	store_txn_close_cursors(t);
-	rc = mdb_txn_commit(t->txn);	/* frees the txn, even on error */
+	rc = fault_check("commit");
+	if (rc)
+		mdb_txn_abort(t->txn);	/* as a failed commit frees it */
+	else
+		rc = mdb_txn_commit(t->txn);	/* frees the txn, even on error */
 	free(t);
 	if (rc)
 		return store_mdb_err(err, rc, "store '%s': cannot commit", dir);
@@ -778,7 +783,8 @@ store_blob_write(struct blob_writer *w, const void *data, size_t len,
 		return merr_set(err, MERR_LIMIT, "more than %llu bytes",
 		    (unsigned long long)w->cap);
 	while (left > 0) {
-		ssize_t n = write(w->fd, p, left);
+		ssize_t n = fault_fail("write") < 0 ? -1 :
+		    write(w->fd, p, left);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -820,7 +826,7 @@ store_blob_place(struct blob_writer *w, const unsigned char h[HASH_LEN],
 	size_t n = strlen(path);
 	int rc = 0;
 
-	if (rename(w->tmp_path, path) == 0)
+	if (fault_fail("rename") == 0 && rename(w->tmp_path, path) == 0)
 		goto out;
 	if (errno != ENOENT) {
 		rc = merr_errno(err, "cannot rename '%s' to '%s'",
@@ -1058,4 +1064,16 @@ store_last_txnid(struct store *s)
 	if (mdb_env_info(s->env, &info) != 0)
 		return 0;
 	return (uint64_t)info.me_last_txnid;
+}
+
+int
+store_reader_check(struct store *s, struct merr *err)
+{
+	int dead = 0, rc;
+
+	rc = mdb_reader_check(s->env, &dead);
+	if (rc)
+		return store_mdb_err(err, rc, "store '%s': cannot check "
+		    "readers", s->dir);
+	return dead;
 }

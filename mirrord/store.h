@@ -172,4 +172,12 @@ int store_put_mem(struct store *s, const void *data, size_t len,
 /* Removes leftovers in tmp/ (from killed writers); needs the lock. */
 int store_clean_tmp(struct store *s, struct merr *err);
 
+/*
+ * Frees the LMDB reader slots of processes that died holding a read
+ * transaction (store_open does it too; a long-running process calls this
+ * now and then, or the pages those readers pinned are never reused).
+ * Returns how many were freed, or a negative MERR_* code.
+ */
+int store_reader_check(struct store *s, struct merr *err);
+
 #endif

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mirrord/fault.h"
+
 static void
 merr_vset(struct merr *err, int code, const char *fmt, va_list ap)
 {
@@ -353,22 +355,71 @@ fsync_dir_of(const char *path, struct merr *err)
 	return rc;
 }
 
+/*
+ * The bytes go first into an unnamed file of path's directory (O_TMPFILE).
+ * Once written and flushed it is linked at path itself if path does not
+ * exist yet, else at the temp name just before the rename: a process
+ * killed while writing or flushing leaves no temp file behind (it would
+ * stay forever: nothing cleans these directories, and the signing key's
+ * would hold a copy of the secret key). Where O_TMPFILE or /proc is
+ * missing, a named temp file from the start, as before.
+ */
+static int
+write_file_tmpfile(const char *path, int mode)
+{
+	char *copy;
+	int fd;
+
+	if (access("/proc/self/fd", X_OK) < 0)
+		return -1;	/* no way to link it later */
+	copy = xstrdup(path);
+	fd = open(dirname(copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	free(copy);
+	return fd;
+}
+
+static int
+write_file_link(int fd, const char *path, const char *tmp, bool *done)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	*done = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0;
+	if (*done)
+		return 0;	/* a new file: no temp name, no rename */
+	if (errno != EEXIST)
+		return -1;
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	/* Left by an earlier process with our pid. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -1;
+	return linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+}
+
 int
 write_file_atomic(const char *path, const void *data, size_t len, int mode,
     struct merr *err)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	const char *p = data;
+	bool unnamed = true, linked = false;
 	int fd, rc = 0;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = write_file_tmpfile(path, mode);
+	if (fd < 0) {
+		unnamed = false;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	}
 	if (fd < 0) {
 		rc = merr_errno(err, "cannot create '%s'", tmp);
 		free(tmp);
 		return rc;
 	}
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = fault_fail("write") < 0 ? -1 : write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -379,8 +430,12 @@ write_file_atomic(const char *path, const void *data, size_t len, int mode,
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) < 0) {
+	if (fault_fail("fsync") < 0 || fsync(fd) < 0) {
 		rc = merr_errno(err, "cannot sync '%s'", tmp);
+		goto out;
+	}
+	if (unnamed && write_file_link(fd, path, tmp, &linked) < 0) {
+		rc = merr_errno(err, "cannot create '%s'", tmp);
 		goto out;
 	}
 	if (close(fd) < 0) {
@@ -389,7 +444,8 @@ write_file_atomic(const char *path, const void *data, size_t len, int mode,
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0) {
+	if (!linked &&
+	    (fault_fail("rename") < 0 || rename(tmp, path) < 0)) {
 		rc = merr_errno(err, "cannot rename '%s' to '%s'", tmp, path);
 		goto out;
 	}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# run.sh MIRRORD [FAULTS_MIRRORD]: the crash suite (`make crash`).
+#
+# Kill -9 loop over sync, promote, rollback and gc against a churning
+# upstream, every fault-injection case (needs a -DMIRRORD_FAULTS build:
+# the second argument or $MIRRORD_FAULTS_BIN), and the full-disk cases
+# (injected ENOSPC; a real small tmpfs when mount(8) is permitted).
+# See tests/crash/crash.py for the checks.
+#
+# Environment: CRASH_SEED (default: random, printed), CRASH_ITERS (kill
+# iterations, default 200), CRASH_ARGS (more crash.py options, e.g.
+# "--faults quick --keep"). A failure prints the seed and the iteration:
+#   CRASH_SEED=S CRASH_ITERS=I tests/crash/run.sh ...   replays it.
+set -eu
+
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	echo "usage: $0 MIRRORD [FAULTS_MIRRORD]" >&2
+	exit 2
+fi
+FB=${2:-${MIRRORD_FAULTS_BIN:-}}
+if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+set -- --mirrord "$1" --iters "${CRASH_ITERS:-200}"
+[ -n "${CRASH_SEED:-}" ] && set -- "$@" --seed "$CRASH_SEED"
+[ -n "$FB" ] && set -- "$@" --faults-bin "$FB"
+# shellcheck disable=SC2086
+exec "$PYTHON" "$HERE/crash.py" "$@" ${CRASH_ARGS:-}
