@@ -1069,11 +1069,26 @@ store_last_txnid(struct store *s)
 int
 store_reader_check(struct store *s, struct merr *err)
 {
+	MDB_txn *txn;
 	int dead = 0, rc;
 
 	rc = mdb_reader_check(s->env, &dead);
 	if (rc)
 		return store_mdb_err(err, rc, "store '%s': cannot check "
 		    "readers", s->dir);
+	/*
+	 * A writer killed after writing its meta page but before publishing
+	 * its transaction id in lock.mdb leaves that commit invisible to
+	 * readers until the next writer takes LMDB's (robust) writer mutex,
+	 * which repairs the id (a promotion killed at that instant would
+	 * not be served until the next sync). Taking it here does that.
+	 */
+	if (s->write) {
+		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		if (rc)
+			return store_mdb_err(err, rc, "store '%s': cannot "
+			    "begin a transaction", s->dir);
+		mdb_txn_abort(txn);
+	}
 	return dead;
 }

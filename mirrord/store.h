@@ -175,8 +175,10 @@ int store_clean_tmp(struct store *s, struct merr *err);
 /*
  * Frees the LMDB reader slots of processes that died holding a read
  * transaction (store_open does it too; a long-running process calls this
- * now and then, or the pages those readers pinned are never reused).
- * Returns how many were freed, or a negative MERR_* code.
+ * now and then, or the pages those readers pinned are never reused);
+ * on a store open for writing, also makes visible a commit whose writer
+ * was killed before publishing it (see store.c). Returns how many slots
+ * were freed, or a negative MERR_* code.
  */
 int store_reader_check(struct store *s, struct merr *err);
 
