@@ -93,23 +93,28 @@ struct http {
 };
 
 /*
- * A whole-blob answer made once and queued to every request for it: the
- * 200 (also answers HEAD) over the blob's descriptor, and the 304. MHD
- * reference-counts responses and sends a descriptor's bytes with
- * sendfile() at its own offset, so one response serves any number of
- * connections at once; the descriptor is closed with the last reference.
- * This saves an open(), a close() and two response builds per request,
- * as nginx's open_file_cache does. Every header of these answers follows
- * from the key, so sharing them changes nothing a client sees.
+ * An open blob and the answers made once for it, as nginx's
+ * open_file_cache: no open() (a path walk) per request. MHD
+ * reference-counts responses, so one response can be queued to many
+ * connections at once: the 304 always is (it has no body); the 200 only
+ * for a blob that one sendfile() call sends whole (HTTP_FCACHE_SHARE_MAX),
+ * because MHD holds a response's mutex while it sends from it, and
+ * connections sending a larger shared blob would take turns (measured:
+ * 1.5 MB files at 0.66x nginx). A larger blob gets its own 200 per
+ * request, over a dup() of the cached descriptor. Every header follows
+ * from the key, so sharing changes nothing a client sees.
  */
+#define HTTP_FCACHE_SHARE_MAX (128 * 1024)
+
 struct fcache_ent {
 	unsigned char hash[HASH_LEN];
 	int64_t mtime;
 	const char *cc;			/* static strings: compared by address */
 	const char *ctype;
 	int64_t born;			/* mono_ms() */
-	struct MHD_Response *full;	/* NULL: free slot */
-	struct MHD_Response *nm;
+	int fd;				/* the blob, open */
+	struct MHD_Response *full;	/* shared 200, or NULL (large) */
+	struct MHD_Response *nm;	/* shared 304; NULL: free slot */
 };
 
 struct fcache_set {
@@ -606,14 +611,17 @@ fcache_drop(struct fcache_ent *e)
 		MHD_destroy_response(e->full);
 	if (e->nm != NULL)
 		MHD_destroy_response(e->nm);
+	if (e->nm != NULL && e->fd >= 0)
+		close(e->fd);
 	e->full = e->nm = NULL;
+	e->fd = -1;
 }
 
 static bool
 fcache_match(const struct fcache_ent *e, const struct route_result *res,
     int64_t now)
 {
-	return e->full != NULL && now - e->born < HTTP_FCACHE_TTL_MS &&
+	return e->nm != NULL && now - e->born < HTTP_FCACHE_TTL_MS &&
 	    e->mtime == res->mtime && e->cc == res->cache_control &&
 	    e->ctype == res->content_type &&
 	    memcmp(e->hash, res->hash, HASH_LEN) == 0;
@@ -631,12 +639,43 @@ fcache_find(struct fcache_ent *set, const struct route_result *res,
 	return NULL;
 }
 
+/* Fills n for res from the blob open on fd (n owns fd, even on failure). */
+static int
+fcache_make(struct fcache_ent *n, const struct route_result *res, int fd,
+    int64_t now, struct merr *err)
+{
+	int dfd;
+
+	memcpy(n->hash, res->hash, HASH_LEN);
+	n->mtime = res->mtime;
+	n->cc = res->cache_control;
+	n->ctype = res->content_type;
+	n->born = now;
+	n->fd = fd;
+	n->full = NULL;
+	n->nm = not_modified_response(res);
+	if (n->nm == NULL) {
+		close(fd);
+		n->fd = -1;
+		return merr_set(err, MERR_IO, "cannot create a response");
+	}
+	if (res->size <= HTTP_FCACHE_SHARE_MAX) {
+		dfd = dup(fd);
+		if (dfd < 0 || (n->full = blob_response(res, dfd, NULL)) == NULL) {
+			fcache_drop(n);
+			return merr_set(err, MERR_IO, "cannot create a response");
+		}
+	}
+	return 0;
+}
+
 /*
- * Queues the cached whole-blob answer (200 or 304, as status says) for
- * res, opening the blob and making the answers on a miss. The lock is
- * held while queueing: that is when MHD takes its reference, after which
- * an eviction by another thread cannot free the response. Returns
- * MHD_YES/MHD_NO, or -1 with *openrc set when the blob cannot be opened.
+ * Queues the whole-blob answer (200 or 304, as status says) for res from
+ * the cache, opening the blob and making the entry on a miss. A shared
+ * response is queued with the set's lock held: that is when MHD takes
+ * its reference, after which an eviction by another thread cannot free
+ * it. Returns MHD_YES/MHD_NO, or -1 with *openrc set when the blob cannot
+ * be opened.
  */
 static int
 fcache_queue(struct req *q, struct MHD_Connection *conn,
@@ -646,12 +685,14 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	struct fcache *fc = q->h->fc;
 	struct fcache_set *fs;
 	struct fcache_ent *set, *e, n;
+	struct MHD_Response *r;
 	uint32_t slot;
 	size_t i;
 	int64_t now = mono_ms();
 	int ret, fd;
 
 	n.full = n.nm = NULL;
+	n.fd = -1;
 	memcpy(&slot, res->hash, sizeof(slot));
 	fs = &fc->set[slot & (HTTP_FCACHE_SETS - 1)];
 	set = fs->e;
@@ -666,33 +707,38 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 		*openrc = fd;
 		return -1;
 	}
-	memcpy(n.hash, res->hash, HASH_LEN);
-	n.mtime = res->mtime;
-	n.cc = res->cache_control;
-	n.ctype = res->content_type;
-	n.born = now;
-	n.full = blob_response(res, fd, NULL);
-	n.nm = n.full ? not_modified_response(res) : NULL;
-	if (n.nm == NULL) {
-		fcache_drop(&n);
-		*openrc = merr_set(err, MERR_IO, "cannot create a response");
+	if ((*openrc = fcache_make(&n, res, fd, now, err)) != 0)
 		return -1;
-	}
 	pthread_mutex_lock(&fs->lock);
 	if ((e = fcache_find(set, res, now)) == NULL) {
 		/* A free or expired way, else the oldest. */
 		e = &set[0];
-		for (i = 1; i < HTTP_FCACHE_WAYS && e->full != NULL; i++)
-			if (set[i].full == NULL || set[i].born < e->born)
+		for (i = 1; i < HTTP_FCACHE_WAYS && e->nm != NULL; i++)
+			if (set[i].nm == NULL || set[i].born < e->born)
 				e = &set[i];
 		fcache_drop(e);
 		*e = n;
 		n.full = n.nm = NULL;
+		n.fd = -1;
 	}
 hit:
-	ret = queue(q, conn, status, status == 304 ? e->nm : e->full,
-	    status == 304 ? 0 : res->size);
-	pthread_mutex_unlock(&fs->lock);
+	if (status == 304 || e->full != NULL) {
+		ret = queue(q, conn, status, status == 304 ? e->nm : e->full,
+		    status == 304 ? 0 : res->size);
+		pthread_mutex_unlock(&fs->lock);
+	} else {
+		/* A large blob: its own response, over its own descriptor. */
+		fd = dup(e->fd);
+		pthread_mutex_unlock(&fs->lock);
+		r = fd < 0 ? NULL : blob_response(res, fd, NULL);
+		if (r == NULL) {
+			fcache_drop(&n);
+			*openrc = merr_errno(err, "cannot answer with a blob");
+			return -1;
+		}
+		ret = queue(q, conn, status, r, res->size);
+		MHD_destroy_response(r);
+	}
 	fcache_drop(&n);	/* another thread made it meanwhile */
 	return ret;
 }
@@ -1059,7 +1105,7 @@ raise_nofile(unsigned conns)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)conns * 2 + 64 +
-	    HTTP_FCACHE_SETS * HTTP_FCACHE_WAYS;
+	    HTTP_FCACHE_SETS * HTTP_FCACHE_WAYS * 2;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;

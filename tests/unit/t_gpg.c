@@ -252,9 +252,10 @@ cat(const char *a, size_t alen, const char *b, size_t blen, size_t *len)
 }
 
 /*
- * Signer homes live in /tmp (short socket paths), not under TMPDIR: the
- * test finds a signer's home as the "mirrord-sign.*" entry of /tmp that
- * was not there before. Returns "\nname\nname\n...".
+ * Signer homes live in /tmp (short socket paths), not under TMPDIR, and
+ * are named "mirrord-sign.<pid>.*": the test finds a signer's home as the
+ * entry of /tmp with this process's pid that was not there before (other
+ * processes' homes come and go meanwhile). Returns "\nname\nname\n...".
  */
 static char *
 sign_homes(void)
@@ -262,11 +263,13 @@ sign_homes(void)
 	struct buf b = BUF_INIT;
 	DIR *d = opendir("/tmp");
 	struct dirent *de;
+	char prefix[64];
 	size_t len;
 
+	snprintf(prefix, sizeof(prefix), "mirrord-sign.%ld.", (long)getpid());
 	buf_addc(&b, '\n');
 	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "mirrord-sign.", 13) == 0)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
 			buf_addf(&b, "%s\n", de->d_name);
 	}
 	if (d != NULL)
