@@ -8,6 +8,9 @@
 
 setup_synced
 set_global Max-Clients 20
+# All from 127.0.0.1 here: no per-address limit below the total (the
+# default, a quarter of Max-Clients, is tested below).
+set_global Max-Clients-Per-IP 20
 set_global Client-Timeout 4
 start_serve
 
