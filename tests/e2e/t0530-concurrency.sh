@@ -180,19 +180,26 @@ killer_loop() {
 	done
 }
 
-# catch_reader: starts an fsck, stops it after 0-40 ms, SIGKILLs it;
-# prints "PID caught" if mdb_stat -r listed it as a reader while stopped.
+# catch_reader: starts an fsck, stops it after 0-40 ms; if mdb_stat -r
+# does not list it as a reader yet (a slow start: sanitizers, a loaded
+# machine), lets it run another 0-40 ms, up to 20 times; then SIGKILLs it.
+# Prints "PID caught" if it was listed while stopped, else "PID missed".
 catch_reader() {
 	"$MIRRORD" -c "$CONF" fsck >/dev/null 2>&1 &
 	_p=$!
-	sleep "0.0$(rand_ms 40 | awk '{ printf "%02d", $1 }')"
-	kill -STOP "$_p" 2>/dev/null || true
-	if mdb_stat -r "$STORE/index" 2>/dev/null |
-	    awk -v p="$_p" '$1 == p { f = 1 } END { exit !f }'; then
-		_how=caught
-	else
-		_how=missed
-	fi
+	_how=missed
+	_n=0
+	while [ "$_n" -lt 20 ] && kill -0 "$_p" 2>/dev/null; do
+		_n=$((_n + 1))
+		sleep "0.0$(rand_ms 40 | awk '{ printf "%02d", $1 }')"
+		kill -STOP "$_p" 2>/dev/null || true
+		if mdb_stat -r "$STORE/index" 2>/dev/null |
+		    awk -v p="$_p" '$1 == p { f = 1 } END { exit !f }'; then
+			_how=caught
+			break
+		fi
+		kill -CONT "$_p" 2>/dev/null || true
+	done
 	kill -KILL "$_p" 2>/dev/null || true
 	wait "$_p" 2>/dev/null || true
 	echo "$_p $_how"
