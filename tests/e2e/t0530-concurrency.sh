@@ -49,6 +49,10 @@ gen_loop() {
 		ln -sfn "$GENS/g$_g/debian" "$T/next"
 		mv -T "$T/next" "$ARCHIVE"
 		echo "$(date +%s) generation $_g"
+		# Time for a sync to finish between two flips (a sync that
+		# meets a flip fails, clearly, and under sanitizers every one
+		# did when generations came back to back).
+		sleep "${GEN_PAUSE:-4}"
 	done
 }
 
