@@ -537,16 +537,25 @@ no_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/* A blob's strong ETag: its SHA-256 in hex, quoted. */
+#define BLOB_ETAG_LEN (HASH_HEX_LEN + 3)
+
+static void
+blob_etag(const struct route_result *res, char out[BLOB_ETAG_LEN])
+{
+	out[0] = '"';
+	hash_to_hex(res->hash, out + 1);
+	out[HASH_HEX_LEN + 1] = '"';
+	out[HASH_HEX_LEN + 2] = '\0';
+}
+
 /* The headers every answer about a blob carries. */
 static void
 blob_headers(struct MHD_Response *r, const struct route_result *res)
 {
-	char etag[HASH_HEX_LEN + 3], lastmod[RESPOND_DATE_LEN];
+	char etag[BLOB_ETAG_LEN], lastmod[RESPOND_DATE_LEN];
 
-	etag[0] = '"';
-	hash_to_hex(res->hash, etag + 1);
-	etag[HASH_HEX_LEN + 1] = '"';
-	etag[HASH_HEX_LEN + 2] = '\0';
+	blob_etag(res, etag);
 	respond_format_date(res->mtime, lastmod);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lastmod);
@@ -748,7 +757,7 @@ static enum MHD_Result
 queue_file(struct req *q, struct MHD_Connection *conn,
     const struct route_result *res)
 {
-	char etag[HASH_HEX_LEN + 3], crange[80];
+	char etag[BLOB_ETAG_LEN], crange[80];
 	struct respond_req rq;
 	struct respond_plan p;
 	struct MHD_Response *r;
@@ -756,10 +765,7 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	int fd, rc, openrc = 0;
 
-	etag[0] = '"';
-	hash_to_hex(res->hash, etag + 1);
-	etag[HASH_HEX_LEN + 1] = '"';
-	etag[HASH_HEX_LEN + 2] = '\0';
+	blob_etag(res, etag);
 	rq.if_match = header(conn, MHD_HTTP_HEADER_IF_MATCH);
 	rq.if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	rq.if_modified_since = header(conn, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
