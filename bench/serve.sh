@@ -530,7 +530,7 @@ fi
 	    "($(calc '%.1f' "$POOL_BYTES / 1e6") MB), the same bytes from both servers (sha256 checked)"
 	echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(nproc) workers, sendfile," \
 	    "tcp_nopush, open_file_cache, access log to a file (unbuffered); upstream dir over /debian/"
-	echo "mirrord: ${MIRRORD_DESC:-not built}; serve defaults (2 MHD threads per CPU, 1024 connections) but Max-Clients-Per-IP 1024 (wrk is one address)," \
+	echo "mirrord: ${MIRRORD_DESC:-not built}; serve defaults (one MHD thread per CPU, 1024 connections) but Max-Clients-Per-IP 1024 (wrk is one address)," \
 	    "access log to a file; /demo/${SNAP:-?}/pool/..."
 	echo "load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$THREADS, keep-alive," \
 	    "per case and server ${WARM}s of warm-up then $ROUNDS runs of ${DUR}s, alternating" \

@@ -24,7 +24,9 @@
  */
 #include "mirrord/common.h"
 
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -64,6 +66,21 @@
 #define HTTP_FCACHE_SETS 512
 #define HTTP_FCACHE_WAYS 4	/* set-associative: colliding hashes coexist */
 #define HTTP_FCACHE_TTL_MS (60 * 1000)
+/*
+ * Blobs over HTTP_FCACHE_SHARE_MAX and up to HTTP_FCACHE_MAP_MAX are
+ * answered from a mapping while the cache's mappings stay under
+ * HTTP_FCACHE_MAP_BUDGET in all: the pages are the page cache's, but
+ * they count in the server's RSS.
+ */
+#define HTTP_FCACHE_MAP_MAX (8 * 1024 * 1024)
+#define HTTP_FCACHE_MAP_BUDGET (48 * 1024 * 1024)
+
+/* What one server thread (one MHD daemon) keeps for itself. */
+struct http_thread {
+	struct http *h;
+	time_t log_sec;		/* the access log's time, formatted */
+	char log_date[32];
+};
 
 /* Canned answers, made once and queued as often as needed. */
 enum canned {
@@ -76,6 +93,7 @@ struct http {
 	const struct conf *const *conf_ptr;
 	struct store *store;
 	struct MHD_Daemon **d;	/* one per thread, nd of them */
+	struct http_thread *th;	/* one per thread */
 	unsigned nd;
 	unsigned port;
 	int log_fd;		/* access log */
@@ -96,13 +114,17 @@ struct http {
  * An open blob and the answers made once for it, as nginx's
  * open_file_cache: no open() (a path walk) per request. MHD
  * reference-counts responses, so one response can be queued to many
- * connections at once: the 304 always is (it has no body); the 200 only
- * for a blob that one sendfile() call sends whole (HTTP_FCACHE_SHARE_MAX),
- * because MHD holds a response's mutex while it sends from it, and
- * connections sending a larger shared blob would take turns (measured:
- * 1.5 MB files at 0.66x nginx). A larger blob gets its own 200 per
- * request, over a dup() of the cached descriptor. Every header follows
- * from the key, so sharing changes nothing a client sees.
+ * connections at once, and every header follows from the key, so
+ * sharing changes nothing a client sees. The 304 is always shared (it
+ * has no body). The 200 is:
+ * - up to HTTP_FCACHE_SHARE_MAX, shared, from the descriptor: one
+ *   sendfile() sends it whole;
+ * - up to HTTP_FCACHE_MAP_MAX, shared, from a mapping of the blob while
+ *   the mappings fit HTTP_FCACHE_MAP_BUDGET (see mapped_response());
+ * - else its own response per request, over a dup() of the descriptor:
+ *   MHD sends from a file at most 128 KiB per sendfile() and holds the
+ *   response's mutex meanwhile, so connections sending one shared large
+ *   blob would take turns.
  */
 #define HTTP_FCACHE_SHARE_MAX (128 * 1024)
 
@@ -124,6 +146,14 @@ struct fcache_set {
 
 struct fcache {
 	struct fcache_set set[HTTP_FCACHE_SETS];
+	atomic_size_t mapped;	/* bytes of blobs mapped, in all */
+};
+
+/* A mapped blob, unmapped when MHD frees the last response using it. */
+struct fmap {
+	struct fcache *fc;
+	void *p;
+	size_t len;
 };
 
 /* One request, from its URI to its completion. */
@@ -195,10 +225,12 @@ client_addr(struct MHD_Connection *conn, char *out, size_t n)
 
 /*
  * One common log format line, written with one write() so that lines of
- * concurrent requests never interleave.
+ * concurrent requests never interleave. The time is formatted once a
+ * second per thread.
  */
 static void
-access_log(struct http *h, struct MHD_Connection *conn, const struct req *q)
+access_log(struct http_thread *t, struct MHD_Connection *conn,
+    const struct req *q)
 {
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
 	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
@@ -207,12 +239,17 @@ access_log(struct http *h, struct MHD_Connection *conn, const struct req *q)
 	size_t o;
 	ssize_t w;
 
+	if (t->log_sec != q->start || t->log_date[0] == '\0') {
+		gmtime_r(&q->start, &tm);
+		snprintf(t->log_date, sizeof(t->log_date),
+		    "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
+		    mon[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		t->log_sec = q->start;
+	}
 	client_addr(conn, host, sizeof(host));
-	gmtime_r(&q->start, &tm);
-	o = (size_t)snprintf(line, sizeof(line),
-	    "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", host, tm.tm_mday,
-	    mon[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec);
+	o = (size_t)snprintf(line, sizeof(line), "%s - - [%s] \"", host,
+	    t->log_date);
 	o += log_escape(line + o, sizeof(line) - o, q->method[0] ?
 	    q->method : "-", sizeof(q->method));
 	line[o++] = ' ';
@@ -229,7 +266,7 @@ access_log(struct http *h, struct MHD_Connection *conn, const struct req *q)
 	if (o >= sizeof(line))
 		o = sizeof(line) - 1;
 	do
-		w = write(h->log_fd, line, o);
+		w = write(t->h->log_fd, line, o);
 	while (w < 0 && errno == EINTR);
 }
 
@@ -264,7 +301,8 @@ static void
 request_done(void *cls, struct MHD_Connection *conn, void **ctx,
     enum MHD_RequestTerminationCode toe)
 {
-	struct http *h = cls;
+	struct http_thread *t = cls;
+	struct http *h = t->h;
 	struct req *q = *ctx;
 
 	if (q == NULL)
@@ -273,7 +311,7 @@ request_done(void *cls, struct MHD_Connection *conn, void **ctx,
 	if (q->status != 0)
 		metrics_count(&h->m, q->status,
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? q->bytes : 0);
-	access_log(h, conn, q);
+	access_log(t, conn, q);
 	atomic_fetch_sub_explicit(&h->m.in_flight, 1, memory_order_relaxed);
 	free(q);
 }
@@ -563,24 +601,13 @@ blob_headers(struct MHD_Response *r, const struct route_result *res)
 	    res->cache_control);
 }
 
-/*
- * A 200 (p == NULL) or 206 of p->len bytes at p->off of the blob open on
- * fd, which the response owns from here (closed with it, or now if
- * making it fails).
- */
-static struct MHD_Response *
-blob_response(const struct route_result *res, int fd,
+/* The headers of a 200 (p == NULL) or of a 206 for p. */
+static void
+body_headers(struct MHD_Response *r, const struct route_result *res,
     const struct respond_plan *p)
 {
-	struct MHD_Response *r;
 	char crange[80];
 
-	r = MHD_create_response_from_fd_at_offset64(p ? p->len : res->size,
-	    fd, p ? p->off : 0);
-	if (r == NULL) {
-		close(fd);
-		return NULL;
-	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    res->content_type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
@@ -593,6 +620,86 @@ blob_response(const struct route_result *res, int fd,
 		    crange);
 	}
 	blob_headers(r, res);
+}
+
+/*
+ * A 200 (p == NULL) or 206 of p->len bytes at p->off of the blob open on
+ * fd, which the response owns from here (closed with it, or now if
+ * making it fails).
+ */
+static struct MHD_Response *
+blob_response(const struct route_result *res, int fd,
+    const struct respond_plan *p)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_fd_at_offset64(p ? p->len : res->size,
+	    fd, p ? p->off : 0);
+	if (r == NULL) {
+		close(fd);
+		return NULL;
+	}
+	body_headers(r, res, p);
+	return r;
+}
+
+static void
+fmap_free(void *cls)
+{
+	struct fmap *m = cls;
+
+	munmap(m->p, m->len);
+	atomic_fetch_sub(&m->fc->mapped, m->len);
+	free(m);
+}
+
+/*
+ * The shared 200 for the blob open on fd, over a mapping of it, or NULL
+ * (not in the size range, over the budget, or the file is not the size
+ * the index says: the caller then sends from the descriptor). MHD sends
+ * a memory response's headers and body in one sendmsg() and locks
+ * nothing while it does, so any number of connections share it; from a
+ * file it sends 128 KiB per sendfile(), a turn of its event loop each
+ * (1.5 MB files measured at 0.57x nginx that way, 1.15x mapped:
+ * bench/serve.sh). Only the kernel reads the mapping, inside sendmsg(),
+ * so a blob damaged on disk fails that send with EFAULT, never with a
+ * SIGBUS; blobs are never written in place, so a mapping stays valid
+ * after gc unlinks its file.
+ */
+static struct MHD_Response *
+mapped_response(struct fcache *fc, const struct route_result *res, int fd)
+{
+	struct MHD_Response *r;
+	struct fmap *m;
+	struct stat st;
+	size_t len = (size_t)res->size;
+	void *p;
+
+	if (res->size <= HTTP_FCACHE_SHARE_MAX ||
+	    res->size > HTTP_FCACHE_MAP_MAX)
+		return NULL;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != res->size)
+		return NULL;
+	if (atomic_fetch_add(&fc->mapped, len) + len > HTTP_FCACHE_MAP_BUDGET) {
+		atomic_fetch_sub(&fc->mapped, len);
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED) {
+		atomic_fetch_sub(&fc->mapped, len);
+		return NULL;
+	}
+	m = xmalloc(sizeof(*m));
+	m->fc = fc;
+	m->p = p;
+	m->len = len;
+	r = MHD_create_response_from_buffer_with_free_callback_cls(len, p,
+	    fmap_free, m);
+	if (r == NULL) {
+		fmap_free(m);
+		return NULL;
+	}
+	body_headers(r, res, NULL);
 	return r;
 }
 
@@ -650,8 +757,8 @@ fcache_find(struct fcache_ent *set, const struct route_result *res,
 
 /* Fills n for res from the blob open on fd (n owns fd, even on failure). */
 static int
-fcache_make(struct fcache_ent *n, const struct route_result *res, int fd,
-    int64_t now, struct merr *err)
+fcache_make(struct fcache *fc, struct fcache_ent *n,
+    const struct route_result *res, int fd, int64_t now, struct merr *err)
 {
 	int dfd;
 
@@ -668,7 +775,8 @@ fcache_make(struct fcache_ent *n, const struct route_result *res, int fd,
 		n->fd = -1;
 		return merr_set(err, MERR_IO, "cannot create a response");
 	}
-	if (res->size <= HTTP_FCACHE_SHARE_MAX) {
+	n->full = mapped_response(fc, res, fd);
+	if (n->full == NULL && res->size <= HTTP_FCACHE_SHARE_MAX) {
 		dfd = dup(fd);
 		if (dfd < 0 || (n->full = blob_response(res, dfd, NULL)) == NULL) {
 			fcache_drop(n);
@@ -716,7 +824,7 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 		*openrc = fd;
 		return -1;
 	}
-	if ((*openrc = fcache_make(&n, res, fd, now, err)) != 0)
+	if ((*openrc = fcache_make(fc, &n, res, fd, now, err)) != 0)
 		return -1;
 	pthread_mutex_lock(&fs->lock);
 	if ((e = fcache_find(set, res, now)) == NULL) {
@@ -1084,6 +1192,7 @@ http_free(struct http *h)
 			MHD_destroy_response(h->canned[i]);
 	route_cache_free(h->cache);
 	free(h->d);
+	free(h->th);
 	if (h->ips != NULL) {
 		pthread_mutex_destroy(&h->ips->lock);
 		free(h->ips);	/* empty: every connection closed */
@@ -1159,14 +1268,17 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	if (timeout == 0)
 		timeout = 30;
 	/*
-	 * A thread blocks while sendfile() reads a cold page or LMDB
-	 * faults one in: two per CPU keep the CPUs busy meanwhile.
+	 * One per CPU, as nginx's worker_processes auto: with one
+	 * listening socket per thread, more threads than CPUs only add
+	 * context switches (measured: 304s 59,000/s with 2 threads on 2
+	 * CPUs, 54,000/s with 4). A thread blocks while sendfile() reads a
+	 * cold page: raise Serve-Threads for a store on slow disks.
 	 */
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus < 1)
 		cpus = 1;
 	if (threads == 0)
-		threads = (unsigned)(cpus > 32 ? 64 : cpus * 2);
+		threads = (unsigned)(cpus > 64 ? 64 : cpus);
 	/*
 	 * libmicrohttpd splits its limit evenly between the pool's threads,
 	 * and the kernel does not spread accepted connections evenly: with
@@ -1234,6 +1346,9 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->max_clients = conns;
 	h->max_per_ip = per_ip;
 	h->d = xcalloc(threads, sizeof(*h->d));
+	h->th = xcalloc(threads, sizeof(*h->th));
+	for (i = 0; i < threads; i++)
+		h->th[i].h = h;
 	/*
 	 * Each thread's limit is the whole budget (a thread may get more
 	 * than its share); accept_policy() holds the total to it.
@@ -1248,7 +1363,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    (size_t)HTTP_CONN_MEMORY,
 		    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, h,
-		    MHD_OPTION_NOTIFY_COMPLETED, request_done, h,
+		    MHD_OPTION_NOTIFY_COMPLETED, request_done, &h->th[h->nd],
 		    MHD_OPTION_NOTIFY_CONNECTION, connection_note, h,
 		    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
 		    MHD_OPTION_END);

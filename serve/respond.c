@@ -3,6 +3,7 @@
  */
 #include "mirrord/common.h"
 
+#include <ctype.h>
 #include <strings.h>
 #include <time.h>
 
@@ -136,6 +137,58 @@ month_of(const char *s)
 	return -1;
 }
 
+/* Days from 1970-01-01 to the first of month m (1-12) of year y. */
+static int64_t
+days_to_month(int64_t y, int m)
+{
+	int64_t era, yoe, doy;
+
+	/* Years start in March, so that February's length comes last. */
+	if (m <= 2)
+		y--;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static bool
+two_digits(const char *s, int *v)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return false;
+	*v = (s[0] - '0') * 10 + (s[1] - '0');
+	return true;
+}
+
+/*
+ * The IMF-fixdate every current client sends, at fixed offsets: what the
+ * general parser below computes, without sscanf() and timegm() (they
+ * were 3% of a server answering 304s). 1 when s is not in that form.
+ */
+static int
+parse_fixdate(const char *s, int64_t *t)
+{
+	int d, y1, y2, h, mi, sec, mon;
+
+	if (strnlen(s, 29) < 29 || !isalpha((unsigned char)s[0]) ||
+	    !isalpha((unsigned char)s[1]) || !isalpha((unsigned char)s[2]) ||
+	    s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+	    s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' ||
+	    memcmp(s + 26, "GMT", 3) != 0 || *skip_ows(s + 29) != '\0')
+		return 1;
+	if (!two_digits(s + 5, &d) || !two_digits(s + 12, &y1) ||
+	    !two_digits(s + 14, &y2) || !two_digits(s + 17, &h) ||
+	    !two_digits(s + 20, &mi) || !two_digits(s + 23, &sec) ||
+	    (mon = month_of(s + 8)) < 0)
+		return 1;
+	if (d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return 1;
+	*t = (days_to_month(y1 * 100 + y2, mon + 1) + d - 1) * 86400 +
+	    h * 3600 + mi * 60 + sec;
+	return 0;
+}
+
 int
 respond_parse_date(const char *s, int64_t *t)
 {
@@ -143,8 +196,10 @@ respond_parse_date(const char *s, int64_t *t)
 	char mon[4] = "", wd[16] = "", tz[4] = "";
 	int n = 0, y;
 
-	memset(&tm, 0, sizeof(tm));
 	s = skip_ows(s);
+	if (parse_fixdate(s, t) == 0)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
 	/* %n is reached, and n set, only when a whole format matched. */
 	/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT". */
 	if (sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d %3s%n",

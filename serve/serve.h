@@ -28,7 +28,7 @@ struct serve_opts {
 	const char *keyring;		/* public key file for /keyring.gpg */
 	unsigned max_connections;	/* default 1024 */
 	unsigned timeout;		/* idle/header timeout, seconds; 30 */
-	unsigned threads;		/* thread pool size; default 2 per CPU */
+	unsigned threads;		/* server threads; default one per CPU */
 };
 
 /*

@@ -96,8 +96,9 @@ hex_of(const char *content, size_t len, char hex[HASH_HEX_LEN + 1])
 /* Commits a snapshot of one suite "stable"; returns its ID and time. */
 static void
 commit(struct store *s, const char *pkgs, const char *add_deb,
-    const char *add_data, const char *drop_deb, const char *drop_data,
-    size_t deblen, char id[SNAP_ID_LEN + 1], int64_t *time_out)
+    const char *add_data, size_t add_len, const char *drop_deb,
+    const char *drop_data, size_t drop_len, char id[SNAP_ID_LEN + 1],
+    int64_t *time_out)
 {
 	struct snap sn;
 	struct snap_suite *su;
@@ -119,12 +120,12 @@ commit(struct store *s, const char *pkgs, const char *add_deb,
 	add_file(s, su, WEIRD, "weird\n");
 	add_file(s, su, "main/empty", "");
 	if (add_deb) {
-		put_blob(s, add_data, deblen, h);
-		snap_delta_add(d, add_deb, strlen(add_deb), h, deblen, 1);
+		put_blob(s, add_data, add_len, h);
+		snap_delta_add(d, add_deb, strlen(add_deb), h, add_len, 1);
 	}
 	if (drop_deb) {
-		put_blob(s, drop_data, deblen, h);
-		snap_delta_add(d, drop_deb, strlen(drop_deb), h, deblen, -1);
+		put_blob(s, drop_data, drop_len, h);
+		snap_delta_add(d, drop_deb, strlen(drop_deb), h, drop_len, -1);
 	}
 	if (store_sync(s, &err) || snap_commit(s, MIRROR, &sn, d, NULL,
 	    &err)) {
@@ -288,7 +289,8 @@ struct fixture {
 	char id1[SNAP_ID_LEN + 1], id2[SNAP_ID_LEN + 1];
 	int64_t t1, t2, moved_at;
 	char *deb1, *deb2;
-	size_t deblen;
+	size_t deblen;		/* deb1's: sent from the descriptor */
+	size_t deb2len;		/* deb2's: over 128 KiB, sent mapped */
 	char *keyring;
 	size_t keyring_len;
 	struct gpg_signer *g;
@@ -309,12 +311,13 @@ fixture_make(struct fixture *f)
 	f->conf.mirrors = &f->mirror;
 	f->conf.nmirrors = 1;
 	f->deblen = 1000;
+	f->deb2len = 1500007;
 	f->deb1 = xmalloc(f->deblen);
-	f->deb2 = xmalloc(f->deblen);
-	for (i = 0; i < f->deblen; i++) {
+	f->deb2 = xmalloc(f->deb2len);
+	for (i = 0; i < f->deblen; i++)
 		f->deb1[i] = (char)('a' + i % 26);
-		f->deb2[i] = (char)('A' + i % 26);
-	}
+	for (i = 0; i < f->deb2len; i++)
+		f->deb2[i] = (char)('A' + i % 26 + (i / 4096) % 7);
 	p = path_of("store");
 	if (store_open(p, true, &f->s, &err) ||
 	    store_lock(f->s, "t_http", false, &err)) {
@@ -322,11 +325,11 @@ fixture_make(struct fixture *f)
 		abort();
 	}
 	free(p);
-	commit(f->s, "PKGS-1\n", DEB1, f->deb1, NULL, NULL, f->deblen,
+	commit(f->s, "PKGS-1\n", DEB1, f->deb1, f->deblen, NULL, NULL, 0,
 	    f->id1, &f->t1);
 	/* Snapshot 2 drops hello 1.0 and adds hello 2.0. */
-	commit(f->s, "PKGS-2\n", DEB2, f->deb2, DEB1, f->deb1, f->deblen,
-	    f->id2, &f->t2);
+	commit(f->s, "PKGS-2\n", DEB2, f->deb2, f->deb2len, DEB1, f->deb1,
+	    f->deblen, f->id2, &f->t2);
 
 	p = path_of("signing-key.asc");
 	if (gpg_signer_new(p, true, &f->g, &err) ||
@@ -467,7 +470,7 @@ test_files(struct fixture *f)
 	free(path);
 	path = xasprintf("/%s/latest/%s", MIRROR, DEB2);
 	get(path, &r);
-	ok(r.code == 200 && body_is(&r, f->deb2, f->deblen),
+	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len),
 	    "hello 2.0 is in the latest snapshot");
 	is_str(hdr(&r, "Cache-Control"), "public, max-age=31536000, immutable",
 	    "pool under latest: immutable");
@@ -488,6 +491,99 @@ test_files(struct fixture *f)
 	is_int(r.code, 404, "hello 1.0 is not in snapshot 2");
 	free(path);
 
+	buf_release(&r.body);
+	buf_release(&r.hdrs);
+}
+
+struct mapped_arg {
+	const struct fixture *f;
+	int good;
+};
+
+/* One client fetching the mapped blob over one keep-alive connection. */
+static void *
+mapped_client(void *p)
+{
+	struct mapped_arg *a = p;
+	struct buf b = BUF_INIT;
+	char *url = xasprintf("http://127.0.0.1:%u/%s/latest/%s", port, MIRROR,
+	    DEB2);
+	CURL *c = curl_easy_init();
+	long code;
+	int i;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	for (i = 0; i < 5; i++) {
+		b.len = 0;
+		code = 0;
+		if (curl_easy_perform(c) == CURLE_OK &&
+		    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) ==
+		    CURLE_OK && code == 200 && b.len == a->f->deb2len &&
+		    memcmp(b.p, a->f->deb2, b.len) == 0)
+			a->good++;
+	}
+	curl_easy_cleanup(c);
+	buf_release(&b);
+	free(url);
+	return NULL;
+}
+
+/*
+ * A blob over 128 KiB: its 200 is one response over a mapping, shared by
+ * every connection; ranges and HEAD still come from the descriptor.
+ */
+static void
+test_mapped(struct fixture *f)
+{
+	struct resp r = { 0, BUF_INIT, BUF_INIT, 0, "" };
+	struct mapped_arg a[3];	/* with ours, the per-address limit: 4 */
+	pthread_t th[3];
+	char hex[HASH_HEX_LEN + 1], inm[128], *path, *cl, *maps;
+	const char *h[2] = { NULL, NULL };
+	struct merr err = { 0, "" };
+	size_t mapslen;
+	int i, good = 0;
+
+	path = xasprintf("/%s/latest/%s", MIRROR, DEB2);
+	for (i = 0; i < 3; i++) {
+		get(path, &r);
+		if (r.code == 200 && body_is(&r, f->deb2, f->deb2len))
+			good++;
+	}
+	is_int(good, 3, "mapped blob: three whole, exact answers");
+	hex_of(f->deb2, f->deb2len, hex);
+	maps = NULL;
+	ok(read_file("/proc/self/maps", 1 << 24, &maps, &mapslen, &err) == 0 &&
+	    strstr(maps, hex) != NULL, "mapped blob: the server maps it");
+	free(maps);
+	cl = xasprintf("%zu", f->deb2len);
+	is_str(hdr(&r, "Content-Length"), cl, "mapped blob: Content-Length");
+	fetch("HEAD", path, NULL, &r);
+	ok(r.code == 200 && r.body.len == 0, "mapped blob: HEAD has no body");
+	is_str(hdr(&r, "Content-Length"), cl, "mapped blob: HEAD's length");
+	h[0] = "Range: bytes=1400000-";
+	fetch("GET", path, h, &r);
+	ok(r.code == 206 && body_is(&r, f->deb2 + 1400000,
+	    f->deb2len - 1400000), "mapped blob: a range, byte-exact");
+	snprintf(inm, sizeof(inm), "If-None-Match: \"%s\"", hex);
+	h[0] = inm;
+	fetch("GET", path, h, &r);
+	ok(r.code == 304 && r.body.len == 0, "mapped blob: 304");
+	for (i = 0; i < 3; i++) {
+		a[i].f = f;
+		a[i].good = 0;
+		pthread_create(&th[i], NULL, mapped_client, &a[i]);
+	}
+	for (i = 0, good = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		good += a[i].good;
+	}
+	is_int(good, 15, "mapped blob: 3 clients at once, 15 exact answers");
+	free(cl);
+	free(path);
 	buf_release(&r.body);
 	buf_release(&r.hdrs);
 }
@@ -738,7 +834,7 @@ test_moves(struct fixture *f)
 	get(path, &r);
 	snprintf(lm_before, sizeof(lm_before), "%s", hdr(&r, "Last-Modified") ?
 	    r.hv : "");
-	commit(f->s, "PKGS-3\n", NULL, NULL, NULL, NULL, 0, id3, &t3);
+	commit(f->s, "PKGS-3\n", NULL, NULL, 0, NULL, NULL, 0, id3, &t3);
 	is_int(channel_promote(f->s, f->g, MIRROR, f->id2, "prod", &mo, target,
 	    &err), 0, "promote prod to snapshot 2 while serving");
 	usleep(1100 * 1000);
@@ -884,6 +980,7 @@ main(void)
 	ok(port > 0, "on port %u", port);
 
 	test_files(&f);
+	test_mapped(&f);
 	test_dists(&f);
 	test_errors_and_pages(&f);
 	test_raw();
@@ -902,6 +999,8 @@ main(void)
 	    "log: request, status, bytes");
 	ok(log && strstr(log, "\"POST /healthz HTTP/1.1\" 405 19\n") != NULL,
 	    "log: 405");
+	ok(log && strstr(log, "hello_2.0_amd64.deb HTTP/1.1\" 200 1500007\n") !=
+	    NULL, "log: a mapped blob's bytes");
 	ok(log && strstr(log, "\\x01z\\x1b[31m") != NULL &&
 	    strchr(log, '\x01') == NULL && strchr(log, '\x1b') == NULL,
 	    "log: control bytes escaped");

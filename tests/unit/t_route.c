@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <time.h>
 
 #include "serve/http.h"
 #include "serve/pages.h"
@@ -233,6 +234,38 @@ test_range(void)
 	    1, "overflow: ignored");
 }
 
+/*
+ * The fixed-offset IMF-fixdate parser against libc: every date it formats
+ * over 1900-2400 (leap years, centuries, 2000) parses back, and the day
+ * and second numbers libc normalises (31 February, second 60) agree.
+ */
+static void
+test_date_span(void)
+{
+	static const char *const odd[] = { "Sat, 31 Feb 2024 23:59:60 GMT",
+	    "Mon, 29 Feb 2100 00:00:00 GMT", "Fri, 31 Dec 1969 23:59:59 GMT",
+	    "Thu, 01 Jan 1970 00:00:00 GMT", "Tue, 29 Feb 2000 12:00:00 GMT" };
+	char d[RESPOND_DATE_LEN];
+	struct tm tm;
+	int64_t t, got;
+	size_t i;
+	int bad = 0;
+
+	for (t = -2208988800LL; t < 13569465600LL; t += 86400 * 7 + 3727) {
+		respond_format_date(t, d);
+		if (respond_parse_date(d, &got) != 0 || got != t)
+			bad++;
+	}
+	is_int(bad, 0, "1900-2400: every formatted date parses back");
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		memset(&tm, 0, sizeof(tm));
+		ok(strptime(odd[i], "%a, %d %b %Y %H:%M:%S GMT", &tm) != NULL,
+		    "strptime '%s'", odd[i]);
+		ok(respond_parse_date(odd[i], &got) == 0 &&
+		    got == (int64_t)timegm(&tm), "as timegm: '%s'", odd[i]);
+	}
+}
+
 static void
 test_conditionals(void)
 {
@@ -255,6 +288,15 @@ test_conditionals(void)
 	    "not GMT");
 	is_int(respond_parse_date("Sun, 06 Nov 1994 08:49:37 GMTx", &t), -1,
 	    "trailing bytes");
+	is_int(respond_parse_date("Sun, 06 Nov 1994 08:49:3", &t), -1,
+	    "cut short");
+	is_int(respond_parse_date("Sun, 06 Nov 1994 24:49:37 GMT", &t), -1,
+	    "hour 24");
+	is_int(respond_parse_date("Sun, 06 Xyz 1994 08:49:37 GMT", &t), -1,
+	    "no such month");
+	ok(respond_parse_date("  Sun, 06 Nov 1994 08:49:37 GMT  ", &t) == 0 &&
+	    t == 784111777, "IMF-fixdate within spaces");
+	test_date_span();
 
 	ok(respond_etag_match("\"abc\"", et, true), "etag equal");
 	ok(respond_etag_match("\"x\", \"abc\"", et, true), "etag in a list");
