@@ -75,6 +75,17 @@
 #define HTTP_FCACHE_MAP_MAX (8 * 1024 * 1024)
 #define HTTP_FCACHE_MAP_BUDGET (48 * 1024 * 1024)
 
+/*
+ * A client address with open connections: the socket context of each of
+ * them. Its text is made once, for the access log.
+ */
+struct ip_ent {
+	struct ip_ent *next;
+	unsigned char addr[16];	/* IPv6, or IPv4 as ::ffff:a.b.c.d */
+	unsigned n;		/* connections open */
+	char host[INET6_ADDRSTRLEN + 1];
+};
+
 /* What one server thread (one MHD daemon) keeps for itself. */
 struct http_thread {
 	struct http *h;
@@ -234,7 +245,10 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 {
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
 	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char line[HTTP_LOG_URI_MAX * 4 + 256], host[INET6_ADDRSTRLEN + 1];
+	char line[HTTP_LOG_URI_MAX * 4 + 256], buf[INET6_ADDRSTRLEN + 1];
+	const union MHD_ConnectionInfo *ci;
+	const struct ip_ent *ent;
+	const char *host;
 	struct tm tm;
 	size_t o;
 	ssize_t w;
@@ -247,7 +261,15 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 		    tm.tm_min, tm.tm_sec);
 		t->log_sec = q->start;
 	}
-	client_addr(conn, host, sizeof(host));
+	/* The connection's address entry outlives its requests. */
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	ent = ci != NULL ? ci->socket_context : NULL;
+	if (ent != NULL)
+		host = ent->host;
+	else {
+		client_addr(conn, buf, sizeof(buf));
+		host = buf;
+	}
 	o = (size_t)snprintf(line, sizeof(line), "%s - - [%s] \"", host,
 	    t->log_date);
 	o += log_escape(line + o, sizeof(line) - o, q->method[0] ?
@@ -325,12 +347,6 @@ request_done(void *cls, struct MHD_Connection *conn, void **ctx,
  * its entry (MHD's socket context) from start to close.
  */
 #define HTTP_IP_BUCKETS 1024
-
-struct ip_ent {
-	struct ip_ent *next;
-	unsigned char addr[16];	/* IPv6, or IPv4 as ::ffff:a.b.c.d */
-	unsigned n;		/* connections open */
-};
 
 struct ip_table {
 	pthread_mutex_t lock;
@@ -412,6 +428,7 @@ connection_note(void *cls, struct MHD_Connection *conn, void **sctx,
 		if (*e == NULL) {
 			*e = xcalloc(1, sizeof(**e));
 			memcpy((*e)->addr, key, 16);
+			client_addr(conn, (*e)->host, sizeof((*e)->host));
 		}
 		(*e)->n++;
 		*sctx = *e;
