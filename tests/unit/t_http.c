@@ -856,7 +856,7 @@ test_moves(struct fixture *f)
 static void
 test_raw(void)
 {
-	char *out;
+	char *out, *big;
 	static const char two[] =
 	    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 	    "GET /nope/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
@@ -873,6 +873,22 @@ test_raw(void)
 	ok(strncmp(out, "HTTP/1.1 4", 10) == 0, "control bytes: a 4xx (%.12s)",
 	    out);
 	free(out);
+
+	/* The per-connection memory: 6 KB of headers answered, 9 KB not. */
+	big = xasprintf("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: %0*d\r\n"
+	    "Connection: close\r\n\r\n", 6000, 0);
+	out = raw_exchange(big, strlen(big));
+	ok(strncmp(out, "HTTP/1.1 200", 12) == 0, "6 KB of headers: 200 (%.12s)",
+	    out);
+	free(out);
+	free(big);
+	big = xasprintf("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: %0*d\r\n"
+	    "Connection: close\r\n\r\n", 9000, 0);
+	out = raw_exchange(big, strlen(big));
+	ok(strncmp(out, "HTTP/1.1 431", 12) == 0, "9 KB of headers: 431 (%.12s)",
+	    out);
+	free(out);
+	free(big);
 }
 
 /* serve_run in a thread, stopped through its flag. */
