@@ -29,6 +29,8 @@ struct serve_opts {
 	unsigned max_connections;	/* default 1024 */
 	unsigned timeout;		/* idle/header timeout, seconds; 30 */
 	unsigned threads;		/* server threads; default one per CPU */
+	size_t map_budget;		/* bytes of blobs mapped at most;
+					   0: 64 MiB (http.c) */
 };
 
 /*

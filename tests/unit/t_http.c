@@ -531,47 +531,67 @@ mapped_client(void *p)
 	return NULL;
 }
 
+/* Whether this process maps the blob of content (len bytes). */
+static bool
+mapped_here(const char *content, size_t len)
+{
+	char hex[HASH_HEX_LEN + 1], *maps = NULL;
+	struct merr err = { 0, "" };
+	size_t mapslen;
+	bool yes;
+
+	hex_of(content, len, hex);
+	yes = read_file("/proc/self/maps", 1 << 24, &maps, &mapslen,
+	    &err) == 0 && strstr(maps, hex) != NULL;
+	free(maps);
+	return yes;
+}
+
 /*
- * A blob over 128 KiB: its 200 is one response over a mapping, shared by
- * every connection; ranges and HEAD still come from the descriptor.
+ * The 200 of a blob: one response over a mapping, shared by every
+ * connection (mapped), or, when the mappings' budget is spent, from the
+ * descriptor: shared for a small blob, its own for one over 128 KiB.
+ * Ranges and HEAD come from the descriptor either way.
  */
 static void
-test_mapped(struct fixture *f)
+test_blobs(struct fixture *f, bool mapped)
 {
 	struct resp r = { 0, BUF_INIT, BUF_INIT, 0, "" };
 	struct mapped_arg a[3];	/* with ours, the per-address limit: 4 */
 	pthread_t th[3];
-	char hex[HASH_HEX_LEN + 1], inm[128], *path, *cl, *maps;
+	const char *how = mapped ? "mapped" : "unmapped";
+	char hex[HASH_HEX_LEN + 1], inm[128], *path, *path1, *cl;
 	const char *h[2] = { NULL, NULL };
-	struct merr err = { 0, "" };
-	size_t mapslen;
 	int i, good = 0;
 
 	path = xasprintf("/%s/latest/%s", MIRROR, DEB2);
+	path1 = xasprintf("/%s/%s/%s", MIRROR, f->id1, DEB1);
 	for (i = 0; i < 3; i++) {
+		get(path1, &r);
+		if (r.code == 200 && body_is(&r, f->deb1, f->deblen))
+			good++;
 		get(path, &r);
 		if (r.code == 200 && body_is(&r, f->deb2, f->deb2len))
 			good++;
 	}
-	is_int(good, 3, "mapped blob: three whole, exact answers");
-	hex_of(f->deb2, f->deb2len, hex);
-	maps = NULL;
-	ok(read_file("/proc/self/maps", 1 << 24, &maps, &mapslen, &err) == 0 &&
-	    strstr(maps, hex) != NULL, "mapped blob: the server maps it");
-	free(maps);
+	is_int(good, 6, "%s: six whole, exact answers", how);
+	ok(mapped_here(f->deb1, f->deblen) == mapped &&
+	    mapped_here(f->deb2, f->deb2len) == mapped,
+	    "%s: the server maps the blobs: %s", how, mapped ? "yes" : "no");
 	cl = xasprintf("%zu", f->deb2len);
-	is_str(hdr(&r, "Content-Length"), cl, "mapped blob: Content-Length");
+	is_str(hdr(&r, "Content-Length"), cl, "%s: Content-Length", how);
 	fetch("HEAD", path, NULL, &r);
-	ok(r.code == 200 && r.body.len == 0, "mapped blob: HEAD has no body");
-	is_str(hdr(&r, "Content-Length"), cl, "mapped blob: HEAD's length");
+	ok(r.code == 200 && r.body.len == 0, "%s: HEAD has no body", how);
+	is_str(hdr(&r, "Content-Length"), cl, "%s: HEAD's length", how);
 	h[0] = "Range: bytes=1400000-";
 	fetch("GET", path, h, &r);
 	ok(r.code == 206 && body_is(&r, f->deb2 + 1400000,
-	    f->deb2len - 1400000), "mapped blob: a range, byte-exact");
+	    f->deb2len - 1400000), "%s: a range, byte-exact", how);
+	hex_of(f->deb2, f->deb2len, hex);
 	snprintf(inm, sizeof(inm), "If-None-Match: \"%s\"", hex);
 	h[0] = inm;
 	fetch("GET", path, h, &r);
-	ok(r.code == 304 && r.body.len == 0, "mapped blob: 304");
+	ok(r.code == 304 && r.body.len == 0, "%s: 304", how);
 	for (i = 0; i < 3; i++) {
 		a[i].f = f;
 		a[i].good = 0;
@@ -581,9 +601,10 @@ test_mapped(struct fixture *f)
 		pthread_join(th[i], NULL);
 		good += a[i].good;
 	}
-	is_int(good, 15, "mapped blob: 3 clients at once, 15 exact answers");
+	is_int(good, 15, "%s: 3 clients at once, 15 exact answers", how);
 	free(cl);
 	free(path);
+	free(path1);
 	buf_release(&r.body);
 	buf_release(&r.hdrs);
 }
@@ -904,7 +925,7 @@ static void *
 run_thread(void *p)
 {
 	struct run_arg *a = p;
-	struct serve_opts o = { a->listen, NULL, NULL, 0, 0, 1 };
+	struct serve_opts o = { a->listen, NULL, NULL, 0, 0, 1, 0 };
 
 	a->rc = serve_run(&a->f->conf, a->f->s, &o, &a->stop, &a->err);
 	return NULL;
@@ -916,7 +937,7 @@ test_serve_run(struct fixture *f)
 	struct run_arg a;
 	pthread_t th;
 	char spec[64];
-	struct serve_opts o = { spec, NULL, NULL, 0, 0, 1 };
+	struct serve_opts o = { spec, NULL, NULL, 0, 0, 1, 0 };
 	struct merr err = { 0, "" };
 	struct timespec t0, t1;
 
@@ -967,7 +988,7 @@ int
 main(void)
 {
 	struct fixture f;
-	struct serve_opts o = { "127.0.0.1:0", NULL, NULL, 16, 5, 2 };
+	struct serve_opts o = { "127.0.0.1:0", NULL, NULL, 16, 5, 2, 0 };
 	struct http *h;
 	struct merr err = { 0, "" };
 	char *logp, *keyp, *log = NULL, *tmp;
@@ -996,7 +1017,7 @@ main(void)
 	ok(port > 0, "on port %u", port);
 
 	test_files(&f);
-	test_mapped(&f);
+	test_blobs(&f, true);
 	test_dists(&f);
 	test_errors_and_pages(&f);
 	test_raw();
@@ -1021,6 +1042,18 @@ main(void)
 	    strchr(log, '\x01') == NULL && strchr(log, '\x1b') == NULL,
 	    "log: control bytes escaped");
 	free(log);
+
+	/* Again with no room for mappings: the answers from descriptors. */
+	ok(!mapped_here(f.deb2, f.deb2len), "a stopped server unmaps");
+	curl = curl_easy_init();
+	o.map_budget = 1;
+	is_int(http_start(&f.conf, f.s, &o, &h, &err), 0,
+	    "server starts, with no room for mappings");
+	port = http_port(h);
+	test_blobs(&f, false);
+	curl_easy_cleanup(curl);
+	curl = NULL;
+	http_stop(h, 2000);
 
 	free(logp);
 	free(keyp);
