@@ -54,8 +54,9 @@
 #define HTTP_REF_TTL_MS 1000
 /*
  * The open-blob cache: slots (a power of two) and how long an entry is
- * reused. The TTL bounds how long a blob that gc unlinked keeps its disk
- * space (the cached descriptor still reads it: blobs never change).
+ * reused. The TTL, and a sweep of expired entries every 10 s, bound how
+ * long a blob that gc unlinked keeps its disk space (the cached
+ * descriptor still reads it: blobs never change).
  */
 /*
  * Per connection: the request's headers and the response's. MHD zeroes
@@ -69,6 +70,7 @@
 #define HTTP_FCACHE_SETS 512
 #define HTTP_FCACHE_WAYS 4	/* set-associative: colliding hashes coexist */
 #define HTTP_FCACHE_TTL_MS (60 * 1000)
+#define HTTP_SWEEP_TICKS 100	/* serve_loop()'s 100 ms: a sweep each 10 s */
 /*
  * Blobs up to HTTP_FCACHE_MAP_MAX are answered from a mapping while the
  * cache's mappings stay under a budget (serve_opts.map_budget, by
@@ -765,6 +767,35 @@ fcache_match(const struct fcache_ent *e, const struct route_result *res,
 	    memcmp(e->hash, res->hash, HASH_LEN) == 0;
 }
 
+/*
+ * Drops a set's expired entries (under its lock): their descriptors and
+ * mappings go as soon as no connection sends from them, so that an
+ * unlinked blob's space and the mappings' budget come back.
+ */
+static void
+fcache_expire(struct fcache_ent *set, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < HTTP_FCACHE_WAYS; i++)
+		if (set[i].nm != NULL && now - set[i].born >= HTTP_FCACHE_TTL_MS)
+			fcache_drop(&set[i]);
+}
+
+/* Every set's expired entries, also of blobs no longer asked for. */
+static void
+fcache_sweep(struct fcache *fc)
+{
+	int64_t now = mono_ms();
+	size_t i;
+
+	for (i = 0; i < HTTP_FCACHE_SETS; i++) {
+		pthread_mutex_lock(&fc->set[i].lock);
+		fcache_expire(fc->set[i].e, now);
+		pthread_mutex_unlock(&fc->set[i].lock);
+	}
+}
+
 static struct fcache_ent *
 fcache_find(struct fcache_ent *set, const struct route_result *res,
     int64_t now)
@@ -838,6 +869,8 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	pthread_mutex_lock(&fs->lock);
 	if ((e = fcache_find(set, res, now)) != NULL)
 		goto hit;
+	/* This blob's expired entry too: its mapping's budget is needed. */
+	fcache_expire(set, now);
 	pthread_mutex_unlock(&fs->lock);
 
 	/* A miss: open and build outside the lock. */
@@ -1468,6 +1501,7 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 	socklen_t sl;
 	struct http *h;
 	const char *spec = o->listen ? o->listen : c->listen;
+	unsigned long ticks;
 	int rc;
 
 	if (spec == NULL)
@@ -1484,8 +1518,11 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 	if (rc)
 		return rc;
 	log_info("serving on '%s'", spec);
-	while (!*stop)
+	for (ticks = 1; !*stop; ticks++) {
 		nanosleep(&ts, NULL);
+		if (ticks % HTTP_SWEEP_TICKS == 0)
+			fcache_sweep(h->fc);
+	}
 	log_info("stopping: finishing requests in flight");
 	http_stop(h, 10 * 1000);
 	return 0;
