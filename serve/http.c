@@ -708,7 +708,8 @@ mapped_response(struct fcache *fc, const struct route_result *res, int fd)
 		atomic_fetch_sub(&fc->mapped, len);
 		return NULL;
 	}
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	/* Not populated: a 304 or HEAD needs none of its pages. */
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		atomic_fetch_sub(&fc->mapped, len);
 		return NULL;
