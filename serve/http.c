@@ -94,6 +94,7 @@ struct ip_ent {
 /* What one server thread (one MHD daemon) keeps for itself. */
 struct http_thread {
 	struct http *h;
+	struct route_cache *cache;	/* refs resolved: this thread's */
 	time_t log_sec;		/* the access log's time, formatted */
 	char log_date[32];
 };
@@ -109,8 +110,9 @@ struct http {
 	const struct conf *const *conf_ptr;
 	struct store *store;
 	struct MHD_Daemon **d;	/* one per thread, nd of them */
-	struct http_thread *th;	/* one per thread */
-	unsigned nd;
+	struct http_thread *th;	/* one per thread, nth of them */
+	unsigned nth;
+	unsigned nd;		/* daemons running */
 	unsigned port;
 	int log_fd;		/* access log */
 	bool own_log_fd;
@@ -118,7 +120,6 @@ struct http {
 	size_t keyring_len;
 	struct MHD_Response *canned[C_COUNT];
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
-	struct route_cache *cache;
 	struct fcache *fc;
 	unsigned max_clients;	/* Max-Clients: open connections, in all */
 	unsigned max_per_ip;	/* Max-Clients-Per-IP: from one address */
@@ -176,6 +177,7 @@ struct fmap {
 /* One request, from its URI to its completion. */
 struct req {
 	struct http *h;
+	struct http_thread *t;
 	time_t start;
 	int status;		/* 0 until a response is queued */
 	uint64_t bytes;		/* body bytes of that response */
@@ -241,6 +243,34 @@ client_addr(struct MHD_Connection *conn, char *out, size_t n)
 }
 
 /*
+ * The log line's pieces, each of bounded length: the escaped method, URI
+ * and version (log_escape() stops 8 bytes short of the end) leave room
+ * for the rest, so these do not check.
+ */
+static size_t
+append(char *line, size_t o, const char *s)
+{
+	size_t len = strlen(s);
+
+	memcpy(line + o, s, len);
+	return o + len;
+}
+
+static size_t
+append_u64(char *line, size_t o, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		line[o++] = d[--n];
+	return o;
+}
+
+/*
  * One common log format line, written with one write() so that lines of
  * concurrent requests never interleave. The time is formatted once a
  * second per thread.
@@ -251,7 +281,9 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 {
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
 	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char line[HTTP_LOG_URI_MAX * 4 + 256], buf[INET6_ADDRSTRLEN + 1];
+	/* At most: address and date 86, method and version 67 each (16
+	 * bytes escaped), URI 4 * HTTP_LOG_URI_MAX + 3, the rest 40. */
+	char line[HTTP_LOG_URI_MAX * 4 + 512], buf[INET6_ADDRSTRLEN + 1];
 	const union MHD_ConnectionInfo *ci;
 	const struct ip_ent *ent;
 	const char *host;
@@ -276,8 +308,10 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 		client_addr(conn, buf, sizeof(buf));
 		host = buf;
 	}
-	o = (size_t)snprintf(line, sizeof(line), "%s - - [%s] \"", host,
-	    t->log_date);
+	o = append(line, 0, host);
+	o = append(line, o, " - - [");
+	o = append(line, o, t->log_date);
+	o = append(line, o, "] \"");
 	o += log_escape(line + o, sizeof(line) - o, q->method[0] ?
 	    q->method : "-", sizeof(q->method));
 	line[o++] = ' ';
@@ -285,14 +319,14 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 	line[o++] = ' ';
 	o += log_escape(line + o, sizeof(line) - o, q->version[0] ?
 	    q->version : "-", sizeof(q->version));
-	if (q->status)
-		o += (size_t)snprintf(line + o, sizeof(line) - o,
-		    "\" %d %llu\n", q->status, (unsigned long long)q->bytes);
-	else
-		o += (size_t)snprintf(line + o, sizeof(line) - o,
-		    "\" - -\n");
-	if (o >= sizeof(line))
-		o = sizeof(line) - 1;
+	if (q->status) {
+		o = append(line, o, "\" ");
+		o = append_u64(line, o, (uint64_t)q->status);
+		line[o++] = ' ';
+		o = append_u64(line, o, q->bytes);
+		line[o++] = '\n';
+	} else
+		o = append(line, o, "\" - -\n");
 	do
 		w = write(t->h->log_fd, line, o);
 	while (w < 0 && errno == EINTR);
@@ -310,11 +344,13 @@ unescape_none(void *cls, struct MHD_Connection *conn, char *s)
 static void *
 uri_begin(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	struct http *h = cls;
+	struct http_thread *t = cls;
+	struct http *h = t->h;
 	size_t len = strlen(uri);
 	struct req *q = xmalloc(sizeof(*q) + len + 1);
 
 	q->h = h;
+	q->t = t;
 	q->start = time(NULL);
 	q->status = 0;
 	q->bytes = 0;
@@ -1016,7 +1052,7 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 	}
 	/* Nothing of the configuration is used once this returns. */
 	c = conf_get(h);
-	rc = route_resolve(c, h->store, h->cache, &r, &res, &err);
+	rc = route_resolve(c, h->store, q->t->cache, &r, &res, &err);
 	conf_put(h);
 	if (rc)
 		log_error("http: %s", err.msg);
@@ -1039,6 +1075,16 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 	return ret;
 }
 
+/* s into out (size n), cut short if need be. */
+static void
+copy_cut(char *out, size_t n, const char *s)
+{
+	size_t len = strnlen(s, n - 1);
+
+	memcpy(out, s, len);
+	out[len] = '\0';
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -1057,8 +1103,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		 * make MHD close the connection (it cannot know the body was
 		 * read), so wait for the call that says the request is whole.
 		 */
-		snprintf(q->method, sizeof(q->method), "%s", method);
-		snprintf(q->version, sizeof(q->version), "%s", version);
+		copy_cut(q->method, sizeof(q->method), method);
+		copy_cut(q->version, sizeof(q->version), version);
 		/* Other methods: 405 now, without reading their bodies. */
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return queue_status(q, conn, 405);
@@ -1246,7 +1292,8 @@ http_free(struct http *h)
 	for (i = 0; i < C_COUNT; i++)
 		if (h->canned[i] != NULL)
 			MHD_destroy_response(h->canned[i]);
-	route_cache_free(h->cache);
+	for (i = 0; i < h->nth; i++)
+		route_cache_free(h->th[i].cache);
 	free(h->d);
 	free(h->th);
 	if (h->ips != NULL) {
@@ -1352,7 +1399,6 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->conf_ptr = conf_ptr;
 	h->store = s;
 	h->log_fd = 2;
-	h->cache = route_cache_new(HTTP_REF_TTL_MS);
 	h->ips = xcalloc(1, sizeof(*h->ips));
 	pthread_mutex_init(&h->ips->lock, NULL);
 	h->fc = xcalloc(1, sizeof(*h->fc));
@@ -1405,22 +1451,25 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->max_per_ip = per_ip;
 	h->d = xcalloc(threads, sizeof(*h->d));
 	h->th = xcalloc(threads, sizeof(*h->th));
-	for (i = 0; i < threads; i++)
+	h->nth = threads;
+	for (i = 0; i < threads; i++) {
 		h->th[i].h = h;
+		h->th[i].cache = route_cache_new(HTTP_REF_TTL_MS);
+	}
 	/*
 	 * Each thread's limit is the whole budget (a thread may get more
 	 * than its share); accept_policy() holds the total to it.
 	 */
 	for (h->nd = 0; h->nd < threads; h->nd++) {
 		h->d[h->nd] = MHD_start_daemon(flags, 0, accept_policy, h,
-		    handle, h,
+		    handle, &h->th[h->nd],
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fds[h->nd],
 		    MHD_OPTION_CONNECTION_LIMIT, conns,
 		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    (size_t)HTTP_CONN_MEMORY,
-		    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, h,
+		    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, &h->th[h->nd],
 		    MHD_OPTION_NOTIFY_COMPLETED, request_done, &h->th[h->nd],
 		    MHD_OPTION_NOTIFY_CONNECTION, connection_note, h,
 		    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,

@@ -389,23 +389,28 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 	const struct snap *sn;
 	const struct channel *ch;
 	struct route_ent *e;
-	struct buf key = BUF_INIT;
+	char key[ROUTE_BUF_MAX + 2];
+	size_t ml, rl, klen;
 	uint64_t txnid;
 	bool moving;
 	int rc = 0;
 
-	buf_adds(&key, r->mirror);
-	buf_addc(&key, '\0');
-	buf_adds(&key, r->ref);
-	buf_addc(&key, '\0');
+	/* "mirror\0ref\0": both are parts of one decoded path. */
+	ml = strlen(r->mirror);
+	rl = strlen(r->ref);
+	if (ml + rl + 2 > sizeof(key)) {
+		status(res, 404);
+		return 0;
+	}
+	memcpy(key, r->mirror, ml + 1);
+	memcpy(key + ml + 1, r->ref, rl + 1);
+	klen = ml + rl + 2;
 	txnid = store_last_txnid(s);
-	e = cache_get(cache, key.p, key.len, txnid);
+	e = cache_get(cache, key, klen, txnid);
 	if (e == NULL) {
 		rc = store_txn_begin(s, false, t, err);
-		if (rc) {
-			buf_release(&key);
+		if (rc)
 			return rc;
-		}
 		e = xcalloc(1, sizeof(*e));
 		atomic_init(&e->refs, 1);
 		/* Read before resolving: a commit in between only makes the
@@ -415,18 +420,17 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 		    err);
 		if (rc) {
 			free(e);
-			buf_release(&key);
 			if (rc == MERR_NOTFOUND || rc == MERR_INVAL) {
 				status(res, 404);
 				return 0;
 			}
 			return rc;
 		}
-		e->klen = key.len;
-		e->key = buf_detach(&key, NULL);
+		e->klen = klen;
+		e->key = xmalloc(klen);
+		memcpy(e->key, key, klen);
 		cache_put(cache, e);
 	}
-	buf_release(&key);
 	sn = &e->sn;
 	ch = &e->ch;
 	/* Only a ref that names a snapshot exactly never moves. */
