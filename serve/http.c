@@ -69,7 +69,7 @@
 #define HTTP_CONN_MEMORY (8 * 1024)
 #define HTTP_FCACHE_SETS 512
 #define HTTP_FCACHE_WAYS 4	/* set-associative: colliding hashes coexist */
-#define HTTP_FCACHE_TTL_MS (60 * 1000)
+#define HTTP_FCACHE_TTL_MS (60 * 1000)	/* serve_opts.cache_ttl_ms's default */
 #define HTTP_SWEEP_TICKS 100	/* serve_loop()'s 100 ms: a sweep each 10 s */
 /*
  * Blobs up to HTTP_FCACHE_MAP_MAX are answered from a mapping while the
@@ -165,6 +165,7 @@ struct fcache {
 	struct fcache_set set[HTTP_FCACHE_SETS];
 	atomic_size_t mapped;	/* bytes of blobs mapped, in all */
 	size_t map_budget;	/* mapped stays under it */
+	int64_t ttl_ms;		/* an entry's life */
 };
 
 /* A mapped blob, unmapped when MHD frees the last response using it. */
@@ -795,10 +796,10 @@ fcache_drop(struct fcache_ent *e)
 }
 
 static bool
-fcache_match(const struct fcache_ent *e, const struct route_result *res,
-    int64_t now)
+fcache_match(const struct fcache *fc, const struct fcache_ent *e,
+    const struct route_result *res, int64_t now)
 {
-	return e->nm != NULL && now - e->born < HTTP_FCACHE_TTL_MS &&
+	return e->nm != NULL && now - e->born < fc->ttl_ms &&
 	    e->mtime == res->mtime && e->cc == res->cache_control &&
 	    e->ctype == res->content_type &&
 	    memcmp(e->hash, res->hash, HASH_LEN) == 0;
@@ -810,12 +811,12 @@ fcache_match(const struct fcache_ent *e, const struct route_result *res,
  * unlinked blob's space and the mappings' budget come back.
  */
 static void
-fcache_expire(struct fcache_ent *set, int64_t now)
+fcache_expire(const struct fcache *fc, struct fcache_ent *set, int64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < HTTP_FCACHE_WAYS; i++)
-		if (set[i].nm != NULL && now - set[i].born >= HTTP_FCACHE_TTL_MS)
+		if (set[i].nm != NULL && now - set[i].born >= fc->ttl_ms)
 			fcache_drop(&set[i]);
 }
 
@@ -828,19 +829,20 @@ fcache_sweep(struct fcache *fc)
 
 	for (i = 0; i < HTTP_FCACHE_SETS; i++) {
 		pthread_mutex_lock(&fc->set[i].lock);
-		fcache_expire(fc->set[i].e, now);
+		fcache_expire(fc, fc->set[i].e, now);
 		pthread_mutex_unlock(&fc->set[i].lock);
 	}
 }
 
 static struct fcache_ent *
-fcache_find(struct fcache_ent *set, const struct route_result *res,
+fcache_find(const struct fcache *fc, struct fcache_ent *set,
+    const struct route_result *res,
     int64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < HTTP_FCACHE_WAYS; i++)
-		if (fcache_match(&set[i], res, now))
+		if (fcache_match(fc, &set[i], res, now))
 			return &set[i];
 	return NULL;
 }
@@ -904,10 +906,10 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	fs = &fc->set[slot & (HTTP_FCACHE_SETS - 1)];
 	set = fs->e;
 	pthread_mutex_lock(&fs->lock);
-	if ((e = fcache_find(set, res, now)) != NULL)
+	if ((e = fcache_find(fc, set, res, now)) != NULL)
 		goto hit;
 	/* This blob's expired entry too: its mapping's budget is needed. */
-	fcache_expire(set, now);
+	fcache_expire(fc, set, now);
 	pthread_mutex_unlock(&fs->lock);
 
 	/* A miss: open and build outside the lock. */
@@ -919,8 +921,8 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	if ((*openrc = fcache_make(fc, &n, res, fd, now, err)) != 0)
 		return -1;
 	pthread_mutex_lock(&fs->lock);
-	if ((e = fcache_find(set, res, now)) == NULL) {
-		/* A free or expired way, else the oldest. */
+	if ((e = fcache_find(fc, set, res, now)) == NULL) {
+		/* A free way (expired ones were freed above), else the oldest. */
 		e = &set[0];
 		for (i = 1; i < HTTP_FCACHE_WAYS && e->nm != NULL; i++)
 			if (set[i].nm == NULL || set[i].born < e->born)
@@ -1333,6 +1335,12 @@ raise_nofile(unsigned conns)
 
 static void http_stop_daemons(struct http *h, unsigned grace_ms);
 
+void
+http_sweep(struct http *h)
+{
+	fcache_sweep(h->fc);
+}
+
 /* http_start, with the configuration under conf_lock if that is set. */
 static int
 http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
@@ -1404,6 +1412,8 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->fc = xcalloc(1, sizeof(*h->fc));
 	h->fc->map_budget = o->map_budget ? o->map_budget :
 	    HTTP_FCACHE_MAP_BUDGET;
+	h->fc->ttl_ms = o->cache_ttl_ms ? o->cache_ttl_ms :
+	    HTTP_FCACHE_TTL_MS;
 	for (i = 0; i < HTTP_FCACHE_SETS; i++)
 		pthread_mutex_init(&h->fc->set[i].lock, NULL);
 	metrics_init(&h->m);
@@ -1571,7 +1581,7 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 	for (ticks = 1; !*stop; ticks++) {
 		nanosleep(&ts, NULL);
 		if (ticks % HTTP_SWEEP_TICKS == 0)
-			fcache_sweep(h->fc);
+			http_sweep(h);
 	}
 	log_info("stopping: finishing requests in flight");
 	http_stop(h, 10 * 1000);

@@ -40,5 +40,11 @@ unsigned http_port(const struct http *h);
  * frees h.
  */
 void http_stop(struct http *h, unsigned grace_ms);
+/*
+ * Drops the open-blob cache's expired entries, with their descriptors
+ * and mappings once no connection sends from them (serve_run does every
+ * 10 s).
+ */
+void http_sweep(struct http *h);
 
 #endif

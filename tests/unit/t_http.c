@@ -609,6 +609,44 @@ test_blobs(struct fixture *f, bool mapped)
 	buf_release(&r.hdrs);
 }
 
+/*
+ * Open blobs expire (h's entries live ttl_ms; its mappings' budget fits
+ * one deb2): an expired entry gives its mapping's budget back before the
+ * blob is mapped again (it used to keep it, so the blob was answered
+ * from its descriptor for a whole life), and a sweep unmaps a blob no
+ * one asked for since.
+ */
+static void
+test_expiry(struct fixture *f, struct http *h, unsigned ttl_ms)
+{
+	struct resp r = { 0, BUF_INIT, BUF_INIT, 0, "" };
+	struct timespec ts = { 0, (long)ttl_ms * 2 * 1000000L };
+	char *path = xasprintf("/%s/latest/%s", MIRROR, DEB2);
+
+	get(path, &r);
+	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len) &&
+	    mapped_here(f->deb2, f->deb2len), "expiry: a blob mapped");
+	nanosleep(&ts, NULL);
+	get(path, &r);
+	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len),
+	    "expiry: answered after its entry expired");
+	/* The sweep drops the expired entry if it is still there: what
+	 * stays mapped is the new one's. */
+	http_sweep(h);
+	ok(mapped_here(f->deb2, f->deb2len),
+	    "expiry: mapped again (the expired mapping's budget came back)");
+	nanosleep(&ts, NULL);
+	http_sweep(h);
+	ok(!mapped_here(f->deb2, f->deb2len),
+	    "expiry: a sweep unmaps an expired blob");
+	get(path, &r);
+	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len) &&
+	    mapped_here(f->deb2, f->deb2len), "expiry: and maps it on demand");
+	free(path);
+	buf_release(&r.body);
+	buf_release(&r.hdrs);
+}
+
 static void
 test_dists(struct fixture *f)
 {
@@ -925,7 +963,7 @@ static void *
 run_thread(void *p)
 {
 	struct run_arg *a = p;
-	struct serve_opts o = { a->listen, NULL, NULL, 0, 0, 1, 0 };
+	struct serve_opts o = { a->listen, NULL, NULL, 0, 0, 1, 0, 0 };
 
 	a->rc = serve_run(&a->f->conf, a->f->s, &o, &a->stop, &a->err);
 	return NULL;
@@ -937,7 +975,7 @@ test_serve_run(struct fixture *f)
 	struct run_arg a;
 	pthread_t th;
 	char spec[64];
-	struct serve_opts o = { spec, NULL, NULL, 0, 0, 1, 0 };
+	struct serve_opts o = { spec, NULL, NULL, 0, 0, 1, 0, 0 };
 	struct merr err = { 0, "" };
 	struct timespec t0, t1;
 
@@ -988,7 +1026,7 @@ int
 main(void)
 {
 	struct fixture f;
-	struct serve_opts o = { "127.0.0.1:0", NULL, NULL, 16, 5, 2, 0 };
+	struct serve_opts o = { "127.0.0.1:0", NULL, NULL, 16, 5, 2, 0, 0 };
 	struct http *h;
 	struct merr err = { 0, "" };
 	char *logp, *keyp, *log = NULL, *tmp;
@@ -1051,6 +1089,18 @@ main(void)
 	    "server starts, with no room for mappings");
 	port = http_port(h);
 	test_blobs(&f, false);
+	curl_easy_cleanup(curl);
+	curl = NULL;
+	http_stop(h, 2000);
+
+	/* Entries that live 200 ms; room to map deb2 and nothing more. */
+	curl = curl_easy_init();
+	o.map_budget = f.deb2len;
+	o.cache_ttl_ms = 200;
+	is_int(http_start(&f.conf, f.s, &o, &h, &err), 0,
+	    "server starts, with entries that live 200 ms");
+	port = http_port(h);
+	test_expiry(&f, h, o.cache_ttl_ms);
 	curl_easy_cleanup(curl);
 	curl = NULL;
 	http_stop(h, 2000);
