@@ -15,7 +15,7 @@
 #   BENCH_SERVE_THREADS=N          wrk threads (default 2)
 #   BENCH_SERVE_LARGE_CONNS=N      connections for the 100 MB file (default 10)
 #   BENCH_SERVE_CASES="C..."       only these cases, of: small100 revalidate100 medium100
-#                                  large small1000 revalidate1000 (default all)
+#                                  h2medium100 large small1000 revalidate1000 (default all)
 #   BENCH_PROFILE=1                afterwards, profile mirrord on the small-file load
 #                                  (perf record -g, strace -c) into the run directory
 #   BENCH_REBUILD=1                regenerate the cached upstream
@@ -182,8 +182,8 @@ EOF
 fi
 
 # ---------------------------------------------------------------- URL lists + checks
-# Writes RUN/lists/{nginx,mirrord}-{small,revalidate,medium,large}.txt, one request a line:
-# a PATH for wrk, a full URL for h2load (revalidate).  Every file is fetched once from each
+# Writes RUN/lists/{nginx,mirrord}-{small,revalidate,medium,h2medium,large}.txt, one request
+# a line: a PATH for wrk, a full URL for h2load (revalidate, h2medium).  Every file is fetched once from each
 # server and its SHA-256 checked (which also warms the page cache and both servers' caches);
 # each small file is checked to give a 304 to If-Modified-Since: $IMS (now).
 mkdir -p "$RUN/lists"
@@ -199,7 +199,7 @@ if mprefix:
 bad = 0
 for name, port, prefix, vname in servers:
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    lists = {k: [] for k in ("small", "revalidate", "medium", "large")}
+    lists = {k: [] for k in ("small", "revalidate", "medium", "h2medium", "large")}
     for cls, size, sha, rel in rows:
         path = prefix + "/" + rel
         c.request("GET", path)
@@ -221,6 +221,8 @@ for name, port, prefix, vname in servers:
         if name == "mirrord" and v != '"%s"' % sha:
             print("%s: %s: ETag %s is not the sha256" % (name, path, v), file=sys.stderr)
         lists[cls].append(path)
+        if cls == "medium":
+            lists["h2medium"].append("http://127.0.0.1:%d%s" % (port, path))
         if cls == "small":
             # Revalidations: h2load sends one If-Modified-Since date (the time the lists
             # were made, later than every file's Last-Modified) with every request.
@@ -296,7 +298,7 @@ load() {
 	RPS='' MBPS='' P99='' CPU_US=''
 	if [ "$server" = nginx ]; then url=$NURL pids=$(nginx_workers); else url=$MURL pids=$MIRRORD_PID; fi
 	out=$RUN/wrk-$server-$cs-c$conns-$tag.txt
-	if [ "$cs" = revalidate ]; then
+	if [ "$cs" = revalidate ] || [ "$cs" = h2medium ]; then
 		load_h2load "$@"
 		return
 	fi
@@ -333,20 +335,24 @@ load() {
 	    "errors $w_errors"
 }
 
-# load_h2load: load() for the 304 case, with h2load (HTTP/1.1, keep-alive) rather than wrk.
+# load_h2load: load() for the 304 case, with h2load (HTTP/1.1, keep-alive) rather than wrk;
+# and for the 1.5 MB files (h2medium: 200s, no If-Modified-Since), a second client's view
+# of their latency beside wrk's.
 # wrk's http_parser waits for a body after a 304 that carries Content-Length, which RFC 9110
 # 8.6 allows (the 200's length; libmicrohttpd 0.9.75 always sends it) although RFC 9112 6.3
 # says a 304 has no body; h2load's llhttp follows RFC 9112.  Both servers get the same
 # If-Modified-Since date on every request; p50/p99 come from h2load's per-request log.
 load_h2load() {
 	local server=$1 cs=$2 conns=$3 secs=$5 tag=$6 pids out log t0 t1 line fin ok bad
+	local want=304 ims=("-H" "If-Modified-Since: $IMS") traffic
 	if [ "$server" = nginx ]; then pids=$(nginx_workers); else pids=$MIRRORD_PID; fi
 	out=$RUN/h2load-$server-$cs-c$conns-$tag.txt
 	log=$RUN/h2load-$server-$cs-c$conns-$tag.log
 	# shellcheck disable=SC2086
 	t0=$(cpu_ticks $pids)
+	[ "$cs" = h2medium ] && want=200 ims=()
 	h2load --h1 -t"$THREADS" -c"$conns" -D"$secs" -i "$RUN/lists/$server-$cs.txt" \
-	    -H "If-Modified-Since: $IMS" --log-file="$log" > "$out" 2>&1
+	    "${ims[@]}" --log-file="$log" > "$out" 2>&1
 	# shellcheck disable=SC2086
 	t1=$(cpu_ticks $pids)
 	[ "$tag" = warmup ] && return
@@ -358,19 +364,22 @@ load_h2load() {
 	fi
 	# "requests: T total, S started, D done, OK succeeded, F failed, E errored, X timeout"
 	read -r ok bad < <(echo "$line" | awk '{ print $8, $10 + $12 + $14 }')
-	# "status codes: A 2xx, B 3xx, C 4xx, D 5xx": only 304s count.
-	bad=$((bad + $(awk '/^status codes:/ { print $3 + $7 + $9 }' "$out")))
+	# "status codes: A 2xx, B 3xx, C 4xx, D 5xx": only 304s (or 200s) count.
+	bad=$((bad + $(awk -v w="$want" '/^status codes:/ {
+	    print (w == 304 ? $3 : $5) + $7 + $9 }' "$out")))
 	RPS=$(echo "$fin" | sed 's/.*, \([0-9.]*\) req\/s.*/\1/' | xargs printf '%.0f')
-	MBPS=$(echo "$fin" | sed 's/.* req\/s, \([0-9.]*\)MB\/s.*/\1/')
+	# "traffic: 7.26GB (7795000000) total, ...": bytes, headers included, over the run.
+	traffic=$(awk '/^traffic:/ { gsub(/[()]/, "", $3); print $3 }' "$out")
+	MBPS=$(calc '%.1f' "${traffic:-0} / $secs / 1e6")
 	read -r w_p50_us P99 < <(awk '{ print $3 }' "$log" | sort -n | awk '{ v[NR] = $1 }
 	    END { printf "%d %.2f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] / 1000 }')
 	CPU_US=$(calc '%.1f' "($t1 - $t0) * 1e6 / $(getconf CLK_TCK) / ($ok > 0 ? $ok : 1)")
 	if [ "$bad" != 0 ]; then
-		e="$server $cs c$conns $tag: $bad h2load requests failed or were not 304"
+		e="$server $cs c$conns $tag: $bad h2load requests failed or were not $want"
 		if [ "$server" = nginx ]; then NOTES+=("$e"); else FAILURES+=("$e"); fi
 	fi
-	say "  $server $tag: $RPS req/s, latency p50 $(calc '%.2f' "$w_p50_us / 1000") p99 $P99 ms," \
-	    "server CPU $CPU_US us/req, failed or not 304: $bad"
+	say "  $server $tag: $RPS req/s, $MBPS MB/s, latency p50 $(calc '%.2f' "$w_p50_us / 1000")" \
+	    "p99 $P99 ms, server CPU $CPU_US us/req, failed or not $want: $bad"
 }
 
 # stuck_check WHAT: a second after wrk closed all its connections, mirrord's /metrics must
@@ -474,6 +483,7 @@ say "wrk -t$THREADS; per case and server ${WARM}s of warm-up, then $ROUNDS runs 
 bench_case "small ~60 KB" small 100 5s "req/s" rps 1.0 1
 bench_case "304 revalidation" revalidate 100 5s "req/s" rps 1.0 1
 bench_case "1.5 MB" medium 100 30s "MB/s" bps 0.95 0
+bench_case "1.5 MB, h2load" h2medium 100 30s "MB/s" bps 0.95 0
 bench_case "100 MB" large "$LARGE_CONNS" 60s "MB/s" bps 0.95 0
 bench_case "small ~60 KB" small 1000 10s "req/s" rps 1.0 1
 bench_case "304 revalidation" revalidate 1000 10s "req/s" rps 1.0 1
