@@ -35,7 +35,7 @@ enum conf_key {
 	K_STORE, K_LISTEN, K_BASE_URL, K_LOG_FILE, K_CONNECTIONS, K_RETRIES,
 	K_CONNECT_TIMEOUT, K_STALL_TIMEOUT, K_CLOCK_SKEW, K_SYNC_INTERVAL,
 	K_KEEP_SNAPSHOTS, K_VALID_FOR, K_SIGNING_KEY, K_GC_GRACE,
-	K_SERVE_THREADS, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP, K_CLIENT_TIMEOUT,
+	K_SERVE_THREADS, K_SERVE_MAP_MIB, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP, K_CLIENT_TIMEOUT,
 	K_CHANNEL_HISTORY, K_NAME, K_TYPES, K_URIS, K_SUITES, K_COMPONENTS,
 	K_ARCHES, K_SIGNED_BY, K_ENABLED
 };
@@ -65,6 +65,7 @@ static const struct {
 	{ "Gc-Grace", K_GC_GRACE, KG },
 	{ "Channel-History", K_CHANNEL_HISTORY, KG },
 	{ "Serve-Threads", K_SERVE_THREADS, KG },
+	{ "Serve-Map-MiB", K_SERVE_MAP_MIB, KG },
 	{ "Max-Clients", K_MAX_CLIENTS, KG },
 	{ "Max-Clients-Per-IP", K_MAX_CLIENTS_PER_IP, KG },
 	{ "Client-Timeout", K_CLIENT_TIMEOUT, KG },
@@ -657,6 +658,10 @@ conf_global(struct conf *c, const struct conf_src *src,
 		case K_SERVE_THREADS:
 			rc = conf_uint(src, f, 1, 256, &c->serve_threads, err);
 			break;
+		case K_SERVE_MAP_MIB:
+			rc = conf_uint(src, f, 0, 1024 * 1024,
+			    &c->serve_map_mib, err);
+			break;
 		case K_MAX_CLIENTS:
 			rc = conf_uint(src, f, 1, 1000000, &c->max_clients,
 			    err);
@@ -1055,6 +1060,7 @@ conf_load(const char *path, struct conf **out, struct merr *err)
 	c->store = xstrdup("/var/lib/mirrord");
 	c->listen = xstrdup("127.0.0.1:8080");
 	c->max_clients = 1024;
+	c->serve_map_mib = 64;
 	c->client_timeout = 30;
 	c->connections = 8;
 	c->retries = 5;

@@ -49,6 +49,7 @@ struct conf {
 	long gc_grace;		/* Gc-Grace:, seconds, default 36h */
 	unsigned channel_history; /* Channel-History:, default 5 */
 	unsigned serve_threads;	/* Serve-Threads:, 0 = one per CPU */
+	unsigned serve_map_mib;	/* Serve-Map-MiB:, default 64; 0: none */
 	unsigned max_clients;	/* Max-Clients:, default 1024 */
 	unsigned max_clients_per_ip; /* Max-Clients-Per-IP:, 0 = a quarter
 				 * of Max-Clients */

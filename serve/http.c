@@ -73,12 +73,11 @@
 #define HTTP_SWEEP_TICKS 100	/* serve_loop()'s 100 ms: a sweep each 10 s */
 /*
  * Blobs up to HTTP_FCACHE_MAP_MAX are answered from a mapping while the
- * cache's mappings stay under a budget (serve_opts.map_budget, by
- * default HTTP_FCACHE_MAP_BUDGET) in all: the pages are the page
- * cache's, but they count in the server's RSS.
+ * cache's mappings stay under a budget (serve_opts.map_budget, else
+ * Serve-Map-MiB:) in all: the pages are the page cache's, but they count
+ * in the server's RSS.
  */
 #define HTTP_FCACHE_MAP_MAX (8 * 1024 * 1024)
-#define HTTP_FCACHE_MAP_BUDGET (64 * 1024 * 1024)
 
 /*
  * A client address with open connections: the socket context of each of
@@ -1350,7 +1349,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct http *h;
-	unsigned conns, timeout, threads, flags, per_ip;
+	unsigned conns, timeout, threads, flags, per_ip, map_mib;
 	const char *spec = o->listen ? o->listen : c->listen;
 	const struct conf *cc;
 	int *fds = NULL;
@@ -1368,6 +1367,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	timeout = o->timeout ? o->timeout : (unsigned)cc->client_timeout;
 	threads = o->threads ? o->threads : cc->serve_threads;
 	per_ip = cc->max_clients_per_ip;
+	map_mib = cc->serve_map_mib;
 	if (conf_lock != NULL)
 		pthread_rwlock_unlock(conf_lock);
 	if (conns == 0)
@@ -1410,8 +1410,9 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->ips = xcalloc(1, sizeof(*h->ips));
 	pthread_mutex_init(&h->ips->lock, NULL);
 	h->fc = xcalloc(1, sizeof(*h->fc));
+	/* Serve-Map-MiB: 0 leaves no room: every blob from its descriptor. */
 	h->fc->map_budget = o->map_budget ? o->map_budget :
-	    HTTP_FCACHE_MAP_BUDGET;
+	    map_mib ? (size_t)map_mib << 20 : 1;
 	h->fc->ttl_ms = o->cache_ttl_ms ? o->cache_ttl_ms :
 	    HTTP_FCACHE_TTL_MS;
 	for (i = 0; i < HTTP_FCACHE_SETS; i++)

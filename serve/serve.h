@@ -30,7 +30,7 @@ struct serve_opts {
 	unsigned timeout;		/* idle/header timeout, seconds; 30 */
 	unsigned threads;		/* server threads; default one per CPU */
 	size_t map_budget;		/* bytes of blobs mapped at most;
-					   0: 64 MiB (http.c) */
+					   0: Serve-Map-MiB: */
 	unsigned cache_ttl_ms;		/* an open blob's life in the
 					   cache; 0: 60 s (http.c) */
 };

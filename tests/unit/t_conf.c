@@ -129,6 +129,7 @@ test_defaults(void)
 	is_int(c->stall_timeout, 60, "default Stall-Timeout");
 	is_int(c->clock_skew, 600, "default Clock-Skew");
 	is_int(c->sync_interval, 6 * 3600, "default Sync-Interval");
+	is_int(c->serve_map_mib, 64, "default Serve-Map-MiB");
 	ok(c->keep_snapshots == NULL, "default Keep-Snapshots unset");
 	is_int(c->nmirrors, 0, "no mirrors");
 	ok(conf_mirror(c, "x") == NULL, "conf_mirror of nothing is NULL");
@@ -160,6 +161,7 @@ test_good(void)
 	    "Signing-Key: whatever\n"
 	    "Gc-Grace: 2d\n"
 	    "Channel-History: 100\n"
+	    "Serve-Map-MiB: 0\n"
 	    "\n"
 	    "Name: ubuntu\n"
 	    "types: deb deb-src\n"
@@ -220,6 +222,7 @@ test_good(void)
 	is_str(c->log_file, want, "relative Log-File");
 	free(want);
 	is_int(c->connections, 64, "Connections");
+	is_int(c->serve_map_mib, 0, "Serve-Map-MiB 0 (nothing mapped)");
 	is_int(c->retries, 0, "Retries");
 	is_int(c->connect_timeout, 60, "Connect-Timeout");
 	is_int(c->stall_timeout, 90, "Stall-Timeout");
@@ -257,7 +260,7 @@ test_good(void)
 	want = xasprintf("%s/good/etc/mirrord.conf", tmp);
 	is_str(m->file, want, "mirror file");
 	free(want);
-	is_int(m->line, 18, "mirror line");
+	is_int(m->line, 19, "mirror line");
 
 	m = conf_mirror(c, "c");
 	ok(m != NULL && !m->deb && m->deb_src, "Types deb-src only");
@@ -380,6 +383,9 @@ test_errors(void)
 	expect_err("Base-URL not http", "Base-URL: ftp://x\n", NULL, NULL,
 	    MERR_CONF, "mirrord.conf", 1,
 	    "unsupported URI 'ftp://x' (want http:// or https://)");
+	expect_err("Serve-Map-MiB in MB", "Serve-Map-MiB: 64M\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 1,
+	    "'Serve-Map-MiB' must be a number from 0 to 1048576, not '64M'");
 	expect_err("Connections 0", "Connections: 0\n", NULL, NULL, MERR_CONF,
 	    "mirrord.conf", 1, "'Connections' must be a number from 1 to 64");
 	expect_err("Connections 65", "Connections: 65\n", NULL, NULL,

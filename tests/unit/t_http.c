@@ -310,6 +310,7 @@ fixture_make(struct fixture *f)
 	f->mirror.name = MIRROR;
 	f->conf.mirrors = &f->mirror;
 	f->conf.nmirrors = 1;
+	f->conf.serve_map_mib = 64;	/* the default */
 	f->deblen = 1000;
 	f->deb2len = 1500007;
 	f->deb1 = xmalloc(f->deblen);
@@ -1081,12 +1082,12 @@ main(void)
 	    "log: control bytes escaped");
 	free(log);
 
-	/* Again with no room for mappings: the answers from descriptors. */
+	/* Again with Serve-Map-MiB: 0: the answers from descriptors. */
 	ok(!mapped_here(f.deb2, f.deb2len), "a stopped server unmaps");
 	curl = curl_easy_init();
-	o.map_budget = 1;
+	f.conf.serve_map_mib = 0;
 	is_int(http_start(&f.conf, f.s, &o, &h, &err), 0,
-	    "server starts, with no room for mappings");
+	    "server starts, with Serve-Map-MiB: 0");
 	port = http_port(h);
 	test_blobs(&f, false);
 	curl_easy_cleanup(curl);
