@@ -648,6 +648,65 @@ test_expiry(struct fixture *f, struct http *h, unsigned ttl_ms)
 	buf_release(&r.hdrs);
 }
 
+/*
+ * A blob cut short on disk (damage: blobs are never written in place).
+ * From its mapping, the send past the end fails inside the kernel
+ * (EFAULT), never as a SIGBUS that would kill the server; from a fresh
+ * open, the size check refuses to map it and sendfile() runs out. Either
+ * way the client gets fewer bytes than Content-Length says (and no byte
+ * that is not the blob's), and the server goes on serving. h's entries
+ * live ttl_ms.
+ */
+static void
+test_damaged(struct fixture *f, struct http *h, unsigned ttl_ms)
+{
+	struct resp r = { 0, BUF_INIT, BUF_INIT, 0, "" };
+	struct timespec ts = { 0, (long)ttl_ms * 2 * 1000000L };
+	unsigned char hash[HASH_LEN];
+	char *path = xasprintf("/%s/latest/%s", MIRROR, DEB2);
+	char *path1 = xasprintf("/%s/%s/%s", MIRROR, f->id1, DEB1), *blob;
+	struct merr err = { 0, "" };
+
+	hash_buf(f->deb2, f->deb2len, hash);
+	blob = store_blob_path(f->s, hash);
+	get(path, &r);
+	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len) &&
+	    mapped_here(f->deb2, f->deb2len), "damage: the blob, mapped");
+	ok(truncate(blob, 5000) == 0, "damage: the blob cut to 5000 bytes");
+	get(path, &r);
+	ok(r.body.len <= 5000 && memcmp(r.body.p, f->deb2, r.body.len) == 0,
+	    "damage: from the mapping, %zu bytes: cut short, all the blob's",
+	    r.body.len);
+	get("/healthz", &r);
+	ok(r.code == 200, "damage: the server lives on");
+	get(path1, &r);
+	ok(r.code == 200 && body_is(&r, f->deb1, f->deblen),
+	    "damage: another blob still served");
+	nanosleep(&ts, NULL);
+	http_sweep(h);
+	get(path, &r);
+	ok(r.body.len <= 5000 && memcmp(r.body.p, f->deb2, r.body.len) == 0 &&
+	    !mapped_here(f->deb2, f->deb2len),
+	    "damage: opened again, %zu bytes, not mapped (its size is wrong)",
+	    r.body.len);
+	get("/healthz", &r);
+	ok(r.code == 200, "damage: the server lives on, again");
+
+	/* Mend it for what follows. */
+	is_int(write_file_atomic(blob, f->deb2, f->deb2len, 0644, &err), 0,
+	    "damage: mended");
+	nanosleep(&ts, NULL);
+	http_sweep(h);
+	get(path, &r);
+	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len),
+	    "damage: mended, served whole");
+	free(blob);
+	free(path);
+	free(path1);
+	buf_release(&r.body);
+	buf_release(&r.hdrs);
+}
+
 static void
 test_dists(struct fixture *f)
 {
@@ -1102,6 +1161,7 @@ main(void)
 	    "server starts, with entries that live 200 ms");
 	port = http_port(h);
 	test_expiry(&f, h, o.cache_ttl_ms);
+	test_damaged(&f, h, o.cache_ttl_ms);
 	curl_easy_cleanup(curl);
 	curl = NULL;
 	http_stop(h, 2000);
