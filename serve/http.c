@@ -96,6 +96,8 @@ struct http_thread {
 	struct route_cache *cache;	/* refs resolved: this thread's */
 	time_t log_sec;		/* the access log's time, formatted */
 	char log_date[32];
+	struct metrics_req m;	/* this thread's requests */
+	char pad[64];		/* off the next thread's cache lines */
 };
 
 /* Canned answers, made once and queued as often as needed. */
@@ -357,7 +359,7 @@ uri_begin(void *cls, const char *uri, struct MHD_Connection *conn)
 	q->method[0] = '\0';
 	q->version[0] = '\0';
 	memcpy(q->uri, uri, len + 1);
-	atomic_fetch_add_explicit(&h->m.in_flight, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->m.in_flight, 1, memory_order_relaxed);
 	return q;
 }
 
@@ -366,17 +368,16 @@ request_done(void *cls, struct MHD_Connection *conn, void **ctx,
     enum MHD_RequestTerminationCode toe)
 {
 	struct http_thread *t = cls;
-	struct http *h = t->h;
 	struct req *q = *ctx;
 
 	if (q == NULL)
 		return;
 	*ctx = NULL;
 	if (q->status != 0)
-		metrics_count(&h->m, q->status,
+		metrics_count(&t->m, q->status,
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? q->bytes : 0);
 	access_log(t, conn, q);
-	atomic_fetch_sub_explicit(&h->m.in_flight, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&t->m.in_flight, 1, memory_order_relaxed);
 	free(q);
 }
 
@@ -1296,6 +1297,7 @@ http_free(struct http *h)
 	for (i = 0; i < h->nth; i++)
 		route_cache_free(h->th[i].cache);
 	free(h->d);
+	free(h->m.req);
 	free(h->th);
 	if (h->ips != NULL) {
 		pthread_mutex_destroy(&h->ips->lock);
@@ -1417,7 +1419,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	    HTTP_FCACHE_TTL_MS;
 	for (i = 0; i < HTTP_FCACHE_SETS; i++)
 		pthread_mutex_init(&h->fc->set[i].lock, NULL);
-	metrics_init(&h->m);
+	metrics_init(&h->m, NULL, 0);	/* the threads' come below */
 	if (o->access_log != NULL) {
 		h->log_fd = open(o->access_log, O_WRONLY | O_APPEND | O_CREAT |
 		    O_CLOEXEC, 0644);
@@ -1463,9 +1465,13 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->d = xcalloc(threads, sizeof(*h->d));
 	h->th = xcalloc(threads, sizeof(*h->th));
 	h->nth = threads;
+	h->m.req = xcalloc(threads, sizeof(*h->m.req));
+	h->m.nreq = threads;
 	for (i = 0; i < threads; i++) {
 		h->th[i].h = h;
 		h->th[i].cache = route_cache_new(HTTP_REF_TTL_MS);
+		metrics_req_init(&h->th[i].m);
+		h->m.req[i] = &h->th[i].m;
 	}
 	/*
 	 * Each thread's limit is the whole budget (a thread may get more
@@ -1534,7 +1540,7 @@ http_stop_daemons(struct http *h, unsigned grace_ms)
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 	}
-	while (h->nd > 0 && atomic_load(&h->m.in_flight) > 0 &&
+	while (h->nd > 0 && metrics_in_flight(&h->m) > 0 &&
 	    waited < grace_ms) {
 		nanosleep(&ts, NULL);
 		waited += 10;

@@ -12,30 +12,63 @@
 static const int metrics_codes[] = METRICS_CODES;
 
 void
-metrics_init(struct metrics *m)
+metrics_init(struct metrics *m, struct metrics_req **req, size_t nreq)
 {
-	size_t i;
-
-	for (i = 0; i < METRICS_NCODES; i++)
-		atomic_init(&m->requests[i], 0);
-	atomic_init(&m->bytes_sent, 0);
+	m->req = req;
+	m->nreq = nreq;
 	atomic_init(&m->open_connections, 0);
-	atomic_init(&m->in_flight, 0);
 	atomic_init(&m->refused, 0);
 }
 
 void
-metrics_count(struct metrics *m, int code, uint64_t bytes)
+metrics_req_init(struct metrics_req *r)
+{
+	size_t i;
+
+	for (i = 0; i < METRICS_NCODES; i++)
+		atomic_init(&r->requests[i], 0);
+	atomic_init(&r->bytes_sent, 0);
+	atomic_init(&r->in_flight, 0);
+}
+
+void
+metrics_count(struct metrics_req *r, int code, uint64_t bytes)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(metrics_codes); i++)
 		if (metrics_codes[i] == code)
 			break;
-	atomic_fetch_add_explicit(&m->requests[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->requests[i], 1, memory_order_relaxed);
 	if (bytes)
-		atomic_fetch_add_explicit(&m->bytes_sent, bytes,
+		atomic_fetch_add_explicit(&r->bytes_sent, bytes,
 		    memory_order_relaxed);
+}
+
+long
+metrics_in_flight(const struct metrics *m)
+{
+	long n = 0;
+	size_t i;
+
+	for (i = 0; i < m->nreq; i++)
+		n += atomic_load_explicit(&m->req[i]->in_flight,
+		    memory_order_relaxed);
+	return n;
+}
+
+/* Counter k (a code's index, or METRICS_NCODES: bytes) of all threads. */
+static uint64_t
+sum(const struct metrics *m, size_t k)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < m->nreq; i++)
+		v += atomic_load_explicit(k < METRICS_NCODES ?
+		    &m->req[i]->requests[k] : &m->req[i]->bytes_sent,
+		    memory_order_relaxed);
+	return v;
 }
 
 /* A snapshot ID is its UTC commit time: YYYYMMDDTHHMMSSZ to unix time. */
@@ -136,8 +169,7 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	help(b, "mirrord_http_requests_total", "counter",
 	    "HTTP requests answered, by status code.");
 	for (i = 0; i < METRICS_NCODES; i++) {
-		uint64_t v = atomic_load_explicit(&m->requests[i],
-		    memory_order_relaxed);
+		uint64_t v = sum(m, i);
 
 		if (i < ARRAY_SIZE(metrics_codes))
 			buf_addf(b, "mirrord_http_requests_total{code=\"%d\"} "
@@ -149,8 +181,7 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	help(b, "mirrord_http_bytes_sent_total", "counter",
 	    "Bytes of response bodies sent.");
 	buf_addf(b, "mirrord_http_bytes_sent_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(&m->bytes_sent,
-	    memory_order_relaxed));
+	    (unsigned long long)sum(m, METRICS_NCODES));
 	help(b, "mirrord_http_refused_connections_total", "counter",
 	    "Connections closed at once because Max-Clients were open.");
 	buf_addf(b, "mirrord_http_refused_connections_total %ld\n",

@@ -1,6 +1,9 @@
 /*
  * metrics.h: the server's counters and the /metrics page (private to
- * serve/). Counters are C11 atomics, shared by the server's threads.
+ * serve/). Counters are C11 atomics. Each server thread counts its
+ * requests in its own struct metrics_req (one cache line of counters
+ * bouncing between CPUs on every request cost more than the counting);
+ * /metrics adds them up.
  */
 #ifndef SERVE_METRICS_H
 #define SERVE_METRICS_H
@@ -17,17 +20,28 @@
 	503 }
 #define METRICS_NCODES 12	/* the codes above and "other" */
 
-struct metrics {
+/* One thread's requests. */
+struct metrics_req {
 	atomic_uint_fast64_t requests[METRICS_NCODES];
 	atomic_uint_fast64_t bytes_sent;	/* response bodies */
-	atomic_long open_connections;
 	atomic_long in_flight;		/* requests not yet done */
+};
+
+struct metrics {
+	struct metrics_req **req;	/* the threads', nreq of them */
+	size_t nreq;
+	atomic_long open_connections;
 	atomic_long refused;		/* connections over Max-Clients */
 };
 
-void metrics_init(struct metrics *m);
+/* m counts for the nreq threads' req[], borrowed (they outlive m). */
+void metrics_init(struct metrics *m, struct metrics_req **req,
+    size_t nreq);
+void metrics_req_init(struct metrics_req *r);
 /* Counts one answered request and the body bytes it sent. */
-void metrics_count(struct metrics *m, int code, uint64_t bytes);
+void metrics_count(struct metrics_req *r, int code, uint64_t bytes);
+/* Requests begun and not yet done, in all threads. */
+long metrics_in_flight(const struct metrics *m);
 
 /*
  * Appends the Prometheus text exposition to b: the counters above, and

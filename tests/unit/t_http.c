@@ -241,6 +241,16 @@ body_has(const struct resp *r, const char *s)
 	return r->body.p && strstr(r->body.p, s) != NULL;
 }
 
+/* The 404s /metrics in r counts, or -1. */
+static long
+count_404(const struct resp *r)
+{
+	static const char k[] = "mirrord_http_requests_total{code=\"404\"} ";
+	const char *p = r->body.p ? strstr(r->body.p, k) : NULL;
+
+	return p != NULL ? strtol(p + sizeof(k) - 1, NULL, 10) : -1;
+}
+
 /* Sends raw bytes on a fresh socket and returns all it gets back. */
 static char *
 raw_exchange(const char *req, size_t len)
@@ -839,6 +849,8 @@ test_errors_and_pages(struct fixture *f)
 {
 	struct resp r = { 0, BUF_INIT, BUF_INIT, 0, "" };
 	char *path;
+	long n404;
+	int i;
 
 	get("/healthz", &r);
 	ok(r.code == 200 && body_is(&r, "ok\n", 3), "/healthz");
@@ -930,6 +942,20 @@ test_errors_and_pages(struct fixture *f)
 	    "snapshot age");
 	ok(body_has(&r, "mirrord_channel_target_age_seconds{mirror=\"demo\","
 	    "channel=\"prod\"} "), "channel target age");
+
+	/*
+	 * Each thread counts its own requests: eight 404s, each on a new
+	 * connection (the kernel spreads them over the threads), all in
+	 * the sum.
+	 */
+	n404 = count_404(&r);
+	for (i = 0; i < 8; i++) {
+		curl_easy_cleanup(curl);
+		curl = curl_easy_init();
+		get("/nothing-here", &r);
+	}
+	get("/metrics", &r);
+	is_int(count_404(&r), n404 + 8, "/metrics: the threads' counts add up");
 
 	buf_release(&r.body);
 	buf_release(&r.hdrs);
