@@ -93,7 +93,7 @@ struct ip_ent {
 /* What one server thread (one MHD daemon) keeps for itself. */
 struct http_thread {
 	struct http *h;
-	struct route_cache *cache;	/* refs resolved: this thread's */
+	struct route_front *front;	/* to h->cache: this thread's */
 	time_t log_sec;		/* the access log's time, formatted */
 	char log_date[32];
 	struct metrics_req m;	/* this thread's requests */
@@ -121,6 +121,7 @@ struct http {
 	size_t keyring_len;
 	struct MHD_Response *canned[C_COUNT];
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
+	struct route_cache *cache;	/* refs resolved */
 	struct fcache *fc;
 	unsigned max_clients;	/* Max-Clients: open connections, in all */
 	unsigned max_per_ip;	/* Max-Clients-Per-IP: from one address */
@@ -1054,7 +1055,8 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 	}
 	/* Nothing of the configuration is used once this returns. */
 	c = conf_get(h);
-	rc = route_resolve(c, h->store, q->t->cache, &r, &res, &err);
+	rc = route_resolve(c, h->store, h->cache, q->t->front, &r, &res,
+	    &err);
 	conf_put(h);
 	if (rc)
 		log_error("http: %s", err.msg);
@@ -1295,7 +1297,8 @@ http_free(struct http *h)
 		if (h->canned[i] != NULL)
 			MHD_destroy_response(h->canned[i]);
 	for (i = 0; i < h->nth; i++)
-		route_cache_free(h->th[i].cache);
+		route_front_free(h->th[i].front);
+	route_cache_free(h->cache);
 	free(h->d);
 	free(h->m.req);
 	free(h->th);
@@ -1409,6 +1412,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->conf_ptr = conf_ptr;
 	h->store = s;
 	h->log_fd = 2;
+	h->cache = route_cache_new(HTTP_REF_TTL_MS);
 	h->ips = xcalloc(1, sizeof(*h->ips));
 	pthread_mutex_init(&h->ips->lock, NULL);
 	h->fc = xcalloc(1, sizeof(*h->fc));
@@ -1469,7 +1473,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->m.nreq = threads;
 	for (i = 0; i < threads; i++) {
 		h->th[i].h = h;
-		h->th[i].cache = route_cache_new(HTTP_REF_TTL_MS);
+		h->th[i].front = route_front_new();
 		metrics_req_init(&h->th[i].m);
 		h->m.req[i] = &h->th[i].m;
 	}

@@ -255,6 +255,12 @@ struct route_cache {
 	struct route_ent *slot[ROUTE_CACHE_SLOTS];
 };
 
+#define ROUTE_FRONT_SLOTS 16
+
+struct route_front {
+	struct route_ent *slot[ROUTE_FRONT_SLOTS];	/* a reference each */
+};
+
 
 static void
 ent_put(struct route_ent *e)
@@ -302,6 +308,80 @@ cache_slot(const char *key, size_t klen)
 	return h % ROUTE_CACHE_SLOTS;
 }
 
+static bool
+ent_live(const struct route_ent *e, const char *key, size_t klen,
+    uint64_t txnid)
+{
+	/* Any commit (a sync, a promotion) may have moved the ref. */
+	return e != NULL && e->klen == klen &&
+	    memcmp(e->key, key, klen) == 0 && e->txnid == txnid &&
+	    e->expires > mono_ms();
+}
+
+struct route_front *
+route_front_new(void)
+{
+	return xcalloc(1, sizeof(struct route_front));
+}
+
+void
+route_front_free(struct route_front *f)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < ROUTE_FRONT_SLOTS; i++)
+		ent_put(f->slot[i]);
+	free(f);
+}
+
+/* The front's live entry for key, borrowed (no reference), or NULL. */
+static struct route_ent *
+front_get(struct route_front *f, const char *key, size_t klen,
+    uint64_t txnid)
+{
+	struct route_ent *e;
+
+	if (f == NULL)
+		return NULL;
+	e = f->slot[cache_slot(key, klen) % ROUTE_FRONT_SLOTS];
+	return ent_live(e, key, klen, txnid) ? e : NULL;
+}
+
+/*
+ * Drops the front's entries that a commit or their age made stale, so
+ * that a thread holds no old manifests for refs no longer asked for
+ * (run on a miss: rare, and a quiet thread holds at most its slots).
+ */
+static void
+front_drop_stale(struct route_front *f, uint64_t txnid)
+{
+	int64_t now = mono_ms();
+	size_t i;
+
+	for (i = 0; f != NULL && i < ROUTE_FRONT_SLOTS; i++)
+		if (f->slot[i] != NULL && (f->slot[i]->txnid != txnid ||
+		    f->slot[i]->expires <= now)) {
+			ent_put(f->slot[i]);
+			f->slot[i] = NULL;
+		}
+}
+
+/* The front keeps a reference to e (of the caller's, who keeps his). */
+static void
+front_put(struct route_front *f, struct route_ent *e)
+{
+	struct route_ent **slot;
+
+	if (f == NULL)
+		return;
+	slot = &f->slot[cache_slot(e->key, e->klen) % ROUTE_FRONT_SLOTS];
+	atomic_fetch_add(&e->refs, 1);
+	ent_put(*slot);
+	*slot = e;
+}
+
 /* A live entry for key, with a reference for the caller, or NULL. */
 static struct route_ent *
 cache_get(struct route_cache *rc, const char *key, size_t klen,
@@ -314,9 +394,7 @@ cache_get(struct route_cache *rc, const char *key, size_t klen,
 		return NULL;
 	pthread_mutex_lock(&rc->mu);
 	e = rc->slot[i];
-	/* Any commit (a sync, a promotion) may have moved the ref. */
-	if (e != NULL && e->klen == klen && memcmp(e->key, key, klen) == 0 &&
-	    e->txnid == txnid && e->expires > mono_ms())
+	if (ent_live(e, key, klen, txnid))
 		atomic_fetch_add(&e->refs, 1);
 	else
 		e = NULL;
@@ -383,7 +461,8 @@ status(struct route_result *res, int code)
  */
 static int
 resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
-    const struct route *r, struct route_result *res, struct merr *err)
+    struct route_front *front, const struct route *r,
+    struct route_result *res, struct merr *err)
 {
 	const struct snap_file *f;
 	const struct snap *sn;
@@ -392,7 +471,7 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 	char key[ROUTE_BUF_MAX + 2];
 	size_t ml, rl, klen;
 	uint64_t txnid;
-	bool moving;
+	bool moving, borrowed;
 	int rc = 0;
 
 	/* "mirror\0ref\0": both are parts of one decoded path. */
@@ -406,7 +485,12 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 	memcpy(key + ml + 1, r->ref, rl + 1);
 	klen = ml + rl + 2;
 	txnid = store_last_txnid(s);
-	e = cache_get(cache, key, klen, txnid);
+	e = front_get(front, key, klen, txnid);
+	borrowed = e != NULL;
+	if (e == NULL) {
+		front_drop_stale(front, txnid);
+		e = cache_get(cache, key, klen, txnid);
+	}
 	if (e == NULL) {
 		rc = store_txn_begin(s, false, t, err);
 		if (rc)
@@ -431,6 +515,8 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 		memcpy(e->key, key, klen);
 		cache_put(cache, e);
 	}
+	if (!borrowed)
+		front_put(front, e);
 	sn = &e->sn;
 	ch = &e->ch;
 	/* Only a ref that names a snapshot exactly never moves. */
@@ -551,14 +637,15 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 		status(res, 404);
 		break;
 	}
-	ent_put(e);
+	if (!borrowed)
+		ent_put(e);
 	return rc;
 }
 
 int
 route_resolve(const struct conf *c, struct store *s,
-    struct route_cache *cache, const struct route *r,
-    struct route_result *res, struct merr *err)
+    struct route_cache *cache, struct route_front *front,
+    const struct route *r, struct route_result *res, struct merr *err)
 {
 	struct store_txn *t = NULL;
 	int rc = 0;
@@ -589,7 +676,7 @@ route_resolve(const struct conf *c, struct store *s,
 	case ROUTE_DISTS:
 	case ROUTE_SUITE:
 	case ROUTE_POOL:
-		rc = resolve_ref(s, &t, cache, r, res, err);
+		rc = resolve_ref(s, &t, cache, front, r, res, err);
 		break;
 	default:
 		break;

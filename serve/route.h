@@ -120,15 +120,28 @@ struct route_cache *route_cache_new(unsigned ttl_ms);
 void route_cache_free(struct route_cache *rc);
 
 /*
+ * One thread's front to a route_cache: references to the entries it used
+ * last, looked up with no lock and no reference counting (only its
+ * thread uses it, and its references keep the entries alive), so that
+ * threads resolving the same refs do not contend on the cache's mutex
+ * and entries' counters for every request. The entries stay the shared
+ * cache's, one copy of each manifest. Free it before the cache.
+ */
+struct route_front;
+struct route_front *route_front_new(void);
+void route_front_free(struct route_front *f);
+
+/*
  * Resolves r (not ROUTE_HEALTHZ, METRICS or KEYRING) against c and s,
- * using cache (may be NULL), in at most one short read transaction, which
+ * using cache and the calling thread's front to it (either may be NULL),
+ * in at most one short read transaction, which
  * is over when this returns. res->page must be released with
  * buf_release() whatever the answer. Returns 0 with res filled; on a
  * store error returns it with res->status 500 and err set (to be logged
  * by the caller).
  */
 int route_resolve(const struct conf *c, struct store *s,
-    struct route_cache *cache, const struct route *r,
-    struct route_result *res, struct merr *err);
+    struct route_cache *cache, struct route_front *front,
+    const struct route *r, struct route_result *res, struct merr *err);
 
 #endif
