@@ -32,7 +32,7 @@ struct conf_src {
 };
 
 enum conf_key {
-	K_STORE, K_LISTEN, K_BASE_URL, K_LOG_FILE, K_CONNECTIONS, K_RETRIES,
+	K_STORE, K_LISTEN, K_BASE_URL, K_LOG_FILE, K_ACCESS_LOG, K_CONNECTIONS, K_RETRIES,
 	K_CONNECT_TIMEOUT, K_STALL_TIMEOUT, K_CLOCK_SKEW, K_SYNC_INTERVAL,
 	K_KEEP_SNAPSHOTS, K_VALID_FOR, K_SIGNING_KEY, K_GC_GRACE,
 	K_SERVE_THREADS, K_SERVE_MAP_MIB, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP, K_CLIENT_TIMEOUT,
@@ -52,6 +52,7 @@ static const struct {
 	{ "Listen", K_LISTEN, KG },
 	{ "Base-URL", K_BASE_URL, KG },
 	{ "Log-File", K_LOG_FILE, KG },
+	{ "Access-Log", K_ACCESS_LOG, KG },
 	{ "Connections", K_CONNECTIONS, KG },
 	{ "Retries", K_RETRIES, KG },
 	{ "Connect-Timeout", K_CONNECT_TIMEOUT, KG },
@@ -652,6 +653,9 @@ conf_global(struct conf *c, const struct conf_src *src,
 		case K_LOG_FILE:
 			rc = conf_path(src, f, &c->log_file, err);
 			break;
+		case K_ACCESS_LOG:
+			rc = conf_path(src, f, &c->access_log, err);
+			break;
 		case K_CONNECTIONS:
 			rc = conf_uint(src, f, 1, 64, &c->connections, err);
 			break;
@@ -1097,6 +1101,7 @@ conf_free(struct conf *c)
 	free(c->listen);
 	free(c->base_url);
 	free(c->log_file);
+	free(c->access_log);
 	free(c->keep_snapshots);
 	free(c->signing_key);
 	free(c);

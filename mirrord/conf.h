@@ -38,6 +38,7 @@ struct conf {
 	char *listen;		/* Listen:, default 127.0.0.1:8080 */
 	char *base_url;		/* Base-URL:, NULL if unset */
 	char *log_file;		/* Log-File:, NULL = stderr */
+	char *access_log;	/* Access-Log:, NULL = with the log */
 	unsigned connections;	/* Connections:, default 8, 1..64 */
 	unsigned retries;	/* Retries:, default 5 */
 	long connect_timeout;	/* Connect-Timeout:, seconds, default 30 */

@@ -79,6 +79,8 @@ struct daemon {
 	struct gpg_signer *signer;
 	char *signing_key;	/* the key file loaded at start */
 	char *listen;		/* bound at start, for good */
+	char *access_log;	/* Access-Log: at start, or NULL */
+	volatile sig_atomic_t reopen_log;	/* the server reopens it */
 	char *keyring;		/* <store>/keyring.gpg, or NULL */
 	char *by;		/* "daemon@HOST", for the channel log */
 	bool log_redirected;	/* stderr went to a Log-File */
@@ -652,6 +654,7 @@ reload(struct daemon *d)
 	log_info("received SIGHUP: reloading '%s'", d->conf_path);
 	if (conf_load(d->conf_path, &nc, &err)) {
 		log_reopen(d, oc->log_file);	/* still, for logrotate */
+		d->reopen_log = 1;
 		log_error("reload: %s; keeping the running configuration",
 		    err.msg);
 		return;
@@ -668,6 +671,15 @@ reload(struct daemon *d)
 	if (strcmp(nc->listen, d->listen) != 0)
 		log_warn("reload: Listen: '%s' takes a restart; still serving "
 		    "on '%s'", nc->listen, d->listen);
+	if ((nc->access_log == NULL) != (d->access_log == NULL) ||
+	    (d->access_log != NULL && strcmp(nc->access_log,
+	    d->access_log) != 0))
+		log_warn("reload: Access-Log: '%s' takes a restart; still "
+		    "logging requests to '%s'", nc->access_log ?
+		    nc->access_log : "the log", d->access_log ?
+		    d->access_log : "the log");
+	else
+		d->reopen_log = 1;	/* for logrotate, as the log above */
 	if (strcmp(nc->store, store_dir(d->store)) != 0)
 		log_warn("reload: Store: '%s' takes a restart; still using "
 		    "'%s'", nc->store, store_dir(d->store));
@@ -738,6 +750,7 @@ daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
 	host[sizeof(host) - 1] = '\0';
 	d->by = xasprintf("daemon@%s", host);
 	d->listen = xstrdup(c->listen ? c->listen : "127.0.0.1:8080");
+	d->access_log = c->access_log ? xstrdup(c->access_log) : NULL;
 	return 0;
 }
 
@@ -764,7 +777,9 @@ threads_start(struct daemon *d, struct merr *err)
 
 	memset(&d->so, 0, sizeof(d->so));
 	d->so.listen = d->listen;
-	d->so.access_log = NULL;	/* stderr: journald or Log-File */
+	/* Else stderr: journald or Log-File. */
+	d->so.access_log = d->access_log;
+	d->so.reopen_log = &d->reopen_log;
 	d->so.keyring = d->keyring;
 	rc = pthread_create(&d->serve_th, NULL, serve_main, d);
 	if (rc) {
@@ -863,6 +878,7 @@ daemon_release(struct daemon *d)
 	free(d->sched);
 	free(d->signing_key);
 	free(d->listen);
+	free(d->access_log);
 	free(d->keyring);
 	free(d->by);
 }

@@ -1195,13 +1195,15 @@ cmd_pin(struct cli *cli, bool pin, int argc, char **argv)
 	return 0;
 }
 
-static volatile sig_atomic_t serve_stop;
+static volatile sig_atomic_t serve_stop, serve_reopen;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	serve_stop = 1;
+	if (sig == SIGHUP)
+		serve_reopen = 1;	/* logrotate */
+	else
+		serve_stop = 1;
 }
 
 static int
@@ -1234,10 +1236,13 @@ cmd_serve(struct cli *cli)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
 	o.listen = cli->conf->listen;
-	o.access_log = cli->conf->log_file;
+	o.access_log = cli->conf->access_log ? cli->conf->access_log :
+	    cli->conf->log_file;
+	o.reopen_log = &serve_reopen;
 	o.keyring = keyfile;
 	rc = serve_run(cli->conf, s, &o, &serve_stop, &err);
 	if (rc)

@@ -1345,6 +1345,22 @@ http_sweep(struct http *h)
 	fcache_sweep(h->fc);
 }
 
+int
+http_reopen_log(struct http *h, const char *path, struct merr *err)
+{
+	int fd, rc = 0;
+
+	if (!h->own_log_fd || path == NULL)
+		return 0;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return merr_errno(err, "cannot open access log '%s'", path);
+	if (dup3(fd, h->log_fd, O_CLOEXEC) < 0)
+		rc = merr_errno(err, "cannot reopen access log '%s'", path);
+	close(fd);
+	return rc;
+}
+
 /* http_start, with the configuration under conf_lock if that is set. */
 static int
 http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
@@ -1593,6 +1609,17 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 		nanosleep(&ts, NULL);
 		if (ticks % HTTP_SWEEP_TICKS == 0)
 			http_sweep(h);
+		if (o->reopen_log != NULL && *o->reopen_log) {
+			struct merr rerr = { 0, "" };
+
+			*o->reopen_log = 0;
+			if (http_reopen_log(h, o->access_log, &rerr))
+				log_error("%s; still writing to the old one",
+				    rerr.msg);
+			else if (o->access_log != NULL)
+				log_info("access log '%s' reopened",
+				    o->access_log);
+		}
 	}
 	log_info("stopping: finishing requests in flight");
 	http_stop(h, 10 * 1000);

@@ -46,5 +46,12 @@ void http_stop(struct http *h, unsigned grace_ms);
  * 10 s).
  */
 void http_sweep(struct http *h);
+/*
+ * Opens path again for the access log, in place of the one open (after
+ * logrotate moved it): onto the same descriptor, so a thread writing a
+ * line meanwhile writes it whole to one file or the other. Nothing to
+ * do when the log is stderr.
+ */
+int http_reopen_log(struct http *h, const char *path, struct merr *err);
 
 #endif

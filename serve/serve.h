@@ -33,6 +33,9 @@ struct serve_opts {
 					   0: Serve-Map-MiB: */
 	unsigned cache_ttl_ms;		/* an open blob's life in the
 					   cache; 0: 60 s (http.c) */
+	/* Set non-zero (a signal handler may): access_log is opened
+	 * again within 100 ms (logrotate), then it is reset. */
+	volatile sig_atomic_t *reopen_log;
 };
 
 /*

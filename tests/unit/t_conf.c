@@ -123,6 +123,7 @@ test_defaults(void)
 	is_str(c->listen, "127.0.0.1:8080", "default Listen");
 	ok(c->base_url == NULL, "default Base-URL unset");
 	ok(c->log_file == NULL, "default Log-File unset");
+	ok(c->access_log == NULL, "default Access-Log unset");
 	is_int(c->connections, 8, "default Connections");
 	is_int(c->retries, 5, "default Retries");
 	is_int(c->connect_timeout, 30, "default Connect-Timeout");
@@ -150,6 +151,7 @@ test_good(void)
 	    "LISTEN: [::]:9090\n"
 	    "Base-URL: https://mirror.example.org/apt/\n"
 	    "Log-File: log/mirrord.log\n"
+	    "Access-Log: log/access.log\n"
 	    "Connections: 64\n"
 	    "Retries: 0\n"
 	    "Connect-Timeout: 1m\n"
@@ -221,6 +223,9 @@ test_good(void)
 	want = xasprintf("%s/good/etc/log/mirrord.log", tmp);
 	is_str(c->log_file, want, "relative Log-File");
 	free(want);
+	want = xasprintf("%s/good/etc/log/access.log", tmp);
+	is_str(c->access_log, want, "relative Access-Log");
+	free(want);
 	is_int(c->connections, 64, "Connections");
 	is_int(c->serve_map_mib, 0, "Serve-Map-MiB 0 (nothing mapped)");
 	is_int(c->retries, 0, "Retries");
@@ -260,7 +265,7 @@ test_good(void)
 	want = xasprintf("%s/good/etc/mirrord.conf", tmp);
 	is_str(m->file, want, "mirror file");
 	free(want);
-	is_int(m->line, 19, "mirror line");
+	is_int(m->line, 20, "mirror line");
 
 	m = conf_mirror(c, "c");
 	ok(m != NULL && !m->deb && m->deb_src, "Types deb-src only");

@@ -1049,7 +1049,7 @@ static void *
 run_thread(void *p)
 {
 	struct run_arg *a = p;
-	struct serve_opts o = { a->listen, NULL, NULL, 0, 0, 1, 0, 0 };
+	struct serve_opts o = { a->listen, NULL, NULL, 0, 0, 1, 0, 0, NULL };
 
 	a->rc = serve_run(&a->f->conf, a->f->s, &o, &a->stop, &a->err);
 	return NULL;
@@ -1061,7 +1061,7 @@ test_serve_run(struct fixture *f)
 	struct run_arg a;
 	pthread_t th;
 	char spec[64];
-	struct serve_opts o = { spec, NULL, NULL, 0, 0, 1, 0, 0 };
+	struct serve_opts o = { spec, NULL, NULL, 0, 0, 1, 0, 0, NULL };
 	struct merr err = { 0, "" };
 	struct timespec t0, t1;
 
@@ -1112,7 +1112,7 @@ int
 main(void)
 {
 	struct fixture f;
-	struct serve_opts o = { "127.0.0.1:0", NULL, NULL, 16, 5, 2, 0, 0 };
+	struct serve_opts o = { "127.0.0.1:0", NULL, NULL, 16, 5, 2, 0, 0, NULL };
 	struct http *h;
 	struct merr err = { 0, "" };
 	char *logp, *keyp, *log = NULL, *tmp;
