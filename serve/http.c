@@ -53,12 +53,6 @@
 /* How long a resolved ref is reused: the delay before a move shows. */
 #define HTTP_REF_TTL_MS 1000
 /*
- * The open-blob cache: slots (a power of two) and how long an entry is
- * reused. The TTL, and a sweep of expired entries every 10 s, bound how
- * long a blob that gc unlinked keeps its disk space (the cached
- * descriptor still reads it: blobs never change).
- */
-/*
  * Per connection: the request's headers and the response's. MHD zeroes
  * all of it after each request, and with 1,000 connections the pools
  * fall out of the CPU's caches: that memset() was 4.4% of the server's
@@ -67,6 +61,12 @@
  * nginx refuses a header line over 8 KiB by default).
  */
 #define HTTP_CONN_MEMORY (8 * 1024)
+/*
+ * The open-blob cache: slots (a power of two) and how long an entry is
+ * reused. The TTL, and a sweep of expired entries every 10 s, bound how
+ * long a blob that gc unlinked keeps its disk space (the cached
+ * descriptor still reads it: blobs never change).
+ */
 #define HTTP_FCACHE_SETS 512
 #define HTTP_FCACHE_WAYS 4	/* set-associative: colliding hashes coexist */
 #define HTTP_FCACHE_TTL_MS (60 * 1000)	/* serve_opts.cache_ttl_ms's default */
@@ -179,8 +179,7 @@ struct fmap {
 
 /* One request, from its URI to its completion. */
 struct req {
-	struct http *h;
-	struct http_thread *t;
+	struct http_thread *t;	/* its server thread, and t->h */
 	time_t start;
 	int status;		/* 0 until a response is queued */
 	uint64_t bytes;		/* body bytes of that response */
@@ -348,11 +347,9 @@ static void *
 uri_begin(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct http_thread *t = cls;
-	struct http *h = t->h;
 	size_t len = strlen(uri);
 	struct req *q = xmalloc(sizeof(*q) + len + 1);
 
-	q->h = h;
 	q->t = t;
 	q->start = time(NULL);
 	q->status = 0;
@@ -563,8 +560,8 @@ static enum MHD_Result
 queue_canned(struct req *q, struct MHD_Connection *conn, enum canned which,
     int status)
 {
-	return queue(q, conn, status, q->h->canned[which],
-	    q->h->canned_len[which]);
+	return queue(q, conn, status, q->t->h->canned[which],
+	    q->t->h->canned_len[which]);
 }
 
 static enum MHD_Result
@@ -837,8 +834,7 @@ fcache_sweep(struct fcache *fc)
 
 static struct fcache_ent *
 fcache_find(const struct fcache *fc, struct fcache_ent *set,
-    const struct route_result *res,
-    int64_t now)
+    const struct route_result *res, int64_t now)
 {
 	size_t i;
 
@@ -892,7 +888,7 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
     const struct route_result *res, int status, int *openrc,
     struct merr *err)
 {
-	struct fcache *fc = q->h->fc;
+	struct fcache *fc = q->t->h->fc;
 	struct fcache_set *fs;
 	struct fcache_ent *set, *e, n;
 	struct MHD_Response *r;
@@ -914,7 +910,7 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	pthread_mutex_unlock(&fs->lock);
 
 	/* A miss: open and build outside the lock. */
-	fd = store_blob_open(q->h->store, res->hash, err);
+	fd = store_blob_open(q->t->h->store, res->hash, err);
 	if (fd < 0) {
 		*openrc = fd;
 		return -1;
@@ -993,7 +989,7 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 		blob_headers(r, res);
 		break;
 	case 206:
-		fd = store_blob_open(q->h->store, res->hash, &err);
+		fd = store_blob_open(q->t->h->store, res->hash, &err);
 		if (fd < 0) {
 			openrc = fd;
 			goto open_failed;
@@ -1018,7 +1014,7 @@ open_failed:
 static enum MHD_Result
 answer(struct req *q, struct MHD_Connection *conn, const char *url)
 {
-	struct http *h = q->h;
+	struct http *h = q->t->h;
 	const struct conf *c;
 	char path[ROUTE_BUF_MAX];
 	struct route r;
@@ -1345,6 +1341,16 @@ http_sweep(struct http *h)
 	fcache_sweep(h->fc);
 }
 
+/* The access log file, opened to append into *fd. */
+static int
+access_log_open(const char *path, int *fd, struct merr *err)
+{
+	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return merr_errno(err, "cannot open access log '%s'", path);
+	return 0;
+}
+
 int
 http_reopen_log(struct http *h, const char *path, struct merr *err)
 {
@@ -1352,9 +1358,8 @@ http_reopen_log(struct http *h, const char *path, struct merr *err)
 
 	if (!h->own_log_fd || path == NULL)
 		return 0;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return merr_errno(err, "cannot open access log '%s'", path);
+	if ((rc = access_log_open(path, &fd, err)) != 0)
+		return rc;
 	if (dup3(fd, h->log_fd, O_CLOEXEC) < 0)
 		rc = merr_errno(err, "cannot reopen access log '%s'", path);
 	close(fd);
@@ -1441,12 +1446,9 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 		pthread_mutex_init(&h->fc->set[i].lock, NULL);
 	metrics_init(&h->m, NULL, 0);	/* the threads' come below */
 	if (o->access_log != NULL) {
-		h->log_fd = open(o->access_log, O_WRONLY | O_APPEND | O_CREAT |
-		    O_CLOEXEC, 0644);
-		if (h->log_fd < 0) {
+		rc = access_log_open(o->access_log, &h->log_fd, err);
+		if (rc) {
 			h->log_fd = 2;
-			rc = merr_errno(err, "cannot open access log '%s'",
-			    o->access_log);
 			goto fail;
 		}
 		h->own_log_fd = true;

@@ -308,14 +308,19 @@ cache_slot(const char *key, size_t klen)
 	return h % ROUTE_CACHE_SLOTS;
 }
 
+/* Any commit (a sync, a promotion) may have moved e's ref. */
+static bool
+ent_fresh(const struct route_ent *e, uint64_t txnid, int64_t now)
+{
+	return e->txnid == txnid && e->expires > now;
+}
+
 static bool
 ent_live(const struct route_ent *e, const char *key, size_t klen,
     uint64_t txnid)
 {
-	/* Any commit (a sync, a promotion) may have moved the ref. */
 	return e != NULL && e->klen == klen &&
-	    memcmp(e->key, key, klen) == 0 && e->txnid == txnid &&
-	    e->expires > mono_ms();
+	    memcmp(e->key, key, klen) == 0 && ent_fresh(e, txnid, mono_ms());
 }
 
 struct route_front *
@@ -361,8 +366,7 @@ front_drop_stale(struct route_front *f, uint64_t txnid)
 	size_t i;
 
 	for (i = 0; f != NULL && i < ROUTE_FRONT_SLOTS; i++)
-		if (f->slot[i] != NULL && (f->slot[i]->txnid != txnid ||
-		    f->slot[i]->expires <= now)) {
+		if (f->slot[i] != NULL && !ent_fresh(f->slot[i], txnid, now)) {
 			ent_put(f->slot[i]);
 			f->slot[i] = NULL;
 		}
