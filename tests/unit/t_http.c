@@ -620,6 +620,15 @@ test_blobs(struct fixture *f, bool mapped)
 	buf_release(&r.hdrs);
 }
 
+/* Waits until the open-blob entries made so far (living ttl_ms) expire. */
+static void
+outlive(unsigned ttl_ms)
+{
+	struct timespec ts = { 0, (long)ttl_ms * 2 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /*
  * Open blobs expire (h's entries live ttl_ms; its mappings' budget fits
  * one deb2): an expired entry gives its mapping's budget back before the
@@ -631,13 +640,12 @@ static void
 test_expiry(struct fixture *f, struct http *h, unsigned ttl_ms)
 {
 	struct resp r = { 0, BUF_INIT, BUF_INIT, 0, "" };
-	struct timespec ts = { 0, (long)ttl_ms * 2 * 1000000L };
 	char *path = xasprintf("/%s/latest/%s", MIRROR, DEB2);
 
 	get(path, &r);
 	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len) &&
 	    mapped_here(f->deb2, f->deb2len), "expiry: a blob mapped");
-	nanosleep(&ts, NULL);
+	outlive(ttl_ms);
 	get(path, &r);
 	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len),
 	    "expiry: answered after its entry expired");
@@ -646,7 +654,7 @@ test_expiry(struct fixture *f, struct http *h, unsigned ttl_ms)
 	http_sweep(h);
 	ok(mapped_here(f->deb2, f->deb2len),
 	    "expiry: mapped again (the expired mapping's budget came back)");
-	nanosleep(&ts, NULL);
+	outlive(ttl_ms);
 	http_sweep(h);
 	ok(!mapped_here(f->deb2, f->deb2len),
 	    "expiry: a sweep unmaps an expired blob");
@@ -671,7 +679,6 @@ static void
 test_damaged(struct fixture *f, struct http *h, unsigned ttl_ms)
 {
 	struct resp r = { 0, BUF_INIT, BUF_INIT, 0, "" };
-	struct timespec ts = { 0, (long)ttl_ms * 2 * 1000000L };
 	unsigned char hash[HASH_LEN];
 	char *path = xasprintf("/%s/latest/%s", MIRROR, DEB2);
 	char *path1 = xasprintf("/%s/%s/%s", MIRROR, f->id1, DEB1), *blob;
@@ -692,7 +699,7 @@ test_damaged(struct fixture *f, struct http *h, unsigned ttl_ms)
 	get(path1, &r);
 	ok(r.code == 200 && body_is(&r, f->deb1, f->deblen),
 	    "damage: another blob still served");
-	nanosleep(&ts, NULL);
+	outlive(ttl_ms);
 	http_sweep(h);
 	get(path, &r);
 	ok(r.body.len <= 5000 && memcmp(r.body.p, f->deb2, r.body.len) == 0 &&
@@ -705,7 +712,7 @@ test_damaged(struct fixture *f, struct http *h, unsigned ttl_ms)
 	/* Mend it for what follows. */
 	is_int(write_file_atomic(blob, f->deb2, f->deb2len, 0644, &err), 0,
 	    "damage: mended");
-	nanosleep(&ts, NULL);
+	outlive(ttl_ms);
 	http_sweep(h);
 	get(path, &r);
 	ok(r.code == 200 && body_is(&r, f->deb2, f->deb2len),
