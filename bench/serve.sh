@@ -183,8 +183,8 @@ fi
 
 # ---------------------------------------------------------------- URL lists + checks
 # Writes RUN/lists/{nginx,mirrord}-{small,revalidate,medium,h2medium,large}.txt, one request
-# a line: a PATH for wrk, a full URL for h2load (revalidate, h2medium).  Every file is fetched once from each
-# server and its SHA-256 checked (which also warms the page cache and both servers' caches);
+# a line: a PATH for wrk, a full URL for h2load (revalidate, h2medium).  Every file is
+# fetched once from each server and its SHA-256 checked (which also warms the page cache and both servers' caches);
 # each small file is checked to give a 304 to If-Modified-Since: $IMS (now).
 mkdir -p "$RUN/lists"
 IMS=$(date -u '+%a, %d %b %Y %H:%M:%S GMT')
@@ -348,9 +348,9 @@ load_h2load() {
 	if [ "$server" = nginx ]; then pids=$(nginx_workers); else pids=$MIRRORD_PID; fi
 	out=$RUN/h2load-$server-$cs-c$conns-$tag.txt
 	log=$RUN/h2load-$server-$cs-c$conns-$tag.log
+	[ "$cs" = h2medium ] && want=200 ims=()
 	# shellcheck disable=SC2086
 	t0=$(cpu_ticks $pids)
-	[ "$cs" = h2medium ] && want=200 ims=()
 	h2load --h1 -t"$THREADS" -c"$conns" -D"$secs" -i "$RUN/lists/$server-$cs.txt" \
 	    "${ims[@]}" --log-file="$log" > "$out" 2>&1
 	# shellcheck disable=SC2086
