@@ -184,8 +184,9 @@ fi
 # ---------------------------------------------------------------- URL lists + checks
 # Writes RUN/lists/{nginx,mirrord}-{small,revalidate,medium,h2medium,large}.txt, one request
 # a line: a PATH for wrk, a full URL for h2load (revalidate, h2medium).  Every file is
-# fetched once from each server and its SHA-256 checked (which also warms the page cache and both servers' caches);
-# each small file is checked to give a 304 to If-Modified-Since: $IMS (now).
+# fetched once from each server and its SHA-256 checked (which also warms the page cache
+# and both servers' caches); each small file is checked to give a 304 to
+# If-Modified-Since: $IMS (now).
 mkdir -p "$RUN/lists"
 IMS=$(date -u '+%a, %d %b %Y %H:%M:%S GMT')
 python3 - "$UP/files.txt" "$RUN/lists" "$NPORT" "${MPORT:-0}" "${MURL:+/demo/$SNAP}" "$IMS" \
