@@ -1,10 +1,10 @@
 /*
  * daemon.c: `mirrord daemon` (see daemon.h for what it does).
  *
- * Threads, all with SIGHUP, SIGTERM and SIGINT blocked:
+ * Threads, all with SIGHUP, SIGUSR1, SIGTERM and SIGINT blocked:
  *   main    waits for those signals with sigtimedwait(), a second at a
  *           time (the watchdog and STATUS tick), and acts on them: reload,
- *           stop;
+ *           reopen the logs, stop;
  *   serve   serve_run_shared(), until the stop flag;
  *   worker  the schedule: channel refreshes, then due syncs one after the
  *           other, each followed by retention if it made a snapshot.
@@ -642,6 +642,16 @@ log_reopen(struct daemon *d, const char *path)
 	    getenv("JOURNAL_STREAM") == NULL);
 }
 
+/* SIGUSR1, logrotate's signal: the logs reopened, the configuration not
+ * read (a half-edited file must not be loaded by the nightly rotation). */
+static void
+reopen_logs(struct daemon *d)
+{
+	log_info("received SIGUSR1: reopening the logs");
+	log_reopen(d, d->cur->c->log_file);
+	d->reopen_log = 1;
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -911,6 +921,7 @@ daemon_run(const char *conf_path, struct conf **conf, struct merr *err)
 	/* Signals go to sigtimedwait below, never to another thread. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
@@ -944,6 +955,8 @@ daemon_run(const char *conf_path, struct conf **conf, struct merr *err)
 		}
 		if (sig == SIGHUP)
 			reload(&d);
+		if (sig == SIGUSR1)
+			reopen_logs(&d);
 		if (atomic_load(&d.serve_done)) {
 			if (err != NULL)
 				*err = d.serve_err;

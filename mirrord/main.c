@@ -1200,7 +1200,7 @@ static volatile sig_atomic_t serve_stop, serve_reopen;
 static void
 on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGHUP || sig == SIGUSR1)
 		serve_reopen = 1;	/* logrotate */
 	else
 		serve_stop = 1;
@@ -1237,6 +1237,7 @@ cmd_serve(struct cli *cli)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
 	o.listen = cli->conf->listen;

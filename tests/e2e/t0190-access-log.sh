@@ -4,7 +4,7 @@
 # while a client keeps requesting: every request has exactly one whole
 # line, in the moved file or in the new one. A reload that changes
 # Access-Log is a warning, and the lines stay where they were. Then
-# `mirrord serve` with Access-Log, reopened on SIGHUP too.
+# `mirrord serve` with Access-Log, reopened on SIGHUP and on SIGUSR1 too.
 . "$(dirname "$0")/lib.sh"
 
 ACC=$T/access.log
@@ -111,4 +111,17 @@ kill -0 "$SPID" || fail "mirrord serve died of SIGHUP"
 one_line_each s 200 "$ACC.1" "$ACC"
 grep -q 'GET /healthz?s=' "$ACC" || fail "no line in serve's new Access-Log"
 ! grep -q '"GET ' "$T/serve.log" || fail "access lines on serve's stderr"
+
+step "mirrord serve: SIGUSR1 reopens it too (the packaged logrotate's signal)"
+reopened() {	# N: the serve log says "reopened" more than N times
+	[ "$(grep -c "info: access log '.*access.log' reopened" "$T/serve.log")" -gt "$1" ]
+}
+n=$(grep -c "info: access log '.*access.log' reopened" "$T/serve.log" || true)
+mv "$ACC" "$ACC.2"
+kill -USR1 "$SPID"
+wait_for 10 "the reopening" reopened "$n"
+s=$(http_status "$SERVE_URL/healthz?usr1=1")
+assert_eq 200 "$s" "/healthz after SIGUSR1"
+wait_for 5 "the line in the new file" file_has "$ACC" 'GET /healthz\?usr1=1 '
+! grep -q 'usr1=1' "$ACC.2" || fail "a line after SIGUSR1 went to the moved file"
 stop_serve

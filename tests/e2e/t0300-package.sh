@@ -6,13 +6,16 @@
 # not touched), then runs the packaged binary: --version, a sync of the
 # demo archive with the packaged example configuration, fsck, and the
 # systemd side of `mirrord daemon` (READY=1, watchdog, SIGHUP, SIGTERM)
-# through a NOTIFY_SOCKET of our own, since systemd does not run here.
+# through a NOTIFY_SOCKET of our own, since systemd does not run here, and
+# the packaged logrotate entry run by the real logrotate on its access log.
 . "$(dirname "$0")/lib.sh"
 
 for tool in dpkg-buildpackage dpkg-deb dh lintian; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		fail "'$tool' is missing: make deps-test installs build-essential debhelper lintian"
 done
+LOGROTATE=$(command -v logrotate || echo /usr/sbin/logrotate)
+[ -x "$LOGROTATE" ] || fail "logrotate is missing: make deps-test installs it"
 
 step "copy the tree, packaging/debian as debian/"
 SRC=$T/pkg/src
@@ -54,8 +57,9 @@ expect_file -rw-r--r-- usr/share/man/man8/mirrord.8.gz
 expect_file -rw-r--r-- usr/share/man/man5/mirrord.conf.5.gz
 expect_file -rw-r--r-- usr/share/doc/mirrord/copyright
 expect_file -rw-r--r-- usr/share/doc/mirrord/mirrord.conf.example
+expect_file -rw-r--r-- etc/logrotate.d/mirrord
 expect_file drwxr-xr-x var/lib/mirrord/
-if grep -Ev ' \./(etc/mirrord|usr/bin|usr/share/(doc|man|lintian)|lib/systemd/system|var/lib/mirrord)(/|$)' \
+if grep -Ev ' \./(etc/mirrord|etc/logrotate\.d(/mirrord)?|usr/bin|usr/share/(doc|man|lintian)|lib/systemd/system|var/lib/mirrord)(/|$)' \
     "$T/files" | grep -Ev ' \./((usr|usr/share|usr/share/man|lib|lib/systemd|var|var/lib|etc)/)?$' \
     >"$T/unexpected"; then
 	fail "unexpected files in the package: $(cat "$T/unexpected")"
@@ -83,14 +87,18 @@ for re in 'libc6 \(>= ' 'libcurl[0-9]*(-gnutls|t64)? \(>= ' \
 	grep -Eq -- "$re" "$T/depends" ||
 		fail "Depends has nothing matching /$re/: $(field Depends)"
 done
+# The logrotate entry works only where logrotate is.
+assert_eq logrotate "$(field Recommends)" "Recommends"
 # libdpkg is linked statically: its source must be named.
 field Built-Using | grep -Eq '^dpkg \(= [^)]+\)$' ||
 	fail "Built-Using should name dpkg: '$(field Built-Using)'"
 
 step "conffiles and maintainer scripts"
 dpkg-deb -e "$DEB" "$T/control.d" || fail "dpkg-deb -e failed"
-grep -qx /etc/mirrord/mirrord.conf "$T/control.d/conffiles" ||
-	fail "/etc/mirrord/mirrord.conf is not a conffile: $(cat "$T/control.d/conffiles" 2>&1)"
+for f in /etc/mirrord/mirrord.conf /etc/logrotate.d/mirrord; do
+	grep -qx "$f" "$T/control.d/conffiles" ||
+		fail "$f is not a conffile: $(cat "$T/control.d/conffiles" 2>&1)"
+done
 for s in postinst postrm prerm; do
 	[ -f "$T/control.d/$s" ] || continue
 	sh -n "$T/control.d/$s" || fail "$s: syntax error"
@@ -125,6 +133,7 @@ MIRRORD=$PKGROOT/usr/bin/mirrord
 step "the unit runs the packaged binary, sandboxed"
 UNIT=$PKGROOT/lib/systemd/system/mirrord.service
 for line in 'Type=notify' 'NotifyAccess=main' 'User=mirrord' \
+    'LogsDirectory=mirrord' 'LogsDirectoryMode=0750' \
     'ExecStart=/usr/bin/mirrord -c /etc/mirrord/mirrord.conf daemon' \
     'ExecReload=/bin/kill -HUP $MAINPID' 'ProtectSystem=strict' \
     'ReadWritePaths=/var/lib/mirrord' 'StateDirectory=mirrord' \
@@ -144,6 +153,15 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	fi
 fi
 
+step "the packaged mirrord.conf: the example, with the access log in /var/log/mirrord"
+diff "$PKGROOT/usr/share/doc/mirrord/mirrord.conf.example" \
+    "$PKGROOT/etc/mirrord/mirrord.conf" >"$T/conf.diff" && fail "no difference"
+grep '^[<>]' "$T/conf.diff" >"$T/conf.lines"
+printf '%s\n' '< #Access-Log: /var/log/mirrord/access.log' \
+    '> Access-Log: /var/log/mirrord/access.log' >"$T/conf.want"
+cmp -s "$T/conf.want" "$T/conf.lines" ||
+	fail "/etc/mirrord/mirrord.conf differs from the example by more (or less) than Access-Log: $(cat "$T/conf.diff")"
+
 step "mirrord --version"
 run "$MIRRORD" --version
 assert_rc 0
@@ -159,8 +177,15 @@ start_upstream
 # mirror in mirrors.d/, as an admin would set it up.
 mkdir -p "$T/etc/mirrors.d"
 CONF=$T/etc/mirrord.conf
-sed "s|^Store: .*|Store: $STORE|" "$PKGROOT/etc/mirrord/mirrord.conf" >"$CONF"
+# The packaged mirrord.conf, with its Store and access log moved here.
+LOGDIR=$T/log
+mkdir -p "$LOGDIR"
+sed -e "s|^Store: .*|Store: $STORE|" \
+    -e "s|^Access-Log: /var/log/mirrord/|Access-Log: $LOGDIR/|" \
+    "$PKGROOT/etc/mirrord/mirrord.conf" >"$CONF"
 grep -qx "Store: $STORE" "$CONF" || fail "the packaged mirrord.conf has no Store: line"
+grep -qx "Access-Log: $LOGDIR/access.log" "$CONF" ||
+	fail "the packaged mirrord.conf has no Access-Log: line"
 cat >"$T/etc/mirrors.d/demo.sources" <<EOF
 Name: demo
 Types: deb deb-src
@@ -255,6 +280,52 @@ kill -0 "$MPID" 2>/dev/null ||
 	fail "mirrord daemon died on SIGHUP: $(tail -n 20 "$T/daemon.log")"
 http_status "$DAEMON_URL/healthz" >"$T/code"
 assert_eq 200 "$(cat "$T/code")" "GET /healthz after SIGHUP"
+
+step "the packaged logrotate entry, run by logrotate: moved, SIGUSR1, reopened"
+# The entry as shipped, but for this directory, this user (the package's
+# is mirrord) and a kill in place of `systemctl kill`.
+sed -e "s|/var/log/mirrord/|$LOGDIR/|" \
+    -e "s|^\([[:space:]]*\)su mirrord mirrord\$|\1su $(id -un) $(id -gn)|" \
+    -e "s|^\([[:space:]]*\)systemctl kill --kill-whom=main --signal=USR1 mirrord.service .*|\1kill -USR1 $MPID|" \
+    "$PKGROOT/etc/logrotate.d/mirrord" >"$T/logrotate.conf"
+chmod 0644 "$T/logrotate.conf"
+for re in "^$LOGDIR/\\*\\.log {\$" "su $(id -un) $(id -gn)\$" "kill -USR1 $MPID\$"; do
+	grep -q -- "$re" "$T/logrotate.conf" ||
+		fail "the logrotate entry changed shape (no /$re/): $(cat "$PKGROOT/etc/logrotate.d/mirrord")"
+done
+# acc_line FILE TAG: FILE has the access line of /healthz?TAG.
+acc_line() {
+	[ -f "$1" ] && grep -q "\"GET /healthz?$2 HTTP/1.1\" 200 " "$1"
+}
+# rotate: a forced rotation (the daily one, now) and the reopening.
+rotate() {
+	_mark=$(wc -l <"$T/daemon.log")
+	"$LOGROTATE" -f -s "$T/logrotate.state" "$T/logrotate.conf" \
+	    >"$T/logrotate.out" 2>&1 ||
+		fail "logrotate failed: $(cat "$T/logrotate.out")"
+	_i=0
+	until tail -n "+$((_mark + 1))" "$T/daemon.log" |
+	    grep -q 'info: received SIGUSR1: reopening the logs'; do
+		_i=$((_i + 1))
+		[ "$_i" -le 100 ] || fail "no reopening in the log: $(tail -n 5 "$T/daemon.log")"
+		sleep 0.1
+	done
+	! tail -n "+$((_mark + 1))" "$T/daemon.log" | grep -q 'reloading' ||
+		fail "SIGUSR1 reloaded the configuration"
+}
+http_status "$DAEMON_URL/healthz?before" >/dev/null
+wait_for 5 "the access line in $LOGDIR/access.log" acc_line "$LOGDIR/access.log" before
+! grep -q '"GET ' "$T/daemon.log" || fail "access lines on the daemon's stderr"
+rotate
+acc_line "$LOGDIR/access.log.1" before || fail "access.log.1 lacks the line logged before"
+http_status "$DAEMON_URL/healthz?after" >/dev/null
+wait_for 5 "the next line in a new access.log" acc_line "$LOGDIR/access.log" after
+! acc_line "$LOGDIR/access.log.1" after || fail "a line after the reopening went to access.log.1"
+rotate
+[ -f "$LOGDIR/access.log.2.gz" ] || fail "no access.log.2.gz: $(ls "$LOGDIR")"
+gzip -dc "$LOGDIR/access.log.2.gz" >"$T/acc2" || fail "access.log.2.gz is no gzip file"
+acc_line "$T/acc2" before || fail "access.log.2.gz lacks the first line"
+acc_line "$LOGDIR/access.log.1" after || fail "access.log.1 lacks the second line (delaycompress)"
 
 step "SIGTERM stops it, exit 0"
 kill -TERM "$MPID"
