@@ -257,8 +257,28 @@ struct route_cache {
 
 #define ROUTE_FRONT_SLOTS 16
 
+/*
+ * A pool file's blob, as looked up in the store: what a snapshot's path
+ * names never changes while no commit lands, so a thread keeps its last
+ * lookups (keyed by the store's last commit) and answers repeated requests
+ * for the same .deb without a read transaction. 512 slots of ~280 bytes:
+ * 140 KiB a thread, allocated on the first pool request.
+ */
+#define POOL_MEMO_SLOTS 512
+#define POOL_MEMO_KEY 224	/* "mirror\0path"; longer ones are not kept */
+
+struct pool_memo {
+	uint64_t txnid;		/* 0: empty */
+	uint64_t size;
+	uint32_t seq;
+	uint16_t klen;
+	unsigned char hash[HASH_LEN];
+	char key[POOL_MEMO_KEY];
+};
+
 struct route_front {
 	struct route_ent *slot[ROUTE_FRONT_SLOTS];	/* a reference each */
+	struct pool_memo *memo;		/* POOL_MEMO_SLOTS, or NULL */
 };
 
 
@@ -338,6 +358,7 @@ route_front_free(struct route_front *f)
 		return;
 	for (i = 0; i < ROUTE_FRONT_SLOTS; i++)
 		ent_put(f->slot[i]);
+	free(f->memo);
 	free(f);
 }
 
@@ -422,6 +443,72 @@ cache_put(struct route_cache *rc, struct route_ent *e)
 	rc->slot[i] = e;
 	pthread_mutex_unlock(&rc->mu);
 	ent_put(old);
+}
+
+/*
+ * The memo slot for mirror's path in snapshot seq, with the key built in
+ * key (*klen: 0 when it is too long to be kept).
+ */
+static struct pool_memo *
+memo_slot(struct route_front *f, const char *mirror, const char *path,
+    uint32_t seq, char key[POOL_MEMO_KEY], size_t *klen)
+{
+	size_t ml = strlen(mirror), pl = strlen(path);
+	uint32_t h = 2166136261u ^ seq;
+	size_t i;
+
+	*klen = 0;
+	if (f == NULL || ml + pl + 1 > POOL_MEMO_KEY)
+		return NULL;
+	memcpy(key, mirror, ml + 1);
+	memcpy(key + ml + 1, path, pl);
+	*klen = ml + 1 + pl;
+	for (i = 0; i < *klen; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	if (f->memo == NULL)
+		f->memo = xcalloc(POOL_MEMO_SLOTS, sizeof(*f->memo));
+	return &f->memo[h % POOL_MEMO_SLOTS];
+}
+
+/*
+ * mirror's pool path in snapshot seq: its blob and size from the memo
+ * when no commit landed since it was kept, else from the store (in *t,
+ * begun here when needed), kept. MERR_NOTFOUND when the snapshot has no
+ * such file.
+ */
+static int
+pool_lookup(struct store *s, struct store_txn **t, struct route_front *f,
+    uint64_t txnid, const char *mirror, const char *path, uint32_t seq,
+    unsigned char h[HASH_LEN], uint64_t *size, struct merr *err)
+{
+	char key[POOL_MEMO_KEY];
+	size_t klen;
+	struct pool_memo *m = memo_slot(f, mirror, path, seq, key, &klen);
+	int rc;
+
+	if (m != NULL && m->txnid == txnid && m->seq == seq &&
+	    m->klen == klen && memcmp(m->key, key, klen) == 0) {
+		memcpy(h, m->hash, HASH_LEN);
+		*size = m->size;
+		return 0;
+	}
+	if (*t == NULL) {
+		rc = store_txn_begin(s, false, t, err);
+		if (rc)
+			return rc;
+	}
+	rc = snap_pool_lookup(*t, mirror, path, seq, h, size, err);
+	/* txnid was read before *t began: a commit in between only makes
+	 * the memo look stale to the next request, never fresh. */
+	if (rc == 0 && m != NULL && txnid != 0) {
+		m->txnid = txnid;
+		m->seq = seq;
+		m->klen = (uint16_t)klen;
+		memcpy(m->key, key, klen);
+		memcpy(m->hash, h, HASH_LEN);
+		m->size = *size;
+	}
+	return rc;
 }
 
 /* res becomes a 301 to the directory URL of r (with its trailing '/'). */
@@ -619,13 +706,8 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 			status(res, 404);
 			break;
 		}
-		if (*t == NULL) {
-			rc = store_txn_begin(s, false, t, err);
-			if (rc)
-				break;
-		}
-		rc = snap_pool_lookup(*t, r->mirror, r->path, sn->seq,
-		    res->hash, &res->size, err);
+		rc = pool_lookup(s, t, front, txnid, r->mirror, r->path,
+		    sn->seq, res->hash, &res->size, err);
 		if (rc == MERR_NOTFOUND) {
 			rc = 0;
 			status(res, 404);

@@ -125,7 +125,9 @@ void route_cache_free(struct route_cache *rc);
  * thread uses it, and its references keep the entries alive), so that
  * threads resolving the same refs do not contend on the cache's mutex
  * and entries' counters for every request. The entries stay the shared
- * cache's, one copy of each manifest. Free it before the cache.
+ * cache's, one copy of each manifest. It also keeps the thread's last
+ * pool lookups (path to blob, until the next commit), so that a .deb
+ * asked for again takes no read transaction. Free it before the cache.
  */
 struct route_front;
 struct route_front *route_front_new(void);

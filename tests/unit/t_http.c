@@ -31,6 +31,7 @@
 #include "mirrord/store.h"
 #include "serve/http.h"
 #include "serve/respond.h"
+#include "serve/route.h"
 #include "serve/serve.h"
 #include "tap.h"
 
@@ -1043,6 +1044,72 @@ test_raw(void)
 	}
 }
 
+/* Resolves /MIRROR/ref/path with cache and front; 1 if a file answers. */
+static int
+resolve_file(struct fixture *f, struct route_cache *rc,
+    struct route_front *fr, const char *ref, const char *path,
+    unsigned char h[HASH_LEN], uint64_t *size)
+{
+	char *url = xasprintf("/%s/%s/%s", MIRROR, ref, path);
+	char buf[ROUTE_BUF_MAX];
+	struct route r;
+	struct route_result res;
+	struct merr err = { 0, "" };
+	int file = 0;
+
+	if (route_parse(url, buf, sizeof(buf), &r) == 0 &&
+	    route_resolve(&f->conf, f->s, rc, fr, &r, &res, &err) == 0) {
+		file = res.answer == ANSWER_FILE;
+		memcpy(h, res.hash, HASH_LEN);
+		*size = res.size;
+		buf_release(&res.page);
+	}
+	free(url);
+	return file;
+}
+
+/*
+ * A thread's memo of pool lookups: the same path again answers the same
+ * blob; a snapshot that gives the path another blob answers that one at
+ * once, while the earlier snapshot keeps its own.
+ */
+static void
+test_pool_memo(struct fixture *f)
+{
+	static const char other[] = "hello 2.0, uploaded again\n";
+	struct route_cache *rc = route_cache_new(60 * 1000);
+	struct route_front *fr = route_front_new();
+	unsigned char h2[HASH_LEN], h3[HASH_LEN], h[HASH_LEN];
+	char id3[SNAP_ID_LEN + 1];
+	uint64_t size;
+	int64_t t3;
+	int i, same = 0;
+
+	hash_buf(f->deb2, f->deb2len, h2);
+	hash_buf(other, sizeof(other) - 1, h3);
+	for (i = 0; i < 3; i++)
+		same += resolve_file(f, rc, fr, "latest", DEB2, h, &size) &&
+		    memcmp(h, h2, HASH_LEN) == 0 && size == f->deb2len;
+	is_int(same, 3, "memo: latest's %s, three times", DEB2);
+	ok(resolve_file(f, rc, fr, f->id2, DEB2, h, &size) &&
+	    memcmp(h, h2, HASH_LEN) == 0, "memo: the same through its ID");
+	ok(!resolve_file(f, rc, fr, f->id1, DEB2, h, &size),
+	    "memo: not in snapshot 1");
+
+	/* Snapshot 3: the same path, other bytes. */
+	sleep(1);	/* another second, another snapshot ID */
+	commit(f->s, "PKGS-3\n", DEB2, other, sizeof(other) - 1, DEB2,
+	    f->deb2, f->deb2len, id3, &t3);
+	ok(resolve_file(f, rc, fr, "latest", DEB2, h, &size) &&
+	    memcmp(h, h3, HASH_LEN) == 0 && size == sizeof(other) - 1,
+	    "memo: latest's %s is snapshot 3's blob at once", DEB2);
+	ok(resolve_file(f, rc, fr, f->id2, DEB2, h, &size) &&
+	    memcmp(h, h2, HASH_LEN) == 0 && size == f->deb2len,
+	    "memo: snapshot 2 keeps its blob");
+	route_front_free(fr);
+	route_cache_free(rc);
+}
+
 /* serve_run in a thread, stopped through its flag. */
 struct run_arg {
 	struct fixture *f;
@@ -1198,6 +1265,8 @@ main(void)
 	curl_easy_cleanup(curl);
 	curl = NULL;
 	http_stop(h, 2000);
+
+	test_pool_memo(&f);	/* last: it commits a third snapshot */
 
 	free(logp);
 	free(keyp);
