@@ -332,6 +332,12 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 	do
 		w = write(t->h->log_fd, line, o);
 	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)o) {	/* full disk, I/O error: serve_loop warns */
+		atomic_store_explicit(&t->h->m.log_errno, w < 0 ? errno :
+		    ENOSPC, memory_order_relaxed);
+		atomic_fetch_add_explicit(&t->h->m.log_lost, 1,
+		    memory_order_relaxed);
+	}
 }
 
 /* --- MHD callbacks around the handler ---------------------------------- */
@@ -1579,6 +1585,30 @@ http_stop(struct http *h, unsigned grace_ms)
 	http_free(h);
 }
 
+/*
+ * Says in the log that access-log lines were lost (*reported: the count
+ * already said): at once the first time, then at most once a minute, as
+ * a full disk loses one a request.
+ */
+static void
+warn_log_lost(struct http *h, const char *path, uint64_t *reported,
+    int64_t *last)
+{
+	uint64_t lost = atomic_load_explicit(&h->m.log_lost,
+	    memory_order_relaxed);
+	int64_t now = mono_ms();
+
+	if (lost == *reported || (*last != 0 && now - *last < 60 * 1000))
+		return;
+	log_warn("access log '%s': %llu line%s not written (%llu in all): %s",
+	    path != NULL ? path : "standard error",
+	    (unsigned long long)(lost - *reported), lost - *reported == 1 ?
+	    "" : "s", (unsigned long long)lost, strerror(atomic_load_explicit(
+	    &h->m.log_errno, memory_order_relaxed)));
+	*reported = lost;
+	*last = now;
+}
+
 static int
 serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
     const struct conf *const *conf_ptr, struct store *s,
@@ -1591,6 +1621,8 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 	struct http *h;
 	const char *spec = o->listen ? o->listen : c->listen;
 	unsigned long ticks;
+	uint64_t lost_said = 0;
+	int64_t lost_when = 0;
 	int rc;
 
 	if (spec == NULL)
@@ -1611,6 +1643,7 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 		nanosleep(&ts, NULL);
 		if (ticks % HTTP_SWEEP_TICKS == 0)
 			http_sweep(h);
+		warn_log_lost(h, o->access_log, &lost_said, &lost_when);
 		if (o->reopen_log != NULL && *o->reopen_log) {
 			struct merr rerr = { 0, "" };
 

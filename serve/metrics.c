@@ -18,6 +18,8 @@ metrics_init(struct metrics *m, struct metrics_req **req, size_t nreq)
 	m->nreq = nreq;
 	atomic_init(&m->open_connections, 0);
 	atomic_init(&m->refused, 0);
+	atomic_init(&m->log_lost, 0);
+	atomic_init(&m->log_errno, 0);
 }
 
 void
@@ -186,6 +188,11 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	    "Connections closed at once because Max-Clients were open.");
 	buf_addf(b, "mirrord_http_refused_connections_total %ld\n",
 	    atomic_load_explicit(&m->refused, memory_order_relaxed));
+	help(b, "mirrord_http_access_log_lost_total", "counter",
+	    "Access-log lines that could not be written whole.");
+	buf_addf(b, "mirrord_http_access_log_lost_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(&m->log_lost,
+	    memory_order_relaxed));
 	help(b, "mirrord_http_open_connections", "gauge",
 	    "Client connections open now.");
 	buf_addf(b, "mirrord_http_open_connections %ld\n",

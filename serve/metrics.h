@@ -32,6 +32,10 @@ struct metrics {
 	size_t nreq;
 	atomic_long open_connections;
 	atomic_long refused;		/* connections over Max-Clients */
+	/* Access-log lines not written whole (a full disk, an I/O error),
+	 * and the errno of the last: rare, so shared. */
+	atomic_uint_fast64_t log_lost;
+	atomic_int log_errno;
 };
 
 /* m counts for the nreq threads' req[], borrowed (they outlive m). */

@@ -4,7 +4,9 @@
 # while a client keeps requesting: every request has exactly one whole
 # line, in the moved file or in the new one. A reload that changes
 # Access-Log is a warning, and the lines stay where they were. Then
-# `mirrord serve` with Access-Log, reopened on SIGHUP and on SIGUSR1 too.
+# `mirrord serve` with Access-Log, reopened on SIGHUP and on SIGUSR1 too;
+# and an Access-Log that cannot be written: requests are served, the lost
+# lines counted in /metrics and said in the log, once.
 . "$(dirname "$0")/lib.sh"
 
 ACC=$T/access.log
@@ -124,4 +126,24 @@ s=$(http_status "$SERVE_URL/healthz?usr1=1")
 assert_eq 200 "$s" "/healthz after SIGUSR1"
 wait_for 5 "the line in the new file" file_has "$ACC" 'GET /healthz\?usr1=1 '
 ! grep -q 'usr1=1' "$ACC.2" || fail "a line after SIGUSR1 went to the moved file"
+stop_serve
+
+step "an access log that cannot be written (/dev/full): served all the same, counted, said"
+set_global Access-Log /dev/full
+start_serve
+for i in 1 2 3; do
+	s=$(http_status "$SERVE_URL/healthz?full=$i")
+	assert_eq 200 "$s" "/healthz with a full access log"
+done
+lost_said() {
+	grep -Eq "warning: access log '/dev/full': [0-9]+ lines? not written \([0-9]+ in all\): No space left on device" "$T/serve.log"
+}
+MPID=$(ps -o pid= --ppid "$SERVE_PID" | tr -d ' ')	# what wait_for watches
+wait_for 5 "the warning in the log" lost_said
+curl -s --max-time 5 -o "$T/metrics" "$SERVE_URL/metrics" || fail "GET /metrics failed"
+n=$(awk '$1 == "mirrord_http_access_log_lost_total" { print $2 }' "$T/metrics")
+[ -n "$n" ] && [ "$n" -ge 3 ] ||
+	fail "mirrord_http_access_log_lost_total is '$n', expected at least 3"
+[ "$(grep -c "access log '/dev/full'" "$T/serve.log")" = 1 ] ||
+	fail "lost lines said more than once a minute: $(grep "access log '/dev/full'" "$T/serve.log")"
 stop_serve
