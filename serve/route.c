@@ -316,16 +316,21 @@ route_cache_free(struct route_cache *rc)
 	free(rc);
 }
 
-/* FNV-1a of the key, to a slot. */
-static size_t
-cache_slot(const char *key, size_t klen)
+/* FNV-1a of key, from h (2166136261 to begin with). */
+static uint32_t
+fnv1a(uint32_t h, const char *key, size_t klen)
 {
-	uint32_t h = 2166136261u;
 	size_t i;
 
 	for (i = 0; i < klen; i++)
 		h = (h ^ (unsigned char)key[i]) * 16777619u;
-	return h % ROUTE_CACHE_SLOTS;
+	return h;
+}
+
+static size_t
+cache_slot(const char *key, size_t klen)
+{
+	return fnv1a(2166136261u, key, klen) % ROUTE_CACHE_SLOTS;
 }
 
 /* Any commit (a sync, a promotion) may have moved e's ref. */
@@ -454,8 +459,6 @@ memo_slot(struct route_front *f, const char *mirror, const char *path,
     uint32_t seq, char key[POOL_MEMO_KEY], size_t *klen)
 {
 	size_t ml = strlen(mirror), pl = strlen(path);
-	uint32_t h = 2166136261u ^ seq;
-	size_t i;
 
 	*klen = 0;
 	if (f == NULL || ml + pl + 1 > POOL_MEMO_KEY)
@@ -463,11 +466,10 @@ memo_slot(struct route_front *f, const char *mirror, const char *path,
 	memcpy(key, mirror, ml + 1);
 	memcpy(key + ml + 1, path, pl);
 	*klen = ml + 1 + pl;
-	for (i = 0; i < *klen; i++)
-		h = (h ^ (unsigned char)key[i]) * 16777619u;
 	if (f->memo == NULL)
 		f->memo = xcalloc(POOL_MEMO_SLOTS, sizeof(*f->memo));
-	return &f->memo[h % POOL_MEMO_SLOTS];
+	return &f->memo[fnv1a(2166136261u ^ seq, key, *klen) %
+	    POOL_MEMO_SLOTS];
 }
 
 /*
