@@ -303,13 +303,18 @@ rotate() {
 	"$LOGROTATE" -f -s "$T/logrotate.state" "$T/logrotate.conf" \
 	    >"$T/logrotate.out" 2>&1 ||
 		fail "logrotate failed: $(cat "$T/logrotate.out")"
+	# The signal is taken at once; the server's loop reopens the access
+	# log at its next tick, and says so: lines go to the new file after.
 	_i=0
 	until tail -n "+$((_mark + 1))" "$T/daemon.log" |
-	    grep -q 'info: received SIGUSR1: reopening the logs'; do
+	    grep -q "info: access log '$LOGDIR/access.log' reopened"; do
 		_i=$((_i + 1))
 		[ "$_i" -le 100 ] || fail "no reopening in the log: $(tail -n 5 "$T/daemon.log")"
 		sleep 0.1
 	done
+	tail -n "+$((_mark + 1))" "$T/daemon.log" |
+	    grep -q 'info: received SIGUSR1: reopening the logs' ||
+		fail "no SIGUSR1 in the log: $(tail -n 5 "$T/daemon.log")"
 	! tail -n "+$((_mark + 1))" "$T/daemon.log" | grep -q 'reloading' ||
 		fail "SIGUSR1 reloaded the configuration"
 }
