@@ -138,3 +138,14 @@ hash_fd(int fd, unsigned char out[HASH_LEN], uint64_t *size, struct merr *err)
 		*size = total;
 	return 0;
 }
+
+uint32_t
+hash_fnv1a(uint32_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}

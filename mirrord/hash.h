@@ -1,5 +1,6 @@
 /*
- * hash.h: SHA-256 (OpenSSL libcrypto) and hex helpers.
+ * hash.h: SHA-256 (OpenSSL libcrypto) and hex helpers; FNV-1a for the
+ * in-memory tables.
  */
 #ifndef MIRRORD_HASH_H
 #define MIRRORD_HASH_H
@@ -30,5 +31,10 @@ int hash_from_hex(const char *s, size_t len, unsigned char out[HASH_LEN]);
 /* Hash an open file from its start; *size gets its length. */
 int hash_fd(int fd, unsigned char out[HASH_LEN], uint64_t *size,
     struct merr *err);
+
+/* FNV-1a of len bytes, from h: HASH_FNV1A_INIT, or a seed mixed into it.
+ * For spreading keys over a table's slots, never for integrity. */
+#define HASH_FNV1A_INIT 2166136261u
+uint32_t hash_fnv1a(uint32_t h, const void *data, size_t len);
 
 #endif

@@ -424,13 +424,10 @@ ip_key(const struct sockaddr *sa, unsigned char out[16])
 static struct ip_ent **
 ip_slot(struct ip_table *t, const unsigned char key[16])
 {
-	uint32_t hv = 2166136261u;
 	struct ip_ent **e;
-	size_t i;
 
-	for (i = 0; i < 16; i++)
-		hv = (hv ^ key[i]) * 16777619u;
-	for (e = &t->b[hv % HTTP_IP_BUCKETS]; *e != NULL; e = &(*e)->next)
+	for (e = &t->b[hash_fnv1a(HASH_FNV1A_INIT, key, 16) % HTTP_IP_BUCKETS];
+	    *e != NULL; e = &(*e)->next)
 		if (memcmp((*e)->addr, key, 16) == 0)
 			break;
 	return e;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/hash.h"
 #include "mirrord/path.h"
 #include "mirrord/snap.h"
 #include "serve/pages.h"
@@ -316,21 +317,10 @@ route_cache_free(struct route_cache *rc)
 	free(rc);
 }
 
-/* FNV-1a of key, from h (2166136261 to begin with). */
-static uint32_t
-fnv1a(uint32_t h, const char *key, size_t klen)
-{
-	size_t i;
-
-	for (i = 0; i < klen; i++)
-		h = (h ^ (unsigned char)key[i]) * 16777619u;
-	return h;
-}
-
 static size_t
 cache_slot(const char *key, size_t klen)
 {
-	return fnv1a(2166136261u, key, klen) % ROUTE_CACHE_SLOTS;
+	return hash_fnv1a(HASH_FNV1A_INIT, key, klen) % ROUTE_CACHE_SLOTS;
 }
 
 /* Any commit (a sync, a promotion) may have moved e's ref. */
@@ -468,7 +458,7 @@ memo_slot(struct route_front *f, const char *mirror, const char *path,
 	*klen = ml + 1 + pl;
 	if (f->memo == NULL)
 		f->memo = xcalloc(POOL_MEMO_SLOTS, sizeof(*f->memo));
-	return &f->memo[fnv1a(2166136261u ^ seq, key, *klen) %
+	return &f->memo[hash_fnv1a(HASH_FNV1A_INIT ^ seq, key, *klen) %
 	    POOL_MEMO_SLOTS];
 }
 

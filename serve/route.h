@@ -138,9 +138,8 @@ void route_front_free(struct route_front *f);
  * using cache and the calling thread's front to it (either may be NULL),
  * in at most one short read transaction, which is over when this
  * returns. res->page must be released with buf_release() whatever the
- * answer. Returns 0 with res filled; on a
- * store error returns it with res->status 500 and err set (to be logged
- * by the caller).
+ * answer. Returns 0 with res filled; on a store error returns it with
+ * res->status 500 and err set (to be logged by the caller).
  */
 int route_resolve(const struct conf *c, struct store *s,
     struct route_cache *cache, struct route_front *front,
