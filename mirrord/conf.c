@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 
 #include "mirrord/conf.h"
 #include "mirrord/deb822.h"
+#include "mirrord/gpg.h"
 #include "mirrord/path.h"
 
 #define CONF_MAX_FILE (1024 * 1024)
@@ -38,7 +40,7 @@ enum conf_key {
 	K_GC_GRACE, K_SERVE_THREADS, K_SERVE_MAP_MIB, K_MAX_CLIENTS,
 	K_MAX_CLIENTS_PER_IP, K_CLIENT_TIMEOUT, K_CHANNEL_HISTORY, K_NAME,
 	K_TYPES, K_URIS, K_SUITES, K_COMPONENTS, K_ARCHES, K_SIGNED_BY,
-	K_ENABLED
+	K_ENABLED, K_PUBKEY_ALGO, K_TRUSTED_PARTS
 };
 
 #define KG 1	/* allowed in the global stanza */
@@ -71,6 +73,7 @@ static const struct {
 	{ "Max-Clients", K_MAX_CLIENTS, KG },
 	{ "Max-Clients-Per-IP", K_MAX_CLIENTS_PER_IP, KG },
 	{ "Client-Timeout", K_CLIENT_TIMEOUT, KG },
+	{ "Trusted-Parts", K_TRUSTED_PARTS, KG },
 	{ "Name", K_NAME, KM },
 	{ "Types", K_TYPES, KM },
 	{ "URIs", K_URIS, KM },
@@ -79,11 +82,13 @@ static const struct {
 	{ "Architectures", K_ARCHES, KM },
 	{ "Signed-By", K_SIGNED_BY, KM },
 	{ "Enabled", K_ENABLED, KM },
+	{ "Assert-Pubkey-Algo", K_PUBKEY_ALGO, KM },
 };
 
 static int
 conf_err(struct merr *err, int code, const struct conf_src *src,
     unsigned line, const char *fmt, ...) ATTR_PRINTF(5, 6);
+static int conf_cmp_names(const void *a, const void *b);
 
 /* Sets err to "'file' line N: <fmt>". */
 static int
@@ -505,9 +510,13 @@ out:
 	return rc;
 }
 
-/* True if s looks like an OpenPGP fingerprint or key ID, not a path. */
+/*
+ * True if s is made of hex digits (after an optional "0x", before an
+ * optional '!'): meant as a key ID or fingerprint, not as a path (a keyring
+ * file's name has a dot).
+ */
 static bool
-conf_is_fingerprint(const char *s, size_t len)
+conf_is_hex_id(const char *s, size_t len)
 {
 	size_t i;
 
@@ -517,59 +526,207 @@ conf_is_fingerprint(const char *s, size_t len)
 		s += 2;
 		len -= 2;
 	}
-	if (len < 8)
+	if (len == 0)
 		return false;
 	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F')))
+		if (!isxdigit((unsigned char)s[i]))
 			return false;
 	}
 	return true;
 }
 
-/*
- * Signed-By: one keyring file that must be readable now. apt also takes
- * fingerprints and inline keys; mirrord needs a file for gpg.c.
- */
+/* A keyring file that must be readable now; *out gets its absolute path. */
 static int
-conf_signed_by(const struct conf_src *src, const struct deb822_field *f,
+conf_keyring(const struct conf_src *src, unsigned line, const char *s,
     char **out, struct merr *err)
 {
 	struct stat st;
 	char *path;
-	size_t i;
 	int fd;
 
-	for (i = 0; i < f->value_len; i++)
-		if (conf_isspace(f->value[i]))
-			break;
-	if (f->value_len == 0 || i < f->value_len ||
-	    conf_is_fingerprint(f->value, f->value_len) ||
-	    str_startswith(f->value, "-----BEGIN"))
-		return conf_err(err, MERR_CONF, src, f->line,
-		    "Signed-By must name a keyring file");
-	path = conf_abspath(src->dir, f->value, f->value_len);
+	path = conf_abspath(src->dir, s, strlen(s));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 
-		conf_err(err, MERR_CONF, src, f->line,
+		conf_err(err, MERR_CONF, src, line,
 		    "cannot open keyring '%s': %s", path, strerror(e));
 		free(path);
 		return MERR_CONF;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		conf_err(err, MERR_CONF, src, f->line,
+		conf_err(err, MERR_CONF, src, line,
 		    "keyring '%s' is not a regular file", path);
 		free(path);
 		return MERR_CONF;
 	}
 	close(fd);
-	free(*out);
 	*out = path;
+	return 0;
+}
+
+#define KEY_BEGIN "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+#define KEY_END "-----END PGP PUBLIC KEY BLOCK-----"
+
+/*
+ * An inline key block, normalised as apt does (debmetaindex.cc): every
+ * line stripped, a "." line standing for an empty one. It must be one
+ * block, alone in the field: apt takes a value holding a BEGIN line as a
+ * key block whole, so a path or fingerprint beside it would be key data.
+ */
+static int
+conf_keyblock(const struct conf_src *src, const struct deb822_field *f,
+    struct conf_mirror *m, struct merr *err)
+{
+	const char *p = f->value, *end = f->value + f->value_len, *nl, *s, *e;
+	enum { BEFORE, IN, AFTER } state = BEFORE;
+	struct buf b;
+
+	buf_init(&b);
+	for (; p < end; p = nl < end ? nl + 1 : end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		for (s = p; s < nl && conf_isspace(*s); s++)
+			;
+		for (e = nl; e > s && (conf_isspace(e[-1]) || e[-1] == '\r');
+		    e--)
+			;
+		if (e - s == 1 && *s == '.')
+			e = s;
+		if (state == BEFORE && e == s)
+			continue;
+		if (state == AFTER && e > s)
+			break;
+		if (state == BEFORE) {
+			if ((size_t)(e - s) != strlen(KEY_BEGIN) ||
+			    memcmp(s, KEY_BEGIN, strlen(KEY_BEGIN)) != 0)
+				break;
+			state = IN;
+		} else if (state == IN && (size_t)(e - s) == strlen(KEY_END) &&
+		    memcmp(s, KEY_END, strlen(KEY_END)) == 0) {
+			state = AFTER;
+		}
+		buf_add(&b, s, (size_t)(e - s));
+		buf_addc(&b, '\n');
+	}
+	if (state != AFTER || p < end) {
+		buf_release(&b);
+		return conf_err(err, MERR_CONF, src, f->line,
+		    "Signed-By: an inline key must be one '" KEY_BEGIN "' "
+		    "block ending in '" KEY_END "', with nothing before or "
+		    "after it");
+	}
+	free(m->keyblock);
+	m->keyblock = buf_detach(&b, NULL);
+	return 0;
+}
+
+/*
+ * Signed-By, as apt 2.6 reads it: a value holding a BEGIN PGP PUBLIC KEY
+ * BLOCK line is an inline key block; any other value is a list, split on
+ * white space and commas, of keyring files and fingerprints that narrow
+ * them. A fingerprint is 40 hex digits, with a trailing '!' for that key
+ * alone (not its subkeys); apt refuses short key IDs and anything else
+ * that is not a path ("not a fingerprint"), and so does mirrord. Paths may
+ * be relative to the file (apt wants them absolute).
+ */
+static int
+conf_signed_by(const struct conf_src *src, const struct deb822_field *f,
+    struct conf_mirror *m, struct merr *err)
+{
+	size_t i = 0, start, n;
+	char *tok, *path;
+	int rc = 0;
+
+	if (memmem(f->value, f->value_len, KEY_BEGIN,
+	    strlen(KEY_BEGIN)) != NULL)
+		return conf_keyblock(src, f, m, err);
+	while (rc == 0 && i < f->value_len) {
+		while (i < f->value_len && (conf_isspace(f->value[i]) ||
+		    f->value[i] == ','))
+			i++;
+		if (i == f->value_len)
+			break;
+		start = i;
+		while (i < f->value_len && !conf_isspace(f->value[i]) &&
+		    f->value[i] != ',')
+			i++;
+		tok = xstrndup(f->value + start, i - start);
+		n = strlen(tok);
+		if (conf_is_hex_id(tok, n)) {
+			bool bang = tok[n - 1] == '!';
+
+			if (n - bang != GPG_FPR_LEN ||
+			    strspn(tok, "0123456789abcdefABCDEF") !=
+			    GPG_FPR_LEN)
+				rc = conf_err(err, MERR_CONF, src, f->line,
+				    "Signed-By: '%s' is not a fingerprint "
+				    "(want 40 hex digits, as apt does; key "
+				    "IDs are not accepted)", tok);
+			else {
+				for (start = 0; start < GPG_FPR_LEN; start++)
+					tok[start] = (char)toupper(
+					    (unsigned char)tok[start]);
+				m->key_fprs = xreallocarray(m->key_fprs,
+				    m->nkey_fprs + 1, sizeof(*m->key_fprs));
+				m->key_fprs[m->nkey_fprs++] = tok;
+				tok = NULL;
+			}
+		} else {
+			rc = conf_keyring(src, f->line, tok, &path, err);
+			if (rc == 0) {
+				m->keyrings = xreallocarray(m->keyrings,
+				    m->nkeyrings + 1, sizeof(*m->keyrings));
+				m->keyrings[m->nkeyrings++] = path;
+			}
+		}
+		free(tok);
+	}
+	if (rc == 0 && m->nkeyrings == 0 && m->nkey_fprs == 0)
+		rc = conf_err(err, MERR_CONF, src, f->line,
+		    "Signed-By needs a keyring file, fingerprints or an "
+		    "inline key");
+	return rc;
+}
+
+/*
+ * A Signed-By of fingerprints alone selects keys from the keyrings apt
+ * trusts (Dir::Etc::TrustedParts, *.gpg and *.asc), as apt does.
+ */
+static int
+conf_trusted_parts(struct conf *c, struct conf_mirror *m, struct merr *err)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (m->nkeyrings > 0 || m->keyblock != NULL)
+		return 0;
+	d = opendir(c->trusted_parts);
+	if (d == NULL)
+		return merr_set(err, MERR_CONF, "'%s' line %u: mirror '%s': "
+		    "Signed-By names only fingerprints, and the keyrings "
+		    "they are looked for in cannot be read: cannot open "
+		    "'%s': %s", m->file, m->line, m->name, c->trusted_parts,
+		    strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || !(str_endswith(de->d_name,
+		    ".gpg") || str_endswith(de->d_name, ".asc")))
+			continue;
+		m->keyrings = xreallocarray(m->keyrings, m->nkeyrings + 1,
+		    sizeof(*m->keyrings));
+		m->keyrings[m->nkeyrings++] = xasprintf("%s/%s",
+		    c->trusted_parts, de->d_name);
+	}
+	closedir(d);
+	if (m->nkeyrings == 0)
+		return merr_set(err, MERR_CONF, "'%s' line %u: mirror '%s': "
+		    "Signed-By names only fingerprints, and '%s' holds no "
+		    "keyring (*.gpg, *.asc) to find them in", m->file,
+		    m->line, m->name, c->trusted_parts);
+	qsort(m->keyrings, m->nkeyrings, sizeof(*m->keyrings),
+	    conf_cmp_names);
 	return 0;
 }
 
@@ -700,6 +857,11 @@ conf_global(struct conf *c, const struct conf_src *src,
 		case K_VALID_FOR:
 			rc = conf_duration(src, f, 60, &c->valid_for, err);
 			break;
+		case K_TRUSTED_PARTS:
+			free(c->trusted_parts);
+			c->trusted_parts = NULL;
+			rc = conf_path(src, f, &c->trusted_parts, err);
+			break;
 		case K_SIGNING_KEY:
 			free(c->signing_key);
 			c->signing_key = NULL;
@@ -730,7 +892,10 @@ conf_mirror_release(struct conf_mirror *m)
 	conf_strv_free(m->suites, m->nsuites);
 	conf_strv_free(m->components, m->ncomponents);
 	conf_strv_free(m->arches, m->narches);
-	free(m->signed_by);
+	conf_strv_free(m->keyrings, m->nkeyrings);
+	conf_strv_free(m->key_fprs, m->nkey_fprs);
+	free(m->keyblock);
+	free(m->pubkey_algo);
 	free(m->keep_snapshots);
 	free(m->file);
 	memset(m, 0, sizeof(*m));
@@ -843,8 +1008,22 @@ conf_mirror_parse(const struct conf_src *src, const struct deb822_para *para,
 			rc = conf_words(src, f, &m->arches, &m->narches, err);
 			break;
 		case K_SIGNED_BY:
-			rc = conf_signed_by(src, f, &m->signed_by, err);
+			rc = conf_signed_by(src, f, m, err);
 			break;
+		case K_PUBKEY_ALGO: {
+			const char *why;
+
+			why = gpg_pubkey_algo_check(f->value);
+			if (why != NULL)
+				rc = conf_err(err, MERR_CONF, src, f->line,
+				    "'Assert-Pubkey-Algo': %s in '%s'", why,
+				    f->value);
+			else {
+				free(m->pubkey_algo);
+				m->pubkey_algo = xstrdup(f->value);
+			}
+			break;
+		}
 		case K_ENABLED:
 			if (str_ieq(f->value, f->value_len, "yes"))
 				m->enabled = true;
@@ -884,7 +1063,8 @@ conf_mirror_parse(const struct conf_src *src, const struct deb822_para *para,
 			missing = "Components";
 		else if (m->deb && m->narches == 0)
 			missing = "Architectures";
-		else if (m->signed_by == NULL)
+		else if (m->nkeyrings == 0 && m->nkey_fprs == 0 &&
+		    m->keyblock == NULL)
 			missing = "Signed-By";
 		if (missing != NULL) {
 			if (m->name != NULL)
@@ -1059,6 +1239,7 @@ conf_load(const char *path, struct conf **out, struct merr *err)
 	struct conf *c = xcalloc(1, sizeof(*c));
 	bool have_global = false;
 	unsigned global_line = 0;
+	size_t i;
 	int rc;
 
 	c->path = xstrdup(path);
@@ -1075,10 +1256,13 @@ conf_load(const char *path, struct conf **out, struct merr *err)
 	c->sync_interval = 6 * 3600;
 	c->gc_grace = 36 * 3600;
 	c->channel_history = 5;
+	c->trusted_parts = xstrdup("/etc/apt/trusted.gpg.d");
 
 	rc = conf_load_file(c, path, false, &have_global, &global_line, err);
 	if (rc == 0)
 		rc = conf_load_mirrors_d(c, path, err);
+	for (i = 0; rc == 0 && i < c->nmirrors; i++)
+		rc = conf_trusted_parts(c, &c->mirrors[i], err);
 	if (rc) {
 		conf_free(c);
 		return rc;
@@ -1105,6 +1289,7 @@ conf_free(struct conf *c)
 	free(c->access_log);
 	free(c->keep_snapshots);
 	free(c->signing_key);
+	free(c->trusted_parts);
 	free(c);
 }
 

@@ -24,7 +24,13 @@ struct conf_mirror {
 	size_t ncomponents;
 	char **arches;		/* Architectures:; required when deb */
 	size_t narches;
-	char *signed_by;	/* absolute path of the keyring file */
+	/* Signed-By:, as apt reads it (see mirrord.conf(5)). */
+	char **keyrings;	/* keyring files, absolute */
+	size_t nkeyrings;
+	char *keyblock;		/* an inline armoured key block, or NULL */
+	char **key_fprs;	/* fingerprints: 40 upper hex, maybe '!' */
+	size_t nkey_fprs;
+	char *pubkey_algo;	/* Assert-Pubkey-Algo:, NULL = apt's */
 	bool enabled;		/* Enabled: yes|no, default yes */
 	long sync_interval;	/* seconds; 0 = the global value */
 	char *keep_snapshots;	/* NULL = the global value */
@@ -57,6 +63,9 @@ struct conf {
 	long client_timeout;	/* Client-Timeout:, seconds, default 30 */
 	char *signing_key;	/* Signing-Key:, absolute; NULL = the
 				 * default <Store>/signing-key.asc */
+	char *trusted_parts;	/* Trusted-Parts:, default
+				 * /etc/apt/trusted.gpg.d: the keyrings of
+				 * a Signed-By of fingerprints alone */
 	struct conf_mirror *mirrors;
 	size_t nmirrors;
 };

@@ -38,11 +38,13 @@
 struct gpg_allowed {
 	char fpr[GPG_FPR_LEN + 1];
 	char primary[GPG_FPR_LEN + 1];
+	char algo[32];		/* as gpg names it: "ed25519", "rsa4096" */
 };
 
 struct gpg_verifier {
 	char *home;		/* private GnuPG home, removed on free */
-	char *keyring;		/* for messages */
+	char *keyring;		/* what Signed-By names, for messages */
+	char *policy;		/* public-key algorithm policy */
 	struct gpg_allowed *allowed;
 	size_t nallowed;
 };
@@ -172,6 +174,7 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 	gpgme_key_t key;
 	gpgme_subkey_t sk;
 	size_t cap = 0;
+	char *algo;
 
 	ge = gpgme_op_keylist_start(ctx, NULL, 0);
 	while (ge == 0) {
@@ -190,6 +193,11 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 			fpr_copy(v->allowed[v->nallowed].fpr, sk->fpr);
 			fpr_copy(v->allowed[v->nallowed].primary,
 			    key->subkeys->fpr);
+			algo = gpgme_pubkey_algo_string(sk);
+			snprintf(v->allowed[v->nallowed].algo,
+			    sizeof(v->allowed[0].algo), "%s",
+			    algo != NULL ? algo : "unknown");
+			gpgme_free(algo);
 			v->nallowed++;
 		}
 		gpgme_key_unref(key);
@@ -204,18 +212,149 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 	return 0;
 }
 
-int
-gpg_verifier_new(const char *keyring, const char *tmpdir,
-    struct gpg_verifier **out,
+/*
+ * Imports the keys of kd (named what in messages) into ctx. A file without
+ * OpenPGP keys is an error of its own, so that a wrong path in a list of
+ * several is not hidden by the others.
+ */
+static int
+import_keys(gpgme_ctx_t ctx, gpgme_data_t kd, const char *what,
     struct merr *err)
+{
+	gpgme_import_result_t res;
+	gpgme_error_t ge;
+
+	ge = gpgme_op_import(ctx, kd);
+	if (ge && gpgme_err_code(ge) != GPG_ERR_NO_DATA)
+		return merr_set(err, MERR_CONF, "cannot import %s: %s", what,
+		    gpgme_strerror(ge));
+	res = ge ? NULL : gpgme_op_import_result(ctx);
+	if (res == NULL || res->considered == 0)
+		return merr_set(err, MERR_CONF, "%s holds no OpenPGP keys",
+		    what);
+	return 0;
+}
+
+static int
+import_file(gpgme_ctx_t ctx, const char *path, struct merr *err)
+{
+	gpgme_data_t kd = NULL;
+	gpgme_error_t ge;
+	char *what;
+	FILE *f;
+	int rc;
+
+	/* Check readability first, for a message that names the file. */
+	f = fopen(path, "rbe");
+	if (f == NULL)
+		return merr_set(err, MERR_CONF, "cannot open keyring '%s': %s",
+		    path, strerror(errno));
+	fclose(f);
+	ge = gpgme_data_new_from_file(&kd, path, 1);
+	if (ge)
+		return merr_set(err, MERR_CONF, "cannot read keyring '%s': %s",
+		    path, gpgme_strerror(ge));
+	what = xasprintf("keyring '%s'", path);
+	rc = import_keys(ctx, kd, what, err);
+	free(what);
+	gpgme_data_release(kd);
+	return rc;
+}
+
+static int
+import_block(gpgme_ctx_t ctx, const char *block, struct merr *err)
+{
+	gpgme_data_t kd = NULL;
+	gpgme_error_t ge;
+	int rc;
+
+	ge = gpgme_data_new_from_mem(&kd, block, strlen(block), 0);
+	if (ge)
+		return merr_set(err, MERR_IO, "gpgme: cannot create data: %s",
+		    gpgme_strerror(ge));
+	rc = import_keys(ctx, kd, "the key block in Signed-By", err);
+	gpgme_data_release(kd);
+	return rc;
+}
+
+/* Whether Signed-By's fingerprint want (40 hex, maybe '!') allows a. */
+static bool
+fpr_allows(const char *want, const struct gpg_allowed *a)
+{
+	bool exact = want[GPG_FPR_LEN] == '!';
+
+	if (strncasecmp(want, a->fpr, GPG_FPR_LEN) == 0)
+		return true;
+	return !exact && strncasecmp(want, a->primary, GPG_FPR_LEN) == 0;
+}
+
+/*
+ * Narrows the allow-list to the fingerprints of ks, if it names any. A
+ * fingerprint that allows no key is an error: it is a typo or a key the
+ * files do not hold, and apt would refuse every signature for it.
+ */
+static int
+restrict_keys(struct gpg_verifier *v, const struct gpg_keyspec *ks,
+    struct merr *err)
+{
+	size_t i, j, keep = 0;
+	bool *used;
+
+	if (ks->nfprs == 0)
+		return 0;
+	used = xcalloc(ks->nfprs, sizeof(*used));
+	for (i = 0; i < v->nallowed; i++) {
+		bool ok = false;
+
+		for (j = 0; j < ks->nfprs; j++) {
+			if (fpr_allows(ks->fprs[j], &v->allowed[i])) {
+				used[j] = true;
+				ok = true;
+			}
+		}
+		if (ok)
+			v->allowed[keep++] = v->allowed[i];
+	}
+	v->nallowed = keep;
+	for (j = 0; j < ks->nfprs; j++) {
+		if (!used[j]) {
+			free(used);
+			return merr_set(err, MERR_CONF, "Signed-By fingerprint "
+			    "%s names no key of %s", ks->fprs[j], v->keyring);
+		}
+	}
+	free(used);
+	return 0;
+}
+
+/* "'a', 'b' and the key block in Signed-By", for messages. */
+static char *
+keyspec_name(const struct gpg_keyspec *ks)
+{
+	struct buf sb;
+	size_t i;
+
+	if (ks->nfiles == 1 && ks->keyblock == NULL)
+		return xstrdup(ks->files[0]);
+	buf_init(&sb);
+	for (i = 0; i < ks->nfiles; i++)
+		buf_addf(&sb, "%s%s", i ? ", " : "", ks->files[i]);
+	if (ks->keyblock != NULL)
+		buf_addf(&sb, "%sthe key block in Signed-By",
+		    ks->nfiles ? ", " : "");
+	return buf_detach(&sb, NULL);
+}
+
+int
+gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
+    struct gpg_verifier **out, struct merr *err)
 {
 	struct gpg_verifier *v;
 	gpgme_ctx_t ctx = NULL;
-	gpgme_data_t kd = NULL;
 	gpgme_error_t ge;
-	const char *tmp;
+	const char *tmp, *why;
 	char *conf;
-	FILE *f;
+	size_t i;
 	int rc;
 
 	gpgme_check_version(NULL);
@@ -223,16 +362,15 @@ gpg_verifier_new(const char *keyring, const char *tmpdir,
 	if (ge)
 		return merr_set(err, MERR_CONF, "gnupg is not usable: %s",
 		    gpgme_strerror(ge));
-
-	/* Check readability first, for a message that names the file. */
-	f = fopen(keyring, "rbe");
-	if (f == NULL)
-		return merr_set(err, MERR_CONF, "cannot open keyring '%s': %s",
-		    keyring, strerror(errno));
-	fclose(f);
+	why = gpg_pubkey_algo_check(ks->pubkey_algo);
+	if (why != NULL)
+		return merr_set(err, MERR_CONF, "public-key algorithm policy "
+		    "'%s': %s", ks->pubkey_algo, why);
 
 	v = xcalloc(1, sizeof(*v));
-	v->keyring = xstrdup(keyring);
+	v->keyring = keyspec_name(ks);
+	v->policy = xstrdup(ks->pubkey_algo ? ks->pubkey_algo :
+	    GPG_PUBKEY_ALGO_DEFAULT);
 	tmp = tmpdir ? tmpdir : getenv("TMPDIR");
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
@@ -252,38 +390,35 @@ gpg_verifier_new(const char *keyring, const char *tmpdir,
 		goto fail;
 
 	rc = ctx_new(v, &ctx, err);
+	for (i = 0; rc == 0 && i < ks->nfiles; i++)
+		rc = import_file(ctx, ks->files[i], err);
+	if (rc == 0 && ks->keyblock != NULL)
+		rc = import_block(ctx, ks->keyblock, err);
+	if (rc == 0 && ks->nfiles == 0 && ks->keyblock == NULL)
+		rc = merr_set(err, MERR_CONF, "no keyring to verify with");
+	if (rc == 0)
+		rc = collect_keys(v, ctx, err);
+	if (rc == 0)
+		rc = restrict_keys(v, ks, err);
 	if (rc)
 		goto fail;
-	ge = gpgme_data_new_from_file(&kd, keyring, 1);
-	if (ge) {
-		rc = merr_set(err, MERR_CONF, "cannot read keyring '%s': %s",
-		    keyring, gpgme_strerror(ge));
-		goto fail;
-	}
-	/*
-	 * An empty or non-OpenPGP file fails here with "no data"; that is
-	 * reported below as a keyring without keys.
-	 */
-	ge = gpgme_op_import(ctx, kd);
-	if (ge && gpgme_err_code(ge) != GPG_ERR_NO_DATA) {
-		rc = merr_set(err, MERR_CONF, "cannot import keyring '%s': %s",
-		    keyring, gpgme_strerror(ge));
-		goto fail;
-	}
-	rc = collect_keys(v, ctx, err);
-	if (rc)
-		goto fail;
-	gpgme_data_release(kd);
 	gpgme_release(ctx);
 	*out = v;
 	return 0;
 fail:
-	if (kd != NULL)
-		gpgme_data_release(kd);
 	if (ctx != NULL)
 		gpgme_release(ctx);
 	gpg_verifier_free(v);
 	return rc;
+}
+
+int
+gpg_verifier_new(const char *keyring, const char *tmpdir,
+    struct gpg_verifier **out, struct merr *err)
+{
+	struct gpg_keyspec ks = { .files = &keyring, .nfiles = 1 };
+
+	return gpg_verifier_new_spec(&ks, tmpdir, out, err);
 }
 
 void
@@ -297,16 +432,17 @@ gpg_verifier_free(struct gpg_verifier *v)
 		free(v->home);
 	}
 	free(v->keyring);
+	free(v->policy);
 	free(v->allowed);
 	free(v);
 }
 
 /*
  * Finds fpr (40 hex, or a 16-hex key id when gpg gives no more) in the
- * allow-list; returns the primary key's fingerprint or NULL.
+ * allow-list; returns its entry or NULL.
  */
-static const char *
-allowed_primary(struct gpg_verifier *v, const char *fpr)
+static const struct gpg_allowed *
+allowed_key(struct gpg_verifier *v, const char *fpr)
 {
 	size_t i, n = strlen(fpr);
 
@@ -314,7 +450,7 @@ allowed_primary(struct gpg_verifier *v, const char *fpr)
 		return NULL;
 	for (i = 0; i < v->nallowed; i++) {
 		if (strcasecmp(v->allowed[i].fpr + GPG_FPR_LEN - n, fpr) == 0)
-			return v->allowed[i].primary;
+			return &v->allowed[i];
 	}
 	return NULL;
 }
@@ -361,9 +497,115 @@ sig_reason(struct gpg_verifier *v, gpgme_signature_t s, struct merr *err)
 	    "keyring '%s'", who, v->keyring);
 }
 
+/* Length of [s, e) without trailing blanks and carriage returns. */
+static size_t
+rtrim_len(const char *s, const char *e)
+{
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	return (size_t)(e - s);
+}
+
+/*
+ * Digests apt's gpgv method trusts: the SHA-2 family. It distrusts MD5,
+ * SHA-1 and RIPEMD-160 and any algorithm it does not know, and so do we.
+ */
+static bool
+digest_trusted(gpgme_hash_algo_t h)
+{
+	return h == GPGME_MD_SHA224 || h == GPGME_MD_SHA256 ||
+	    h == GPGME_MD_SHA384 || h == GPGME_MD_SHA512;
+}
+
+/* Splits "rsa2048" into its family's length (3) and its bits (2048). */
+static size_t
+algo_family(const char *s, size_t n, unsigned long *bits)
+{
+	size_t i = n;
+
+	while (i > 0 && isdigit((unsigned char)s[i - 1]))
+		i--;
+	*bits = i < n ? strtoul(s + i, NULL, 10) : 0;
+	return i;
+}
+
+/*
+ * Whether one policy item (s, n) allows algo: the same name, or for
+ * ">=NAMEBITS" the same family with at least as many bits, as gpg's
+ * --assert-pubkey-algo compares them.
+ */
+static bool
+algo_item_allows(const char *s, size_t n, const char *algo)
+{
+	unsigned long want, have;
+	size_t fam, afam;
+
+	if (n < 2 || memcmp(s, ">=", 2) != 0)
+		return strlen(algo) == n && strncasecmp(s, algo, n) == 0;
+	s += 2;
+	n -= 2;
+	fam = algo_family(s, n, &want);
+	afam = algo_family(algo, strlen(algo), &have);
+	return fam == afam && strncasecmp(s, algo, fam) == 0 && have >= want;
+}
+
+static bool
+policy_allows(const char *policy, const char *algo)
+{
+	const char *p = policy, *e;
+
+	while (*p != '\0') {
+		e = p + strcspn(p, ",");
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		if (algo_item_allows(p, rtrim_len(p, e), algo))
+			return true;
+		p = *e ? e + 1 : e;
+	}
+	return false;
+}
+
+const char *
+gpg_pubkey_algo_check(const char *policy)
+{
+	const char *p = policy, *e, *c;
+	unsigned long bits;
+	size_t n;
+
+	if (policy == NULL)
+		return NULL;
+	do {
+		e = p + strcspn(p, ",");
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		n = rtrim_len(p, e);
+		if (n == 0)
+			return "an empty item";
+		c = p;
+		if (n >= 2 && memcmp(p, ">=", 2) == 0) {
+			c += 2;
+			n -= 2;
+			if (algo_family(c, n, &bits) == n || bits == 0)
+				return "'>=' needs a name with a bit length, "
+				    "as in '>=rsa2048'";
+		}
+		for (; n > 0; n--, c++) {
+			if (!isalnum((unsigned char)*c))
+				return "an algorithm name has only letters "
+				    "and digits";
+		}
+		p = *e ? e + 1 : e;
+	} while (*e != '\0');
+	return NULL;
+}
+
 /*
  * Applies the acceptance rule to the result of the last verify on ctx:
- * one good signature by an allowed key, neither expired nor revoked.
+ * one good signature by an allowed key, neither expired nor revoked, with
+ * a trusted digest and a key the policy allows. A signature that is good
+ * but fails the policy is skipped like a bad one (a second, strong one may
+ * still carry the file, as in apt); if none is left, the policy's refusal
+ * is the message, since it is the one the operator can act on.
  */
 static int
 check_result(struct gpg_verifier *v, gpgme_ctx_t ctx,
@@ -374,8 +616,10 @@ check_result(struct gpg_verifier *v, gpgme_ctx_t ctx,
 	    GPGME_SIGSUM_SIG_EXPIRED | GPGME_SIGSUM_KEY_MISSING |
 	    GPGME_SIGSUM_SYS_ERROR;
 	gpgme_verify_result_t res = gpgme_op_verify_result(ctx);
+	const struct gpg_allowed *a;
 	gpgme_signature_t s;
-	const char *primary;
+	struct merr why = { 0, "" };	/* err is untouched on success */
+	bool refused = false;
 
 	if (res == NULL || res->signatures == NULL)
 		return merr_set(err, MERR_VERIFY, "no signature");
@@ -383,12 +627,37 @@ check_result(struct gpg_verifier *v, gpgme_ctx_t ctx,
 		if (gpgme_err_code(s->status) != GPG_ERR_NO_ERROR ||
 		    (s->summary & reject) != 0 || s->fpr == NULL)
 			continue;
-		primary = allowed_primary(v, s->fpr);
-		if (primary == NULL)
+		a = allowed_key(v, s->fpr);
+		if (a == NULL)
 			continue;
+		if (!digest_trusted(s->hash_algo)) {
+			const char *h = gpgme_hash_algo_name(s->hash_algo);
+
+			if (!refused)
+				merr_set(&why, MERR_VERIFY, "signature by %s "
+				    "uses the weak digest algorithm %s (apt "
+				    "refuses MD5, SHA-1 and RIPEMD-160)",
+				    s->fpr, h ? h : "unknown");
+			refused = true;
+			continue;
+		}
+		if (!policy_allows(v->policy, a->algo)) {
+			if (!refused)
+				merr_set(&why, MERR_VERIFY, "signature by %s: "
+				    "its key's algorithm %s is not allowed by "
+				    "the public-key algorithm policy '%s'",
+				    s->fpr, a->algo, v->policy);
+			refused = true;
+			continue;
+		}
 		if (fpr != NULL)
-			memcpy(fpr, primary, GPG_FPR_LEN + 1);
+			memcpy(fpr, a->primary, GPG_FPR_LEN + 1);
 		return 0;
+	}
+	if (refused) {
+		if (err != NULL)
+			*err = why;
+		return MERR_VERIFY;
 	}
 	return sig_reason(v, res->signatures, err);
 }
@@ -401,15 +670,6 @@ verify_failed(gpgme_error_t ge, struct merr *err)
 		return merr_set(err, MERR_VERIFY, "no signature");
 	return merr_set(err, MERR_VERIFY, "cannot verify signature: %s",
 	    gpgme_strerror(ge));
-}
-
-/* Length of [s, e) without trailing blanks and carriage returns. */
-static size_t
-rtrim_len(const char *s, const char *e)
-{
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		e--;
-	return (size_t)(e - s);
 }
 
 static bool

@@ -5,7 +5,9 @@
  * into which exactly the keys of one keyring file are imported. The user's
  * keyring is never read. A signature counts only if it is good (status
  * GPG_ERR_NO_ERROR), made by a key (primary or subkey) of that keyring, and
- * neither the signature nor the key is expired or revoked.
+ * neither the signature nor the key is expired or revoked, and if it passes
+ * apt's policy: a digest other than MD5, SHA-1 and RIPEMD-160 (apt's gpgv
+ * method distrusts them), and a key whose algorithm the policy allows.
  */
 #ifndef MIRRORD_GPG_H
 #define MIRRORD_GPG_H
@@ -17,13 +19,52 @@
 struct gpg_verifier;
 
 /*
- * Creates a verifier for the keys in keyring (a binary or ASCII-armored
- * OpenPGP keyring file). Fails with MERR_CONF if the file is unreadable or
- * holds no keys. The temporary home is made in tmpdir (NULL: $TMPDIR or
- * /tmp); a writer passes its store's tmp/, which is cleaned after a kill.
- * *out is owned; free with gpg_verifier_free(), which also removes the
- * temporary home.
+ * What a mirror's Signed-By: trusts, as apt reads it: the keys of keyring
+ * files and of an inline ASCII-armoured key block, optionally narrowed to
+ * fingerprints. A fingerprint (40 upper-case hex digits) allows that key and,
+ * for a primary key, its subkeys; with a trailing '!' it allows that key
+ * alone (apt's rule). No fingerprint: every key allows.
+ *
+ * pubkey_algo is the public-key algorithm policy in the syntax of apt's
+ * APT::Key::Assert-Pubkey-Algo and gpg's --assert-pubkey-algo: a comma list
+ * of algorithm names as gpg writes them ("ed25519", "nistp256") and minimums
+ * (">=rsa2048"); NULL means GPG_PUBKEY_ALGO_DEFAULT.
  */
+struct gpg_keyspec {
+	const char *const *files;
+	size_t nfiles;
+	const char *keyblock;		/* armoured keys, or NULL */
+	const char *const *fprs;
+	size_t nfprs;
+	const char *pubkey_algo;
+};
+
+/*
+ * apt's policy (APT::Key::Assert-Pubkey-Algo as apt 3.0 sets it; gpg names
+ * P-521 "nistp521" where apt's list misspells it "nistp512").
+ */
+#define GPG_PUBKEY_ALGO_DEFAULT ">=rsa2048,ed25519,ed448,nistp256," \
+	"nistp384,nistp521,brainpoolP256r1,brainpoolP320r1,brainpoolP384r1," \
+	"brainpoolP512r1,secp256k1"
+
+/*
+ * Checks a policy's syntax; returns NULL if fine, else what is wrong (a
+ * static string).
+ */
+const char *gpg_pubkey_algo_check(const char *policy);
+
+/*
+ * Creates a verifier for the keys ks names. Fails with MERR_CONF if a file
+ * is unreadable, if no key was found, or if a fingerprint names no key of
+ * them. The temporary home is made in tmpdir (NULL: $TMPDIR or /tmp); a
+ * writer passes its store's tmp/, which is cleaned after a kill. *out is
+ * owned; free with gpg_verifier_free(), which also removes the temporary
+ * home.
+ */
+int gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
+    struct gpg_verifier **out, struct merr *err);
+
+/* The same for every key of one keyring file and the default policy. */
 int gpg_verifier_new(const char *keyring, const char *tmpdir,
     struct gpg_verifier **out, struct merr *err);
 void gpg_verifier_free(struct gpg_verifier *v);

@@ -162,8 +162,17 @@ need_gpg(struct sync_ctx *x, struct merr *err)
 {
 	if (x->gpg)
 		return 0;
+	const struct conf_mirror *m = x->m;
+	struct gpg_keyspec ks = {
+		.files = (const char *const *)m->keyrings,
+		.nfiles = m->nkeyrings,
+		.keyblock = m->keyblock,
+		.fprs = (const char *const *)m->key_fprs,
+		.nfprs = m->nkey_fprs,
+		.pubkey_algo = m->pubkey_algo,
+	};
 	char *tmp = xasprintf("%s/tmp", store_dir(x->store));
-	int rc = gpg_verifier_new(x->m->signed_by, tmp, &x->gpg, err);
+	int rc = gpg_verifier_new_spec(&ks, tmp, &x->gpg, err);
 
 	free(tmp);
 	return rc;

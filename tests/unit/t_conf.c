@@ -257,7 +257,9 @@ test_good(void)
 	is_int(m->narches, 2, "two architectures");
 	is_str(m->arches[1], "arm64", "architecture 2");
 	want = xasprintf("%s/good/keys/archive.gpg", tmp);
-	is_str(m->signed_by, want, "relative Signed-By");
+	ok(m->nkeyrings == 1 && m->nkey_fprs == 0 && m->keyblock == NULL,
+	    "one keyring, no fingerprint, no key block");
+	is_str(m->keyrings[0], want, "relative Signed-By");
 	free(want);
 	ok(!m->enabled, "Enabled: no");
 	is_int(m->sync_interval, 7200, "mirror Sync-Interval");
@@ -274,7 +276,7 @@ test_good(void)
 	ok(m->enabled, "Enabled defaults to yes");
 	is_int(m->sync_interval, 0, "mirror Sync-Interval defaults to 0");
 	ok(m->keep_snapshots == NULL, "mirror Keep-Snapshots unset");
-	is_str(m->signed_by, "/etc/passwd", "absolute Signed-By");
+	is_str(m->keyrings[0], "/etc/passwd", "absolute Signed-By");
 	want = xasprintf("%s/good/etc/mirrors.d/10-c.sources", tmp);
 	is_str(m->file, want, "mirrors.d file recorded");
 	free(want);
@@ -488,13 +490,43 @@ test_errors(void)
 	    MERR_CONF, "mirrord.conf", 2, "'..' segment");
 	expect_err("duplicate component", "Name: a\nComponents: main\n main\n",
 	    NULL, NULL, MERR_CONF, "mirrord.conf", 2, "'main' given twice");
-	expect_err("inline key", "Name: a\nSigned-By:\n -----BEGIN PGP "
-	    "PUBLIC KEY BLOCK-----\n .\n abc\n", NULL, NULL, MERR_CONF,
-	    "mirrord.conf", 2, "Signed-By must name a keyring file");
-	expect_err("fingerprint", "Name: a\n"
-	    "Signed-By: 0123456789ABCDEF0123456789ABCDEF01234567\n", NULL,
+	expect_err("inline key without its END line", "Name: a\nSigned-By:\n "
+	    "-----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2, "an inline key must be one");
+	expect_err("a path before an inline key", "Name: a\nSigned-By: "
+	    "/etc/passwd\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n"
+	    " -----END PGP PUBLIC KEY BLOCK-----\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 2, "nothing before or after it");
+	expect_err("text after an inline key", "Name: a\nSigned-By:\n "
+	    "-----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n"
+	    " -----END PGP PUBLIC KEY BLOCK-----\n /etc/passwd\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2, "nothing before or after it");
+	expect_err("short key ID", "Name: a\nSigned-By: 6580B386\n", NULL,
 	    NULL, MERR_CONF, "mirrord.conf", 2,
-	    "Signed-By must name a keyring file");
+	    "'6580B386' is not a fingerprint");
+	expect_err("long key ID", "Name: a\n"
+	    "Signed-By: /etc/passwd,D73C39E56580B386\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2,
+	    "'D73C39E56580B386' is not a fingerprint");
+	expect_err("fingerprint in gpg's groups of four", "Name: a\n"
+	    "Signed-By: CDE5 618B 8805 FD6E 202C E9C2 D73C 39E5 6580 B386\n",
+	    NULL, NULL, MERR_CONF, "mirrord.conf", 2,
+	    "'CDE5' is not a fingerprint");
+	expect_err("0x fingerprint", "Name: a\n"
+	    "Signed-By: 0xCDE5618B8805FD6E202CE9C2D73C39E56580B386\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2, "is not a fingerprint");
+	expect_err("41 hex digits", "Name: a\n"
+	    "Signed-By: CDE5618B8805FD6E202CE9C2D73C39E56580B3860\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2, "is not a fingerprint");
+	expect_err("only commas", "Name: a\nSigned-By: , ,\n", NULL,
+	    NULL, MERR_CONF, "mirrord.conf", 2,
+	    "Signed-By needs a keyring file");
+	expect_err("bad Assert-Pubkey-Algo", "Name: a\n"
+	    "Assert-Pubkey-Algo: >=rsa,ed25519\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 2, "'>=' needs a name with a bit length");
+	expect_err("empty Assert-Pubkey-Algo item", "Name: a\n"
+	    "Assert-Pubkey-Algo: ed25519,,rsa4096\n", NULL, NULL, MERR_CONF,
+	    "mirrord.conf", 2, "an empty item");
 	expect_err("missing keyring", "Name: a\nSigned-By: nokey.gpg\n", NULL,
 	    NULL, MERR_CONF, "mirrord.conf", 2, "cannot open keyring");
 	expect_err("keyring is a directory", "Name: a\nSigned-By: /\n", NULL,
@@ -554,6 +586,85 @@ test_errors(void)
 	free(mirror_a);
 	free(main_a);
 	free(sb);
+}
+
+/*
+ * Signed-By in each form apt takes: files and fingerprints mixed, split on
+ * commas and white space; fingerprints alone (keys from Trusted-Parts);
+ * an inline key block, normalised as apt does.
+ */
+static void
+test_signed_by(void)
+{
+	const struct conf_mirror *m;
+	struct conf *c;
+	char *text, *want;
+
+	put("sb/keys/archive.gpg", "not checked here\n");
+	put("sb/parts/b.asc", "x\n");
+	put("sb/parts/a.gpg", "x\n");
+	put("sb/parts/README", "not a keyring\n");
+	text = xasprintf("Store: /x\nTrusted-Parts: parts\n\n"
+	    "Name: mixed\n%s"
+	    "Signed-By: keys/archive.gpg,cde5618b8805fd6e202ce9c2d73c39e56580b386"
+	    "\n  AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!, %s/sb/keys/archive.gpg"
+	    "\nAssert-Pubkey-Algo: >=rsa4096, ed25519\n\n"
+	    "Name: fprs\n%s"
+	    "Signed-By: CDE5618B8805FD6E202CE9C2D73C39E56580B386\n\n"
+	    "Name: inline\n%s"
+	    "Signed-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n"
+	    "   mDMEYCQjIxYJKwYBBAHaRw8BAQdAD/P5Nvvnvk66SxBBHDbhRml9ORg1WV5CvzKY \n"
+	    " =abcd\n -----END PGP PUBLIC KEY BLOCK-----\n\n",
+	    mirror_tail, tmp, mirror_tail, mirror_tail);
+	put("sb/mirrord.conf", text);
+	free(text);
+	c = load("sb/mirrord.conf");
+	ok(c != NULL, "every Signed-By form apt takes loads");
+	if (c == NULL)
+		return;
+	want = xasprintf("%s/sb/keys/archive.gpg", tmp);
+	m = conf_mirror(c, "mixed");
+	ok(m->nkeyrings == 2 && strcmp(m->keyrings[0], want) == 0 &&
+	    strcmp(m->keyrings[1], want) == 0, "mixed: the two keyrings");
+	ok(m->nkey_fprs == 2 && strcmp(m->key_fprs[0],
+	    "CDE5618B8805FD6E202CE9C2D73C39E56580B386") == 0 &&
+	    strcmp(m->key_fprs[1],
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!") == 0,
+	    "mixed: fingerprints upper-cased, '!' kept");
+	is_str(m->pubkey_algo, ">=rsa4096, ed25519", "Assert-Pubkey-Algo");
+	free(want);
+	m = conf_mirror(c, "fprs");
+	want = xasprintf("%s/sb/parts/a.gpg", tmp);
+	ok(m->nkeyrings == 2 && strcmp(m->keyrings[0], want) == 0 &&
+	    str_endswith(m->keyrings[1], "/sb/parts/b.asc"),
+	    "fingerprints alone: the keyrings of Trusted-Parts, sorted");
+	ok(m->pubkey_algo == NULL, "Assert-Pubkey-Algo unset: apt's");
+	free(want);
+	m = conf_mirror(c, "inline");
+	is_str(m->keyblock, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n"
+	    "mDMEYCQjIxYJKwYBBAHaRw8BAQdAD/P5Nvvnvk66SxBBHDbhRml9ORg1WV5CvzKY\n"
+	    "=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n",
+	    "inline key: lines stripped, '.' an empty line");
+	ok(m->nkeyrings == 0 && m->nkey_fprs == 0, "inline key alone");
+	conf_free(c);
+
+	put("sb2/mirrord.conf", "Store: /x\nTrusted-Parts: /nonexistent\n\n"
+	    "Name: fprs\nTypes: deb\nURIs: http://example.org/debian\n"
+	    "Suites: stable\nComponents: main\nArchitectures: amd64\n"
+	    "Signed-By: CDE5618B8805FD6E202CE9C2D73C39E56580B386\n");
+	c = NULL;
+	{
+		struct merr err = { 0, "" };
+		char *path = xasprintf("%s/sb2/mirrord.conf", tmp);
+
+		is_int(conf_load(path, &c, &err), MERR_CONF,
+		    "fingerprints alone and no Trusted-Parts: refused");
+		ok(strstr(err.msg, "mirror 'fprs': Signed-By names only "
+		    "fingerprints") != NULL && strstr(err.msg,
+		    "/nonexistent") != NULL, "says why: %s", err.msg);
+		free(path);
+	}
+	conf_free(c);
 }
 
 static void
@@ -757,7 +868,7 @@ test_demo(void)
 		ok(m->narches == 2 && strcmp(m->arches[0], "amd64") == 0 &&
 		    strcmp(m->arches[1], "arm64") == 0, "demo Architectures");
 		want = xasprintf("%s/demo/build/demo/archive-key.gpg", tmp);
-		is_str(m->signed_by, want, "demo Signed-By");
+		is_str(m->keyrings[0], want, "demo Signed-By");
 		free(want);
 	}
 	conf_free(c);
@@ -776,6 +887,7 @@ main(void)
 	test_good();
 	test_relative();
 	test_errors();
+	test_signed_by();
 	test_durations();
 	test_example();
 	test_demo();

@@ -339,6 +339,248 @@ expect_bad_key(const char *name, bool create, const char *msgpart,
  * The signing half: a key made by gpg_signer_new, signatures checked with
  * our verifier and with apt's gpgv.
  */
+/* The n-th (0-based) "fpr:" of home's key list, as fingerprint() does. */
+static void
+nth_fingerprint(const char *home, int n, char out[GPG_FPR_LEN + 1])
+{
+	char *cmd = xasprintf("gpg --batch --homedir %s/%s --with-colons "
+	    "--list-keys 2>/dev/null | grep '^fpr:' | sed -n '%dp' | "
+	    "cut -d: -f10", root, home, n + 1);
+	FILE *p = popen(cmd, "r");
+
+	out[0] = '\0';
+	if (p != NULL && fgets(out, GPG_FPR_LEN + 1, p) == NULL)
+		out[0] = '\0';
+	if (p != NULL)
+		pclose(p);
+	free(cmd);
+}
+
+/* A verifier for ks; NULL with a failed test if it cannot be made. */
+static struct gpg_verifier *
+spec_verifier(const struct gpg_keyspec *ks, const char *what)
+{
+	struct gpg_verifier *v = NULL;
+	struct merr err = { 0, "" };
+	int rc;
+
+	rc = gpg_verifier_new_spec(ks, NULL, &v, &err);
+	is_int(rc, 0, "%s: verifier made (%s)", what, rc ? err.msg : "ok");
+	return v;
+}
+
+/* Verifies detached sig (root/name) over release with v. */
+static int
+detached(struct gpg_verifier *v, const char *name, struct merr *err)
+{
+	char fpr[GPG_FPR_LEN + 1];
+	size_t len;
+	char *sig = slurp(name, &len);
+	int rc;
+
+	err->msg[0] = '\0';
+	if (sig == NULL)
+		return -100;
+	rc = gpg_verify_detached(v, release, sizeof(release) - 1, sig, len,
+	    fpr, err);
+	free(sig);
+	return rc;
+}
+
+/*
+ * apt's policy: weak digests (SHA-1, RIPEMD-160) and keys the public-key
+ * algorithm policy refuses are not accepted, with a message naming the
+ * algorithm; Signed-By's fingerprints narrow the keys; an inline key block
+ * is a keyring. Uses keys of its own in homes w (ed25519, a signing subkey
+ * under a certifying primary) and k (rsa1024).
+ */
+static void
+test_policy(void)
+{
+	char fw[GPG_FPR_LEN + 1], fws[GPG_FPR_LEN + 1], fk[GPG_FPR_LEN + 1];
+	char fpr_bang[GPG_FPR_LEN + 2], *p, *data, *wring, *kring;
+	const char *files[1], *fprs[1];
+	struct gpg_keyspec ks;
+	struct gpg_verifier *v;
+	struct merr err;
+	size_t len;
+	int rc;
+
+	p = path_of("w");
+	mkdir(p, 0700);
+	free(p);
+	p = path_of("k");
+	mkdir(p, 0700);
+	free(p);
+	run(GPG " --quick-gen-key 'W <w@example.org>' ed25519 cert never",
+	    root, "w");
+	fingerprint("w", fw);
+	run(GPG " --quick-add-key %s ed25519 sign never", root, "w", fw);
+	nth_fingerprint("w", 1, fws);
+	run(GPG " --quick-gen-key 'K <k@example.org>' rsa1024 sign never",
+	    root, "k");
+	fingerprint("k", fk);
+	ok(strlen(fw) == GPG_FPR_LEN && strlen(fws) == GPG_FPR_LEN &&
+	    strlen(fk) == GPG_FPR_LEN && strcmp(fw, fws) != 0,
+	    "policy keys made (%s, subkey %s, rsa1024 %s)", fw, fws, fk);
+	run(GPG " -o %s/w.gpg --export %s", root, "w", root, fw);
+	run(GPG " -a -o %s/w.asc --export %s", root, "w", root, fw);
+	run(GPG " -o %s/k.gpg --export %s", root, "k", root, fk);
+	run(GPG " --digest-algo SHA1 --clearsign -o %s/w1.inr %s/release",
+	    root, "w", root, root);
+	run(GPG " --digest-algo SHA256 --clearsign -o %s/w256.inr "
+	    "%s/release", root, "w", root, root);
+	run(GPG " --digest-algo SHA1 --detach-sign -o %s/w1.sig %s/release",
+	    root, "w", root, root);
+	run(GPG " --digest-algo RIPEMD160 --detach-sign -o %s/wr.sig "
+	    "%s/release", root, "w", root, root);
+	run(GPG " --digest-algo SHA512 --detach-sign -o %s/w512.sig "
+	    "%s/release", root, "w", root, root);
+	run("cat %s/w1.sig %s/w512.sig > %s/w1w512.sig", root, root, root);
+	run(GPG " --digest-algo SHA256 --detach-sign -o %s/k.sig %s/release",
+	    root, "k", root, root);
+	wring = path_of("w.gpg");
+	kring = path_of("k.gpg");
+
+	/* Digests, with every key of the keyring. */
+	memset(&ks, 0, sizeof(ks));
+	files[0] = wring;
+	ks.files = files;
+	ks.nfiles = 1;
+	v = spec_verifier(&ks, "keyring W");
+	data = slurp("w1.inr", &len);
+	if (v != NULL && data != NULL)
+		expect_bad(v, data, len, "weak digest algorithm SHA1",
+		    "SHA-1 clearsigned InRelease");
+	free(data);
+	data = slurp("w256.inr", &len);
+	if (v != NULL && data != NULL)
+		expect_good(v, data, len, fw,
+		    "SHA-256 clearsigned InRelease, same key");
+	free(data);
+	if (v != NULL) {
+		rc = detached(v, "w1.sig", &err);
+		is_int(rc, MERR_VERIFY, "SHA-1 Release.gpg: rejected");
+		ok(strstr(err.msg, "weak digest algorithm SHA1") != NULL,
+		    "SHA-1 Release.gpg: says so: %s", err.msg);
+		rc = detached(v, "wr.sig", &err);
+		is_int(rc, MERR_VERIFY, "RIPEMD-160 Release.gpg: rejected");
+		ok(strstr(err.msg, "weak digest algorithm RIPEMD160") != NULL,
+		    "RIPEMD-160 Release.gpg: says so: %s", err.msg);
+		is_int(detached(v, "w512.sig", &err), 0,
+		    "SHA-512 Release.gpg: accepted (%s)", err.msg);
+		is_int(detached(v, "w1w512.sig", &err), 0,
+		    "SHA-1 and SHA-512 signatures: the strong one carries it, "
+		    "as in apt (%s)", err.msg);
+	}
+	gpg_verifier_free(v);
+
+	/* Fingerprints: a primary allows its subkey; '!' only itself. */
+	fprs[0] = fw;
+	ks.fprs = fprs;
+	ks.nfprs = 1;
+	v = spec_verifier(&ks, "W's primary fingerprint");
+	if (v != NULL)
+		is_int(detached(v, "w512.sig", &err), 0,
+		    "a primary's fingerprint allows its signing subkey (%s)",
+		    err.msg);
+	gpg_verifier_free(v);
+	snprintf(fpr_bang, sizeof(fpr_bang), "%s!", fw);
+	fprs[0] = fpr_bang;
+	v = spec_verifier(&ks, "W's primary fingerprint with '!'");
+	if (v != NULL) {
+		is_int(detached(v, "w512.sig", &err), MERR_VERIFY,
+		    "primary!: its subkey's signature is refused");
+		ok(strstr(err.msg, "is not from keyring") != NULL ||
+		    strstr(err.msg, "no public key") != NULL,
+		    "primary!: says why: %s", err.msg);
+	}
+	gpg_verifier_free(v);
+	snprintf(fpr_bang, sizeof(fpr_bang), "%s!", fws);
+	v = spec_verifier(&ks, "W's subkey fingerprint with '!'");
+	if (v != NULL)
+		is_int(detached(v, "w512.sig", &err), 0,
+		    "subkey!: that subkey's signature is accepted (%s)",
+		    err.msg);
+	gpg_verifier_free(v);
+	fprs[0] = fk;
+	v = NULL;
+	rc = gpg_verifier_new_spec(&ks, NULL, &v, &err);
+	is_int(rc, MERR_CONF, "a fingerprint no key of the keyring has: "
+	    "refused");
+	ok(strstr(err.msg, fk) != NULL && strstr(err.msg, "names no key")
+	    != NULL, "says which fingerprint: %s", err.msg);
+	gpg_verifier_free(v);
+
+	/* An inline key block is a keyring of its own. */
+	memset(&ks, 0, sizeof(ks));
+	data = slurp("w.asc", &len);
+	ks.keyblock = data;
+	v = data != NULL ? spec_verifier(&ks, "inline key block") : NULL;
+	if (v != NULL)
+		is_int(detached(v, "w512.sig", &err), 0,
+		    "inline key block: its key's signature accepted (%s)",
+		    err.msg);
+	gpg_verifier_free(v);
+	free(data);
+	ks.keyblock = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n"
+	    "-----END PGP PUBLIC KEY BLOCK-----\n";
+	v = NULL;
+	rc = gpg_verifier_new_spec(&ks, NULL, &v, &err);
+	ok(rc == MERR_CONF && strstr(err.msg, "the key block in Signed-By") !=
+	    NULL, "a garbled key block is refused: %s", err.msg);
+	gpg_verifier_free(v);
+
+	/* The public-key algorithm policy: apt's refuses rsa1024. */
+	memset(&ks, 0, sizeof(ks));
+	files[0] = kring;
+	ks.files = files;
+	ks.nfiles = 1;
+	v = spec_verifier(&ks, "keyring K (rsa1024)");
+	if (v != NULL) {
+		is_int(detached(v, "k.sig", &err), MERR_VERIFY,
+		    "rsa1024 key, SHA-256: refused by apt's policy");
+		ok(strstr(err.msg, "algorithm rsa1024 is not allowed") !=
+		    NULL && strstr(err.msg, ">=rsa2048") != NULL,
+		    "names the algorithm and the policy: %s", err.msg);
+	}
+	gpg_verifier_free(v);
+	ks.pubkey_algo = ">=rsa1024,ed25519";
+	v = spec_verifier(&ks, "keyring K, Assert-Pubkey-Algo >=rsa1024");
+	if (v != NULL)
+		is_int(detached(v, "k.sig", &err), 0,
+		    "rsa1024 allowed when the policy says so (%s)", err.msg);
+	gpg_verifier_free(v);
+	ks.pubkey_algo = ">=rsa4096, ed25519";
+	v = spec_verifier(&ks, "keyring K, Assert-Pubkey-Algo >=rsa4096");
+	if (v != NULL)
+		is_int(detached(v, "k.sig", &err), MERR_VERIFY,
+		    "'>=rsa4096' refuses rsa1024");
+	gpg_verifier_free(v);
+	files[0] = wring;
+	ks.pubkey_algo = "rsa4096";
+	v = spec_verifier(&ks, "keyring W, Assert-Pubkey-Algo rsa4096");
+	if (v != NULL) {
+		is_int(detached(v, "w512.sig", &err), MERR_VERIFY,
+		    "a policy without ed25519 refuses ed25519");
+		ok(strstr(err.msg, "algorithm ed25519") != NULL,
+		    "says ed25519: %s", err.msg);
+	}
+	gpg_verifier_free(v);
+	ok(gpg_pubkey_algo_check(GPG_PUBKEY_ALGO_DEFAULT) == NULL,
+	    "the default policy is well-formed");
+	ok(gpg_pubkey_algo_check(">=rsa") != NULL &&
+	    gpg_pubkey_algo_check("ed25519,") != NULL &&
+	    gpg_pubkey_algo_check("rsa 2048") != NULL &&
+	    gpg_pubkey_algo_check("") != NULL,
+	    "malformed policies are refused");
+
+	run("gpgconf --homedir %s/w --kill all", root);
+	run("gpgconf --homedir %s/k --kill all", root);
+	free(wring);
+	free(kring);
+}
+
 static void
 test_signer(void)
 {
@@ -885,6 +1127,7 @@ main(void)
 	is_int(count_entries(tmpdir), 0, "every verifier home removed");
 
 	test_signer();
+	test_policy();
 
 out:
 	gpg_verifier_free(v);
