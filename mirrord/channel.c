@@ -565,7 +565,17 @@ channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
 	size_t i;
 	int rc = 0;
 
-	/* Date must increase, or apt keeps what it has. */
+	/*
+	 * Date must increase, or apt keeps what it has, and must not be ahead
+	 * of the clock, or apt refuses the file ("not valid yet") until it is:
+	 * a second move within one second waits for the next second, as a
+	 * snapshot's commit does. A clock set back by more than that is not
+	 * waited for.
+	 */
+	while (now <= prev_moved && prev_moved - now < 2) {
+		usleep(20 * 1000);
+		now = (int64_t)time(NULL);
+	}
 	if (now <= prev_moved)
 		now = prev_moved + 1;
 	memset(&ch, 0, sizeof(ch));

@@ -120,6 +120,26 @@ assert_rc 0
 [ -d "$live" ] || fail "the signer home '$live' of a live process was removed"
 rm -rf "$live"
 
+step "moves within one second: Dates increase and are never ahead of the clock"
+# apt refuses a Release dated in the future ("not valid yet"), so a
+# rollback right after a promotion must not date its files ahead.
+prev=0
+for i in 1 2 3; do
+	run mirrord promote demo "$SNAP1" quick
+	assert_rc 0
+	run mirrord promote demo "$SNAP2" quick
+	assert_rc 0
+	now=$(date +%s)
+	curl -s --max-time 5 -o "$T/qr" "$SERVE_URL/demo/quick/dists/stable/Release" ||
+		fail "cannot fetch quick's Release"
+	d=$(sed -n 's/^Date: //p' "$T/qr")
+	ds=$(date -d "$d" +%s) || fail "bad Date '$d'"
+	[ "$ds" -le "$now" ] ||
+		fail "move $i: Date '$d' is $((ds - now)) s ahead of the clock"
+	[ "$ds" -gt "$prev" ] || fail "move $i: Date '$d' did not increase"
+	prev=$ds
+done
+
 step "a Release blob damaged on disk is never signed"
 run mirrord snapshot show demo "$SNAP2" --json
 assert_rc 0
