@@ -48,7 +48,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all deps deps-test deps-bench run check unit e2e bench install clean help demo deb
+.PHONY: all deps deps-test deps-bench run check unit e2e bench scale install clean help demo deb
 
 all: $(BUILD)/mirrord
 
@@ -62,6 +62,7 @@ help:
 	@echo "make faults     a hostile upstream, 31 cases"
 	@echo "make abuse      abusive clients while apt runs"
 	@echo "make bench      compare against aptly and xz (installs them)"
+	@echo "make scale      1,000,000 pool files, 1,000 snapshots: cost per size"
 	@echo "make install    DESTDIR= PREFIX=/usr/local"
 	@echo "make deb        the Debian package, in build/deb/"
 
@@ -158,6 +159,16 @@ check-valgrind: deps-test
 	$(call apt_install,valgrind)
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@tests/valgrind/run.sh $(BUILD)/mirrord
+
+# The scale test of issue 12 (not in `make check`): SCALE_FILES pool files,
+# SCALE_SNAPSHOTS syncs, figures at SCALE_CHECKPOINTS; bench/README.md.
+SCALE_FILES ?= 1000000
+SCALE_SNAPSHOTS ?= 1000
+SCALE_CHECKPOINTS ?= 1,500,1000
+scale: deps-test all
+	@python3 bench/scale.py $(BUILD)/mirrord --files $(SCALE_FILES) \
+		--snapshots $(SCALE_SNAPSHOTS) --checkpoints $(SCALE_CHECKPOINTS) \
+		--dir $(BUILD)/scale
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all CFLAGS="-O2 -g"
