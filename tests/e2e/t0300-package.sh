@@ -59,8 +59,11 @@ expect_file -rw-r--r-- usr/share/doc/mirrord/copyright
 expect_file -rw-r--r-- usr/share/doc/mirrord/mirrord.conf.example
 expect_file -rw-r--r-- etc/logrotate.d/mirrord
 expect_file drwxr-xr-x var/lib/mirrord/
-if grep -Ev ' \./(etc/mirrord|etc/logrotate\.d(/mirrord)?|usr/bin|usr/share/(doc|man|lintian)|lib/systemd/system|var/lib/mirrord)(/|$)' \
-    "$T/files" | grep -Ev ' \./((usr|usr/share|usr/share/man|lib|lib/systemd|var|var/lib|etc)/)?$' \
+# Shipped (not only made by the unit's LogsDirectory=): the packaged
+# config's Access-Log: is there for `mirrord serve` run by hand too.
+expect_file drwxr-xr-x var/log/mirrord/
+if grep -Ev ' \./(etc/mirrord|etc/logrotate\.d(/mirrord)?|usr/bin|usr/share/(doc|man|lintian)|lib/systemd/system|var/lib/mirrord|var/log/mirrord)(/|$)' \
+    "$T/files" | grep -Ev ' \./((usr|usr/share|usr/share/man|lib|lib/systemd|var|var/lib|var/log|etc)/)?$' \
     >"$T/unexpected"; then
 	fail "unexpected files in the package: $(cat "$T/unexpected")"
 fi
@@ -107,6 +110,8 @@ for s in postinst postrm prerm; do
 done
 grep -q 'adduser --system' "$T/control.d/postinst" ||
 	fail "postinst does not create the mirrord system user"
+grep -q 'chown mirrord:mirrord /var/log/mirrord' "$T/control.d/postinst" ||
+	fail "postinst does not give /var/log/mirrord to mirrord"
 # The unit is installed disabled (no mirror is configured yet) but is
 # known to deb-systemd-helper, so upgrades restart it once enabled.
 grep -q 'deb-systemd-helper' "$T/control.d/postinst" ||
