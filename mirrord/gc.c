@@ -3,6 +3,9 @@
  */
 #include "mirrord/common.h"
 
+#include <sys/stat.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,10 +13,6 @@
 #include "mirrord/gc.h"
 #include "mirrord/log.h"
 #include "mirrord/snap.h"
-
-
-
-
 
 int
 gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN], int64_t now,
@@ -506,6 +505,157 @@ collect(struct store *s, struct store_txn *t, const struct hashes *kept,
 	return rc < 0 ? rc : 0;
 }
 
+/* A fan-out directory's name: two lowercase hex digits. */
+static bool
+fanout_name(const char *name)
+{
+	return strlen(name) == 2 && strspn(name, "0123456789abcdef") == 2;
+}
+
+/*
+ * One fan-out directory blobs/ab/cd (fd): each file named like a blob of
+ * that directory that the blobs table does not list and whose mtime is
+ * older than grace is unlinked. One short read transaction per directory;
+ * rows are only added under the writer lock, which the caller holds, so
+ * none appears between the lookup and the unlink. A file not named like a
+ * blob is left alone (fsck names it).
+ */
+static int
+sweep_dir(struct store *s, int fd, const char *path, const char *prefix,
+    long grace, bool dry_run, struct gc_stats *st, struct merr *err)
+{
+	struct store_txn *t = NULL;
+	struct dirent *e;
+	DIR *d;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	d = fdopendir(fd);
+	if (d == NULL) {
+		rc = merr_errno(err, "cannot read '%s'", path);
+		close(fd);
+		return rc;
+	}
+	rc = store_txn_begin(s, false, &t, err);
+	while (rc == 0) {
+		unsigned char h[HASH_LEN];
+		struct store_blob_rec rec;
+		struct stat sb;
+
+		errno = 0;
+		e = readdir(d);
+		if (e == NULL) {
+			if (errno)
+				rc = merr_errno(err, "cannot read '%s'", path);
+			break;
+		}
+		if (strncmp(e->d_name, prefix, 4) != 0 ||
+		    hash_from_hex(e->d_name, strlen(e->d_name), h))
+			continue;
+		rc = store_blob_get(t, h, &rec, err);
+		if (rc == 0)
+			continue;	/* listed: collect()'s business */
+		if (rc != MERR_NOTFOUND)
+			break;
+		rc = 0;
+		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = merr_errno(err, "cannot stat '%s/%s'", path,
+			    e->d_name);
+			break;
+		}
+		if (!S_ISREG(sb.st_mode))
+			continue;
+		if (now - (int64_t)sb.st_mtime < grace) {
+			st->orphans_pending++;
+			continue;
+		}
+		if (!dry_run && unlinkat(dirfd(d), e->d_name, 0) < 0) {
+			if (errno != ENOENT)
+				log_warn("cannot remove '%s/%s': %s", path,
+				    e->d_name, strerror(errno));
+			continue;
+		}
+		st->orphans_removed++;
+		st->orphan_bytes_removed += (uint64_t)sb.st_size;
+	}
+	store_txn_abort(t);
+	closedir(d);
+	return rc;
+}
+
+/*
+ * Files under blobs/ that no table lists (orphans): a sync that failed and
+ * could not record what it had downloaded (a full disk fails that commit
+ * too), a kill between a rename and its commit, lost unlinks. They are
+ * removed with no write transaction, which a full disk may not allow;
+ * the walk is streaming, one directory at a time.
+ */
+static int
+sweep_orphans(struct store *s, long grace, bool dry_run, struct gc_stats *st,
+    struct merr *err)
+{
+	char *top = xasprintf("%s/blobs", store_dir(s));
+	struct dirent *e1, *e2;
+	DIR *d1, *d2;
+	int rc = 0;
+
+	d1 = opendir(top);
+	if (d1 == NULL)
+		rc = merr_errno(err, "cannot open '%s'", top);
+	while (rc == 0) {
+		char *p1;
+
+		errno = 0;
+		e1 = readdir(d1);
+		if (e1 == NULL) {
+			if (errno)
+				rc = merr_errno(err, "cannot read '%s'", top);
+			break;
+		}
+		if (!fanout_name(e1->d_name))
+			continue;
+		p1 = xasprintf("%s/%s", top, e1->d_name);
+		d2 = opendir(p1);
+		if (d2 == NULL)
+			rc = merr_errno(err, "cannot open '%s'", p1);
+		while (rc == 0) {
+			char prefix[5], *p2;
+			int fd;
+
+			errno = 0;
+			e2 = readdir(d2);
+			if (e2 == NULL) {
+				if (errno)
+					rc = merr_errno(err, "cannot read "
+					    "'%s'", p1);
+				break;
+			}
+			if (!fanout_name(e2->d_name))
+				continue;
+			snprintf(prefix, sizeof(prefix), "%s%s", e1->d_name,
+			    e2->d_name);
+			p2 = xasprintf("%s/%s", p1, e2->d_name);
+			fd = openat(dirfd(d2), e2->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				rc = merr_errno(err, "cannot open '%s'", p2);
+			else
+				rc = sweep_dir(s, fd, p2, prefix, grace,
+				    dry_run, st, err);
+			free(p2);
+		}
+		if (d2)
+			closedir(d2);
+		free(p1);
+	}
+	if (d1)
+		closedir(d1);
+	free(top);
+	return rc;
+}
+
 int
 gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
     long grace, bool dry_run, struct gc_stats *st, struct merr *err)
@@ -517,6 +667,12 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 	int rc;
 
 	memset(st, 0, sizeof(*st));
+	/* First: it frees space that the write transaction may need. */
+	if (m == NULL) {
+		rc = sweep_orphans(s, grace, dry_run, st, err);
+		if (rc)
+			return rc;
+	}
 	rc = store_txn_begin(s, true, &t, err);
 	if (rc)
 		return rc;

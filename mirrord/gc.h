@@ -31,6 +31,9 @@ struct gc_stats {
 	uint64_t bytes_removed;
 	uint64_t blobs_pending;		/* unreferenced, still in grace */
 	uint64_t bytes_pending;
+	uint64_t orphans_removed;	/* files no table listed */
+	uint64_t orphan_bytes_removed;
+	uint64_t orphans_pending;	/* such files, younger than grace */
 };
 
 /*
@@ -38,6 +41,13 @@ struct gc_stats {
  * configured mirror if m is NULL), then collects what became
  * unreferenced and removes queued blobs older than grace seconds.
  * dry_run: report only, change nothing. The caller holds the store lock.
+ *
+ * With m NULL (the whole store) it first walks blobs/ for files that no
+ * table lists (orphans: a failed sync that could not record its blobs, a
+ * kill before a commit) and unlinks those whose mtime is older than grace;
+ * that needs no write transaction, so it frees space on a full disk. The
+ * walk costs a directory entry and a lookup per blob file, so a
+ * per-mirror run (the daemon's, after each sync) skips it.
  */
 int gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
     long grace, bool dry_run, struct gc_stats *st, struct merr *err);

@@ -1157,6 +1157,14 @@ cmd_gc(struct cli *cli, int argc, char **argv)
 		return 1;
 	rc = gc_run(s, cli->conf, NULL, cli->conf->gc_grace, dry, &st, &err);
 	store_close(s);
+	/* Said even if retention then failed: the space is back. */
+	if (st.orphans_removed || st.orphans_pending)
+		printf("%s%llu blob files no table lists (%.1f MiB) removed, "
+		    "%llu younger than the grace period kept\n",
+		    dry ? "would be: " : "",
+		    (unsigned long long)st.orphans_removed,
+		    (double)st.orphan_bytes_removed / 1048576.0,
+		    (unsigned long long)st.orphans_pending);
 	if (rc) {
 		log_error("gc: %s", err.msg);
 		return 1;
