@@ -213,32 +213,46 @@ blob_known(struct store_txn *t, const unsigned char h[HASH_LEN], bool *known,
 /*
  * After a failed pass: make the blobs its jobs stored durable and record
  * them, so the next try does not fetch them again. Unreferenced, they
- * are garbage for gc after its grace period.
+ * are garbage for gc after its grace period. If that fails too (a full
+ * disk fails this commit as it failed the pass), it is said: their files
+ * are then listed nowhere, and only `mirrord gc`'s walk of blobs/ finds
+ * them.
  */
 static void
-record_blobs(struct store *s, const struct joblist *jl)
+record_blobs(struct store *s, const char *mirror, const struct joblist *jl)
 {
 	struct store_txn *t;
 	struct merr err = { 0 };
 	size_t i, n = 0;
+	int rc;
 
 	for (i = 0; i < jl->n; i++)
 		n += jl->jobs[i].status == 0;
-	if (n == 0 || store_sync(s, &err) || store_txn_begin(s, true, &t, &err))
+	if (n == 0)
 		return;
-	for (i = 0; i < jl->n; i++) {
+	rc = store_sync(s, &err);
+	if (rc == 0)
+		rc = store_txn_begin(s, true, &t, &err);
+	for (i = 0; rc == 0 && i < jl->n; i++) {
 		if (jl->jobs[i].status != 0)
 			continue;
 		/* Unreferenced until a later pass names them: gc's. */
-		if (store_blob_put(t, jl->jobs[i].hash, jl->jobs[i].size,
-		    &err) || gc_queue(t, jl->jobs[i].hash, (int64_t)time(NULL),
-		    &err)) {
+		rc = store_blob_put(t, jl->jobs[i].hash, jl->jobs[i].size,
+		    &err);
+		if (rc == 0)
+			rc = gc_queue(t, jl->jobs[i].hash,
+			    (int64_t)time(NULL), &err);
+		if (rc)
 			store_txn_abort(t);
-			return;
-		}
 	}
-	if (store_txn_commit(t, &err) == 0)
+	if (rc == 0)
+		rc = store_txn_commit(t, &err);
+	if (rc == 0)
 		log_debug("kept %zu verified blobs for the next try", n);
+	else
+		log_warn("mirror '%s': cannot record %zu verified blobs for "
+		    "the next try (gc removes their files after the grace "
+		    "period): %s", mirror, n, err.msg);
 }
 
 struct prep {
@@ -1066,8 +1080,8 @@ out_txn:
 	x->rtxn = NULL;
 out:
 	if (rc) {
-		record_blobs(x->store, &idx);
-		record_blobs(x->store, &x->pool);
+		record_blobs(x->store, m->name, &idx);
+		record_blobs(x->store, m->name, &x->pool);
 	}
 	for (i = 0; i < x->nsw; i++) {
 		free(sels[i]);
