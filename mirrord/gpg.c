@@ -20,6 +20,7 @@
 #include "mirrord/common.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include <ctype.h>
@@ -213,6 +214,31 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 }
 
 /*
+ * Free space gpg needs in a verifier's home to import a keyring: its
+ * pubring.kbx, trustdb.gpg, lock and temp files, a page or more each.
+ */
+#define GPG_HOME_ROOM (256 * 1024)
+
+/*
+ * gpg fails to import into a home on a full file system without saying
+ * so (the keyring then seems to hold no keys, or cannot be listed): after
+ * a failed import or key list, rc and err stand unless the home's file
+ * system is out of space or inodes, which is said instead.
+ */
+static int
+home_nospace(const struct gpg_verifier *v, int rc, struct merr *err)
+{
+	struct statvfs sv;
+
+	if (statvfs(v->home, &sv) < 0 ||
+	    ((uint64_t)sv.f_bavail * sv.f_frsize >= GPG_HOME_ROOM &&
+	    sv.f_favail > 0))
+		return rc;
+	return merr_set(err, MERR_IO, "cannot import keyring '%s' into '%s': "
+	    "%s", v->keyring, v->home, strerror(ENOSPC));
+}
+
+/*
  * Imports the keys of kd (named what in messages) into ctx. A file without
  * OpenPGP keys is an error of its own, so that a wrong path in a list of
  * several is not hidden by the others.
@@ -398,6 +424,8 @@ gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 		rc = merr_set(err, MERR_CONF, "no keyring to verify with");
 	if (rc == 0)
 		rc = collect_keys(v, ctx, err);
+	if (rc && (ks->nfiles || ks->keyblock))
+		rc = home_nospace(v, rc, err);
 	if (rc == 0)
 		rc = restrict_keys(v, ks, err);
 	if (rc)
