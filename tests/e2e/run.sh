@@ -42,6 +42,7 @@ set -- $TESTS
 echo "1..$#"
 n=0
 failed=0
+skipped=0
 start=$(date +%s)
 for t in "$@"; do
 	case $t in */*) ;; *) t=$E2E_DIR/$t ;; esac
@@ -54,6 +55,11 @@ for t in "$@"; do
 	secs=$(($(date +%s) - t0))
 	if [ "$rc" -eq 0 ]; then
 		echo "ok $n - $name (${secs}s)"
+	elif [ "$rc" -eq 77 ]; then
+		# skip_all in lib.sh: TAP's SKIP directive with its reason
+		echo "ok $n - $name # SKIP $(sed -n 's/^# SKIP: //p' \
+		    "$SUITE_TMP/log" | tail -n 1)"
+		skipped=$((skipped + 1))
 	else
 		failed=$((failed + 1))
 		[ "$rc" -eq 124 ] && echo "# $name timed out"
@@ -61,5 +67,5 @@ for t in "$@"; do
 		sed 's/^/#   /' "$SUITE_TMP/log"
 	fi
 done
-echo "# $failed of $n failed ($(($(date +%s) - start))s)"
+echo "# $failed of $n failed, $skipped skipped ($(($(date +%s) - start))s)"
 [ "$failed" -eq 0 ]
