@@ -1,0 +1,160 @@
+/*
+ * t_gc.c: gc's walk of blobs/ for files that no table lists (orphans), in
+ * a mkdtemp() store: which files it removes, which it keeps, and that
+ * --dry-run and a per-mirror run remove nothing.
+ */
+#include "mirrord/common.h"
+
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mirrord/conf.h"
+#include "mirrord/gc.h"
+#include "mirrord/store.h"
+#include "tap.h"
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A blob file of text, no row; its mtime age seconds ago. */
+static void
+put_file(struct store *s, const char *text, time_t age,
+    unsigned char h[HASH_LEN])
+{
+	struct merr err = { 0, "" };
+	struct timespec ts[2];
+	char *path;
+	int rc;
+
+	rc = store_put_mem(s, text, strlen(text), h, &err);
+	ok(rc == 0, "put '%s' (%s)", text, rc ? err.msg : "ok");
+	path = store_blob_path(s, h);
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - age;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+	free(path);
+}
+
+static bool
+blob_exists(struct store *s, const unsigned char h[HASH_LEN])
+{
+	char *path = store_blob_path(s, h);
+	struct stat sb;
+	bool r = lstat(path, &sb) == 0;
+
+	free(path);
+	return r;
+}
+
+static void
+test_orphans(const char *root)
+{
+	struct merr err = { 0, "" };
+	struct store *s = NULL;
+	struct store_txn *t;
+	struct gc_stats st;
+	struct conf c;
+	struct conf_mirror m;
+	unsigned char listed[HASH_LEN], old[HASH_LEN], young[HASH_LEN];
+	unsigned char moved[HASH_LEN];
+	char *dir = xasprintf("%s/store", root), *p, *q, *wrong;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	m.name = "demo";
+	rc = store_open(dir, true, &s, &err);
+	free(dir);
+	if (rc) {
+		ok(0, "open (%s)", err.msg);
+		return;
+	}
+	store_lock(s, "t_gc", false, &err);
+	put_file(s, "listed, old", 7200, listed);
+	put_file(s, "orphan, old", 7200, old);
+	put_file(s, "orphan, young", 60, young);
+	rc = store_txn_begin(s, true, &t, &err);
+	if (rc == 0)
+		rc = store_blob_put(t, listed, 11, &err);
+	if (rc == 0)
+		rc = store_txn_commit(t, &err);
+	is_int(rc, 0, "list one blob");
+	/* An old orphan's bytes under another blob's directory. */
+	put_file(s, "orphan, misplaced", 7200, moved);
+	p = store_blob_path(s, moved);
+	q = store_blob_path(s, young);
+	*strrchr(q, '/') = '\0';	/* young's directory */
+	wrong = xasprintf("%s/%s", q, strrchr(p, '/') + 1);
+	is_int(rename(p, wrong), 0, "move an orphan to another's directory");
+	free(p);
+	p = xasprintf("%s/README", q);
+	close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+	free(p);
+	free(q);
+
+	rc = gc_run(s, &c, NULL, 3600, true, &st, &err);
+	is_int(rc, 0, "dry run");
+	is_int(st.orphans_removed, 1, "dry run: one old orphan would go");
+	is_int(st.orphans_pending, 1, "dry run: one young orphan kept");
+	ok(blob_exists(s, old), "dry run: the old orphan is still there");
+
+	rc = gc_run(s, &c, &m, 3600, false, &st, &err);
+	is_int(rc, 0, "per-mirror run");
+	is_int(st.orphans_removed + st.orphans_pending, 0,
+	    "per-mirror run: no walk");
+	ok(blob_exists(s, old), "per-mirror run: the old orphan is still there");
+
+	rc = gc_run(s, &c, NULL, 3600, false, &st, &err);
+	is_int(rc, 0, "gc (%s)", rc ? err.msg : "ok");
+	is_int(st.orphans_removed, 1, "one orphan removed");
+	is_int(st.orphan_bytes_removed, strlen("orphan, old"), "its bytes");
+	is_int(st.orphans_pending, 1, "one orphan younger than the grace");
+	ok(!blob_exists(s, old), "the old orphan is gone");
+	ok(blob_exists(s, young), "the young orphan is kept");
+	ok(blob_exists(s, listed), "the listed blob is kept, old as it is");
+
+	rc = gc_run(s, &c, NULL, 0, false, &st, &err);
+	is_int(rc, 0, "gc with no grace");
+	is_int(st.orphans_removed, 1, "no grace: the young orphan goes too");
+	ok(!blob_exists(s, young), "the young orphan is gone");
+	ok(blob_exists(s, listed), "the listed blob is still kept");
+	p = store_blob_path(s, young);
+	*strrchr(p, '/') = '\0';
+	q = xasprintf("%s/README", p);
+	ok(access(q, F_OK) == 0, "a file not named like a blob is kept");
+	free(q);
+	free(p);
+	ok(access(wrong, F_OK) == 0,
+	    "a blob name in another blob's directory is kept");
+	free(wrong);
+	store_close(s);
+}
+
+int
+main(void)
+{
+	char root[] = "/tmp/t_gc.XXXXXX";
+
+	if (mkdtemp(root) == NULL) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return tap_done();
+	}
+	test_orphans(root);
+	rm_rf(root);
+	return tap_done();
+}
