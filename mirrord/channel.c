@@ -313,6 +313,10 @@ channel_resolve(struct store_txn *t, const char *mirror, const char *ref,
 		return merr_set(err, MERR_INVAL, "'%.64s' is not a snapshot "
 		    "ID, a timestamp, 'latest' or a channel name", ref);
 	rc = channel_get(t, mirror, ref, ch, err);
+	if (rc == MERR_NOTFOUND)
+		/* Said for what the ref could have been, not one guess. */
+		return merr_set(err, MERR_NOTFOUND, "'%.64s' is neither a "
+		    "snapshot ID, a timestamp, 'latest' nor a channel", ref);
 	if (rc)
 		return rc;
 	rc = snap_load(t, mirror, ch->target, sn, err);

@@ -51,8 +51,8 @@ usage(FILE *f)
 	    "ratio\n"
 	    "  snapshot list MIRROR [--json]  snapshot IDs, oldest first\n"
 	    "  snapshot show MIRROR REF [--json]\n"
-	    "                                 REF: an ID, a timestamp or "
-	    "'latest'\n"
+	    "                                 REF: an ID, a timestamp, "
+	    "'latest' or a channel\n"
 	    "  snapshot diff MIRROR REF1 REF2 [--json]\n"
 	    "                                 packages added, removed, "
 	    "upgraded, downgraded\n"
@@ -70,8 +70,9 @@ usage(FILE *f)
 	    "  serve                          the HTTP server, on Listen:\n"
 	    "  daemon                         serve, and sync each mirror every "
 	    "Sync-Interval\n"
-	    "  snapshot pin MIRROR ID NOTE    never drop this snapshot\n"
-	    "  snapshot unpin MIRROR ID\n"
+	    "  snapshot pin MIRROR REF NOTE   never drop REF's snapshot; "
+	    "prints its ID\n"
+	    "  snapshot unpin MIRROR REF\n"
 	    "  gc [--dry-run]                 apply Keep-Snapshots, remove "
 	    "unreferenced blobs\n"
 	    "  fsck                           re-hash every blob, check every "
@@ -299,6 +300,40 @@ check_mirror(struct cli *cli, const char *name)
 	return 0;
 }
 
+/*
+ * Logs err for mirror with one "mirror 'NAME': " prefix: some core
+ * messages name their mirror already ("mirror 'x' has no channel 'y'").
+ */
+static void
+log_mirror_error(const char *mirror, const struct merr *err)
+{
+	char *p = xasprintf("mirror '%s'", mirror);
+
+	if (str_startswith(err->msg, p))
+		log_error("%s", err->msg);
+	else
+		log_error("%s: %s", p, err->msg);
+	free(p);
+}
+
+/*
+ * Resolves ref as the server and promote do (a snapshot ID, a timestamp,
+ * 'latest' or a channel) to its snapshot, loaded into *sn (free with
+ * snap_release).
+ */
+static int
+resolve_ref(struct store_txn *t, const char *mirror, const char *ref,
+    struct snap *sn, struct merr *err)
+{
+	struct channel ch;
+	int rc;
+
+	rc = channel_resolve(t, mirror, ref, sn, &ch, err);
+	if (rc == 0)
+		channel_release(&ch);
+	return rc;
+}
+
 static int
 cmd_snapshot(struct cli *cli, int argc, char **argv)
 {
@@ -342,7 +377,7 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (snap_load(t, argv[1], argv[2], &sn, &err))
+	if (resolve_ref(t, argv[1], argv[2], &sn, &err))
 		goto fail;
 	if (cli->json) {
 		print_snap_json(&sn, true);
@@ -374,7 +409,7 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 	rc = 0;
 	goto out;
 fail:
-	log_error("%s", err.msg);
+	log_mirror_error(argv[1], &err);
 out:
 	snap_list_free(ids, n);
 	if (t)
@@ -845,7 +880,7 @@ cmd_move(struct cli *cli, bool rollback, int argc, char **argv)
 		rc = channel_promote(s, g, argv[0], argv[1], channel, &o,
 		    target, &err);
 	if (rc)
-		log_error("mirror '%s': %s", argv[0], err.msg);
+		log_mirror_error(argv[0], &err);
 	else
 		printf("%s -> %s\n", channel, target);
 	free((char *)o.by);
@@ -1015,7 +1050,7 @@ cmd_diff(struct cli *cli, const char *mirror, const char *r1, const char *r2)
 	rc = 0;
 	goto out;
 fail:
-	log_error("mirror '%s': %s", mirror, err.msg);
+	log_mirror_error(mirror, &err);
 out:
 	diff_free(d, n);
 	if (have_a)
@@ -1179,12 +1214,19 @@ cmd_gc(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* snapshot pin MIRROR ID NOTE | snapshot unpin MIRROR ID */
+/*
+ * snapshot pin MIRROR REF NOTE | snapshot unpin MIRROR REF: REF resolves
+ * as for promote (an ID, a timestamp, 'latest' or a channel) under the
+ * store's lock, so no sync moves 'latest' in between; the ID is printed.
+ */
 static int
 cmd_pin(struct cli *cli, bool pin, int argc, char **argv)
 {
 	struct store *s = NULL;
+	struct store_txn *t = NULL;
 	struct merr err = { 0 };
+	struct snap sn;
+	char id[SNAP_ID_LEN + 1];
 	int rc;
 
 	if (argc != (pin ? 3 : 2)) {
@@ -1194,12 +1236,22 @@ cmd_pin(struct cli *cli, bool pin, int argc, char **argv)
 	if (check_mirror(cli, argv[0]) ||
 	    open_store_locked(cli, pin ? "pin" : "unpin", &s))
 		return 1;
-	rc = gc_pin(s, argv[0], argv[1], pin ? argv[2] : NULL, &err);
+	rc = store_txn_begin(s, false, &t, &err);
+	if (rc == 0)
+		rc = resolve_ref(t, argv[0], argv[1], &sn, &err);
+	if (t)
+		store_txn_abort(t);
+	if (rc == 0) {
+		memcpy(id, sn.id, sizeof(id));
+		snap_release(&sn);
+		rc = gc_pin(s, argv[0], id, pin ? argv[2] : NULL, &err);
+	}
 	store_close(s);
 	if (rc) {
-		log_error("mirror '%s': %s", argv[0], err.msg);
+		log_mirror_error(argv[0], &err);
 		return 1;
 	}
+	printf("%s %s\n", pin ? "pinned" : "unpinned", id);
 	return 0;
 }
 
