@@ -64,7 +64,8 @@ usage(FILE *f)
 	    "  channel list MIRROR [--json]   channels and their targets\n"
 	    "  channel log MIRROR CHANNEL [--json]\n"
 	    "                                 every move of a channel\n"
-	    "  sources MIRROR CHANNEL         a client's deb822 .sources "
+	    "  sources [--arch ARCH]... MIRROR CHANNEL\n"
+	    "                                 a client's deb822 .sources "
 	    "stanza\n"
 	    "  key export [--armor]           mirrord's public signing key\n"
 	    "  serve                          the HTTP server, on Listen:\n"
@@ -1114,34 +1115,190 @@ cmd_key(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* Whether Listen's host is a wildcard address no client can connect to. */
+static bool
+listen_is_wildcard(const char *listen)
+{
+	return str_startswith(listen, "0.0.0.0:") ||
+	    str_startswith(listen, "[::]:") || str_startswith(listen, ":") ||
+	    str_startswith(listen, "*:");
+}
+
+/* Logs "(channels: a, b)" or how to make one, after what. */
+static void
+log_channels(struct store_txn *t, const char *mirror, const char *what)
+{
+	struct merr err = { 0 };
+	struct buf b = BUF_INIT;
+	char **names = NULL;
+	size_t n = 0, i;
+
+	if (channel_list(t, mirror, &names, &n, &err) == 0 && n > 0) {
+		for (i = 0; i < n; i++) {
+			buf_adds(&b, i ? ", " : "");
+			buf_adds(&b, names[i]);
+		}
+		buf_addc(&b, '\0');
+		log_error("%s (channels: %s)", what, b.p);
+	} else {
+		log_error("%s (it has no channels: make one with 'mirrord "
+		    "promote %s REF CHANNEL')", what, mirror);
+	}
+	buf_release(&b);
+	snap_list_free(names, n);
+}
+
+/*
+ * The channel a sources stanza names must exist: apt would get 404s.
+ * 'latest' and snapshot URLs serve upstream's Release files, which the
+ * Signed-By: of mirrord's key cannot verify: they are refused too.
+ */
+static int
+sources_check_channel(struct cli *cli, const char *mirror, const char *name)
+{
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	struct merr err = { 0 };
+	struct channel ch;
+	char *what;
+	int rc;
+
+	if (open_store(cli, false, &s))
+		return 1;
+	rc = store_txn_begin(s, false, &t, &err);
+	if (rc == 0 && channel_name_check(name, &err) == 0) {
+		rc = channel_get(t, mirror, name, &ch, &err);
+		if (rc == 0)
+			channel_release(&ch);
+	} else if (rc == 0) {
+		rc = MERR_INVAL;
+	}
+	if (rc == MERR_NOTFOUND || rc == MERR_INVAL) {
+		what = rc == MERR_NOTFOUND ?
+		    xasprintf("mirror '%s' has no channel '%s'", mirror,
+		    name) :
+		    xasprintf("mirror '%s': '%s' is not a channel: sources "
+		    "name a channel, whose Release files mirrord signs", mirror,
+		    name);
+		log_channels(t, mirror, what);
+		free(what);
+	} else if (rc) {
+		log_mirror_error(mirror, &err);
+	}
+	if (t)
+		store_txn_abort(t);
+	store_close(s);
+	return rc ? 1 : 0;
+}
+
+/*
+ * --arch ARCH (repeatable, or a comma list; also --arch=ARCH): each must
+ * be one of m's Architectures:. Adds them to *want (n of them, owned).
+ * 2 on a usage error, 1 on an unknown architecture.
+ */
+static int
+sources_arch(const struct conf_mirror *m, const char *list, char ***want,
+    size_t *n)
+{
+	char *copy = xstrdup(list), *a, *save = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (*list == '\0')
+		rc = 2;
+	for (a = strtok_r(copy, ",", &save); rc == 0 && a;
+	    a = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < m->narches; i++)
+			if (strcmp(m->arches[i], a) == 0)
+				break;
+		if (i == m->narches) {
+			struct buf b = BUF_INIT;
+
+			for (i = 0; i < m->narches; i++) {
+				buf_adds(&b, i ? " " : "");
+				buf_adds(&b, m->arches[i]);
+			}
+			buf_addc(&b, '\0');
+			log_error("mirror '%s' has no architecture '%s' "
+			    "(architectures: %s)", m->name, a,
+			    b.p ? b.p : "none");
+			buf_release(&b);
+			rc = 1;
+			break;
+		}
+		for (i = 0; i < *n; i++)
+			if (strcmp((*want)[i], a) == 0)
+				break;
+		if (i < *n)
+			continue;
+		*want = xrealloc(*want, (*n + 1) * sizeof(**want));
+		(*want)[(*n)++] = xstrdup(a);
+	}
+	free(copy);
+	if (rc == 2)
+		log_error("'--arch' needs an architecture");
+	return rc;
+}
+
+/* sources [--arch ARCH]... MIRROR CHANNEL */
 static int
 cmd_sources(struct cli *cli, int argc, char **argv)
 {
 	const struct conf_mirror *m;
-	struct merr err = { 0 };
+	const char *pos[2];
+	char **arches = NULL;
 	char *key, *line, *save = NULL;
-	size_t len, i;
+	size_t len, i, narches = 0;
+	int npos = 0, j, rc = 0;
 
-	if (argc != 2) {
+	for (j = 0; j < argc; j++) {
+		if (strcmp(argv[j], "--arch") == 0 && j + 1 < argc)
+			j++;	/* its value, read below */
+		else if (argv[j][0] == '-' &&
+		    !str_startswith(argv[j], "--arch="))
+			npos = 3;	/* an unknown option or no value */
+		else if (argv[j][0] != '-' && npos < 2)
+			pos[npos++] = argv[j];
+		else if (argv[j][0] != '-')
+			npos = 3;	/* one too many */
+	}
+	if (npos != 2) {
 		usage(stderr);
 		return 2;
 	}
-	if (check_mirror(cli, argv[0]))
+	if (check_mirror(cli, pos[0]))
 		return 1;
-	if (channel_name_check(argv[1], &err)) {
-		log_error("%s", err.msg);
-		return 1;
+	m = conf_mirror(cli->conf, pos[0]);
+	for (j = 0; rc == 0 && j < argc; j++) {
+		if (strcmp(argv[j], "--arch") == 0)
+			rc = sources_arch(m, argv[++j], &arches, &narches);
+		else if (str_startswith(argv[j], "--arch="))
+			rc = sources_arch(m, argv[j] + 7, &arches, &narches);
 	}
-	m = conf_mirror(cli->conf, argv[0]);
-	if (export_key(cli, true, &key, &len))
-		return 1;
+	if (rc == 0 && cli->conf->base_url == NULL &&
+	    listen_is_wildcard(cli->conf->listen)) {
+		log_error("'Base-URL' is not set and 'Listen' ('%s') is a "
+		    "wildcard address no client can use: set 'Base-URL' to "
+		    "the URL clients reach this server at", cli->conf->listen);
+		rc = 1;
+	}
+	if (rc == 0)
+		rc = sources_check_channel(cli, m->name, pos[1]);
+	if (rc == 0 && export_key(cli, true, &key, &len))
+		rc = 1;
+	if (rc) {
+		for (i = 0; i < narches; i++)
+			free(arches[i]);
+		free(arches);
+		return rc;
+	}
 	printf("Types: deb%s\n", m->deb_src ? " deb-src" : "");
 	if (cli->conf->base_url)
 		printf("URIs: %s/%s/%s\n", cli->conf->base_url, m->name,
-		    argv[1]);
+		    pos[1]);
 	else
 		printf("URIs: http://%s/%s/%s\n", cli->conf->listen, m->name,
-		    argv[1]);
+		    pos[1]);
 	printf("Suites:");
 	for (i = 0; i < m->nsuites; i++)
 		printf(" %s", m->suites[i]);
@@ -1149,12 +1306,16 @@ cmd_sources(struct cli *cli, int argc, char **argv)
 	for (i = 0; i < m->ncomponents; i++)
 		printf(" %s", m->components[i]);
 	putchar('\n');
-	if (m->narches) {
+	/* None asked for: apt's default, the client's own architectures. */
+	if (narches) {
 		printf("Architectures:");
-		for (i = 0; i < m->narches; i++)
-			printf(" %s", m->arches[i]);
+		for (i = 0; i < narches; i++) {
+			printf(" %s", arches[i]);
+			free(arches[i]);
+		}
 		putchar('\n');
 	}
+	free(arches);
 	/* deb822 continuation lines; an empty line is " .". */
 	printf("Signed-By:\n");
 	for (line = key; line && *line; line = save) {
