@@ -33,6 +33,7 @@
 
 #include <gpgme.h>
 
+#include "mirrord/clearsign.h"
 #include "mirrord/gpg.h"
 
 /* One allowed signing key: a (sub)key fingerprint and its primary's. */
@@ -49,10 +50,6 @@ struct gpg_verifier {
 	struct gpg_allowed *allowed;
 	size_t nallowed;
 };
-
-#define MSG_BEGIN "-----BEGIN PGP SIGNED MESSAGE-----"
-#define SIG_BEGIN "-----BEGIN PGP SIGNATURE-----"
-#define SIG_END "-----END PGP SIGNATURE-----"
 
 /*
  * Options of the private home. no-autostart: gpg never spawns an agent, so
@@ -700,159 +697,12 @@ verify_failed(gpgme_error_t ge, struct merr *err)
 	    gpgme_strerror(ge));
 }
 
-static bool
-line_is(const char *s, size_t n, const char *marker)
-{
-	return n == strlen(marker) && memcmp(s, marker, n) == 0;
-}
-
 /*
- * Enforces apt's structure of a clearsigned file on the raw bytes: blank
- * lines, "-----BEGIN PGP SIGNED MESSAGE-----", "Hash:" headers, a blank
- * line, the dash-escaped text, one signature block, then only whitespace.
- * Returns NULL if fine, else the reason.
+ * Verifies the signatures sig (armored, detached) over data, then applies
+ * the acceptance rule. Shared by detached and clearsigned verification.
  */
-static const char *
-clearsign_check(const char *data, size_t len)
-{
-	enum { PRE, HEADERS, TEXT, SIG, POST } state = PRE;
-	const char *p = data, *end = data + len, *nl, *s;
-	size_t n;
-
-	if (memchr(data, '\0', len) != NULL)
-		return "NUL byte in message";
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			nl = end;
-		s = p;
-		n = rtrim_len(s, nl);
-		p = nl < end ? nl + 1 : end;
-
-		switch (state) {
-		case PRE:
-			if (n == 0)
-				break;
-			if (!line_is(s, n, MSG_BEGIN))
-				return "no BEGIN PGP SIGNED MESSAGE line at "
-				    "the start";
-			state = HEADERS;
-			break;
-		case HEADERS:
-			if (n == 0)
-				state = TEXT;
-			else if (n < 5 || memcmp(s, "Hash:", 5) != 0)
-				return "unexpected armor header";
-			break;
-		case TEXT:
-			if (line_is(s, n, SIG_BEGIN)) {
-				state = SIG;
-				break;
-			}
-			if (n >= 2 && s[0] == '-' && s[1] == ' ') {
-				/* Dash-escaped: check what it stands for. */
-				if (!line_is(s + 2, n - 2, MSG_BEGIN))
-					break;
-				return "second BEGIN PGP SIGNED MESSAGE";
-			}
-			if (line_is(s, n, MSG_BEGIN))
-				return "second BEGIN PGP SIGNED MESSAGE";
-			if (n >= 5 && memcmp(s, "-----", 5) == 0)
-				return "unexpected armor line in signed text";
-			break;
-		case SIG:
-			if (line_is(s, n, SIG_END))
-				state = POST;
-			else if (line_is(s, n, MSG_BEGIN))
-				return "second BEGIN PGP SIGNED MESSAGE";
-			else if (n >= 5 && memcmp(s, "-----", 5) == 0)
-				return "unexpected armor line in signature";
-			break;
-		case POST:
-			for (; s < nl; s++) {
-				if (!isspace((unsigned char)*s))
-					break;
-			}
-			if (s == nl)
-				break;
-			if (line_is(s, rtrim_len(s, nl), MSG_BEGIN))
-				return "second BEGIN PGP SIGNED MESSAGE";
-			return "data after END PGP SIGNATURE";
-		}
-	}
-	switch (state) {
-	case PRE:
-		return "no BEGIN PGP SIGNED MESSAGE line";
-	case HEADERS:
-	case TEXT:
-		return "no BEGIN PGP SIGNATURE line";
-	case SIG:
-		return "no END PGP SIGNATURE line";
-	case POST:
-		break;
-	}
-	return NULL;
-}
-
-int
-gpg_verify_clearsigned(struct gpg_verifier *v, const char *data,
-    size_t len, char **text, size_t *textlen, char fpr[GPG_FPR_LEN + 1],
-    struct merr *err)
-{
-	gpgme_ctx_t ctx = NULL;
-	gpgme_data_t sig = NULL, plain = NULL;
-	gpgme_error_t ge;
-	const char *why;
-	char *mem;
-	size_t memlen;
-	int rc;
-
-	why = clearsign_check(data, len);
-	if (why != NULL)
-		return merr_set(err, MERR_VERIFY,
-		    "not a single clearsigned message: %s", why);
-
-	rc = ctx_new(v, &ctx, err);
-	if (rc)
-		return rc;
-	ge = gpgme_data_new_from_mem(&sig, data, len, 0);
-	if (ge == 0)
-		ge = gpgme_data_new(&plain);
-	if (ge) {
-		rc = merr_set(err, MERR_IO, "gpgme: cannot create data: %s",
-		    gpgme_strerror(ge));
-		goto out;
-	}
-	ge = gpgme_op_verify(ctx, sig, NULL, plain);
-	if (ge) {
-		rc = verify_failed(ge, err);
-		goto out;
-	}
-	rc = check_result(v, ctx, fpr, err);
-	if (rc)
-		goto out;
-	mem = gpgme_data_release_and_get_mem(plain, &memlen);
-	plain = NULL;
-	if (text != NULL) {
-		*text = xmalloc(memlen + 1);
-		if (memlen > 0)
-			memcpy(*text, mem, memlen);
-		(*text)[memlen] = '\0';
-	}
-	if (textlen != NULL)
-		*textlen = memlen;
-	gpgme_free(mem);
-out:
-	if (plain != NULL)
-		gpgme_data_release(plain);
-	if (sig != NULL)
-		gpgme_data_release(sig);
-	gpgme_release(ctx);
-	return rc;
-}
-
-int
-gpg_verify_detached(struct gpg_verifier *v, const char *data, size_t len,
+static int
+verify_sig(struct gpg_verifier *v, const char *data, size_t len,
     const char *sig, size_t siglen, char fpr[GPG_FPR_LEN + 1],
     struct merr *err)
 {
@@ -885,6 +735,46 @@ out:
 		gpgme_data_release(sd);
 	gpgme_release(ctx);
 	return rc;
+}
+
+/*
+ * A clearsigned message is checked as apt checks it: split by the rules
+ * of clearsign.h, then its signature blocks are verified as a detached
+ * signature over the signed text (text-mode signatures, so gpg compares
+ * canonical text: CRLF or LF makes no difference). gpg never parses the
+ * whole message itself, so the text that verified is the text the split
+ * gave: the very text channel.c gets from the stored blob at promotion.
+ */
+int
+gpg_verify_clearsigned(struct gpg_verifier *v, const char *data,
+    size_t len, char **text, size_t *textlen, char fpr[GPG_FPR_LEN + 1],
+    struct merr *err)
+{
+	struct clearsign cs;
+	int rc;
+
+	rc = clearsign_split(data, len, &cs, err);
+	if (rc) {
+		merr_prefix(err, "not a single clearsigned message: ");
+		return rc;
+	}
+	rc = verify_sig(v, cs.text, cs.datalen, cs.sig, cs.siglen, fpr, err);
+	if (rc == 0 && text != NULL) {
+		*text = cs.text;
+		cs.text = NULL;
+	}
+	if (rc == 0 && textlen != NULL)
+		*textlen = cs.textlen;
+	clearsign_release(&cs);
+	return rc;
+}
+
+int
+gpg_verify_detached(struct gpg_verifier *v, const char *data, size_t len,
+    const char *sig, size_t siglen, char fpr[GPG_FPR_LEN + 1],
+    struct merr *err)
+{
+	return verify_sig(v, data, len, sig, siglen, fpr, err);
 }
 
 /*
@@ -1319,7 +1209,8 @@ int
 gpg_sign_clear(struct gpg_signer *s, const char *text, size_t len,
     char **out, size_t *outlen, struct merr *err)
 {
-	const char *why;
+	struct clearsign cs;
+	struct merr e2;
 	char *o;
 	size_t olen;
 	int rc;
@@ -1328,12 +1219,12 @@ gpg_sign_clear(struct gpg_signer *s, const char *text, size_t len,
 	if (rc)
 		return rc;
 	/* Hold our own output to apt's rule, as we hold upstream's. */
-	why = clearsign_check(o, olen);
-	if (why != NULL) {
+	if (clearsign_split(o, olen, &cs, &e2) != 0) {
 		free(o);
 		return merr_set(err, MERR_IO, "gpg made an invalid "
-		    "clearsigned message: %s", why);
+		    "clearsigned message: %s", e2.msg);
 	}
+	clearsign_release(&cs);
 	*out = o;
 	*outlen = olen;
 	return 0;

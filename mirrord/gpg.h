@@ -70,12 +70,15 @@ int gpg_verifier_new(const char *keyring, const char *tmpdir,
 void gpg_verifier_free(struct gpg_verifier *v);
 
 /*
- * Verifies a clearsigned message (an InRelease file). The input must be
- * exactly one "-----BEGIN PGP SIGNED MESSAGE-----" block and one signature,
- * with nothing but whitespace before or after (apt's rule). On success
- * *text gets the signed text as gpg outputs it (owned, NUL-terminated,
- * length *textlen) and fpr the 40-hex fingerprint of the signing key.
- * MERR_VERIFY says why it failed (bad signature, unknown key, expired...).
+ * Verifies a clearsigned message (an InRelease file) as apt does: the
+ * input must have apt's structure (clearsign.h: BEGIN PGP SIGNED MESSAGE
+ * on the first line, one or more signature blocks, nothing after them),
+ * and its signature blocks must verify over the signed text it splits
+ * out. On success *text gets that text, clearsign_split()'s (owned,
+ * NUL-terminated, length *textlen; LF line ends, no trailing blanks,
+ * dash-escaping undone) and fpr the 40-hex fingerprint of the signing
+ * key. MERR_VERIFY says why it failed (not a single clearsigned message,
+ * bad signature, unknown key, expired...).
  */
 int gpg_verify_clearsigned(struct gpg_verifier *v, const char *data,
     size_t len, char **text, size_t *textlen, char fpr[GPG_FPR_LEN + 1],

@@ -252,6 +252,49 @@ cat(const char *a, size_t alen, const char *b, size_t blen, size_t *len)
 	return buf_detach(&bb, len);
 }
 
+/* data with every "\n" turned into "\r\n". */
+static char *
+crlf(const char *data, size_t len, size_t *outlen)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (data[i] == '\n')
+			buf_addc(&b, '\r');
+		buf_addc(&b, data[i]);
+	}
+	return buf_detach(&b, outlen);
+}
+
+/*
+ * The clearsigned message asc with each signed line given prefix "- "
+ * (dash-escaped, unless it already is) or suffix (trailing blanks): both
+ * leave the signed text, and so the signature, as it was.
+ */
+static char *
+relayout(const char *asc, const char *prefix, const char *suffix,
+    size_t *outlen)
+{
+	const char *p = strstr(asc, "\n\n"), *sig, *nl;
+	struct buf b = BUF_INIT;
+
+	sig = strstr(asc, "\n-----BEGIN PGP SIGNATURE-----");
+	if (p == NULL || sig == NULL)
+		return xstrdup("");
+	buf_add(&b, asc, (size_t)(p + 2 - asc));
+	for (p += 2; p <= sig; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (*prefix != '\0' && strncmp(p, "- ", 2) != 0)
+			buf_adds(&b, prefix);
+		buf_add(&b, p, (size_t)(nl - p));
+		buf_adds(&b, suffix);
+		buf_addc(&b, '\n');
+	}
+	buf_adds(&b, sig + 1);
+	return buf_detach(&b, outlen);
+}
+
 /* Splits data, which must split; returns the text and sig with lengths. */
 static void
 expect_split(const char *data, const char *want_text, const char *want_sig,
@@ -938,8 +981,8 @@ main(void)
 {
 	char fa[GPG_FPR_LEN + 1], fb[GPG_FPR_LEN + 1], fc[GPG_FPR_LEN + 1];
 	char fpr[GPG_FPR_LEN + 1], *tmpdir, *p, *buf;
-	char *a_asc, *b_asc, *c_asc, *a_sig, *a_bsig, *b_sig;
-	size_t a_len, b_len, c_len, asig_len, absig_len, bsig_len, len;
+	char *a_asc, *a2_asc, *b_asc, *c_asc, *a_sig, *a_bsig, *b_sig;
+	size_t a_len, a2_len, b_len, c_len, asig_len, absig_len, bsig_len, len;
 	struct gpg_verifier *v = NULL, *v2 = NULL;
 	const char *homes[] = { "a", "b", "c", "o", "r" };
 	long now = (long)time(NULL), past = now - 10 * 86400;
@@ -996,6 +1039,7 @@ main(void)
 	run(GPG " -o %s/c.gpg --export %s", root, "c", root, fc);
 	run("cat %s/a.gpg %s/b.gpg > %s/ab.gpg", root, root, root);
 	run(GPG " --clearsign -o %s/a.inr %s/release", root, "a", root, root);
+	run(GPG " --clearsign -o %s/a2.inr %s/release", root, "a", root, root);
 	run(GPG " --clearsign -o %s/b.inr %s/release", root, "b", root, root);
 	run(GPG " --clearsign -o %s/c.inr %s/release", root, "c", root, root);
 	run(GPG " -a --detach-sign -o %s/a.sig %s/release", root, "a", root,
@@ -1008,12 +1052,13 @@ main(void)
 	spit("junk.gpg", "not a key\n", 10);
 
 	a_asc = slurp("a.inr", &a_len);
+	a2_asc = slurp("a2.inr", &a2_len);
 	b_asc = slurp("b.inr", &b_len);
 	c_asc = slurp("c.inr", &c_len);
 	a_sig = slurp("a.sig", &asig_len);
 	a_bsig = slurp("a.bsig", &absig_len);
 	b_sig = slurp("b.sig", &bsig_len);
-	if (!a_asc || !b_asc || !c_asc || !a_sig || !a_bsig || !b_sig) {
+	if (!a_asc || !a2_asc || !b_asc || !c_asc || !a_sig || !a_bsig || !b_sig) {
 		ok(0, "gpg made the test signatures");
 		goto out;
 	}
@@ -1058,12 +1103,33 @@ main(void)
 	expect_bad(v, buf, len, "second BEGIN PGP SIGNED MESSAGE",
 	    "A then B concatenated");
 	free(buf);
-	/* Whitespace before and after is allowed (apt accepts it). */
+	/* Blank lines before or after: apt refuses both (NOSPLIT). */
 	buf = cat("\n  \n", 4, a_asc, a_len, &len);
-	p = cat(buf, len, "\n \t\n\n", 5, &len);
+	expect_bad(v, buf, len, "not a single clearsigned message",
+	    "blank lines before BEGIN PGP SIGNED MESSAGE");
 	free(buf);
-	expect_good(v, p, len, fa, "surrounding whitespace");
-	free(p);
+	buf = cat(a_asc, a_len, "\n", 1, &len);
+	expect_bad(v, buf, len, "data after END PGP SIGNATURE",
+	    "a blank line after END PGP SIGNATURE");
+	free(buf);
+	/* The forms apt accepts verify, with the same text. */
+	buf = crlf(a_asc, a_len, &len);
+	expect_good(v, buf, len, fa, "CRLF line ends");
+	free(buf);
+	buf = relayout(a_asc, "- ", "", &len);
+	expect_good(v, buf, len, fa, "every signed line dash-escaped");
+	free(buf);
+	buf = relayout(a_asc, "", " \t ", &len);
+	expect_good(v, buf, len, fa, "trailing blanks on signed lines");
+	free(buf);
+	p = strstr(a2_asc, "-----BEGIN PGP SIGNATURE-----");
+	buf = cat(a_asc, a_len, p, strlen(p), &len);
+	expect_good(v, buf, len, fa, "two signature blocks");
+	free(buf);
+	p = strstr(b_asc, "-----BEGIN PGP SIGNATURE-----");
+	buf = cat(a_asc, a_len, p, strlen(p), &len);
+	expect_good(v, buf, len, fa, "A's, then B's (unknown) signature block");
+	free(buf);
 	/* Truncated, unsigned, or an injected header. */
 	expect_bad(v, a_asc, a_len - 30, "no END PGP SIGNATURE",
 	    "truncated signature");
@@ -1074,7 +1140,12 @@ main(void)
 	p = strstr(buf, "Hash:");
 	if (p != NULL)
 		memcpy(p, "Hush:", 5);
-	expect_bad(v, buf, a_len, "unexpected armor header", "bad header");
+	/* apt uses no armor header: gpg never sees them either. */
+	expect_good(v, buf, a_len, fa, "unknown armor header");
+	if (p != NULL)
+		memcpy(p, "-ash:", 5);
+	expect_bad(v, buf, a_len, "armor header starts with a dash",
+	    "armor header starting with a dash");
 	free(buf);
 	/* A NUL byte hidden in the text. */
 	buf = xstrndup(a_asc, a_len);
@@ -1248,6 +1319,7 @@ main(void)
 out:
 	gpg_verifier_free(v);
 	free(a_asc);
+	free(a2_asc);
 	free(b_asc);
 	free(c_asc);
 	free(a_sig);
