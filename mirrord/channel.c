@@ -3,10 +3,12 @@
  */
 #include "mirrord/common.h"
 
+#include <ctype.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/clearsign.h"
 #include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
@@ -458,18 +460,18 @@ channel_release_text(const char *upstream, size_t len, int64_t date,
 
 /*
  * Upstream's signed Release text for a suite of a snapshot: the Release
- * blob when upstream had one (byte for byte), else the text of the
- * InRelease blob, verified when it was synced.
+ * blob when upstream had one (byte for byte), else the signed text of the
+ * InRelease blob, split exactly as gpg_verify_clearsigned() split it when
+ * it was synced: whatever form sync accepted, promote can use.
  */
 static int
 upstream_text(struct store *s, const struct snap_suite *su, char **out,
     size_t *outlen, struct merr *err)
 {
 	const struct snap_file *f = suite_find(su, "Release");
-	const char *p, *q, *end;
-	struct buf b = BUF_INIT;
+	struct clearsign cs;
 	unsigned char h[HASH_LEN];
-	char hex[HASH_HEX_LEN + 1], *path, *data;
+	char hex[HASH_HEX_LEN + 1], *path, *data, *p;
 	size_t len;
 	int rc;
 
@@ -497,26 +499,28 @@ upstream_text(struct store *s, const struct snap_suite *su, char **out,
 		*outlen = len;
 		return 0;
 	}
-	/* Cleartext: after the armor headers' blank line, dash-escaped. */
-	end = data + len;
-	p = strstr(data, "\n\n");
-	q = p ? strstr(p, "\n-----BEGIN PGP SIGNATURE-----") : NULL;
-	if (p == NULL || q == NULL) {
-		free(data);
-		return merr_set(err, MERR_STORE,
-		    "suite '%s': InRelease blob is not clearsigned", su->name);
+	/*
+	 * The text sync verified: the same split, the same bytes. Blobs
+	 * synced before the split was apt's own may have blank lines before
+	 * or after the message, which sync then allowed: they are skipped,
+	 * the signed text is the same.
+	 */
+	p = data;
+	while (len > 0 && isspace((unsigned char)*p)) {
+		p++;
+		len--;
 	}
-	for (p += 2; p < q + 1 && p < end; ) {
-		const char *nl = memchr(p, '\n', (size_t)(q + 1 - p));
-		const char *le = nl ? nl + 1 : q + 1;
-
-		if (le - p >= 2 && p[0] == '-' && p[1] == ' ')
-			p += 2;
-		buf_add(&b, p, (size_t)(le - p));
-		p = le;
-	}
+	while (len > 0 && isspace((unsigned char)p[len - 1]))
+		len--;
+	rc = clearsign_split(p, len, &cs, err);
 	free(data);
-	*out = buf_detach(&b, outlen);
+	if (rc) {
+		merr_prefix(err, "stored InRelease: ");
+		return rc;
+	}
+	free(cs.sig);
+	*out = cs.text;
+	*outlen = cs.textlen;
 	return 0;
 }
 
@@ -593,7 +597,7 @@ channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
 	for (i = 0; i < target->nsuites && rc == 0; i++) {
 		struct snap_suite *su = &ch.suites[ch.nsuites++];
 		char *up = NULL, *rel = NULL, *inr = NULL, *sig = NULL;
-		size_t uplen, rlen, ilen, slen;
+		size_t uplen = 0, rlen, ilen, slen;
 		unsigned char h[HASH_LEN];
 
 		su->name = xstrdup(target->suites[i].name);
