@@ -153,3 +153,27 @@ clearsign_release(struct clearsign *c)
 	c->text = c->sig = NULL;
 	c->textlen = c->datalen = c->siglen = 0;
 }
+
+bool
+clearsign_same_text(const char *text, size_t textlen, const char *data,
+    size_t len)
+{
+	const char *p = data, *end = data + len;
+	struct buf b = BUF_INIT;
+	struct line l;
+	bool same;
+
+	while (p < end) {
+		line_next(&p, end, &l);
+		buf_add(&b, l.s, l.n);
+		buf_addc(&b, '\n');
+	}
+	while (textlen > 0 && text[textlen - 1] == '\n')
+		textlen--;
+	while (b.len > 0 && b.p[b.len - 1] == '\n')
+		b.len--;
+	same = b.len == textlen && (textlen == 0 ||
+	    memcmp(b.p, text, textlen) == 0);
+	buf_release(&b);
+	return same;
+}

@@ -57,4 +57,13 @@ int clearsign_split(const char *data, size_t len, struct clearsign *out,
     struct merr *err);
 void clearsign_release(struct clearsign *c);
 
+/*
+ * Whether data (a Release file) says what text (a split's text) says:
+ * line by line, each line read as the split reads it (line ends and
+ * trailing blanks aside, which a text signature ignores too), empty lines
+ * at the end aside.
+ */
+bool clearsign_same_text(const char *text, size_t textlen, const char *data,
+    size_t len);
+
 #endif

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mirrord/clearsign.h"
 #include "mirrord/deb822.h"
 #include "mirrord/gc.h"
 #include "mirrord/gpg.h"
@@ -272,16 +273,6 @@ prep_run(void *arg)
 	return NULL;
 }
 
-static bool
-same_text(const char *a, size_t alen, const char *b, size_t blen)
-{
-	while (alen && a[alen - 1] == '\n')
-		alen--;
-	while (blen && b[blen - 1] == '\n')
-		blen--;
-	return alen == blen && memcmp(a, b, alen) == 0;
-}
-
 static const struct snap_file *
 suite_file(const struct snap_suite *su, const char *path)
 {
@@ -395,8 +386,8 @@ suite_release(struct sync_ctx *x, struct suite_work *w, struct merr *err)
 				goto out;
 			}
 		}
-		if (inr.status == 200 && !same_text(text, textlen, rel.data,
-		    rel.len)) {
+		if (inr.status == 200 && !clearsign_same_text(text, textlen,
+		    rel.data, rel.len)) {
 			rc = merr_set(err, MERR_VERIFY,
 			    "Release and InRelease disagree");
 			goto out;

@@ -407,6 +407,16 @@ test_split(void)
 	    "no END PGP SIGNATURE", "an unclosed signature");
 	expect_nosplit(nul, sizeof(nul) - 1, "NUL", "a NUL byte");
 
+	/* A Release beside an InRelease: read the way the split reads. */
+	ok(clearsign_same_text("A: b\nC: d\n", 10, "A: b\r\nC: d \r\n\n",
+	    14), "same text: CRLF, trailing blanks, an empty last line");
+	ok(clearsign_same_text("", 0, "", 0), "same text: both empty");
+	ok(!clearsign_same_text("A: b\nC: d\n", 10, "A: b\nC: e\n", 10),
+	    "other text: one letter");
+	ok(!clearsign_same_text("A: b\nC: d\n", 10, "A: b\nC:  d\n", 11),
+	    "other text: a blank inside a line");
+	ok(!clearsign_same_text("A: b\n", 5, "A: b\n\nC: d\n", 11),
+	    "other text: a line more");
 }
 
 /*
