@@ -10,7 +10,7 @@
 #                                            tests/fuzz/corpus/<t>/ and
 #                                            tests/fuzz/regress/<t>/ once
 #
-# Targets: deb822 release index path route conf (default: all).
+# Targets: deb822 release index path route conf clearsign (default: all).
 # Environment: FUZZ_SECONDS (600), FUZZ_PARALLEL (1: how many targets run
 # at once), FUZZ_OUT (build/fuzz), CLANG (clang), CC (gcc, for --regress),
 # FUZZ_ARGS (extra libFuzzer flags), FUZZ_LIB (with --regress: link this
@@ -28,7 +28,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 
-ALL_TARGETS="deb822 release index path route conf"
+ALL_TARGETS="deb822 release index path route conf clearsign"
 OUT=${FUZZ_OUT:-build/fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-1}
