@@ -42,7 +42,8 @@ enum {
 	MERR_INVAL = -9,	/* invalid argument from the user */
 	MERR_EXISTS = -10,	/* already exists */
 	MERR_STORE = -11,	/* LMDB or store consistency */
-	MERR_CANCEL = -12	/* stopped on request (a signal) */
+	MERR_CANCEL = -12,	/* stopped on request (a signal) */
+	MERR_FULL = -13		/* the index map was full: grown, retry */
 };
 
 /*

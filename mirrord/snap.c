@@ -917,8 +917,8 @@ snap_index_cmp(const void *a, const void *b)
 	    ((const struct snap_index *)b)->path);
 }
 
-int
-snap_commit(struct store *s, const char *mirror, struct snap *sn,
+static int
+snap_commit_once(struct store *s, const char *mirror, struct snap *sn,
     const struct snap_delta *d, struct snap_state *const *states,
     struct merr *err)
 {
@@ -1009,6 +1009,26 @@ fail:
 out:
 	buf_release(&c.k);
 	buf_release(&v);
+	return rc;
+}
+
+/*
+ * A first sync writes its whole index in one transaction, which can fill a
+ * small map (a 32-bit system, ulimit -v): the store grows the map before
+ * the next write transaction, so run it again (snap_last resets sn).
+ */
+int
+snap_commit(struct store *s, const char *mirror, struct snap *sn,
+    const struct snap_delta *d, struct snap_state *const *states,
+    struct merr *err)
+{
+	int rc, tries;
+
+	for (tries = 0; ; tries++) {
+		rc = snap_commit_once(s, mirror, sn, d, states, err);
+		if (rc != MERR_FULL || tries == 4)
+			break;
+	}
 	if (rc)
 		merr_prefix(err, "mirror '%s': commit: ", mirror);
 	return rc;

@@ -129,7 +129,8 @@ int snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
  * fills all of sn's counters (files and pool_bytes follow from the
  * previous snapshot's and d), writes the manifest and the states of the suites
  * in states (array parallel to sn->suites; NULL entries are left as they
- * are). The caller holds the store lock.
+ * are). The caller holds the store lock. A transaction that fills the
+ * index's map (MERR_FULL) is run again in the grown map, a few times.
  */
 int snap_commit(struct store *s, const char *mirror, struct snap *sn,
     const struct snap_delta *d, struct snap_state *const *states,

@@ -19,6 +19,8 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,16 +32,37 @@
 
 /*
  * The map is reserved address space, not disk: the data file grows only
- * as pages are used. Readers and the writer must agree on it, so it is a
- * constant rather than an option.
+ * as pages are used. Each process maps what it can (store_open halves the
+ * map while mmap fails: ulimit -v, valgrind, a 32-bit address space), and
+ * the map follows the data after that:
+ *
+ * - A writer grows its map before a write transaction that starts with
+ *   more than half of it used, or after one failed with MDB_MAP_FULL
+ *   (doubling, up to STORE_MAPSIZE_MAX and what mmap grants). LMDB records
+ *   the larger size in the data file at the next commit.
+ * - Any process whose transaction begins with MDB_MAP_RESIZED (another
+ *   process wrote beyond this one's map) maps the grown file and retries.
+ *
+ * Remapping needs no transaction of this process to be open (lmdb.h,
+ * mdb_env_set_mapsize), and the server opens read transactions in many
+ * threads: every transaction (and every other look at the map) holds the
+ * read side of maplock, a remap its write side.
  */
 #if SIZE_MAX > 0xffffffffu
 #define STORE_MAPSIZE	((size_t)64 << 30)
+#define STORE_MAPSIZE_MAX	((size_t)1 << 40)
 #else
 #define STORE_MAPSIZE	((size_t)1 << 30)
+#define STORE_MAPSIZE_MAX	((size_t)3 << 30)
 #endif
 #define STORE_MAPSIZE_MIN	((size_t)256 << 20)
 #define STORE_MAXREADERS	512
+
+/*
+ * For tests only: the map size store_open tries first, in bytes, so that a
+ * test fills a map in a few MiB. Not an option: it is not in mirrord.conf(5).
+ */
+#define STORE_MAPSIZE_ENV	"MIRRORD_TEST_MAPSIZE"
 
 /* On-disk size of a blobs table value: le64 size, le64 first_seen. */
 #define BLOB_REC_LEN	16
@@ -69,6 +92,20 @@ struct store {
 	int dirfd;		/* the store directory, for syncfs() */
 	int lock_fd;		/* -1 unless store_lock() holds the lock */
 	unsigned long tmp_seq;	/* names this process's temp files */
+
+	/*
+	 * The map. env, mapsize and the map itself change only under the
+	 * write side of maplock; depth counts this thread's open
+	 * transactions, of which the outermost holds the read side.
+	 */
+	pthread_rwlock_t maplock;
+	pthread_key_t depth;
+	bool map_init;		/* maplock and depth were created */
+	size_t mapsize;		/* the map this process has, bytes */
+	size_t psize;		/* LMDB's page size */
+	size_t grow_failed;	/* mapsize at which growing failed, or 0 */
+	int map_rc;		/* why env is NULL (a remap failed) */
+	atomic_bool full;	/* a write failed with MDB_MAP_FULL */
 };
 
 /*
@@ -139,21 +176,24 @@ store_mkdir(const char *path, mode_t mode, struct merr *err)
 	return 0;
 }
 
-/* Opens the named tables: created in a write txn, or looked up. */
+/*
+ * Opens the named tables: created in a write txn (create), or looked up.
+ */
 static int
-store_open_tables(struct store *s, struct merr *err)
+store_open_tables(struct store *s, bool create, struct merr *err)
 {
 	MDB_txn *txn;
 	int i, rc;
 
-	rc = mdb_txn_begin(s->env, NULL, s->write ? 0 : MDB_RDONLY, &txn);
+	rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn);
 	if (rc)
 		return store_mdb_err(err, rc, "store '%s': cannot begin "
 		    "transaction", s->dir);
 	for (i = 0; i < TBL_COUNT; i++) {
+		s->has[i] = false;
 		rc = mdb_dbi_open(txn, table_names[i],
-		    s->write ? MDB_CREATE : 0, &s->dbi[i]);
-		if (rc == MDB_NOTFOUND && !s->write)
+		    create ? MDB_CREATE : 0, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && !create)
 			continue;	/* never written: reads as empty */
 		if (rc) {
 			mdb_txn_abort(txn);
@@ -193,6 +233,63 @@ store_env_open(struct store *s, const char *path, size_t mapsize)
 	    MDB_NOTLS | (s->write ? 0 : MDB_RDONLY), 0644);
 }
 
+/*
+ * Opens s->env with a map of size bytes, halved while mmap fails (EINVAL,
+ * ENOMEM) down to floor; LMDB never maps less than the data committed, so
+ * the last try asks for floor and gets at least the data. Sets s->mapsize
+ * and s->psize. Returns an LMDB code; s->env is NULL on failure.
+ */
+static int
+store_env_map(struct store *s, size_t size, size_t floor)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	char *path = xasprintf("%s/index", s->dir);
+	int rc;
+
+	for (;;) {
+		rc = store_env_open(s, path, size);
+		if (rc == 0 || (rc != EINVAL && rc != ENOMEM) ||
+		    size / 2 < floor)
+			break;
+		mdb_env_close(s->env);
+		s->env = NULL;
+		size /= 2;
+	}
+	free(path);
+	if (rc == 0)
+		rc = mdb_env_info(s->env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(s->env, &st);
+	if (rc) {
+		if (s->env)
+			mdb_env_close(s->env);
+		s->env = NULL;
+		return rc;
+	}
+	s->mapsize = info.me_mapsize;
+	s->psize = st.ms_psize;
+	return 0;
+}
+
+/* The first map store_open asks for (STORE_MAPSIZE_ENV: tests only). */
+static size_t
+store_first_mapsize(void)
+{
+	const char *v = getenv(STORE_MAPSIZE_ENV);
+	unsigned long long n;
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return STORE_MAPSIZE;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end != '\0' || n < ((size_t)1 << 20) ||
+	    n > STORE_MAPSIZE_MAX)
+		return STORE_MAPSIZE;
+	return (size_t)n;
+}
+
 int
 store_open(const char *dir, bool write, struct store **out,
     struct merr *err)
@@ -212,6 +309,21 @@ store_open(const char *dir, bool write, struct store **out,
 	s->write = write;
 	s->dirfd = -1;
 	s->lock_fd = -1;
+	atomic_init(&s->full, false);
+	if (pthread_key_create(&s->depth, NULL) != 0) {
+		free(s->dir);
+		free(s);
+		return merr_set(err, MERR_IO, "store '%s': cannot create a "
+		    "thread key", dir);
+	}
+	if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
+		pthread_key_delete(s->depth);
+		free(s->dir);
+		free(s);
+		return merr_set(err, MERR_IO, "store '%s': cannot create a "
+		    "lock", dir);
+	}
+	s->map_init = true;
 
 	if (write) {
 		static const struct {
@@ -255,16 +367,11 @@ store_open(const char *dir, bool write, struct store **out,
 	/*
 	 * Some environments cannot reserve 64 GiB of address space (ulimit
 	 * -v, valgrind): mmap then fails with EINVAL or ENOMEM and we retry
-	 * with half the map. LMDB never maps less than the data committed.
+	 * with half the map, down to 256 MiB.
 	 */
-	for (mapsize = STORE_MAPSIZE; ; mapsize /= 2) {
-		rc = store_env_open(s, path, mapsize);
-		if (rc == 0 || (rc != EINVAL && rc != ENOMEM) ||
-		    mapsize / 2 < STORE_MAPSIZE_MIN)
-			break;
-		mdb_env_close(s->env);
-		s->env = NULL;
-	}
+	mapsize = store_first_mapsize();
+	rc = store_env_map(s, mapsize, mapsize < STORE_MAPSIZE_MIN ?
+	    mapsize : STORE_MAPSIZE_MIN);
 	if (rc == ENOENT && !write) {
 		rc = merr_set(err, MERR_NOTFOUND, "no store at '%s'", s->dir);
 		goto fail;
@@ -280,7 +387,7 @@ store_open(const char *dir, bool write, struct store **out,
 		    "readers", s->dir);
 		goto fail;
 	}
-	rc = store_open_tables(s, err);
+	rc = store_open_tables(s, write, err);
 	if (rc)
 		goto fail;
 	free(path);
@@ -302,6 +409,10 @@ store_close(struct store *s)
 		mdb_env_close(s->env);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
+	if (s->map_init) {
+		pthread_rwlock_destroy(&s->maplock);
+		pthread_key_delete(s->depth);
+	}
 	free(s->dir);
 	free(s);
 }
@@ -423,12 +534,158 @@ store_sync(struct store *s, struct merr *err)
 	return 0;
 }
 
+/* How many transactions of s this thread has open. */
+static uintptr_t
+map_depth(struct store *s)
+{
+	return (uintptr_t)pthread_getspecific(s->depth);
+}
+
+/*
+ * Marks the start of a use of the map by this thread: the outermost takes
+ * the read side of maplock, so that a remap waits for it to end.
+ */
+static void
+map_enter(struct store *s)
+{
+	uintptr_t n = map_depth(s);
+
+	if (n == 0 && pthread_rwlock_rdlock(&s->maplock) != 0)
+		abort();	/* EAGAIN (2^32 readers) or EDEADLK: a bug */
+	if (pthread_setspecific(s->depth, (void *)(n + 1)) != 0)
+		abort();	/* ENOMEM, as xmalloc */
+}
+
+static void
+map_leave(struct store *s)
+{
+	uintptr_t n = map_depth(s);
+
+	pthread_setspecific(s->depth, (void *)(n - 1));
+	if (n == 1)
+		pthread_rwlock_unlock(&s->maplock);
+}
+
+/* Bytes of the data file in use (up to its last page); under maplock. */
+static size_t
+map_used(struct store *s)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(s->env, &info) != 0)
+		return 0;
+	return ((size_t)info.me_last_pgno + 1) * s->psize;
+}
+
+/*
+ * Maps the index with size bytes (LMDB rounds a smaller size up to the
+ * data). mdb_env_set_mapsize() unmaps first and, in LMDB 0.9, leaves the
+ * environment without a map if the new mmap fails (so that passing 0, the
+ * size the last writer recorded, cannot be tried and taken back under
+ * ulimit -v): the environment is then opened again, with maps halved
+ * down to floor. Under the write side of maplock.
+ */
+static int
+map_remap(struct store *s, size_t size, size_t floor)
+{
+	MDB_envinfo info;
+	struct merr err;
+	int rc;
+
+	if (s->env != NULL) {
+		rc = mdb_env_set_mapsize(s->env, size);
+		if (rc == 0 && mdb_env_info(s->env, &info) == 0) {
+			s->mapsize = info.me_mapsize;
+			return 0;
+		}
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	rc = store_env_map(s, size, floor);
+	if (rc == 0 && store_open_tables(s, false, &err) != 0) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+		rc = EINVAL;
+	}
+	s->map_rc = rc;
+	return rc;
+}
+
+/* Doubles size until it holds need, within STORE_MAPSIZE_MAX. */
+static size_t
+map_fit(size_t size, size_t need)
+{
+	while (size < need && size <= STORE_MAPSIZE_MAX / 2)
+		size *= 2;
+	return size < need ? need : size;
+}
+
+/*
+ * Makes the map fit the data, under the write side of maplock (waiting
+ * for this process's transactions to end): maps a file another process
+ * grew beyond this map (MDB_MAP_RESIZED), opens the environment again if
+ * a remap lost it, and for a writer (write) doubles a map that is full or
+ * more than half used. A map that cannot grow is not an error here: the
+ * transaction may still fit, and a put that does not says so.
+ */
+static int
+map_fix(struct store *s, bool write, struct merr *err)
+{
+	size_t used = 0, old;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&s->maplock);
+	if (s->env == NULL) {
+		rc = map_remap(s, s->mapsize, STORE_MAPSIZE_MIN);
+		goto out;
+	}
+	used = map_used(s);
+	if (used > s->mapsize) {
+		rc = map_remap(s, map_fit(s->mapsize, used),
+		    STORE_MAPSIZE_MIN);
+		goto out;
+	}
+	if (!write || s->mapsize >= STORE_MAPSIZE_MAX)
+		goto out;
+	if (!atomic_load(&s->full) &&
+	    (used <= s->mapsize / 2 || s->grow_failed == s->mapsize))
+		goto out;
+	old = s->mapsize;
+	rc = map_remap(s, map_fit(old, old + 1), old);
+	if (rc == 0 && s->mapsize <= old)
+		s->grow_failed = s->mapsize;
+	atomic_store(&s->full, false);
+out:
+	pthread_rwlock_unlock(&s->maplock);
+	if (rc)
+		return merr_set(err, MERR_STORE, "store '%s': cannot map the "
+		    "index (%zu MiB in use): %s: raise the address space "
+		    "limit (ulimit -v)", s->dir, (used + (1 << 20) - 1) >> 20,
+		    mdb_strerror(rc));
+	return 0;
+}
+
+/* Whether a writer should grow the map first; under the read side. */
+static bool
+map_want_grow(struct store *s)
+{
+	size_t used;
+
+	if (s->mapsize >= STORE_MAPSIZE_MAX)
+		return false;
+	if (atomic_load(&s->full))
+		return true;
+	used = map_used(s);
+	return used > s->mapsize / 2 && s->grow_failed != s->mapsize;
+}
+
 int
 store_txn_begin(struct store *s, bool write, struct store_txn **out,
     struct merr *err)
 {
 	struct store_txn *t;
-	int rc;
+	bool outer = map_depth(s) == 0;
+	int rc, tries;
 
 	if (write && !s->write)
 		return merr_set(err, MERR_INVAL, "store '%s' is open "
@@ -436,7 +693,28 @@ store_txn_begin(struct store *s, bool write, struct store_txn **out,
 	t = xcalloc(1, sizeof(*t));
 	t->s = s;
 	t->write = write;
-	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	for (tries = 0; ; tries++) {
+		map_enter(s);
+		if (s->env == NULL)
+			rc = s->map_rc ? s->map_rc : EINVAL;
+		else if (write && outer && tries == 0 && map_want_grow(s))
+			rc = MDB_MAP_FULL;	/* grow first */
+		else
+			rc = mdb_txn_begin(s->env, NULL,
+			    write ? 0 : MDB_RDONLY, &t->txn);
+		if (rc == 0)
+			break;
+		map_leave(s);
+		/* A thread with a transaction open cannot wait for a remap. */
+		if (!outer || tries == 3 || (rc != MDB_MAP_RESIZED &&
+		    rc != MDB_MAP_FULL && s->env != NULL))
+			break;
+		rc = map_fix(s, write, err);
+		if (rc) {
+			free(t);
+			return rc;
+		}
+	}
 	if (rc) {
 		free(t);
 		return store_mdb_err(err, rc, "store '%s': cannot begin "
@@ -444,6 +722,31 @@ store_txn_begin(struct store *s, bool write, struct store_txn **out,
 	}
 	*out = t;
 	return 0;
+}
+
+/*
+ * The error of a write that found the map full: the map is grown before
+ * the next write transaction begins (MERR_FULL: the caller may retry).
+ */
+static int
+store_full_err(struct store *s, struct merr *err, const char *what)
+{
+	atomic_store(&s->full, true);
+	return merr_set(err, MERR_FULL, "store '%s': %s: the index map is "
+	    "full at %zu MiB (MDB_MAP_FULL); it grows before the next write",
+	    s->dir, what, s->mapsize >> 20);
+}
+
+int
+store_check(struct store *s, struct merr *err)
+{
+	struct store_txn *t;
+	int rc;
+
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc == 0)
+		store_txn_abort(t);
+	return rc;
 }
 
 /* Closes the LMDB cursors still open; their wrappers stay for the caller. */
@@ -469,13 +772,18 @@ store_txn_commit(struct store_txn *t, struct merr *err)
 	char *dir = t->s->dir;
 	int rc;
 
+	struct store *s = t->s;
+
 	store_txn_close_cursors(t);
 	rc = fault_check("commit");
 	if (rc)
 		mdb_txn_abort(t->txn);	/* as a failed commit frees it */
 	else
 		rc = mdb_txn_commit(t->txn);	/* frees the txn, even on error */
+	map_leave(s);
 	free(t);
+	if (rc == MDB_MAP_FULL)
+		return store_full_err(s, err, "cannot commit");
 	if (rc)
 		return store_mdb_err(err, rc, "store '%s': cannot commit", dir);
 	return 0;
@@ -488,6 +796,7 @@ store_txn_abort(struct store_txn *t)
 		return;
 	store_txn_close_cursors(t);
 	mdb_txn_abort(t->txn);
+	map_leave(t->s);
 	free(t);
 }
 
@@ -518,6 +827,8 @@ store_put(struct store_txn *t, enum store_table tbl, const void *key,
 	int rc;
 
 	rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, 0);
+	if (rc == MDB_MAP_FULL)
+		return store_full_err(t->s, err, "cannot put");
 	if (rc)
 		return store_mdb_err(err, rc, "cannot put into '%s'",
 		    table_names[tbl]);
@@ -532,6 +843,8 @@ store_del(struct store_txn *t, enum store_table tbl, const void *key,
 	int rc;
 
 	rc = mdb_del(t->txn, t->s->dbi[tbl], &k, NULL);
+	if (rc == MDB_MAP_FULL)
+		return store_full_err(t->s, err, "cannot delete");
 	if (rc)
 		return store_mdb_err(err, rc, "cannot delete from '%s'",
 		    table_names[tbl]);
@@ -619,6 +932,8 @@ store_cursor_del(struct store_cursor *c, struct merr *err)
 	if (c->c == NULL)
 		return merr_set(err, MERR_NOTFOUND, "cursor: not found");
 	rc = mdb_cursor_del(c->c, 0);
+	if (rc == MDB_MAP_FULL)
+		return store_full_err(c->t->s, err, "cannot delete");
 	if (rc)
 		return store_mdb_err(err, rc, "cannot delete at cursor");
 	return 0;
@@ -1060,19 +1375,24 @@ uint64_t
 store_last_txnid(struct store *s)
 {
 	MDB_envinfo info;
+	uint64_t id = 0;
 
-	if (mdb_env_info(s->env, &info) != 0)
-		return 0;
-	return (uint64_t)info.me_last_txnid;
+	map_enter(s);
+	if (s->env != NULL && mdb_env_info(s->env, &info) == 0)
+		id = (uint64_t)info.me_last_txnid;
+	map_leave(s);
+	return id;
 }
 
 int
 store_reader_check(struct store *s, struct merr *err)
 {
-	MDB_txn *txn;
+	struct store_txn *txn;
 	int dead = 0, rc;
 
-	rc = mdb_reader_check(s->env, &dead);
+	map_enter(s);
+	rc = s->env ? mdb_reader_check(s->env, &dead) : 0;
+	map_leave(s);
 	if (rc)
 		return store_mdb_err(err, rc, "store '%s': cannot check "
 		    "readers", s->dir);
@@ -1084,11 +1404,10 @@ store_reader_check(struct store *s, struct merr *err)
 	 * not be served until the next sync). Taking it here does that.
 	 */
 	if (s->write) {
-		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		rc = store_txn_begin(s, true, &txn, err);
 		if (rc)
-			return store_mdb_err(err, rc, "store '%s': cannot "
-			    "begin a transaction", s->dir);
-		mdb_txn_abort(txn);
+			return rc;
+		store_txn_abort(txn);
 	}
 	return dead;
 }

@@ -74,11 +74,28 @@ uint64_t store_last_txnid(struct store *s);
 /* The durability barrier: syncfs() on the store's file system. */
 int store_sync(struct store *s, struct merr *err);
 
-/* Transactions. A read transaction must not be held across slow work. */
+/*
+ * Transactions. A read transaction must not be held across slow work, and
+ * a transaction ends in the thread that began it.
+ *
+ * The index's map follows the data: store_txn_begin maps a file another
+ * process grew (waiting for this process's other transactions to end), and
+ * before a write transaction grows a map more than half used. A write that
+ * finds the map full anyway fails with MERR_FULL; the map is grown before
+ * the next write transaction, so the caller may run the transaction again.
+ * A thread that begins a transaction while it has one open gets an error
+ * rather than waiting for a remap it would block.
+ */
 int store_txn_begin(struct store *s, bool write, struct store_txn **out,
     struct merr *err);
 int store_txn_commit(struct store_txn *t, struct merr *err);	/* frees t */
 void store_txn_abort(struct store_txn *t);			/* frees t */
+
+/*
+ * Opens and ends a read transaction: 0 if the index can be read now
+ * (the server's /healthz), else an error saying why.
+ */
+int store_check(struct store *s, struct merr *err);
 
 /*
  * Get: 0 with *val and *vlen pointing into the map (valid until the
@@ -86,6 +103,7 @@ void store_txn_abort(struct store_txn *t);			/* frees t */
  */
 int store_get(struct store_txn *t, enum store_table tbl, const void *key,
     size_t klen, const void **val, size_t *vlen, struct merr *err);
+/* Put, delete: MERR_FULL when the map is full (see store_txn_begin). */
 int store_put(struct store_txn *t, enum store_table tbl, const void *key,
     size_t klen, const void *val, size_t vlen, struct merr *err);
 /* Delete; MERR_NOTFOUND if absent. */

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -645,6 +646,239 @@ out:
 	free(dir);
 }
 
+/*
+ * The index's map. MIRRORD_TEST_MAPSIZE (tests only) makes store_open
+ * start from a 1 MiB map, so that a few MiB fill it.
+ */
+#define MAP_VAL	(32 * 1024)
+#define MAP_N	64	/* 2 MiB of values */
+
+/* Puts n values of MAP_VAL bytes under "<tag>NNN" in one transaction. */
+static int
+map_fill(struct store *s, const char *tag, int n, struct merr *err)
+{
+	struct store_txn *t;
+	char key[32], *val = xmalloc(MAP_VAL);
+	int i, rc;
+
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc) {
+		free(val);
+		return rc;
+	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		snprintf(key, sizeof(key), "%s%03d", tag, i);
+		memset(val, 'a' + i % 26, MAP_VAL);
+		rc = store_put(t, TBL_META, key, strlen(key), val, MAP_VAL,
+		    err);
+	}
+	if (rc)
+		store_txn_abort(t);
+	else
+		rc = store_txn_commit(t, err);
+	free(val);
+	return rc;
+}
+
+/* Reads key in a new read transaction: its length, or a negative MERR. */
+static long
+map_read(struct store *s, const char *key, struct merr *err)
+{
+	struct store_txn *t;
+	const void *v;
+	size_t vlen;
+	int rc;
+
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc)
+		return rc;
+	rc = store_get(t, TBL_META, key, strlen(key), &v, &vlen, err);
+	store_txn_abort(t);
+	return rc ? rc : (long)vlen;
+}
+
+static void
+test_map_full(const char *root)
+{
+	struct merr err = { 0, "" };
+	struct store *s;
+	char *dir = xasprintf("%s/mapfull", root);
+	int rc, tries;
+
+	setenv("MIRRORD_TEST_MAPSIZE", "1048576", 1);
+	rc = store_open(dir, true, &s, &err);
+	unsetenv("MIRRORD_TEST_MAPSIZE");
+	is_int(rc, 0, "open a store with a 1 MiB map");
+	if (rc)
+		goto out;
+	rc = map_fill(s, "big", MAP_N, &err);
+	is_int(rc, MERR_FULL, "2 MiB in one transaction fill the map");
+	ok(strstr(err.msg, "index map is full at 1 MiB") != NULL,
+	    "the error says the map is full: %s", err.msg);
+	for (tries = 0; rc == MERR_FULL && tries < 5; tries++)
+		rc = map_fill(s, "big", MAP_N, &err);
+	is_int(rc, 0, "the same transaction commits in the grown map "
+	    "(%d more tries)", tries);
+	if (rc)
+		printf("# %s\n", err.msg);
+	is_int(map_read(s, "big063", &err), MAP_VAL, "its last value reads");
+	/* More than half used: the writer grows before it runs out. */
+	rc = map_fill(s, "more", MAP_N / 4, &err);
+	is_int(rc, 0, "a later, smaller write fits at once");
+	rc = map_fill(s, "most", MAP_N, &err);
+	is_int(rc, 0, "another 2 MiB fit at once (the map was grown ahead)");
+	store_close(s);
+out:
+	free(dir);
+}
+
+/* In a child process: open dir for writing (the default map), add data. */
+static int
+map_grow_child(const char *dir, const char *tag)
+{
+	struct merr err = { 0, "" };
+	struct store *s;
+	pid_t pid;
+	int fd, status;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		/* The parent's LMDB descriptors (and its locks) are not ours. */
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		alarm(30);
+		if (store_open(dir, true, &s, &err) != 0 ||
+		    map_fill(s, tag, MAP_N * 2, &err) != 0) {
+			printf("# child: %s\n", err.msg);
+			fflush(stdout);
+			_exit(1);
+		}
+		store_close(s);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct map_holder {
+	struct store *s;
+	long ms;		/* how long to hold a read transaction */
+	int rc;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool began;
+};
+
+/* A thread of the same process holding a read transaction for a while. */
+static void *
+map_hold(void *arg)
+{
+	struct map_holder *h = arg;
+	struct timespec ts = { h->ms / 1000, (h->ms % 1000) * 1000000 };
+	struct store_txn *t;
+	struct merr err;
+
+	h->rc = store_txn_begin(h->s, false, &t, &err);
+	pthread_mutex_lock(&h->mu);
+	h->began = true;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	if (h->rc)
+		return NULL;
+	nanosleep(&ts, NULL);
+	store_txn_abort(t);
+	return NULL;
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void
+test_map_resized(const char *root)
+{
+	struct merr err = { 0, "" };
+	struct store *w, *r;
+	struct store_txn *t, *t2;
+	struct map_holder h;
+	pthread_t th;
+	const void *v;
+	size_t vlen;
+	char *dir = xasprintf("%s/mapresized", root);
+	double t0, waited;
+	int rc;
+
+	rc = store_open(dir, true, &w, &err);
+	is_int(rc, 0, "create a store");
+	if (rc)
+		goto out;
+	is_int(map_fill(w, "old", 2, &err), 0, "write a little");
+	store_close(w);
+
+	setenv("MIRRORD_TEST_MAPSIZE", "1048576", 1);
+	rc = store_open(dir, false, &r, &err);
+	unsetenv("MIRRORD_TEST_MAPSIZE");
+	is_int(rc, 0, "a reader opens it with a 1 MiB map");
+	if (rc)
+		goto out;
+	alarm(60);	/* a remap that waits for ever must fail the test */
+
+	/* A transaction open across the growth keeps its view. */
+	is_int(store_txn_begin(r, false, &t, &err), 0, "begin a read");
+	is_int(map_grow_child(dir, "new"), 0,
+	    "another process writes 4 MiB with its own map");
+	rc = store_get(t, TBL_META, "old001", 6, &v, &vlen, &err);
+	ok(rc == 0 && vlen == MAP_VAL, "the open transaction still reads");
+	/* Its thread cannot wait for a remap: an error, not a hang. */
+	rc = store_txn_begin(r, false, &t2, &err);
+	ok(rc != 0, "a second transaction in that thread fails: %s",
+	    rc ? err.msg : "(began)");
+	if (rc == 0)
+		store_txn_abort(t2);
+	store_txn_abort(t);
+	err.code = 0;
+	is_int(map_read(r, "new127", &err), MAP_VAL,
+	    "the next transaction maps the grown file and reads new data");
+	if (err.code)
+		printf("# %s\n", err.msg);
+	is_int(store_check(r, &err), 0, "store_check says the index reads");
+
+	/* A remap waits for the transactions of other threads to end. */
+	memset(&h, 0, sizeof(h));
+	h.s = r;
+	h.ms = 300;
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cv, NULL);
+	pthread_create(&th, NULL, map_hold, &h);
+	pthread_mutex_lock(&h.mu);
+	while (!h.began)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	is_int(h.rc, 0, "a thread holds a read transaction");
+	is_int(map_grow_child(dir, "newer"), 0,
+	    "another process writes 4 MiB more");
+	t0 = now_ms();
+	rc = (int)map_read(r, "newer127", &err);
+	waited = now_ms() - t0;
+	is_int(rc, MAP_VAL, "a read in this thread remaps and reads");
+	pthread_join(th, NULL);
+	ok(waited >= 100, "it waited for the other thread's transaction "
+	    "(%.0f ms)", waited);
+	pthread_mutex_destroy(&h.mu);
+	pthread_cond_destroy(&h.cv);
+	alarm(0);
+	store_close(r);
+out:
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -660,6 +894,8 @@ main(void)
 	test_blob_table(root);
 	test_blobs(root);
 	test_lock(root);
+	test_map_full(root);
+	test_map_resized(root);
 	rm_rf(root);
 	return tap_done();
 }
