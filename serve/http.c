@@ -1032,7 +1032,13 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 		return queue_status(q, conn, rc);
 	switch (r.kind) {
 	case ROUTE_HEALTHZ:
-		return queue_canned(q, conn, C_HEALTH, 200);
+		/* "ok" only if a request could read the index now. */
+		if (store_check(h->store, &err) == 0)
+			return queue_canned(q, conn, C_HEALTH, 200);
+		log_error("http: healthz: %s", err.msg);
+		buf_addf(&b, "%s\n", err.msg);
+		return queue_buf(q, conn, 503, &b,
+		    "text/plain; charset=utf-8", "no-store");
 	case ROUTE_KEYRING:
 		if (h->canned[C_KEYRING] == NULL)
 			return queue_status(q, conn, 404);
