@@ -298,6 +298,7 @@ store_open(const char *dir, bool write, struct store **out,
 	char *path = NULL;
 	size_t n = strlen(dir);
 	size_t mapsize;
+	pthread_rwlockattr_t attr;
 	int rc, dead;
 
 	if (n == 0)
@@ -316,7 +317,17 @@ store_open(const char *dir, bool write, struct store **out,
 		return merr_set(err, MERR_IO, "store '%s': cannot create a "
 		    "thread key", dir);
 	}
-	if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
+	/*
+	 * Writers first: under steady load the readers' transactions
+	 * overlap and a remap would wait for ever. No thread takes the
+	 * read side twice (depth), so this kind cannot deadlock.
+	 */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	rc = pthread_rwlock_init(&s->maplock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (rc != 0) {
 		pthread_key_delete(s->depth);
 		free(s->dir);
 		free(s);
