@@ -656,8 +656,12 @@ map_fix(struct store *s, bool write, struct merr *err)
 		    STORE_MAPSIZE_MIN);
 		goto out;
 	}
-	if (!write || s->mapsize >= STORE_MAPSIZE_MAX)
+	if (!write)
 		goto out;
+	if (s->mapsize >= STORE_MAPSIZE_MAX) {
+		atomic_store(&s->full, false);
+		goto out;
+	}
 	if (!atomic_load(&s->full) &&
 	    (used <= s->mapsize / 2 || s->grow_failed == s->mapsize))
 		goto out;
@@ -668,11 +672,15 @@ map_fix(struct store *s, bool write, struct merr *err)
 	atomic_store(&s->full, false);
 out:
 	pthread_rwlock_unlock(&s->maplock);
-	if (rc)
+	if (rc && used)
 		return merr_set(err, MERR_STORE, "store '%s': cannot map the "
 		    "index (%zu MiB in use): %s: raise the address space "
 		    "limit (ulimit -v)", s->dir, (used + (1 << 20) - 1) >> 20,
 		    mdb_strerror(rc));
+	if (rc)
+		return merr_set(err, MERR_STORE, "store '%s': cannot map the "
+		    "index: %s: raise the address space limit (ulimit -v)",
+		    s->dir, mdb_strerror(rc));
 	return 0;
 }
 
