@@ -2,6 +2,7 @@
 """Build a signed Debian-style upstream archive for the mirrord benchmarks.
 
     mkupstream.py OUT [--shape generated|bookworm] [--packages N] [--lists FILE]
+                  [--generation G --churn P]
 
 Layout written under OUT:
     OUT/www/debian/dists/SUITE/{InRelease,Release,Release.gpg}
@@ -21,6 +22,11 @@ Shapes:
   bookworm   the real Debian bookworm main/binary-amd64 Packages from apt's lists (lz4), with
              every paragraph kept but Size/MD5sum/SHA256 rewritten to point at a 1-2 KiB
              stand-in file at its real Filename (63,440 files): the realistic shape.
+
+--generation G --churn P (generated shape): the archive as it is after G updates, each of
+which gives a new version (and pool file) to a fraction P of the packages, picked afresh
+each time; a pool file's bytes follow from its name, so the files that did not change keep
+their hashes from one generation to the next (bench/index-size.sh syncs G = 0, 1, 2...).
 
 The stand-in pool files are not real .debs: aptly's `mirror update` only checks size and
 checksums of downloaded files, it does not open them (checked with aptly 1.5).
@@ -51,9 +57,11 @@ def die(msg):
 class Pool:
     """Writes stand-in pool files and remembers created directories."""
 
-    def __init__(self, root, seed, lo, hi):
+    def __init__(self, root, seed, lo, hi, by_name=False):
         self.root = root
+        self.seed = seed
         self.rng = random.Random(seed)
+        self.by_name = by_name  # content a function of the name (generations)
         self.lo, self.hi = lo, hi
         self.dirs = set()
         self.files = 0
@@ -61,7 +69,8 @@ class Pool:
 
     def add(self, relpath):
         """Create relpath with fresh random content; return (size, md5, sha256)."""
-        data = self.rng.randbytes(self.rng.randint(self.lo, self.hi))
+        rng = random.Random("%d/%s" % (self.seed, relpath)) if self.by_name else self.rng
+        data = rng.randbytes(rng.randint(self.lo, self.hi))
         path = os.path.join(self.root, relpath)
         d = os.path.dirname(path)
         if d not in self.dirs:
@@ -74,7 +83,17 @@ class Pool:
         return len(data), hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest()
 
 
-def gen_generated(pool, npkgs):
+def bumps(k, generation, churn):
+    """How many of updates 1..generation gave package k a new version."""
+    n = 0
+    for g in range(1, generation + 1):
+        h = hashlib.sha256(b"%d/%d" % (k, g)).digest()
+        if int.from_bytes(h[:4], "big") < churn * 2**32:
+            n += 1
+    return n
+
+
+def gen_generated(pool, npkgs, generation=0, churn=0.0):
     """Return {(comp, arch): [paragraph text]} for the generated shape."""
     comps, archs = ("main", "contrib"), ("amd64", "arm64")
     idx = {(c, a): [] for c in comps for a in archs + ("all",)}
@@ -85,6 +104,9 @@ def gen_generated(pool, npkgs):
         name = "bench-pkg%06d" % k
         src = "bench-src%06d" % (k // 3)
         ver = "1.%d.%d-1" % (k % 17, k % 101)
+        b = bumps(k, generation, churn) if churn > 0 else 0
+        if b:
+            ver += "+g%d" % b
         fver = ver  # no epoch, so the file name uses the version verbatim
         pkg_archs = ("all",) if k % 10 == 0 else archs
         for arch in pkg_archs:
@@ -203,7 +225,13 @@ def main():
                     help="pool files for the generated shape (default 20000)")
     ap.add_argument("--lists", help="bookworm main amd64 Packages.lz4 (default: apt's lists)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--generation", type=int, default=0,
+                    help="updates applied (generated shape; see --churn)")
+    ap.add_argument("--churn", type=float, default=0.0,
+                    help="fraction of packages given a new version per update")
     a = ap.parse_args()
+    if a.generation and a.shape != "generated":
+        die("--generation needs the generated shape")
 
     out = os.path.abspath(a.out)
     if os.path.exists(out):
@@ -216,8 +244,8 @@ def main():
     if a.shape == "generated":
         suite, codename = "stable", "bench"
         comps, archs = ["main", "contrib"], ["amd64", "arm64"]
-        pool = Pool(www, a.seed, 1024, 4096)
-        idx = gen_generated(pool, a.packages)
+        pool = Pool(www, a.seed, 1024, 4096, by_name=a.churn > 0)
+        idx = gen_generated(pool, a.packages, a.generation, a.churn)
     else:
         lists = a.lists
         if lists is None:
