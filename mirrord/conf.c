@@ -21,6 +21,7 @@
 #include "mirrord/conf.h"
 #include "mirrord/deb822.h"
 #include "mirrord/gpg.h"
+#include "mirrord/hash.h"
 #include "mirrord/path.h"
 
 #define CONF_MAX_FILE (1024 * 1024)
@@ -118,7 +119,7 @@ static char **
 conf_split(const char *s, size_t len, size_t *n)
 {
 	char **v = NULL;
-	size_t i = 0, cnt = 0;
+	size_t i = 0, cnt = 0, cap = 0;
 
 	while (i < len) {
 		size_t start;
@@ -130,7 +131,10 @@ conf_split(const char *s, size_t len, size_t *n)
 		start = i;
 		while (i < len && !conf_isspace(s[i]))
 			i++;
-		v = xreallocarray(v, cnt + 1, sizeof(*v));
+		if (cnt == cap) {
+			cap = cap ? 2 * cap : 8;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
 		v[cnt++] = xstrndup(s + start, i - start);
 	}
 	*n = cnt;
@@ -168,16 +172,38 @@ conf_word(const struct conf_src *src, const struct deb822_field *f,
 	return 0;
 }
 
+/* For hash_index: whether word pos of ctx (words, key last) is the key. */
+struct conf_word_key {
+	char *const *v;
+	const char *key;
+};
+
+static bool
+conf_word_eq(const void *ctx, size_t pos)
+{
+	const struct conf_word_key *k = ctx;
+
+	return strcmp(k->v[pos], k->key) == 0;
+}
+
+static uint32_t
+conf_hash(const char *s)
+{
+	return hash_fnv1a(HASH_FNV1A_INIT, s, strlen(s));
+}
+
 /*
  * A multi-word value: at least one word; words must pass path_check()
- * (they end up in URLs and file names) and be unique. *out is owned.
+ * (they end up in URLs and file names) and be unique (checked through a
+ * hash index: a stanza may list thousands of suites). *out is owned.
  */
 static int
 conf_words(const struct conf_src *src, const struct deb822_field *f,
     char ***out, size_t *n, struct merr *err)
 {
+	struct hash_index seen = HASH_INDEX_INIT;
 	char **v;
-	size_t cnt, i, j;
+	size_t cnt, i;
 
 	v = conf_split(f->value, f->value_len, &cnt);
 	if (cnt == 0) {
@@ -193,19 +219,26 @@ conf_words(const struct conf_src *src, const struct deb822_field *f,
 			    (int)f->name_len, f->name, e.msg);
 			goto fail;
 		}
-		for (j = 0; j < i; j++) {
-			if (strcmp(v[i], v[j]) == 0) {
+		{
+			struct conf_word_key k = { v, v[i] };
+			uint32_t h = conf_hash(v[i]);
+
+			if (hash_index_find(&seen, h, conf_word_eq, &k) !=
+			    SIZE_MAX) {
 				conf_err(err, MERR_CONF, src, f->line,
 				    "'%.*s': '%s' given twice",
 				    (int)f->name_len, f->name, v[i]);
 				goto fail;
 			}
+			hash_index_add(&seen, h, i);
 		}
 	}
+	hash_index_release(&seen);
 	*out = v;
 	*n = cnt;
 	return 0;
 fail:
+	hash_index_release(&seen);
 	conf_strv_free(v, cnt);
 	return MERR_CONF;
 }
@@ -1083,6 +1116,28 @@ fail:
 	return rc;
 }
 
+struct conf_name_key {
+	const struct conf *c;
+	const char *name;
+};
+
+static bool
+conf_name_eq(const void *ctx, size_t pos)
+{
+	const struct conf_name_key *k = ctx;
+
+	return strcmp(k->c->mirrors[pos].name, k->name) == 0;
+}
+
+/* The position of mirror name in c, or SIZE_MAX: one hash lookup. */
+static size_t
+conf_find(const struct conf *c, const char *name)
+{
+	struct conf_name_key k = { c, name };
+
+	return hash_index_find(&c->names, conf_hash(name), conf_name_eq, &k);
+}
+
 /* Parses one file's stanzas into c. */
 static int
 conf_load_file(struct conf *c, const char *file, bool mirrors_d,
@@ -1153,19 +1208,21 @@ conf_load_file(struct conf *c, const char *file, bool mirrors_d,
 		rc = conf_mirror_parse(&src, para, &m, err);
 		if (rc)
 			break;
-		for (i = 0; i < c->nmirrors; i++) {
-			if (strcmp(c->mirrors[i].name, m.name) == 0)
-				break;
-		}
-		if (i < c->nmirrors) {
+		i = conf_find(c, m.name);
+		if (i != SIZE_MAX) {
 			rc = conf_err(err, MERR_CONF, &src, m.line,
 			    "mirror '%s' is already defined in '%s' line %u",
 			    m.name, c->mirrors[i].file, c->mirrors[i].line);
 			conf_mirror_release(&m);
 			break;
 		}
-		c->mirrors = xreallocarray(c->mirrors, c->nmirrors + 1,
-		    sizeof(*c->mirrors));
+		if (c->nmirrors == c->mirrors_cap) {
+			c->mirrors_cap = c->mirrors_cap ?
+			    2 * c->mirrors_cap : 8;
+			c->mirrors = xreallocarray(c->mirrors, c->mirrors_cap,
+			    sizeof(*c->mirrors));
+		}
+		hash_index_add(&c->names, conf_hash(m.name), c->nmirrors);
 		c->mirrors[c->nmirrors++] = m;
 	}
 out:
@@ -1281,6 +1338,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nmirrors; i++)
 		conf_mirror_release(&c->mirrors[i]);
 	free(c->mirrors);
+	hash_index_release(&c->names);
 	free(c->path);
 	free(c->store);
 	free(c->listen);
@@ -1298,6 +1356,11 @@ conf_mirror(const struct conf *c, const char *name)
 {
 	size_t i;
 
+	if (c->names.n == c->nmirrors) {
+		i = conf_find(c, name);
+		return i == SIZE_MAX ? NULL : &c->mirrors[i];
+	}
+	/* Mirrors set by hand (tests) have no index. */
 	for (i = 0; i < c->nmirrors; i++)
 		if (strcmp(c->mirrors[i].name, name) == 0)
 			return &c->mirrors[i];

@@ -13,6 +13,8 @@
 
 #include "mirrord/common.h"
 
+#include "mirrord/hash.h"
+
 struct conf_mirror {
 	char *name;		/* [a-z0-9][a-z0-9._-]*, at most 64 bytes */
 	bool deb;		/* Types: deb */
@@ -68,6 +70,8 @@ struct conf {
 				 * a Signed-By of fingerprints alone */
 	struct conf_mirror *mirrors;
 	size_t nmirrors;
+	size_t mirrors_cap;	/* private: allocated entries */
+	struct hash_index names; /* private: name -> position in mirrors */
 };
 
 /*
@@ -80,7 +84,10 @@ struct conf {
 int conf_load(const char *path, struct conf **out, struct merr *err);
 void conf_free(struct conf *c);
 
-/* The mirror named name, or NULL. */
+/*
+ * The mirror named name, or NULL: one hash lookup (a linear search if
+ * mirrors were set by hand, as tests do, and names is empty).
+ */
 const struct conf_mirror *conf_mirror(const struct conf *c, const char *name);
 
 /*

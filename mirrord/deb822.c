@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mirrord/deb822.h"
+#include "mirrord/hash.h"
 #include "mirrord/path.h"
 
 #define DEB822_READ_SIZE 65536
@@ -52,6 +53,7 @@ struct deb822 {
 	struct deb822_ofs *ofs;
 	size_t nfields;
 	size_t fcap;
+	struct hash_index names;	/* field names, folded, -> position */
 	size_t para_bytes;	/* raw input bytes of the paragraph so far */
 	struct deb822_para para;
 };
@@ -101,6 +103,7 @@ deb822_free(struct deb822 *p)
 	buf_release(&p->pbuf);
 	free(p->fields);
 	free(p->ofs);
+	hash_index_release(&p->names);
 	free(p);
 }
 
@@ -241,6 +244,45 @@ deb822_end_field(struct deb822 *p)
 	buf_add(&p->pbuf, "", 1);	/* NUL kept in the paragraph */
 }
 
+/* FNV-1a of a field name in ASCII lower case (names match any case). */
+static uint32_t
+deb822_name_hash(const char *s, size_t n)
+{
+	unsigned char low[64];
+	uint32_t h = HASH_FNV1A_INIT;
+
+	while (n > 0) {
+		size_t k = n < sizeof(low) ? n : sizeof(low), i;
+
+		for (i = 0; i < k; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			low[i] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+		}
+		h = hash_fnv1a(h, low, k);
+		s += k;
+		n -= k;
+	}
+	return h;
+}
+
+/* The name being added, for deb822_name_eq. */
+struct deb822_name_key {
+	const struct deb822 *p;
+	const char *name;
+	size_t len;
+};
+
+static bool
+deb822_name_eq(const void *ctx, size_t pos)
+{
+	const struct deb822_name_key *k = ctx;
+
+	return k->p->fields[pos].name_len == k->len &&
+	    strncasecmp(k->p->pbuf.p + k->p->ofs[pos].name, k->name,
+	    k->len) == 0;
+}
+
 /* Starts a field from the line "name: value". */
 static int
 deb822_start_field(struct deb822 *p, const char *line, size_t len,
@@ -248,7 +290,9 @@ deb822_start_field(struct deb822 *p, const char *line, size_t len,
 {
 	const char *colon, *v, *end = line + len;
 	struct deb822_field *f;
+	struct deb822_name_key key;
 	size_t nlen, i;
+	uint32_t h;
 
 	colon = memchr(line, ':', len);
 	if (colon == NULL) {
@@ -272,14 +316,19 @@ deb822_start_field(struct deb822 *p, const char *line, size_t len,
 			    "invalid field name '%s'", q);
 		}
 	}
-	/* apt rejects a field given twice in one paragraph, so do we. */
-	for (i = 0; i < p->nfields; i++) {
-		if (p->fields[i].name_len == nlen &&
-		    strncasecmp(p->pbuf.p + p->ofs[i].name, line, nlen) == 0)
-			return deb822_fail(p, err, MERR_PARSE,
-			    "field '%.*s' repeated (first at line %u)",
-			    (int)nlen, line, p->fields[i].line);
-	}
+	/*
+	 * apt rejects a field given twice in one paragraph, so do we; through
+	 * a hash index, as a paragraph may hold thousands of fields.
+	 */
+	key.p = p;
+	key.name = line;
+	key.len = nlen;
+	h = deb822_name_hash(line, nlen);
+	i = hash_index_find(&p->names, h, deb822_name_eq, &key);
+	if (i != SIZE_MAX)
+		return deb822_fail(p, err, MERR_PARSE,
+		    "field '%.*s' repeated (first at line %u)",
+		    (int)nlen, line, p->fields[i].line);
 
 	if (p->nfields == p->fcap) {
 		p->fcap = p->fcap ? p->fcap * 2 : 32;
@@ -294,6 +343,7 @@ deb822_start_field(struct deb822 *p, const char *line, size_t len,
 	buf_add(&p->pbuf, line, nlen);
 	buf_add(&p->pbuf, "", 1);
 	p->ofs[p->nfields].value = p->pbuf.len;
+	hash_index_add(&p->names, h, p->nfields);
 	p->nfields++;
 
 	v = colon + 1;
@@ -329,6 +379,7 @@ deb822_next(struct deb822 *p, struct deb822_para **out, struct merr *err)
 		return merr_set(err, p->failed,
 		    "'%s': parsing already failed", p->name);
 	buf_reset(&p->pbuf);
+	hash_index_clear(&p->names);
 	p->nfields = 0;
 	p->para_bytes = 0;
 	p->para.fields = NULL;

@@ -1,5 +1,6 @@
 /*
- * hash.c: SHA-256 through OpenSSL's EVP interface.
+ * hash.c: SHA-256 through OpenSSL's EVP interface; FNV-1a and the index
+ * table for in-memory lookups.
  */
 #include "mirrord/common.h"
 
@@ -148,4 +149,83 @@ hash_fnv1a(uint32_t h, const void *data, size_t len)
 	for (i = 0; i < len; i++)
 		h = (h ^ p[i]) * 16777619u;
 	return h;
+}
+
+/* pos + 1 in a slot: 0 marks an empty one. */
+struct hash_index_slot {
+	uint32_t hash;
+	size_t pos1;
+};
+
+#define HASH_INDEX_MIN 16
+#define HASH_INDEX_KEEP 1024	/* clear() frees tables above this */
+
+size_t
+hash_index_find(const struct hash_index *t, uint32_t h, hash_index_eq_fn eq,
+    const void *ctx)
+{
+	size_t mask, i;
+
+	if (t->cap == 0)
+		return SIZE_MAX;
+	mask = t->cap - 1;
+	for (i = h & mask; t->slot[i].pos1 != 0; i = (i + 1) & mask) {
+		if (t->slot[i].hash == h && eq(ctx, t->slot[i].pos1 - 1))
+			return t->slot[i].pos1 - 1;
+	}
+	return SIZE_MAX;
+}
+
+/* Puts an entry in a table known to have room (linear probing). */
+static void
+hash_index_put(struct hash_index_slot *slot, size_t cap, uint32_t h,
+    size_t pos1)
+{
+	size_t i;
+
+	for (i = h & (cap - 1); slot[i].pos1 != 0; i = (i + 1) & (cap - 1))
+		;
+	slot[i].hash = h;
+	slot[i].pos1 = pos1;
+}
+
+void
+hash_index_add(struct hash_index *t, uint32_t h, size_t pos)
+{
+	/* At most half full: probes stay short. */
+	if (2 * (t->n + 1) > t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : HASH_INDEX_MIN, i;
+		struct hash_index_slot *s = xcalloc(cap, sizeof(*s));
+
+		for (i = 0; i < t->cap; i++)
+			if (t->slot[i].pos1 != 0)
+				hash_index_put(s, cap, t->slot[i].hash,
+				    t->slot[i].pos1);
+		free(t->slot);
+		t->slot = s;
+		t->cap = cap;
+	}
+	hash_index_put(t->slot, t->cap, h, pos + 1);
+	t->n++;
+}
+
+void
+hash_index_clear(struct hash_index *t)
+{
+	if (t->cap > HASH_INDEX_KEEP) {
+		hash_index_release(t);
+		return;
+	}
+	if (t->n > 0)
+		memset(t->slot, 0, t->cap * sizeof(*t->slot));
+	t->n = 0;
+}
+
+void
+hash_index_release(struct hash_index *t)
+{
+	free(t->slot);
+	t->slot = NULL;
+	t->cap = 0;
+	t->n = 0;
 }

@@ -37,4 +37,35 @@ int hash_fd(int fd, unsigned char out[HASH_LEN], uint64_t *size,
 #define HASH_FNV1A_INIT 2166136261u
 uint32_t hash_fnv1a(uint32_t h, const void *data, size_t len);
 
+/*
+ * An index from keys to the positions of an array the caller keeps: the
+ * one hash table of the in-memory structures that need a lookup linear in
+ * their size (duplicate checks, names). The table stores a key's hash and
+ * its position only; the caller hashes (hash_fnv1a) and says whether the
+ * key at a position equals the one sought, so keys may move (a buffer
+ * that grows) as long as their positions do not. Zero-initialised or
+ * HASH_INDEX_INIT is empty.
+ */
+struct hash_index {
+	struct hash_index_slot *slot;	/* cap slots, owned */
+	size_t cap;			/* 0 or a power of two */
+	size_t n;
+};
+#define HASH_INDEX_INIT { NULL, 0, 0 }
+
+/* Whether the key at position pos is the one sought. */
+typedef bool (*hash_index_eq_fn)(const void *ctx, size_t pos);
+
+/* The position of a key of hash h for which eq() holds, or SIZE_MAX. */
+size_t hash_index_find(const struct hash_index *t, uint32_t h,
+    hash_index_eq_fn eq, const void *ctx);
+/* Adds position pos (less than SIZE_MAX) under hash h. */
+void hash_index_add(struct hash_index *t, uint32_t h, size_t pos);
+/*
+ * Empties the table. A large table's memory is given back, so one large
+ * use does not make every later clear cost its size.
+ */
+void hash_index_clear(struct hash_index *t);
+void hash_index_release(struct hash_index *t);
+
 #endif

@@ -874,6 +874,111 @@ test_demo(void)
 	conf_free(c);
 }
 
+/*
+ * Large configurations: 50,000 suites and as many components in one
+ * stanza, 20,000 mirrors over mirrors.d. Duplicate checks were quadratic
+ * (10 s for this); they are hash lookups now. The time is measured in
+ * bench/conf.sh; here the results are checked, and a duplicate at the end
+ * of each list is still found.
+ */
+#define LARGE_WORDS 50000
+#define LARGE_MIRRORS 20000
+#define LARGE_PER_FILE 5000
+
+static void
+test_large(void)
+{
+	struct buf b = BUF_INIT;
+	const struct conf_mirror *m;
+	struct conf *c;
+	char *head, *name;
+	size_t i, f;
+	bool good;
+
+	put("large/keys/k.gpg", "key");
+	head = xasprintf("Name: big\nTypes: deb\nURIs: http://example.org/d\n"
+	    "Architectures: amd64\nSigned-By: %s/large/keys/k.gpg\n", tmp);
+	buf_adds(&b, head);
+	buf_adds(&b, "Suites:");
+	for (i = 0; i < LARGE_WORDS; i++)
+		buf_addf(&b, "%ss%zu", i % 16 == 15 ? "\n " : " ", i);
+	buf_adds(&b, "\nComponents:");
+	for (i = 0; i < LARGE_WORDS; i++)
+		buf_addf(&b, "%sc%zu", i % 16 == 15 ? "\n " : " ", i);
+	buf_adds(&b, "\n");
+	put("large/mirrord.conf", b.p);
+	for (f = 0; f < LARGE_MIRRORS / LARGE_PER_FILE; f++) {
+		char *rel = xasprintf("large/mirrors.d/f%zu.sources", f);
+
+		buf_reset(&b);
+		for (i = f * LARGE_PER_FILE; i < (f + 1) * LARGE_PER_FILE;
+		    i++)
+			buf_addf(&b, "Name: m%zu\n%sSigned-By: ../keys/k.gpg"
+			    "\n\n", i, mirror_tail);
+		put(rel, b.p);
+		free(rel);
+	}
+	c = load("large/mirrord.conf");
+	ok(c != NULL, "50,000 suites and components, 20,000 mirrors load");
+	if (c != NULL) {
+		is_int(c->nmirrors, LARGE_MIRRORS + 1, "every mirror loaded");
+		m = conf_mirror(c, "big");
+		ok(m != NULL && m->nsuites == LARGE_WORDS &&
+		    m->ncomponents == LARGE_WORDS, "every suite and component");
+		good = m != NULL;
+		for (i = 0; good && i < LARGE_WORDS; i++) {
+			char w[32];
+
+			snprintf(w, sizeof(w), "s%zu", i);
+			good = strcmp(m->suites[i], w) == 0;
+			snprintf(w, sizeof(w), "c%zu", i);
+			good = good && strcmp(m->components[i], w) == 0;
+		}
+		ok(good, "suites and components in the order written");
+		good = true;
+		for (i = 0; good && i < LARGE_MIRRORS; i += 997) {
+			name = xasprintf("m%zu", i);
+			m = conf_mirror(c, name);
+			good = m != NULL && strcmp(m->name, name) == 0 &&
+			    m == &c->mirrors[i + 1];
+			free(name);
+		}
+		ok(good, "conf_mirror finds mirrors among 20,000");
+		ok(conf_mirror(c, "m20000") == NULL &&
+		    conf_mirror(c, "m") == NULL, "and not one that is not");
+		conf_free(c);
+	}
+
+	/* A duplicate at the very end of a long list, then of mirrors. */
+	buf_reset(&b);
+	buf_adds(&b, head);
+	buf_adds(&b, "Components: main\nSuites:");
+	for (i = 0; i < LARGE_WORDS; i++)
+		buf_addf(&b, "%ss%zu", i % 16 == 15 ? "\n " : " ", i);
+	buf_adds(&b, " s49998\n");
+	expect_err("a duplicate after 50,000 suites", b.p, NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 7, "'Suites': 's49998' given twice");
+	buf_reset(&b);
+	for (i = 0; i < LARGE_PER_FILE; i++)
+		buf_addf(&b, "Name: m%zu\n%sSigned-By: %s/large/keys/k.gpg"
+		    "\n\n", i, mirror_tail, tmp);
+	buf_addf(&b, "Name: m4321\n%sSigned-By: %s/large/keys/k.gpg\n",
+	    mirror_tail, tmp);
+	name = xasprintf("'%s/case%u/mirrord.conf' line %u", tmp, ncase + 1,
+	    4321 * 8 + 1);
+	{
+		char *want = xasprintf("mirror 'm4321' is already defined in "
+		    "%s", name);
+
+		expect_err("a duplicate after 5,000 mirrors", b.p, NULL, NULL,
+		    MERR_CONF, "mirrord.conf", LARGE_PER_FILE * 8 + 1, want);
+		free(want);
+	}
+	free(name);
+	free(head);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -891,6 +996,7 @@ main(void)
 	test_durations();
 	test_example();
 	test_demo();
+	test_large();
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -222,6 +222,51 @@ test_long_line(void)
 	free(big);
 }
 
+/*
+ * A paragraph of 50,000 distinct fields: the repeated-field check was a
+ * scan of the fields before (seconds for this), it is a hash lookup now.
+ * Every field is kept and found; a repeat in another case at the end is
+ * still refused naming the first; the next paragraph starts afresh.
+ */
+static void
+test_many_fields(void)
+{
+	struct buf b = BUF_INIT;
+	struct deb822_para *para;
+	struct deb822 *p;
+	struct merr err = { 0, "" };
+	const char *v;
+	char want[128];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 50000; i++)
+		buf_addf(&b, "Field-%zu: %zu\n", i, i);
+	buf_adds(&b, "\nField-1: again\n\n");
+	for (i = 0; i < 50000; i++)
+		buf_addf(&b, "X-%zu: %zu\n", i, i);
+	buf_adds(&b, "x-49999: repeated\n");
+	p = deb822_new_mem(b.p, b.len, "t", b.len);
+	rc = deb822_next(p, &para, &err);
+	ok(rc == 1 && para->nfields == 50000, "50,000 fields in a paragraph");
+	if (rc == 1) {
+		v = deb822_get(para, "FIELD-49999", NULL);
+		ok(v != NULL && strcmp(v, "49999") == 0, "the last is found");
+	}
+	rc = deb822_next(p, &para, &err);
+	ok(rc == 1 && para->nfields == 1 && para->line == 50002,
+	    "the next paragraph starts with no fields seen");
+	rc = deb822_next(p, &para, &err);
+	snprintf(want, sizeof(want), "'t' line 100004: field 'x-49999' "
+	    "repeated (first at line 100003)");
+	ok(rc == MERR_PARSE && strcmp(err.msg, want) == 0,
+	    "a repeat after 50,000 fields is found");
+	if (strcmp(err.msg, want) != 0)
+		printf("#   got: %s\n", err.msg);
+	deb822_free(p);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -297,5 +342,6 @@ main(void)
 	test_reader_error();
 	test_stream();
 	test_long_line();
+	test_many_fields();
 	return tap_done();
 }
