@@ -40,6 +40,14 @@ struct resp {
 	bool bad_location;	/* a Location with control characters */
 	char etag[HDR_MAX];
 	char last_modified[HDR_MAX];
+	/*
+	 * A 200 whose Content-Length is over max (0: no cap; kept across
+	 * resets) is refused before its body: a huge declared length sent
+	 * slowly would otherwise take hours to reach the cap. too_long
+	 * keeps the length refused, as sent, for the message.
+	 */
+	uint64_t max;
+	char too_long[32];
 };
 
 /* Per-attempt state of a response body. */
@@ -158,6 +166,7 @@ resp_reset(struct resp *r)
 	r->bad_location = false;
 	r->etag[0] = '\0';
 	r->last_modified[0] = '\0';
+	r->too_long[0] = '\0';
 }
 
 static void
@@ -232,6 +241,20 @@ fetch_header_cb(char *p, size_t sz, size_t n, void *arg)
 			if (dash != NULL && parse_u64(v + 6,
 			    (size_t)(dash - v - 6), INT64_MAX, &u) == 0)
 				r->cr_start = (int64_t)u;
+		}
+	} else if (str_ieq(p, nlen, "Content-Length") && r->max > 0 &&
+	    r->status == 200) {
+		/* Only digits: parse_u64 fails above max (or UINT64_MAX). */
+		while (vlen > 1 && v[0] == '0') {
+			v++;
+			vlen--;
+		}
+		if (vlen > 0 && strspn(v, "0123456789") >= vlen &&
+		    parse_u64(v, vlen, r->max, &u) != 0) {
+			snprintf(r->too_long, sizeof(r->too_long), "%.*s%s",
+			    vlen > 24 ? 24 : (int)vlen, v,
+			    vlen > 24 ? "..." : "");
+			return 0;	/* curl stops: CURLE_WRITE_ERROR */
 		}
 	} else if (str_ieq(p, nlen, "ETag")) {
 		resp_keep(r->etag, v, vlen);
@@ -537,6 +560,8 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 	m.easy = f->mem;
 	m.max = max;
 	buf_init(&m.b);
+	memset(&r, 0, sizeof(r));
+	r.max = max;
 
 	/* Conditional request headers, from the validators we were given. */
 	hdrs = fetch_slist_add(hdrs, "If-None-Match", etag);
@@ -564,6 +589,11 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 		if (rc == CURLE_ABORTED_BY_CALLBACK && fetch_cancelled(f)) {
 			ret = merr_set(err, MERR_CANCEL, "'%s': cancelled",
 			    url);
+			goto out;
+		}
+		if (r.too_long[0] != '\0') {
+			ret = merr_set(err, MERR_LIMIT, "'%s': Content-Length "
+			    "%s, larger than %zu bytes", url, r.too_long, max);
 			goto out;
 		}
 		if (m.too_big) {
@@ -720,6 +750,7 @@ xfer_begin(struct run *run, struct xfer *x, struct fetch_job *job,
 	x->url = job->url;
 	x->on_fallback = false;
 	x->attempts = 0;
+	x->r.max = job->size;
 	rc = store_blob_begin(run->store, job->size, &x->w, err);
 	if (rc) {
 		merr_prefix(err, "'%s': ", job->url);
@@ -773,6 +804,10 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 
 	curl_multi_remove_handle(run->f->multi, x->easy);
 	x->state = X_WAIT;	/* until decided below */
+	if (x->r.too_long[0] != '\0')
+		return merr_set(err, MERR_LIMIT, "'%s': Content-Length %s, "
+		    "larger than %llu bytes", x->url, x->r.too_long,
+		    (unsigned long long)job->size);
 	if (x->werr_set) {
 		if (x->werr.code == MERR_LIMIT)
 			return merr_set(err, MERR_LIMIT,

@@ -10,6 +10,7 @@ answered with 206, or 416), plus misbehaving special paths:
   /reset200/<name>   the same, but later requests ignore Range (200, all)
   /stall/<name>      headers, then silence forever
   /big/<name>        endless data, no matter what the file's size is
+  /declare/<N>       Content-Length: N, ten bytes, then silence forever
   /redirect-file     302 to file:///etc/passwd
   /redirect-ctl      302 to a Location holding a bare CR
   /redirect/<name>   302 to /<name>
@@ -110,6 +111,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", "1000")
             self.end_headers()
+            self.wfile.flush()
+            time.sleep(3600)
+            return
+        if kind == "declare" and len(parts) == 2:
+            self.send_response(200)
+            self.send_header("Content-Length", parts[1])
+            self.end_headers()
+            self.wfile.write(b"0123456789")
             self.wfile.flush()
             time.sleep(3600)
             return

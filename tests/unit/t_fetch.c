@@ -485,6 +485,15 @@ test_mem(struct env *e)
 	ok(t_has(err.msg, "larger than 10 bytes") && t_has(err.msg, url),
 	    "cap message: %s", err.msg);
 	ok(m.data == NULL, "no data when over the cap");
+	free(url);
+	/* No Content-Length: the cap holds as bytes arrive. */
+	url = t_url(e, "big/e.txt");
+	rc = fetch_get_mem(f, url, 100000, NULL, NULL, &m, &err);
+	ok(rc == MERR_LIMIT && t_has(err.msg, "larger than 100000 bytes") &&
+	    !t_has(err.msg, "Content-Length"), "endless body over the cap: %s",
+	    err.msg);
+	free(url);
+	url = t_url(e, "etag/e.txt");
 	rc = fetch_get_mem(f, url, strlen(text), NULL, NULL, &m, &err);
 	ok(rc == 0 && m.status == 200, "exactly max bytes is fine");
 	fetch_mem_release(&m);
@@ -511,6 +520,50 @@ test_mem(struct env *e)
 
 	free(etag);
 	free(lm);
+	fetch_free(f);
+}
+
+/*
+ * A Content-Length over the cap is refused as soon as it is read: the
+ * server sends its headers and ten bytes, then nothing, for an hour. The
+ * fetch's stall timeout (10 s, no retry) bounds the wait had the refusal
+ * to wait for the body; the error must be the limit, not that timeout.
+ */
+static void
+test_declared(struct env *e)
+{
+	struct fetch *f = t_fetch(2, 0, 10);
+	struct fetch_job j;
+	struct fetch_mem m;
+	struct merr err;
+	char *url;
+	int rc;
+
+	url = t_url(e, "declare/4294967296");
+	rc = fetch_get_mem(f, url, 64 << 20, NULL, NULL, &m, &err);
+	is_int(rc, MERR_LIMIT, "a declared 4 GiB InRelease is MERR_LIMIT");
+	ok(t_has(err.msg, "4294967296") && t_has(err.msg, "67108864") &&
+	    t_has(err.msg, url), "the message names the length and the "
+	    "cap: %s", err.msg);
+	ok(m.data == NULL, "no data");
+	free(url);
+
+	url = t_url(e, "declare/123456789012345678901234567890");
+	rc = fetch_get_mem(f, url, 64 << 20, NULL, NULL, &m, &err);
+	ok(rc == MERR_LIMIT && t_has(err.msg, "123456789012345678901234"),
+	    "a length past 64 bits too: %s", err.msg);
+	free(url);
+
+	/* Into the store: the job's size is the cap. */
+	url = t_url(e, "declare/100001");
+	memset(&j, 0, sizeof(j));
+	j.url = url;
+	j.size = 100000;
+	rc = t_one(f, e, &j, &err);
+	is_int(rc, MERR_LIMIT, "a pool file declared larger than its size");
+	ok(t_has(err.msg, "100001") && t_has(err.msg, "100000") &&
+	    t_has(err.msg, url), "named: %s", err.msg);
+	free(url);
 	fetch_free(f);
 }
 
@@ -553,6 +606,7 @@ main(void)
 	test_many(&e);
 	test_mem(&e);
 	test_errors(&e);
+	test_declared(&e);
 	rc = 0;
 out:
 	if (e.pid > 0) {
