@@ -26,6 +26,14 @@
 
 #define CONF_MAX_FILE (1024 * 1024)
 #define CONF_NAME_MAX 64
+/*
+ * The least Gc-Grace: a blob must outlive the longest client update that
+ * may still ask for it (an apt run that read a channel's InRelease before
+ * a promotion, then fetches indices and packages on a slow link). Tests
+ * lower it with MIRRORD_TEST_GC_GRACE_MIN (seconds) to see gc remove
+ * blobs at once.
+ */
+#define CONF_GC_GRACE_MIN 3600
 
 /* Where a stanza comes from. */
 struct conf_src {
@@ -373,6 +381,27 @@ conf_uint(const struct conf_src *src, const struct deb822_field *f,
 		    (int)f->name_len, f->name, min, max, f->value);
 	*out = (unsigned)v;
 	return 0;
+}
+
+/* Gc-Grace: a duration of at least CONF_GC_GRACE_MIN (or the test's). */
+static int
+conf_gc_grace(const struct conf_src *src, const struct deb822_field *f,
+    long *out, struct merr *err)
+{
+	const char *env = getenv("MIRRORD_TEST_GC_GRACE_MIN");
+	long min = CONF_GC_GRACE_MIN;
+	uint64_t u;
+	int rc;
+
+	if (env != NULL && parse_u64(env, strlen(env), LONG_MAX, &u) == 0)
+		min = (long)u;
+	rc = conf_duration(src, f, 0, out, err);
+	if (rc == 0 && *out < min)
+		rc = conf_err(err, MERR_CONF, src, f->line, "'Gc-Grace' must "
+		    "be at least %ld%s, not '%s': clients in the middle of an "
+		    "update would get 404s", min % 3600 ? min : min / 3600,
+		    min % 3600 ? "s" : "h", f->value);
+	return rc;
 }
 
 /* Keep-Snapshots: a count or an age, stored as written. */
@@ -901,7 +930,7 @@ conf_global(struct conf *c, const struct conf_src *src,
 			rc = conf_path(src, f, &c->signing_key, err);
 			break;
 		case K_GC_GRACE:
-			rc = conf_duration(src, f, 0, &c->gc_grace, err);
+			rc = conf_gc_grace(src, f, &c->gc_grace, err);
 			break;
 		case K_CHANNEL_HISTORY:
 			rc = conf_uint(src, f, 1, 10000, &c->channel_history,

@@ -10,7 +10,8 @@
 #    exactly S1 and S3 and removes no blob (grace) but queues the right
 #    number. Upstream then goes back to generation 3's content: S9 uses
 #    some queued blobs again.
-# B: Gc-Grace: 0. `gc` drops S6 (no longer among the last 3) and removes
+# B: Gc-Grace: 0 is refused (at least 1h, mirrord.conf(5)), so this test
+#    lowers the floor with MIRRORD_TEST_GC_GRACE_MIN=0. `gc` drops S6 (no longer among the last 3) and removes
 #    exactly the blobs that only S1, S3, S6 and the channel's superseded
 #    Release files used, none that S9 uses again: computed here from what
 #    each snapshot serves (its `snapshot show --json` files and the pool
@@ -271,8 +272,14 @@ comm -23 "$T/dropped.b" "$T/keep.b" >"$T/gone.b"
 ngone=$(wc -l <"$T/gone.b" | tr -d ' ')
 blob_list >"$T/blobs.a"
 
-step "B: Gc-Grace: 0; gc --dry-run still changes nothing"
+step "B: Gc-Grace: 0 is refused, naming the file, the line and 1h"
 set_global Gc-Grace 0
+run mirrord gc --dry-run
+assert_rc 1
+assert_err_match "'$CONF' line [0-9]+: 'Gc-Grace' must be at least 1h, not '0'"
+
+step "B: Gc-Grace: 0 (MIRRORD_TEST_GC_GRACE_MIN=0); gc --dry-run still changes nothing"
+export MIRRORD_TEST_GC_GRACE_MIN=0
 run mirrord gc --dry-run
 assert_rc 0
 assert_out_match "^would be: 1 snapshots dropped, $ngone blobs "

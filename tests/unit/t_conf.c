@@ -429,6 +429,36 @@ test_errors(void)
 	expect_err("empty reserved key", "Gc-Grace:\n", NULL, NULL, MERR_CONF,
 	    "mirrord.conf", 1, "'Gc-Grace' needs a value");
 
+	/*
+	 * Gc-Grace: 0s made moving channels answer 404s during a gc; at
+	 * least 1h. MIRRORD_TEST_GC_GRACE_MIN lowers the floor for tests.
+	 */
+	unsetenv("MIRRORD_TEST_GC_GRACE_MIN");
+	expect_err("Gc-Grace: 0s", "Store: /x\nGc-Grace: 0s\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2,
+	    "'Gc-Grace' must be at least 1h, not '0s'");
+	expect_err("Gc-Grace: 59m", "# c\nGc-Grace: 59m\n", NULL, NULL,
+	    MERR_CONF, "mirrord.conf", 2,
+	    "'Gc-Grace' must be at least 1h, not '59m'");
+	put("grace/mirrord.conf", "Gc-Grace: 1h\n");
+	{
+		struct conf *c = load("grace/mirrord.conf");
+
+		ok(c != NULL && c->gc_grace == 3600, "Gc-Grace: 1h is fine");
+		conf_free(c);
+		put("grace/mirrord.conf", "Gc-Grace: 0\n");
+		setenv("MIRRORD_TEST_GC_GRACE_MIN", "0", 1);
+		c = load("grace/mirrord.conf");
+		ok(c != NULL && c->gc_grace == 0,
+		    "Gc-Grace: 0 with MIRRORD_TEST_GC_GRACE_MIN=0");
+		conf_free(c);
+		setenv("MIRRORD_TEST_GC_GRACE_MIN", "90", 1);
+		expect_err("Gc-Grace under a test floor", "Gc-Grace: 89s\n",
+		    NULL, NULL, MERR_CONF, "mirrord.conf", 1,
+		    "'Gc-Grace' must be at least 90s, not '89s'");
+		unsetenv("MIRRORD_TEST_GC_GRACE_MIN");
+	}
+
 	expect_err("missing Signed-By", "Store: /x\n\nName: a\n"
 	    "Types: deb\nURIs: http://h/d\nSuites: s\nComponents: c\n"
 	    "Architectures: amd64\n", NULL, NULL, MERR_CONF,
