@@ -302,7 +302,6 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 		present[v[i].seq] = v[i].keep;
 	for (i = 0; i < n; i++) {
 		struct snap sn;
-		struct buf k = BUF_INIT;
 
 		if (v[i].keep)
 			continue;
@@ -319,11 +318,7 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 				hashes_add(cand, sn.suites[j].files[f].hash);
 		}
 		snap_release(&sn);
-		buf_adds(&k, mirror);
-		buf_addc(&k, '\0');
-		buf_adds(&k, v[i].id);
-		rc = store_del(t, TBL_SNAPS, k.p, k.len, err);
-		buf_release(&k);
+		rc = snap_drop(t, mirror, v[i].id, err);
 		if (rc)
 			goto out;
 	}
@@ -477,8 +472,7 @@ collect(struct store *s, struct store_txn *t, const struct hashes *kept,
 				st->bytes_removed += rec.size;
 				hashes_add(gone, h);
 				if (!dry_run)
-					rc = store_del(t, TBL_BLOBS, h,
-					    HASH_LEN, err);
+					rc = store_blob_del(t, h, err);
 			} else if (rc == MERR_NOTFOUND) {
 				rc = 0;
 			}

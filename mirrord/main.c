@@ -501,6 +501,7 @@ fsck_blobs(struct fsck *fk, struct merr *err)
 	struct store_cursor *c;
 	const void *k, *v;
 	size_t kl, vl;
+	uint64_t rows = 0, row_bytes = 0, tn, tbytes;
 	int rc;
 
 	rc = store_cursor_open(fk->t, TBL_BLOBS, &c, err);
@@ -522,6 +523,8 @@ fsck_blobs(struct fsck *fk, struct merr *err)
 		fk->blobs++;
 		if (store_blob_get(fk->t, h, &rec, err))
 			break;
+		rows++;
+		row_bytes += rec.size;
 		fd = store_blob_open(fk->s, h, &e2);
 		if (fd < 0 && fd == MERR_NOTFOUND && gone_meanwhile(fk, h)) {
 			fk->blobs--;	/* gc removed it after we began */
@@ -548,7 +551,20 @@ fsck_blobs(struct fsck *fk, struct merr *err)
 		}
 	}
 	store_cursor_close(c);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	/* status reads these counters instead of every row. */
+	rc = store_blob_totals(fk->t, &tn, &tbytes, err);
+	if (rc)
+		return rc;
+	if (tn != rows || tbytes != row_bytes) {
+		printf("blob counters: %llu blobs, %llu bytes; the index "
+		    "lists %llu, %llu bytes\n", (unsigned long long)tn,
+		    (unsigned long long)tbytes, (unsigned long long)rows,
+		    (unsigned long long)row_bytes);
+		fk->bad++;
+	}
+	return 0;
 }
 
 static int

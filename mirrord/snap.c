@@ -917,6 +917,130 @@ snap_index_cmp(const void *a, const void *b)
 	    ((const struct snap_index *)b)->path);
 }
 
+/*
+ * Store-wide snapshot counters: TBL_META "store.snaps" (no NUL, so no
+ * mirror's "name\0key" row) -> format byte 1, be64 snapshots, be64 the sum
+ * of their bytes. Moved in the transaction that adds or drops a snapshot,
+ * so status reads two numbers instead of every manifest. A store from
+ * before them is counted once, by the first change (or by each status
+ * until then).
+ */
+#define TOTALS_KEY "store.snaps"
+#define TOTALS_LEN 17
+
+/* Every manifest of every mirror, the slow way. */
+static int
+totals_scan(struct store_txn *t, uint64_t *n, uint64_t *bytes,
+    struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	*n = 0;
+	*bytes = 0;
+	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
+		struct snap sn;
+
+		if (memchr(k, '\0', kl) == NULL)
+			continue;
+		if (manifest_parse(v, vl, &sn, err) != 0) {
+			rc = merr_prefix(err, "snapshot '%.*s': ", (int)kl,
+			    (const char *)k);
+			break;
+		}
+		(*n)++;
+		*bytes += sn.bytes;
+		snap_release(&sn);
+	}
+	store_cursor_close(c);
+	return rc < 0 ? rc : 0;
+}
+
+int
+snap_totals(struct store_txn *t, uint64_t *n, uint64_t *bytes,
+    struct merr *err)
+{
+	const unsigned char *p;
+	const void *v;
+	size_t vl;
+	int rc;
+
+	rc = store_get(t, TBL_META, TOTALS_KEY, sizeof(TOTALS_KEY) - 1, &v,
+	    &vl, NULL);
+	p = v;
+	if (rc == 0 && vl == TOTALS_LEN && p[0] == 1) {
+		*n = be64_get(p + 1);
+		*bytes = be64_get(p + 9);
+		return 0;
+	}
+	return totals_scan(t, n, bytes, err);
+}
+
+/* Moves the counters by one snapshot of the given bytes (dir +1 or -1). */
+static int
+totals_add(struct store_txn *t, int dir, uint64_t sbytes, struct merr *err)
+{
+	unsigned char p[TOTALS_LEN];
+	uint64_t n, bytes;
+	int rc;
+
+	rc = snap_totals(t, &n, &bytes, err);
+	if (rc)
+		return rc;
+	if (dir > 0) {
+		n++;
+		bytes += sbytes;
+	} else if (n == 0 || bytes < sbytes) {
+		/* Wrong counters: count again (the row is not yet gone). */
+		rc = totals_scan(t, &n, &bytes, err);
+		if (rc)
+			return rc;
+		n--;
+		bytes -= sbytes;
+	} else {
+		n--;
+		bytes -= sbytes;
+	}
+	p[0] = 1;
+	be64_put(p + 1, n);
+	be64_put(p + 9, bytes);
+	return store_put(t, TBL_META, TOTALS_KEY, sizeof(TOTALS_KEY) - 1, p,
+	    sizeof(p), err);
+}
+
+int
+snap_drop(struct store_txn *t, const char *mirror, const char *id,
+    struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	struct snap sn;
+	const void *v;
+	size_t vl;
+	int rc;
+
+	snap_key(&k, mirror, id);
+	rc = store_get(t, TBL_SNAPS, k.p, k.len, &v, &vl, err);
+	if (rc == 0) {
+		rc = manifest_parse(v, vl, &sn, err);
+		if (rc)
+			merr_prefix(err, "snapshot '%s': ", id);
+	}
+	if (rc == 0) {
+		rc = totals_add(t, -1, sn.bytes, err);
+		snap_release(&sn);
+	}
+	if (rc == 0)
+		rc = store_del(t, TBL_SNAPS, k.p, k.len, err);
+	buf_release(&k);
+	return rc;
+}
+
 static int
 snap_commit_once(struct store *s, const char *mirror, struct snap *sn,
     const struct snap_delta *d, struct snap_state *const *states,
@@ -995,6 +1119,9 @@ snap_commit_once(struct store *s, const char *mirror, struct snap *sn,
 		}
 	}
 	manifest_write(sn, &v);
+	rc = totals_add(c.txn, 1, sn->bytes, err);
+	if (rc)
+		goto fail;
 	snap_key(&c.k, mirror, sn->id);
 	rc = store_put(c.txn, TBL_SNAPS, c.k.p, c.k.len, v.p, v.len, err);
 	if (rc)

@@ -74,6 +74,20 @@ const struct snap_suite *snap_find_suite(const struct snap *sn,
     const char *name);
 
 /*
+ * How many snapshots the store holds (every mirror) and the sum of their
+ * bytes: counters that snap_commit and snap_drop move in their
+ * transaction, so this reads one row whatever the history.
+ */
+int snap_totals(struct store_txn *t, uint64_t *n, uint64_t *bytes,
+    struct merr *err);
+/*
+ * Deletes snapshot id's row (an exact ID) in the write transaction t, and
+ * takes it off the counters. MERR_NOTFOUND if there is none.
+ */
+int snap_drop(struct store_txn *t, const char *mirror, const char *id,
+    struct merr *err);
+
+/*
  * Loads a snapshot. ref: an ID, "latest", or a timestamp in the ID format
  * (the newest snapshot at or before it). MERR_NOTFOUND if none.
  */

@@ -299,73 +299,18 @@ collect_mirror(struct store_txn *t, const struct conf_mirror *m,
 	return rc;
 }
 
-/* Blobs the index lists, and their bytes. */
+/* Blobs the index lists, and their bytes: counters, not a scan. */
 static int
 collect_blobs(struct store_txn *t, struct status_report *r, struct merr *err)
 {
-	struct store_cursor *c;
-	const void *k, *v;
-	size_t kl, vl;
-	int rc;
-
-	rc = store_cursor_open(t, TBL_BLOBS, &c, err);
-	if (rc)
-		return rc;
-	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
-	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
-		struct store_blob_rec rec;
-		unsigned char h[HASH_LEN];
-
-		if (kl != HASH_LEN)
-			continue;
-		/* The record's encoding is store.c's: read it through it. */
-		memcpy(h, k, HASH_LEN);
-		rc = store_blob_get(t, h, &rec, err);
-		if (rc)
-			break;
-		r->blobs++;
-		r->stored_bytes += rec.size;
-	}
-	store_cursor_close(c);
-	return rc < 0 ? rc : 0;
+	return store_blob_totals(t, &r->blobs, &r->stored_bytes, err);
 }
 
-/* Every snapshot of every mirror: the bytes each references. */
+/* Every snapshot of every mirror and their bytes: counters, not a scan. */
 static int
 collect_snaps(struct store_txn *t, struct status_report *r, struct merr *err)
 {
-	struct store_cursor *c;
-	const void *k, *v;
-	size_t kl, vl;
-	int rc;
-
-	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
-	if (rc)
-		return rc;
-	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
-	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
-		const char *key = k, *nul = memchr(key, '\0', kl);
-		char *mirror, *id;
-		struct snap sn;
-		int lrc;
-
-		if (nul == NULL)
-			continue;
-		mirror = xstrndup(key, (size_t)(nul - key));
-		id = xstrndup(nul + 1, kl - (size_t)(nul - key) - 1);
-		lrc = snap_load(t, mirror, id, &sn, err);
-		free(mirror);
-		free(id);
-		if (lrc) {
-			rc = lrc;
-			break;
-		}
-		r->snapshots++;
-		r->referenced_bytes += sn.bytes;
-		snap_release(&sn);
-	}
-	store_cursor_close(c);
-	return rc < 0 ? rc : 0;
+	return snap_totals(t, &r->snapshots, &r->referenced_bytes, err);
 }
 
 int

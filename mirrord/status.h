@@ -102,7 +102,9 @@ struct status_mirror {
  * counted once per snapshot), and stored_bytes sums the sizes of the blobs
  * the store's index lists (each once, whoever uses it; blobs waiting out
  * the gc grace period and channels' Release files included). 0 when
- * nothing is stored.
+ * nothing is stored. Both sums and the counts come from counters the
+ * commits keep (store_blob_totals, snap_totals): the report costs the
+ * same whatever the store's size and history.
  */
 struct status_report {
 	const char *store;	/* borrowed */

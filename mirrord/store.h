@@ -131,6 +131,17 @@ int store_blob_get(struct store_txn *t, const unsigned char h[HASH_LEN],
     struct store_blob_rec *rec, struct merr *err);	/* or MERR_NOTFOUND */
 int store_blob_put(struct store_txn *t, const unsigned char h[HASH_LEN],
     uint64_t size, struct merr *err);	/* keeps an existing first_seen */
+/* Deletes blob h's row; MERR_NOTFOUND if there is none. */
+int store_blob_del(struct store_txn *t, const unsigned char h[HASH_LEN],
+    struct merr *err);
+/*
+ * How many blobs the table lists and their bytes, as of t (its own changes
+ * included): kept as counters that store_blob_put/del move and the commit
+ * writes, so this reads one row whatever the store's size. Rows written
+ * around these two functions are not counted (fsck checks the counters).
+ */
+int store_blob_totals(struct store_txn *t, uint64_t *n, uint64_t *bytes,
+    struct merr *err);
 
 /* "<store>/blobs/ab/cd/<hex>", owned. */
 char *store_blob_path(const struct store *s, const unsigned char h[HASH_LEN]);

@@ -1003,6 +1003,36 @@ test_store(const char *root)
 	snap_release(&got);
 	snap_release(&bad);
 
+	/*
+	 * Counters for status (snapshots, their bytes): moved by the
+	 * commits (the failed one not), and by snap_drop.
+	 */
+	{
+		struct store_txn *t;
+		uint64_t n = 0, b = 0;
+		const void *v;
+		size_t vl;
+
+		store_txn_begin(s, true, &t, &err);
+		rc = snap_totals(t, &n, &b, &err);
+		ok(rc == 0 && n == 3 && b == s1.bytes + s2.bytes + s3.bytes,
+		    "totals: 3 snapshots and their bytes");
+		is_int(snap_drop(t, MIRROR, s2.id, &err), 0, "snap_drop");
+		is_int(snap_drop(t, MIRROR, s2.id, &err), MERR_NOTFOUND,
+		    "snap_drop of a snapshot not there");
+		rc = snap_totals(t, &n, &b, &err);
+		ok(rc == 0 && n == 2 && b == s1.bytes + s3.bytes,
+		    "totals: one dropped");
+		rc = store_get(t, TBL_META, "store.snaps", 11, &v, &vl, &err);
+		ok(rc == 0 && vl == 17, "kept in the meta row 'store.snaps'");
+		/* A store from before the counters: counted from manifests. */
+		store_del(t, TBL_META, "store.snaps", 11, &err);
+		rc = snap_totals(t, &n, &b, &err);
+		ok(rc == 0 && n == 2 && b == s1.bytes + s3.bytes,
+		    "totals without the row: counted");
+		store_txn_abort(t);
+	}
+
 	snap_release(&s3);
 	snap_release(&s2);
 out:

@@ -879,6 +879,112 @@ out:
 	free(dir);
 }
 
+/*
+ * Blob counters (status reads them instead of every row): moved by
+ * store_blob_put/del, written by the commit, dropped with an abort;
+ * a store without them (made before them) is counted at its next open
+ * for writing.
+ */
+static void
+test_blob_totals(const char *root)
+{
+	struct merr err = { 0, "" };
+	struct store *s;
+	struct store_txn *t;
+	char *dir = xasprintf("%s/totals", root);
+	unsigned char h[3][HASH_LEN];
+	uint64_t n = 99, b = 99;
+	const void *v;
+	size_t vl;
+	int rc, i;
+
+	for (i = 0; i < 3; i++)
+		hash_buf(&"abc"[i], 1, h[i]);
+	rc = store_open(dir, true, &s, &err);
+	is_int(rc, 0, "open totals store");
+	if (rc)
+		goto out;
+	store_txn_begin(s, false, &t, &err);
+	rc = store_blob_totals(t, &n, &b, &err);
+	ok(rc == 0 && n == 0 && b == 0, "a new store: no blobs");
+	store_txn_abort(t);
+
+	store_txn_begin(s, true, &t, &err);
+	for (i = 0; i < 3; i++)
+		store_blob_put(t, h[i], 10 * (uint64_t)(i + 1), &err);
+	rc = store_blob_totals(t, &n, &b, &err);
+	ok(rc == 0 && n == 3 && b == 60, "in the txn: 3 blobs, 60 bytes");
+	store_txn_abort(t);
+	store_txn_begin(s, false, &t, &err);
+	rc = store_blob_totals(t, &n, &b, &err);
+	ok(rc == 0 && n == 0 && b == 0, "aborted: still none");
+	store_txn_abort(t);
+
+	store_txn_begin(s, true, &t, &err);
+	for (i = 0; i < 3; i++)
+		store_blob_put(t, h[i], 10 * (uint64_t)(i + 1), &err);
+	store_blob_put(t, h[0], 10, &err);	/* again: no change */
+	is_int(store_txn_commit(t, &err), 0, "commit 3 blobs");
+	store_txn_begin(s, true, &t, &err);
+	is_int(store_blob_del(t, h[1], &err), 0, "blob_del");
+	is_int(store_blob_del(t, h[1], &err), MERR_NOTFOUND,
+	    "blob_del of a blob not listed");
+	store_blob_put(t, h[2], 35, &err);	/* another size */
+	is_int(store_txn_commit(t, &err), 0, "commit a del and a resize");
+	store_txn_begin(s, false, &t, &err);
+	rc = store_blob_totals(t, &n, &b, &err);
+	ok(rc == 0 && n == 2 && b == 45, "2 blobs, 45 bytes (got %llu, %llu)",
+	    (unsigned long long)n, (unsigned long long)b);
+	rc = store_get(t, TBL_META, "store.blobs", 11, &v, &vl, &err);
+	ok(rc == 0 && vl == 17, "kept in the meta row 'store.blobs'");
+	/* Status trusts the row, not a scan: a row written around it. */
+	store_txn_abort(t);
+	store_txn_begin(s, true, &t, &err);
+	{
+		unsigned char raw[16] = { 5 };
+		unsigned char hx[HASH_LEN];
+
+		hash_buf("x", 1, hx);
+		store_put(t, TBL_BLOBS, hx, HASH_LEN, raw, sizeof(raw), &err);
+	}
+	store_txn_commit(t, &err);
+	store_txn_begin(s, false, &t, &err);
+	rc = store_blob_totals(t, &n, &b, &err);
+	ok(rc == 0 && n == 2 && b == 45, "totals are the row's, not a count");
+	store_txn_abort(t);
+
+	/* A store from before the counters: no row. */
+	store_txn_begin(s, true, &t, &err);
+	store_del(t, TBL_META, "store.blobs", 11, &err);
+	store_txn_commit(t, &err);
+	store_close(s);
+	rc = store_open(dir, false, &s, &err);
+	is_int(rc, 0, "open read-only");
+	if (rc)
+		goto out;
+	store_txn_begin(s, false, &t, &err);
+	rc = store_blob_totals(t, &n, &b, &err);
+	ok(rc == 0 && n == 3 && b == 50, "no row: counted (got %llu, %llu)",
+	    (unsigned long long)n, (unsigned long long)b);
+	ok(store_get(t, TBL_META, "store.blobs", 11, &v, &vl, NULL) ==
+	    MERR_NOTFOUND, "a reader writes no row");
+	store_txn_abort(t);
+	store_close(s);
+	rc = store_open(dir, true, &s, &err);
+	is_int(rc, 0, "open for writing");
+	if (rc)
+		goto out;
+	store_txn_begin(s, false, &t, &err);
+	rc = store_get(t, TBL_META, "store.blobs", 11, &v, &vl, &err);
+	ok(rc == 0 && vl == 17, "the open for writing counted once");
+	rc = store_blob_totals(t, &n, &b, &err);
+	ok(rc == 0 && n == 3 && b == 50, "and got it right");
+	store_txn_abort(t);
+	store_close(s);
+out:
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -893,6 +999,7 @@ main(void)
 	test_cursor(root);
 	test_blob_table(root);
 	test_blobs(root);
+	test_blob_totals(root);
 	test_lock(root);
 	test_map_full(root);
 	test_map_resized(root);
