@@ -7,8 +7,9 @@
 # stable-updates, so each sync makes a snapshot: a small change), over a
 # file:// URI so that the network costs nothing.  After HISTORY_FIRST (20)
 # and HISTORY_SNAPS (200) snapshots, the peak RSS (/usr/bin/time %M) of the
-# next sync and of `status`, and status's wall time, are recorded.  Growth
-# bounded by the change means equal figures at both points.
+# next sync, of the `gc` that follows it (as the daemon runs one after each
+# sync; every snapshot is kept) and of `status`, and status's wall time, are
+# recorded.  Growth bounded by the change means equal figures at both points.
 #
 # PEER_MIRRORD (e.g. a build of main) syncs its own store from the same
 # upstream in the same run, so both are measured on equal terms.
@@ -70,12 +71,15 @@ measure() {
 	/usr/bin/time -o "$RUN/$1/t" -f '%M' "$b" -q -c "$c" sync \
 	    >/dev/null 2>"$RUN/$1/err" || die "sync failed: $(cat "$RUN/$1/err")"
 	sync_kb=$(tail -1 "$RUN/$1/t")
+	/usr/bin/time -o "$RUN/$1/t" -f '%M' "$b" -q -c "$c" gc \
+	    >/dev/null 2>"$RUN/$1/err" || die "gc failed: $(cat "$RUN/$1/err")"
+	gc_kb=$(tail -1 "$RUN/$1/t")
 	t0=$(date +%s%N)
 	/usr/bin/time -o "$RUN/$1/t" -f '%M' "$b" -c "$c" status \
 	    >/dev/null 2>"$RUN/$1/err" || die "status failed: $(cat "$RUN/$1/err")"
 	t1=$(date +%s%N)
-	printf '%s|%s|%s|%s|%s\n' "$1" "$2" "$sync_kb" "$(tail -1 "$RUN/$1/t")" \
-	    "$(( (t1 - t0) / 1000000 ))" >>"$RUN/points"
+	printf '%s|%s|%s|%s|%s|%s\n' "$1" "$2" "$sync_kb" "$gc_kb" \
+	    "$(tail -1 "$RUN/$1/t")" "$(( (t1 - t0) / 1000000 ))" >>"$RUN/points"
 }
 
 for ((g = 1; g <= NSNAP + 1; g++)); do
@@ -91,12 +95,12 @@ for ((g = 1; g <= NSNAP + 1; g++)); do
 done
 
 {
-	printf '%-40s|%9s|%13s|%15s|%10s\n' binary snapshots "sync peak KB" \
-	    "status peak KB" "status ms"
-	while IFS='|' read -r i n skb stkb ms; do
+	printf '%-40s|%9s|%13s|%11s|%15s|%10s\n' binary snapshots \
+	    "sync peak KB" "gc peak KB" "status peak KB" "status ms"
+	while IFS='|' read -r i n skb gkb stkb ms; do
 		b=${BINS[$i]}
 		[ ${#b} -gt 40 ] && b=...${b: -37}
-		printf '%-40s|%9s|%13s|%15s|%10s\n' "$b" "$n" \
-		    "$skb" "$stkb" "$ms"
+		printf '%-40s|%9s|%13s|%11s|%15s|%10s\n' "$b" "$n" \
+		    "$skb" "$gkb" "$stkb" "$ms"
 	done <"$RUN/points"
 } | tee "$BDIR/history-results.txt"

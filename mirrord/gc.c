@@ -353,18 +353,37 @@ out:
 	return rc;
 }
 
-/* Every blob a kept manifest or a channel names (any mirror). */
+/*
+ * Every queued blob (TBL_GC) that a kept manifest or a channel names (any
+ * mirror). Only queued blobs matter to collect(): holding those, not every
+ * dists file of every kept snapshot, keeps memory to what changed; with
+ * nothing queued (most of the daemon's runs) no manifest is read.
+ */
 static int
 kept_dists(struct store_txn *t, struct hashes *kept, struct merr *err)
 {
+	struct hashes queued = { 0 };
 	struct store_cursor *c;
 	const void *k, *v;
 	size_t kl, vl;
 	int rc;
 
-	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
+	/* Keys are hashes, in order: queued comes out sorted. */
+	rc = store_cursor_open(t, TBL_GC, &c, err);
 	if (rc)
 		return rc;
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err))
+		if (kl == HASH_LEN)
+			hashes_add(&queued, k);
+	store_cursor_close(c);
+	if (rc < 0 || queued.n == 0) {
+		free(queued.h);
+		return rc < 0 ? rc : 0;
+	}
+	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
+	if (rc)
+		goto out;
 	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
 	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
 		const char *key = k, *nul = memchr(key, '\0', kl);
@@ -383,15 +402,18 @@ kept_dists(struct store_txn *t, struct hashes *kept, struct merr *err)
 			break;
 		for (i = 0; i < sn.nsuites; i++)
 			for (j = 0; j < sn.suites[i].nfiles; j++)
-				hashes_add(kept, sn.suites[i].files[j].hash);
+				if (hashes_has(&queued,
+				    sn.suites[i].files[j].hash))
+					hashes_add(kept,
+					    sn.suites[i].files[j].hash);
 		snap_release(&sn);
 	}
 	store_cursor_close(c);
 	if (rc < 0)
-		return rc;
+		goto out;
 	rc = store_cursor_open(t, TBL_CHANNELS, &c, err);
 	if (rc)
-		return rc;
+		goto out;
 	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
 	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
 		const char *key = k, *nul = memchr(key, '\0', kl);
@@ -413,15 +435,21 @@ kept_dists(struct store_txn *t, struct hashes *kept, struct merr *err)
 			break;
 		for (i = 0; i < ch.nsuites; i++)
 			for (j = 0; j < ch.suites[i].nfiles; j++)
-				hashes_add(kept, ch.suites[i].files[j].hash);
+				if (hashes_has(&queued,
+				    ch.suites[i].files[j].hash))
+					hashes_add(kept,
+					    ch.suites[i].files[j].hash);
 		channel_release(&ch);
 	}
 	store_cursor_close(c);
 	if (rc < 0)
-		return rc;
+		goto out;
+	rc = 0;
 	if (kept->n)
 		qsort(kept->h, kept->n, HASH_LEN, hash_cmp);
-	return 0;
+out:
+	free(queued.h);
+	return rc;
 }
 
 static bool

@@ -375,41 +375,46 @@ int
 snap_load(struct store_txn *t, const char *mirror, const char *ref,
     struct snap *out, struct merr *err)
 {
-	char **ids;
-	const char *id = NULL;
-	const void *val;
+	struct store_cursor *c;
 	struct buf k = BUF_INIT;
-	size_t n, i, vl;
+	const void *key, *val;
+	size_t plen, kl, vl;
+	bool latest = strcmp(ref, "latest") == 0;
+	char id[SNAP_ID_LEN + 1];
 	int rc;
 
-	if (strcmp(ref, "latest") != 0 && !is_snap_id(ref))
+	if (!latest && !is_snap_id(ref))
 		return merr_set(err, MERR_INVAL,
 		    "'%s' is neither a snapshot ID (YYYYMMDDTHHMMSSZ) nor "
 		    "'latest'", ref);
-	rc = snap_list(t, mirror, &ids, &n, err);
+	/*
+	 * IDs sort as times: the newest at or before ref is the last key
+	 * <= "mirror\0ref" ("latest": <= "mirror\0" and a byte above any
+	 * ID's), one seek whatever the history.
+	 */
+	plen = snap_key(&k, mirror, latest ? "\x7f" : ref);
+	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
 	if (rc)
-		return rc;
-	/* IDs sort as times: take the newest at or before ref. */
-	for (i = 0; i < n; i++) {
-		if (strcmp(ref, "latest") != 0 && strcmp(ids[i], ref) > 0)
-			break;
-		id = ids[i];
-	}
-	if (id == NULL) {
+		goto out;
+	rc = store_cursor_seek_le(c, k.p, k.len, &key, &kl, &val, &vl, err);
+	plen = strlen(mirror) + 1;
+	if (rc == 1 && (kl != plen + SNAP_ID_LEN ||
+	    memcmp(key, k.p, plen) != 0))
+		rc = 0;		/* another mirror's key, or none */
+	if (rc == 1) {
+		memcpy(id, (const char *)key + plen, SNAP_ID_LEN);
+		id[SNAP_ID_LEN] = '\0';
+		rc = manifest_parse(val, vl, out, err);
+		if (rc)
+			merr_prefix(err, "snapshot '%s': ", id);
+	} else if (rc == 0) {
 		rc = merr_set(err, MERR_NOTFOUND,
 		    "mirror '%s': no snapshot %s '%s'", mirror,
-		    strcmp(ref, "latest") ? "at or before" : "for", ref);
-		goto out;
+		    latest ? "for" : "at or before", ref);
 	}
-	snap_key(&k, mirror, id);
-	rc = store_get(t, TBL_SNAPS, k.p, k.len, &val, &vl, err);
-	if (rc == 0)
-		rc = manifest_parse(val, vl, out, err);
-	if (rc)
-		merr_prefix(err, "snapshot '%s': ", id);
+	store_cursor_close(c);
 out:
 	buf_release(&k);
-	snap_list_free(ids, n);
 	return rc;
 }
 

@@ -952,6 +952,26 @@ store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
 }
 
 int
+store_cursor_seek_le(struct store_cursor *c, const void *key, size_t klen,
+    const void **k, size_t *kl, const void **v, size_t *vl,
+    struct merr *err)
+{
+	MDB_val mk = { klen, (void *)key };
+	int rc;
+
+	rc = store_cursor_get(c, &mk, MDB_SET_RANGE, k, kl, v, vl, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && *kl == klen && memcmp(*k, key, klen) == 0)
+		return 1;
+	mk.mv_size = 0;
+	mk.mv_data = NULL;
+	/* Past the key (step back), or past every key (take the last). */
+	return store_cursor_get(c, &mk, rc == 1 ? MDB_PREV : MDB_LAST, k, kl,
+	    v, vl, err);
+}
+
+int
 store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
     const void **v, size_t *vl, struct merr *err)
 {

@@ -120,6 +120,10 @@ int store_cursor_open(struct store_txn *t, enum store_table tbl,
 int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
     const void **k, size_t *kl, const void **v, size_t *vl,
     struct merr *err);
+/* Positions at the last key <= key (bytewise); returns as seek does. */
+int store_cursor_seek_le(struct store_cursor *c, const void *key, size_t klen,
+    const void **k, size_t *kl, const void **v, size_t *vl,
+    struct merr *err);
 int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
     const void **v, size_t *vl, struct merr *err);
 /* Deletes the entry under the cursor (write transactions). */

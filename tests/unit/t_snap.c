@@ -676,6 +676,19 @@ test_load_refs(struct store *s, const struct snap *s1, const struct snap *s2)
 	is_int(rc, MERR_NOTFOUND, "load: 1970 not found");
 	rc = load(s, "nosuchmirror", "latest", &got, &err);
 	is_int(rc, MERR_NOTFOUND, "load: latest of an unknown mirror");
+	/*
+	 * One seek, not a list: the key before or after another mirror's
+	 * (MIRROR is "m") is never taken for this mirror's.
+	 */
+	rc = load(s, "n", "latest", &got, &err);
+	is_int(rc, MERR_NOTFOUND, "load: latest of 'n' (after 'm') not 'm's");
+	rc = load(s, "l", "latest", &got, &err);
+	is_int(rc, MERR_NOTFOUND, "load: latest of 'l' (before 'm')");
+	fmt_id(t2 + 86400, ref);
+	rc = load(s, "n", ref, &got, &err);
+	is_int(rc, MERR_NOTFOUND, "load: a time for 'n' finds no 'm' one");
+	rc = load(s, "m\x01", "latest", &got, &err);
+	is_int(rc, MERR_NOTFOUND, "load: a name that 'm' is a prefix of");
 	for (i = 0; i < ARRAY_SIZE(garbage); i++) {
 		rc = load(s, MIRROR, garbage[i], &got, &err);
 		is_int(rc, MERR_INVAL, "load: ref '%s' is invalid", garbage[i]);
