@@ -343,7 +343,11 @@ snap_list(struct store_txn *t, const char *mirror, char ***ids, size_t *n,
 	rc = store_cursor_seek(c, k.p, plen, &key, &kl, &val, &vl, err);
 	while (rc == 1 && kl == plen + SNAP_ID_LEN &&
 	    memcmp(key, k.p, plen) == 0) {
-		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
+		/* Room doubles: n appends copy O(n) in all. */
+		if ((*n & (*n - 1)) == 0 && *n >= 8)
+			*ids = xreallocarray(*ids, 2 * *n, sizeof(**ids));
+		else if (*n == 0)
+			*ids = xreallocarray(NULL, 8, sizeof(**ids));
 		(*ids)[(*n)++] = xstrndup((const char *)key + plen,
 		    SNAP_ID_LEN);
 		rc = store_cursor_next(c, &key, &kl, &val, &vl, err);
