@@ -145,6 +145,55 @@ test_orphans(const char *root)
 	store_close(s);
 }
 
+/*
+ * gc decides about queued blobs only (TBL_GC), so it reads the kept
+ * manifests only when something is queued: the daemon's gc after a sync
+ * that dropped nothing reads none, whatever the history. A manifest that
+ * cannot be parsed shows which runs read them.
+ */
+static void
+test_kept_bounded(const char *root)
+{
+	struct merr err = { 0, "" };
+	struct store *s = NULL;
+	struct store_txn *t;
+	struct gc_stats st;
+	struct conf c;
+	unsigned char h[HASH_LEN];
+	char *dir = xasprintf("%s/kept", root);
+	static const char key[] = "other\0" "20260101T000000Z";
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = store_open(dir, true, &s, &err);
+	free(dir);
+	if (rc) {
+		ok(0, "open (%s)", err.msg);
+		return;
+	}
+	rc = store_txn_begin(s, true, &t, &err);
+	if (rc == 0)
+		rc = store_put(t, TBL_SNAPS, key, sizeof(key) - 1,
+		    "not a manifest", 14, &err);
+	if (rc == 0)
+		rc = store_txn_commit(t, &err);
+	is_int(rc, 0, "a snapshot row whose manifest does not parse");
+	rc = gc_run(s, &c, NULL, 3600, false, &st, &err);
+	is_int(rc, 0, "nothing queued: gc reads no manifest (%s)",
+	    rc ? err.msg : "ok");
+	hash_buf("queued", 6, h);
+	rc = store_txn_begin(s, true, &t, &err);
+	if (rc == 0)
+		rc = gc_queue(t, h, (int64_t)time(NULL), &err);
+	if (rc == 0)
+		rc = store_txn_commit(t, &err);
+	is_int(rc, 0, "queue a blob");
+	rc = gc_run(s, &c, NULL, 3600, false, &st, &err);
+	ok(rc != 0 && strstr(err.msg, "20260101T000000Z") != NULL,
+	    "a blob queued: the manifests are read (%s)", err.msg);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -155,6 +204,7 @@ main(void)
 		return tap_done();
 	}
 	test_orphans(root);
+	test_kept_bounded(root);
 	rm_rf(root);
 	return tap_done();
 }
