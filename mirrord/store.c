@@ -15,6 +15,7 @@
 
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <dirent.h>
 #include <ftw.h>
@@ -795,10 +796,10 @@ store_txn_close_cursors(struct store_txn *t)
 int
 store_txn_commit(struct store_txn *t, struct merr *err)
 {
-	char *dir = t->s->dir;
-	int rc;
-
 	struct store *s = t->s;
+	char *dir = s->dir;
+	struct statvfs vfs;
+	int rc;
 
 	store_txn_close_cursors(t);
 	/* The blob counters change in the commit that changes the rows. */
@@ -823,6 +824,12 @@ store_txn_commit(struct store_txn *t, struct merr *err)
 	free(t);
 	if (rc == MDB_MAP_FULL)
 		return store_full_err(s, err, "cannot commit");
+	/*
+	 * LMDB says EIO for a short write: on a full file system that is
+	 * ENOSPC, which says what to do about it.
+	 */
+	if (rc == EIO && fstatvfs(s->dirfd, &vfs) == 0 && vfs.f_bavail == 0)
+		rc = ENOSPC;
 	if (rc)
 		return store_mdb_err(err, rc, "store '%s': cannot commit", dir);
 	return 0;
