@@ -214,7 +214,20 @@ check_conf(const struct conf *c)
 			FUZZ_CHECK(m->suites[j][0] != '\0' &&
 			    !str_endswith(m->suites[j], "/"), "suite '%s'",
 			    m->suites[j]);
-		check_abs("signed-by", m->signed_by);
+		FUZZ_CHECK(m->nkeyrings > 0 || m->keyblock != NULL,
+		    "Signed-By without keys");
+		for (j = 0; j < m->nkeyrings; j++)
+			check_abs("signed-by keyring", m->keyrings[j]);
+		for (j = 0; j < m->nkey_fprs; j++)
+			FUZZ_CHECK(strspn(m->key_fprs[j],
+			    "0123456789ABCDEF") == 40 &&
+			    (m->key_fprs[j][40] == '\0' ||
+			    strcmp(m->key_fprs[j] + 40, "!") == 0),
+			    "fingerprint '%s'", m->key_fprs[j]);
+		if (m->keyblock != NULL)
+			FUZZ_CHECK(str_startswith(m->keyblock,
+			    "-----BEGIN PGP PUBLIC KEY BLOCK-----\n"),
+			    "key block");
 		FUZZ_CHECK(m->sync_interval >= 0, "interval");
 		if (m->keep_snapshots) {
 			long age;
