@@ -20,6 +20,7 @@
 #include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
+#include "mirrord/priv.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
 #include "mirrord/store.h"
@@ -1490,6 +1491,45 @@ cmd_serve(struct cli *cli)
 	return rc ? 1 : 0;
 }
 
+/*
+ * Run as root on a store another user owns, the command goes on as that
+ * user, so that what it creates is the owner's; another user who could
+ * not write the store is told the command line to run (priv.h).
+ */
+static int
+become_store_owner(struct cli *cli, int argc, char **argv)
+{
+	struct merr err = { 0 };
+	struct buf b = BUF_INIT;
+	char *cmd;
+	int i, rc;
+
+	if (strcmp(cli->conf_path, DEFAULT_CONF) != 0)
+		buf_addf(&b, "-c %s ", cli->conf_path);
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (*a != '\0' && a[strspn(a, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:=@%+,-")] ==
+		    '\0') {
+			buf_addf(&b, "%s%s", i ? " " : "", a);
+			continue;
+		}
+		buf_addf(&b, "%s'", i ? " " : "");
+		for (; *a != '\0'; a++)
+			buf_addf(&b, *a == '\'' ? "'\\''" : "%c", *a);
+		buf_addf(&b, "'");
+	}
+	if (cli->json)
+		buf_addf(&b, " --json");
+	cmd = buf_detach(&b, NULL);
+	rc = priv_become_store_owner(cli->conf->store, cmd, &err);
+	free(cmd);
+	if (rc)
+		log_error("%s", err.msg);
+	return rc ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1570,6 +1610,10 @@ main(int argc, char **argv)
 	}
 	if (load_conf(&cli))
 		return 1;
+	if (become_store_owner(&cli, argc, argv)) {
+		conf_free(cli.conf);
+		return 1;
+	}
 	if (strcmp(cmd, "sync") == 0)
 		rc = cmd_sync(&cli, argc - 1, argv + 1);
 	else if (strcmp(cmd, "snapshot") == 0 && argc == 5 &&
