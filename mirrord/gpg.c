@@ -34,6 +34,7 @@
 #include <gpgme.h>
 
 #include "mirrord/clearsign.h"
+#include "mirrord/conf.h"
 #include "mirrord/gpg.h"
 
 /* One allowed signing key: a (sub)key fingerprint and its primary's. */
@@ -366,6 +367,18 @@ keyspec_name(const struct gpg_keyspec *ks)
 		buf_addf(&sb, "%sthe key block in Signed-By",
 		    ks->nfiles ? ", " : "");
 	return buf_detach(&sb, NULL);
+}
+
+void
+gpg_keyspec_of_mirror(struct gpg_keyspec *ks, const struct conf_mirror *m)
+{
+	memset(ks, 0, sizeof(*ks));
+	ks->files = (const char *const *)m->keyrings;
+	ks->nfiles = m->nkeyrings;
+	ks->keyblock = m->keyblock;
+	ks->fprs = (const char *const *)m->key_fprs;
+	ks->nfprs = m->nkey_fprs;
+	ks->pubkey_algo = m->pubkey_algo;
 }
 
 int
@@ -1265,4 +1278,92 @@ gpg_signer_export(struct gpg_signer *s, bool armor, char **out,
 	*out = o;
 	*outlen = olen;
 	return 0;
+}
+
+/*
+ * What Signed-By's fingerprints select for export: a fingerprint with '!'
+ * exports that (sub)key alone ("FPR!", gpg's syntax too), one without it
+ * the whole key. Owned, NULL-terminated, the strings owned too.
+ */
+static char **
+export_patterns(const struct gpg_keyspec *ks, gpgme_import_result_t ir)
+{
+	gpgme_import_status_t is;
+	size_t n = ks->nfprs, i;
+	char **p;
+
+	for (is = ir ? ir->imports : NULL; is != NULL; is = is->next)
+		n++;
+	p = xcalloc(n + 1, sizeof(*p));
+	n = 0;
+	for (i = 0; i < ks->nfprs; i++)
+		p[n++] = xstrdup(ks->fprs[i]);
+	for (is = ir ? ir->imports : NULL; is != NULL; is = is->next)
+		if (is->fpr != NULL && is->result == 0)
+			p[n++] = xstrdup(is->fpr);
+	return p;
+}
+
+int
+gpg_keyring_export(const struct gpg_keyspec *ks, const char *extra,
+    size_t extralen, const char *tmpdir, bool armor, char **out,
+    size_t *outlen, struct merr *err)
+{
+	struct gpg_verifier *v = NULL;
+	gpgme_ctx_t ctx = NULL;
+	gpgme_data_t d = NULL;
+	gpgme_error_t ge;
+	char **pat = NULL;
+	size_t i;
+	int rc;
+
+	/* The verifier's checks: every file has keys, each fpr names one. */
+	rc = gpg_verifier_new_spec(ks, tmpdir, &v, err);
+	if (rc == 0)
+		rc = ctx_new(v, &ctx, err);
+	if (rc)
+		goto out;
+	if (extra != NULL && extralen > 0) {
+		ge = gpgme_data_new_from_mem(&d, extra, extralen, 0);
+		if (ge == 0)
+			ge = gpgme_op_import(ctx, d);
+		gpgme_data_release(d);
+		d = NULL;
+		if (ge) {
+			rc = merr_set(err, MERR_IO, "cannot import mirrord's "
+			    "public key: %s", gpgme_strerror(ge));
+			goto out;
+		}
+	}
+	/* No fingerprint: every key of the home, the extra ones included. */
+	if (ks->nfprs > 0)
+		pat = export_patterns(ks, extra != NULL && extralen > 0 ?
+		    gpgme_op_import_result(ctx) : NULL);
+	gpgme_set_armor(ctx, armor ? 1 : 0);
+	ge = gpgme_data_new(&d);
+	if (ge == 0)
+		ge = gpgme_op_export_ext(ctx, (const char **)pat, 0, d);
+	if (ge) {
+		rc = merr_set(err, MERR_IO, "cannot export the keys of %s: %s",
+		    v->keyring, gpgme_strerror(ge));
+		goto out;
+	}
+	*out = data_take(d, outlen);
+	d = NULL;
+	if (*outlen == 0) {
+		free(*out);
+		*out = NULL;
+		rc = merr_set(err, MERR_IO, "cannot export the keys of %s: "
+		    "gpg wrote nothing", v->keyring);
+	}
+out:
+	if (d != NULL)
+		gpgme_data_release(d);
+	for (i = 0; pat != NULL && pat[i] != NULL; i++)
+		free(pat[i]);
+	free(pat);
+	if (ctx != NULL)
+		gpgme_release(ctx);
+	gpg_verifier_free(v);
+	return rc;
 }

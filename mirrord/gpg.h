@@ -39,6 +39,12 @@ struct gpg_keyspec {
 	const char *pubkey_algo;
 };
 
+struct conf_mirror;
+
+/* ks for a mirror's Signed-By: and Assert-Pubkey-Algo:; borrows from m. */
+void gpg_keyspec_of_mirror(struct gpg_keyspec *ks,
+    const struct conf_mirror *m);
+
 /*
  * apt's policy (APT::Key::Assert-Pubkey-Algo as apt 3.0 sets it; gpg names
  * P-521 "nistp521" where apt's list misspells it "nistp512").
@@ -123,6 +129,20 @@ int gpg_sign_detached(struct gpg_signer *s, const char *text, size_t len,
     char **out, size_t *outlen, struct merr *err);
 /* The public key, binary (armor false) or ASCII-armored. *out owned. */
 int gpg_signer_export(struct gpg_signer *s, bool armor, char **out,
+    size_t *outlen, struct merr *err);
+
+/*
+ * The public keys ks allows (narrowed to its fingerprints as apt narrows
+ * them: "FPR!" that key alone, "FPR" the whole key) plus those of extra
+ * (public keys, binary or armoured, extralen bytes: mirrord's own; NULL
+ * for none), as one keyring: ASCII-armoured (for an inline Signed-By) or
+ * binary (a .gpg file for signed-by=). A client that trusts it verifies
+ * both what upstream signed and what mirrord signed. Errors as
+ * gpg_verifier_new_spec(); the temporary home is made in tmpdir. *out is
+ * owned (NUL-terminated), *outlen its length.
+ */
+int gpg_keyring_export(const struct gpg_keyspec *ks, const char *extra,
+    size_t extralen, const char *tmpdir, bool armor, char **out,
     size_t *outlen, struct merr *err);
 
 #endif

@@ -1264,8 +1264,10 @@ cmd_sources(struct cli *cli, int argc, char **argv)
 	const struct conf_mirror *m;
 	const char *pos[2];
 	char **arches = NULL;
-	char *key, *line, *save = NULL;
-	size_t len, i, narches = 0;
+	struct gpg_keyspec ks;
+	struct merr err = { 0 };
+	char *key, *own, *line, *save = NULL;
+	size_t len, ownlen, i, narches = 0;
 	int npos = 0, j, rc = 0;
 
 	for (j = 0; j < argc; j++) {
@@ -1301,8 +1303,21 @@ cmd_sources(struct cli *cli, int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = sources_check_channel(cli, m->name, pos[1]);
-	if (rc == 0 && export_key(cli, true, &key, &len))
+	/*
+	 * Signed-By: mirrord's key (the channel's Release files) and the
+	 * mirror's (the snapshot URLs its Snapshots: field sends apt to).
+	 */
+	if (rc == 0 && export_key(cli, false, &own, &ownlen))
 		rc = 1;
+	if (rc == 0) {
+		gpg_keyspec_of_mirror(&ks, m);
+		if (gpg_keyring_export(&ks, own, ownlen, NULL, true, &key,
+		    &len, &err)) {
+			log_error("mirror '%s': %s", m->name, err.msg);
+			rc = 1;
+		}
+		free(own);
+	}
 	if (rc) {
 		for (i = 0; i < narches; i++)
 			free(arches[i]);

@@ -161,19 +161,15 @@ progress_end(struct sync_ctx *x)
 static int
 need_gpg(struct sync_ctx *x, struct merr *err)
 {
+	struct gpg_keyspec ks;
+	char *tmp;
+	int rc;
+
 	if (x->gpg)
 		return 0;
-	const struct conf_mirror *m = x->m;
-	struct gpg_keyspec ks = {
-		.files = (const char *const *)m->keyrings,
-		.nfiles = m->nkeyrings,
-		.keyblock = m->keyblock,
-		.fprs = (const char *const *)m->key_fprs,
-		.nfprs = m->nkey_fprs,
-		.pubkey_algo = m->pubkey_algo,
-	};
-	char *tmp = xasprintf("%s/tmp", store_dir(x->store));
-	int rc = gpg_verifier_new_spec(&ks, tmp, &x->gpg, err);
+	gpg_keyspec_of_mirror(&ks, x->m);
+	tmp = xasprintf("%s/tmp", store_dir(x->store));
+	rc = gpg_verifier_new_spec(&ks, tmp, &x->gpg, err);
 
 	free(tmp);
 	return rc;
