@@ -63,6 +63,10 @@ channel_name_check(const char *name, struct merr *err)
 		return merr_set(err, MERR_INVAL,
 		    "'latest' is not a channel: it always names the newest "
 		    "snapshot");
+	if (strcmp(name, "keyring.gpg") == 0)
+		return merr_set(err, MERR_INVAL,
+		    "'keyring.gpg' is not a channel name: "
+		    "/MIRROR/keyring.gpg is the mirror's keyring");
 	return 0;
 }
 

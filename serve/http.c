@@ -43,6 +43,7 @@
 #include "mirrord/hash.h"
 #include "mirrord/log.h"
 #include "serve/http.h"
+#include "serve/keyrings.h"
 #include "serve/metrics.h"
 #include "serve/respond.h"
 #include "serve/route.h"
@@ -119,6 +120,7 @@ struct http {
 	bool own_log_fd;
 	char *keyring;		/* o->keyring's bytes, or NULL */
 	size_t keyring_len;
+	struct keyrings *keyrings;	/* /<mirror>/keyring.gpg, or NULL */
 	struct MHD_Response *canned[C_COUNT];
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
 	struct route_cache *cache;	/* refs resolved */
@@ -1019,6 +1021,7 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 {
 	struct http *h = q->t->h;
 	const struct conf *c;
+	const struct conf_mirror *m;
 	char path[ROUTE_BUF_MAX];
 	struct route r;
 	struct route_result res;
@@ -1043,6 +1046,22 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 		if (h->canned[C_KEYRING] == NULL)
 			return queue_status(q, conn, 404);
 		return queue_canned(q, conn, C_KEYRING, 200);
+	case ROUTE_MIRROR_KEYRING:
+		if (h->keyrings == NULL)
+			return queue_status(q, conn, 404);
+		c = conf_get(h);
+		m = conf_mirror(c, r.mirror);
+		rc = m ? keyrings_get(h->keyrings, m, &b, &err) : 0;
+		conf_put(h);
+		if (m == NULL)
+			return queue_status(q, conn, 404);
+		if (rc) {
+			log_error("http: %s", err.msg);
+			buf_release(&b);
+			return queue_status(q, conn, 500);
+		}
+		return queue_buf(q, conn, 200, &b, "application/pgp-keys",
+		    ROUTE_CC_MOVING);
 	case ROUTE_METRICS:
 		c = conf_get(h);
 		rc = metrics_render(&h->m, c, h->store, (int64_t)time(NULL),
@@ -1322,6 +1341,7 @@ http_free(struct http *h)
 	if (h->own_log_fd)
 		close(h->log_fd);
 	free(h->keyring);
+	keyrings_free(h->keyrings);
 	free(h);
 }
 
@@ -1470,6 +1490,10 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 		if (!canned_new(h, C_KEYRING, h->keyring, h->keyring_len,
 		    "application/pgp-keys", ROUTE_CC_MOVING))
 			goto nomem;
+		/* Each mirror's, made now rather than at the first request. */
+		h->keyrings = keyrings_new(h->keyring, h->keyring_len);
+		keyrings_prepare(h->keyrings, conf_get(h));
+		conf_put(h);
 	}
 	if (!CANNED(h, C_400, "bad request\n", "no-store") ||
 	    !CANNED(h, C_404, "not found\n", ROUTE_CC_MOVING) ||

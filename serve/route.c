@@ -117,7 +117,13 @@ route_parse(const char *raw, char *buf, size_t n, struct route *r)
 	rest = cut(p);
 	r->ref = p;
 	if (rest == NULL) {
-		r->kind = ROUTE_REF;
+		/* Not a ref: channel_name_check() refuses the name. */
+		if (!r->dir && strcmp(p, "keyring.gpg") == 0) {
+			r->kind = ROUTE_MIRROR_KEYRING;
+			r->ref = NULL;
+		} else {
+			r->kind = ROUTE_REF;
+		}
 		return 0;
 	}
 	if (str_startswith(rest, "pool") && (rest[4] == '\0' ||

@@ -26,6 +26,9 @@ enum route_kind {
 	ROUTE_METRICS,		/* "/metrics" */
 	ROUTE_KEYRING,		/* "/keyring.gpg" */
 	ROUTE_MIRROR,		/* "/<mirror>[/]" */
+	ROUTE_MIRROR_KEYRING,	/* "/<mirror>/keyring.gpg": mirrord's key
+				   and the mirror's Signed-By keys; no
+				   channel may be named keyring.gpg */
 	ROUTE_REF,		/* "/<mirror>/<ref>[/]" */
 	ROUTE_DISTS,		/* "/<mirror>/<ref>/dists[/]" */
 	ROUTE_SUITE,		/* "/<mirror>/<ref>/dists/<suite>[/p][/]" */
@@ -134,7 +137,8 @@ struct route_front *route_front_new(void);
 void route_front_free(struct route_front *f);
 
 /*
- * Resolves r (not ROUTE_HEALTHZ, METRICS or KEYRING) against c and s,
+ * Resolves r (not ROUTE_HEALTHZ, METRICS, KEYRING or MIRROR_KEYRING)
+ * against c and s,
  * using cache and the calling thread's front to it (either may be NULL),
  * in at most one short read transaction, which is over when this
  * returns. res->page must be released with buf_release() whatever the

@@ -7,6 +7,8 @@
  *   /metrics                            Prometheus text format
  *   /keyring.gpg                        mirrord's public signing key
  *   /<mirror>/                          HTML: the mirror's refs
+ *   /<mirror>/keyring.gpg               mirrord's key and the mirror's
+ *                                       Signed-By keys (keyrings.h)
  *   /<mirror>/<ref>/dists/<suite>/...   Release files, indices, by-hash
  *   /<mirror>/<ref>/pool/...            pool files
  * <ref>: a snapshot ID, a YYYYMMDDTHHMMSSZ timestamp (the newest snapshot

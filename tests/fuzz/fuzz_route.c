@@ -179,6 +179,7 @@ check_route(const struct route *r, const char *buf, size_t n)
 		    !r->path, "bad special route");
 		return;
 	case ROUTE_MIRROR:
+	case ROUTE_MIRROR_KEYRING:
 	case ROUTE_REF:
 	case ROUTE_DISTS:
 	case ROUTE_SUITE:
@@ -189,8 +190,10 @@ check_route(const struct route *r, const char *buf, size_t n)
 	}
 	check_part("mirror", r->mirror, buf, n);
 	check_segment("mirror", r->mirror);
-	if (r->kind == ROUTE_MIRROR) {
+	if (r->kind == ROUTE_MIRROR || r->kind == ROUTE_MIRROR_KEYRING) {
 		FUZZ_CHECK(!r->ref && !r->suite && !r->path, "mirror route");
+		FUZZ_CHECK(r->kind == ROUTE_MIRROR || !r->dir,
+		    "mirror keyring route with a slash");
 		return;
 	}
 	check_part("ref", r->ref, buf, n);

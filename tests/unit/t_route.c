@@ -49,6 +49,19 @@ test_parse_shapes(void)
 	is_int(parse("/ubuntu", &r), 0, "mirror without slash parses");
 	ok(!r.dir && r.kind == ROUTE_MIRROR, "mirror without slash: not dir");
 
+	is_int(parse("/ubuntu/keyring.gpg", &r), 0, "mirror keyring parses");
+	is_int(r.kind, ROUTE_MIRROR_KEYRING, "mirror keyring kind");
+	is_str(r.mirror, "ubuntu", "mirror keyring's mirror");
+	ok(r.ref == NULL, "mirror keyring: no ref");
+	is_int(parse("/keyring.gpg/keyring.gpg", &r), 0,
+	    "keyring of a mirror named keyring.gpg parses");
+	ok(r.kind == ROUTE_MIRROR_KEYRING &&
+	    strcmp(r.mirror, "keyring.gpg") == 0,
+	    "a mirror named keyring.gpg has its keyring");
+	is_int(parse("/ubuntu/keyring.gpg/", &r), 0,
+	    "mirror keyring with a slash parses");
+	is_int(r.kind, ROUTE_REF, "with a slash it is a ref (a 404)");
+
 	is_int(parse("/ubuntu/latest/", &r), 0, "ref dir parses");
 	is_int(r.kind, ROUTE_REF, "ref dir kind");
 	is_str(r.ref, "latest", "ref");
