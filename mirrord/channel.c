@@ -35,6 +35,7 @@ channel_log_release(struct channel_log *l, size_t n)
 	for (i = 0; i < n; i++) {
 		free(l[i].by);
 		free(l[i].action);
+		free(l[i].message);
 	}
 	free(l);
 }
@@ -269,6 +270,8 @@ collect_log(void *ctx, const char *rest, size_t len, const void *v,
 		else if (str_startswith(line, "to ") &&
 		    strlen(line + 3) == SNAP_ID_LEN)
 			memcpy(e->to, line + 3, SNAP_ID_LEN + 1);
+		else if (str_startswith(line, "message ") && !e->message)
+			e->message = xstrdup(line + 8);
 	}
 	free(copy);
 	if (!e->by)
@@ -549,8 +552,18 @@ put_log(struct store_txn *t, const char *mirror, const char *name,
 	seq[3] = (unsigned char)ll.n;
 	buf_add(&k, seq, 4);
 	buf_addf(&v, "time %lld\nby %s\nfrom %s\nto %s\naction %s\n",
-	    (long long)e->time, e->by, e->from[0] ? e->from : "-", e->to,
-	    e->action);
+	    (long long)e->time, e->by, e->from[0] ? e->from : "-",
+	    e->to[0] ? e->to : "-", e->action);
+	if (e->message && *e->message) {
+		size_t i, start = v.len;
+
+		/* One line, bounded: the value is line-oriented. */
+		buf_addf(&v, "message %.*s\n", CHANNEL_MESSAGE_MAX,
+		    e->message);
+		for (i = start + 8; i + 1 < v.len; i++)
+			if (v.p[i] == '\n' || v.p[i] == '\r')
+				v.p[i] = ' ';
+	}
 	rc = store_put(t, TBL_CHANNELS, k.p, k.len, v.p, v.len, err);
 out:
 	buf_release(&k);
@@ -566,7 +579,7 @@ out:
 static int
 channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
     const char *name, const struct snap *target, const char *from,
-    int64_t prev_moved, const char *action,
+    int64_t prev_moved, const char *action, const char *message,
     const struct channel_move_opts *o, struct merr *err)
 {
 	struct channel ch;
@@ -680,6 +693,7 @@ channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
 		snprintf(e.from, sizeof(e.from), "%s", from ? from : "");
 		memcpy(e.to, target->id, SNAP_ID_LEN + 1);
 		e.action = (char *)action;
+		e.message = (char *)message;
 		rc = put_log(t, mirror, name, &e, err);
 	}
 	if (rc == 0)
@@ -731,7 +745,7 @@ channel_promote(struct store *s, struct gpg_signer *g, const char *mirror,
 		goto out;
 	}
 	rc = channel_move(s, g, mirror, name, &sn, have_cur ? cur.target :
-	    NULL, have_cur ? cur.moved_at : 0, "promote", o, err);
+	    NULL, have_cur ? cur.moved_at : 0, "promote", o->message, o, err);
 	if (rc == 0)
 		memcpy(target, sn.id, SNAP_ID_LEN + 1);
 out:
@@ -808,7 +822,8 @@ channel_move_same(struct store *s, struct gpg_signer *g, const char *mirror,
 	store_txn_abort(t);
 	t = NULL;
 	rc = channel_move(s, g, mirror, name, &sn, cur.target, cur.moved_at,
-	    rollback ? "rollback" : "refresh", o, err);
+	    rollback ? "rollback" : "refresh", rollback ? o->message : NULL,
+	    o, err);
 	if (rc == 0 && target)
 		memcpy(target, sn.id, SNAP_ID_LEN + 1);
 out:
@@ -834,4 +849,175 @@ channel_refresh(struct store *s, struct gpg_signer *g, const char *mirror,
     const char *name, const struct channel_move_opts *o, struct merr *err)
 {
 	return channel_move_same(s, g, mirror, name, o, false, NULL, err);
+}
+
+/* Queues every Release file of ch for gc, as unreferenced since now. */
+static int
+queue_release_files(struct store_txn *t, const struct channel *ch,
+    int64_t now, struct merr *err)
+{
+	size_t j, f;
+	int rc = 0;
+
+	for (j = 0; rc == 0 && j < ch->nsuites; j++)
+		for (f = 0; rc == 0 && f < ch->suites[j].nfiles; f++)
+			rc = gc_queue(t, ch->suites[j].files[f].hash, now, err);
+	return rc;
+}
+
+int
+channel_delete(struct store *s, const char *mirror, const char *name,
+    const char *by, const char *message, char target[SNAP_ID_LEN + 1],
+    struct merr *err)
+{
+	struct store_txn *t;
+	struct channel ch;
+	struct channel_log e;
+	struct buf k = BUF_INIT;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	rc = channel_name_check(name, err);
+	if (rc)
+		return rc;
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	rc = channel_get(t, mirror, name, &ch, err);
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	rc = queue_release_files(t, &ch, now, err);
+	if (rc == 0) {
+		ckey(&k, mirror, 'c', name);
+		rc = store_del(t, TBL_CHANNELS, k.p, k.len, err);
+	}
+	if (rc == 0) {
+		memset(&e, 0, sizeof(e));
+		e.time = now;
+		e.by = (char *)by;
+		memcpy(e.from, ch.target, SNAP_ID_LEN + 1);
+		e.action = (char *)"delete";
+		e.message = (char *)message;
+		rc = put_log(t, mirror, name, &e, err);
+	}
+	if (rc == 0)
+		rc = store_txn_commit(t, err);
+	else
+		store_txn_abort(t);
+	if (rc == 0 && target)
+		memcpy(target, ch.target, SNAP_ID_LEN + 1);
+	buf_release(&k);
+	channel_release(&ch);
+	return rc;
+}
+
+/* Moves the log entries of from to the end of to's log. */
+static int
+move_log(struct store_txn *t, const char *mirror, const char *from,
+    const char *to, struct merr *err)
+{
+	struct channel_log *l = NULL;
+	struct buf k = BUF_INIT;
+	unsigned char seq[4];
+	size_t n = 0, i;
+	int rc;
+
+	rc = channel_log_get(t, mirror, from, &l, &n, err);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = put_log(t, mirror, to, &l[i], err);
+	for (i = 0; rc == 0 && i < n; i++) {
+		ckey(&k, mirror, 'l', from);
+		buf_addc(&k, '\0');
+		be32_put(seq, (uint32_t)i);
+		buf_add(&k, seq, 4);
+		rc = store_del(t, TBL_CHANNELS, k.p, k.len, err);
+	}
+	buf_release(&k);
+	channel_log_release(l, n);
+	return rc;
+}
+
+int
+channel_rename(struct store *s, const char *mirror, const char *from,
+    const char *to, const char *by, const char *message, struct merr *err)
+{
+	struct store_txn *t;
+	struct channel ch, other;
+	struct channel_log e;
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	char *why = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	rc = channel_name_check(from, err);
+	if (rc == 0)
+		rc = channel_name_check(to, err);
+	if (rc)
+		return rc;
+	if (strcmp(from, to) == 0)
+		return merr_set(err, MERR_INVAL, "channel '%s' already has "
+		    "that name", from);
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	rc = channel_get(t, mirror, from, &ch, err);
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	rc = channel_get(t, mirror, to, &other, err);
+	if (rc == 0) {
+		rc = merr_set(err, MERR_EXISTS, "channel '%s' already exists "
+		    "(at %s): delete it first or pick another name", to,
+		    other.target);
+		channel_release(&other);
+	} else if (rc == MERR_NOTFOUND) {
+		rc = 0;
+	}
+	/* The same state under the new key. */
+	if (rc == 0) {
+		ckey(&k, mirror, 'c', from);
+		rc = store_del(t, TBL_CHANNELS, k.p, k.len, err);
+	}
+	if (rc == 0) {
+		snprintf(ch.name, sizeof(ch.name), "%s", to);
+		state_write(&ch, &v);
+		ckey(&k, mirror, 'c', to);
+		rc = store_put(t, TBL_CHANNELS, k.p, k.len, v.p, v.len, err);
+	}
+	/* History follows the channel, so rollback still works. */
+	if (rc == 0)
+		rc = move_log(t, mirror, from, to, err);
+	memset(&e, 0, sizeof(e));
+	e.time = now;
+	e.by = (char *)by;
+	memcpy(e.from, ch.target, SNAP_ID_LEN + 1);
+	memcpy(e.to, ch.target, SNAP_ID_LEN + 1);
+	e.action = (char *)"rename";
+	if (rc == 0) {
+		why = message && *message ?
+		    xasprintf("renamed from '%s': %s", from, message) :
+		    xasprintf("renamed from '%s'", from);
+		e.message = why;
+		rc = put_log(t, mirror, to, &e, err);
+		free(why);
+	}
+	if (rc == 0) {
+		why = message && *message ?
+		    xasprintf("renamed to '%s': %s", to, message) :
+		    xasprintf("renamed to '%s'", to);
+		e.message = why;
+		rc = put_log(t, mirror, from, &e, err);
+		free(why);
+	}
+	if (rc == 0)
+		rc = store_txn_commit(t, err);
+	else
+		store_txn_abort(t);
+	buf_release(&k);
+	buf_release(&v);
+	channel_release(&ch);
+	return rc;
 }

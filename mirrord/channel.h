@@ -36,7 +36,8 @@ struct channel_log {
 	char *by;
 	char from[SNAP_ID_LEN + 1];	/* "" for a first promotion */
 	char to[SNAP_ID_LEN + 1];
-	char *action;			/* "promote" or "rollback" */
+	char *action;	/* "promote", "rollback", "refresh", "delete", "rename" */
+	char *message;	/* the operator's -m text, or NULL; owned */
 };
 
 void channel_release(struct channel *ch);
@@ -84,7 +85,15 @@ struct channel_move_opts {
 	const char *by;		/* "user@host" for the log */
 	long valid_for;		/* seconds; 0: no Valid-Until */
 	const char *base_url;	/* for Snapshots:, or NULL */
+	/*
+	 * Why (a change ticket...), recorded in the log by promote and
+	 * rollback; NULL for none. Refresh ignores it.
+	 */
+	const char *message;
 };
+
+/* Longest message kept in a log entry; line breaks become spaces. */
+#define CHANNEL_MESSAGE_MAX 1000
 
 /*
  * Moves channel name of mirror to the snapshot ref names (an ID, a
@@ -105,6 +114,28 @@ int channel_promote(struct store *s, struct gpg_signer *g, const char *mirror,
 int channel_rollback(struct store *s, struct gpg_signer *g,
     const char *mirror, const char *name, const struct channel_move_opts *o,
     char target[SNAP_ID_LEN + 1], struct merr *err);
+
+/*
+ * Deletes channel name of mirror: its state goes, its Release files are
+ * queued for gc (as a move queues the ones it replaces), and its log
+ * keeps a "delete" entry by by (with message, or NULL), so `channel log`
+ * still tells its story. MERR_NOTFOUND if there is no such channel. The
+ * caller holds the store lock. target gets the snapshot it pointed at.
+ */
+int channel_delete(struct store *s, const char *mirror, const char *name,
+    const char *by, const char *message, char target[SNAP_ID_LEN + 1],
+    struct merr *err);
+
+/*
+ * Renames channel from to to in one write transaction: the state (same
+ * target, same signed Release files: they do not name the channel) and
+ * the whole log move to the new name, which gets a "rename" entry; the
+ * old name's log keeps one "rename" entry saying where it went. Clients
+ * of the old URL get 404 from then on. MERR_NOTFOUND if from does not
+ * exist, MERR_EXISTS if to does. The caller holds the store lock.
+ */
+int channel_rename(struct store *s, const char *mirror, const char *from,
+    const char *to, const char *by, const char *message, struct merr *err);
 
 /*
  * Re-signs a channel's Release files with fresh Date and Valid-Until for

@@ -241,61 +241,20 @@ out:
 	return rc;
 }
 
-/* Retention for one mirror, in transaction t. */
+/*
+ * Drops the snapshots of v (n of them, seqs up to maxseq) not marked keep,
+ * in transaction t: their rows, then the pool intervals no kept snapshot
+ * lies in; candidates for the queue go to cand.
+ */
 static int
-retain(struct store_txn *t, const struct conf *c, const char *mirror,
-    const char *keep_rule, bool dry_run, struct hashes *cand,
+drop_unkept(struct store_txn *t, const char *mirror, const struct gc_snap *v,
+    size_t n, uint32_t maxseq, bool dry_run, struct hashes *cand,
     struct gc_stats *st, struct merr *err)
 {
-	struct gc_snap *v = NULL;
-	char **ids = NULL;
-	size_t n = 0, i, j;
-	int64_t now = (int64_t)time(NULL);
-	unsigned last_n;
-	long max_age;
-	uint32_t maxseq = 0;
-	bool *present = NULL;
-	int rc;
+	bool *present;
+	size_t i, j;
+	int rc = 0;
 
-	if (keep_rule == NULL)
-		return 0;	/* keep everything */
-	rc = conf_parse_keep(keep_rule, &max_age, &last_n, err);
-	if (rc)
-		return rc;
-	rc = snap_list(t, mirror, &ids, &n, err);
-	if (rc || n == 0)
-		goto out;
-	v = xcalloc(n, sizeof(*v));
-	for (i = 0; i < n; i++) {
-		struct snap sn;
-		struct buf k = BUF_INIT;
-		const void *pv;
-		size_t pvl;
-
-		rc = snap_load(t, mirror, ids[i], &sn, err);
-		if (rc)
-			goto out;
-		memcpy(v[i].id, sn.id, sizeof(v[i].id));
-		v[i].seq = sn.seq;
-		v[i].time = sn.time;
-		if (sn.seq > maxseq)
-			maxseq = sn.seq;
-		snap_release(&sn);
-		v[i].keep = i + 1 == n ||		/* the newest */
-		    (max_age && now - v[i].time < max_age) ||
-		    (last_n && i + last_n >= n);
-		pin_key(&k, mirror, ids[i]);
-		rc = store_get(t, TBL_META, k.p, k.len, &pv, &pvl, err);
-		buf_release(&k);
-		if (rc == 0)
-			v[i].keep = true;
-		else if (rc != MERR_NOTFOUND)
-			goto out;
-		rc = 0;
-	}
-	rc = keep_channels(t, mirror, c->channel_history, v, n, err);
-	if (rc)
-		goto out;
 	/* Seqs still present after the drop; runs of absent ones. */
 	present = xcalloc((size_t)maxseq + 2, sizeof(bool));
 	for (i = 0; i < n; i++)
@@ -346,6 +305,65 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 	}
 out:
 	free(present);
+	return rc;
+}
+
+/* Retention for one mirror, in transaction t. */
+static int
+retain(struct store_txn *t, const struct conf *c, const char *mirror,
+    const char *keep_rule, bool dry_run, struct hashes *cand,
+    struct gc_stats *st, struct merr *err)
+{
+	struct gc_snap *v = NULL;
+	char **ids = NULL;
+	size_t n = 0, i;
+	int64_t now = (int64_t)time(NULL);
+	unsigned last_n;
+	long max_age;
+	uint32_t maxseq = 0;
+	int rc;
+
+	if (keep_rule == NULL)
+		return 0;	/* keep everything */
+	rc = conf_parse_keep(keep_rule, &max_age, &last_n, err);
+	if (rc)
+		return rc;
+	rc = snap_list(t, mirror, &ids, &n, err);
+	if (rc || n == 0)
+		goto out;
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		struct snap sn;
+		struct buf k = BUF_INIT;
+		const void *pv;
+		size_t pvl;
+
+		rc = snap_load(t, mirror, ids[i], &sn, err);
+		if (rc)
+			goto out;
+		memcpy(v[i].id, sn.id, sizeof(v[i].id));
+		v[i].seq = sn.seq;
+		v[i].time = sn.time;
+		if (sn.seq > maxseq)
+			maxseq = sn.seq;
+		snap_release(&sn);
+		v[i].keep = i + 1 == n ||		/* the newest */
+		    (max_age && now - v[i].time < max_age) ||
+		    (last_n && i + last_n >= n);
+		pin_key(&k, mirror, ids[i]);
+		rc = store_get(t, TBL_META, k.p, k.len, &pv, &pvl, err);
+		buf_release(&k);
+		if (rc == 0)
+			v[i].keep = true;
+		else if (rc != MERR_NOTFOUND)
+			goto out;
+		rc = 0;
+	}
+	rc = keep_channels(t, mirror, c->channel_history, v, n, err);
+	if (rc == 0)
+		rc = drop_unkept(t, mirror, v, n, maxseq, dry_run, cand, st,
+		    err);
+out:
 	free(v);
 	snap_list_free(ids, n);
 	if (rc)
@@ -731,5 +749,155 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 	free(cand.h);
 	free(kept.h);
 	free(gone.h);
+	return rc;
+}
+
+int
+gc_pin_get(struct store_txn *t, const char *mirror, const char *id,
+    char **note, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	const void *v;
+	size_t vl;
+	int rc;
+
+	pin_key(&k, mirror, id);
+	rc = store_get(t, TBL_META, k.p, k.len, &v, &vl, err);
+	buf_release(&k);
+	if (rc == MERR_NOTFOUND)
+		return merr_set(err, MERR_NOTFOUND, "snapshot '%s' is not "
+		    "pinned", id);
+	if (rc)
+		return rc;
+	*note = xstrndup(v, vl);
+	return 0;
+}
+
+/*
+ * Adds to why, "; "-separated, what keeps snapshot id of mirror: a pin,
+ * a channel's target, a channel's recent moves (the keep rules of
+ * keep_channels).
+ */
+static int
+holders(struct store_txn *t, const char *mirror, const char *id,
+    unsigned history, struct buf *why, struct merr *err)
+{
+	char **names = NULL, *note = NULL;
+	size_t nn = 0, i, j;
+	int rc;
+
+	rc = gc_pin_get(t, mirror, id, &note, err);
+	if (rc == 0) {
+		buf_addf(why, "%spinned ('%s')", why->len ? "; " : "", note);
+		free(note);
+	} else if (rc != MERR_NOTFOUND) {
+		return rc;
+	}
+	rc = channel_list(t, mirror, &names, &nn, err);
+	for (i = 0; rc == 0 && i < nn; i++) {
+		struct channel ch;
+		struct channel_log *l = NULL;
+		size_t nl = 0;
+		bool held = false;
+
+		rc = channel_get(t, mirror, names[i], &ch, err);
+		if (rc)
+			break;
+		if (strcmp(ch.target, id) == 0) {
+			buf_addf(why, "%schannel '%s' points at it",
+			    why->len ? "; " : "", names[i]);
+			held = true;
+		}
+		channel_release(&ch);
+		rc = channel_log_get(t, mirror, names[i], &l, &nl, err);
+		for (j = nl > history ? nl - history : 0; rc == 0 && !held &&
+		    j < nl; j++) {
+			if (strcmp(l[j].to, id) && strcmp(l[j].from, id))
+				continue;
+			buf_addf(why, "%schannel '%s' moved %s it within its "
+			    "last %u moves (Channel-History), so rollback "
+			    "needs it", why->len ? "; " : "", names[i],
+			    strcmp(l[j].to, id) == 0 ? "to" : "from", history);
+			held = true;
+		}
+		channel_log_release(l, nl);
+	}
+	snap_list_free(names, nn);
+	return rc;
+}
+
+int
+gc_drop(struct store *s, const struct conf *c, const char *mirror,
+    const char *id, struct gc_stats *st, struct merr *err)
+{
+	struct hashes cand = { 0 };
+	struct store_txn *t;
+	struct gc_snap *v = NULL;
+	struct buf why = BUF_INIT;
+	char **ids = NULL;
+	size_t n = 0, i;
+	uint32_t maxseq = 0;
+	int64_t now = (int64_t)time(NULL);
+	bool found = false;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	rc = snap_list(t, mirror, &ids, &n, err);
+	if (rc)
+		goto out;
+	v = xcalloc(n ? n : 1, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		struct snap sn;
+
+		rc = snap_load(t, mirror, ids[i], &sn, err);
+		if (rc)
+			goto out;
+		memcpy(v[i].id, sn.id, sizeof(v[i].id));
+		v[i].seq = sn.seq;
+		v[i].time = sn.time;
+		if (sn.seq > maxseq)
+			maxseq = sn.seq;
+		snap_release(&sn);
+		v[i].keep = strcmp(v[i].id, id) != 0;
+		found |= !v[i].keep;
+	}
+	if (!found) {
+		rc = merr_set(err, MERR_NOTFOUND, "no snapshot '%s' (drop "
+		    "takes an exact ID)", id);
+		goto out;
+	}
+	if (strcmp(ids[n - 1], id) == 0) {
+		rc = merr_set(err, MERR_INVAL, "snapshot '%s' is the newest: "
+		    "'latest' and the next sync build on it (sync a newer one "
+		    "first)", id);
+		goto out;
+	}
+	rc = holders(t, mirror, id, c->channel_history, &why, err);
+	if (rc)
+		goto out;
+	if (why.len) {
+		buf_addc(&why, '\0');
+		rc = merr_set(err, MERR_BUSY, "snapshot '%s' is held: %s", id,
+		    why.p);
+		goto out;
+	}
+	rc = drop_unkept(t, mirror, v, n, maxseq, false, &cand, st, err);
+	for (i = 0; rc == 0 && i < cand.n; i++)
+		rc = gc_queue(t, cand.h[i], now, err);
+	st->blobs_queued = cand.n;
+	if (rc == 0) {
+		rc = store_txn_commit(t, err);
+		t = NULL;
+	}
+out:
+	if (t)
+		store_txn_abort(t);
+	buf_release(&why);
+	free(cand.h);
+	free(v);
+	snap_list_free(ids, n);
 	return rc;
 }

@@ -64,4 +64,24 @@ int gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN],
 int gc_pin(struct store *s, const char *mirror, const char *id,
     const char *note, struct merr *err);
 
+/*
+ * The note of mirror's pin on snapshot id in *note (owned), or
+ * MERR_NOTFOUND if it is not pinned.
+ */
+int gc_pin_get(struct store_txn *t, const char *mirror, const char *id,
+    char **note, struct merr *err);
+
+/*
+ * Drops snapshot id of mirror as retention drops one: its row goes, the
+ * pool intervals no remaining snapshot lies in go, and the blobs that lost
+ * their last reference are queued (removed by a later gc after the grace
+ * period). Refused (MERR_BUSY, naming each holder) while a channel points
+ * at it, a channel's last history moves (Channel-History of c) name it, or
+ * a pin holds it; refused (MERR_INVAL) for the mirror's newest snapshot,
+ * which 'latest' and the next sync build on. The caller holds the store
+ * lock. st counts what was dropped and queued.
+ */
+int gc_drop(struct store *s, const struct conf *c, const char *mirror,
+    const char *id, struct gc_stats *st, struct merr *err);
+
 #endif
