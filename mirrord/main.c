@@ -38,55 +38,141 @@ struct cli {
 	struct conf *conf;
 };
 
+/*
+ * The command table (git.c's, redis's): each command's name, synopsis
+ * (after the name: what --help, the usage text and mirrord(8) show, and
+ * where the parser reads the positional arguments from: every word not
+ * inside an option's brackets), one line of help, its own options and
+ * its handler. Options may stand anywhere, before or after the command.
+ */
+#define CMD_MAX_OPTS 3
+
+struct cmd_opt {
+	const char *lng;	/* "--dry-run" */
+	char shrt;		/* 'm', or 0 */
+	bool arg;		/* takes a value */
+};
+
+struct args {
+	int argc;		/* the positional arguments */
+	char **argv;
+	/* Each option's values (or one "" per use of a flag), in order. */
+	char **val[CMD_MAX_OPTS];
+	size_t nval[CMD_MAX_OPTS];
+};
+
+enum {
+	CMD_JSON = 1,		/* takes --json */
+	CMD_NOCONF = 2,		/* runs without the configuration */
+};
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *, const struct args *);
+	const char *synopsis;
+	const char *help;
+	unsigned flags;
+	struct cmd_opt opts[CMD_MAX_OPTS];
+};
+
+static const struct command *cmd_table(size_t *n);
+
+static void
+usage_line(FILE *f, const struct command *c)
+{
+	int n;
+
+	n = fprintf(f, "  %s%s%s", c->name, *c->synopsis ? " " : "",
+	    c->synopsis);
+	if (n > 33)
+		fprintf(f, "\n%34s", "");
+	else
+		fprintf(f, "%*s", 34 - n, "");
+	fprintf(f, "%s\n", c->help);
+}
+
+static void
+usage_options(FILE *f)
+{
+	fputs("\noptions (anywhere on the line):\n"
+	    "  -c CONF    configuration file (default " DEFAULT_CONF ")\n"
+	    "  -q         quiet: errors only\n"
+	    "  -v         verbose: debug messages\n"
+	    "  --json     JSON output, for the commands that list\n"
+	    "  -h, --help this text; after a command, its usage\n",
+	    f);
+}
+
+/* The whole usage, or a command group's ("snapshot"), from the table. */
+static void
+usage_group(FILE *f, const char *group)
+{
+	size_t i, ncommands, gl = group ? strlen(group) : 0;
+	const struct command *commands = cmd_table(&ncommands);
+
+	if (group)
+		fprintf(f, "usage: mirrord %s COMMAND [ARGS]\n\n", group);
+	else
+		fputs("usage: mirrord [-c CONF] [-q] [-v] COMMAND [ARGS]\n\n",
+		    f);
+	fputs("commands:\n", f);
+	for (i = 0; i < ncommands; i++)
+		if (group == NULL || (strncmp(commands[i].name, group,
+		    gl) == 0 && commands[i].name[gl] == ' '))
+			usage_line(f, &commands[i]);
+	usage_options(f);
+}
+
 static void
 usage(FILE *f)
 {
-	fputs("usage: mirrord [-c CONF] [-q] [-v] COMMAND [ARGS]\n"
-	    "\n"
-	    "commands:\n"
-	    "  sync [MIRROR...]               sync mirrors; prints each new "
-	    "snapshot ID\n"
-	    "  status [--json]                per mirror: last sync, next sync, "
-	    "snapshots,\n"
-	    "                                 channels; store size and dedup "
-	    "ratio\n"
-	    "  snapshot list MIRROR [--json]  snapshot IDs, oldest first\n"
-	    "  snapshot show MIRROR REF [--json]\n"
-	    "                                 REF: an ID, a timestamp, "
-	    "'latest' or a channel\n"
-	    "  snapshot diff MIRROR REF1 REF2 [--json]\n"
-	    "                                 packages added, removed, "
-	    "upgraded, downgraded\n"
-	    "  promote MIRROR REF CHANNEL     point CHANNEL at REF (a snapshot, "
-	    "timestamp,\n"
-	    "                                 'latest' or another channel)\n"
-	    "  rollback MIRROR CHANNEL        back to the channel's previous "
-	    "target\n"
-	    "  channel list MIRROR [--json]   channels and their targets\n"
-	    "  channel log MIRROR CHANNEL [--json]\n"
-	    "                                 every move of a channel\n"
-	    "  sources [--arch ARCH]... MIRROR CHANNEL\n"
-	    "                                 a client's deb822 .sources "
-	    "stanza\n"
-	    "  key export [--armor]           mirrord's public signing key\n"
-	    "  serve                          the HTTP server, on Listen:\n"
-	    "  daemon                         serve, and sync each mirror every "
-	    "Sync-Interval\n"
-	    "  snapshot pin MIRROR REF NOTE   never drop REF's snapshot; "
-	    "prints its ID\n"
-	    "  snapshot unpin MIRROR REF\n"
-	    "  gc [--dry-run]                 apply Keep-Snapshots, remove "
-	    "unreferenced blobs\n"
-	    "  fsck                           re-hash every blob, check every "
-	    "reference\n"
-	    "  index-parse FILE               parse a Packages file (for "
-	    "benchmarks)\n"
-	    "  version                        print the version\n"
-	    "\n"
-	    "options:\n"
-	    "  -c CONF   configuration file (default " DEFAULT_CONF ")\n"
-	    "  -q        quiet: errors only\n"
-	    "  -v        verbose: debug messages\n", f);
+	usage_group(f, NULL);
+}
+
+/* One command's usage: what `mirrord CMD --help` prints. */
+static void
+usage_cmd(FILE *f, const struct command *c)
+{
+	size_t i;
+
+	fprintf(f, "usage: mirrord %s%s%s\n\n%s\n", c->name,
+	    *c->synopsis ? " " : "", c->synopsis, c->help);
+	if (c->opts[0].lng)
+		fputs("\noptions:\n", f);
+	for (i = 0; i < CMD_MAX_OPTS && c->opts[i].lng; i++) {
+		fputs("  ", f);
+		if (c->opts[i].shrt)
+			fprintf(f, "-%c, ", c->opts[i].shrt);
+		fprintf(f, "%s%s\n", c->opts[i].lng, c->opts[i].arg ?
+		    " VALUE" : "");
+	}
+	fprintf(f, "\nglobal options: -c CONF, -q, -v,%s -h/--help\n",
+	    c->flags & CMD_JSON ? " --json," : "");
+}
+
+/*
+ * A usage error: what was wrong, in one line, then the usage (of c, or
+ * of group, or the whole), on stderr; exit status 2, as git and apt do.
+ */
+static int
+usage_error(const struct command *c, const char *group, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static int
+usage_error(const struct command *c, const char *group, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	if (c)
+		usage_cmd(stderr, c);
+	else
+		usage_group(stderr, group);
+	return 2;
 }
 
 static int
@@ -251,13 +337,18 @@ json_str(const char *s)
 }
 
 static void
-print_snap_json(const struct snap *sn, bool detail)
+print_snap_json(const struct snap *sn, const char *pin, bool detail)
 {
 	char hex[HASH_HEX_LEN + 1];
 	size_t i, j;
 
-	printf("{\"id\":\"%s\",\"time\":%lld,\"suites\":[", sn->id,
+	printf("{\"id\":\"%s\",\"time\":%lld,\"pinned\":", sn->id,
 	    (long long)sn->time);
+	if (pin)
+		json_str(pin);
+	else
+		printf("null");
+	printf(",\"suites\":[");
 	for (i = 0; i < sn->nsuites; i++) {
 		const struct snap_suite *su = &sn->suites[i];
 
@@ -336,6 +427,23 @@ resolve_ref(struct store_txn *t, const char *mirror, const char *ref,
 	return rc;
 }
 
+/* A snapshot's pin note in *note (owned), or NULL if it is not pinned. */
+static int
+pin_note(struct store_txn *t, const char *mirror, const char *id,
+    char **note, struct merr *err)
+{
+	struct merr e2 = { 0 };
+	int rc;
+
+	*note = NULL;
+	rc = gc_pin_get(t, mirror, id, note, &e2);
+	if (rc && rc != MERR_NOTFOUND) {
+		*err = e2;
+		return rc;
+	}
+	return 0;
+}
+
 static int
 cmd_snapshot(struct cli *cli, int argc, char **argv)
 {
@@ -343,7 +451,7 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 	struct store_txn *t = NULL;
 	struct merr err = { 0 };
 	struct snap sn;
-	char **ids = NULL;
+	char **ids = NULL, *pin = NULL;
 	size_t n = 0, i;
 	int rc = 1;
 
@@ -363,16 +471,26 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 		if (cli->json)
 			putchar('[');
 		for (i = 0; i < n; i++) {
+			if (pin_note(t, argv[1], ids[i], &pin, &err))
+				goto fail;
 			if (!cli->json) {
-				printf("%s\n", ids[i]);
+				/* The ID first: scripts cut the mark off. */
+				if (pin)
+					printf("%s pinned: %s\n", ids[i], pin);
+				else
+					printf("%s\n", ids[i]);
+				free(pin);
+				pin = NULL;
 				continue;
 			}
 			if (snap_load(t, argv[1], ids[i], &sn, &err))
 				goto fail;
 			if (i)
 				putchar(',');
-			print_snap_json(&sn, false);
+			print_snap_json(&sn, pin, false);
 			snap_release(&sn);
+			free(pin);
+			pin = NULL;
 		}
 		if (cli->json)
 			printf("]\n");
@@ -381,8 +499,12 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 	}
 	if (resolve_ref(t, argv[1], argv[2], &sn, &err))
 		goto fail;
+	if (pin_note(t, argv[1], sn.id, &pin, &err)) {
+		snap_release(&sn);
+		goto fail;
+	}
 	if (cli->json) {
-		print_snap_json(&sn, true);
+		print_snap_json(&sn, pin, true);
 		putchar('\n');
 	} else {
 		char when[64];
@@ -392,6 +514,8 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 		gmtime_r(&tt, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 		printf("id: %s\ntime: %s\n", sn.id, when);
+		if (pin)
+			printf("pinned: %s\n", pin);
 		for (i = 0; i < sn.nsuites; i++)
 			printf("suite: %s date: %s files: %zu\n",
 			    sn.suites[i].name, sn.suites[i].date_str ?
@@ -413,6 +537,7 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 fail:
 	log_mirror_error(argv[1], &err);
 out:
+	free(pin);
 	snap_list_free(ids, n);
 	if (t)
 		store_txn_abort(t);
@@ -847,9 +972,76 @@ fmt_time(int64_t t, char *out, size_t n)
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static int print_diff(struct cli *, struct store *, const struct snap *,
+    const struct snap *, struct merr *);
+
+/*
+ * promote --dry-run: what the move would change, as `snapshot diff`
+ * prints it between the channel's target and REF's snapshot; nothing
+ * written, no lock taken.
+ */
+static int
+promote_dry_run(struct cli *cli, const char *mirror, const char *ref,
+    const char *name)
+{
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	struct merr err = { 0 };
+	struct snap to, from;
+	struct channel ch, cur;
+	bool have_to = false, have_from = false, have_cur = false;
+	int rc;
+
+	if (open_store(cli, false, &s))
+		return 1;
+	rc = store_txn_begin(s, false, &t, &err);
+	if (rc == 0)
+		rc = channel_resolve(t, mirror, ref, &to, &ch, &err);
+	if (rc == 0) {
+		channel_release(&ch);
+		have_to = true;
+		rc = channel_get(t, mirror, name, &cur, &err);
+	}
+	if (rc == 0) {
+		have_cur = true;
+		rc = snap_load(t, mirror, cur.target, &from, &err);
+		have_from = rc == 0;
+	}
+	if (t)
+		store_txn_abort(t);
+	if (rc == MERR_NOTFOUND && have_to && !have_cur) {
+		/* A first promotion: nothing to compare with. */
+		if (!cli->quiet)
+			log_info("mirror '%s': channel '%s' does not exist: "
+			    "promote would make it, at %s", mirror, name,
+			    to.id);
+		rc = 0;
+	} else if (rc == 0 && strcmp(cur.target, to.id) == 0) {
+		rc = merr_set(&err, MERR_EXISTS, "channel '%s' is already at "
+		    "%s: nothing to promote", name, to.id);
+	} else if (rc == 0) {
+		if (!cli->quiet)
+			log_info("mirror '%s': promote would move channel '%s' "
+			    "from %s to %s (dry run: nothing written)", mirror,
+			    name, cur.target, to.id);
+		rc = print_diff(cli, s, &from, &to, &err);
+	}
+	if (rc)
+		log_mirror_error(mirror, &err);
+	if (have_from)
+		snap_release(&from);
+	if (have_cur)
+		channel_release(&cur);
+	if (have_to)
+		snap_release(&to);
+	store_close(s);
+	return rc ? 1 : 0;
+}
+
 /* promote MIRROR REF CHANNEL, rollback MIRROR CHANNEL */
 static int
-cmd_move(struct cli *cli, bool rollback, int argc, char **argv)
+cmd_move(struct cli *cli, bool rollback, const char *message, int argc,
+    char **argv)
 {
 	struct channel_move_opts o;
 	struct gpg_signer *g = NULL;
@@ -892,6 +1084,7 @@ cmd_move(struct cli *cli, bool rollback, int argc, char **argv)
 	o.by = who();
 	o.valid_for = cli->conf->valid_for;
 	o.base_url = cli->conf->base_url;
+	o.message = message;
 	if (rollback)
 		rc = channel_rollback(s, g, argv[0], channel, &o, target, &err);
 	else
@@ -975,12 +1168,22 @@ cmd_channel(struct cli *cli, int argc, char **argv)
 			json_str(l[i].action);
 			printf(",\"from\":");
 			json_str(l[i].from);
-			printf(",\"to\":\"%s\",\"by\":", l[i].to);
+			printf(",\"to\":");
+			json_str(l[i].to);
+			printf(",\"by\":");
 			json_str(l[i].by);
+			printf(",\"message\":");
+			if (l[i].message)
+				json_str(l[i].message);
+			else
+				printf("null");
 			putchar('}');
 		} else {
-			printf("%s %s %s -> %s %s\n", when, l[i].action,
-			    l[i].from[0] ? l[i].from : "-", l[i].to, l[i].by);
+			printf("%s %s %s -> %s %s%s%s\n", when, l[i].action,
+			    l[i].from[0] ? l[i].from : "-",
+			    l[i].to[0] ? l[i].to : "-", l[i].by,
+			    l[i].message ? " " : "",
+			    l[i].message ? l[i].message : "");
 		}
 	}
 	if (cli->json)
@@ -998,37 +1201,20 @@ out:
 	return rc;
 }
 
+/* Prints what changed from a to b, as `snapshot diff` does. */
 static int
-cmd_diff(struct cli *cli, const char *mirror, const char *r1, const char *r2)
+print_diff(struct cli *cli, struct store *s, const struct snap *a,
+    const struct snap *b, struct merr *err)
 {
 	static const char *kinds[] = { "added", "removed", "upgraded",
 	    "downgraded" };
-	struct store *s = NULL;
-	struct store_txn *t = NULL;
-	struct merr err = { 0 };
-	struct snap a, b;
-	struct channel ch;
 	struct diff_entry *d = NULL;
 	size_t n = 0, i;
-	bool have_a = false, have_b = false;
-	int rc = 1;
+	int rc;
 
-	if (check_mirror(cli, mirror) || open_store(cli, false, &s))
-		return 1;
-	if (store_txn_begin(s, false, &t, &err))
-		goto fail;
-	if (channel_resolve(t, mirror, r1, &a, &ch, &err))
-		goto fail;
-	channel_release(&ch);
-	have_a = true;
-	if (channel_resolve(t, mirror, r2, &b, &ch, &err))
-		goto fail;
-	channel_release(&ch);
-	have_b = true;
-	store_txn_abort(t);
-	t = NULL;
-	if (diff_snapshots(s, &a, &b, &d, &n, &err))
-		goto fail;
+	rc = diff_snapshots(s, a, b, &d, &n, err);
+	if (rc)
+		return rc;
 	if (cli->json)
 		putchar('[');
 	for (i = 0; i < n; i++) {
@@ -1065,12 +1251,42 @@ cmd_diff(struct cli *cli, const char *mirror, const char *r1, const char *r2)
 	}
 	if (cli->json)
 		printf("]\n");
+	diff_free(d, n);
+	return 0;
+}
+
+static int
+cmd_diff(struct cli *cli, const char *mirror, const char *r1, const char *r2)
+{
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	struct merr err = { 0 };
+	struct snap a, b;
+	struct channel ch;
+	bool have_a = false, have_b = false;
+	int rc = 1;
+
+	if (check_mirror(cli, mirror) || open_store(cli, false, &s))
+		return 1;
+	if (store_txn_begin(s, false, &t, &err))
+		goto fail;
+	if (channel_resolve(t, mirror, r1, &a, &ch, &err))
+		goto fail;
+	channel_release(&ch);
+	have_a = true;
+	if (channel_resolve(t, mirror, r2, &b, &ch, &err))
+		goto fail;
+	channel_release(&ch);
+	have_b = true;
+	store_txn_abort(t);
+	t = NULL;
+	if (print_diff(cli, s, &a, &b, &err))
+		goto fail;
 	rc = 0;
 	goto out;
 fail:
 	log_mirror_error(mirror, &err);
 out:
-	diff_free(d, n);
 	if (have_a)
 		snap_release(&a);
 	if (have_b)
@@ -1545,127 +1761,634 @@ become_store_owner(struct cli *cli, int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* channel delete MIRROR CHANNEL, channel rename MIRROR OLD NEW */
+static int
+cmd_channel_edit(struct cli *cli, bool rename, const char *message,
+    char **argv)
+{
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	char target[SNAP_ID_LEN + 1], *by;
+	int rc;
+
+	if (check_mirror(cli, argv[0]) ||
+	    open_store_locked(cli, rename ? "channel rename" :
+	    "channel delete", &s))
+		return 1;
+	by = who();
+	if (rename)
+		rc = channel_rename(s, argv[0], argv[1], argv[2], by, message,
+		    &err);
+	else
+		rc = channel_delete(s, argv[0], argv[1], by, message, target,
+		    &err);
+	free(by);
+	store_close(s);
+	if (rc) {
+		log_mirror_error(argv[0], &err);
+		return 1;
+	}
+	if (rename)
+		printf("%s -> %s\n", argv[1], argv[2]);
+	else
+		printf("deleted %s (was at %s)\n", argv[1], target);
+	return 0;
+}
+
+/* snapshot drop MIRROR ID */
+static int
+cmd_drop(struct cli *cli, char **argv)
+{
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	struct gc_stats st;
+	int rc;
+
+	if (check_mirror(cli, argv[0]) ||
+	    open_store_locked(cli, "snapshot drop", &s))
+		return 1;
+	rc = gc_drop(s, cli->conf, argv[0], argv[1], &st, &err);
+	store_close(s);
+	if (rc) {
+		log_mirror_error(argv[0], &err);
+		return 1;
+	}
+	printf("dropped %s; %llu blobs queued for gc (removed by a gc after "
+	    "Gc-Grace)\n", argv[1], (unsigned long long)st.blobs_queued);
+	return 0;
+}
+
+/*
+ * The handlers as the table calls them. Options are indexed as in the
+ * command's opts; the positional count is checked already.
+ */
+static const char *
+opt_last(const struct args *a, int i)
+{
+	return a->nval[i] ? a->val[i][a->nval[i] - 1] : NULL;
+}
+
+/* argv with sub in front: for handlers that read their subcommand. */
+static int
+call_sub(int (*fn)(struct cli *, int, char **), struct cli *cli,
+    const char *sub, const struct args *a)
+{
+	char **v = xcalloc((size_t)a->argc + 2, sizeof(*v));
+	int rc;
+
+	v[0] = (char *)sub;
+	memcpy(v + 1, a->argv, (size_t)a->argc * sizeof(*v));
+	rc = fn(cli, a->argc + 1, v);
+	free(v);
+	return rc;
+}
+
+static int
+run_sync(struct cli *cli, const struct args *a)
+{
+	return cmd_sync(cli, a->argc, a->argv);
+}
+
+static int
+run_status(struct cli *cli, const struct args *a)
+{
+	return cmd_status(cli, a->argc, a->argv);
+}
+
+static int
+run_snapshot_list(struct cli *cli, const struct args *a)
+{
+	return call_sub(cmd_snapshot, cli, "list", a);
+}
+
+static int
+run_snapshot_show(struct cli *cli, const struct args *a)
+{
+	return call_sub(cmd_snapshot, cli, "show", a);
+}
+
+static int
+run_snapshot_diff(struct cli *cli, const struct args *a)
+{
+	return cmd_diff(cli, a->argv[0], a->argv[1], a->argv[2]);
+}
+
+static int
+run_snapshot_pin(struct cli *cli, const struct args *a)
+{
+	return cmd_pin(cli, true, a->argc, a->argv);
+}
+
+static int
+run_snapshot_unpin(struct cli *cli, const struct args *a)
+{
+	return cmd_pin(cli, false, a->argc, a->argv);
+}
+
+static int
+run_snapshot_drop(struct cli *cli, const struct args *a)
+{
+	return cmd_drop(cli, a->argv);
+}
+
+static int
+run_promote(struct cli *cli, const struct args *a)
+{
+	if (a->nval[0]) {
+		if (check_mirror(cli, a->argv[0]))
+			return 1;
+		return promote_dry_run(cli, a->argv[0], a->argv[1],
+		    a->argv[2]);
+	}
+	return cmd_move(cli, false, opt_last(a, 1), a->argc, a->argv);
+}
+
+static int
+run_rollback(struct cli *cli, const struct args *a)
+{
+	return cmd_move(cli, true, opt_last(a, 0), a->argc, a->argv);
+}
+
+static int
+run_channel_list(struct cli *cli, const struct args *a)
+{
+	return call_sub(cmd_channel, cli, "list", a);
+}
+
+static int
+run_channel_log(struct cli *cli, const struct args *a)
+{
+	return call_sub(cmd_channel, cli, "log", a);
+}
+
+static int
+run_channel_delete(struct cli *cli, const struct args *a)
+{
+	return cmd_channel_edit(cli, false, opt_last(a, 0), a->argv);
+}
+
+static int
+run_channel_rename(struct cli *cli, const struct args *a)
+{
+	return cmd_channel_edit(cli, true, opt_last(a, 0), a->argv);
+}
+
+static int
+run_sources(struct cli *cli, const struct args *a)
+{
+	char **v = xcalloc(2 * a->nval[0] + (size_t)a->argc + 1, sizeof(*v));
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < a->nval[0]; i++) {
+		v[n++] = (char *)"--arch";
+		v[n++] = a->val[0][i];
+	}
+	memcpy(v + n, a->argv, (size_t)a->argc * sizeof(*v));
+	rc = cmd_sources(cli, (int)n + a->argc, v);
+	free(v);
+	return rc;
+}
+
+static int
+run_key_export(struct cli *cli, const struct args *a)
+{
+	char *v[] = { (char *)"export", (char *)"--armor" };
+
+	return cmd_key(cli, a->nval[0] ? 2 : 1, v);
+}
+
+static int
+run_serve(struct cli *cli, const struct args *a)
+{
+	return cmd_serve(cli);
+}
+
+static int
+run_daemon(struct cli *cli, const struct args *a)
+{
+	struct merr err = { 0 };
+	int rc;
+
+	rc = daemon_run(cli->conf_path, &cli->conf, &err) ? 1 : 0;
+	if (rc)
+		log_error("%s", err.msg);
+	return rc;
+}
+
+static int
+run_gc(struct cli *cli, const struct args *a)
+{
+	char *v[] = { (char *)"--dry-run" };
+
+	return cmd_gc(cli, a->nval[0] ? 1 : 0, v);
+}
+
+static int
+run_fsck(struct cli *cli, const struct args *a)
+{
+	return cmd_fsck(cli);
+}
+
+static int
+run_index_parse(struct cli *cli, const struct args *a)
+{
+	return cmd_index_parse(a->argv[0]);
+}
+
+static int
+run_version(struct cli *cli, const struct args *a)
+{
+	printf("mirrord %s\n", MIRRORD_VERSION);
+	return 0;
+}
+
+static int run_help(struct cli *, const struct args *);
+
+static const struct command commands[] = {
+	{ "sync", run_sync, "[MIRROR...]",
+	    "sync mirrors; prints each new snapshot ID", 0, { { 0 } } },
+	{ "status", run_status, "[--json]",
+	    "syncs, snapshots, pins, channels; store size", CMD_JSON, { { 0 } } },
+	{ "snapshot list", run_snapshot_list, "MIRROR [--json]",
+	    "snapshot IDs, oldest first; pinned ones marked", CMD_JSON,
+	    { { 0 } } },
+	{ "snapshot show", run_snapshot_show, "MIRROR REF [--json]",
+	    "a snapshot: ID, timestamp, 'latest' or channel",
+	    CMD_JSON, { { 0 } } },
+	{ "snapshot diff", run_snapshot_diff, "MIRROR REF1 REF2 [--json]",
+	    "packages added, removed, upgraded, downgraded", CMD_JSON,
+	    { { 0 } } },
+	{ "snapshot pin", run_snapshot_pin, "MIRROR REF NOTE",
+	    "never drop REF's snapshot; prints its ID", 0, { { 0 } } },
+	{ "snapshot unpin", run_snapshot_unpin, "MIRROR REF",
+	    "let retention drop REF's snapshot again", 0, { { 0 } } },
+	{ "snapshot drop", run_snapshot_drop, "MIRROR ID",
+	    "drop a snapshot no channel or pin holds", 0,
+	    { { 0 } } },
+	{ "promote", run_promote,
+	    "[--dry-run] [-m MESSAGE] MIRROR REF CHANNEL",
+	    "point CHANNEL at REF's snapshot", CMD_JSON,
+	    { { "--dry-run", 0, false }, { "--message", 'm', true } } },
+	{ "rollback", run_rollback, "[-m MESSAGE] MIRROR CHANNEL",
+	    "back to the channel's previous target", 0,
+	    { { "--message", 'm', true } } },
+	{ "channel list", run_channel_list, "MIRROR [--json]",
+	    "channels and their targets", CMD_JSON, { { 0 } } },
+	{ "channel log", run_channel_log, "MIRROR CHANNEL [--json]",
+	    "a channel's moves: who, when, what, why", CMD_JSON,
+	    { { 0 } } },
+	{ "channel delete", run_channel_delete, "[-m MESSAGE] MIRROR CHANNEL",
+	    "delete a channel (its URL then says 404)", 0,
+	    { { "--message", 'm', true } } },
+	{ "channel rename", run_channel_rename,
+	    "[-m MESSAGE] MIRROR OLD NEW",
+	    "rename a channel and its history",
+	    0, { { "--message", 'm', true } } },
+	{ "sources", run_sources, "[--arch ARCH]... MIRROR CHANNEL",
+	    "a client's deb822 .sources stanza", 0,
+	    { { "--arch", 0, true } } },
+	{ "key export", run_key_export, "[--armor]",
+	    "mirrord's public signing key", 0, { { "--armor", 'a', false } } },
+	{ "serve", run_serve, "", "the HTTP server, on Listen:", 0,
+	    { { 0 } } },
+	{ "daemon", run_daemon, "",
+	    "serve, and sync every Sync-Interval", 0, { { 0 } } },
+	{ "gc", run_gc, "[--dry-run]",
+	    "apply Keep-Snapshots, remove unused blobs", 0,
+	    { { "--dry-run", 0, false } } },
+	{ "fsck", run_fsck, "", "re-hash every blob, check every reference",
+	    0, { { 0 } } },
+	{ "index-parse", run_index_parse, "FILE",
+	    "parse a Packages file (for benchmarks)", CMD_NOCONF, { { 0 } } },
+	{ "version", run_version, "", "print the version", CMD_NOCONF,
+	    { { 0 } } },
+	{ "help", run_help, "[COMMAND...]",
+	    "this text, or a command's usage", CMD_NOCONF, { { 0 } } },
+};
+
+static const struct command *
+cmd_table(size_t *n)
+{
+	*n = sizeof(commands) / sizeof(commands[0]);
+	return commands;
+}
+
+/* The command named by one or two words; *group if w1 names a group. */
+static const struct command *
+cmd_find(const char *w1, const char *w2, bool *group)
+{
+	size_t i, l = strlen(w1);
+
+	*group = false;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const char *n = commands[i].name;
+
+		if (strcmp(n, w1) == 0)
+			return &commands[i];
+		if (strncmp(n, w1, l) == 0 && n[l] == ' ') {
+			*group = true;
+			if (w2 && strcmp(n + l + 1, w2) == 0)
+				return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+run_help(struct cli *cli, const struct args *a)
+{
+	const struct command *c;
+	bool group;
+
+	if (a->argc == 0) {
+		usage(stdout);
+		return 0;
+	}
+	c = cmd_find(a->argv[0], a->argc > 1 ? a->argv[1] : NULL, &group);
+	if (c)
+		usage_cmd(stdout, c);
+	else if (group)
+		usage_group(stdout, a->argv[0]);
+	else
+		return usage_error(NULL, NULL, "unknown command '%s'",
+		    a->argv[0]);
+	return 0;
+}
+
+/*
+ * The positional words of a synopsis: those outside an option's
+ * brackets ("[--arch ARCH]..." is an option; "[MIRROR...]" is not).
+ * Sets the minimum and maximum counts (-1: any) and copies the names.
+ */
+static void
+cmd_positionals(const struct command *c, char names[][32], int *min,
+    int *max)
+{
+	char *copy = xstrdup(c->synopsis), *w, *save = NULL;
+	bool in_opt = false;
+	int n = 0;
+
+	*min = 0;
+	*max = 0;
+	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ",
+	    &save)) {
+		if (in_opt || str_startswith(w, "[-")) {
+			in_opt = strchr(w, ']') == NULL;
+			continue;
+		}
+		if (n < 8)
+			snprintf(names[n++], 32, "%s", w + (*w == '['));
+		if (strstr(w, "..."))
+			*max = -1;
+		else if (*max >= 0)
+			(*max)++;
+		if (*w != '[')
+			(*min)++;
+	}
+	free(copy);
+}
+
+/* Adds value to option i of a. */
+static void
+args_add(struct args *a, int i, char *value)
+{
+	a->val[i] = xreallocarray(a->val[i], a->nval[i] + 1,
+	    sizeof(*a->val[i]));
+	a->val[i][a->nval[i]++] = value;
+}
+
+static void
+args_release(struct args *a)
+{
+	int i;
+
+	for (i = 0; i < CMD_MAX_OPTS; i++)
+		free(a->val[i]);
+	free(a->argv);
+}
+
+/* Global options: -c CONF, -q, -v, --json, -h/--help. */
+struct globals {
+	const char *conf;
+	bool quiet, verbose, json, help;
+};
+
+/*
+ * One option word at argv[*i] (its value may be the next word): a global
+ * one, or one of c's (c NULL: globals only). 1 if it is none of those,
+ * -1 if it needs a value that is not there, 0 when taken.
+ */
+static int
+parse_opt(const struct command *c, struct globals *g, struct args *a,
+    int argc, char **argv, int *i)
+{
+	char *w = argv[*i], *val = NULL;
+	size_t k, l;
+
+	if (strcmp(w, "-q") == 0 || strcmp(w, "--quiet") == 0)
+		g->quiet = true;
+	else if (strcmp(w, "-v") == 0 || strcmp(w, "--verbose") == 0)
+		g->verbose = true;
+	else if (strcmp(w, "--json") == 0)
+		g->json = true;
+	else if (strcmp(w, "-h") == 0 || strcmp(w, "--help") == 0)
+		g->help = true;
+	else if (str_startswith(w, "--config="))
+		g->conf = w + 9;
+	else if (strcmp(w, "-c") == 0 || strcmp(w, "--config") == 0) {
+		if (*i + 1 >= argc)
+			return -1;
+		g->conf = argv[++*i];
+	} else if (str_startswith(w, "-c") && w[2])
+		g->conf = w + 2;
+	else {
+		for (k = 0; c && k < CMD_MAX_OPTS && c->opts[k].lng; k++) {
+			const struct cmd_opt *o = &c->opts[k];
+
+			l = strlen(o->lng);
+			if (strcmp(w, o->lng) == 0 || (o->shrt && w[0] == '-' &&
+			    w[1] == o->shrt && w[2] == '\0')) {
+				if (!o->arg) {
+					args_add(a, (int)k, (char *)"");
+					return 0;
+				}
+				if (*i + 1 >= argc)
+					return -1;
+				args_add(a, (int)k, argv[++*i]);
+				return 0;
+			}
+			if (o->arg && strncmp(w, o->lng, l) == 0 &&
+			    w[l] == '=') {
+				val = w + l + 1;
+			} else if (o->arg && o->shrt && w[0] == '-' &&
+			    w[1] == o->shrt && w[2]) {
+				val = w + 2;
+			}
+			if (val) {
+				args_add(a, (int)k, val);
+				return 0;
+			}
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * become_store_owner() with the command line as the user typed it, but
+ * for -c and --json, which it adds itself.
+ */
+static int
+become_owner(struct cli *cli, int argc, char **argv)
+{
+	char **v = xcalloc((size_t)argc + 1, sizeof(*v));
+	int i, n = 0, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			for (; i < argc; i++)
+				v[n++] = argv[i];
+			break;
+		}
+		if ((strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			i++;
+			continue;
+		}
+		if (strcmp(argv[i], "--json") == 0 ||
+		    str_startswith(argv[i], "--config=") ||
+		    (str_startswith(argv[i], "-c") && argv[i][2]))
+			continue;
+		v[n++] = argv[i];
+	}
+	rc = become_store_owner(cli, n, v);
+	free(v);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct cli cli = { DEFAULT_CONF, false, false, NULL };
-	enum log_level level = LOG_INFO;
-	const char *cmd;
-	int ch, i, j, rc;
+	struct globals g = { DEFAULT_CONF, false, false, false, false };
+	struct args a;
+	const struct command *c = NULL;
+	const char *w1 = NULL, *w2 = NULL;
+	char names[8][32];
+	int i, i1 = -1, i2 = -1, min, max, rc;
+	bool group = false, dashdash = false;
 
-	/* GNU-style long options a packager and a user expect. */
+	log_init(LOG_INFO, false);
+	memset(&a, 0, sizeof(a));
+	/* GNU-style, as a packager expects. */
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("mirrord %s\n", MIRRORD_VERSION);
 		return 0;
 	}
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
+	/* The command's words: the first two that are not options. */
+	for (i = 1; i < argc && w2 == NULL; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (argv[i][0] == '-' && argv[i][1]) {
+			if (strcmp(argv[i], "-c") == 0 ||
+			    strcmp(argv[i], "--config") == 0)
+				i++;	/* its value */
+			continue;
+		}
+		if (w1 == NULL) {
+			w1 = argv[i];
+			i1 = i;
+		} else {
+			w2 = argv[i];
+			i2 = i;
+		}
 	}
-	while ((ch = getopt(argc, argv, "+c:qvh")) != -1) {
-		switch (ch) {
-		case 'c':
-			cli.conf_path = optarg;
-			break;
-		case 'q':
-			cli.quiet = true;
-			level = LOG_ERROR;
-			break;
-		case 'v':
-			level = LOG_DEBUG;
-			break;
-		case 'h':
-			usage(stdout);
+	if (w1 && strcmp(w1, "help") != 0) {
+		c = cmd_find(w1, w2, &group);
+		if (c == NULL && !group)
+			return usage_error(NULL, NULL, "unknown command '%s'",
+			    w1);
+	}
+	if (w1 && strcmp(w1, "help") == 0)
+		c = cmd_find(w1, NULL, &group);
+	if (c && strchr(c->name, ' ') == NULL)
+		i2 = -1;	/* the second word is an argument */
+	a.argv = xcalloc((size_t)argc + 1, sizeof(*a.argv));
+	for (i = 1; i < argc; i++) {
+		if (i == i1 || i == i2)
+			continue;
+		if (!dashdash && strcmp(argv[i], "--") == 0) {
+			dashdash = true;
+			continue;
+		}
+		if (!dashdash && argv[i][0] == '-' && argv[i][1]) {
+			rc = parse_opt(c, &g, &a, argc, argv, &i);
+			if (rc < 0) {
+				args_release(&a);
+				return usage_error(c, group ? w1 : NULL,
+				    "option '%s' needs a value", argv[i]);
+			}
+			if (rc > 0 && !g.help) {
+				rc = usage_error(c, group ? w1 : NULL,
+				    "unknown option '%s'%s%s%s", argv[i],
+				    c ? " for '" : "", c ? c->name : "",
+				    c ? "'" : "");
+				args_release(&a);
+				return rc;
+			}
+			continue;
+		}
+		a.argv[a.argc++] = argv[i];
+	}
+	if (c == NULL) {
+		args_release(&a);
+		if (g.help) {
+			if (group)
+				usage_group(stdout, w1);
+			else
+				usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
+		if (group)
+			return w2 ? usage_error(NULL, w1, "unknown %s command "
+			    "'%s'", w1, w2) : usage_error(NULL, w1, "'%s' "
+			    "needs a command", w1);
+		return usage_error(NULL, NULL, "no command given");
 	}
-	argc -= optind;
-	argv += optind;
-	log_init(level, false);
-	if (argc < 1) {
-		usage(stderr);
-		return 2;
-	}
-	/* --json may come anywhere after the command. */
-	for (i = j = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			cli.json = true;
-		else
-			argv[j++] = argv[i];
-	}
-	argc = j;
-	cmd = argv[0];
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("mirrord %s\n", MIRRORD_VERSION);
+	if (g.help && c->fn != run_help) {
+		usage_cmd(stdout, c);
+		args_release(&a);
 		return 0;
 	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
-		usage(stdout);
-		return 0;
+	if (g.json && !(c->flags & CMD_JSON)) {
+		args_release(&a);
+		return usage_error(c, NULL, "'%s' has no JSON output",
+		    c->name);
 	}
-	if (strcmp(cmd, "index-parse") == 0) {
-		if (argc != 2) {
-			usage(stderr);
-			return 2;
-		}
-		return cmd_index_parse(argv[1]);
+	cmd_positionals(c, names, &min, &max);
+	if (a.argc < min || (max >= 0 && a.argc > max)) {
+		rc = a.argc < min ?
+		    usage_error(c, NULL, "'%s' needs %s", c->name,
+		    names[a.argc]) :
+		    usage_error(c, NULL, "'%s': unexpected argument '%s'",
+		    c->name, a.argv[max]);
+		args_release(&a);
+		return rc;
 	}
-	if (strcmp(cmd, "sync") && strcmp(cmd, "snapshot") &&
-	    strcmp(cmd, "fsck") && strcmp(cmd, "promote") &&
-	    strcmp(cmd, "rollback") && strcmp(cmd, "channel") &&
-	    strcmp(cmd, "sources") && strcmp(cmd, "key") &&
-	    strcmp(cmd, "serve") && strcmp(cmd, "gc") &&
-	    strcmp(cmd, "daemon") && strcmp(cmd, "status")) {
-		log_error("unknown command '%s'", cmd);
-		usage(stderr);
-		return 2;
-	}
-	if (load_conf(&cli))
-		return 1;
-	if (become_store_owner(&cli, argc, argv)) {
+	cli.conf_path = g.conf;
+	cli.quiet = g.quiet;
+	cli.json = g.json;
+	log_init(g.verbose ? LOG_DEBUG : g.quiet ? LOG_ERROR : LOG_INFO,
+	    false);
+	if (!(c->flags & CMD_NOCONF) && (load_conf(&cli) ||
+	    become_owner(&cli, argc, argv))) {
+		args_release(&a);
 		conf_free(cli.conf);
 		return 1;
 	}
-	if (strcmp(cmd, "sync") == 0)
-		rc = cmd_sync(&cli, argc - 1, argv + 1);
-	else if (strcmp(cmd, "snapshot") == 0 && argc == 5 &&
-	    strcmp(argv[1], "diff") == 0)
-		rc = cmd_diff(&cli, argv[2], argv[3], argv[4]);
-	else if (strcmp(cmd, "snapshot") == 0 && argc >= 2 &&
-	    (strcmp(argv[1], "pin") == 0 || strcmp(argv[1], "unpin") == 0))
-		rc = cmd_pin(&cli, strcmp(argv[1], "pin") == 0, argc - 2,
-		    argv + 2);
-	else if (strcmp(cmd, "snapshot") == 0)
-		rc = cmd_snapshot(&cli, argc - 1, argv + 1);
-	else if (strcmp(cmd, "gc") == 0)
-		rc = cmd_gc(&cli, argc - 1, argv + 1);
-	else if (strcmp(cmd, "status") == 0)
-		rc = cmd_status(&cli, argc - 1, argv + 1);
-	else if (strcmp(cmd, "promote") == 0)
-		rc = cmd_move(&cli, false, argc - 1, argv + 1);
-	else if (strcmp(cmd, "rollback") == 0)
-		rc = cmd_move(&cli, true, argc - 1, argv + 1);
-	else if (strcmp(cmd, "channel") == 0)
-		rc = cmd_channel(&cli, argc - 1, argv + 1);
-	else if (strcmp(cmd, "sources") == 0)
-		rc = cmd_sources(&cli, argc - 1, argv + 1);
-	else if (strcmp(cmd, "key") == 0)
-		rc = cmd_key(&cli, argc - 1, argv + 1);
-	else if (strcmp(cmd, "serve") == 0)
-		rc = argc == 1 ? cmd_serve(&cli) : (usage(stderr), 2);
-	else if (strcmp(cmd, "daemon") == 0 && argc == 1) {
-		struct merr err = { 0 };
-
-		rc = daemon_run(cli.conf_path, &cli.conf, &err) ? 1 : 0;
-		if (rc)
-			log_error("%s", err.msg);
-	} else if (strcmp(cmd, "daemon") == 0)
-		rc = (usage(stderr), 2);
-	else
-		rc = argc == 1 ? cmd_fsck(&cli) : (usage(stderr), 2);
+	rc = c->fn(&cli, &a);
+	args_release(&a);
 	conf_free(cli.conf);
 	return rc;
 }
