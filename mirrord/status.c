@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/gc.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
 #include "mirrord/store.h"
@@ -272,6 +273,21 @@ collect_mirror(struct store_txn *t, const struct conf_mirror *m,
 			snap_release(&sn);
 		}
 	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		char *note;
+
+		rc = gc_pin_get(t, m->name, ids[i], &note, err);
+		if (rc == MERR_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		sm->pins = xreallocarray(sm->pins, sm->npins + 1,
+		    sizeof(*sm->pins));
+		memcpy(sm->pins[sm->npins].id, ids[i], SNAP_ID_LEN + 1);
+		sm->pins[sm->npins++].note = note;
+	}
 	snap_list_free(ids, n);
 	if (rc)
 		return rc;
@@ -357,6 +373,9 @@ status_report_release(struct status_report *r)
 		for (j = 0; j < m->nchannels; j++)
 			free(m->channels[j].moved_by);
 		free(m->channels);
+		for (j = 0; j < m->npins; j++)
+			free(m->pins[j].note);
+		free(m->pins);
 	}
 	free(r->mirrors);
 	memset(r, 0, sizeof(*r));
@@ -494,6 +513,9 @@ status_print_text(FILE *f, const struct status_report *r)
 		}
 		if (m->nchannels == 0)
 			fprintf(f, "  %-14snone\n", "channels:");
+		for (j = 0; j < m->npins; j++)
+			fprintf(f, "  %-14s%s %s\n", j ? "" : "pinned:",
+			    m->pins[j].id, m->pins[j].note);
 	}
 	fmt_bytes(r->stored_bytes, bytes, sizeof(bytes));
 	fprintf(f, "%sstore %s\n  %-14s%llu blobs, %s (%llu bytes)\n",
@@ -616,6 +638,13 @@ status_print_json(FILE *f, const struct status_report *r)
 				fprintf(f, "%lld", (long long)c->valid_until);
 			else
 				fputs("null", f);
+			putc('}', f);
+		}
+		fputs("],\"pins\":[", f);
+		for (j = 0; j < m->npins; j++) {
+			fprintf(f, "%s{\"id\":\"%s\",\"note\":", j ? "," : "",
+			    m->pins[j].id);
+			json_str(f, m->pins[j].note);
 			putc('}', f);
 		}
 		fputs("]}", f);

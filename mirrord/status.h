@@ -76,6 +76,12 @@ struct status_channel {
 	char *moved_by;		/* owned */
 };
 
+/* A pinned snapshot (snapshot pin MIRROR REF NOTE). */
+struct status_pin {
+	char id[SNAP_ID_LEN + 1];
+	char *note;		/* owned */
+};
+
 /* One configured mirror. */
 struct status_mirror {
 	const char *name;	/* borrowed from the configuration */
@@ -93,6 +99,8 @@ struct status_mirror {
 	uint64_t newest_bytes;
 	struct status_channel *channels;
 	size_t nchannels;
+	struct status_pin *pins;	/* oldest first */
+	size_t npins;
 };
 
 /*
