@@ -2356,7 +2356,7 @@ main(int argc, char **argv)
 			    "needs a command", w1);
 		return usage_error(NULL, NULL, "no command given");
 	}
-	if (g.help && c->fn != run_help) {
+	if (g.help) {
 		usage_cmd(stdout, c);
 		args_release(&a);
 		return 0;
