@@ -311,7 +311,7 @@ static void
 fixture_make(struct fixture *f)
 {
 	struct merr err = { 0, "" };
-	struct channel_move_opts mo = { "test@host", 0, NULL };
+	struct channel_move_opts mo = { "test@host", 0, NULL, NULL };
 	struct store_txn *t;
 	struct channel ch;
 	char target[SNAP_ID_LEN + 1], *p;
@@ -977,7 +977,7 @@ static void
 test_moves(struct fixture *f)
 {
 	struct resp r = { 0, BUF_INIT, BUF_INIT, 0, "" };
-	struct channel_move_opts mo = { "test@host", 0, NULL };
+	struct channel_move_opts mo = { "test@host", 0, NULL, NULL };
 	struct merr err = { 0, "" };
 	char id3[SNAP_ID_LEN + 1], target[SNAP_ID_LEN + 1], *path;
 	char lm_before[512];
