@@ -182,7 +182,8 @@ same_set() {
 snap_list() {
 	run mirrord snapshot list demo
 	assert_rc 0
-	tr '\n' ' ' <"$T/out" | sed 's/ $//'
+	# The ID first; a pinned one's line goes on with its mark.
+	awk '{ print $1 }' "$T/out" | tr '\n' ' ' | sed 's/ $//'
 }
 
 step "what each snapshot serves, before any gc"
@@ -204,6 +205,8 @@ assert_out_match "^production -> $S4\$"
 chan_files "$T/chan.c"
 run mirrord snapshot pin demo "$S5" "the release we shipped"
 assert_rc 0
+run mirrord snapshot list demo
+assert_out_match "^$S5 pinned: the release we shipped\$"
 run mirrord snapshot pin demo 20000101T000000Z "no such snapshot"
 assert_rc 1
 

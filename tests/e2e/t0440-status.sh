@@ -65,7 +65,7 @@ assert_out_match '^  dedup ratio: +[0-9]+\.[0-9]{2}$'
 check "sorted(j) == ['mirrors', 'store', 'time']" "top-level keys"
 check "sorted(j['store']) == ['blobs', 'dedup_ratio', 'path', 'referenced_bytes', 'snapshots', 'stored_bytes']" \
     "store keys"
-check "sorted(m) == ['channels', 'daemon_pid', 'enabled', 'last_success', 'last_sync', 'name', 'newest', 'next_sync', 'snapshots']" \
+check "sorted(m) == ['channels', 'daemon_pid', 'enabled', 'last_success', 'last_sync', 'name', 'newest', 'next_sync', 'pins', 'snapshots']" \
     "mirror keys"
 check "sorted(m['last_sync']) == ['by', 'error', 'fetched_bytes', 'fetched_files', 'finished', 'result', 'snapshot', 'started']" \
     "last_sync keys"
