@@ -169,3 +169,34 @@ assert_rc 1
 assert_err_match "has no channel 'nosuch'"
 run mirrord fsck
 assert_rc 0
+
+step "gc then removes what the dropped snapshot alone held; the rest still serves"
+n_before=$(blob_count)
+export MIRRORD_TEST_GC_GRACE_MIN=0
+set_global Gc-Grace 0
+run mirrord gc
+assert_rc 0
+assert_out_match "^0 snapshots dropped, [1-9][0-9]* blobs"
+n_after=$(blob_count)
+[ "$n_after" -lt "$n_before" ] || fail "gc removed no blob ($n_before -> $n_after)"
+run mirrord fsck
+assert_rc 0
+check_pool_blobs "$ARCHIVE"
+for id in "$SNAP2" "$SNAP3"; do
+	mirrord snapshot show demo "$id" --json >"$T/show.json" ||
+		fail "snapshot show $id failed"
+	"$PYTHON" -c 'import json, sys
+for s in json.load(open(sys.argv[1]))["suites"]:
+    for f in s["files"]:
+        print("%s/%s" % (s["name"], f["path"]))' "$T/show.json" >"$T/files"
+	while read -r f; do
+		_s=$(http_status "$SERVE_URL/demo/$id/dists/$f")
+		[ "$_s" = 200 ] || fail "GET $id dists/$f after the gc: $_s"
+	done <"$T/files"
+done
+step "a sync after the drop and the gc still builds on the intervals"
+mkarchive --generation 4
+sync_ok
+run mirrord fsck
+assert_rc 0
+check_pool_blobs "$ARCHIVE"
