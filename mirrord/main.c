@@ -50,7 +50,8 @@ struct cli {
 struct cmd_opt {
 	const char *lng;	/* "--dry-run" */
 	char shrt;		/* 'm', or 0 */
-	bool arg;		/* takes a value */
+	const char *arg;	/* its value's name ("MESSAGE"), or NULL */
+	const char *help;
 };
 
 struct args {
@@ -140,11 +141,15 @@ usage_cmd(FILE *f, const struct command *c)
 	if (c->opts[0].lng)
 		fputs("\noptions:\n", f);
 	for (i = 0; i < CMD_MAX_OPTS && c->opts[i].lng; i++) {
-		fputs("  ", f);
-		if (c->opts[i].shrt)
-			fprintf(f, "-%c, ", c->opts[i].shrt);
-		fprintf(f, "%s%s\n", c->opts[i].lng, c->opts[i].arg ?
-		    " VALUE" : "");
+		const struct cmd_opt *o = &c->opts[i];
+		char sh[8] = "";
+		int n;
+
+		if (o->shrt)
+			snprintf(sh, sizeof(sh), "-%c, ", o->shrt);
+		n = fprintf(f, "  %s%s%s%s", sh, o->lng, o->arg ? " " : "",
+		    o->arg ? o->arg : "");
+		fprintf(f, "%*s%s\n", n < 26 ? 26 - n : 1, "", o->help);
 	}
 	fprintf(f, "\nglobal options: -c CONF, -q, -v,%s -h/--help\n",
 	    c->flags & CMD_JSON ? " --json," : "");
@@ -2005,11 +2010,15 @@ run_version(struct cli *cli, const struct args *a)
 
 static int run_help(struct cli *, const struct args *);
 
+#define OPT_MESSAGE \
+	{ "--message", 'm', "MESSAGE", "why: kept in the channel log" }
+
 static const struct command commands[] = {
 	{ "sync", run_sync, "[MIRROR...]",
 	    "sync mirrors; prints each new snapshot ID", 0, { { 0 } } },
 	{ "status", run_status, "[--json]",
-	    "syncs, snapshots, pins, channels; store size", CMD_JSON, { { 0 } } },
+	    "syncs, snapshots, pins, channels; store size", CMD_JSON,
+	    { { 0 } } },
 	{ "snapshot list", run_snapshot_list, "MIRROR [--json]",
 	    "snapshot IDs, oldest first; pinned ones marked", CMD_JSON,
 	    { { 0 } } },
@@ -2029,10 +2038,12 @@ static const struct command commands[] = {
 	{ "promote", run_promote,
 	    "[--dry-run] [-m MESSAGE] MIRROR REF CHANNEL",
 	    "point CHANNEL at REF's snapshot", CMD_JSON,
-	    { { "--dry-run", 0, false }, { "--message", 'm', true } } },
+	    { { "--dry-run", 0, NULL, "print the diff the move would make; "
+	    "write nothing" },
+	    OPT_MESSAGE } },
 	{ "rollback", run_rollback, "[-m MESSAGE] MIRROR CHANNEL",
 	    "back to the channel's previous target", 0,
-	    { { "--message", 'm', true } } },
+	    { OPT_MESSAGE } },
 	{ "channel list", run_channel_list, "MIRROR [--json]",
 	    "channels and their targets", CMD_JSON, { { 0 } } },
 	{ "channel log", run_channel_log, "MIRROR CHANNEL [--json]",
@@ -2040,23 +2051,25 @@ static const struct command commands[] = {
 	    { { 0 } } },
 	{ "channel delete", run_channel_delete, "[-m MESSAGE] MIRROR CHANNEL",
 	    "delete a channel (its URL then says 404)", 0,
-	    { { "--message", 'm', true } } },
+	    { OPT_MESSAGE } },
 	{ "channel rename", run_channel_rename,
 	    "[-m MESSAGE] MIRROR OLD NEW",
 	    "rename a channel and its history",
-	    0, { { "--message", 'm', true } } },
+	    0, { OPT_MESSAGE } },
 	{ "sources", run_sources, "[--arch ARCH]... MIRROR CHANNEL",
 	    "a client's deb822 .sources stanza", 0,
-	    { { "--arch", 0, true } } },
+	    { { "--arch", 0, "ARCH", "only these architectures (repeatable, "
+	    "or a comma list)" } } },
 	{ "key export", run_key_export, "[--armor]",
-	    "mirrord's public signing key", 0, { { "--armor", 'a', false } } },
+	    "mirrord's public signing key", 0,
+	    { { "--armor", 'a', NULL, "ASCII-armored, not binary" } } },
 	{ "serve", run_serve, "", "the HTTP server, on Listen:", 0,
 	    { { 0 } } },
 	{ "daemon", run_daemon, "",
 	    "serve, and sync every Sync-Interval", 0, { { 0 } } },
 	{ "gc", run_gc, "[--dry-run]",
 	    "apply Keep-Snapshots, remove unused blobs", 0,
-	    { { "--dry-run", 0, false } } },
+	    { { "--dry-run", 0, NULL, "say what would go; change nothing" } } },
 	{ "fsck", run_fsck, "", "re-hash every blob, check every reference",
 	    0, { { 0 } } },
 	{ "index-parse", run_index_parse, "FILE",
