@@ -626,6 +626,42 @@ sweep_dir(struct store *s, int fd, const char *path, const char *prefix,
 }
 
 /*
+ * The walk's cost follows what changed, not the store: <store>/gc-swept's
+ * mtime is when the last full walk began (W). A fan-out directory whose
+ * mtime is older than W - grace has had no file linked into it since then:
+ * each of its files was linked, hence written, before W - grace, so was
+ * past the grace at W and went then if no table listed it. Such a
+ * directory is skipped. Orphans made without touching their directory (a
+ * crash between gc's row deletion and its unlink, a grace lowered since W)
+ * wait for the next full walk, at most SWEEP_FULL later; skipping only
+ * ever removes less.
+ */
+#define SWEEP_MARK "gc-swept"
+#define SWEEP_FULL ((int64_t)7 * 86400)
+
+/* Sets the mark's mtime to start (creating it): a full walk began then. */
+static void
+sweep_mark(struct store *s, int64_t start)
+{
+	char *mark = xasprintf("%s/%s", store_dir(s), SWEEP_MARK);
+	struct timespec ts[2];
+	int fd;
+
+	fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)start;
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		if (futimens(fd, ts) < 0)
+			log_warn("cannot set the time of '%s': %s", mark,
+			    strerror(errno));
+		close(fd);
+	} else {
+		log_warn("cannot create '%s': %s", mark, strerror(errno));
+	}
+	free(mark);
+}
+
+/*
  * Files under blobs/ that no table lists (orphans): a sync that failed and
  * could not record what it had downloaded (a full disk fails that commit
  * too), a kill between a rename and its commit, lost unlinks. They are
@@ -637,9 +673,18 @@ sweep_orphans(struct store *s, long grace, bool dry_run, struct gc_stats *st,
     struct merr *err)
 {
 	char *top = xasprintf("%s/blobs", store_dir(s));
+	char *mark = xasprintf("%s/%s", store_dir(s), SWEEP_MARK);
+	int64_t start = (int64_t)time(NULL), since = 0;
 	struct dirent *e1, *e2;
+	struct stat ms;
 	DIR *d1, *d2;
 	int rc = 0;
+
+	if (lstat(mark, &ms) == 0 && S_ISREG(ms.st_mode) &&
+	    start - (int64_t)ms.st_mtime < SWEEP_FULL &&
+	    (int64_t)ms.st_mtime <= start)
+		since = (int64_t)ms.st_mtime - grace - 1;
+	free(mark);
 
 	d1 = opendir(top);
 	if (d1 == NULL)
@@ -679,11 +724,17 @@ sweep_orphans(struct store *s, long grace, bool dry_run, struct gc_stats *st,
 			p2 = xasprintf("%s/%s", p1, e2->d_name);
 			fd = openat(dirfd(d2), e2->d_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0)
+			if (fd < 0) {
 				rc = merr_errno(err, "cannot open '%s'", p2);
-			else
+			} else if (since > 0 && fstat(fd, &ms) == 0 &&
+			    (int64_t)ms.st_mtime < since) {
+				st->orphan_dirs_skipped++;
+				close(fd);
+			} else {
+				st->orphan_dirs_walked++;
 				rc = sweep_dir(s, fd, p2, prefix, grace,
 				    dry_run, st, err);
+			}
 			free(p2);
 		}
 		if (d2)
@@ -693,6 +744,8 @@ sweep_orphans(struct store *s, long grace, bool dry_run, struct gc_stats *st,
 	if (d1)
 		closedir(d1);
 	free(top);
+	if (rc == 0 && since == 0 && !dry_run)
+		sweep_mark(s, start);
 	return rc;
 }
 

@@ -34,6 +34,8 @@ struct gc_stats {
 	uint64_t orphans_removed;	/* files no table listed */
 	uint64_t orphan_bytes_removed;
 	uint64_t orphans_pending;	/* such files, younger than grace */
+	uint64_t orphan_dirs_walked;	/* fan-out directories read */
+	uint64_t orphan_dirs_skipped;	/* unchanged since the full walk */
 };
 
 /*

@@ -145,6 +145,93 @@ test_orphans(const char *root)
 	store_close(s);
 }
 
+/* Sets the mtime of the directory holding h's file to age seconds ago. */
+static void
+age_dir(struct store *s, const unsigned char h[HASH_LEN], time_t age)
+{
+	struct timespec ts[2];
+	char *path = store_blob_path(s, h);
+
+	*strrchr(path, '/') = '\0';
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - age;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	is_int(utimensat(AT_FDCWD, path, ts, 0), 0, "age a blob directory");
+	free(path);
+}
+
+/*
+ * After a full walk (which leaves <store>/gc-swept), gc reads only the
+ * directories changed since then less the grace: an old orphan in an
+ * unchanged directory stays until the next full walk, a week on; one in a
+ * changed directory goes at once.
+ */
+static void
+test_incremental(const char *root)
+{
+	struct merr err = { 0, "" };
+	struct store *s = NULL;
+	struct gc_stats st;
+	struct conf c;
+	unsigned char quiet[HASH_LEN], busy[HASH_LEN];
+	char *dir = xasprintf("%s/store-inc", root), *mark, *a, *b;
+	struct timespec ts[2];
+	int rc, i;
+
+	memset(&c, 0, sizeof(c));
+	rc = store_open(dir, true, &s, &err);
+	if (rc) {
+		ok(0, "open (%s)", err.msg);
+		free(dir);
+		return;
+	}
+	store_lock(s, "t_gc", false, &err);
+	mark = xasprintf("%s/gc-swept", dir);
+	free(dir);
+	rc = gc_run(s, &c, NULL, 3600, false, &st, &err);
+	is_int(rc, 0, "a first gc: a full walk");
+	ok(access(mark, F_OK) == 0, "it leaves gc-swept");
+
+	/* Two old orphans in two different directories. */
+	put_file(s, "quiet orphan", 7200, quiet);
+	for (i = 0; ; i++) {
+		char text[32];
+
+		snprintf(text, sizeof(text), "busy orphan %d", i);
+		put_file(s, text, 7200, busy);
+		a = store_blob_path(s, quiet);
+		b = store_blob_path(s, busy);
+		*strrchr(a, '/') = '\0';
+		*strrchr(b, '/') = '\0';
+		rc = strcmp(a, b);
+		free(a);
+		free(b);
+		if (rc != 0)
+			break;
+	}
+	/* The quiet one's directory unchanged since before the walk's grace. */
+	age_dir(s, quiet, 3 * 3600);
+	rc = gc_run(s, &c, NULL, 3600, false, &st, &err);
+	is_int(rc, 0, "an incremental gc");
+	ok(st.orphan_dirs_skipped > 0 && st.orphan_dirs_walked > 0,
+	    "it skips unchanged directories (%llu walked, %llu skipped)",
+	    (unsigned long long)st.orphan_dirs_walked,
+	    (unsigned long long)st.orphan_dirs_skipped);
+	ok(!blob_exists(s, busy), "an orphan in a changed directory goes");
+	ok(blob_exists(s, quiet),
+	    "one in a directory unchanged since the full walk stays");
+
+	/* A week after the full walk, the next walk is full again. */
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - 8 * 86400;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	utimensat(AT_FDCWD, mark, ts, 0);
+	rc = gc_run(s, &c, NULL, 3600, false, &st, &err);
+	is_int(rc, 0, "gc a week later");
+	is_int(st.orphan_dirs_skipped, 0, "a full walk skips nothing");
+	ok(!blob_exists(s, quiet), "the quiet orphan goes then");
+	free(mark);
+	store_close(s);
+}
+
 /*
  * gc decides about queued blobs only (TBL_GC), so it reads the kept
  * manifests only when something is queued: the daemon's gc after a sync
@@ -204,6 +291,7 @@ main(void)
 		return tap_done();
 	}
 	test_orphans(root);
+	test_incremental(root);
 	test_kept_bounded(root);
 	rm_rf(root);
 	return tap_done();
