@@ -22,6 +22,7 @@
 #include "mirrord/deb822.h"
 #include "mirrord/gpg.h"
 #include "mirrord/hash.h"
+#include "mirrord/log.h"
 #include "mirrord/path.h"
 
 #define CONF_MAX_FILE (1024 * 1024)
@@ -49,7 +50,7 @@ enum conf_key {
 	K_GC_GRACE, K_SERVE_THREADS, K_SERVE_MAP_MIB, K_MAX_CLIENTS,
 	K_MAX_CLIENTS_PER_IP, K_CLIENT_TIMEOUT, K_CHANNEL_HISTORY, K_NAME,
 	K_TYPES, K_URIS, K_SUITES, K_COMPONENTS, K_ARCHES, K_SIGNED_BY,
-	K_ENABLED, K_PUBKEY_ALGO, K_TRUSTED_PARTS
+	K_ENABLED, K_PUBKEY_ALGO, K_TRUSTED_PARTS, K_MAX_SYNC_AGE, K_STRICT
 };
 
 #define KG 1	/* allowed in the global stanza */
@@ -71,6 +72,7 @@ static const struct {
 	{ "Stall-Timeout", K_STALL_TIMEOUT, KG },
 	{ "Clock-Skew", K_CLOCK_SKEW, KG },
 	{ "Sync-Interval", K_SYNC_INTERVAL, KG | KM },
+	{ "Max-Sync-Age", K_MAX_SYNC_AGE, KG | KM },
 	{ "Keep-Snapshots", K_KEEP_SNAPSHOTS, KG | KM },
 	/* Accepted now, used by later features. */
 	{ "Valid-For", K_VALID_FOR, KG },
@@ -92,6 +94,7 @@ static const struct {
 	{ "Signed-By", K_SIGNED_BY, KM },
 	{ "Enabled", K_ENABLED, KM },
 	{ "Assert-Pubkey-Algo", K_PUBKEY_ALGO, KM },
+	{ "Strict", K_STRICT, KM },
 };
 
 static int
@@ -913,6 +916,9 @@ conf_global(struct conf *c, const struct conf_src *src,
 		case K_SYNC_INTERVAL:
 			rc = conf_duration(src, f, 1, &c->sync_interval, err);
 			break;
+		case K_MAX_SYNC_AGE:
+			rc = conf_duration(src, f, 1, &c->max_sync_age, err);
+			break;
 		case K_KEEP_SNAPSHOTS:
 			rc = conf_keep(src, f, &c->keep_snapshots, err);
 			break;
@@ -1099,6 +1105,19 @@ conf_mirror_parse(const struct conf_src *src, const struct deb822_para *para,
 		case K_SYNC_INTERVAL:
 			rc = conf_duration(src, f, 1, &m->sync_interval, err);
 			break;
+		case K_MAX_SYNC_AGE:
+			rc = conf_duration(src, f, 1, &m->max_sync_age, err);
+			break;
+		case K_STRICT:
+			if (str_ieq(f->value, f->value_len, "yes"))
+				m->strict = true;
+			else if (str_ieq(f->value, f->value_len, "no"))
+				m->strict = false;
+			else
+				rc = conf_err(err, MERR_CONF, src, f->line,
+				    "'Strict' must be yes or no, not '%s'",
+				    f->value);
+			break;
 		case K_KEEP_SNAPSHOTS:
 			rc = conf_keep(src, f, &m->keep_snapshots, err);
 			break;
@@ -1267,7 +1286,25 @@ conf_cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Loads the *.sources files of mirrors.d/ by name; no folder is fine. */
+/*
+ * Left-overs apt itself passes over without a word (its
+ * Dir::Ignore-Files-Silently): backups and package manager copies.
+ */
+static bool
+conf_ignored_silently(const char *name)
+{
+	static const char *const ends[] = { "~", ".bak", ".save", ".orig",
+	    ".disabled", ".distUpgrade" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ends); i++)
+		if (str_endswith(name, ends[i]))
+			return true;
+	return strstr(name, ".dpkg-") != NULL || strstr(name, ".ucf-") != NULL;
+}
+
+/* Loads the *.sources files of mirrors.d/ by name; no folder is fine.
+ * Other files are warned about: they are not read. */
 static int
 conf_load_mirrors_d(struct conf *c, const char *main_path, struct merr *err)
 {
@@ -1296,9 +1333,16 @@ conf_load_mirrors_d(struct conf *c, const char *main_path, struct merr *err)
 		de = readdir(d);
 		if (de == NULL)
 			break;
-		if (de->d_name[0] == '.' ||
-		    !str_endswith(de->d_name, ".sources"))
+		if (de->d_name[0] == '.')
 			continue;
+		/* A NAME.conf is a mirror that would never sync: say so. */
+		if (!str_endswith(de->d_name, ".sources")) {
+			if (!conf_ignored_silently(de->d_name))
+				log_warn("ignoring '%s/%s': mirrors.d reads "
+				    "only *.sources files", dpath,
+				    de->d_name);
+			continue;
+		}
 		names = xreallocarray(names, n + 1, sizeof(*names));
 		names[n++] = xasprintf("%s/%s", dpath, de->d_name);
 	}
@@ -1378,6 +1422,18 @@ conf_free(struct conf *c)
 	free(c->signing_key);
 	free(c->trusted_parts);
 	free(c);
+}
+
+long
+conf_max_sync_age(const struct conf *c, const struct conf_mirror *m)
+{
+	long iv = m->sync_interval > 0 ? m->sync_interval : c->sync_interval;
+
+	if (m->max_sync_age > 0)
+		return m->max_sync_age;
+	if (c->max_sync_age > 0)
+		return c->max_sync_age;
+	return iv > 0 && iv < LONG_MAX / 3 ? 3 * iv : LONG_MAX;
 }
 
 const struct conf_mirror *

@@ -35,6 +35,9 @@ struct conf_mirror {
 	char *pubkey_algo;	/* Assert-Pubkey-Algo:, NULL = apt's */
 	bool enabled;		/* Enabled: yes|no, default yes */
 	long sync_interval;	/* seconds; 0 = the global value */
+	long max_sync_age;	/* Max-Sync-Age:, seconds; 0 = the global */
+	bool strict;		/* Strict: yes: what is configured and
+				 * missing upstream fails the sync */
 	char *keep_snapshots;	/* NULL = the global value */
 	char *file;		/* where it was defined, for messages */
 	unsigned line;
@@ -53,6 +56,8 @@ struct conf {
 	long stall_timeout;	/* Stall-Timeout:, seconds, default 60 */
 	long clock_skew;	/* Clock-Skew:, seconds, default 600 */
 	long sync_interval;	/* Sync-Interval:, seconds, default 6h */
+	long max_sync_age;	/* Max-Sync-Age:, seconds; 0 = three times
+				 * each mirror's Sync-Interval */
 	char *keep_snapshots;	/* Keep-Snapshots:, NULL = keep all */
 	long valid_for;		/* Valid-For:, seconds, 0 = no Valid-Until */
 	long gc_grace;		/* Gc-Grace:, seconds, default 36h */
@@ -83,6 +88,12 @@ struct conf {
  */
 int conf_load(const char *path, struct conf **out, struct merr *err);
 void conf_free(struct conf *c);
+
+/*
+ * How old m's last successful sync may be before /healthz says unhealthy:
+ * its Max-Sync-Age, else the global one, else 3 x its Sync-Interval.
+ */
+long conf_max_sync_age(const struct conf *c, const struct conf_mirror *m);
 
 /*
  * The mirror named name, or NULL: one hash lookup (a linear search if
