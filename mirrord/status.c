@@ -13,7 +13,9 @@
 #include "mirrord/status.h"
 #include "mirrord/store.h"
 
-#define STATUS_FORMAT "1"
+#define STATUS_FORMAT "1"	/* the schedule record's */
+#define STATUS_SYNC_FORMAT "2"	/* the sync records' */
+#define STATUS_SYNC_FORMAT1 "1"	/* read, no longer written */
 #define STATUS_VALUE_MAX 8192	/* longer records are cut (the error) */
 
 /* "mirror\0key" */
@@ -26,6 +28,16 @@ status_key(struct buf *k, const char *mirror, const char *key)
 	buf_adds(k, key);
 }
 
+static const char *const status_reasons[STATUS_NREASONS] = {
+	"signature", "network", "hash", "disk", "config", "other"
+};
+
+const char *
+status_reason_name(enum status_reason r)
+{
+	return (unsigned)r < STATUS_NREASONS ? status_reasons[r] : "other";
+}
+
 void
 status_sync_release(struct status_sync *r)
 {
@@ -33,6 +45,8 @@ status_sync_release(struct status_sync *r)
 		return;
 	free(r->error);
 	r->error = NULL;
+	free(r->warnings);
+	r->warnings = NULL;
 }
 
 /* A field without the newlines that separate fields. */
@@ -47,13 +61,33 @@ add_field(struct buf *b, const char *s)
 static void
 sync_encode(struct buf *v, const struct status_sync *r)
 {
+	const char *w, *nl;
+	size_t i, nw = 0, wlen = 0;
+
 	buf_reset(v);
-	buf_addf(v, STATUS_FORMAT "\n%s\n%lld\n%lld\n", r->ok ? "ok" : "failed",
-	    (long long)r->started, (long long)r->finished);
+	buf_addf(v, STATUS_SYNC_FORMAT "\n%s\n%lld\n%lld\n",
+	    r->ok ? "ok" : "failed", (long long)r->started,
+	    (long long)r->finished);
 	add_field(v, r->snapshot);
 	buf_addf(v, "%llu\n%llu\n", (unsigned long long)r->fetched_files,
 	    (unsigned long long)r->fetched_bytes);
 	add_field(v, r->by);
+	add_field(v, r->ok ? "" : status_reason_name(r->reason));
+	add_field(v, r->suite);
+	buf_addf(v, "%lld\n", (long long)r->failing_since);
+	for (i = 0; i < STATUS_NREASONS; i++)
+		buf_addf(v, "%s%llu", i ? " " : "",
+		    (unsigned long long)r->fails[i]);
+	buf_addc(v, '\n');
+	/* Whole lines only, up to a bound. */
+	for (w = r->warnings; w != NULL && *w != '\0'; w = nl + 1, nw++) {
+		nl = strchr(w, '\n');
+		if (nl == NULL || nl - r->warnings >= STATUS_VALUE_MAX)
+			break;
+		wlen = (size_t)(nl + 1 - r->warnings);
+	}
+	buf_addf(v, "%zu\n", nw);
+	buf_add(v, r->warnings, wlen);
 	if (!r->ok && r->error != NULL)
 		buf_add(v, r->error, strnlen(r->error, STATUS_VALUE_MAX));
 }
@@ -63,8 +97,26 @@ status_put_sync(struct store_txn *t, const char *mirror,
     const struct status_sync *r, struct merr *err)
 {
 	struct buf k = BUF_INIT, v = BUF_INIT;
+	struct status_sync rr = *r, prev;
+	size_t i;
 	int rc;
 
+	/* The counters and the start of the failures carry on. */
+	memset(rr.fails, 0, sizeof(rr.fails));
+	rr.failing_since = r->ok ? 0 : r->started;
+	rc = status_get_sync(t, mirror, false, &prev, err);
+	if (rc == 0) {
+		for (i = 0; i < STATUS_NREASONS; i++)
+			rr.fails[i] = prev.fails[i];
+		if (!r->ok && !prev.ok && prev.failing_since > 0)
+			rr.failing_since = prev.failing_since;
+		status_sync_release(&prev);
+	} else if (rc != MERR_NOTFOUND) {
+		return rc;
+	}
+	if (!r->ok && (unsigned)r->reason < STATUS_NREASONS)
+		rr.fails[r->reason]++;
+	r = &rr;
 	sync_encode(&v, r);
 	status_key(&k, mirror, "status.last");
 	rc = store_put(t, TBL_META, k.p, k.len, v.p, v.len, err);
@@ -128,14 +180,57 @@ parse_i64(const char *s, int64_t *out)
 	return true;
 }
 
+/* Format 2's fields after "by", up to the error. */
+static bool
+sync_decode2(const char **p, const char *end, struct status_sync *r)
+{
+	char f[64], reason[32], fails[256], *q, *e;
+	const char *w0;
+	uint64_t nw, i;
+	size_t k;
+
+	if (!next_line(p, end, reason, sizeof(reason)) ||
+	    !next_line(p, end, r->suite, sizeof(r->suite)) ||
+	    !next_line(p, end, f, sizeof(f)) ||
+	    !parse_i64(f, &r->failing_since) ||
+	    !next_line(p, end, fails, sizeof(fails)) ||
+	    !next_line(p, end, f, sizeof(f)) ||
+	    parse_u64(f, strlen(f), 10000, &nw))
+		return false;
+	for (k = 0; k < STATUS_NREASONS; k++)
+		if (strcmp(reason, status_reasons[k]) == 0)
+			r->reason = (enum status_reason)k;
+	for (k = 0, q = fails; k < STATUS_NREASONS; k++, q = e) {
+		errno = 0;
+		r->fails[k] = strtoull(q, &e, 10);
+		if (e == q || errno)
+			return false;
+	}
+	w0 = *p;
+	for (i = 0; i < nw; i++) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+
+		if (nl == NULL)
+			return false;
+		*p = nl + 1;
+	}
+	if (nw > 0)
+		r->warnings = xstrndup(w0, (size_t)(*p - w0));
+	return true;
+}
+
 static bool
 sync_decode(const char *val, size_t len, struct status_sync *r)
 {
 	const char *p = val, *end = val + len;
 	char f[64], result[16], files[32], bytes[32];
 
+	char format[8];
+
 	memset(r, 0, sizeof(*r));
-	if (!next_line(&p, end, f, sizeof(f)) || strcmp(f, STATUS_FORMAT) ||
+	if (!next_line(&p, end, format, sizeof(format)) ||
+	    (strcmp(format, STATUS_SYNC_FORMAT) &&
+	    strcmp(format, STATUS_SYNC_FORMAT1)) ||
 	    !next_line(&p, end, result, sizeof(result)) ||
 	    !next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &r->started) ||
 	    !next_line(&p, end, f, sizeof(f)) ||
@@ -148,6 +243,10 @@ sync_decode(const char *val, size_t len, struct status_sync *r)
 	    parse_u64(bytes, strlen(bytes), UINT64_MAX, &r->fetched_bytes))
 		return false;
 	r->ok = strcmp(result, "ok") == 0;
+	r->reason = STATUS_OTHER;
+	if (strcmp(format, STATUS_SYNC_FORMAT) == 0 &&
+	    !sync_decode2(&p, end, r))
+		return false;
 	if (!r->ok)
 		r->error = xstrndup(p, (size_t)(end - p));
 	return true;
@@ -227,6 +326,98 @@ status_get_next(struct store_txn *t, const char *mirror, int64_t *next,
 	return 0;
 }
 
+/* --- health ------------------------------------------------------------ */
+
+/* "45s", "5m", "6h", "3d", rounded. */
+static void
+fmt_span(int64_t secs, char *out, size_t n)
+{
+	long long a = secs < 0 ? 0 : secs;
+
+	if (a >= 2 * 86400)
+		snprintf(out, n, "%lldd", (a + 43200) / 86400);
+	else if (a >= 2 * 3600)
+		snprintf(out, n, "%lldh", (a + 1800) / 3600);
+	else if (a >= 120)
+		snprintf(out, n, "%lldm", (a + 30) / 60);
+	else
+		snprintf(out, n, "%llds", a);
+}
+
+/*
+ * Whether a mirror with these records is stale at now (see
+ * status_check_age); if so, appends why to why (no newline).
+ */
+static bool
+sync_stale(const char *mirror, long max_age, bool have_last,
+    const struct status_sync *last, bool have_ok,
+    const struct status_sync *ok, int64_t now, struct buf *why)
+{
+	char age[32], lim[32];
+	int64_t from;
+
+	if (have_ok)
+		from = ok->finished;
+	else if (have_last && !last->ok)
+		from = last->failing_since ? last->failing_since :
+		    last->started;
+	else
+		return false;	/* never tried */
+	if (now - from <= max_age)
+		return false;
+	fmt_span(now - from, age, sizeof(age));
+	fmt_span(max_age, lim, sizeof(lim));
+	if (have_ok)
+		buf_addf(why, "mirror '%s': last successful sync %s ago, more "
+		    "than Max-Sync-Age %s", mirror, age, lim);
+	else
+		buf_addf(why, "mirror '%s': no successful sync, failing for "
+		    "%s, more than Max-Sync-Age %s", mirror, age, lim);
+	if (have_last && !last->ok)
+		buf_addf(why, ": %s", last->error ? last->error : "");
+	return true;
+}
+
+int
+status_check_age(struct store *s, const struct conf *c, int64_t now,
+    struct buf *why, struct merr *err)
+{
+	struct status_sync last, ok;
+	struct store_txn *t;
+	bool have_last, have_ok;
+	size_t i;
+	int rc, n = 0;
+
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < c->nmirrors; i++) {
+		const struct conf_mirror *m = &c->mirrors[i];
+
+		if (!m->enabled)
+			continue;
+		rc = status_get_sync(t, m->name, false, &last, err);
+		have_last = rc == 0;
+		if (rc == 0 || rc == MERR_NOTFOUND)
+			rc = status_get_sync(t, m->name, true, &ok, err);
+		have_ok = rc == 0;
+		if (rc && rc != MERR_NOTFOUND) {
+			status_sync_release(&last);
+			break;
+		}
+		rc = 0;
+		if (sync_stale(m->name, conf_max_sync_age(c, m), have_last,
+		    &last, have_ok, &ok, now, why)) {
+			buf_addc(why, '\n');
+			n++;
+		}
+		status_sync_release(&last);
+		status_sync_release(&ok);
+	}
+	store_txn_abort(t);
+	return rc ? rc : n;
+}
+
 /* --- the report --------------------------------------------------------- */
 
 static bool
@@ -237,7 +428,8 @@ pid_alive(long pid)
 
 static int
 collect_mirror(struct store_txn *t, const struct conf_mirror *m,
-    bool (*alive)(long), struct status_mirror *sm, struct merr *err)
+    bool (*alive)(long), int64_t now, struct status_mirror *sm,
+    struct merr *err)
 {
 	char **ids = NULL, **names = NULL;
 	size_t n = 0, nn = 0, i;
@@ -245,6 +437,7 @@ collect_mirror(struct store_txn *t, const struct conf_mirror *m,
 	int rc;
 
 	sm->name = m->name;
+	sm->conf = m;
 	sm->enabled = m->enabled;
 	rc = status_get_sync(t, m->name, false, &sm->last, err);
 	sm->have_last = rc == 0;
@@ -258,6 +451,14 @@ collect_mirror(struct store_txn *t, const struct conf_mirror *m,
 	sm->have_next = rc == 0 && alive(sm->daemon_pid);
 	if (rc && rc != MERR_NOTFOUND)
 		return rc;
+	if (m->enabled) {
+		struct buf why = BUF_INIT;
+
+		if (sync_stale(m->name, sm->max_sync_age, sm->have_last,
+		    &sm->last, sm->have_ok, &sm->last_ok, now, &why))
+			sm->stale = xstrdup(why.p);
+		buf_release(&why);
+	}
 
 	rc = snap_list(t, m->name, &ids, &n, err);
 	if (rc)
@@ -345,8 +546,10 @@ status_collect(struct store *s, const struct conf *c,
 	if (rc)
 		return rc;
 	for (i = 0; rc == 0 && i < c->nmirrors; i++) {
+		out->mirrors[i].max_sync_age = conf_max_sync_age(c,
+		    &c->mirrors[i]);
 		rc = collect_mirror(t, &c->mirrors[i], alive ? alive :
-		    pid_alive, &out->mirrors[i], err);
+		    pid_alive, out->now, &out->mirrors[i], err);
 		out->nmirrors++;
 	}
 	if (rc == 0)
@@ -370,6 +573,7 @@ status_report_release(struct status_report *r)
 
 		status_sync_release(&m->last);
 		status_sync_release(&m->last_ok);
+		free(m->stale);
 		for (j = 0; j < m->nchannels; j++)
 			free(m->channels[j].moved_by);
 		free(m->channels);
@@ -447,6 +651,10 @@ print_sync_text(FILE *f, const char *label, const struct status_sync *s,
 	    (long long)(s->finished - s->started));
 	if (!s->ok) {
 		fprintf(f, "  %-14s%s\n", "error:", s->error ? s->error : "");
+		fprintf(f, "  %-14s%s", "reason:", status_reason_name(s->reason));
+		if (s->suite[0] != '\0')
+			fprintf(f, " (suite '%s')", s->suite);
+		putc('\n', f);
 		return;
 	}
 	fmt_bytes(s->fetched_bytes, bytes, sizeof(bytes));
@@ -456,6 +664,81 @@ print_sync_text(FILE *f, const char *label, const struct status_sync *s,
 		    bytes);
 	else
 		fprintf(f, "  %-14sno change upstream\n", "");
+}
+
+/* The suites a failure at one suite kept from advancing, or 0 of them. */
+static size_t
+held_back(const struct status_mirror *m, const char **out, size_t n)
+{
+	size_t i, k = 0;
+
+	if (!m->have_last || m->last.ok || m->last.suite[0] == '\0')
+		return 0;
+	for (i = 0; i < m->conf->nsuites && k < n; i++)
+		if (strcmp(m->conf->suites[i], m->last.suite) != 0)
+			out[k++] = m->conf->suites[i];
+	return k;
+}
+
+static void
+print_held_text(FILE *f, const struct status_mirror *m)
+{
+	const char *held[64];
+	size_t n = held_back(m, held, ARRAY_SIZE(held)), i;
+
+	if (n == 0)
+		return;
+	fprintf(f, "  %-14s", "held back:");
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s'%s'", i ? ", " : "", held[i]);
+	fprintf(f, " (suite '%s' failed: %s; a snapshot takes every suite "
+	    "at once)\n", m->last.suite, status_reason_name(m->last.reason));
+}
+
+static void
+print_warnings_text(FILE *f, const struct status_mirror *m)
+{
+	const char *w, *nl;
+
+	if (!m->have_last || m->last.warnings == NULL)
+		return;
+	for (w = m->last.warnings; *w != '\0'; w = nl + 1) {
+		nl = strchr(w, '\n');
+		if (nl == NULL)
+			break;
+		fprintf(f, "  %-14s%.*s\n", "warning:", (int)(nl - w), w);
+	}
+}
+
+static void
+print_health_text(FILE *f, const struct status_mirror *m)
+{
+	char lim[32];
+	uint64_t total = 0;
+	size_t i;
+	bool first = true;
+
+	for (i = 0; m->have_last && i < STATUS_NREASONS; i++)
+		total += m->last.fails[i];
+	if (total > 0) {
+		fprintf(f, "  %-14s%llu (", "failures:",
+		    (unsigned long long)total);
+		for (i = 0; i < STATUS_NREASONS; i++) {
+			if (m->last.fails[i] == 0)
+				continue;
+			fprintf(f, "%s%s %llu", first ? "" : ", ",
+			    status_reason_name((enum status_reason)i),
+			    (unsigned long long)m->last.fails[i]);
+			first = false;
+		}
+		fputs(")\n", f);
+	}
+	if (m->stale != NULL) {
+		fprintf(f, "  %-14sSTALE: %s\n", "health:", m->stale);
+	} else if (m->enabled) {
+		fmt_span(m->max_sync_age, lim, sizeof(lim));
+		fprintf(f, "  %-14sok (Max-Sync-Age %s)\n", "health:", lim);
+	}
 }
 
 void
@@ -485,6 +768,9 @@ status_print_text(FILE *f, const struct status_report *r)
 				fprintf(f, "  %-14snever\n", "last success:");
 			}
 		}
+		print_held_text(f, m);
+		print_warnings_text(f, m);
+		print_health_text(f, m);
 		if (m->have_next) {
 			fmt_when(m->next, when, sizeof(when));
 			fmt_rel(m->next - r->now, rel, sizeof(rel));
@@ -562,6 +848,9 @@ json_str_or_null(FILE *f, const char *s)
 static void
 print_sync_json(FILE *f, bool have, const struct status_sync *s)
 {
+	const char *w, *nl;
+	char *line;
+
 	if (!have) {
 		fputs("null", f);
 		return;
@@ -579,7 +868,44 @@ print_sync_json(FILE *f, bool have, const struct status_sync *s)
 		fputs("null", f);
 	else
 		json_str(f, s->error ? s->error : "");
-	putc('}', f);
+	fputs(",\"reason\":", f);
+	json_str_or_null(f, s->ok ? NULL : status_reason_name(s->reason));
+	fputs(",\"suite\":", f);
+	json_str_or_null(f, s->suite);
+	fputs(",\"warnings\":[", f);
+	for (w = s->warnings; w != NULL && *w != '\0'; w = nl + 1) {
+		nl = strchr(w, '\n');
+		if (nl == NULL)
+			break;
+		if (w != s->warnings)
+			putc(',', f);
+		line = xstrndup(w, (size_t)(nl - w));
+		json_str(f, line);
+		free(line);
+	}
+	fputs("]}", f);
+}
+
+/* "held_back", "failures", "max_sync_age" and "stale" of a mirror. */
+static void
+print_health_json(FILE *f, const struct status_mirror *m)
+{
+	const char *held[64];
+	size_t n = held_back(m, held, ARRAY_SIZE(held)), i;
+
+	fputs(",\"held_back\":[", f);
+	for (i = 0; i < n; i++) {
+		if (i)
+			putc(',', f);
+		json_str(f, held[i]);
+	}
+	fputs("],\"failures\":{", f);
+	for (i = 0; i < STATUS_NREASONS; i++)
+		fprintf(f, "%s\"%s\":%llu", i ? "," : "",
+		    status_reason_name((enum status_reason)i),
+		    (unsigned long long)(m->have_last ? m->last.fails[i] : 0));
+	fprintf(f, "},\"max_sync_age\":%ld,\"stale\":", m->max_sync_age);
+	json_str_or_null(f, m->stale);
 }
 
 void
@@ -609,6 +935,7 @@ status_print_json(FILE *f, const struct status_report *r)
 		print_sync_json(f, m->have_last, &m->last);
 		fputs(",\"last_success\":", f);
 		print_sync_json(f, m->have_ok, &m->last_ok);
+		print_health_json(f, m);
 		fputs(",\"next_sync\":", f);
 		if (m->have_next)
 			fprintf(f, "%lld,\"daemon_pid\":%ld",

@@ -7,10 +7,15 @@
  *   "mirror\0status.ok"    the last successful sync's result
  *   "mirror\0status.next"  the daemon's next scheduled sync: "1\n" then
  *                          the unix time and the daemon's pid, one a line
- * Values are text: "1\n" (the format), then ok ("ok" or "failed"),
+ * Values are text: "2\n" (the format), then ok ("ok" or "failed"),
  * started, finished, snapshot ("" if none was made), fetched files,
- * fetched bytes and who ran it, one a line, then the error message
- * (the rest of the value; empty when ok). Unknown formats read as absent.
+ * fetched bytes, who ran it, the reason ("" when ok), the suite that
+ * failed (or ""), the start of the run of failures this one belongs to
+ * (0 when ok), the failures so far by reason (six numbers, in the order of
+ * enum status_reason), the number of warnings and the warnings, one a
+ * line, then the error message (the rest of the value; empty when ok).
+ * Format "1" (no reason to warnings) is read too, with those empty; other
+ * formats read as absent.
  *
  * Writers call these with the store's writer lock held; a record is a few
  * hundred bytes in one small write transaction.
@@ -25,6 +30,24 @@
 #include "mirrord/store.h"
 
 #define STATUS_BY_MAX 16
+#define STATUS_SUITE_MAX 128
+
+/*
+ * Why a sync failed: a small fixed set, for alerts. signature: a Release
+ * that did not verify (signature, Date, Valid-Until, suite); network: a
+ * transfer that failed or a file missing upstream; hash: a file whose
+ * size or hash is not what its index says; disk: the local file system
+ * or the index; config: the configuration (Strict:, a key file); other:
+ * the rest (a malformed index, a cancelled sync).
+ */
+enum status_reason {
+	STATUS_SIGNATURE, STATUS_NETWORK, STATUS_HASH, STATUS_DISK,
+	STATUS_CONFIG, STATUS_OTHER,
+	STATUS_NREASONS
+};
+
+/* "signature", "network"... (static strings). */
+const char *status_reason_name(enum status_reason r);
 
 /* One sync's result. */
 struct status_sync {
@@ -36,6 +59,14 @@ struct status_sync {
 	uint64_t fetched_bytes;
 	char by[STATUS_BY_MAX + 1];	/* "sync" (CLI) or "daemon" */
 	char *error;		/* owned; NULL when ok */
+	enum status_reason reason;	/* when failed */
+	char suite[STATUS_SUITE_MAX + 1];	/* the suite that failed, or "" */
+	char *warnings;		/* owned: "\n"-ended lines, or NULL */
+	/* Set by status_put_sync from the record before (a caller's values
+	 * are ignored): */
+	int64_t failing_since;	/* start of the first of the failures in a
+				 * row that this one ends; 0 when ok */
+	uint64_t fails[STATUS_NREASONS];	/* failed syncs so far */
 };
 
 void status_sync_release(struct status_sync *r);
@@ -43,6 +74,7 @@ void status_sync_release(struct status_sync *r);
 /*
  * Records r as mirror's last sync (and, if r->ok, as its last successful
  * one) in the write transaction t: usable inside a larger transaction.
+ * The failure counters and failing_since carry on from the last record.
  */
 int status_put_sync(struct store_txn *t, const char *mirror,
     const struct status_sync *r, struct merr *err);
@@ -67,6 +99,18 @@ int status_put_next(struct store_txn *t, const char *mirror, int64_t next,
 int status_get_next(struct store_txn *t, const char *mirror, int64_t *next,
     long *pid, struct merr *err);
 
+/*
+ * Whether c's enabled mirrors synced recently enough, for /healthz: a
+ * mirror is stale when its last successful sync finished longer than its
+ * Max-Sync-Age (conf_max_sync_age) before now or, for a mirror that never
+ * succeeded, when its failures began that long ago (a mirror never tried
+ * is not stale). Appends one line per stale mirror to why, naming it, the
+ * age, the limit and the last error. Reads in one short read transaction.
+ * Returns the number of stale mirrors, or a negative code with err set.
+ */
+int status_check_age(struct store *s, const struct conf *c, int64_t now,
+    struct buf *why, struct merr *err);
+
 /* A channel as status shows it. */
 struct status_channel {
 	char name[CHANNEL_NAME_MAX + 1];
@@ -85,6 +129,10 @@ struct status_pin {
 /* One configured mirror. */
 struct status_mirror {
 	const char *name;	/* borrowed from the configuration */
+	const struct conf_mirror *conf;	/* borrowed */
+	long max_sync_age;	/* conf_max_sync_age() */
+	char *stale;		/* owned: why it is stale (as /healthz
+				 * says it), or NULL */
 	bool enabled;
 	bool have_last, have_ok;
 	struct status_sync last;	/* the last sync */
