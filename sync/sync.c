@@ -118,7 +118,19 @@ struct sync_ctx {
 	uint64_t total_files, total_bytes;
 	struct timespec t0;
 	uint64_t fetched_files, fetched_bytes;
+	/* What status records of a failure and of a pass's warnings. */
+	bool verifying;		/* step 1: a VERIFY error is the Release's */
+	char fail_suite[STATUS_SUITE_MAX + 1];	/* the suite that failed */
+	struct buf warnings;	/* "\n"-ended lines */
 };
+
+/* Suite name failed, as status and the log name it. */
+static void
+set_fail_suite(struct sync_ctx *x, const char *name)
+{
+	if (x->fail_suite[0] == '\0' && name != NULL)
+		snprintf(x->fail_suite, sizeof(x->fail_suite), "%s", name);
+}
 
 static double
 elapsed(const struct timespec *t0)
@@ -522,8 +534,10 @@ run_jobs(struct sync_ctx *x, struct joblist *jl, const char *phase,
 		/* A by-hash URL does not say which file it is. */
 		if (jl->paths[i])
 			merr_prefix(err, "'%s': ", jl->paths[i]);
-		if (jl->suites[i])
+		if (jl->suites[i]) {
 			merr_prefix(err, "suite '%s': ", jl->suites[i]);
+			set_fail_suite(x, jl->suites[i]);
+		}
 		break;
 	}
 	x->fetched_files += before_f;
@@ -795,6 +809,91 @@ suite_parse(struct sync_ctx *x, struct suite_work *w, const size_t *sel,
 	return 0;
 }
 
+/* Whether one of the n paths is "<comp>/<sub>..." (sub may be ""). */
+static bool
+have_path(const char *const *paths, size_t n, const char *comp,
+    const char *sub)
+{
+	size_t cl = strlen(comp), sl = strlen(sub), i;
+
+	for (i = 0; i < n; i++)
+		if (strncmp(paths[i], comp, cl) == 0 && paths[i][cl] == '/' &&
+		    strncmp(paths[i] + cl + 1, sub, sl) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * What m asks of suite w and its Release does not list: a component, the
+ * Packages of an architecture, the Sources of deb-src. apt warns and goes
+ * on, and so does a sync (each one a warning in the log and in status),
+ * unless the mirror says Strict: yes: then the sync fails (MERR_CONF).
+ * An unchanged suite is checked against the files its snapshot kept.
+ */
+static int
+suite_missing(struct sync_ctx *x, struct suite_work *w, struct merr *err)
+{
+	const struct conf_mirror *m = x->m;
+	const char **paths;
+	struct buf miss = BUF_INIT, sub = BUF_INIT;
+	size_t n = 0, i, j;
+	int rc = 0;
+
+	if (m->ncomponents == 0)	/* a flat suite */
+		return 0;
+	if (w->changed) {
+		paths = xcalloc(w->rel.nfiles + 1, sizeof(*paths));
+		for (i = 0; i < w->rel.nfiles; i++)
+			paths[n++] = w->rel.files[i].path;
+	} else {
+		paths = xcalloc(w->out.nfiles + 1, sizeof(*paths));
+		for (i = 0; i < w->out.nfiles; i++)
+			paths[n++] = w->out.files[i].path;
+	}
+	for (i = 0; i < m->ncomponents; i++) {
+		const char *c = m->components[i];
+
+		if (!have_path(paths, n, c, "")) {
+			buf_addf(&miss, "component '%s' is not in its "
+			    "Release\n", c);
+			continue;
+		}
+		for (j = 0; m->deb && j < m->narches; j++) {
+			buf_reset(&sub);
+			buf_addf(&sub, "binary-%s/Packages", m->arches[j]);
+			if (strcmp(m->arches[j], "all") != 0 &&
+			    !have_path(paths, n, c, sub.p))
+				buf_addf(&miss, "component '%s' has no "
+				    "architecture '%s' in its Release\n", c,
+				    m->arches[j]);
+		}
+		if (m->deb_src && !have_path(paths, n, c, "source/Sources"))
+			buf_addf(&miss, "component '%s' has no Sources in its "
+			    "Release (Types: deb-src)\n", c);
+	}
+	free(paths);
+	buf_release(&sub);
+	if (miss.len == 0)
+		return 0;
+	if (m->strict) {
+		/* The first one, and Strict as the reason. */
+		miss.p[strcspn(miss.p, "\n")] = '\0';
+		rc = merr_set(err, MERR_CONF, "%s (Strict: yes)", miss.p);
+	} else {
+		const char *l, *nl;
+
+		for (l = miss.p; *l != '\0'; l = nl + 1) {
+			nl = strchr(l, '\n');
+			log_warn("mirror '%s': suite '%s': %.*s", m->name,
+			    w->name, (int)(nl - l), l);
+			buf_addf(&x->warnings, "suite '%s': %.*s\n", w->name,
+			    (int)(nl - l), l);
+		}
+	}
+	buf_release(&miss);
+	return rc;
+}
+
 /* Peak memory so far, for -v: what a sync of this size costs. */
 static void
 log_memory(const char *phase)
@@ -835,6 +934,7 @@ sync_ctx_release(struct sync_ctx *x)
 	snap_delta_free(x->delta);
 	joblist_release(&x->pool);
 	gpg_verifier_free(x->gpg);
+	buf_release(&x->warnings);
 }
 
 static int
@@ -860,16 +960,28 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 		rc = check_cancel(x, err);
 		if (rc)
 			goto out;
+		x->verifying = true;
 		rc = suite_release(x, &x->sw[i], err);
 		if (rc) {
 			merr_prefix(err, "suite '%s': ", x->sw[i].name);
+			set_fail_suite(x, x->sw[i].name);
 			goto out;
 		}
+		x->verifying = false;
 		any |= x->sw[i].changed;
 		if (!x->opts->quiet && !x->opts->progress)
 			log_info("mirror '%s': suite '%s': %s", m->name,
 			    x->sw[i].name, x->sw[i].changed ? x->sw[i].rel.date_str :
 			    "unchanged");
+	}
+	/* What is configured and missing upstream. */
+	for (i = 0; i < x->nsw; i++) {
+		rc = suite_missing(x, &x->sw[i], err);
+		if (rc) {
+			merr_prefix(err, "suite '%s': ", x->sw[i].name);
+			set_fail_suite(x, x->sw[i].name);
+			goto out;
+		}
 	}
 	/* Suites the previous snapshot had that are no longer configured. */
 	for (i = 0; x->have_prev && i < x->prev.nsuites; i++) {
@@ -938,9 +1050,11 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 					continue;
 				rc = queue_pdiff(x, w, &patches, rf->path,
 				    rf->sha256, err);
-				if (rc)
+				if (rc) {
 					merr_prefix(err, "suite '%s': ",
 					    w->name);
+					set_fail_suite(x, w->name);
+				}
 			}
 			w->njobs = patches.n - w->first_job;
 		}
@@ -972,6 +1086,7 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 		    err);
 		if (rc) {
 			merr_prefix(err, "suite '%s': ", x->sw[i].name);
+			set_fail_suite(x, x->sw[i].name);
 			goto out_txn;
 		}
 	}
@@ -1088,16 +1203,43 @@ out:
  * snap_commit()'s transaction; this one follows it at once (a crash in
  * between leaves the previous record, which the snapshot list corrects).
  */
+/* A failed pass's code to the reason status and metrics give. */
+static enum status_reason
+sync_reason(const struct sync_ctx *x, int rc)
+{
+	switch (rc) {
+	case MERR_VERIFY:
+		return x->verifying ? STATUS_SIGNATURE : STATUS_HASH;
+	case MERR_NET:
+	case MERR_NOTFOUND:
+		return STATUS_NETWORK;
+	case MERR_IO:
+	case MERR_STORE:
+	case MERR_FULL:
+		return STATUS_DISK;
+	case MERR_CONF:
+		return STATUS_CONFIG;
+	default:
+		return STATUS_OTHER;
+	}
+}
+
 static void
-sync_record(struct store *s, const struct conf_mirror *m,
+sync_record(struct store *s, const struct sync_ctx *x,
     const struct sync_opts *o, int64_t started, int rc,
     const struct sync_result *res, const struct merr *err)
 {
+	const struct conf_mirror *m = x->m;
 	struct status_sync r;
 	struct merr e2 = { 0 };
 
 	memset(&r, 0, sizeof(r));
 	r.ok = rc == 0;
+	if (rc) {
+		r.reason = sync_reason(x, rc);
+		memcpy(r.suite, x->fail_suite, sizeof(r.suite));
+	}
+	r.warnings = x->warnings.len ? x->warnings.p : NULL;
 	r.started = started;
 	r.finished = (int64_t)time(NULL);
 	if (rc == 0 && res->created)
@@ -1109,6 +1251,27 @@ sync_record(struct store *s, const struct conf_mirror *m,
 	if (status_record_sync(s, m->name, &r, &e2))
 		log_warn("mirror '%s': cannot record the sync's result: %s",
 		    m->name, e2.msg);
+}
+
+/*
+ * A suite that fails holds back every other suite of the mirror (a
+ * snapshot takes them all at once, so that pockets stay coherent): say
+ * so, naming them, where a log reader looks for the failure.
+ */
+static void
+sync_held_back(const struct sync_ctx *x, int rc)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < x->m->nsuites; i++)
+		if (strcmp(x->m->suites[i], x->fail_suite) != 0)
+			buf_addf(&b, "%s'%s'", b.len ? ", " : "",
+			    x->m->suites[i]);
+	log_warn("mirror '%s': suite '%s' failed (%s): %s held back too, "
+	    "as a snapshot takes every suite at once", x->m->name,
+	    x->fail_suite, status_reason_name(sync_reason(x, rc)), b.p);
+	buf_release(&b);
 }
 
 int
@@ -1149,12 +1312,16 @@ sync_mirror(const struct conf *c, const struct conf_mirror *m,
 	rc = sync_run(&x, res, err);
 out:
 	/* However far it got, a cancelled pass says only that. */
-	if (rc && cancelled(&x))
+	if (rc && cancelled(&x)) {
 		rc = merr_set(err, MERR_CANCEL, "sync cancelled");
+		x.fail_suite[0] = '\0';
+	}
 	if (rc)
 		merr_prefix(err, "mirror '%s': ", m->name);
-	sync_ctx_release(&x);
+	if (rc && x.fail_suite[0] != '\0' && m->nsuites > 1)
+		sync_held_back(&x, rc);
 	fetch_set_cancel(f, NULL);
-	sync_record(s, m, o, started, rc, res, err);
+	sync_record(s, &x, o, started, rc, res, err);
+	sync_ctx_release(&x);
 	return rc;
 }
