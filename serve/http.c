@@ -42,6 +42,7 @@
 
 #include "mirrord/hash.h"
 #include "mirrord/log.h"
+#include "mirrord/status.h"
 #include "serve/http.h"
 #include "serve/keyrings.h"
 #include "serve/metrics.h"
@@ -1035,9 +1036,23 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 		return queue_status(q, conn, rc);
 	switch (r.kind) {
 	case ROUTE_HEALTHZ:
-		/* "ok" only if a request could read the index now. */
-		if (store_check(h->store, &err) == 0)
-			return queue_canned(q, conn, C_HEALTH, 200);
+		/*
+		 * "ok" only if a request could read the index now and every
+		 * mirror synced within its Max-Sync-Age.
+		 */
+		rc = store_check(h->store, &err);
+		if (rc == 0) {
+			c = conf_get(h);
+			rc = status_check_age(h->store, c, (int64_t)time(NULL),
+			    &b, &err);
+			conf_put(h);
+			if (rc == 0)
+				return queue_canned(q, conn, C_HEALTH, 200);
+			if (rc > 0)	/* stale: the syncs' problem, logged */
+				return queue_buf(q, conn, 503, &b,
+				    "text/plain; charset=utf-8", "no-store");
+			buf_reset(&b);
+		}
 		log_error("http: healthz: %s", err.msg);
 		buf_addf(&b, "%s\n", err.msg);
 		return queue_buf(q, conn, 503, &b,

@@ -7,6 +7,7 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/snap.h"
+#include "mirrord/status.h"
 #include "serve/metrics.h"
 
 static const int metrics_codes[] = METRICS_CODES;
@@ -159,14 +160,118 @@ mirror_gauges(struct store_txn *t, const char *mirror, int64_t now,
 	return rc;
 }
 
+/* The per-mirror sync metrics: name, type, help, in this order. */
+enum {
+	SM_OK, SM_ATTEMPT, SM_SUCCESS, SM_DURATION, SM_BYTES, SM_FILES,
+	SM_FAILURES, SM_FAILING, SM_WARNINGS, SM_MAX_AGE, SM_N
+};
+
+static const struct {
+	const char *name, *type, *help;
+} sync_metrics[SM_N] = {
+	{ "mirrord_sync_ok", "gauge",
+	    "1 if the last sync of the mirror succeeded, 0 if it failed." },
+	{ "mirrord_sync_last_attempt_timestamp_seconds", "gauge",
+	    "When the last sync of the mirror ended, success or not." },
+	{ "mirrord_sync_last_success_timestamp_seconds", "gauge",
+	    "When the last successful sync of the mirror ended." },
+	{ "mirrord_sync_duration_seconds", "gauge",
+	    "How long the last sync of the mirror took." },
+	{ "mirrord_sync_fetched_bytes", "gauge",
+	    "Bytes the last sync of the mirror downloaded." },
+	{ "mirrord_sync_fetched_files", "gauge",
+	    "Files the last sync of the mirror downloaded." },
+	{ "mirrord_sync_failures_total", "counter",
+	    "Failed syncs of the mirror, by reason." },
+	{ "mirrord_sync_failing_suite", "gauge",
+	    "1 for the suite whose failure failed the last sync (holding "
+	    "back the mirror's other suites)." },
+	{ "mirrord_sync_warnings", "gauge",
+	    "Warnings of the last sync (configured things missing "
+	    "upstream)." },
+	{ "mirrord_sync_max_age_seconds", "gauge",
+	    "Max-Sync-Age: /healthz fails when the last success is older." },
+};
+
+/* "NAME{mirror=\"M\"" into b: the caller adds labels and the value. */
+static void
+sample(struct buf *b, int k, const char *mirror)
+{
+	buf_adds(b, sync_metrics[k].name);
+	buf_adds(b, "{mirror=\"");
+	label(b, mirror);
+	buf_addc(b, '"');
+}
+
+static int
+sync_gauges(struct store_txn *t, const struct conf *c,
+    const struct conf_mirror *cm, struct buf *sb, struct merr *err)
+{
+	struct status_sync last, ok;
+	const char *w;
+	unsigned nw = 0;
+	int k, rc;
+
+	sample(&sb[SM_MAX_AGE], SM_MAX_AGE, cm->name);
+	buf_addf(&sb[SM_MAX_AGE], "} %ld\n", conf_max_sync_age(c, cm));
+	rc = status_get_sync(t, cm->name, true, &ok, err);
+	if (rc == 0) {
+		sample(&sb[SM_SUCCESS], SM_SUCCESS, cm->name);
+		buf_addf(&sb[SM_SUCCESS], "} %lld\n",
+		    (long long)ok.finished);
+		status_sync_release(&ok);
+	} else if (rc != MERR_NOTFOUND) {
+		return rc;
+	}
+	rc = status_get_sync(t, cm->name, false, &last, err);
+	if (rc)
+		return rc == MERR_NOTFOUND ? 0 : rc;
+	for (k = 0; k < SM_N; k++) {
+		if (k == SM_SUCCESS || k == SM_MAX_AGE || k == SM_FAILURES ||
+		    (k == SM_FAILING && (last.ok || last.suite[0] == '\0')))
+			continue;
+		sample(&sb[k], k, cm->name);
+		if (k == SM_FAILING) {
+			buf_adds(&sb[k], ",suite=\"");
+			label(&sb[k], last.suite);
+			buf_addf(&sb[k], "\",reason=\"%s\"",
+			    status_reason_name(last.reason));
+		}
+		buf_adds(&sb[k], "} ");
+	}
+	for (w = last.warnings; w != NULL && (w = strchr(w, '\n')) != NULL;
+	    w++)
+		nw++;
+	buf_addf(&sb[SM_OK], "%d\n", last.ok ? 1 : 0);
+	buf_addf(&sb[SM_ATTEMPT], "%lld\n", (long long)last.finished);
+	buf_addf(&sb[SM_DURATION], "%lld\n",
+	    (long long)(last.finished - last.started));
+	buf_addf(&sb[SM_BYTES], "%llu\n",
+	    (unsigned long long)last.fetched_bytes);
+	buf_addf(&sb[SM_FILES], "%llu\n",
+	    (unsigned long long)last.fetched_files);
+	if (!last.ok && last.suite[0] != '\0')
+		buf_adds(&sb[SM_FAILING], "1\n");
+	buf_addf(&sb[SM_WARNINGS], "%u\n", nw);
+	for (k = 0; k < STATUS_NREASONS; k++) {
+		sample(&sb[SM_FAILURES], SM_FAILURES, cm->name);
+		buf_addf(&sb[SM_FAILURES], ",reason=\"%s\"} %llu\n",
+		    status_reason_name((enum status_reason)k),
+		    (unsigned long long)last.fails[k]);
+	}
+	status_sync_release(&last);
+	return 0;
+}
+
 int
 metrics_render(struct metrics *m, const struct conf *c, struct store *s,
     int64_t now, struct buf *b, struct merr *err)
 {
 	struct buf snaps = BUF_INIT, ages = BUF_INIT, chans = BUF_INIT;
+	struct buf sb[SM_N];
 	struct store_txn *t;
 	size_t i;
-	int rc;
+	int k, rc;
 
 	help(b, "mirrord_http_requests_total", "counter",
 	    "HTTP requests answered, by status code.");
@@ -201,9 +306,14 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	rc = store_txn_begin(s, false, &t, err);
 	if (rc)
 		return rc;
-	for (i = 0; i < c->nmirrors && rc == 0; i++)
+	for (k = 0; k < SM_N; k++)
+		buf_init(&sb[k]);
+	for (i = 0; i < c->nmirrors && rc == 0; i++) {
 		rc = mirror_gauges(t, c->mirrors[i].name, now, &snaps, &ages,
 		    &chans, err);
+		if (rc == 0)
+			rc = sync_gauges(t, c, &c->mirrors[i], sb, err);
+	}
 	store_txn_abort(t);
 	if (rc == 0) {
 		help(b, "mirrord_snapshots", "gauge",
@@ -218,7 +328,15 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 		    "Seconds since the snapshot each channel points at.");
 		if (chans.len)
 			buf_add(b, chans.p, chans.len);
+		for (k = 0; k < SM_N; k++) {
+			help(b, sync_metrics[k].name, sync_metrics[k].type,
+			    sync_metrics[k].help);
+			if (sb[k].len)
+				buf_add(b, sb[k].p, sb[k].len);
+		}
 	}
+	for (k = 0; k < SM_N; k++)
+		buf_release(&sb[k]);
 	buf_release(&snaps);
 	buf_release(&ages);
 	buf_release(&chans);

@@ -52,7 +52,11 @@ long metrics_in_flight(const struct metrics *m);
  * from the store (one short read transaction) per mirror
  * mirrord_snapshots, mirrord_snapshot_age_seconds (now - the newest
  * snapshot's time) and per channel mirrord_channel_target_age_seconds
- * (now - its target snapshot's time).
+ * (now - its target snapshot's time), and each mirror's last sync from
+ * its status records (status.h): mirrord_sync_ok, _last_attempt_ and
+ * _last_success_timestamp_seconds, _duration_seconds, _fetched_bytes,
+ * _fetched_files, _failures_total{reason}, _failing_suite{suite,reason},
+ * _warnings and _max_age_seconds (Max-Sync-Age).
  */
 int metrics_render(struct metrics *m, const struct conf *c, struct store *s,
     int64_t now, struct buf *b, struct merr *err);
