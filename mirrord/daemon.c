@@ -420,7 +420,13 @@ channels_check(struct daemon *d, const struct conf *c)
 			rc = channel_get(t, mname, names[i], &ch, &err);
 			if (rc)
 				break;
-			if (ch.valid_until != 0) {
+			if (ch.valid_until == 0 && c->valid_for > 0) {
+				/* Promoted before Valid-For: was set. */
+				todo = xreallocarray(todo, ntodo + 1,
+				    sizeof(*todo));
+				todo[ntodo].mirror = mname;
+				todo[ntodo++].name = xstrdup(names[i]);
+			} else if (ch.valid_until != 0) {
 				due = ch.moved_at +
 				    (ch.valid_until - ch.moved_at) / 2;
 				if (due <= now) {

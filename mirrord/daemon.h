@@ -14,7 +14,9 @@
  * retention and collection run for that mirror (gc_run, Gc-Grace).
  *
  * Channels whose Release files carry a Valid-Until are re-signed (fresh
- * Date and Valid-Until, same target) half-way through their validity.
+ * Date and Valid-Until, same target) half-way through their validity; with
+ * Valid-For: set, a channel without one (promoted before it was set) is
+ * re-signed with one at the first check, at start or after the reload.
  *
  * Signals: SIGHUP re-reads the configuration (an invalid one is logged and
  * the running one kept; a new Listen: or Store: needs a restart) and
