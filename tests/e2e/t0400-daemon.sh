@@ -17,6 +17,8 @@ add_mirror manual "$UPSTREAM_URL" stable
 echo "Enabled: no" >>"$CONF"
 set_global Sync-Interval 3s
 set_global Valid-For 60s
+# Serving goes on while upstream fails; a stale mirror is t0450's.
+set_global Max-Sync-Age 1h
 start_daemon
 SU=dists/stable-updates
 

@@ -65,9 +65,9 @@ assert_out_match '^  dedup ratio: +[0-9]+\.[0-9]{2}$'
 check "sorted(j) == ['mirrors', 'store', 'time']" "top-level keys"
 check "sorted(j['store']) == ['blobs', 'dedup_ratio', 'path', 'referenced_bytes', 'snapshots', 'stored_bytes']" \
     "store keys"
-check "sorted(m) == ['channels', 'daemon_pid', 'enabled', 'last_success', 'last_sync', 'name', 'newest', 'next_sync', 'pins', 'snapshots']" \
+check "sorted(m) == ['channels', 'daemon_pid', 'enabled', 'failures', 'held_back', 'last_success', 'last_sync', 'max_sync_age', 'name', 'newest', 'next_sync', 'pins', 'snapshots', 'stale']" \
     "mirror keys"
-check "sorted(m['last_sync']) == ['by', 'error', 'fetched_bytes', 'fetched_files', 'finished', 'result', 'snapshot', 'started']" \
+check "sorted(m['last_sync']) == ['by', 'error', 'fetched_bytes', 'fetched_files', 'finished', 'reason', 'result', 'snapshot', 'started', 'suite', 'warnings']" \
     "last_sync keys"
 check "m['last_sync']['result'] == 'ok' and m['last_sync']['error'] is None" \
     "result"
