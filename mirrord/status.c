@@ -29,7 +29,7 @@ status_key(struct buf *k, const char *mirror, const char *key)
 }
 
 static const char *const status_reasons[STATUS_NREASONS] = {
-	"signature", "network", "hash", "disk", "config", "other"
+	"other", "signature", "network", "hash", "disk", "config"
 };
 
 const char *

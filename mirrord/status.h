@@ -41,8 +41,9 @@
  * the rest (a malformed index, a cancelled sync).
  */
 enum status_reason {
+	STATUS_OTHER,		/* 0: what a zeroed record says */
 	STATUS_SIGNATURE, STATUS_NETWORK, STATUS_HASH, STATUS_DISK,
-	STATUS_CONFIG, STATUS_OTHER,
+	STATUS_CONFIG,
 	STATUS_NREASONS
 };
 

@@ -122,6 +122,48 @@ test_records(struct store *s)
 	    "another mirror has none");
 	store_txn_abort(t);
 
+	/* Format 2: reason, suite, warnings; counters carried on. */
+	memset(&r, 0, sizeof(r));
+	r.started = 2000;
+	r.finished = 2001;
+	r.error = "cut";
+	r.reason = STATUS_OTHER;
+	is_int(status_record_sync(s, "fmt2", &r, &err), 0, "record other");
+	memset(&r, 0, sizeof(r));
+	r.started = 3000;
+	r.finished = 3001;
+	snprintf(r.by, sizeof(r.by), "daemon");
+	r.error = "bad signature";
+	r.reason = STATUS_SIGNATURE;
+	snprintf(r.suite, sizeof(r.suite), "stable-updates");
+	r.warnings = "suite 'stable': component 'x' is not in its Release\n"
+	    "suite 'stable': no Sources\n";
+	r.fails[STATUS_DISK] = 99;	/* ignored: carried from the last */
+	r.failing_since = 1;		/* the same */
+	is_int(status_record_sync(s, "fmt2", &r, &err), 0, "record signature");
+	store_txn_begin(s, false, &t, &err);
+	is_int(status_get_sync(t, "fmt2", false, &got, &err), 0, "read it");
+	ok(got.reason == STATUS_SIGNATURE, "reason kept");
+	is_str(got.suite, "stable-updates", "suite kept");
+	is_str(got.warnings, r.warnings, "warnings kept");
+	is_str(got.error, "bad signature", "error after the warnings");
+	ok(got.fails[STATUS_SIGNATURE] == 1 && got.fails[STATUS_OTHER] == 1 &&
+	    got.fails[STATUS_DISK] == 0, "failures by reason carried on");
+	is_int(got.failing_since, 2000, "failing since the first failure");
+	status_sync_release(&got);
+	store_txn_abort(t);
+	memset(&r, 0, sizeof(r));
+	r.ok = true;
+	r.started = 4000;
+	r.finished = 4001;
+	is_int(status_record_sync(s, "fmt2", &r, &err), 0, "record a success");
+	store_txn_begin(s, false, &t, &err);
+	is_int(status_get_sync(t, "fmt2", false, &got, &err), 0, "read it");
+	ok(got.fails[STATUS_SIGNATURE] == 1 && got.failing_since == 0 &&
+	    got.warnings == NULL, "a success keeps the counts, ends the run");
+	status_sync_release(&got);
+	store_txn_abort(t);
+
 	store_txn_begin(s, true, &t, &err);
 	is_int(status_put_next(t, "demo", 5000, 4242, &err), 0, "put next");
 	is_int(store_txn_commit(t, &err), 0, "commit");
