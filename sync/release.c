@@ -338,3 +338,48 @@ release_select(const struct release *r, const struct conf_mirror *m,
 		(*n)++;
 	}
 }
+
+/* Whether one of the n paths is "<comp>/<sub>..." (sub may be ""). */
+static bool
+have_path(const char *const *paths, size_t n, const char *comp,
+    const char *sub)
+{
+	size_t cl = strlen(comp), sl = strlen(sub), i;
+
+	for (i = 0; i < n; i++)
+		if (strncmp(paths[i], comp, cl) == 0 && paths[i][cl] == '/' &&
+		    strncmp(paths[i] + cl + 1, sub, sl) == 0)
+			return true;
+	return false;
+}
+
+void
+release_missing(const char *const *paths, size_t n,
+    const struct conf_mirror *m, struct buf *out)
+{
+	struct buf sub = BUF_INIT;
+	size_t i, j;
+
+	for (i = 0; i < m->ncomponents; i++) {
+		const char *c = m->components[i];
+
+		if (!have_path(paths, n, c, "")) {
+			buf_addf(out, "component '%s' is not in its "
+			    "Release\n", c);
+			continue;
+		}
+		for (j = 0; m->deb && j < m->narches; j++) {
+			buf_reset(&sub);
+			buf_addf(&sub, "binary-%s/Packages", m->arches[j]);
+			if (strcmp(m->arches[j], "all") != 0 &&
+			    !have_path(paths, n, c, sub.p))
+				buf_addf(out, "component '%s' has no "
+				    "architecture '%s' in its Release\n", c,
+				    m->arches[j]);
+		}
+		if (m->deb_src && !have_path(paths, n, c, "source/Sources"))
+			buf_addf(out, "component '%s' has no Sources in its "
+			    "Release (Types: deb-src)\n", c);
+	}
+	buf_release(&sub);
+}

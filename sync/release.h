@@ -58,4 +58,14 @@ enum sel_kind {
 void release_select(const struct release *r, const struct conf_mirror *m,
     size_t **idx, enum sel_kind **kinds, size_t *n);
 
+/*
+ * What m asks for that a suite's files (paths relative to dists/<suite>/:
+ * its Release's list) do not have: a component, the Packages of an
+ * architecture of Types: deb, the Sources of deb-src. Appends one
+ * "\n"-ended line per missing thing to out ("component 'x' is not in
+ * its Release"); nothing for a flat suite (no Components).
+ */
+void release_missing(const char *const *paths, size_t n,
+    const struct conf_mirror *m, struct buf *out);
+
 #endif

@@ -809,20 +809,6 @@ suite_parse(struct sync_ctx *x, struct suite_work *w, const size_t *sel,
 	return 0;
 }
 
-/* Whether one of the n paths is "<comp>/<sub>..." (sub may be ""). */
-static bool
-have_path(const char *const *paths, size_t n, const char *comp,
-    const char *sub)
-{
-	size_t cl = strlen(comp), sl = strlen(sub), i;
-
-	for (i = 0; i < n; i++)
-		if (strncmp(paths[i], comp, cl) == 0 && paths[i][cl] == '/' &&
-		    strncmp(paths[i] + cl + 1, sub, sl) == 0)
-			return true;
-	return false;
-}
-
 /*
  * What m asks of suite w and its Release does not list: a component, the
  * Packages of an architecture, the Sources of deb-src. apt warns and goes
@@ -835,12 +821,10 @@ suite_missing(struct sync_ctx *x, struct suite_work *w, struct merr *err)
 {
 	const struct conf_mirror *m = x->m;
 	const char **paths;
-	struct buf miss = BUF_INIT, sub = BUF_INIT;
-	size_t n = 0, i, j;
+	struct buf miss = BUF_INIT;
+	size_t n = 0, i;
 	int rc = 0;
 
-	if (m->ncomponents == 0)	/* a flat suite */
-		return 0;
 	if (w->changed) {
 		paths = xcalloc(w->rel.nfiles + 1, sizeof(*paths));
 		for (i = 0; i < w->rel.nfiles; i++)
@@ -850,29 +834,8 @@ suite_missing(struct sync_ctx *x, struct suite_work *w, struct merr *err)
 		for (i = 0; i < w->out.nfiles; i++)
 			paths[n++] = w->out.files[i].path;
 	}
-	for (i = 0; i < m->ncomponents; i++) {
-		const char *c = m->components[i];
-
-		if (!have_path(paths, n, c, "")) {
-			buf_addf(&miss, "component '%s' is not in its "
-			    "Release\n", c);
-			continue;
-		}
-		for (j = 0; m->deb && j < m->narches; j++) {
-			buf_reset(&sub);
-			buf_addf(&sub, "binary-%s/Packages", m->arches[j]);
-			if (strcmp(m->arches[j], "all") != 0 &&
-			    !have_path(paths, n, c, sub.p))
-				buf_addf(&miss, "component '%s' has no "
-				    "architecture '%s' in its Release\n", c,
-				    m->arches[j]);
-		}
-		if (m->deb_src && !have_path(paths, n, c, "source/Sources"))
-			buf_addf(&miss, "component '%s' has no Sources in its "
-			    "Release (Types: deb-src)\n", c);
-	}
+	release_missing(paths, n, m, &miss);
 	free(paths);
-	buf_release(&sub);
 	if (miss.len == 0)
 		return 0;
 	if (m->strict) {

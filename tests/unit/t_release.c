@@ -767,6 +767,45 @@ test_select_ubuntu(void)
 	release_free(&r);
 }
 
+static void
+test_missing(void)
+{
+	static const char *const paths[] = {
+		"main/binary-amd64/Packages.xz", "main/binary-all/Packages.xz",
+		"main/i18n/Translation-en.xz", "contrib/binary-amd64/Packages",
+		"contrib/source/Sources.xz",
+	};
+	char *components[] = { "main", "contrib", "bogus" };
+	char *arches[] = { "amd64", "all", "s390x" };
+	struct conf_mirror m;
+	struct buf b = BUF_INIT;
+
+	memset(&m, 0, sizeof(m));
+	m.name = "t";
+	m.deb = true;
+	m.components = components;
+	m.ncomponents = 2;
+	m.arches = arches;
+	m.narches = 2;
+	release_missing(paths, ARRAY_SIZE(paths), &m, &b);
+	is_int((long)b.len, 0, "missing: nothing (all is not asked of Packages)");
+	m.deb_src = true;
+	m.ncomponents = 3;
+	m.narches = 3;
+	release_missing(paths, ARRAY_SIZE(paths), &m, &b);
+	is_str(b.p, "component 'main' has no architecture 's390x' in its "
+	    "Release\n"
+	    "component 'main' has no Sources in its Release (Types: deb-src)\n"
+	    "component 'contrib' has no architecture 's390x' in its Release\n"
+	    "component 'bogus' is not in its Release\n",
+	    "missing: an architecture, Sources, a component");
+	buf_reset(&b);
+	m.ncomponents = 0;
+	release_missing(paths, ARRAY_SIZE(paths), &m, &b);
+	is_int((long)b.len, 0, "missing: nothing asked of a flat suite");
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -777,5 +816,6 @@ main(void)
 	test_flags();
 	test_select_debian();
 	test_select_ubuntu();
+	test_missing();
 	return tap_done();
 }
