@@ -98,13 +98,14 @@ status_put_sync(struct store_txn *t, const char *mirror,
 {
 	struct buf k = BUF_INIT, v = BUF_INIT;
 	struct status_sync rr = *r, prev;
+	struct merr e2 = { 0 };
 	size_t i;
 	int rc;
 
 	/* The counters and the start of the failures carry on. */
 	memset(rr.fails, 0, sizeof(rr.fails));
 	rr.failing_since = r->ok ? 0 : r->started;
-	rc = status_get_sync(t, mirror, false, &prev, err);
+	rc = status_get_sync(t, mirror, false, &prev, &e2);
 	if (rc == 0) {
 		for (i = 0; i < STATUS_NREASONS; i++)
 			rr.fails[i] = prev.fails[i];
@@ -112,6 +113,8 @@ status_put_sync(struct store_txn *t, const char *mirror,
 			rr.failing_since = prev.failing_since;
 		status_sync_release(&prev);
 	} else if (rc != MERR_NOTFOUND) {
+		if (err != NULL)
+			*err = e2;
 		return rc;
 	}
 	if (!r->ok && (unsigned)r->reason < STATUS_NREASONS)
