@@ -757,13 +757,21 @@ out:
 	return rc;
 }
 
-/* The target a rollback returns to: rollbacks undo promotions, stacked. */
-static const char *
-rollback_target(const struct channel_log *l, size_t n)
+/*
+ * One walk, newest first: a rollback entry hides the promotion it undid
+ * (skip), a promotion not hidden is where the next rollback returns to.
+ * The k-th of successive rollbacks sees k - 1 more rollback entries at the
+ * end of the log, so it would skip the promotion the (k - 1)-th returned
+ * through and then walk on exactly as that one did: all depth targets
+ * come out of the same walk.
+ */
+size_t
+channel_log_rollbacks(const struct channel_log *l, size_t n, size_t depth,
+    const char **out)
 {
-	size_t skip = 0, i;
+	size_t skip = 0, got = 0, i;
 
-	for (i = n; i-- > 0; ) {
+	for (i = n; i-- > 0 && got < depth; ) {
 		if (strcmp(l[i].action, "rollback") == 0) {
 			skip++;
 			continue;
@@ -774,9 +782,37 @@ rollback_target(const struct channel_log *l, size_t n)
 			skip--;
 			continue;
 		}
-		return l[i].from[0] ? l[i].from : NULL;
+		if (l[i].from[0] == '\0')
+			break;		/* the first promotion: nothing before */
+		out[got++] = l[i].from;
 	}
-	return NULL;
+	return got;
+}
+
+int
+channel_rollback_targets(struct store_txn *t, const char *mirror,
+    const char *name, size_t depth,
+    int (*fn)(void *ctx, const char *id, struct merr *err), void *ctx,
+    struct merr *err)
+{
+	struct channel_log *l = NULL;
+	const char **to;
+	size_t n = 0, got, i;
+	int rc;
+
+	rc = channel_log_get(t, mirror, name, &l, &n, err);
+	if (rc)
+		return rc;
+	/* No more targets than promotions: the array follows the log. */
+	if (depth > n)
+		depth = n;
+	to = xcalloc(depth ? depth : 1, sizeof(*to));
+	got = channel_log_rollbacks(l, n, depth, to);
+	for (i = 0; rc == 0 && i < got; i++)
+		rc = fn(ctx, to[i], err);
+	free(to);
+	channel_log_release(l, n);
+	return rc;
 }
 
 static int
@@ -804,7 +840,10 @@ channel_move_same(struct store *s, struct gpg_signer *g, const char *mirror,
 	rc = channel_log_get(t, mirror, name, &l, &n, err);
 	if (rc)
 		goto out;
-	to = rollback ? rollback_target(l, n) : cur.target;
+	if (!rollback)
+		to = cur.target;
+	else if (channel_log_rollbacks(l, n, 1, &to) == 0)
+		to = NULL;
 	if (to == NULL) {
 		rc = merr_set(err, MERR_NOTFOUND, "channel '%s' has no "
 		    "earlier target to roll back to", name);

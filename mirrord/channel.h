@@ -107,9 +107,34 @@ int channel_promote(struct store *s, struct gpg_signer *g, const char *mirror,
     char target[SNAP_ID_LEN + 1], struct merr *err);
 
 /*
+ * The targets that 1, 2, ... up to depth successive rollbacks would move
+ * a channel with log l (n entries, oldest first) to, nearest first, into
+ * out (room for depth pointers into l); returns how many. A rollback
+ * returns to the target the channel had before its latest promotion that
+ * is not already rolled back (rollbacks stack); a refresh, or any other
+ * action, changes no target and is skipped. The list ends early where a
+ * rollback would have no earlier target. The one rule for rollback and
+ * for what retention keeps (channel_rollback_targets()).
+ */
+size_t channel_log_rollbacks(const struct channel_log *l, size_t n,
+    size_t depth, const char **out);
+
+/*
+ * Calls fn(ctx, id, err) for each target that up to depth successive
+ * rollbacks of channel name of mirror can reach (channel_log_rollbacks()),
+ * nearest first; an ID may come more than once. A non-zero return of fn
+ * stops the walk and is returned. The current target is not among them.
+ */
+int channel_rollback_targets(struct store_txn *t, const char *mirror,
+    const char *name, size_t depth,
+    int (*fn)(void *ctx, const char *id, struct merr *err), void *ctx,
+    struct merr *err);
+
+/*
  * Moves the channel back to the target it had before its latest promotion
- * that is not already rolled back (rollbacks stack). MERR_NOTFOUND if
- * there is none.
+ * that is not already rolled back (rollbacks stack; refreshes count for
+ * nothing): channel_log_rollbacks() at depth 1. MERR_NOTFOUND if there is
+ * none.
  */
 int channel_rollback(struct store *s, struct gpg_signer *g,
     const char *mirror, const char *name, const struct channel_move_opts *o,

@@ -98,34 +98,45 @@ keep_id(struct gc_snap *v, size_t n, const char *id)
 			v[i].keep = true;
 }
 
-/* Marks what channels need: targets and recent moves' both ends. */
+struct keep_ctx {
+	struct gc_snap *v;
+	size_t n;
+};
+
+static int
+keep_rollback_target(void *ctx, const char *id, struct merr *err)
+{
+	struct keep_ctx *kc = ctx;
+
+	keep_id(kc->v, kc->n, id);
+	return 0;
+}
+
+/*
+ * Marks what channels need: each target, and every target that up to
+ * history successive rollbacks can reach, by the rule rollback itself
+ * follows (channel_rollback_targets()): refreshes count for nothing.
+ */
 static int
 keep_channels(struct store_txn *t, const char *mirror, unsigned history,
     struct gc_snap *v, size_t n, struct merr *err)
 {
+	struct keep_ctx kc = { v, n };
 	char **names = NULL;
-	size_t nn = 0, i, j;
+	size_t nn = 0, i;
 	int rc;
 
 	rc = channel_list(t, mirror, &names, &nn, err);
 	for (i = 0; rc == 0 && i < nn; i++) {
 		struct channel ch;
-		struct channel_log *l = NULL;
-		size_t nl = 0;
 
 		rc = channel_get(t, mirror, names[i], &ch, err);
 		if (rc)
 			break;
 		keep_id(v, n, ch.target);
 		channel_release(&ch);
-		rc = channel_log_get(t, mirror, names[i], &l, &nl, err);
-		for (j = nl > history ? nl - history : 0; rc == 0 && j < nl;
-		    j++) {
-			keep_id(v, n, l[j].to);
-			if (l[j].from[0])
-				keep_id(v, n, l[j].from);
-		}
-		channel_log_release(l, nl);
+		rc = channel_rollback_targets(t, mirror, names[i], history,
+		    keep_rollback_target, &kc, err);
 	}
 	snap_list_free(names, nn);
 	return rc;
