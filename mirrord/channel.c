@@ -849,12 +849,15 @@ channel_move_same(struct store *s, struct gpg_signer *g, const char *mirror,
 		    "earlier target to roll back to", name);
 		goto out;
 	}
+	/* An exact ID: whatever snap_load() found instead, it is gone. */
 	rc = snap_load(t, mirror, to, &sn, err);
 	if (rc == 0 && strcmp(sn.id, to) != 0) {
 		snap_release(&sn);
+		rc = MERR_NOTFOUND;
+	}
+	if (rc == MERR_NOTFOUND)
 		rc = merr_set(err, MERR_NOTFOUND,
 		    "snapshot '%s' no longer exists", to);
-	}
 	if (rc)
 		goto out;
 	have_sn = true;
