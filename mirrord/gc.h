@@ -4,9 +4,10 @@
  *
  * Retention drops snapshot rows. A snapshot is kept if Keep-Snapshots
  * keeps it (newer than a duration and/or among the last N), if it is
- * pinned, if a channel points at it, or if it is among the targets of a
- * channel's recent moves (Channel-History, default 5) so that rollback
- * works.
+ * pinned, if a channel points at it, or if up to Channel-History
+ * (default 5) successive rollbacks of a channel could return it there
+ * (channel_rollback_targets(), the rule rollback follows: the daemon's
+ * re-signings count for nothing).
  *
  * Collection is incremental: a pool interval [from, to) can only die when
  * every snapshot in it is dropped, so it started in a run of dropped
