@@ -837,17 +837,32 @@ gc_pin_get(struct store_txn *t, const char *mirror, const char *id,
 	return 0;
 }
 
+struct holder_ctx {
+	const char *id;
+	bool held;
+};
+
+static int
+holder_target(void *ctx, const char *id, struct merr *err)
+{
+	struct holder_ctx *hc = ctx;
+
+	if (strcmp(hc->id, id) == 0)
+		hc->held = true;
+	return 0;
+}
+
 /*
  * Adds to why, "; "-separated, what keeps snapshot id of mirror: a pin,
- * a channel's target, a channel's recent moves (the keep rules of
- * keep_channels).
+ * a channel's target, up to history rollbacks of a channel (the keep
+ * rules of keep_channels, through the same channel_rollback_targets()).
  */
 static int
 holders(struct store_txn *t, const char *mirror, const char *id,
     unsigned history, struct buf *why, struct merr *err)
 {
 	char **names = NULL, *note = NULL;
-	size_t nn = 0, i, j;
+	size_t nn = 0, i;
 	int rc;
 
 	rc = gc_pin_get(t, mirror, id, &note, err);
@@ -860,9 +875,7 @@ holders(struct store_txn *t, const char *mirror, const char *id,
 	rc = channel_list(t, mirror, &names, &nn, err);
 	for (i = 0; rc == 0 && i < nn; i++) {
 		struct channel ch;
-		struct channel_log *l = NULL;
-		size_t nl = 0;
-		bool held = false;
+		struct holder_ctx hc = { id, false };
 
 		rc = channel_get(t, mirror, names[i], &ch, err);
 		if (rc)
@@ -870,21 +883,16 @@ holders(struct store_txn *t, const char *mirror, const char *id,
 		if (strcmp(ch.target, id) == 0) {
 			buf_addf(why, "%schannel '%s' points at it",
 			    why->len ? "; " : "", names[i]);
-			held = true;
+			channel_release(&ch);
+			continue;
 		}
 		channel_release(&ch);
-		rc = channel_log_get(t, mirror, names[i], &l, &nl, err);
-		for (j = nl > history ? nl - history : 0; rc == 0 && !held &&
-		    j < nl; j++) {
-			if (strcmp(l[j].to, id) && strcmp(l[j].from, id))
-				continue;
-			buf_addf(why, "%schannel '%s' moved %s it within its "
-			    "last %u moves (Channel-History), so rollback "
-			    "needs it", why->len ? "; " : "", names[i],
-			    strcmp(l[j].to, id) == 0 ? "to" : "from", history);
-			held = true;
-		}
-		channel_log_release(l, nl);
+		rc = channel_rollback_targets(t, mirror, names[i], history,
+		    holder_target, &hc, err);
+		if (rc == 0 && hc.held)
+			buf_addf(why, "%schannel '%s' can roll back to it "
+			    "within Channel-History (%u)", why->len ? "; " : "",
+			    names[i], history);
 	}
 	snap_list_free(names, nn);
 	return rc;

@@ -6,9 +6,9 @@
 #   B1..B4, production promoted through all four. Valid-For: 60s; the
 #   daemon (both mirrors Enabled: no: no sync, no gc of its own) re-signs
 #   both channels ('refresh' in their logs) before we stop it.
-# A: Channel-History: 1, Keep-Snapshots: last 1 (two: last 100): gc keeps
-#    A1, the one rollback's target; rollback succeeds and serves A1's
-#    indices.
+# A: Channel-History: 1, Keep-Snapshots: last 1 (two: last 100): snapshot
+#    drop refuses A1, the one rollback's target, and gc keeps it; rollback
+#    succeeds and serves A1's indices.
 # B: Channel-History: 2, two: last 1: gc drops exactly B1 (three rollbacks
 #    away) and keeps B2, B3; two rollbacks in a row succeed and serve B3
 #    then B2; a third fails naming B1, which is gone.
@@ -66,6 +66,11 @@ for m in one two; do
 	assert_rc 0
 	assert_out_match " refresh "
 done
+
+step "A: Channel-History: 1: snapshot drop refuses A1, the rollback's target"
+run mirrord snapshot drop one "$A1"
+assert_rc 1
+assert_err_match "channel 'production' can roll back to it within Channel-History"
 
 step "A: Channel-History: 1: gc keeps A1, the rollback's target"
 run mirrord gc
