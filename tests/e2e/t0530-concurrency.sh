@@ -275,6 +275,12 @@ def check(snap, path, status, body, want=None):
         bad("GET %s: status %d" % (path, status))
         return False
     if want is not None and hashlib.sha256(body).hexdigest() != want:
+        # A snapshot ID is a time: once retention drops snap, its URLs
+        # serve the newest snapshot before it (ARCHITECTURE.md), whose
+        # file at this path may differ. Only then is it no fault.
+        if snap not in (list_snaps() or [snap]):
+            res["not_found"].setdefault(snap, []).append(path)
+            return False
         bad("GET %s: wrong bytes (sha256 %s, expected %s)" %
             (path, hashlib.sha256(body).hexdigest(), want))
         return False
@@ -282,17 +288,22 @@ def check(snap, path, status, body, want=None):
     res["bytes"] += len(body)
     return True
 
+def list_snaps():
+    """The mirror's snapshot IDs (a pinned one's line goes on with its
+    mark), or None if the list failed."""
+    p = subprocess.run([mirrord, "-c", conf, "snapshot", "list", "demo"],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        res["list_failures"] += 1
+        return None
+    return [l.split()[0] for l in p.stdout.splitlines() if l.split()]
+
 snaps = []
 end = time.time() + duration
 while time.time() < end:
     res["iterations"] += 1
     if res["iterations"] % 5 == 1 or not snaps:
-        p = subprocess.run([mirrord, "-c", conf, "snapshot", "list", "demo"],
-                           capture_output=True, text=True, timeout=30)
-        if p.returncode == 0 and p.stdout.split():
-            snaps = p.stdout.split()
-        else:
-            res["list_failures"] += 1
+        snaps = list_snaps() or snaps
     try:
         # latest's stable InRelease: one of upstream's
         path = "/demo/latest/dists/stable/InRelease"
