@@ -410,7 +410,8 @@ gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 	tmp = tmpdir ? tmpdir : getenv("TMPDIR");
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	v->home = xasprintf("%s/mirrord-gpg.XXXXXX", tmp);
+	/* The pid: store_clean_tmp() keeps a live process's home. */
+	v->home = xasprintf("%s/mirrord-gpg.%ld.XXXXXX", tmp, (long)getpid());
 	if (mkdtemp(v->home) == NULL) {
 		rc = merr_errno(err, "cannot create GnuPG home '%s'", v->home);
 		free(v->home);

@@ -21,6 +21,7 @@
 #include <ftw.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +93,7 @@ struct store {
 	bool write;
 	int dirfd;		/* the store directory, for syncfs() */
 	int lock_fd;		/* -1 unless store_lock() holds the lock */
+	int chan_fd;		/* -1 unless store_lock_channels() holds it */
 	unsigned long tmp_seq;	/* names this process's temp files */
 
 	/*
@@ -316,6 +318,7 @@ store_open(const char *dir, bool write, struct store **out,
 	s->write = write;
 	s->dirfd = -1;
 	s->lock_fd = -1;
+	s->chan_fd = -1;
 	atomic_init(&s->full, false);
 	if (pthread_key_create(&s->depth, NULL) != 0) {
 		free(s->dir);
@@ -423,6 +426,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	store_unlock_channels(s);
 	store_unlock(s);
 	if (s->env)
 		mdb_env_close(s->env);
@@ -442,9 +446,11 @@ store_dir(const struct store *s)
 	return s->dir;
 }
 
-/* Describes the lock holder from the lock file's "pid what" text. */
+/*
+ * Describes the holder of lock file fd (which) from its "pid what" text.
+ */
 static int
-store_lock_busy(struct store *s, int fd, struct merr *err)
+lock_busy(struct store *s, const char *which, int fd, struct merr *err)
 {
 	char text[LOCK_TEXT_MAX + 1], *sp, *nl;
 	uint64_t pid;
@@ -462,24 +468,29 @@ store_lock_busy(struct store *s, int fd, struct merr *err)
 	/* The holder may not have written its name yet. */
 	if (sp == NULL || parse_u64(text, (size_t)(sp - text), INT32_MAX,
 	    &pid) != 0)
-		return merr_set(err, MERR_BUSY, "store '%s' is locked by "
-		    "another process", s->dir);
-	return merr_set(err, MERR_BUSY, "store '%s' is locked by pid %llu "
-	    "(%s)", s->dir, (unsigned long long)pid, sp + 1);
+		return merr_set(err, MERR_BUSY, "%s '%s' is locked by "
+		    "another process", which, s->dir);
+	return merr_set(err, MERR_BUSY, "%s '%s' is locked by pid %llu "
+	    "(%s)", which, s->dir, (unsigned long long)pid, sp + 1);
 }
 
-int
-store_lock(struct store *s, const char *what, bool wait, struct merr *err)
+/*
+ * Takes the flock on <store>/name into *fdp and writes "pid what" into
+ * the file; which names the lock in messages.
+ */
+static int
+lock_take(struct store *s, const char *name, const char *which, int *fdp,
+    const char *what, bool wait, struct merr *err)
 {
 	char *path, *text;
 	size_t len;
 	ssize_t n;
 	int fd, rc;
 
-	if (s->lock_fd >= 0)
-		return merr_set(err, MERR_BUSY, "store '%s' is already "
-		    "locked by this process", s->dir);
-	path = xasprintf("%s/lock", s->dir);
+	if (*fdp >= 0)
+		return merr_set(err, MERR_BUSY, "%s '%s' is already "
+		    "locked by this process", which, s->dir);
+	path = xasprintf("%s/%s", s->dir, name);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = merr_errno(err, "cannot open '%s'", path);
@@ -492,7 +503,7 @@ store_lock(struct store *s, const char *what, bool wait, struct merr *err)
 			goto fail;
 		}
 		if (!wait) {
-			rc = store_lock_busy(s, fd, err);
+			rc = lock_busy(s, which, fd, err);
 			goto fail;
 		}
 		/* The caller logged the holder; now we block. */
@@ -521,7 +532,7 @@ store_lock(struct store *s, const char *what, bool wait, struct merr *err)
 		goto fail;
 	}
 	free(path);
-	s->lock_fd = fd;
+	*fdp = fd;
 	return 0;
 fail:
 	close(fd);	/* releases the flock if we took it */
@@ -529,20 +540,46 @@ fail:
 	return rc;
 }
 
-void
-store_unlock(struct store *s)
+static void
+lock_drop(int *fdp)
 {
-	if (s->lock_fd < 0)
+	if (*fdp < 0)
 		return;
 	/*
 	 * Clear the holder text while still holding the lock; the file stays
 	 * (unlinking a flock'ed file races with the next opener).
 	 */
-	if (ftruncate(s->lock_fd, 0) < 0) {
+	if (ftruncate(*fdp, 0) < 0) {
 		/* Harmless: the next holder truncates it. */
 	}
-	close(s->lock_fd);
-	s->lock_fd = -1;
+	close(*fdp);
+	*fdp = -1;
+}
+
+int
+store_lock(struct store *s, const char *what, bool wait, struct merr *err)
+{
+	return lock_take(s, "lock", "store", &s->lock_fd, what, wait, err);
+}
+
+void
+store_unlock(struct store *s)
+{
+	lock_drop(&s->lock_fd);
+}
+
+int
+store_lock_channels(struct store *s, const char *what, bool wait,
+    struct merr *err)
+{
+	return lock_take(s, "lock.channels", "channels of store",
+	    &s->chan_fd, what, wait, err);
+}
+
+void
+store_unlock_channels(struct store *s)
+{
+	lock_drop(&s->chan_fd);
 }
 
 int
@@ -1319,8 +1356,9 @@ store_blob_begin(struct store *s, uint64_t cap, struct blob_writer *w,
 	w->store = s;
 	w->cap = cap;
 	/*
-	 * "tmp/<pid>.<n>": unique among live writers (one process holds the
-	 * lock; its counter never repeats), and created 0644 in one call,
+	 * "tmp/<pid>.<n>": unique among live writers (pids differ; a
+	 * process's counter never repeats; store_clean_tmp() keeps the
+	 * files of other live pids), and created 0644 in one call,
 	 * as blobs are public archive content that a serve process running
 	 * as another user reads. tmp/ itself is 0700, so nothing is
 	 * readable before it is verified. Leftovers of killed writers are
@@ -1563,6 +1601,41 @@ clean_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	    errno != ENOENT ? -1 : 0;
 }
 
+/*
+ * The pid that owns tmp/ entry name ("<pid>.<n>", a blob being written,
+ * or "mirrord-gpg.<pid>.XXXXXX", a verifier's GnuPG home), or 0.
+ */
+static pid_t
+tmp_owner(const char *name)
+{
+	static const char gpg[] = "mirrord-gpg.";
+	const char *dot;
+	uint64_t pid;
+
+	if (strncmp(name, gpg, sizeof(gpg) - 1) == 0)
+		name += sizeof(gpg) - 1;
+	dot = strchr(name, '.');
+	if (dot == NULL || parse_u64(name, (size_t)(dot - name), INT32_MAX,
+	    &pid) != 0)
+		return 0;
+	return (pid_t)pid;
+}
+
+/*
+ * True if tmp/ entry name belongs to another live process: a sync, gc or
+ * channel move running beside us (they no longer exclude each other).
+ * kill(0) fails with EPERM for a live process of another user.
+ */
+static bool
+tmp_live(const char *name)
+{
+	pid_t pid = tmp_owner(name);
+
+	if (pid <= 0 || pid == getpid())
+		return false;
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
 int
 store_clean_tmp(struct store *s, struct merr *err)
 {
@@ -1586,7 +1659,7 @@ store_clean_tmp(struct store *s, struct merr *err)
 			break;
 		}
 		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		    strcmp(de->d_name, "..") == 0 || tmp_live(de->d_name))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
 			continue;

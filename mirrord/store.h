@@ -6,6 +6,7 @@
  *   tmp/                   blobs being written (temp files, removed on abort)
  *   index/                 the LMDB environment
  *   lock                   the writer lock (flock), holding "pid command"
+ *   lock.channels          the channel lock (flock), the same text
  *
  * Durability: blobs are written to tmp/, checked and renamed into place
  * without an fsync each; store_sync() is the one barrier (syncfs) that a
@@ -60,10 +61,28 @@ const char *store_dir(const struct store *s);
  * it. wait: block until the holder ends (logging who holds it once);
  * otherwise fail with MERR_BUSY naming the holder. Released by
  * store_unlock() or store_close().
+ *
+ * The writer lock is held for hours: by a sync (its downloads, commit and
+ * the daemon's gc after it) and by gc, for their whole runs. It keeps gc
+ * from deleting what a sync relies on and has not committed, and makes
+ * one sync at a time. Channel moves do not take it.
  */
 int store_lock(struct store *s, const char *what, bool wait,
     struct merr *err);
 void store_unlock(struct store *s);
+
+/*
+ * Takes the channel lock (flock on <store>/lock.channels), as store_lock()
+ * does the writer lock; MERR_BUSY names the holder. It is held for
+ * moments, never across a download: by a channel move (promote, rollback,
+ * the daemon's refresh), by pin and unpin, by the first use that makes
+ * the signing key, and by gc from its retention transaction to its last
+ * unlink (gc_run). A process that takes both takes the writer lock first.
+ * Released by store_unlock_channels() or store_close().
+ */
+int store_lock_channels(struct store *s, const char *what, bool wait,
+    struct merr *err);
+void store_unlock_channels(struct store *s);
 
 /*
  * The ID of the last committed write transaction: it changes with every
@@ -202,7 +221,11 @@ int store_prepare_dirs(struct store *s, const unsigned char (*h)[HASH_LEN],
 int store_put_mem(struct store *s, const void *data, size_t len,
     unsigned char h[HASH_LEN], struct merr *err);
 
-/* Removes leftovers in tmp/ (from killed writers); needs the lock. */
+/*
+ * Removes leftovers in tmp/ (from killed writers); needs the writer lock.
+ * Entries named after another live process (a channel move or pin running
+ * beside the lock's holder) are kept.
+ */
 int store_clean_tmp(struct store *s, struct merr *err);
 
 /*

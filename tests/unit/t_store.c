@@ -540,6 +540,35 @@ test_blobs(const char *root)
 	is_int(count_dir(tmp), 0, "tmp/ is empty");
 	store_blob_abort(&w);
 
+	/*
+	 * Another live process's files (a channel move beside a sync) are
+	 * kept, a dead one's removed: our parent lives, a reaped child not.
+	 */
+	{
+		char *live = xasprintf("%s/%ld.3", tmp, (long)getppid());
+		char *home = xasprintf("%s/mirrord-gpg.%ld.AbCdEf", tmp,
+		    (long)getppid());
+		char *dead;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		waitpid(pid, NULL, 0);
+		dead = xasprintf("%s/%ld.0", tmp, (long)pid);
+		write_raw(live, "x");
+		write_raw(dead, "x");
+		ok(mkdir(home, 0700) == 0, "a live verifier's home");
+		is_int(store_clean_tmp(s, &err), 0, "clean_tmp beside others");
+		ok(access(live, F_OK) == 0, "a live process's file is kept");
+		ok(access(home, F_OK) == 0, "a live process's home is kept");
+		ok(access(dead, F_OK) < 0, "a dead process's file is removed");
+		unlink(live);
+		rmdir(home);
+		free(live);
+		free(home);
+		free(dead);
+	}
+
 	store_close(s);
 	free(p);
 	free(tmp);
@@ -626,6 +655,34 @@ test_lock(const char *root)
 
 	is_int(run_child(dir, false, MERR_BUSY, getpid(), NULL), 0,
 	    "child gets MERR_BUSY naming our pid");
+	/*
+	 * The channel lock is another file: a channel move takes it while a
+	 * sync holds the writer lock, and a second move is told who holds it.
+	 */
+	{
+		struct store *s2;
+		char *cp = xasprintf("%s/lock.channels", dir);
+		char *cw = xasprintf("%ld test move\n", (long)getpid());
+
+		is_int(store_lock_channels(s, "test move", false, &err), 0,
+		    "channel lock beside the writer lock");
+		ok(file_is(cp, cw), "channel lock file names the holder");
+		rc = store_open(dir, true, &s2, &err);
+		is_int(rc, 0, "second handle");
+		if (rc == 0) {
+			is_int(store_lock_channels(s2, "other", false, &err),
+			    MERR_BUSY, "a second move is refused");
+			ok(strstr(err.msg, "channels of store") != NULL &&
+			    strstr(err.msg, "(test move)") != NULL,
+			    "naming the channel lock's holder: %s", err.msg);
+			store_unlock_channels(s);
+			is_int(store_lock_channels(s2, "other", false, &err),
+			    0, "and takes it once released");
+			store_close(s2);
+		}
+		free(cp);
+		free(cw);
+	}
 	store_unlock(s);
 	store_unlock(s);	/* harmless */
 	is_int(run_child(dir, false, 0, 0, NULL), 0,
