@@ -99,8 +99,9 @@ struct channel_move_opts {
  * Moves channel name of mirror to the snapshot ref names (an ID, a
  * timestamp, "latest" or another channel), making and signing its
  * Release files with g, in one write transaction after they are durable.
- * A move to the current target is MERR_EXISTS. The caller holds the store
- * lock. target gets the snapshot ID.
+ * A move to the current target is MERR_EXISTS. The caller holds the
+ * store's channel lock (store_lock_channels), not its writer lock: a move
+ * never waits for a sync. target gets the snapshot ID.
  */
 int channel_promote(struct store *s, struct gpg_signer *g, const char *mirror,
     const char *ref, const char *name, const struct channel_move_opts *o,

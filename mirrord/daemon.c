@@ -451,7 +451,8 @@ channels_check(struct daemon *d, const struct conf *c)
 			next = now + DAEMON_CHAN_RETRY_S;
 	}
 	if (ntodo > 0)
-		rc = store_lock(d->store, "daemon refresh", false, &err);
+		rc = store_lock_channels(d->store, "daemon refresh", false,
+		    &err);
 	if (ntodo > 0 && rc) {
 		/*
 		 * Soon: a channel due for re-signing is half-way to its
@@ -488,7 +489,7 @@ channels_check(struct daemon *d, const struct conf *c)
 				    todo[i].name);
 			}
 		}
-		store_unlock(d->store);
+		store_unlock_channels(d->store);
 	}
 	for (i = 0; i < ntodo; i++)
 		free(todo[i].name);

@@ -566,9 +566,13 @@ fanout_name(const char *name)
 /*
  * One fan-out directory blobs/ab/cd (fd): each file named like a blob of
  * that directory that the blobs table does not list and whose mtime is
- * older than grace is unlinked. One short read transaction per directory;
- * rows are only added under the writer lock, which the caller holds, so
- * none appears between the lookup and the unlink. A file not named like a
+ * older than grace is unlinked. One short read transaction per directory.
+ * Syncs add rows only under the writer lock, which the caller holds, but a
+ * channel move lists its new Release files under the channel lock alone:
+ * so the first orphan found in a directory makes the walk take the channel
+ * lock and look at the directory again, holding it until the directory
+ * ends. A move then either listed the file first (it is skipped) or runs
+ * after the unlink (it writes the file again). A file not named like a
  * blob is left alone (fsck names it).
  */
 static int
@@ -576,9 +580,11 @@ sweep_dir(struct store *s, int fd, const char *path, const char *prefix,
     long grace, bool dry_run, struct gc_stats *st, struct merr *err)
 {
 	struct store_txn *t = NULL;
+	struct gc_stats st0 = *st;
 	struct dirent *e;
 	DIR *d;
 	int64_t now = (int64_t)time(NULL);
+	bool locked = false;
 	int rc;
 
 	d = fdopendir(fd);
@@ -622,6 +628,19 @@ sweep_dir(struct store *s, int fd, const char *path, const char *prefix,
 			st->orphans_pending++;
 			continue;
 		}
+		if (!dry_run && !locked) {
+			/* Again from the top, under the channel lock. */
+			store_txn_abort(t);
+			t = NULL;
+			rc = store_lock_channels(s, "gc", true, err);
+			if (rc)
+				break;
+			locked = true;
+			*st = st0;
+			rewinddir(d);
+			rc = store_txn_begin(s, false, &t, err);
+			continue;
+		}
 		if (!dry_run && unlinkat(dirfd(d), e->d_name, 0) < 0) {
 			if (errno != ENOENT)
 				log_warn("cannot remove '%s/%s': %s", path,
@@ -631,7 +650,10 @@ sweep_dir(struct store *s, int fd, const char *path, const char *prefix,
 		st->orphans_removed++;
 		st->orphan_bytes_removed += (uint64_t)sb.st_size;
 	}
-	store_txn_abort(t);
+	if (t != NULL)
+		store_txn_abort(t);
+	if (locked)
+		store_unlock_channels(s);
 	closedir(d);
 	return rc;
 }
@@ -777,9 +799,21 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 		if (rc)
 			return rc;
 	}
-	rc = store_txn_begin(s, true, &t, err);
+	/*
+	 * Channel moves run beside a sync; from here to the last unlink they
+	 * wait. A move that began before resolved its target and may adopt
+	 * a Release file already on disk: retention must not drop that
+	 * target, nor collection unlink that file, before its commit
+	 * (docs/durability.md, §3 invariant 8).
+	 */
+	rc = store_lock_channels(s, "gc", true, err);
 	if (rc)
 		return rc;
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc) {
+		store_unlock_channels(s);
+		return rc;
+	}
 	for (i = 0; rc == 0 && i < c->nmirrors; i++) {
 		const struct conf_mirror *cm = &c->mirrors[i];
 
@@ -810,6 +844,7 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 			free(path);
 		}
 	}
+	store_unlock_channels(s);
 	free(cand.h);
 	free(kept.h);
 	free(gone.h);

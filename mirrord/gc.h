@@ -43,7 +43,9 @@ struct gc_stats {
  * Applies retention to mirror m (Keep-Snapshots of m, else of c; every
  * configured mirror if m is NULL), then collects what became
  * unreferenced and removes queued blobs older than grace seconds.
- * dry_run: report only, change nothing. The caller holds the store lock.
+ * dry_run: report only, change nothing. The caller holds the store's
+ * writer lock; gc_run takes the channel lock (waiting for a channel move)
+ * from its write transaction to its last unlink.
  *
  * With m NULL (the whole store) it first walks blobs/ for files that no
  * table lists (orphans: a failed sync that could not record its blobs, a
@@ -63,7 +65,10 @@ int gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 int gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN],
     int64_t now, struct merr *err);
 
-/* Pins (note non-NULL) or unpins a snapshot: pinned ones are never dropped. */
+/*
+ * Pins (note non-NULL) or unpins a snapshot: pinned ones are never dropped.
+ * The caller holds the store's channel lock.
+ */
 int gc_pin(struct store *s, const char *mirror, const char *id,
     const char *note, struct merr *err);
 

@@ -230,6 +230,32 @@ open_store_locked(struct cli *cli, const char *what, struct store **s)
 }
 
 /*
+ * Opens the store for writing and takes its channel lock, waiting: for
+ * channel moves and pins, which must not wait for a sync (store.h).
+ */
+static int
+open_store_channels(struct cli *cli, const char *what, struct store **s)
+{
+	struct merr err = { 0 };
+	int rc;
+
+	if (open_store(cli, true, s))
+		return 1;
+	rc = store_lock_channels(*s, what, false, &err);
+	if (rc == MERR_BUSY) {
+		log_info("%s; waiting", err.msg);
+		rc = store_lock_channels(*s, what, true, &err);
+	}
+	if (rc) {
+		log_error("%s", err.msg);
+		store_close(*s);
+		*s = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * SIGINT or SIGTERM during `sync`: the sync in progress is cancelled (a
  * signal handler may only set a flag; a lock-free atomic is one).
  */
@@ -1069,16 +1095,18 @@ cmd_move(struct cli *cli, bool rollback, const char *message, int argc,
 	}
 	/*
 	 * Starting gpg takes a second or two: do it before taking the
-	 * store's lock, which syncs and the daemon wait for. Only making
+	 * channel lock, which other moves and gc wait for. Only making
 	 * the key on first need happens under the lock (two first
-	 * promotions must not make two keys).
+	 * promotions must not make two keys). A sync holds the writer
+	 * lock, which a move does not take.
 	 */
 	kp = signing_key_path(cli->conf);
 	have_key = access(kp, F_OK) == 0;
 	free(kp);
 	if (have_key && open_signer(cli, &g))
 		return 1;
-	if (open_store_locked(cli, rollback ? "rollback" : "promote", &s)) {
+	if (open_store_channels(cli, rollback ? "rollback" : "promote",
+	    &s)) {
 		gpg_signer_free(g);
 		return 1;
 	}
@@ -1631,7 +1659,8 @@ cmd_gc(struct cli *cli, int argc, char **argv)
 /*
  * snapshot pin MIRROR REF NOTE | snapshot unpin MIRROR REF: REF resolves
  * as for promote (an ID, a timestamp, 'latest' or a channel) under the
- * store's lock, so no sync moves 'latest' in between; the ID is printed.
+ * channel lock, so no gc drops it before the pin (gc_pin loads it again
+ * in its transaction); the ID is printed.
  */
 static int
 cmd_pin(struct cli *cli, bool pin, int argc, char **argv)
@@ -1648,7 +1677,7 @@ cmd_pin(struct cli *cli, bool pin, int argc, char **argv)
 		return 2;
 	}
 	if (check_mirror(cli, argv[0]) ||
-	    open_store_locked(cli, pin ? "pin" : "unpin", &s))
+	    open_store_channels(cli, pin ? "pin" : "unpin", &s))
 		return 1;
 	rc = store_txn_begin(s, false, &t, &err);
 	if (rc == 0)
