@@ -447,10 +447,12 @@ store_dir(const struct store *s)
 }
 
 /*
- * Describes the holder of lock file fd (which) from its "pid what" text.
+ * Describes the holder of lock file fd from its "pid what" text: "<which>
+ * '<store>' is (are: plural which) locked by ...".
  */
 static int
-lock_busy(struct store *s, const char *which, int fd, struct merr *err)
+lock_busy(struct store *s, const char *which, bool are, int fd,
+    struct merr *err)
 {
 	char text[LOCK_TEXT_MAX + 1], *sp, *nl;
 	uint64_t pid;
@@ -468,10 +470,11 @@ lock_busy(struct store *s, const char *which, int fd, struct merr *err)
 	/* The holder may not have written its name yet. */
 	if (sp == NULL || parse_u64(text, (size_t)(sp - text), INT32_MAX,
 	    &pid) != 0)
-		return merr_set(err, MERR_BUSY, "%s '%s' is locked by "
-		    "another process", which, s->dir);
-	return merr_set(err, MERR_BUSY, "%s '%s' is locked by pid %llu "
-	    "(%s)", which, s->dir, (unsigned long long)pid, sp + 1);
+		return merr_set(err, MERR_BUSY, "%s '%s' %s locked by "
+		    "another process", which, s->dir, are ? "are" : "is");
+	return merr_set(err, MERR_BUSY, "%s '%s' %s locked by pid %llu "
+	    "(%s)", which, s->dir, are ? "are" : "is",
+	    (unsigned long long)pid, sp + 1);
 }
 
 /*
@@ -488,8 +491,9 @@ lock_take(struct store *s, const char *name, const char *which, int *fdp,
 	int fd, rc;
 
 	if (*fdp >= 0)
-		return merr_set(err, MERR_BUSY, "%s '%s' is already "
-		    "locked by this process", which, s->dir);
+		return merr_set(err, MERR_BUSY, "%s '%s' %s already "
+		    "locked by this process", which, s->dir,
+		    fdp == &s->chan_fd ? "are" : "is");
 	path = xasprintf("%s/%s", s->dir, name);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -503,7 +507,8 @@ lock_take(struct store *s, const char *name, const char *which, int *fdp,
 			goto fail;
 		}
 		if (!wait) {
-			rc = lock_busy(s, which, fd, err);
+			rc = lock_busy(s, which, fdp == &s->chan_fd, fd,
+			    err);
 			goto fail;
 		}
 		/* The caller logged the holder; now we block. */
