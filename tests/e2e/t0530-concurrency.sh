@@ -144,7 +144,7 @@ validate() {
 	124|137)
 		# Still queued for the writer lock: slow, not broken (counted
 		# and shown; the lock holders' own runs show their progress).
-		if tail -n 1 "$4" | grep -q 'is locked by .*; waiting$'; then
+		if tail -n 1 "$4" | grep -Eq '(is|are) locked by .*; waiting$'; then
 			echo lock-wait-timeout
 		else
 			echo "BAD timed out ($CMD_TIMEOUT s)"
@@ -363,9 +363,9 @@ for c in 1 2; do
 	_pids="$_pids $!"
 done
 L=""
-# Writers (sync, promote, rollback, gc) pause longer: each holds the store
-# lock (promote and rollback for seconds: they start gpg under it), and
-# the daemon, which only tries the lock, must get it sometimes. The moves
+# Writers (sync, promote, rollback, gc) pause longer: sync and gc hold the
+# writer lock, moves the channel lock (which gc takes too while removing),
+# and the daemon, which only tries them, must get them sometimes. The moves
 # share one loop: promote latest, rollback, promote a random snapshot.
 for spec in "2 sync" "3 gc" \
     "2 promote demo latest production | rollback demo production |
