@@ -146,7 +146,8 @@ int channel_rollback(struct store *s, struct gpg_signer *g,
  * queued for gc (as a move queues the ones it replaces), and its log
  * keeps a "delete" entry by by (with message, or NULL), so `channel log`
  * still tells its story. MERR_NOTFOUND if there is no such channel. The
- * caller holds the store lock. target gets the snapshot it pointed at.
+ * caller holds the store's channel lock. target gets the snapshot it
+ * pointed at.
  */
 int channel_delete(struct store *s, const char *mirror, const char *name,
     const char *by, const char *message, char target[SNAP_ID_LEN + 1],
@@ -158,7 +159,8 @@ int channel_delete(struct store *s, const char *mirror, const char *name,
  * the whole log move to the new name, which gets a "rename" entry; the
  * old name's log keeps one "rename" entry saying where it went. Clients
  * of the old URL get 404 from then on. MERR_NOTFOUND if from does not
- * exist, MERR_EXISTS if to does. The caller holds the store lock.
+ * exist, MERR_EXISTS if to does. The caller holds the store's channel
+ * lock.
  */
 int channel_rename(struct store *s, const char *mirror, const char *from,
     const char *to, const char *by, const char *message, struct merr *err);

@@ -86,8 +86,9 @@ int gc_pin_get(struct store_txn *t, const char *mirror, const char *id,
  * period). Refused (MERR_BUSY, naming each holder) while a channel points
  * at it, a channel's last history moves (Channel-History of c) name it, or
  * a pin holds it; refused (MERR_INVAL) for the mirror's newest snapshot,
- * which 'latest' and the next sync build on. The caller holds the store
- * lock. st counts what was dropped and queued.
+ * which 'latest' and the next sync build on. The caller holds the store's
+ * writer lock and then its channel lock (no move resolves its target to
+ * id meanwhile). st counts what was dropped and queued.
  */
 int gc_drop(struct store *s, const struct conf *c, const char *mirror,
     const char *id, struct gc_stats *st, struct merr *err);

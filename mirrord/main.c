@@ -1806,7 +1806,7 @@ cmd_channel_edit(struct cli *cli, bool rename, const char *message,
 	int rc;
 
 	if (check_mirror(cli, argv[0]) ||
-	    open_store_locked(cli, rename ? "channel rename" :
+	    open_store_channels(cli, rename ? "channel rename" :
 	    "channel delete", &s))
 		return 1;
 	by = who();
@@ -1841,7 +1841,10 @@ cmd_drop(struct cli *cli, char **argv)
 	if (check_mirror(cli, argv[0]) ||
 	    open_store_locked(cli, "snapshot drop", &s))
 		return 1;
-	rc = gc_drop(s, cli->conf, argv[0], argv[1], &st, &err);
+	/* And no move resolves its target to this snapshot meanwhile. */
+	rc = store_lock_channels(s, "snapshot drop", true, &err);
+	if (rc == 0)
+		rc = gc_drop(s, cli->conf, argv[0], argv[1], &st, &err);
 	store_close(s);
 	if (rc) {
 		log_mirror_error(argv[0], &err);
