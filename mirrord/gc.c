@@ -804,7 +804,7 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 	 * wait. A move that began before resolved its target and may adopt
 	 * a Release file already on disk: retention must not drop that
 	 * target, nor collection unlink that file, before its commit
-	 * (docs/durability.md, §3 invariant 8).
+	 * (docs/durability.md, §3a).
 	 */
 	rc = store_lock_channels(s, "gc", true, err);
 	if (rc)
