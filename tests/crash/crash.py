@@ -490,7 +490,7 @@ class Store:
         if left:
             raise Fail("files left in tmp/ %s: %s" % (what, left[:5]))
         extra = set(os.listdir(self.dir)) - {"blobs", "tmp", "index", "lock",
-                                            "lock.channels",
+                                            "lock.channels", "gc-swept",
                                             "signing-key.asc", "keyring.gpg"}
         if extra:
             raise Fail("unexpected entries in the store %s: %s" %
