@@ -1166,6 +1166,6 @@ snap_commit(struct store *s, const char *mirror, struct snap *sn,
 			break;
 	}
 	if (rc)
-		merr_prefix(err, "mirror '%s': commit: ", mirror);
+		merr_prefix(err, "commit: ");
 	return rc;
 }

@@ -994,6 +994,10 @@ test_store(const char *root)
 	rc = snap_commit(s, MIRROR, &bad, d, states, &err);
 	snap_delta_free(d);
 	ok(rc < 0, "commit: refcount below zero fails (%s)", err.msg);
+	/* The caller (sync) names the mirror: once, not twice. */
+	ok(strncmp(err.msg, "commit: ", 8) == 0 &&
+	    strstr(err.msg, "mirror '") == NULL,
+	    "commit: the message leaves the mirror's name to its caller");
 	is_int(count_snaps(s, MIRROR), 3, "commit: ... no snapshot added");
 	rows_collect(s, TBL_POOL, MIRROR, &pool1);
 	rows_collect(s, TBL_POOLSEQ, MIRROR, &refs1);
