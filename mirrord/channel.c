@@ -571,6 +571,20 @@ out:
 	return rc;
 }
 
+/* Queues every Release file of ch for gc, as unreferenced since now. */
+static int
+queue_release_files(struct store_txn *t, const struct channel *ch,
+    int64_t now, struct merr *err)
+{
+	size_t j, f;
+	int rc = 0;
+
+	for (j = 0; rc == 0 && j < ch->nsuites; j++)
+		for (f = 0; rc == 0 && f < ch->suites[j].nfiles; f++)
+			rc = gc_queue(t, ch->suites[j].files[f].hash, now, err);
+	return rc;
+}
+
 /*
  * Points channel name at target: signs Release files for each of its
  * suites, makes them durable, then one transaction writes the state and
@@ -658,14 +672,7 @@ channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
 
 		rc = channel_get(t, mirror, name, &old, err);
 		if (rc == 0) {
-			size_t j, f;
-
-			for (j = 0; rc == 0 && j < old.nsuites; j++)
-				for (f = 0; rc == 0 &&
-				    f < old.suites[j].nfiles; f++)
-					rc = gc_queue(t,
-					    old.suites[j].files[f].hash, now,
-					    err);
+			rc = queue_release_files(t, &old, now, err);
 			channel_release(&old);
 		} else if (rc == MERR_NOTFOUND) {
 			rc = 0;
@@ -891,20 +898,6 @@ channel_refresh(struct store *s, struct gpg_signer *g, const char *mirror,
     const char *name, const struct channel_move_opts *o, struct merr *err)
 {
 	return channel_move_same(s, g, mirror, name, o, false, NULL, err);
-}
-
-/* Queues every Release file of ch for gc, as unreferenced since now. */
-static int
-queue_release_files(struct store_txn *t, const struct channel *ch,
-    int64_t now, struct merr *err)
-{
-	size_t j, f;
-	int rc = 0;
-
-	for (j = 0; rc == 0 && j < ch->nsuites; j++)
-		for (f = 0; rc == 0 && f < ch->suites[j].nfiles; f++)
-			rc = gc_queue(t, ch->suites[j].files[f].hash, now, err);
-	return rc;
 }
 
 int
