@@ -6,9 +6,15 @@
 # (write_conf), the binary (mirrord ...), and assertions that say what was
 # expected and what came instead.
 #
+# Named steps, as in git's t/: test_expect_success [PREREQ] 'NAME' 'CMDS'
+# reports each step as TAP ("ok 2 - NAME", "not ok 3 - NAME" with its
+# output, "ok 4 - NAME # SKIP missing PREREQ (why)"); see "named steps"
+# below. Plain `step` lines and code outside blocks work as before.
+#
 # Environment: MIRRORD (the binary; default build/mirrord), E2E_GNUPG (a
 # gnupg home shared by the suite; default one per test), MKARCHIVE_CACHE
-# (the .deb cache), E2E_KEEP=1 keeps $T for a post-mortem.
+# (the .deb cache), E2E_KEEP=1 keeps $T for a post-mortem, E2E_VERBOSE=1
+# shows the output of the steps that pass too.
 
 set -eu
 
@@ -24,10 +30,20 @@ MKARCHIVE_PY=$ROOT/tests/fixtures/mkarchive.py
 UPSTREAM_PY=$E2E_DIR/upstream.py
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mirrord-e2e.XXXXXX")
+# The test's own stdout and stderr, kept for reports made while a named
+# step's output is redirected (_steps_end, skip_all).
+exec 7>&1 8>&2
 _pids=""
+_step_n=0		# named steps so far (test_expect_success)
+_step_pass=0
+_step_skips=""		# the reasons of the skipped ones, "; "-separated
+_step_name=""		# the step running now ("" between steps)
+_step_body=""
+_step_out=""
 
 _cleanup() {
 	_rc=$?
+	_steps_end
 	for _p in $_pids; do kill "$_p" 2>/dev/null || true; done
 	for _p in $_pids; do wait "$_p" 2>/dev/null || true; done
 	if [ -n "${E2E_KEEP:-}" ]; then
@@ -80,7 +96,7 @@ _show_last() {
 # skip_all REASON: the test cannot run here (a missing prerequisite);
 # run.sh reports it as "# SKIP REASON", never as a pass.
 skip_all() {
-	echo "# SKIP: $*"
+	echo "# SKIP: $*" >&7
 	exit 77
 }
 
@@ -131,6 +147,149 @@ assert_out_empty() {
 assert_lines() {	# N: stdout has N lines
 	_n=$(wc -l <"$T/out" | tr -d ' ')
 	[ "$_n" = "$1" ] || fail "stdout: expected $1 lines, got $_n"
+}
+
+# ------------------------------------------------------------ named steps
+#
+# test_expect_success [PREREQ] NAME COMMANDS: one named step, as in git's
+# t/. COMMANDS (a string, or "-" to read them from stdin, e.g. a quoted
+# here-document for a step that needs single quotes) run in the test's own
+# shell, so that the variables they set stay set for the next steps, under
+# set -e, with their output kept aside. The step is reported as TAP:
+#   ok 3 - NAME
+#   not ok 4 - NAME             then its output as "#	" comments, and the
+#                               test ends there (later steps build on it)
+#   ok 5 - NAME # SKIP missing PREREQ (why)   its commands did not run
+# PREREQ is a comma-separated list of prerequisites (test_have_prereq), all
+# needed. The plan "1..N" follows the last step. A test whose steps were
+# all skipped ends as a skip (exit 77), never as a pass.
+# (The state of the named steps is set at the top of this file, before
+# the trap that reports it.)
+
+test_expect_success() {
+	_pre=""
+	[ $# != 3 ] || { _pre=$1; shift; }
+	[ $# = 2 ] || fail "test_expect_success [PREREQ] NAME COMMANDS:" \
+	    "$# arguments (a quoting slip in the test?)"
+	_step_n=$((_step_n + 1))
+	if [ -n "$_pre" ] && ! test_have_prereq "$_pre"; then
+		echo "ok $_step_n - $1 # SKIP missing $PREREQ_MISSING"
+		_step_skips="${_step_skips:+$_step_skips; }$PREREQ_MISSING"
+		return 0
+	fi
+	_step_name=$1
+	_step_body=$2
+	[ "$_step_body" != - ] || _step_body=$(cat)
+	_step_out=$T/.step.$_step_n
+	# Not a subshell: the variables the step sets are the test's.
+	{ eval "$_step_body"; } >"$_step_out" 2>&1 </dev/null
+	echo "ok $_step_n - $_step_name"
+	[ -z "${E2E_VERBOSE:-}" ] || sed 's/^/#	/' "$_step_out"
+	_step_name=""
+	_step_pass=$((_step_pass + 1))
+}
+
+# _steps_end: at exit (_cleanup, with $_rc the exit status): the failed
+# step's report with its output, the plan; a test whose steps were all
+# skipped becomes a skip.
+_steps_end() {
+	exec 1>&7 2>&8	# a step may have ended the test inside its redirection
+	if [ -n "$_step_name" ] && [ "$_rc" != 77 ]; then
+		# exit 0 from a step would end the test early as a pass
+		[ "$_rc" != 0 ] || _rc=1
+		echo "not ok $_step_n - $_step_name"
+		sed 's/^/#	/' "$_step_out" 2>/dev/null || true
+		# without a FAIL: line, the command that stopped set -e is
+		# somewhere in the step: show it as git does
+		if ! grep -q '^FAIL: ' "$_step_out" 2>/dev/null; then
+			echo "#	(exit $_rc from a command of the step:)"
+			printf '%s\n' "$_step_body" | sed 's/^/#	> /'
+		fi
+	fi
+	[ "$_step_n" = 0 ] || echo "1..$_step_n"
+	if [ "$_rc" = 0 ] && [ "$_step_n" -gt 0 ] && [ "$_step_pass" = 0 ]; then
+		echo "# SKIP: every step skipped: $_step_skips"
+		_rc=77
+	fi
+}
+
+# test_have_prereq PREREQ[,PREREQ...]: all are met ("!P": P is not). On
+# false, PREREQ_MISSING says which one and why. Known prerequisites:
+#   APT           apt-get and apt-cache (package apt)
+#   MDB_STAT      mdb_stat (package lmdb-utils)
+#   FAULTS_BUILD  MIRRORD_FAULTS_BIN names a -DMIRRORD_FAULTS build
+#                 (`make e2e` always builds one and sets it)
+#   ROOT          running as root (mount, chown)
+#   CHROMIUM      a chromium binary (browser checks)
+# and any declared with test_lazy_prereq.
+test_have_prereq() {
+	_ps=$1,
+	while [ -n "$_ps" ]; do
+		_p=${_ps%%,*}
+		_ps=${_ps#*,}
+		_neg=""
+		case $_p in !*) _neg=1; _p=${_p#!} ;; esac
+		if _prereq_check "$_p"; then _ok=1; else _ok=""; fi
+		if [ "$_ok" = "$_neg" ]; then
+			if [ -n "$_neg" ]; then
+				PREREQ_MISSING="!$_p ($_p is met)"
+			else
+				PREREQ_MISSING="$_p ($_prereq_why)"
+			fi
+			return 1
+		fi
+	done
+	return 0
+}
+
+# test_lazy_prereq NAME SCRIPT: NAME is met if SCRIPT (run in a subshell
+# on first use) succeeds.
+_lazy_prereqs=" "
+test_lazy_prereq() {
+	_lazy_prereqs="$_lazy_prereqs$1 "
+	eval "_lazy_$1=\$2"
+}
+
+# test_require_prereq PREREQ[,PREREQ...]: the whole test needs them; if
+# one is missing the test is a skip with the reason.
+test_require_prereq() {
+	test_have_prereq "$1" || skip_all "missing $PREREQ_MISSING"
+}
+
+# _prereq_check NAME: sets _prereq_why when NAME is not met.
+_prereq_check() {
+	case $1 in
+	APT)
+		_prereq_why="no apt-get/apt-cache: package apt"
+		command -v apt-get >/dev/null 2>&1 &&
+		    command -v apt-cache >/dev/null 2>&1 ;;
+	MDB_STAT)
+		_prereq_why="no mdb_stat: package lmdb-utils"
+		command -v mdb_stat >/dev/null 2>&1 ;;
+	FAULTS_BUILD)
+		_prereq_why="MIRRORD_FAULTS_BIN is not set; make FAULTS=1 builds"
+		_prereq_why="$_prereq_why build/faults/mirrord"
+		[ -n "${MIRRORD_FAULTS_BIN:-}" ] || return 1
+		# set but wrong is a mistake of the caller, not a skip
+		[ -x "$MIRRORD_FAULTS_BIN" ] || fail "MIRRORD_FAULTS_BIN=" \
+		    "'$MIRRORD_FAULTS_BIN' is not an executable"
+		;;
+	ROOT)
+		_prereq_why="not root"
+		[ "$(id -u)" = 0 ] ;;
+	CHROMIUM)
+		_prereq_why="no chromium or chromium-browser"
+		command -v chromium >/dev/null 2>&1 ||
+		    command -v chromium-browser >/dev/null 2>&1 ;;
+	*)
+		case $_lazy_prereqs in
+		*" $1 "*) ;;
+		*) fail "unknown prerequisite '$1'" ;;
+		esac
+		_prereq_why="$1: test_lazy_prereq's script failed"
+		eval "_s=\$_lazy_$1"
+		( eval "$_s" ) >/dev/null 2>&1 ;;
+	esac
 }
 
 # ------------------------------------------------------------ fixtures

@@ -1,8 +1,12 @@
 #!/bin/sh
 # run.sh MIRRORD_BINARY [TEST...]: runs every tests/e2e/t[0-9]*.sh (or the
 # named ones) in order against the binary, printing TAP ("ok N - name",
-# "not ok N - name" followed by the test's output as # comments). Exits 1
-# if any test failed, 2 on a usage error.
+# "not ok N - name" followed by the test's output as # comments, "ok N -
+# name # SKIP reason" for a test that cannot run here). Under each test
+# that passed, its named steps (lib.sh's test_expect_success) as comments:
+# "#   ok 2 - step", "#   ok 3 - step # SKIP missing PREREQ (why)". The
+# summary counts failed and skipped tests, and skipped steps. Exits 1 if
+# any test failed, 2 on a usage error.
 set -u
 
 if [ $# -lt 1 ]; then
@@ -43,6 +47,7 @@ echo "1..$#"
 n=0
 failed=0
 skipped=0
+skipped_steps=0
 start=$(date +%s)
 for t in "$@"; do
 	case $t in */*) ;; *) t=$E2E_DIR/$t ;; esac
@@ -53,8 +58,15 @@ for t in "$@"; do
 	timeout -k 5 "${E2E_TEST_TIMEOUT:-180}" sh "$t" >"$SUITE_TMP/log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
+	# a step that failed fails its test, whatever the exit status said
+	if [ "$rc" -eq 0 ] && grep -q '^not ok [0-9]' "$SUITE_TMP/log"; then
+		rc=1
+	fi
 	if [ "$rc" -eq 0 ]; then
 		echo "ok $n - $name (${secs}s)"
+		grep -E '^ok [0-9]+ - ' "$SUITE_TMP/log" | sed 's/^/#   /'
+		s=$(grep -Ec '^ok [0-9]+ - .* # SKIP' "$SUITE_TMP/log")
+		skipped_steps=$((skipped_steps + s))
 	elif [ "$rc" -eq 77 ]; then
 		# skip_all in lib.sh: TAP's SKIP directive with its reason
 		echo "ok $n - $name # SKIP $(sed -n 's/^# SKIP: //p' \
@@ -67,5 +79,6 @@ for t in "$@"; do
 		sed 's/^/#   /' "$SUITE_TMP/log"
 	fi
 done
-echo "# $failed of $n failed, $skipped skipped ($(($(date +%s) - start))s)"
+echo "# $failed of $n failed, $skipped skipped, $skipped_steps steps of" \
+    "passed tests skipped ($(($(date +%s) - start))s)"
 [ "$failed" -eq 0 ]
