@@ -76,52 +76,59 @@ if got != want:
 EOF
 }
 
-setup_synced
-cp -a "$ARCHIVE" "$T/gen1"
-mkarchive --generation 2
-sync_ok
-SNAP2=$SNAP
-cp -a "$ARCHIVE" "$T/gen2"
-mkarchive --generation 3
-sync_ok
-SNAP3=$SNAP
+test_expect_success 'three syncs, generations 1, 2 and 3' '
+	setup_synced
+	cp -a "$ARCHIVE" "$T/gen1"
+	mkarchive --generation 2
+	sync_ok
+	SNAP2=$SNAP
+	cp -a "$ARCHIVE" "$T/gen2"
+	mkarchive --generation 3
+	sync_ok
+	SNAP3=$SNAP
+'
 
-step "generation 1 -> 2"
-expect_diff "$T/gen1" "$T/gen2" "$T/want12"
 # mkarchive.py: generation 2 gives hello and libhello1 (both built for
 # amd64 and arm64) a new version in stable-updates, and nothing else.
-[ "$(cut -d ' ' -f 1-4 "$T/want12" | tr '\n' ,)" = \
-    "upgraded stable-updates hello amd64,upgraded stable-updates hello arm64,upgraded stable-updates libhello1 amd64,upgraded stable-updates libhello1 arm64," ] ||
-	fail "unexpected fixture changes 1 -> 2: $(cat "$T/want12")"
-check_diff "$SNAP1" "$SNAP2" "$T/want12"
-step "$(wc -l <"$T/want12" | tr -d ' ') changes"
+test_expect_success 'generation 1 -> 2' '
+	expect_diff "$T/gen1" "$T/gen2" "$T/want12"
+	[ "$(cut -d " " -f 1-4 "$T/want12" | tr "\n" ,)" = \
+	    "upgraded stable-updates hello amd64,upgraded stable-updates hello arm64,upgraded stable-updates libhello1 amd64,upgraded stable-updates libhello1 arm64," ] ||
+		fail "unexpected fixture changes 1 -> 2: $(cat "$T/want12")"
+	check_diff "$SNAP1" "$SNAP2" "$T/want12"
+	step "$(wc -l <"$T/want12" | tr -d " ") changes"
+'
 
-step "generation 2 -> 1: downgrades"
-expect_diff "$T/gen2" "$T/gen1" "$T/want21"
-grep -q '^downgraded ' "$T/want21" || fail "no downgrade derived for 2 -> 1"
-check_diff "$SNAP2" "$SNAP1" "$T/want21"
+test_expect_success 'generation 2 -> 1: downgrades' '
+	expect_diff "$T/gen2" "$T/gen1" "$T/want21"
+	grep -q "^downgraded " "$T/want21" || fail "no downgrade derived for 2 -> 1"
+	check_diff "$SNAP2" "$SNAP1" "$T/want21"
+'
 
-step "generation 2 -> 3: an added package, an arch-all upgrade"
-expect_diff "$T/gen2" "$ARCHIVE" "$T/want23"
-grep -q '^added stable-updates newtool ' "$T/want23" ||
-	fail "no newtool derived for 2 -> 3"
-check_diff "$SNAP2" "$SNAP3" "$T/want23"
+test_expect_success 'generation 2 -> 3: an added package, an arch-all upgrade' '
+	expect_diff "$T/gen2" "$ARCHIVE" "$T/want23"
+	grep -q "^added stable-updates newtool " "$T/want23" ||
+		fail "no newtool derived for 2 -> 3"
+	check_diff "$SNAP2" "$SNAP3" "$T/want23"
+'
 
-step "generation 3 -> 1: removals, by refs other than IDs"
-run mirrord promote demo "$SNAP1" production
-assert_rc 0
-expect_diff "$ARCHIVE" "$T/gen1" "$T/want31"
-grep -q '^removed stable-updates newtool ' "$T/want31" ||
-	fail "no removal derived for 3 -> 1"
-check_diff latest production "$T/want31"
+test_expect_success 'generation 3 -> 1: removals, by refs other than IDs' '
+	run mirrord promote demo "$SNAP1" production
+	assert_rc 0
+	expect_diff "$ARCHIVE" "$T/gen1" "$T/want31"
+	grep -q "^removed stable-updates newtool " "$T/want31" ||
+		fail "no removal derived for 3 -> 1"
+	check_diff latest production "$T/want31"
+'
 
-step "a snapshot against itself: nothing"
-: >"$T/empty"
-check_diff "$SNAP2" "$SNAP2" "$T/empty"
+test_expect_success 'a snapshot against itself: nothing' '
+	: >"$T/empty"
+	check_diff "$SNAP2" "$SNAP2" "$T/empty"
+'
 
-step "errors"
-run mirrord snapshot diff demo "$SNAP1" 19990101T000000Z
-assert_rc 1
-run mirrord snapshot diff nosuchmirror "$SNAP1" "$SNAP2"
-assert_rc 1
-step "ok"
+test_expect_success 'errors: an unknown snapshot, an unknown mirror' '
+	run mirrord snapshot diff demo "$SNAP1" 19990101T000000Z
+	assert_rc 1
+	run mirrord snapshot diff nosuchmirror "$SNAP1" "$SNAP2"
+	assert_rc 1
+'

@@ -6,8 +6,8 @@
 # is what the binary's --help says.
 . "$(dirname "$0")/lib.sh"
 
-setup_synced
 M=$MIRRORD
+test_expect_success 'a synced mirror' 'setup_synced'
 
 # name|one valid set of arguments (for the option-position checks)
 COMMANDS='sync|
@@ -34,9 +34,11 @@ index-parse|FILE
 version|
 help|'
 
-echo "$COMMANDS" >"$T/commands"
-while IFS='|' read -r cmd args; do
-	[ -n "$cmd" ] || continue
+# cli_checks CMD ARGS: --help, an unknown option, an argument too many or
+# missing, for one command.
+cli_checks() {
+	cmd=$1
+	args=$2
 	step "$cmd: --help, before and after the other options"
 	# shellcheck disable=SC2086
 	run "$M" $cmd --help -c "$CONF"
@@ -87,9 +89,15 @@ while IFS='|' read -r cmd args; do
 		assert_err_match "^mirrord: error: '$cmd' needs [A-Z]"
 		;;
 	esac
+}
+
+echo "$COMMANDS" >"$T/commands"
+while IFS='|' read -r cmd args; do
+	[ -n "$cmd" ] || continue
+	test_expect_success "$cmd: --help, usage errors" 'cli_checks "$cmd" "$args"'
 done <"$T/commands"
 
-step "a group without its command, an unknown command, no command"
+test_expect_success 'a group without its command, an unknown command, no command' - <<'EOT'
 run "$M" -c "$CONF" snapshot
 assert_rc 2
 assert_err_match "^mirrord: error: 'snapshot' needs a command\$"
@@ -110,8 +118,9 @@ assert_out_match '^  snapshot drop MIRROR ID'
 run "$M" --version
 assert_rc 0
 assert_out_match '^mirrord [0-9]'
+EOT
 
-step "options anywhere: -c, --json, -q before and after"
+test_expect_success 'options anywhere: -c, --json, -q before and after' - <<'EOT'
 run "$M" -c "$CONF" status --json
 assert_rc 0
 cp "$T/out" "$T/status.a"
@@ -154,8 +163,9 @@ assert_out_match '^Architectures: amd64$'
 run "$M" promote -m
 assert_rc 2
 assert_err_match "^mirrord: error: option '-m' needs a value\$"
+EOT
 
-step "every synopsis in mirrord(8) is what --help says"
+test_expect_success 'every synopsis in mirrord(8) is what --help says' - <<'EOT'
 "$PYTHON" - "$ROOT/docs/mirrord.8" "$T/synopses" <<'PY' || fail "mirrord(8) and --help disagree"
 import re, sys
 man, syn = open(sys.argv[1]).read(), open(sys.argv[2]).read().split("\n")
@@ -185,3 +195,4 @@ for s in sorted(manset):
     bad = 1
 sys.exit(bad)
 PY
+EOT
