@@ -5,12 +5,6 @@
 # Release (apt ignores an older Date: channel Release dates must increase).
 . "$(dirname "$0")/lib.sh"
 
-setup_synced
-cp -a "$ARCHIVE" "$T/gen1"
-v1=$(fixture_packages "$T/gen1" |
-    awk '$1 == "stable-updates" && $2 == "hello" && $3 == "amd64" { print $4 }')
-start_serve
-
 # channel_date: the Date of production's stable-updates InRelease.
 channel_date() {
 	_s=$(http_status "$SERVE_URL/demo/production/dists/stable-updates/InRelease")
@@ -22,7 +16,15 @@ for l in open(sys.argv[1], errors="replace"):
         break' "$T/b"
 }
 
-step "promote generation 1 to production"
+test_expect_success 'a synced mirror, served' - <<'EOT'
+setup_synced
+cp -a "$ARCHIVE" "$T/gen1"
+v1=$(fixture_packages "$T/gen1" |
+    awk '$1 == "stable-updates" && $2 == "hello" && $3 == "amd64" { print $4 }')
+start_serve
+EOT
+
+test_expect_success 'promote generation 1 to production' - <<'EOT'
 run mirrord promote demo latest production
 assert_rc 0
 assert_out_match "^production -> $SNAP1\$"
@@ -34,12 +36,15 @@ cp "$T/out" "$BOX/etc/apt/sources.list.d/x.sources"
 apt_update_ok "$BOX"
 assert_eq "$v1" "$(apt_candidate "$BOX" hello)" "candidate after promoting gen 1"
 d1=$(channel_date)
+EOT
 
-step "promote the same snapshot again: an error"
+test_expect_success 'promote the same snapshot again: an error' - <<'EOT'
 run mirrord promote demo "$SNAP1" production
 assert_rc 1
 assert_err_match 'already'
+EOT
 
+test_expect_success 'other clients keep reading production' - <<'EOT'
 # A busy server: other clients keep reading the channel during the moves
 # below, so a move must be visible to the next request at once (no stale
 # resolution from before the move may be served after it returned).
@@ -53,8 +58,9 @@ assert_err_match 'already'
 ) &
 WARM=$!
 _pids="$_pids $WARM"
+EOT
 
-step "generation 2, promoted with 'latest'"
+test_expect_success 'generation 2, promoted with latest' - <<'EOT'
 mkarchive --generation 2
 v2=$(fixture_packages "$ARCHIVE" |
     awk '$1 == "stable-updates" && $2 == "hello" && $3 == "amd64" { print $4 }')
@@ -69,8 +75,9 @@ d2=$(channel_date)	# the first request after the move
     "the promotion has an old Date ($d1, then $d2)"
 apt_update_ok "$BOX"
 assert_eq "$v2" "$(apt_candidate "$BOX" hello)" "candidate after promoting gen 2"
+EOT
 
-step "rollback: the same client sees generation 1 again"
+test_expect_success 'rollback: the same client sees generation 1 again' - <<'EOT'
 run mirrord rollback demo production
 assert_rc 0
 assert_out_match "^production -> $SNAP1\$"
@@ -87,8 +94,9 @@ s=$(http_status "$SERVE_URL/demo/production/dists/stable-updates/main/binary-amd
 assert_eq 200 "$s" "status of production's Packages.xz"
 cmp -s "$T/b" "$T/gen1/dists/stable-updates/main/binary-amd64/Packages.xz" ||
 	fail "production's Packages.xz after the rollback is not generation 1's"
+EOT
 
-step "channel list and log record every move"
+test_expect_success 'channel list and log record every move' - <<'EOT'
 run mirrord channel list demo
 assert_rc 0
 assert_out_match "^production $SNAP1 [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
@@ -101,12 +109,20 @@ sed -n 2p "$T/out" | grep -Eq -- "$SNAP1 -> $SNAP2( |\$)" ||
 	fail "second log line: $(sed -n 2p "$T/out")"
 sed -n 3p "$T/out" | grep -Eiq -- "rollback.*$SNAP2 -> $SNAP1( |\$)" ||
 	fail "third log line: $(sed -n 3p "$T/out")"
+EOT
 
-step "a second rollback goes on back through the history, or refuses"
+test_expect_success 'a second rollback refuses: the only promotion left had no earlier target' - <<'EOT'
+# mirrord(8): rollbacks stack, and "it is an error if there is nothing to
+# roll back to": the log is "- -> S1", "S1 -> S2", "rollback S2 -> S1".
 run mirrord rollback demo production
-[ "$RC" = 1 ] || [ "$RC" = 0 ] || fail "rollback exit status $RC"
+assert_rc 1
+assert_err_match "no earlier target to roll back to"
+assert_out_empty
+run mirrord channel list demo
+assert_out_match "^production $SNAP1 "
+EOT
 
-step "a signer home left by a killed process is removed by the next signer"
+test_expect_success 'a signer home left by a killed process is removed by the next signer' - <<'EOT'
 sh -c 'exit 0' &
 dead=$!
 wait "$dead"
@@ -119,8 +135,9 @@ assert_rc 0
 [ ! -e "$stale" ] || fail "the stale signer home '$stale' (pid $dead is dead) was kept"
 [ -d "$live" ] || fail "the signer home '$live' of a live process was removed"
 rm -rf "$live"
+EOT
 
-step "moves within one second: Dates increase and are never ahead of the clock"
+test_expect_success 'moves within one second: Dates increase and are never ahead of the clock' - <<'EOT'
 # apt refuses a Release dated in the future ("not valid yet"), so a
 # rollback right after a promotion must not date its files ahead.
 prev=0
@@ -139,8 +156,9 @@ for i in 1 2 3; do
 	[ "$ds" -gt "$prev" ] || fail "move $i: Date '$d' did not increase"
 	prev=$ds
 done
+EOT
 
-step "a Release blob damaged on disk is never signed"
+test_expect_success 'a Release blob damaged on disk is never signed' - <<'EOT'
 run mirrord snapshot show demo "$SNAP2" --json
 assert_rc 0
 rel=$("$PYTHON" -c 'import json, sys
@@ -155,4 +173,4 @@ run mirrord channel list demo
 assert_rc 0
 ! grep -q '^damaged ' "$T/out" || fail "a channel was made from a damaged Release"
 stop_serve
-step "ok"
+EOT
