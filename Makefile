@@ -77,9 +77,12 @@ $(BUILD)/libmirrord.a: $(CORE_OBJ)
 $(BUILD)/mirrord: $(BUILD)/obj/mirrord/main.o $(BUILD)/libmirrord.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libmirrord.a
+# Every unit test links tests/unit/helpers.c (its temp directories).
+UNIT_HELPERS = $(BUILD)/obj/tests/unit/helpers.o
+$(UNIT_HELPERS): tests/unit/helpers.h
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/tap.h tests/unit/helpers.h $(UNIT_HELPERS) $(BUILD)/libmirrord.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmirrord.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libmirrord.a $(LDLIBS)
 
 # Installs the Debian packages that are missing (as root, or with sudo).
 define apt_install

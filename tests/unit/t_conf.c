@@ -7,11 +7,11 @@
 
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <unistd.h>
 
 #include "mirrord/conf.h"
+#include "tests/unit/helpers.h"
 #include "tests/unit/tap.h"
 
 static char tmp[PATH_MAX];	/* realpath of the test's mkdtemp() */
@@ -31,12 +31,6 @@ put(const char *rel, const char *content)
 	if (write_file_atomic(path, content, strlen(content), 0644, &err))
 		printf("# %s\n", err.msg);
 	free(path);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(path);
 }
 
 /* A readable keyring file (conf only checks that it can be opened). */
@@ -1012,12 +1006,11 @@ test_large(void)
 int
 main(void)
 {
-	char templ[] = "/tmp/t_conf.XXXXXX";
+	char *dir = helpers_tmpdir_new("t_conf");
 
-	if (mkdtemp(templ) == NULL || realpath(templ, tmp) == NULL) {
-		perror("mkdtemp");
+	if (dir == NULL)
 		return 1;
-	}
+	snprintf(tmp, sizeof(tmp), "%s", dir);
 	test_defaults();
 	test_good();
 	test_relative();
@@ -1027,6 +1020,6 @@ main(void)
 	test_example();
 	test_demo();
 	test_large();
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	helpers_tmpdir_free(dir);
 	return tap_done();
 }

@@ -10,7 +10,6 @@
 
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <lzma.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -19,21 +18,10 @@
 #include "mirrord/hash.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
+#include "helpers.h"
 #include "tap.h"
 
 /* --- helpers ------------------------------------------------------------ */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void
 gz_compress(const void *data, size_t len, struct buf *out)
@@ -504,17 +492,16 @@ test_many(struct store *s)
 int
 main(void)
 {
-	char dir[] = "/tmp/t_diff.XXXXXX";
+	char *dir;
 	struct store *s;
 	struct merr err;
 	char *sdir;
 
 	test_version();
 
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	dir = helpers_tmpdir_new("t_diff");
+	if (dir == NULL)
 		return 1;
-	}
 	sdir = xasprintf("%s/store", dir);
 	if (store_open(sdir, true, &s, &err)) {
 		printf("# store_open: %s\n", err.msg);
@@ -525,6 +512,6 @@ main(void)
 	test_many(s);
 	store_close(s);
 	free(sdir);
-	rm_rf(dir);
+	helpers_tmpdir_free(dir);
 	return tap_done();
 }

@@ -7,29 +7,14 @@
 
 #include <sys/stat.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mirrord/conf.h"
 #include "mirrord/gc.h"
 #include "mirrord/store.h"
+#include "helpers.h"
 #include "tap.h"
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* A blob file of text, no row; its mtime age seconds ago. */
 static void
@@ -284,15 +269,16 @@ test_kept_bounded(const char *root)
 int
 main(void)
 {
-	char root[] = "/tmp/t_gc.XXXXXX";
+	char *root;
 
-	if (mkdtemp(root) == NULL) {
-		ok(0, "mkdtemp: %s", strerror(errno));
+	root = helpers_tmpdir_new("t_gc");
+	if (root == NULL) {
+		ok(0, "mkdtemp");
 		return tap_done();
 	}
 	test_orphans(root);
 	test_incremental(root);
 	test_kept_bounded(root);
-	rm_rf(root);
+	helpers_tmpdir_free(root);
 	return tap_done();
 }

@@ -11,13 +11,13 @@
 
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mirrord/hash.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
+#include "helpers.h"
 #include "tap.h"
 
 #define NPOOL 1000		/* pool entries of snapshot 1 */
@@ -25,18 +25,6 @@
 #define MIRROR "m"
 
 /* --- helpers ------------------------------------------------------------ */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Pool entry i: its path, its blob (the digest of the path) and size. */
 static void
@@ -1108,16 +1096,17 @@ test_counters_from_header(const char *root)
 int
 main(void)
 {
-	char root[] = "/tmp/t_snap.XXXXXX";
+	char *root;
 
 	test_delta();
 	test_suite_helpers();
-	if (mkdtemp(root) == NULL) {
-		ok(0, "mkdtemp: %s", strerror(errno));
+	root = helpers_tmpdir_new("t_snap");
+	if (root == NULL) {
+		ok(0, "mkdtemp");
 		return tap_done();
 	}
 	test_store(root);
 	test_counters_from_header(root);
-	rm_rf(root);
+	helpers_tmpdir_free(root);
 	return tap_done();
 }

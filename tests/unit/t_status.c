@@ -9,26 +9,14 @@
 
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <unistd.h>
 
 #include "mirrord/conf.h"
 #include "mirrord/status.h"
 #include "mirrord/store.h"
 #include "sync/fetch.h"
+#include "helpers.h"
 #include "tap.h"
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static bool
 alive_yes(long pid)
@@ -336,15 +324,14 @@ test_cancel(struct store *s, const char *dir)
 int
 main(void)
 {
-	char dir[] = "/tmp/t_status.XXXXXX";
+	char *dir;
 	struct store *s = NULL;
 	struct merr err = { 0 };
 	char *sdir;
 
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	dir = helpers_tmpdir_new("t_status");
+	if (dir == NULL)
 		return 1;
-	}
 	sdir = xasprintf("%s/store", dir);
 	is_int(store_open(sdir, true, &s, &err), 0, "store_open");
 	if (s != NULL) {
@@ -354,6 +341,6 @@ main(void)
 		store_close(s);
 	}
 	free(sdir);
-	rm_rf(dir);
+	helpers_tmpdir_free(dir);
 	return tap_done();
 }

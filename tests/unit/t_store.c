@@ -8,7 +8,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,19 +15,8 @@
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
 
+#include "helpers.h"
 #include "tap.h"
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Entries in a directory other than . and .., or -1. */
 static int
@@ -1045,12 +1033,11 @@ out:
 int
 main(void)
 {
-	char root[] = "/tmp/t_store.XXXXXX";
+	char *root;
 
-	if (mkdtemp(root) == NULL) {
-		perror("mkdtemp");
+	root = helpers_tmpdir_new("t_store");
+	if (root == NULL)
 		return 1;
-	}
 	test_open(root);
 	test_kv(root);
 	test_cursor(root);
@@ -1060,6 +1047,6 @@ main(void)
 	test_lock(root);
 	test_map_full(root);
 	test_map_resized(root);
-	rm_rf(root);
+	helpers_tmpdir_free(root);
 	return tap_done();
 }
