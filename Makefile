@@ -61,6 +61,7 @@ help:
 	@echo "make crash      kill -9 loop (CRASH_ITERS, CRASH_SEED) and fault injection"
 	@echo "make faults     a hostile upstream, 31 cases"
 	@echo "make abuse      abusive clients while apt runs"
+	@echo "make stress     a daemon, clients and every command at once (CONC_SECONDS, 45)"
 	@echo "make bench      compare against aptly and xz (installs them)"
 	@echo "make scale      1,000,000 pool files, 1,000 snapshots: cost per size"
 	@echo "make install    DESTDIR= PREFIX=/usr/local"
@@ -140,8 +141,8 @@ check: deps-test
 	@$(MAKE) --no-print-directory e2e
 
 # The reliability suites of issue 5 (a bounded sample of each runs in
-# `make check`): kill -9 and fault injection, a hostile upstream, abusive
-# clients.
+# `make check`: tests/e2e/t05[0-3]0-*-sample.sh): kill -9 and fault injection,
+# a hostile upstream, abusive clients, and the concurrency run.
 crash: deps-test all
 	@$(MAKE) --no-print-directory FAULTS=1 SANITIZE=$(SANITIZE) $(FAULTS_BUILD)/mirrord
 	@tests/crash/run.sh $(BUILD)/mirrord $(FAULTS_BUILD)/mirrord
@@ -149,6 +150,8 @@ faults: deps-test all
 	@sh tests/faults/run.sh $(BUILD)/mirrord
 abuse: deps-test all
 	@tests/abuse/run.sh $(BUILD)/mirrord
+stress: deps-test all
+	@tests/stress/run.sh $(BUILD)/mirrord
 
 # The libFuzzer targets (clang), each for FUZZ_SECONDS (default 600);
 # `make check` feeds their corpora and regressions to a gcc build.

@@ -1,7 +1,10 @@
-#!/bin/sh
+# tests/stress/concurrency.sh: sourced after tests/e2e/lib.sh by
+# tests/stress/run.sh (`make stress`, CONC_SECONDS=45) and by its sample in
+# `make check`, tests/e2e/t0530-concurrency-sample.sh (CONC_SECONDS=10).
+#
 # Concurrency (issue 5, part 6). A `mirrord daemon` (Sync-Interval: 2s,
 # Keep-Snapshots: last 3, Gc-Grace: 0) follows an upstream that moves to a
-# new generation every few seconds, while for ~45 s (CONC_SECONDS):
+# new generation every few seconds, while for CONC_SECONDS:
 #   - 2 clients download in a loop through snapshot URLs: the snapshot's
 #     stable-updates InRelease (must be the bytes of one of upstream's
 #     generations), its Packages.xz (the sha256 InRelease lists) and pool
@@ -18,7 +21,6 @@
 # at the end; fsck passes; the daemon is still up; no reader slot of a
 # dead process is left after the next process opens the store, and (last
 # check) the daemon alone clears such a slot within READER_WAIT (20) s.
-. "$(dirname "$0")/lib.sh"
 
 # Gc-Grace: 0 is below the floor of 1h; the test lowers it to see blobs go.
 export MIRRORD_TEST_GC_GRACE_MIN=0
@@ -26,20 +28,13 @@ export MIRRORD_TEST_GC_GRACE_MIN=0
 DURATION=${CONC_SECONDS:-45}
 CMD_TIMEOUT=30
 READER_WAIT=${READER_WAIT:-20}
-command -v mdb_stat >/dev/null || fail "no mdb_stat (package lmdb-utils)"
+test_require_prereq MDB_STAT
 
 # ------------------------------------------------------------ upstream
 # Generations are built into $T/gens/gN/debian; $SRV/debian is a symlink
 # to the current one, switched atomically once the next is complete.
 GENS=$T/gens
-mkdir -p "$GENS"
 STOP=$T/stop
-mkdir -p "$T/cmd"
-: >"$T/cmds.log"
-mkarchive_at "$GENS/g1/debian" --generation 1
-cp "$GENS/g1/debian/archive-key.gpg" "$KEY"
-rmdir "$ARCHIVE" 2>/dev/null || true
-ln -s "$GENS/g1/debian" "$ARCHIVE"
 # gen_loop: builds generation 2, 3, ... and switches upstream to each.
 gen_loop() {
 	_g=1
@@ -59,6 +54,13 @@ gen_loop() {
 	done
 }
 
+test_expect_success 'a daemon that follows an upstream moving on' - <<'EOT'
+mkdir -p "$GENS" "$T/cmd"
+: >"$T/cmds.log"
+mkarchive_at "$GENS/g1/debian" --generation 1
+cp "$GENS/g1/debian/archive-key.gpg" "$KEY"
+rmdir "$ARCHIVE" 2>/dev/null || true
+ln -s "$GENS/g1/debian" "$ARCHIVE"
 # started at once: building a generation takes seconds
 start_upstream
 write_conf
@@ -82,7 +84,7 @@ gen_loop >"$T/gens.log" 2>&1 &
 GENPID=$!
 _pids="$_pids $GENPID"
 start_daemon
-
+EOT
 
 # cmd_loop PAUSE CMD [| CMD...]: runs `mirrord CMD` until $STOP exists,
 # the CMDs in turn; one line per run in cmds.log: "NAME RC MS VERDICT"
@@ -358,8 +360,7 @@ json.dump(res, open(out, "w"), indent=1)
 EOF
 
 # ------------------------------------------------------------ the run
-step "for $DURATION s: 2 clients, sync, promote, rollback, gc, fsck, list," \
-    "status, and an fsck killed every ~2 s"
+test_expect_success "for $DURATION s: 2 clients, sync, promote, rollback, gc, fsck, list, status, and an fsck killed every ~2 s" - <<'EOT'
 for c in 1 2; do
 	"$PYTHON" "$T/client.py" "${DAEMON_URL##*:}" "$MIRRORD" "$CONF" "$GENS" \
 	    "$DURATION" "$T/client$c.json" "$c" >"$T/client$c.log" 2>&1 &
@@ -408,8 +409,10 @@ kill "$GENPID" 2>/dev/null || true
 wait "$GENPID" 2>/dev/null || true
 forget_pid "$GENPID"
 kill -0 "$MPID" 2>/dev/null || fail "the daemon died: $(tail -n 10 "$T/daemon.log")"
+EOT
 
 # ------------------------------------------------------------ checks
+test_expect_success 'every command exited 0, or 1 with a clear message' - <<'EOT'
 step "upstream: $(grep -c generation "$T/gens.log") new generations;" \
     "daemon: $(grep -c 'sync started' "$T/daemon.log") syncs started," \
     "$(grep -c 'not syncing now' "$T/daemon.log") tries skipped (store" \
@@ -456,7 +459,9 @@ if grep -q '^fsck 1 ' "$T/cmds.log"; then
 	    "during the run (see above; a false alarm is a bug too)"
 fi
 
-step "clients"
+EOT
+
+test_expect_success 'no client got a wrong byte, a 5xx or a 404 for a snapshot that exists' - <<'EOT'
 run mirrord snapshot list demo
 assert_rc 0
 cp "$T/out" "$T/final.list"
@@ -482,15 +487,20 @@ sys.exit(1 if bad else 0)
 EOF
 done
 
-step "afterwards fsck passes, the daemon still serves"
+EOT
+
+test_expect_success 'afterwards fsck passes, the daemon still serves' - <<'EOT'
 run mirrord fsck
 assert_rc 0
 s=$(http_status "$DAEMON_URL/demo/latest/dists/stable/InRelease")
 assert_eq 200 "$s" "status of latest's stable InRelease"
-grep -Eiq 'segfault|assert|abort|panic' "$T/daemon.log" &&
+if grep -Eiq 'segfault|assert|abort|panic' "$T/daemon.log"; then
 	fail "the daemon's log: $(grep -Ei 'segfault|assert|abort|panic' "$T/daemon.log" | head -3)"
+fi
 
-step "reader table"
+EOT
+
+test_expect_success 'reader table: no slot of a dead process once another opens the store' - <<'EOT'
 kills=$(grep -Ec 'caught|missed' "$T/kills.log" || true)
 caught=$(grep -c caught "$T/kills.log" || true)
 step "$kills fsck processes killed with SIGKILL, $caught of them while in" \
@@ -508,7 +518,9 @@ dead=$(dead_readers | tr '\n' ' ')
 nslots=$(mdb_stat -r "$STORE/index" | awk '$1 ~ /^[0-9]+$/' | wc -l)
 step "reader table after the run: $nslots slots in use"
 
-step "a reader killed while only the daemon runs: does the daemon clear it?"
+EOT
+
+test_expect_success 'a reader killed while only the daemon runs: the daemon clears it' - <<'EOT'
 _i=0
 while :; do
 	_i=$((_i + 1))
@@ -536,4 +548,4 @@ while dead_readers | grep -qx "$victim"; do
 done
 step "cleared after $(($(date +%s) - _t0)) s"
 stop_daemon 20
-step "ok"
+EOT
