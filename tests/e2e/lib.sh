@@ -155,7 +155,8 @@ assert_lines() {	# N: stdout has N lines
 # t/. COMMANDS (a string, or "-" to read them from stdin, e.g. a quoted
 # here-document for a step that needs single quotes) run in the test's own
 # shell, so that the variables they set stay set for the next steps, under
-# set -e, with their output kept aside. The step is reported as TAP:
+# set -e, with their output kept aside; as in git, a last command that
+# returns non-zero (`test -f x && ...`) fails the step. Reported as TAP:
 #   ok 3 - NAME
 #   not ok 4 - NAME             then its output as "#	" comments, and the
 #                               test ends there (later steps build on it)
