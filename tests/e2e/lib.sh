@@ -243,8 +243,8 @@ test_have_prereq() {
 	return 0
 }
 
-# test_lazy_prereq NAME SCRIPT: NAME is met if SCRIPT (run in a subshell
-# on first use) succeeds.
+# test_lazy_prereq NAME SCRIPT: NAME is met if SCRIPT succeeds (run in a
+# subshell, its output discarded, each time NAME is asked for).
 _lazy_prereqs=" "
 test_lazy_prereq() {
 	_lazy_prereqs="$_lazy_prereqs$1 "
@@ -272,8 +272,8 @@ _prereq_check() {
 		_prereq_why="$_prereq_why build/faults/mirrord"
 		[ -n "${MIRRORD_FAULTS_BIN:-}" ] || return 1
 		# set but wrong is a mistake of the caller, not a skip
-		[ -x "$MIRRORD_FAULTS_BIN" ] || fail "MIRRORD_FAULTS_BIN=" \
-		    "'$MIRRORD_FAULTS_BIN' is not an executable"
+		[ -x "$MIRRORD_FAULTS_BIN" ] ||
+			fail "MIRRORD_FAULTS_BIN='$MIRRORD_FAULTS_BIN' is not an executable"
 		;;
 	ROOT)
 		_prereq_why="not root"
