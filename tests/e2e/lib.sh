@@ -243,12 +243,14 @@ test_have_prereq() {
 	return 0
 }
 
-# test_lazy_prereq NAME SCRIPT: NAME is met if SCRIPT succeeds (run in a
-# subshell, its output discarded, each time NAME is asked for).
+# test_lazy_prereq NAME SCRIPT [WHY]: NAME is met if SCRIPT succeeds (run
+# in a subshell, its output discarded, each time NAME is asked for); WHY
+# is the reason a skip gives when it is not.
 _lazy_prereqs=" "
 test_lazy_prereq() {
 	_lazy_prereqs="$_lazy_prereqs$1 "
 	eval "_lazy_$1=\$2"
+	eval "_lazy_why_$1=\${3:-}"
 }
 
 # test_require_prereq PREREQ[,PREREQ...]: the whole test needs them; if
@@ -287,8 +289,8 @@ _prereq_check() {
 		*" $1 "*) ;;
 		*) fail "unknown prerequisite '$1'" ;;
 		esac
-		_prereq_why="$1: test_lazy_prereq's script failed"
-		eval "_s=\$_lazy_$1"
+		eval "_s=\$_lazy_$1 _prereq_why=\$_lazy_why_$1"
+		[ -n "$_prereq_why" ] || _prereq_why="its test_lazy_prereq script failed"
 		( eval "$_s" ) >/dev/null 2>&1 ;;
 	esac
 }
