@@ -28,9 +28,9 @@
 #include "mirrord/deb822.h"
 #include "mirrord/diff.h"
 #include "mirrord/hash.h"
+#include "mirrord/index.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
-#include "sync/index.h"
 
 /* Caps for hostile or broken indices. */
 #define DIFF_MAX_INDEX	(4ull << 30)	/* decompressed bytes, one index */

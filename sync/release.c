@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "mirrord/deb822.h"
+#include "mirrord/index.h"
 #include "mirrord/path.h"
-#include "sync/index.h"
 #include "sync/release.h"
 
 #define RELEASE_MAX_PARA (64u << 20)

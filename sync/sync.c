@@ -26,10 +26,10 @@
 #include "mirrord/deb822.h"
 #include "mirrord/gc.h"
 #include "mirrord/gpg.h"
+#include "mirrord/index.h"
 #include "mirrord/log.h"
 #include "mirrord/path.h"
 #include "mirrord/status.h"
-#include "sync/index.h"
 #include "sync/release.h"
 #include "sync/sync.h"
 

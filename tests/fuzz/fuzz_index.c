@@ -1,6 +1,6 @@
 /*
  * fuzz_index.c: Packages/Sources stream parsing and decompression
- * (sync/index.h).
+ * (mirrord/index.h).
  *
  * Input: byte 0 says what the rest is. Bit 0: Packages (0) or Sources (1).
  * Bits 1-2: the rest is plain text (0), gzip data (1), xz data (2), or
@@ -33,8 +33,8 @@
 #include <lzma.h>
 #include <zlib.h>
 
+#include "mirrord/index.h"
 #include "mirrord/path.h"
-#include "sync/index.h"
 #include "tests/fuzz/fuzz.h"
 
 #define MAX_OUT (1u << 20)

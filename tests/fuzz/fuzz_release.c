@@ -18,8 +18,8 @@
  */
 #include "mirrord/common.h"
 
+#include "mirrord/index.h"
 #include "mirrord/path.h"
-#include "sync/index.h"
 #include "sync/release.h"
 #include "tests/fuzz/fuzz.h"
 

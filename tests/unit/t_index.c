@@ -20,7 +20,7 @@
 
 #include "mirrord/deb822.h"
 #include "mirrord/hash.h"
-#include "sync/index.h"
+#include "mirrord/index.h"
 #include "tap.h"
 
 #define NPKG 5000

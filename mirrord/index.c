@@ -21,8 +21,8 @@
 #include <zlib.h>
 
 #include "mirrord/hash.h"
+#include "mirrord/index.h"
 #include "mirrord/path.h"
-#include "sync/index.h"
 
 #define INDEX_INBUF		(256 * 1024)
 #define INDEX_OUTBUF		(256 * 1024)
