@@ -69,7 +69,7 @@ merr_errno(struct merr *err, const char *fmt, ...)
 	return merr_set(err, MERR_IO, "%s: %s", what, strerror(saved));
 }
 
-static void
+void
 oom(void)
 {
 	fputs("mirrord: out of memory\n", stderr);

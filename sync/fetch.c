@@ -533,10 +533,8 @@ fetch_slist_add(struct curl_slist *l, const char *name, const char *value)
 	h = xasprintf("%s: %s", name, value);
 	n = curl_slist_append(l, h);
 	free(h);
-	if (n == NULL) {
-		fprintf(stderr, "out of memory\n");
-		abort();
-	}
+	if (n == NULL)
+		oom();
 	return n;
 }
 
