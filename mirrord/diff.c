@@ -26,9 +26,9 @@
 #include <dpkg/version.h>
 
 #include "mirrord/deb822.h"
+#include "mirrord/decomp.h"
 #include "mirrord/diff.h"
 #include "mirrord/hash.h"
-#include "mirrord/index.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 
@@ -254,7 +254,7 @@ static int
 diff_read_index(struct store *s, const struct snap_index *ix,
     struct diff_map *m, struct merr *err)
 {
-	struct index_reader *r;
+	struct decomp *r;
 	struct deb822 *p;
 	struct deb822_para *para;
 	const char *name, *arch, *ver;
@@ -264,9 +264,8 @@ diff_read_index(struct store *s, const struct snap_index *ix,
 	fd = store_blob_open(s, ix->hash, err);
 	if (fd < 0)
 		return merr_prefix(err, "index '%s': ", ix->path);
-	r = index_reader_new(fd, comp_from_name(ix->path), DIFF_MAX_INDEX,
-	    ix->path);
-	p = deb822_new(index_reader_read, r, ix->path, DIFF_MAX_PARA);
+	r = decomp_new(fd, comp_from_name(ix->path), DIFF_MAX_INDEX, ix->path);
+	p = deb822_new(decomp_read, r, ix->path, DIFF_MAX_PARA);
 	for (;;) {
 		rc = deb822_next(p, &para, err);
 		if (rc <= 0)
@@ -283,7 +282,7 @@ diff_read_index(struct store *s, const struct snap_index *ix,
 		diff_map_add(m, name, nlen, arch, alen, ver, vlen);
 	}
 	deb822_free(p);
-	index_reader_free(r);
+	decomp_free(r);
 	close(fd);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
- * index.c: streaming decompression (liblzma, zlib) and a specialised
- * scanner for Packages and Sources indices.
+ * index.c: a specialised scanner for Packages and Sources indices, over the
+ * decompressing reader of decomp.c.
  *
  * The scanner does not use the generic deb822 parser: a 60,000-package
  * index is mostly Description text nobody here needs, so each line is
@@ -8,26 +8,21 @@
  * start one of the few fields we want. Parsing then costs a small
  * fraction of decompression.
  *
- * Memory is one input buffer, one output buffer, and at most one
- * paragraph's worth of carried-over line and Sources file names, whatever
- * the size of the index.
+ * Memory is one output buffer, the reader's, and at most one paragraph's
+ * worth of carried-over line and Sources file names, whatever the size of
+ * the index.
  */
 #include "mirrord/common.h"
 
 #include <inttypes.h>
-#include <unistd.h>
 
-#include <lzma.h>
-#include <zlib.h>
-
+#include "mirrord/decomp.h"
 #include "mirrord/hash.h"
 #include "mirrord/index.h"
 #include "mirrord/path.h"
 
-#define INDEX_INBUF		(256 * 1024)
 #define INDEX_OUTBUF		(256 * 1024)
 #define INDEX_MAX_PARA		(1024 * 1024)
-#define INDEX_XZ_MEMLIMIT	((uint64_t)256 << 20)
 /*
  * A sane bound on any index, whatever its Release says: the largest real
  * Packages or Sources (Debian sid, Ubuntu universe) is near 100 MiB. A
@@ -35,344 +30,6 @@
  * otherwise cost minutes of decompression (memory stays bounded anyway).
  */
 #define INDEX_MAX_OUT		((uint64_t)1 << 30)
-
-static const struct {
-	const char *suffix;
-	enum comp comp;
-} comp_suffixes[] = {
-	{ ".gz", COMP_GZ },
-	{ ".xz", COMP_XZ },
-	{ ".bz2", COMP_OTHER },
-	{ ".lzma", COMP_OTHER },
-	{ ".lz4", COMP_OTHER },
-	{ ".zst", COMP_OTHER },
-};
-
-enum comp
-comp_from_name(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(comp_suffixes); i++)
-		if (str_endswith(name, comp_suffixes[i].suffix))
-			return comp_suffixes[i].comp;
-	return COMP_NONE;
-}
-
-size_t
-comp_strip(const char *name)
-{
-	size_t i, n = strlen(name);
-
-	for (i = 0; i < ARRAY_SIZE(comp_suffixes); i++)
-		if (str_endswith(name, comp_suffixes[i].suffix))
-			return n - strlen(comp_suffixes[i].suffix);
-	return n;
-}
-
-/*
- * Decompression: one pull interface over plain, gzip and xz input, shared
- * by index_parse_fd() and the index_reader.
- */
-struct dec {
-	int fd;
-	enum comp comp;
-	const char *name;	/* borrowed */
-	uint64_t max_out;
-	uint64_t total;		/* decompressed bytes handed out */
-	unsigned char *in;	/* INDEX_INBUF bytes, for gz and xz */
-	const unsigned char *ip;	/* unconsumed input */
-	size_t ilen;
-	bool eof;		/* read() returned 0 */
-	bool end;		/* the decompressed stream is complete */
-	bool member_end;	/* gz: a member ended, maybe another follows */
-	bool ready;		/* the library's stream is initialised */
-	bool over;		/* more than max_out bytes were decoded */
-	lzma_stream lz;
-	z_stream z;
-};
-
-static void
-index_oom(void)
-{
-	fputs("mirrord: out of memory\n", stderr);
-	abort();
-}
-
-static int
-dec_init(struct dec *d, int fd, enum comp comp, uint64_t max_out,
-    const char *name, struct merr *err)
-{
-	lzma_stream lz = LZMA_STREAM_INIT;
-	lzma_ret lr;
-	int zr;
-
-	memset(d, 0, sizeof(*d));
-	d->fd = fd;
-	d->comp = comp;
-	d->name = name;
-	d->max_out = max_out;
-	switch (comp) {
-	case COMP_NONE:
-		break;
-	case COMP_XZ:
-		d->lz = lz;
-		/* Concatenated streams and stream padding are valid xz. */
-		lr = lzma_stream_decoder(&d->lz, INDEX_XZ_MEMLIMIT,
-		    LZMA_CONCATENATED);
-		if (lr == LZMA_MEM_ERROR)
-			index_oom();
-		if (lr != LZMA_OK)
-			return merr_set(err, MERR_INVAL,
-			    "'%s': cannot start xz decoder (error %d)", name,
-			    (int)lr);
-		d->ready = true;
-		break;
-	case COMP_GZ:
-		/* 15 + 32: a 32 KiB window, gzip or zlib header detected. */
-		zr = inflateInit2(&d->z, 15 + 32);
-		if (zr == Z_MEM_ERROR)
-			index_oom();
-		if (zr != Z_OK)
-			return merr_set(err, MERR_INVAL,
-			    "'%s': cannot start gzip decoder (error %d)", name,
-			    zr);
-		d->ready = true;
-		break;
-	default:
-		return merr_set(err, MERR_INVAL,
-		    "cannot parse compression of '%s'", name);
-	}
-	if (comp != COMP_NONE)
-		d->in = xmalloc(INDEX_INBUF);
-	return 0;
-}
-
-static void
-dec_release(struct dec *d)
-{
-	if (d->ready && d->comp == COMP_XZ)
-		lzma_end(&d->lz);
-	if (d->ready && d->comp == COMP_GZ)
-		inflateEnd(&d->z);
-	d->ready = false;
-	free(d->in);
-	d->in = NULL;
-}
-
-/* One read() of raw input into buf; 0 at end of file. */
-static ssize_t
-dec_raw(struct dec *d, void *buf, size_t len, struct merr *err)
-{
-	ssize_t n;
-
-	do {
-		n = read(d->fd, buf, len);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return merr_errno(err, "cannot read '%s'", d->name);
-	return n;
-}
-
-/* Refills the input buffer if it is empty and the file is not at its end. */
-static int
-dec_fill(struct dec *d, struct merr *err)
-{
-	ssize_t n;
-
-	if (d->ilen > 0 || d->eof)
-		return 0;
-	n = dec_raw(d, d->in, INDEX_INBUF, err);
-	if (n < 0)
-		return (int)n;
-	if (n == 0)
-		d->eof = true;
-	d->ip = d->in;
-	d->ilen = (size_t)n;
-	return 0;
-}
-
-static int
-dec_truncated(struct dec *d, const char *what, struct merr *err)
-{
-	return merr_set(err, MERR_PARSE, "'%s': truncated %s data", d->name,
-	    what);
-}
-
-/* Decompresses some xz data into out; 0 only at the end of the stream. */
-static ssize_t
-dec_xz(struct dec *d, unsigned char *out, size_t want, struct merr *err)
-{
-	lzma_ret lr;
-	size_t n;
-	int rc;
-
-	for (;;) {
-		rc = dec_fill(d, err);
-		if (rc)
-			return rc;
-		d->lz.next_in = d->ip;
-		d->lz.avail_in = d->ilen;
-		d->lz.next_out = out;
-		d->lz.avail_out = want;
-		/* With LZMA_CONCATENATED only FINISH reports STREAM_END. */
-		lr = lzma_code(&d->lz, d->eof ? LZMA_FINISH : LZMA_RUN);
-		d->ip = d->lz.next_in;
-		d->ilen = d->lz.avail_in;
-		n = want - d->lz.avail_out;
-		switch (lr) {
-		case LZMA_STREAM_END:
-			d->end = true;
-			return (ssize_t)n;
-		case LZMA_OK:
-			if (n > 0)
-				return (ssize_t)n;
-			continue;
-		case LZMA_BUF_ERROR:
-			/* No progress possible: input ended too early. */
-			if (d->eof)
-				return dec_truncated(d, "xz", err);
-			continue;
-		case LZMA_MEM_ERROR:
-			index_oom();
-			break;
-		case LZMA_MEMLIMIT_ERROR:
-			return merr_set(err, MERR_LIMIT,
-			    "'%s': xz data needs more than %" PRIu64
-			    " MiB of memory", d->name, INDEX_XZ_MEMLIMIT >> 20);
-		case LZMA_FORMAT_ERROR:
-			return merr_set(err, MERR_PARSE,
-			    "'%s': not in xz format", d->name);
-		case LZMA_OPTIONS_ERROR:
-			return merr_set(err, MERR_PARSE,
-			    "'%s': unsupported xz options", d->name);
-		case LZMA_DATA_ERROR:
-			return merr_set(err, MERR_PARSE,
-			    "'%s': corrupt xz data", d->name);
-		default:
-			return merr_set(err, MERR_PARSE,
-			    "'%s': xz decoder error %d", d->name, (int)lr);
-		}
-	}
-}
-
-/* Decompresses some gzip data into out; 0 only at the end of the input. */
-static ssize_t
-dec_gz(struct dec *d, unsigned char *out, size_t want, struct merr *err)
-{
-	size_t n;
-	int rc, zr;
-
-	if (want > (1U << 30))
-		want = 1U << 30;	/* zlib counts in uInt */
-	for (;;) {
-		rc = dec_fill(d, err);
-		if (rc)
-			return rc;
-		if (d->member_end) {
-			/* Multi-member gzip: another member may follow. */
-			if (d->ilen == 0) {
-				d->end = true;	/* dec_fill: so at eof */
-				return 0;
-			}
-			if (inflateReset(&d->z) != Z_OK)
-				return merr_set(err, MERR_PARSE,
-				    "'%s': cannot reset gzip decoder",
-				    d->name);
-			d->member_end = false;
-		}
-		d->z.next_in = (unsigned char *)d->ip;
-		d->z.avail_in = (uInt)d->ilen;
-		d->z.next_out = out;
-		d->z.avail_out = (uInt)want;
-		zr = inflate(&d->z, Z_NO_FLUSH);
-		d->ip = d->z.next_in;
-		d->ilen = d->z.avail_in;
-		n = want - d->z.avail_out;
-		switch (zr) {
-		case Z_STREAM_END:
-			d->member_end = true;
-			if (n > 0)
-				return (ssize_t)n;
-			continue;
-		case Z_OK:
-			if (n > 0)
-				return (ssize_t)n;
-			continue;
-		case Z_BUF_ERROR:
-			/* No progress: out of input inside a member. */
-			if (d->eof && d->ilen == 0)
-				return dec_truncated(d, "gzip", err);
-			continue;
-		case Z_MEM_ERROR:
-			index_oom();
-			break;
-		default:	/* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
-			return merr_set(err, MERR_PARSE,
-			    "'%s': corrupt gzip data: %s", d->name,
-			    d->z.msg ? d->z.msg : "unknown error");
-		}
-	}
-}
-
-static int
-dec_over(struct dec *d, struct merr *err)
-{
-	return merr_set(err, MERR_LIMIT,
-	    "'%s': decompressed data exceeds %" PRIu64 " bytes", d->name,
-	    d->max_out);
-}
-
-/*
- * Reads up to cap decompressed bytes into out. Returns the count, 0 at the
- * end of the data, or a negative MERR. At most max_out bytes are ever
- * returned: one byte more is asked of the decoder so that an overlong
- * stream is detected, and stopped, as soon as it passes the cap; the
- * bytes up to the cap are returned first, then MERR_LIMIT.
- */
-static ssize_t
-dec_read(struct dec *d, unsigned char *out, size_t cap, struct merr *err)
-{
-	uint64_t room = d->max_out - d->total;
-	size_t want = cap;
-	ssize_t n;
-
-	if (d->over)
-		return dec_over(d, err);
-	if (d->end || cap == 0)
-		return 0;
-	if (want > SSIZE_MAX)
-		want = SSIZE_MAX;
-	if (room < UINT64_MAX && want > room + 1)
-		want = (size_t)(room + 1);
-	switch (d->comp) {
-	case COMP_NONE:
-		n = dec_raw(d, out, want, err);
-		if (n == 0)
-			d->end = true;
-		break;
-	case COMP_XZ:
-		n = dec_xz(d, out, want, err);
-		break;
-	case COMP_GZ:
-		n = dec_gz(d, out, want, err);
-		break;
-	default:
-		return merr_set(err, MERR_INVAL,
-		    "cannot parse compression of '%s'", d->name);
-	}
-	if (n < 0)
-		return n;
-	if ((uint64_t)n > room) {
-		/* Hand out the bytes up to the cap; the next call fails. */
-		d->over = true;
-		n = (ssize_t)room;
-		if (n == 0)
-			return dec_over(d, err);
-	}
-	d->total += (uint64_t)n;
-	return n;
-}
 
 /*
  * The scanner. Lines are fed one at a time (without '\n'); a paragraph's
@@ -763,18 +420,14 @@ index_parse_fd(int fd, enum comp comp, uint64_t max_out,
     uint64_t *npara, struct merr *err)
 {
 	struct scan s;
-	struct dec d;
-	unsigned char *out;
+	struct decomp *d;
+	char *out;
 	ssize_t n;
 	int rc;
 
 	if (max_out > INDEX_MAX_OUT)
 		max_out = INDEX_MAX_OUT;
-	rc = dec_init(&d, fd, comp, max_out, name, err);
-	if (rc) {
-		dec_release(&d);
-		return rc;
-	}
+	d = decomp_new(fd, comp, max_out, name);
 	memset(&s, 0, sizeof(s));
 	s.kind = kind;
 	s.name = name;
@@ -786,14 +439,14 @@ index_parse_fd(int fd, enum comp comp, uint64_t max_out,
 	buf_init(&s.partial);
 	out = xmalloc(INDEX_OUTBUF);
 	for (;;) {
-		n = dec_read(&d, out, INDEX_OUTBUF, err);
+		n = decomp_read(d, out, INDEX_OUTBUF, err);
 		if (n < 0) {
 			rc = (int)n;
 			goto out;
 		}
 		if (n == 0)
 			break;
-		rc = scan_chunk(&s, (const char *)out, (size_t)n, err);
+		rc = scan_chunk(&s, out, (size_t)n, err);
 		if (rc)
 			goto out;
 	}
@@ -815,73 +468,6 @@ out:
 	buf_release(&s.names);
 	buf_release(&s.join);
 	buf_release(&s.partial);
-	dec_release(&d);
+	decomp_free(d);
 	return rc;
-}
-
-struct index_reader {
-	struct dec d;
-	char *name;
-	bool started;
-	int failed;		/* sticky error code, 0 if none */
-	struct merr ferr;	/* and its message */
-};
-
-struct index_reader *
-index_reader_new(int fd, enum comp comp, uint64_t max_out, const char *name)
-{
-	struct index_reader *r = xcalloc(1, sizeof(*r));
-
-	r->d.fd = fd;
-	r->d.comp = comp;
-	r->d.max_out = max_out;
-	r->name = xstrdup(name);
-	return r;
-}
-
-/*
- * The decoder is started on the first read, where an error (such as an
- * unparseable compression) can be reported. After an error every later
- * call returns the same error.
- */
-ssize_t
-index_reader_read(void *reader, char *buf, size_t len, struct merr *err)
-{
-	struct index_reader *r = reader;
-	ssize_t n;
-	int rc;
-
-	if (r->failed) {
-		if (err)
-			*err = r->ferr;
-		return r->failed;
-	}
-	if (!r->started) {
-		r->started = true;
-		rc = dec_init(&r->d, r->d.fd, r->d.comp, r->d.max_out, r->name,
-		    &r->ferr);
-		if (rc) {
-			r->failed = rc;
-			if (err)
-				*err = r->ferr;
-			return rc;
-		}
-	}
-	n = dec_read(&r->d, (unsigned char *)buf, len, &r->ferr);
-	if (n < 0) {
-		r->failed = (int)n;
-		if (err)
-			*err = r->ferr;
-	}
-	return n;
-}
-
-void
-index_reader_free(struct index_reader *r)
-{
-	if (r == NULL)
-		return;
-	dec_release(&r->d);
-	free(r->name);
-	free(r);
 }

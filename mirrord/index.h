@@ -1,20 +1,17 @@
 /*
- * index.h: streaming decompression and parsing of Packages and Sources
- * indices, with memory bounded by one paragraph whatever the index size.
+ * index.h: streaming parsing of Packages and Sources indices, compressed
+ * or not (decomp.h), with memory bounded by one paragraph whatever the
+ * index size.
+ *
+ * Threads: index_parse_fd() keeps no state between calls; separate calls
+ * may run in parallel on separate fds.
  */
 #ifndef MIRRORD_INDEX_H
 #define MIRRORD_INDEX_H
 
 #include "mirrord/common.h"
+#include "mirrord/decomp.h"
 #include "mirrord/hash.h"
-
-enum comp { COMP_NONE = 0, COMP_GZ, COMP_XZ, COMP_OTHER };
-
-/* Compression from a file name's suffix (.gz, .xz; .bz2/.lz4/.zst etc. are
- * COMP_OTHER, which cannot be parsed but is still mirrored). */
-enum comp comp_from_name(const char *name);
-/* Strips a known compression suffix: "Packages.xz" -> length of "Packages". */
-size_t comp_strip(const char *name);
 
 enum index_kind { INDEX_PACKAGES, INDEX_SOURCES };
 
@@ -26,34 +23,34 @@ struct index_entry {
 	uint64_t size;
 };
 
-/* Return 0 to go on, or a negative MERR to stop parsing with that error. */
+/*
+ * Called for each pool file. e and what it points to are valid only
+ * during the call. Return 0 to go on, or a negative MERR (with err set) to
+ * stop parsing: index_parse_fd() then returns that code and err as it is.
+ */
 typedef int (*index_entry_fn)(void *ctx, const struct index_entry *e,
     struct merr *err);
 
 /*
- * Reads the index in fd (from its current offset), decompressing per comp,
- * at most max_out decompressed bytes (more is MERR_LIMIT: a decompression
- * bomb or a lying Release), and calls cb for every pool file: for
- * Packages, Filename + Size + SHA256 of each paragraph; for Sources, each
- * "Checksums-Sha256:" line "hash size name" joined to Directory. Every
- * path is canonicalised with path_check(); a bad one, or a paragraph
- * missing a field, is MERR_PARSE naming the index line. *npara gets the
- * number of paragraphs (packages or source packages). name is for
- * messages.
+ * Reads the index in fd (borrowed; from its current offset), decompressing
+ * per comp, at most max_out decompressed bytes (capped at 1 GiB whatever
+ * is asked), and calls cb for every pool file: for Packages, Filename +
+ * Size + SHA256 of each paragraph; for Sources, each "Checksums-Sha256:"
+ * line "hash size name" joined to Directory. Every path is canonicalised
+ * with path_check(). *npara (npara may be NULL) gets the number of
+ * paragraphs (packages or source packages) on success. name is for
+ * messages. Returns 0, or:
+ *   MERR_PARSE  a bad path, a paragraph missing a field, a duplicate
+ *               field, a malformed value (the message names the index
+ *               line), or corrupt compressed data;
+ *   MERR_LIMIT  more than max_out decompressed bytes (a decompression bomb
+ *               or a lying Release) or a paragraph over 1 MiB;
+ *   MERR_INVAL  comp is COMP_OTHER;
+ *   MERR_IO     read() failed;
+ *   or what cb returned.
  */
 int index_parse_fd(int fd, enum comp comp, uint64_t max_out,
     enum index_kind kind, const char *name, index_entry_fn cb, void *ctx,
     uint64_t *npara, struct merr *err);
-
-/*
- * A decompressing reader usable as a deb822_read_fn (for pdiff Index and
- * other small indices). Owned; free with index_reader_free().
- */
-struct index_reader;
-struct index_reader *index_reader_new(int fd, enum comp comp,
-    uint64_t max_out, const char *name);
-ssize_t index_reader_read(void *reader, char *buf, size_t len,
-    struct merr *err);
-void index_reader_free(struct index_reader *r);
 
 #endif

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "mirrord/deb822.h"
-#include "mirrord/index.h"
+#include "mirrord/decomp.h"
 #include "mirrord/path.h"
 #include "sync/release.h"
 

@@ -563,7 +563,7 @@ static int
 queue_pdiff(struct sync_ctx *x, struct suite_work *w, struct joblist *jl,
     const char *path, const unsigned char h[HASH_LEN], struct merr *err)
 {
-	struct index_reader *r;
+	struct decomp *r;
 	struct deb822 *p;
 	struct deb822_para *para;
 	const char *v, *end, *slash = strrchr(path, '/');
@@ -573,8 +573,8 @@ queue_pdiff(struct sync_ctx *x, struct suite_work *w, struct joblist *jl,
 	fd = store_blob_open(x->store, h, err);
 	if (fd < 0)
 		return fd;
-	r = index_reader_new(fd, COMP_NONE, PDIFF_INDEX_MAX, path);
-	p = deb822_new(index_reader_read, r, path, PDIFF_INDEX_MAX);
+	r = decomp_new(fd, COMP_NONE, PDIFF_INDEX_MAX, path);
+	p = deb822_new(decomp_read, r, path, PDIFF_INDEX_MAX);
 	rc = deb822_next(p, &para, err);
 	if (rc <= 0)
 		goto out;
@@ -611,7 +611,7 @@ queue_pdiff(struct sync_ctx *x, struct suite_work *w, struct joblist *jl,
 	}
 out:
 	deb822_free(p);
-	index_reader_free(r);
+	decomp_free(r);
 	close(fd);
 	return rc;
 }

@@ -14,7 +14,7 @@
  *    paragraph, a Sources parse at least one;
  *  - a callback error stops the parse with that very error;
  *  - compressed input (modes 1, 2): decompressed separately through
- *    index_reader (in small reads), the plain text parses to exactly the
+ *    the decomp reader (in small reads), the plain text parses to exactly the
  *    same entries and count; if the reader fails, so does the parse;
  *  - mode 3: the text, compressed as gzip (two members) and as xz (two
  *    concatenated streams), parses exactly as the plain text does;
@@ -140,22 +140,22 @@ same(const struct parse *a, const struct parse *b)
 }
 
 /*
- * Decompresses [data, data+len) through index_reader in reads of varying
+ * Decompresses [data, data+len) through the decomp reader in reads of varying
  * size; returns 0 with the text in out, or the reader's error.
  */
 static int
 decompress(const void *data, size_t len, enum comp comp, struct buf *out)
 {
 	struct merr err = { 0, "" };
-	struct index_reader *r;
+	struct decomp *r;
 	char chunk[4096];
 	size_t want = 1;
 	ssize_t n;
 	int fd = mem_fd(data, len);
 
-	r = index_reader_new(fd, comp, MAX_OUT, "fuzz");
+	r = decomp_new(fd, comp, MAX_OUT, "fuzz");
 	for (;;) {
-		n = index_reader_read(r, chunk, want, &err);
+		n = decomp_read(r, chunk, want, &err);
 		if (n <= 0)
 			break;
 		FUZZ_CHECK((size_t)n <= want, "reader returned too much");
@@ -168,10 +168,10 @@ decompress(const void *data, size_t len, enum comp comp, struct buf *out)
 
 		FUZZ_CHECK(err.code == (int)n, "reader err.code");
 		/* Errors are sticky. */
-		FUZZ_CHECK(index_reader_read(r, chunk, 1, &err2) == n &&
+		FUZZ_CHECK(decomp_read(r, chunk, 1, &err2) == n &&
 		    err2.code == (int)n, "reader error not sticky");
 	}
-	index_reader_free(r);
+	decomp_free(r);
 	close(fd);
 	return (int)n;
 }

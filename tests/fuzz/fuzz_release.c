@@ -18,7 +18,7 @@
  */
 #include "mirrord/common.h"
 
-#include "mirrord/index.h"
+#include "mirrord/decomp.h"
 #include "mirrord/path.h"
 #include "sync/release.h"
 #include "tests/fuzz/fuzz.h"

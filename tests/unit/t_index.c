@@ -489,25 +489,25 @@ test_big(void)
 	/* The pull reader gives back the text, in small reads. */
 	for (i = 0; i < 3; i++) {
 		struct buf back = BUF_INIT;
-		struct index_reader *r;
-		deb822_read_fn rd = index_reader_read;	/* compatible */
+		struct decomp *r;
+		deb822_read_fn rd = decomp_read;	/* compatible */
 		char chunk[1000];
 		ssize_t n;
 		int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
 
-		r = index_reader_new(fd, comps[i], text.len, "rd");
+		r = decomp_new(fd, comps[i], text.len, "rd");
 		while ((n = rd(r, chunk, sizeof(chunk), &err)) > 0)
 			buf_add(&back, chunk, (size_t)n);
 		is_int(n, 0, "reader %s: reaches the end", names[i]);
 		ok(back.len == text.len &&
 		    memcmp(back.p, text.p, text.len) == 0,
 		    "reader %s: same bytes", names[i]);
-		index_reader_free(r);
+		decomp_free(r);
 		buf_release(&back);
 
 		/* One byte short: a sticky MERR_LIMIT after max_out bytes. */
 		lseek(fd, 0, SEEK_SET);
-		r = index_reader_new(fd, comps[i], text.len - 1, "rd");
+		r = decomp_new(fd, comps[i], text.len - 1, "rd");
 		half = 0;
 		while ((n = rd(r, chunk, sizeof(chunk), &err)) > 0)
 			half += (size_t)n;
@@ -518,20 +518,20 @@ test_big(void)
 		is_int(rd(r, chunk, sizeof(chunk), &err), MERR_LIMIT,
 		    "reader %s: error is sticky", names[i]);
 		ok(has(&err, "'rd'"), "reader %s: sticky message", names[i]);
-		index_reader_free(r);
+		decomp_free(r);
 		close(fd);
 	}
 	{
-		struct index_reader *r = index_reader_new(0, COMP_OTHER, 10,
+		struct decomp *r = decomp_new(0, COMP_OTHER, 10,
 		    "Packages.zst");
 		char c;
 
-		is_int(index_reader_read(r, &c, 1, &err), MERR_INVAL,
+		is_int(decomp_read(r, &c, 1, &err), MERR_INVAL,
 		    "reader COMP_OTHER: MERR_INVAL");
-		index_reader_free(r);
+		decomp_free(r);
 		/* Freed without reading. */
-		index_reader_free(index_reader_new(0, COMP_XZ, 10, "x"));
-		index_reader_free(NULL);
+		decomp_free(decomp_new(0, COMP_XZ, 10, "x"));
+		decomp_free(NULL);
 	}
 
 	free(plain);
@@ -565,7 +565,7 @@ test_bomb(void)
 {
 	struct buf one = BUF_INIT, bomb = BUF_INIT;
 	char *nl = xmalloc(2 * 1000 * 1000), *p, chunk[4096];
-	struct index_reader *r;
+	struct decomp *r;
 	struct got g;
 	struct merr err;
 	uint64_t npara, total;
@@ -594,13 +594,13 @@ test_bomb(void)
 
 	/* The reader hands out exactly max_out bytes, then fails. */
 	fd = open(p, O_RDONLY | O_CLOEXEC);
-	r = index_reader_new(fd, COMP_XZ, 1000 * 1000, "bomb");
+	r = decomp_new(fd, COMP_XZ, 1000 * 1000, "bomb");
 	total = 0;
-	while ((n = index_reader_read(r, chunk, sizeof(chunk), &err)) > 0)
+	while ((n = decomp_read(r, chunk, sizeof(chunk), &err)) > 0)
 		total += (uint64_t)n;
 	is_int(n, MERR_LIMIT, "xz bomb reader: MERR_LIMIT");
 	is_int(total, 1000 * 1000, "xz bomb reader: stopped at max_out");
-	index_reader_free(r);
+	decomp_free(r);
 	close(fd);
 	free(p);
 
