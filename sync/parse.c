@@ -1,0 +1,239 @@
+/*
+ * parse.c: step 3 of a sync pass. Each Packages/Sources index that changed
+ * is parsed as a stream (index_parse_fd): every pool file it lists not yet
+ * in the store is marked in the snapshot delta, and the pool membership
+ * difference against the previous version of that index is recorded
+ * (snap_delta). The marked files become the pool jobs once the parsers'
+ * memory is free.
+ */
+#include "mirrord/common.h"
+
+#include <unistd.h>
+
+#include "mirrord/decomp.h"
+#include "mirrord/index.h"
+#include "sync/pass.h"
+
+struct parse_ctx {
+	struct sync_ctx *x;
+	const char *suite;
+	uint16_t suite_no;	/* its index in the mirror's suites */
+	int sign;		/* +1 new index, -1 old index */
+	struct snap_index *ix;
+};
+
+static int
+parse_entry(void *arg, const struct index_entry *e, struct merr *err)
+{
+	struct parse_ctx *pc = arg;
+	struct sync_ctx *x = pc->x;
+	bool known, first;
+	int rc;
+
+	/* A large index takes seconds: look at the flag as we go. */
+	rc = sync_check_cancel(x, err);
+	if (rc)
+		return rc;
+	first = snap_delta_add(x->delta, e->path, e->path_len, e->hash,
+	    e->size, pc->sign);
+
+	if (pc->sign < 0)
+		return 0;
+	pc->ix->nfiles++;
+	pc->ix->bytes += e->size;
+	/* Seen in another index already (arch: all, a second suite). */
+	if (!first)
+		return 0;
+	rc = plan_blob_known(x->rtxn, e->hash, &known, err);
+	if (rc || known)
+		return rc;
+	/* Fetched later: the jobs are made once the parsers' memory is free. */
+	snap_delta_mark(x->delta, e->path, e->path_len, e->hash, pc->suite_no);
+	return 0;
+}
+
+static int
+parse_queue_one(void *arg, const char *path, size_t len,
+    const unsigned char h[HASH_LEN], uint64_t size, uint16_t suite_no,
+    struct merr *err)
+{
+	struct sync_ctx *x = arg;
+
+	joblist_add(&x->pool, x->m->suites[suite_no], xasprintf("%s/%.*s",
+	    x->m->uri, (int)len, path), NULL, NULL, h, size, false);
+	return 0;
+}
+
+int
+parse_queue_pool(struct sync_ctx *x, struct merr *err)
+{
+	return snap_delta_each_marked(x->delta, parse_queue_one, x, err);
+}
+
+int
+parse_index(struct sync_ctx *x, const char *suite, const char *path,
+    const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
+    struct snap_index *ix, struct merr *err)
+{
+	struct parse_ctx pc = { x, suite, 0, sign, ix };
+	size_t i;
+
+	for (i = 0; i < x->m->nsuites; i++)
+		if (strcmp(x->m->suites[i], suite) == 0)
+			pc.suite_no = (uint16_t)i;
+	enum index_kind kind = strstr(path, "Sources") ? INDEX_SOURCES :
+	    INDEX_PACKAGES;
+	uint64_t npara = 0;
+	int fd, rc;
+
+	fd = store_blob_open(x->store, h, err);
+	if (fd < 0)
+		return fd;
+	rc = index_parse_fd(fd, comp_from_name(path), max_out, kind, path,
+	    parse_entry, &pc, &npara, err);
+	close(fd);
+	if (rc == 0 && ix)
+		ix->npara = npara;
+	if (rc && sign < 0)
+		merr_prefix(err, "previous snapshot's '%s/%s': ", suite, path);
+	return rc;
+}
+
+static int
+parse_variant_rank(const char *path)
+{
+	switch (comp_from_name(path)) {
+	case COMP_XZ:
+		return 3;
+	case COMP_GZ:
+		return 2;
+	case COMP_NONE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static const struct snap_index *
+parse_old_index(const struct snap_suite *old, const char *path)
+{
+	size_t i, n = comp_strip(path);
+
+	for (i = 0; old && i < old->nindices; i++)
+		if (comp_strip(old->indices[i].path) == n &&
+		    strncmp(old->indices[i].path, path, n) == 0)
+			return &old->indices[i];
+	return NULL;
+}
+
+static bool
+parse_is_index(enum sel_kind k)
+{
+	return k == SEL_PACKAGES || k == SEL_SOURCES;
+}
+
+/*
+ * The best fetched variant (.xz, .gz, plain) of the index whose first
+ * selected variant is w->sel[i], base bytes long without its suffix; NULL
+ * if the index was seen at an earlier i (*seen) or none can be parsed.
+ */
+static const struct release_file *
+parse_best_variant(const struct suite_work *w, size_t i, size_t base,
+    bool *seen)
+{
+	const struct release_file *rf = &w->rel.files[w->sel[i]];
+	const struct release_file *best = NULL;
+	size_t j;
+
+	/* Handle each index once, at its first variant. */
+	*seen = false;
+	for (j = 0; j < i; j++)
+		if (parse_is_index(w->kinds[j]) &&
+		    comp_strip(w->rel.files[w->sel[j]].path) == base &&
+		    strncmp(w->rel.files[w->sel[j]].path, rf->path, base) == 0)
+			*seen = true;
+	if (*seen)
+		return NULL;
+	for (j = i; j < w->nsel; j++) {
+		const struct release_file *v = &w->rel.files[w->sel[j]];
+
+		if (comp_strip(v->path) != base ||
+		    strncmp(v->path, rf->path, base) != 0 ||
+		    !suite_file(&w->out, v->path) ||
+		    parse_variant_rank(v->path) == 0)
+			continue;
+		if (best == NULL || parse_variant_rank(v->path) >
+		    parse_variant_rank(best->path))
+			best = v;
+	}
+	return best;
+}
+
+/* One index of a changed suite: its best variant, parsed if it changed. */
+static int
+parse_suite_index(struct sync_ctx *x, struct suite_work *w,
+    const struct snap_suite *old, size_t i, struct merr *err)
+{
+	const struct release_file *rf = &w->rel.files[w->sel[i]], *plain;
+	const struct release_file *best;
+	const struct snap_index *oi;
+	struct snap_index *ix;
+	size_t base = comp_strip(rf->path);
+	char *plain_path;
+	bool seen;
+	int rc;
+
+	best = parse_best_variant(w, i, base, &seen);
+	if (seen)
+		return 0;
+	if (best == NULL)
+		return merr_set(err, MERR_NOTFOUND,
+		    "'%.*s': no variant upstream could be parsed "
+		    "(tried .xz, .gz and uncompressed)", (int)base, rf->path);
+	plain_path = xstrndup(rf->path, base);
+	plain = release_find(&w->rel, plain_path);
+	free(plain_path);
+	ix = snap_suite_add_index(&w->out, best->path, best->sha256);
+	oi = parse_old_index(old, best->path);
+	if (oi && memcmp(oi->hash, best->sha256, HASH_LEN) == 0) {
+		ix->npara = oi->npara;
+		ix->nfiles = oi->nfiles;
+		ix->bytes = oi->bytes;
+		return 0;
+	}
+	rc = parse_index(x, w->name, best->path, best->sha256,
+	    plain ? plain->size : INDEX_MAX_UNLISTED, 1, ix, err);
+	if (rc)
+		return merr_prefix(err, "'%s': ", best->path);
+	if (oi)
+		return parse_index(x, w->name, oi->path, oi->hash,
+		    INDEX_MAX_UNLISTED, -1, NULL, err);
+	return 0;
+}
+
+int
+parse_suite(struct sync_ctx *x, struct suite_work *w, struct merr *err)
+{
+	const struct snap_suite *old = x->have_prev ?
+	    snap_find_suite(&x->prev, w->name) : NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->nsel; i++) {
+		if (!parse_is_index(w->kinds[i]))
+			continue;
+		rc = parse_suite_index(x, w, old, i, err);
+		if (rc)
+			return rc;
+	}
+	/* Indices the previous snapshot had and this one lacks. */
+	for (i = 0; old && i < old->nindices; i++) {
+		if (parse_old_index(&w->out, old->indices[i].path))
+			continue;
+		rc = parse_index(x, w->name, old->indices[i].path,
+		    old->indices[i].hash, INDEX_MAX_UNLISTED, -1, NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

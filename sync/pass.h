@@ -1,0 +1,160 @@
+/*
+ * pass.h: the state of one sync pass, shared by the files of the sync
+ * engine (internal: nothing outside sync/ includes it).
+ *
+ *   sync.c   sync_mirror(): the pass as its phases, the commit, status
+ *   suite.c  step 1: a suite's Release files, fetched and verified
+ *   plan.c   step 2: the job lists, index and pdiff files to fetch
+ *   parse.c  step 3: the indices parsed, the pool files to fetch
+ *
+ * Threads: a pass, and so a struct sync_ctx, belongs to the one thread
+ * that runs sync_mirror(). Every function here takes borrowed arguments.
+ */
+#ifndef MIRRORD_SYNC_PASS_H
+#define MIRRORD_SYNC_PASS_H
+
+#include "mirrord/common.h"
+
+#include <time.h>
+
+#include "mirrord/conf.h"
+#include "mirrord/gpg.h"
+#include "mirrord/hash.h"
+#include "mirrord/snap.h"
+#include "mirrord/status.h"
+#include "mirrord/store.h"
+#include "sync/fetch.h"
+#include "sync/release.h"
+#include "sync/sync.h"
+
+#define RELEASE_MAX (64u << 20)		/* InRelease of a large archive */
+#define INDEX_MAX_UNLISTED (4ull << 30)	/* cap when Release lists no size */
+#define PDIFF_INDEX_MAX (16u << 20)
+
+/* A list of fetch jobs whose URL strings it owns. */
+struct joblist {
+	struct fetch_job *jobs;
+	char **paths;		/* path each job stores, relative to base */
+	const char **suites;	/* the suite that wanted it (borrowed) */
+	size_t n, cap;
+};
+
+/* What one suite brings to this pass. */
+struct suite_work {
+	const char *name;
+	char *base;		/* <uri>/dists/<suite>/ */
+	bool changed;
+	struct release rel;
+	struct snap_suite out;	/* the new snapshot's suite */
+	struct snap_state state;
+	size_t first_job, njobs;	/* its range in the index job list */
+	/* A changed suite's selected Release files (release_select). */
+	size_t *sel;
+	enum sel_kind *kinds;
+	size_t nsel;
+};
+
+struct sync_ctx {
+	const struct conf *conf;
+	const struct conf_mirror *m;
+	struct store *store;
+	struct fetch *fetch;
+	const struct sync_opts *opts;
+	struct gpg_verifier *gpg;
+	struct snap prev;
+	bool have_prev;
+	struct suite_work *sw;
+	size_t nsw;
+	struct snap_delta *delta;
+	struct joblist pool;
+	struct store_txn *rtxn;	/* read txn while parsing */
+	/* Progress. */
+	const char *phase;
+	uint64_t total_files, total_bytes;
+	struct timespec t0;
+	uint64_t fetched_files, fetched_bytes;
+	/* What status records of a failure and of a pass's warnings. */
+	bool verifying;		/* step 1: a VERIFY error is the Release's */
+	char fail_suite[STATUS_SUITE_MAX + 1];	/* the suite that failed */
+	struct buf warnings;	/* "\n"-ended lines */
+};
+
+/* sync.c */
+
+/* 0, or MERR_CANCEL ("sync cancelled") once the cancel flag is set. */
+int sync_check_cancel(const struct sync_ctx *x, struct merr *err);
+/* Records name as the suite that failed, unless one already is. */
+void sync_fail_suite(struct sync_ctx *x, const char *name);
+/*
+ * Fetches jl into the store (fetch_to_store), with progress; an error is
+ * prefixed with the file and suite of the job that failed.
+ */
+int sync_run_jobs(struct sync_ctx *x, struct joblist *jl, const char *phase,
+    struct merr *err);
+
+/* suite.c */
+
+/*
+ * Step 1 for one suite: fetch and verify its Release files. Sets
+ * w->changed; a changed suite has w->rel parsed and its Release files
+ * stored and listed in w->out, an unchanged one w->out copied from the
+ * previous snapshot. MERR_VERIFY for a signature, a suite name or a date
+ * that does not hold, MERR_NET/MERR_NOTFOUND/MERR_LIMIT for transfers.
+ */
+int suite_release(struct sync_ctx *x, struct suite_work *w,
+    struct merr *err);
+/*
+ * What the mirror asks of w that its Release lacks: warnings (log and
+ * x->warnings), or MERR_CONF for the first one with Strict: yes.
+ */
+int suite_missing(struct sync_ctx *x, struct suite_work *w,
+    struct merr *err);
+/* The file of su (may be NULL) at path, or NULL; valid while su is. */
+const struct snap_file *suite_file(const struct snap_suite *su,
+    const char *path);
+
+/* plan.c */
+
+/*
+ * Appends a job; takes url, fallback (may be NULL) and path (may be
+ * NULL), borrows suite. The returned job is valid until the next add.
+ */
+struct fetch_job *joblist_add(struct joblist *jl, const char *suite,
+    char *url, char *fallback, char *path, const unsigned char h[HASH_LEN],
+    uint64_t size, bool optional);
+/* Frees what jl owns and empties it. */
+void joblist_release(struct joblist *jl);
+/*
+ * Is the blob recorded in the store (so its file is durable and good)?
+ * Only the blobs table counts. 0, or a store error.
+ */
+int plan_blob_known(struct store_txn *t, const unsigned char h[HASH_LEN],
+    bool *known, struct merr *err);
+/*
+ * Step 2: the selected files of each changed suite not yet in the store,
+ * queued in idx (x->rtxn is open for the call), then fetched; each one
+ * fetched is listed in its suite's w->out.
+ */
+int plan_indices(struct sync_ctx *x, struct joblist *idx, struct merr *err);
+/* The pdiff patches the pdiff Index files just fetched list, fetched. */
+int plan_pdiffs(struct sync_ctx *x, struct merr *err);
+
+/* parse.c */
+
+/*
+ * Step 3 for one changed suite: choose the best fetched variant of each
+ * Packages/Sources index, parse those that changed since the previous
+ * snapshot, and drop the previous version of each. x->rtxn is open.
+ */
+int parse_suite(struct sync_ctx *x, struct suite_work *w, struct merr *err);
+/*
+ * Parses one index blob, adding (sign > 0) or dropping its pool files in
+ * x->delta; ix (may be NULL when dropping) gets the counts.
+ */
+int parse_index(struct sync_ctx *x, const char *suite, const char *path,
+    const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
+    struct snap_index *ix, struct merr *err);
+/* The pool files parsing marked as missing, queued in x->pool. */
+int parse_queue_pool(struct sync_ctx *x, struct merr *err);
+
+#endif
