@@ -22,33 +22,15 @@
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
 #include "sync/fetch.h"
+#include "sync/resp.h"
 
 #define FETCH_MAX_CONNECTIONS	64
 #define BACKOFF_CAP_MS		30000	/* longest backoff */
 #define RETRY_AFTER_CAP_MS	60000	/* longest Retry-After obeyed */
 #define DISCARD_MAX		65536	/* error page bytes we read */
-#define HDR_MAX			512	/* longest validator kept */
 #define PROGRESS_MS		100
 #define POLL_MS			1000
 #define CANCEL_POLL_MS		100	/* how soon a cancel is seen */
-
-/* What one response said in its headers (reset at each status line). */
-struct resp {
-	long status;		/* from the status line, 0 if none yet */
-	long retry_after;	/* seconds, -1 if absent or not seconds */
-	int64_t cr_start;	/* first byte of Content-Range, -1 if absent */
-	bool bad_location;	/* a Location with control characters */
-	char etag[HDR_MAX];
-	char last_modified[HDR_MAX];
-	/*
-	 * A 200 whose Content-Length is over max (0: no cap; kept across
-	 * resets) is refused before its body: a huge declared length sent
-	 * slowly would otherwise take hours to reach the cap. too_long
-	 * keeps the length refused, as sent, for the message.
-	 */
-	uint64_t max;
-	char too_long[32];
-};
 
 /* Per-attempt state of a response body. */
 struct body {
@@ -157,111 +139,15 @@ fetch_backoff(const struct fetch *f, unsigned n, long retry_after)
 	return ms;
 }
 
-static void
-resp_reset(struct resp *r)
-{
-	r->status = 0;
-	r->retry_after = -1;
-	r->cr_start = -1;
-	r->bad_location = false;
-	r->etag[0] = '\0';
-	r->last_modified[0] = '\0';
-	r->too_long[0] = '\0';
-}
-
-static void
-resp_keep(char *dst, const char *v, size_t vlen)
-{
-	size_t i;
-
-	/* Too long or odd to be a sane validator: keep none, not a part. */
-	dst[0] = '\0';
-	if (vlen >= HDR_MAX)
-		return;
-	for (i = 0; i < vlen; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			return;
-	memcpy(dst, v, vlen);
-	dst[vlen] = '\0';
-}
-
 /*
- * Header callback: records what we act on. Called once per header line,
- * for every response of the transfer (redirects included).
+ * Header callback: records what we act on (resp.c). Called once per
+ * header line, for every response of the transfer (redirects included);
+ * a short count stops the transfer (CURLE_WRITE_ERROR).
  */
 static size_t
 fetch_header_cb(char *p, size_t sz, size_t n, void *arg)
 {
-	struct resp *r = arg;
-	size_t len = sz * n, nlen, vlen, i;
-	const char *colon, *v;
-	uint64_t u;
-
-	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
-		len--;
-	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-		const char *sp = memchr(p, ' ', len);
-
-		resp_reset(r);
-		if (sp != NULL && (size_t)(p + len - sp) >= 4 &&
-		    parse_u64(sp + 1, 3, 999, &u) == 0)
-			r->status = (long)u;
-		return sz * n;
-	}
-	colon = memchr(p, ':', len);
-	if (colon == NULL)
-		return sz * n;
-	nlen = (size_t)(colon - p);
-	v = colon + 1;
-	vlen = len - nlen - 1;
-	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
-
-	if (str_ieq(p, nlen, "Location") && r->status >= 300 &&
-	    r->status < 400) {
-		/* CR, LF or other controls in a redirect: refuse it. */
-		for (i = 0; i < vlen; i++) {
-			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
-				r->bad_location = true;
-				return 0;
-			}
-		}
-	} else if (str_ieq(p, nlen, "Retry-After")) {
-		if (parse_u64(v, vlen, 86400, &u) == 0)
-			r->retry_after = (long)u;
-	} else if (str_ieq(p, nlen, "Content-Range")) {
-		/* "bytes N-M/T": we only need N. */
-		if (vlen > 6 && str_ieq(v, 6, "bytes ")) {
-			const char *dash = memchr(v + 6, '-', vlen - 6);
-
-			if (dash != NULL && parse_u64(v + 6,
-			    (size_t)(dash - v - 6), INT64_MAX, &u) == 0)
-				r->cr_start = (int64_t)u;
-		}
-	} else if (str_ieq(p, nlen, "Content-Length") && r->max > 0 &&
-	    r->status == 200) {
-		/* Only digits: parse_u64 fails above max (or UINT64_MAX). */
-		while (vlen > 1 && v[0] == '0') {
-			v++;
-			vlen--;
-		}
-		if (vlen > 0 && strspn(v, "0123456789") >= vlen &&
-		    parse_u64(v, vlen, r->max, &u) != 0) {
-			snprintf(r->too_long, sizeof(r->too_long), "%.*s%s",
-			    vlen > 24 ? 24 : (int)vlen, v,
-			    vlen > 24 ? "..." : "");
-			return 0;	/* curl stops: CURLE_WRITE_ERROR */
-		}
-	} else if (str_ieq(p, nlen, "ETag")) {
-		resp_keep(r->etag, v, vlen);
-	} else if (str_ieq(p, nlen, "Last-Modified")) {
-		resp_keep(r->last_modified, v, vlen);
-	}
-	return sz * n;
+	return resp_header(arg, p, sz * n) ? sz * n : 0;
 }
 
 /*
@@ -490,10 +376,17 @@ fetch_free(struct fetch *f)
 /* fetch_get_mem(): the state of one call. */
 struct memget {
 	CURL *easy;
+	const char *url;	/* borrowed */
 	struct body body;
 	struct buf b;
 	size_t max;
 	bool too_big;
+	struct resp r;
+	/* How the last attempt ended, and how many were made. */
+	enum outcome o;
+	long code;
+	unsigned attempt;
+	char why[CURL_ERROR_SIZE + 64];
 };
 
 static size_t
@@ -538,6 +431,88 @@ fetch_slist_add(struct curl_slist *l, const char *name, const char *value)
 	return n;
 }
 
+static int
+fetch_mem_cancelled(const struct memget *m, struct merr *err)
+{
+	return merr_set(err, MERR_CANCEL, "'%s': cancelled", m->url);
+}
+
+/*
+ * Attempts the GET until one ends in a way not to be retried, or the
+ * retries are spent: m->o says how the last one ended. Returns 0, or
+ * MERR_CANCEL or MERR_LIMIT (too large), which end the call at once.
+ */
+static int
+fetch_mem_attempts(struct fetch *f, struct memget *m, struct merr *err)
+{
+	CURLcode rc;
+
+	for (m->attempt = 1; ; m->attempt++) {
+		buf_reset(&m->b);
+		memset(&m->body, 0, sizeof(m->body));
+		resp_reset(&m->r);
+		f->mem_errbuf[0] = '\0';
+		if (fetch_cancelled(f))
+			return fetch_mem_cancelled(m, err);
+		rc = curl_easy_perform(f->mem);
+		if (rc == CURLE_ABORTED_BY_CALLBACK && fetch_cancelled(f))
+			return fetch_mem_cancelled(m, err);
+		if (m->r.too_long[0] != '\0')
+			return merr_set(err, MERR_LIMIT, "'%s': Content-Length "
+			    "%s, larger than %zu bytes", m->url, m->r.too_long,
+			    m->max);
+		if (m->too_big)
+			return merr_set(err, MERR_LIMIT,
+			    "'%s': larger than %zu bytes", m->url, m->max);
+		m->o = fetch_classify(f, f->mem, rc, &m->body, &m->r,
+		    f->mem_errbuf, &m->code, m->why, sizeof(m->why));
+		if (m->o != O_RETRY || m->attempt > f->opts.retries)
+			return 0;
+		if (!fetch_sleep_ms(f, fetch_backoff(f, m->attempt,
+		    m->r.retry_after)))
+			return fetch_mem_cancelled(m, err);
+	}
+}
+
+/* The last attempt's outcome into res, or the error it is. */
+static int
+fetch_mem_result(struct memget *m, bool conditional, struct fetch_mem *res,
+    struct merr *err)
+{
+	switch (m->o) {
+	case O_BODY:
+		if (m->code == 206)
+			return merr_set(err, MERR_NET,
+			    "'%s': unexpected HTTP 206", m->url);
+		res->status = 200;
+		/* NUL-terminated, even when empty. */
+		buf_addc(&m->b, '\0');
+		res->data = buf_detach(&m->b, &res->len);
+		res->len--;
+		if (m->r.etag[0] != '\0')
+			res->etag = xstrdup(m->r.etag);
+		if (m->r.last_modified[0] != '\0')
+			res->last_modified = xstrdup(m->r.last_modified);
+		return 0;
+	case O_ABSENT:
+		res->status = 404;
+		return 0;
+	case O_NOTMOD:
+		if (!conditional)
+			return merr_set(err, MERR_NET,
+			    "'%s': HTTP 304 to an unconditional request",
+			    m->url);
+		res->status = 304;
+		return 0;
+	case O_RETRY:
+		return merr_set(err, MERR_NET, "'%s': %s after %u attempts",
+		    m->url, m->why, m->attempt);
+	case O_FAIL:
+	default:
+		return merr_set(err, MERR_NET, "'%s': %s", m->url, m->why);
+	}
+}
+
 int
 fetch_get_mem(struct fetch *f, const char *url, size_t max,
     const char *etag, const char *last_modified, struct fetch_mem *res,
@@ -545,21 +520,16 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 {
 	struct curl_slist *hdrs = NULL;
 	struct memget m;
-	struct resp r;
-	enum outcome o = O_FAIL;
-	char why[CURL_ERROR_SIZE + 64];
-	unsigned attempt;
-	CURLcode rc;
-	long code;
-	int ret = 0;
+	int ret;
 
 	memset(res, 0, sizeof(*res));
 	memset(&m, 0, sizeof(m));
 	m.easy = f->mem;
+	m.url = url;
 	m.max = max;
 	buf_init(&m.b);
-	memset(&r, 0, sizeof(r));
-	r.max = max;
+	m.r.max = max;
+	m.o = O_FAIL;
 
 	/* Conditional request headers, from the validators we were given. */
 	hdrs = fetch_slist_add(hdrs, "If-None-Match", etag);
@@ -568,86 +538,12 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 	    curl_easy_setopt(f->mem, CURLOPT_HTTPHEADER, hdrs) ||
 	    curl_easy_setopt(f->mem, CURLOPT_WRITEFUNCTION, fetch_mem_write) ||
 	    curl_easy_setopt(f->mem, CURLOPT_WRITEDATA, &m) ||
-	    curl_easy_setopt(f->mem, CURLOPT_HEADERDATA, &r)) {
+	    curl_easy_setopt(f->mem, CURLOPT_HEADERDATA, &m.r))
 		ret = merr_set(err, MERR_NET, "'%s': cannot set up curl", url);
-		goto out;
-	}
-
-	for (attempt = 1; ; attempt++) {
-		buf_reset(&m.b);
-		memset(&m.body, 0, sizeof(m.body));
-		resp_reset(&r);
-		f->mem_errbuf[0] = '\0';
-		if (fetch_cancelled(f)) {
-			ret = merr_set(err, MERR_CANCEL, "'%s': cancelled",
-			    url);
-			goto out;
-		}
-		rc = curl_easy_perform(f->mem);
-		if (rc == CURLE_ABORTED_BY_CALLBACK && fetch_cancelled(f)) {
-			ret = merr_set(err, MERR_CANCEL, "'%s': cancelled",
-			    url);
-			goto out;
-		}
-		if (r.too_long[0] != '\0') {
-			ret = merr_set(err, MERR_LIMIT, "'%s': Content-Length "
-			    "%s, larger than %zu bytes", url, r.too_long, max);
-			goto out;
-		}
-		if (m.too_big) {
-			ret = merr_set(err, MERR_LIMIT,
-			    "'%s': larger than %zu bytes", url, max);
-			goto out;
-		}
-		o = fetch_classify(f, f->mem, rc, &m.body, &r, f->mem_errbuf,
-		    &code, why, sizeof(why));
-		if (o != O_RETRY || attempt > f->opts.retries)
-			break;
-		if (!fetch_sleep_ms(f, fetch_backoff(f, attempt,
-		    r.retry_after))) {
-			ret = merr_set(err, MERR_CANCEL, "'%s': cancelled",
-			    url);
-			goto out;
-		}
-	}
-
-	switch (o) {
-	case O_BODY:
-		if (code == 206) {
-			ret = merr_set(err, MERR_NET,
-			    "'%s': unexpected HTTP 206", url);
-			break;
-		}
-		res->status = 200;
-		/* NUL-terminated, even when empty. */
-		buf_addc(&m.b, '\0');
-		res->data = buf_detach(&m.b, &res->len);
-		res->len--;
-		if (r.etag[0] != '\0')
-			res->etag = xstrdup(r.etag);
-		if (r.last_modified[0] != '\0')
-			res->last_modified = xstrdup(r.last_modified);
-		break;
-	case O_ABSENT:
-		res->status = 404;
-		break;
-	case O_NOTMOD:
-		if (hdrs == NULL) {
-			ret = merr_set(err, MERR_NET,
-			    "'%s': HTTP 304 to an unconditional request", url);
-			break;
-		}
-		res->status = 304;
-		break;
-	case O_RETRY:
-		ret = merr_set(err, MERR_NET, "'%s': %s after %u attempts",
-		    url, why, attempt);
-		break;
-	case O_FAIL:
-		ret = merr_set(err, MERR_NET, "'%s': %s", url, why);
-		break;
-	}
-out:
+	else
+		ret = fetch_mem_attempts(f, &m, err);
+	if (ret == 0)
+		ret = fetch_mem_result(&m, hdrs != NULL, res, err);
 	/* Leave the handle without pointers into this call. */
 	curl_easy_setopt(f->mem, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(f->mem, CURLOPT_WRITEDATA, NULL);
@@ -672,6 +568,10 @@ fetch_mem_release(struct fetch_mem *res)
 struct run {
 	struct fetch *f;
 	struct store *store;
+	struct fetch_job *jobs;
+	size_t njobs;
+	size_t next;		/* the next job to give a slot */
+	struct fetch_job *failed;	/* the job an error is about, or NULL */
 	uint64_t files_done;
 	uint64_t bytes_done;
 	bool kick;		/* a slot is free or due: do not sleep */
@@ -887,118 +787,113 @@ run_progress(struct run *run, fetch_progress_fn progress, void *ctx)
 	progress(ctx, run->files_done, bytes);
 }
 
-int
-fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
-    size_t njobs, fetch_progress_fn progress, void *ctx, struct merr *err)
+/*
+ * Fills the free slots with the next jobs and starts the retries that are
+ * due. *busy gets the number of slots at work.
+ */
+static int
+run_fill(struct run *run, unsigned *busy, struct merr *err)
 {
-	struct run run = { f, s, 0, 0, false };
-	struct merr local;
+	struct fetch *f = run->f;
+	uint64_t now = (uint64_t)mono_ms();
 	struct xfer *x;
-	struct fetch_job *failed = NULL;
-	uint64_t now, wake, last_progress = 0;
-	size_t next = 0, i;
-	unsigned k, busy;
+	unsigned k;
+	int ret;
+
+	*busy = 0;
+	run->kick = false;
+	for (k = 0; k < f->opts.connections; k++) {
+		x = &f->slots[k];
+		if (x->state == X_IDLE && run->next < run->njobs) {
+			run->failed = &run->jobs[run->next];
+			ret = xfer_begin(run, x, &run->jobs[run->next++], err);
+			if (ret)
+				return ret;
+			run->failed = NULL;
+		} else if (x->state == X_WAIT && x->not_before <= now) {
+			run->failed = x->job;
+			ret = xfer_start(run, x, err);
+			if (ret)
+				return ret;
+			run->failed = NULL;
+		}
+		if (x->state != X_IDLE)
+			(*busy)++;
+	}
+	return 0;
+}
+
+/* Lets curl work, then settles every transfer that ended. */
+static int
+run_perform(struct run *run, struct merr *err)
+{
+	struct fetch *f = run->f;
+	struct xfer *x;
 	CURLMsg *msg;
 	CURLMcode mrc;
-	int running, left, ret = 0;
+	int running, left, ret;
 
-	if (err == NULL)
-		err = &local;
-	/* Until stored or found absent, a job has not succeeded. */
-	for (i = 0; i < njobs; i++)
-		jobs[i].status = MERR_NET;
-	for (k = 0; k < f->opts.connections; k++) {
-		x = &f->slots[k];
-		x->state = X_IDLE;
-		x->have_w = false;
-		x->job = NULL;
-	}
-
+	mrc = curl_multi_perform(f->multi, &running);
+	if (mrc != CURLM_OK)
+		return merr_set(err, MERR_NET, "curl: %s",
+		    curl_multi_strerror(mrc));
 	for (;;) {
-		if (fetch_cancelled(f)) {
-			ret = merr_set(err, MERR_CANCEL,
-			    "transfers cancelled");
-			goto out;
-		}
-		/* Fill free slots, start due retries. */
-		now = (uint64_t)mono_ms();
-		busy = 0;
-		run.kick = false;
-		for (k = 0; k < f->opts.connections; k++) {
-			x = &f->slots[k];
-			if (x->state == X_IDLE && next < njobs) {
-				failed = &jobs[next];
-				ret = xfer_begin(&run, x, &jobs[next++], err);
-				if (ret)
-					goto out;
-				failed = NULL;
-			} else if (x->state == X_WAIT && x->not_before <= now) {
-				failed = x->job;
-				ret = xfer_start(&run, x, err);
-				if (ret)
-					goto out;
-				failed = NULL;
-			}
-			if (x->state != X_IDLE)
-				busy++;
-		}
-		if (busy == 0)
-			break;
+		CURL *easy;
+		CURLcode rc;
+		char *priv = NULL;
 
-		mrc = curl_multi_perform(f->multi, &running);
-		if (mrc != CURLM_OK) {
-			ret = merr_set(err, MERR_NET, "curl: %s",
-			    curl_multi_strerror(mrc));
-			goto out;
-		}
-		for (;;) {
-			CURL *easy;
-			CURLcode rc;
-			char *priv = NULL;
-
-			msg = curl_multi_info_read(f->multi, &left);
-			if (msg == NULL)
-				break;
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			/* Copied: msg dies with curl_multi_remove_handle(). */
-			easy = msg->easy_handle;
-			rc = msg->data.result;
-			curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-			x = (struct xfer *)(void *)priv;
-			ret = xfer_done(&run, x, rc, err);
-			if (ret) {
-				failed = x->job;
-				goto out;
-			}
-		}
-
-		now = (uint64_t)mono_ms();
-		if (progress != NULL && now - last_progress >= PROGRESS_MS) {
-			run_progress(&run, progress, ctx);
-			last_progress = now;
-		}
-		if (run.kick)
+		msg = curl_multi_info_read(f->multi, &left);
+		if (msg == NULL)
+			return 0;
+		if (msg->msg != CURLMSG_DONE)
 			continue;
-		/* Sleep until there is traffic or a retry is due. */
-		wake = now + (f->cancel != NULL ? CANCEL_POLL_MS : POLL_MS);
-		for (k = 0; k < f->opts.connections; k++) {
-			x = &f->slots[k];
-			if (x->state == X_WAIT && x->not_before < wake)
-				wake = x->not_before;
-		}
-		mrc = curl_multi_poll(f->multi, NULL, 0,
-		    wake > now ? (int)(wake - now) : 0, NULL);
-		if (mrc != CURLM_OK) {
-			ret = merr_set(err, MERR_NET, "curl: %s",
-			    curl_multi_strerror(mrc));
-			goto out;
+		/* Copied: msg dies with curl_multi_remove_handle(). */
+		easy = msg->easy_handle;
+		rc = msg->data.result;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+		x = (struct xfer *)(void *)priv;
+		ret = xfer_done(run, x, rc, err);
+		if (ret) {
+			run->failed = x->job;
+			return ret;
 		}
 	}
-out:
-	/* On error: drop the transfers in flight and their temp files. */
+}
+
+/* Sleeps until there is traffic or a retry is due. */
+static int
+run_wait(struct run *run, uint64_t now, struct merr *err)
+{
+	struct fetch *f = run->f;
+	uint64_t wake;
+	unsigned k;
+	CURLMcode mrc;
+
+	wake = now + (f->cancel != NULL ? CANCEL_POLL_MS : POLL_MS);
 	for (k = 0; k < f->opts.connections; k++) {
-		x = &f->slots[k];
+		struct xfer *x = &f->slots[k];
+
+		if (x->state == X_WAIT && x->not_before < wake)
+			wake = x->not_before;
+	}
+	mrc = curl_multi_poll(f->multi, NULL, 0,
+	    wake > now ? (int)(wake - now) : 0, NULL);
+	if (mrc != CURLM_OK)
+		return merr_set(err, MERR_NET, "curl: %s",
+		    curl_multi_strerror(mrc));
+	return 0;
+}
+
+/* Drops the transfers in flight and their temp files (after an error). */
+static void
+run_end(struct run *run)
+{
+	struct fetch *f = run->f;
+	unsigned k;
+
+	for (k = 0; k < f->opts.connections; k++) {
+		struct xfer *x = &f->slots[k];
+
 		if (x->state == X_RUN)
 			curl_multi_remove_handle(f->multi, x->easy);
 		if (x->have_w)
@@ -1008,8 +903,55 @@ out:
 		x->job = NULL;
 		curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);
 	}
-	if (failed != NULL)
-		failed->status = ret;
+}
+
+int
+fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
+    size_t njobs, fetch_progress_fn progress, void *ctx, struct merr *err)
+{
+	struct run run = { f, s, jobs, njobs, 0, NULL, 0, 0, false };
+	struct merr local;
+	uint64_t now, last_progress = 0;
+	size_t i;
+	unsigned k, busy;
+	int ret = 0;
+
+	if (err == NULL)
+		err = &local;
+	/* Until stored or found absent, a job has not succeeded. */
+	for (i = 0; i < njobs; i++)
+		jobs[i].status = MERR_NET;
+	for (k = 0; k < f->opts.connections; k++) {
+		f->slots[k].state = X_IDLE;
+		f->slots[k].have_w = false;
+		f->slots[k].job = NULL;
+	}
+	for (;;) {
+		if (fetch_cancelled(f)) {
+			ret = merr_set(err, MERR_CANCEL,
+			    "transfers cancelled");
+			break;
+		}
+		ret = run_fill(&run, &busy, err);
+		if (ret || busy == 0)
+			break;
+		ret = run_perform(&run, err);
+		if (ret)
+			break;
+		now = (uint64_t)mono_ms();
+		if (progress != NULL && now - last_progress >= PROGRESS_MS) {
+			run_progress(&run, progress, ctx);
+			last_progress = now;
+		}
+		if (run.kick)
+			continue;
+		ret = run_wait(&run, now, err);
+		if (ret)
+			break;
+	}
+	run_end(&run);
+	if (run.failed != NULL)
+		run.failed->status = ret;
 	if (progress != NULL)
 		run_progress(&run, progress, ctx);
 	return ret;
