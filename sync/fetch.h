@@ -5,7 +5,14 @@
  * http(s). Transient failures (5xx, 429, resets, timeouts, stalls below
  * FETCH_MIN_SPEED for stall_timeout) are retried with exponential backoff
  * (honouring Retry-After up to a bound); a broken transfer into the store
- * resumes with Range from the bytes already written and hashed.
+ * resumes with Range from the bytes already written and hashed. The
+ * headers a transfer acts on are read by resp.c.
+ *
+ * Threads: a struct fetch belongs to one thread at a time (its handles
+ * are reused from call to call); only the cancel flag may be set from
+ * elsewhere. fetch_new() and fetch_free() call curl_global_init() and
+ * curl_global_cleanup(): with a libcurl older than 7.84, not while other
+ * threads use libcurl.
  */
 #ifndef MIRRORD_FETCH_H
 #define MIRRORD_FETCH_H
@@ -17,6 +24,10 @@
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
 
+/*
+ * Copied by fetch_new(). A zero connections, connect_timeout or
+ * stall_timeout takes the default; retries and backoff_ms are as given.
+ */
 struct fetch_opts {
 	unsigned connections;	/* parallel transfers, default 8 */
 	unsigned retries;	/* attempts after the first, default 5 */
@@ -30,6 +41,11 @@ struct fetch_opts {
 
 struct fetch;
 
+/*
+ * Makes a transfer context with opts (NULL: the defaults; connections
+ * capped at 64) into *out, owned: free with fetch_free() (NULL is fine).
+ * MERR_NET if libcurl cannot be set up.
+ */
 int fetch_new(const struct fetch_opts *opts, struct fetch **out,
     struct merr *err);
 void fetch_free(struct fetch *f);
@@ -42,7 +58,7 @@ void fetch_free(struct fetch *f);
  */
 void fetch_set_cancel(struct fetch *f, const atomic_bool *cancel);
 
-/* One small file into memory. */
+/* One small file into memory; what it holds is owned. */
 struct fetch_mem {
 	int status;		/* 200, 304 (not modified), 404 (absent) */
 	char *data;		/* owned, NUL-terminated; NULL unless 200 */
@@ -52,14 +68,20 @@ struct fetch_mem {
 };
 
 /*
- * GET url into memory, at most max bytes (more is MERR_LIMIT). etag and
- * last_modified (either may be NULL) make the request conditional. 404
- * (and a missing file:// file) is not an error: res->status says it.
- * Free with fetch_mem_release().
+ * GET url into memory, at most max bytes. etag and last_modified (either
+ * may be NULL; borrowed) make the request conditional. 404 (and a missing
+ * file:// file) is not an error: res->status says it. *res is cleared
+ * first; release it with fetch_mem_release() whatever the outcome.
+ * Errors, naming the URL:
+ *   MERR_LIMIT   more than max bytes, or a Content-Length saying so;
+ *   MERR_NET     a failure after the retries, a 304 to an unconditional
+ *                request, a 206, or any other HTTP status;
+ *   MERR_CANCEL  the cancel flag was set.
  */
 int fetch_get_mem(struct fetch *f, const char *url, size_t max,
     const char *etag, const char *last_modified, struct fetch_mem *res,
     struct merr *err);
+/* Frees what res holds and clears it; NULL is fine. */
 void fetch_mem_release(struct fetch_mem *res);
 
 /* One file to fetch into the store, verified by size and SHA-256. */
@@ -73,7 +95,10 @@ struct fetch_job {
 				 * <0 failed */
 };
 
-/* Called now and then (at most ~10 times a second) while transfers run. */
+/*
+ * Called now and then (at most ~10 times a second) while transfers run,
+ * in the thread of fetch_to_store(), and once at its end.
+ */
 typedef void (*fetch_progress_fn)(void *ctx, uint64_t files_done,
     uint64_t bytes_done);
 
@@ -84,7 +109,14 @@ typedef void (*fetch_progress_fn)(void *ctx, uint64_t files_done,
  * non-optional job has status 0 (or 1 if optional); otherwise stops
  * starting new transfers and returns the first error, naming the URL
  * ("'http://…/pool/x.deb': sha256 mismatch…"). Jobs already stored stay
- * stored (their files are in place, for the next try).
+ * stored (their files are in place, for the next try). jobs is borrowed;
+ * only their status is written. Errors:
+ *   MERR_VERIFY    a size or SHA-256 mismatch;
+ *   MERR_NOTFOUND  a non-optional job is 404 (and so is its fallback);
+ *   MERR_LIMIT     a body or Content-Length over the job's size;
+ *   MERR_NET       a failure after the retries, or any other HTTP status;
+ *   MERR_IO        the store's temp or blob files;
+ *   MERR_CANCEL    the cancel flag was set.
  */
 int fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
     size_t njobs, fetch_progress_fn progress, void *ctx, struct merr *err);

@@ -1,5 +1,8 @@
 /*
  * release.h: parsing a verified Release text and choosing its files.
+ *
+ * Threads: pure functions; a struct release may be read from several
+ * threads once parsed.
  */
 #ifndef MIRRORD_RELEASE_H
 #define MIRRORD_RELEASE_H
@@ -27,13 +30,16 @@ struct release {
 };
 
 /*
- * Parses the signed text of a Release file. Requires Date and a SHA256
- * section; every path is canonicalised. name is for messages. r is
- * filled (free with release_free) only on success.
+ * Parses the signed text of a Release file (text and name borrowed; name
+ * is for messages). Requires Date and a SHA256 section; every path is
+ * canonicalised. r is filled, owned (free with release_free), only on
+ * success; otherwise MERR_PARSE names the field or line.
  */
 int release_parse(const char *text, size_t len, const char *name,
     struct release *r, struct merr *err);
+/* Frees what r holds. */
 void release_free(struct release *r);
+/* The file at path, or NULL; valid as long as r is. */
 const struct release_file *release_find(const struct release *r,
     const char *path);
 
@@ -53,7 +59,8 @@ enum sel_kind {
  * source/ when deb-src, i18n/, Contents-ARCH*, dep11/ and cnf/ files of
  * those architectures, and pdiff Index files of selected indices. kinds
  * (owned array, one per returned index) says what each is. *idx is an
- * owned array of indices into r->files.
+ * owned array of indices into r->files. Free both with free(), even
+ * when *n is 0.
  */
 void release_select(const struct release *r, const struct conf_mirror *m,
     size_t **idx, enum sel_kind **kinds, size_t *n);
