@@ -25,8 +25,8 @@ curl/			sync/fetch.c
 microhttpd.h		serve/http.c
 lmdb.h			mirrord/store.c
 gpgme.h			mirrord/gpg.c
-lzma.h			mirrord/index.c
-zlib.h			mirrord/index.c
+lzma.h			mirrord/decomp.c
+zlib.h			mirrord/decomp.c
 openssl/		mirrord/hash.c
 systemd/		cmd/daemon.c
 dpkg/			mirrord/diff.c
