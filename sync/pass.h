@@ -8,7 +8,8 @@
  *   parse.c  step 3: the indices parsed, the pool files to fetch
  *
  * Threads: a pass, and so a struct sync_ctx, belongs to the one thread
- * that runs sync_mirror(). Every function here takes borrowed arguments.
+ * that runs sync_mirror(). Arguments are borrowed unless a function says
+ * it takes them.
  */
 #ifndef MIRRORD_SYNC_PASS_H
 #define MIRRORD_SYNC_PASS_H

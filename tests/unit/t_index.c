@@ -1,5 +1,6 @@
 /*
- * t_index.c: streaming decompression and Packages/Sources scanning.
+ * t_index.c: streaming decompression (mirrord/decomp.c) and
+ * Packages/Sources scanning (mirrord/index.c).
  *
  * "t_index --bench FILE" parses FILE (compression from its name, Sources
  * if the name contains "Sources") and prints the counts and the time.
