@@ -75,8 +75,6 @@ void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
-/* Says "out of memory" on stderr and aborts: the one out-of-memory path. */
-void oom(void) __attribute__((noreturn));
 
 /*
  * A growable buffer, always NUL-terminated (p[len] == 0) once anything

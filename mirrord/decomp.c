@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "mirrord/decomp.h"
+#include "mirrord/util.h"
 
 #define DECOMP_INBUF		(256 * 1024)
 #define DECOMP_XZ_MEMLIMIT	((uint64_t)256 << 20)
@@ -99,7 +100,7 @@ dec_init(struct dec *d, int fd, enum comp comp, uint64_t max_out,
 		lr = lzma_stream_decoder(&d->lz, DECOMP_XZ_MEMLIMIT,
 		    LZMA_CONCATENATED);
 		if (lr == LZMA_MEM_ERROR)
-			oom();
+			util_oom();
 		if (lr != LZMA_OK)
 			return merr_set(err, MERR_INVAL,
 			    "'%s': cannot start xz decoder (error %d)", name,
@@ -110,7 +111,7 @@ dec_init(struct dec *d, int fd, enum comp comp, uint64_t max_out,
 		/* 15 + 32: a 32 KiB window, gzip or zlib header detected. */
 		zr = inflateInit2(&d->z, 15 + 32);
 		if (zr == Z_MEM_ERROR)
-			oom();
+			util_oom();
 		if (zr != Z_OK)
 			return merr_set(err, MERR_INVAL,
 			    "'%s': cannot start gzip decoder (error %d)", name,
@@ -212,7 +213,7 @@ dec_xz(struct dec *d, unsigned char *out, size_t want, struct merr *err)
 				return dec_truncated(d, "xz", err);
 			continue;
 		case LZMA_MEM_ERROR:
-			oom();
+			util_oom();
 			break;
 		case LZMA_MEMLIMIT_ERROR:
 			return merr_set(err, MERR_LIMIT,
@@ -283,7 +284,7 @@ dec_gz(struct dec *d, unsigned char *out, size_t want, struct merr *err)
 				return dec_truncated(d, "gzip", err);
 			continue;
 		case Z_MEM_ERROR:
-			oom();
+			util_oom();
 			break;
 		default:	/* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
 			return merr_set(err, MERR_PARSE,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "mirrord/fault.h"
+#include "mirrord/util.h"
 
 static void
 merr_vset(struct merr *err, int code, const char *fmt, va_list ap)
@@ -70,7 +71,7 @@ merr_errno(struct merr *err, const char *fmt, ...)
 }
 
 void
-oom(void)
+util_oom(void)
 {
 	fputs("mirrord: out of memory\n", stderr);
 	abort();
@@ -82,7 +83,7 @@ xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (p == NULL)
-		oom();
+		util_oom();
 	return p;
 }
 
@@ -92,7 +93,7 @@ xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (p == NULL)
-		oom();
+		util_oom();
 	return p;
 }
 
@@ -101,7 +102,7 @@ xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (p == NULL)
-		oom();
+		util_oom();
 	return p;
 }
 
@@ -109,7 +110,7 @@ void *
 xreallocarray(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
-		oom();
+		util_oom();
 	return xrealloc(p, n * size);
 }
 
@@ -140,7 +141,7 @@ xasprintf(const char *fmt, ...)
 	rc = vasprintf(&p, fmt, ap);
 	va_end(ap);
 	if (rc < 0)
-		oom();
+		util_oom();
 	return p;
 }
 
@@ -173,12 +174,12 @@ buf_grow(struct buf *b, size_t extra)
 	size_t want;
 
 	if (extra > SIZE_MAX - b->len - 1)
-		oom();
+		util_oom();
 	want = b->len + extra + 1;
 	if (want <= b->cap)
 		return;
 	if (b->cap > SIZE_MAX / 2)
-		oom();
+		util_oom();
 	b->cap = b->cap ? b->cap * 2 : 64;
 	if (b->cap < want)
 		b->cap = want;

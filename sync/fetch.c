@@ -21,6 +21,7 @@
 
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
+#include "mirrord/util.h"
 #include "sync/fetch.h"
 #include "sync/resp.h"
 
@@ -427,7 +428,7 @@ fetch_slist_add(struct curl_slist *l, const char *name, const char *value)
 	n = curl_slist_append(l, h);
 	free(h);
 	if (n == NULL)
-		oom();
+		util_oom();
 	return n;
 }
 
