@@ -24,7 +24,6 @@
  */
 #include "mirrord/common.h"
 
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -43,6 +42,7 @@
 #include "mirrord/hash.h"
 #include "mirrord/log.h"
 #include "mirrord/status.h"
+#include "serve/fdcache.h"
 #include "serve/http.h"
 #include "serve/keyrings.h"
 #include "serve/metrics.h"
@@ -63,23 +63,7 @@
  * nginx refuses a header line over 8 KiB by default).
  */
 #define HTTP_CONN_MEMORY (8 * 1024)
-/*
- * The open-blob cache: slots (a power of two) and how long an entry is
- * reused. The TTL, and a sweep of expired entries every 10 s, bound how
- * long a blob that gc unlinked keeps its disk space (the cached
- * descriptor still reads it: blobs never change).
- */
-#define HTTP_FCACHE_SETS 512
-#define HTTP_FCACHE_WAYS 4	/* set-associative: colliding hashes coexist */
-#define HTTP_FCACHE_TTL_MS (60 * 1000)	/* serve_opts.cache_ttl_ms's default */
 #define HTTP_SWEEP_TICKS 100	/* serve_loop()'s 100 ms: a sweep each 10 s */
-/*
- * Blobs up to HTTP_FCACHE_MAP_MAX are answered from a mapping while the
- * cache's mappings stay under a budget (serve_opts.map_budget, else
- * Serve-Map-MiB:) in all: the pages are the page cache's, but they count
- * in the server's RSS.
- */
-#define HTTP_FCACHE_MAP_MAX (8 * 1024 * 1024)
 
 /*
  * A client address with open connections: the socket context of each of
@@ -125,7 +109,7 @@ struct http {
 	struct MHD_Response *canned[C_COUNT];
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
 	struct route_cache *cache;	/* refs resolved */
-	struct fcache *fc;
+	struct fdcache *fc;		/* open blobs */
 	unsigned max_clients;	/* Max-Clients: open connections, in all */
 	unsigned max_per_ip;	/* Max-Clients-Per-IP: from one address */
 	struct ip_table *ips;
@@ -133,49 +117,24 @@ struct http {
 };
 
 /*
- * An open blob and the answers made once for it, as nginx's
- * open_file_cache: no open() (a path walk) per request. MHD
+ * The answers made once per blob in the open-blob cache (fdcache.h). MHD
  * reference-counts responses, so one response can be queued to many
- * connections at once, and every header follows from the key, so
- * sharing changes nothing a client sees. The 304 is always shared (it
- * has no body). The 200 is:
- * - up to HTTP_FCACHE_MAP_MAX, shared, from a mapping of the blob while
+ * connections at once. The 304 is always shared (it has no body). The
+ * 200 is:
+ * - up to FDCACHE_MAP_MAX, shared, from a mapping of the blob while
  *   the mappings fit their budget (see mapped_response());
- * - else, up to HTTP_FCACHE_SHARE_MAX, shared, from the descriptor: one
+ * - else, up to HTTP_SHARE_MAX, shared, from the descriptor: one
  *   sendfile() sends it whole;
  * - else its own response per request, over a dup() of the descriptor:
  *   MHD sends from a file at most 128 KiB per sendfile() and holds the
  *   response's mutex meanwhile, so connections sending one shared large
  *   blob would take turns.
  */
-#define HTTP_FCACHE_SHARE_MAX (128 * 1024)
-
-struct fcache_ent {
-	unsigned char hash[HASH_LEN];
-	int64_t mtime;
-	const char *cc;			/* static strings: compared by address */
-	const char *ctype;
-	int64_t born;			/* mono_ms() */
-	int fd;				/* the blob, open */
-	struct MHD_Response *full;	/* shared 200, or NULL (large) */
-	struct MHD_Response *nm;	/* shared 304; NULL: free slot */
-};
-
-struct fcache_set {
-	pthread_mutex_t lock;	/* one per set: threads rarely meet */
-	struct fcache_ent e[HTTP_FCACHE_WAYS];
-};
-
-struct fcache {
-	struct fcache_set set[HTTP_FCACHE_SETS];
-	atomic_size_t mapped;	/* bytes of blobs mapped, in all */
-	size_t map_budget;	/* mapped stays under it */
-	int64_t ttl_ms;		/* an entry's life */
-};
+#define HTTP_SHARE_MAX (128 * 1024)
 
 /* A mapped blob, unmapped when MHD frees the last response using it. */
 struct fmap {
-	struct fcache *fc;
+	struct fdcache *fc;
 	void *p;
 	size_t len;
 };
@@ -712,8 +671,7 @@ fmap_free(void *cls)
 {
 	struct fmap *m = cls;
 
-	munmap(m->p, m->len);
-	atomic_fetch_sub(&m->fc->mapped, m->len);
+	fdcache_unmap(m->fc, m->p, m->len);
 	free(m);
 }
 
@@ -733,33 +691,19 @@ fmap_free(void *cls)
  * after gc unlinks its file.
  */
 static struct MHD_Response *
-mapped_response(struct fcache *fc, const struct route_result *res, int fd)
+mapped_response(struct fdcache *fc, const struct route_result *res, int fd)
 {
 	struct MHD_Response *r;
 	struct fmap *m;
-	struct stat st;
-	size_t len = (size_t)res->size;
 	void *p;
 
-	if (res->size == 0 || res->size > HTTP_FCACHE_MAP_MAX)
+	if (fdcache_map(fc, fd, res->size, &p) != 0)
 		return NULL;
-	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != res->size)
-		return NULL;
-	if (atomic_fetch_add(&fc->mapped, len) + len > fc->map_budget) {
-		atomic_fetch_sub(&fc->mapped, len);
-		return NULL;
-	}
-	/* Not populated: a 304 or HEAD needs none of its pages. */
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		atomic_fetch_sub(&fc->mapped, len);
-		return NULL;
-	}
 	m = xmalloc(sizeof(*m));
 	m->fc = fc;
 	m->p = p;
-	m->len = len;
-	r = MHD_create_response_from_buffer_with_free_callback_cls(len, p,
+	m->len = (size_t)res->size;
+	r = MHD_create_response_from_buffer_with_free_callback_cls(m->len, p,
 	    fmap_free, m);
 	if (r == NULL) {
 		fmap_free(m);
@@ -786,81 +730,31 @@ not_modified_response(const struct route_result *res)
 	return r;
 }
 
+/* The cache's free_answer: an answer is an MHD response. */
 static void
-fcache_drop(struct fcache_ent *e)
+answer_free(void *answer)
 {
-	if (e->full != NULL)
-		MHD_destroy_response(e->full);
-	if (e->nm != NULL)
-		MHD_destroy_response(e->nm);
-	if (e->nm != NULL && e->fd >= 0)
-		close(e->fd);
-	e->full = e->nm = NULL;
-	e->fd = -1;
+	MHD_destroy_response(answer);
 }
 
-static bool
-fcache_match(const struct fcache *fc, const struct fcache_ent *e,
-    const struct route_result *res, int64_t now)
-{
-	return e->nm != NULL && now - e->born < fc->ttl_ms &&
-	    e->mtime == res->mtime && e->cc == res->cache_control &&
-	    e->ctype == res->content_type &&
-	    memcmp(e->hash, res->hash, HASH_LEN) == 0;
-}
-
-/*
- * Drops a set's expired entries (under its lock): their descriptors and
- * mappings go as soon as no connection sends from them, so that an
- * unlinked blob's space and the mappings' budget come back.
- */
+/* What res's cached answers follow from. */
 static void
-fcache_expire(const struct fcache *fc, struct fcache_ent *set, int64_t now)
+blob_key(const struct route_result *res, struct fdcache_key *k)
 {
-	size_t i;
-
-	for (i = 0; i < HTTP_FCACHE_WAYS; i++)
-		if (set[i].nm != NULL && now - set[i].born >= fc->ttl_ms)
-			fcache_drop(&set[i]);
-}
-
-/* Every set's expired entries, also of blobs no longer asked for. */
-static void
-fcache_sweep(struct fcache *fc)
-{
-	int64_t now = mono_ms();
-	size_t i;
-
-	for (i = 0; i < HTTP_FCACHE_SETS; i++) {
-		pthread_mutex_lock(&fc->set[i].lock);
-		fcache_expire(fc, fc->set[i].e, now);
-		pthread_mutex_unlock(&fc->set[i].lock);
-	}
-}
-
-static struct fcache_ent *
-fcache_find(const struct fcache *fc, struct fcache_ent *set,
-    const struct route_result *res, int64_t now)
-{
-	size_t i;
-
-	for (i = 0; i < HTTP_FCACHE_WAYS; i++)
-		if (fcache_match(fc, &set[i], res, now))
-			return &set[i];
-	return NULL;
+	memcpy(k->hash, res->hash, HASH_LEN);
+	k->mtime = res->mtime;
+	k->cc = res->cache_control;
+	k->ctype = res->content_type;
 }
 
 /* Fills n for res from the blob open on fd (n owns fd, even on failure). */
 static int
-fcache_make(struct fcache *fc, struct fcache_ent *n,
+blob_answers(struct fdcache *fc, struct fdcache_ent *n,
     const struct route_result *res, int fd, int64_t now, struct merr *err)
 {
 	int dfd;
 
-	memcpy(n->hash, res->hash, HASH_LEN);
-	n->mtime = res->mtime;
-	n->cc = res->cache_control;
-	n->ctype = res->content_type;
+	blob_key(res, &n->key);
 	n->born = now;
 	n->fd = fd;
 	n->full = NULL;
@@ -871,10 +765,10 @@ fcache_make(struct fcache *fc, struct fcache_ent *n,
 		return merr_set(err, MERR_IO, "cannot create a response");
 	}
 	n->full = mapped_response(fc, res, fd);
-	if (n->full == NULL && res->size <= HTTP_FCACHE_SHARE_MAX) {
+	if (n->full == NULL && res->size <= HTTP_SHARE_MAX) {
 		dfd = dup(fd);
 		if (dfd < 0 || (n->full = blob_response(res, dfd, NULL)) == NULL) {
-			fcache_drop(n);
+			fdcache_ent_release(fc, n);
 			return merr_set(err, MERR_IO, "cannot create a response");
 		}
 	}
@@ -894,66 +788,45 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
     const struct route_result *res, int status, int *openrc,
     struct merr *err)
 {
-	struct fcache *fc = q->t->h->fc;
-	struct fcache_set *fs;
-	struct fcache_ent *set, *e, n;
+	struct fdcache *fc = q->t->h->fc;
+	struct fdcache_ent *e, n = FDCACHE_ENT_INIT;
+	struct fdcache_key k;
 	struct MHD_Response *r;
-	uint32_t slot;
-	size_t i;
 	int64_t now = mono_ms();
 	int ret, fd;
 
-	n.full = n.nm = NULL;
-	n.fd = -1;
-	memcpy(&slot, res->hash, sizeof(slot));
-	fs = &fc->set[slot & (HTTP_FCACHE_SETS - 1)];
-	set = fs->e;
-	pthread_mutex_lock(&fs->lock);
-	if ((e = fcache_find(fc, set, res, now)) != NULL)
-		goto hit;
-	/* This blob's expired entry too: its mapping's budget is needed. */
-	fcache_expire(fc, set, now);
-	pthread_mutex_unlock(&fs->lock);
-
-	/* A miss: open and build outside the lock. */
-	fd = store_blob_open(q->t->h->store, res->hash, err);
-	if (fd < 0) {
-		*openrc = fd;
-		return -1;
+	blob_key(res, &k);
+	e = fdcache_lock(fc, &k, now);
+	if (e == NULL) {
+		fdcache_unlock(fc, &k);
+		/* A miss: open and build outside the lock. */
+		fd = store_blob_open(q->t->h->store, res->hash, err);
+		if (fd < 0) {
+			*openrc = fd;
+			return -1;
+		}
+		if ((*openrc = blob_answers(fc, &n, res, fd, now, err)) != 0)
+			return -1;
+		e = fdcache_insert(fc, &n, now);
 	}
-	if ((*openrc = fcache_make(fc, &n, res, fd, now, err)) != 0)
-		return -1;
-	pthread_mutex_lock(&fs->lock);
-	if ((e = fcache_find(fc, set, res, now)) == NULL) {
-		/* A free way (expired ones were freed above), else the oldest. */
-		e = &set[0];
-		for (i = 1; i < HTTP_FCACHE_WAYS && e->nm != NULL; i++)
-			if (set[i].nm == NULL || set[i].born < e->born)
-				e = &set[i];
-		fcache_drop(e);
-		*e = n;
-		n.full = n.nm = NULL;
-		n.fd = -1;
-	}
-hit:
 	if (status == 304 || e->full != NULL) {
 		ret = queue(q, conn, status, status == 304 ? e->nm : e->full,
 		    status == 304 ? 0 : res->size);
-		pthread_mutex_unlock(&fs->lock);
+		fdcache_unlock(fc, &k);
 	} else {
 		/* A large blob: its own response, over its own descriptor. */
 		fd = dup(e->fd);
-		pthread_mutex_unlock(&fs->lock);
+		fdcache_unlock(fc, &k);
 		r = fd < 0 ? NULL : blob_response(res, fd, NULL);
 		if (r == NULL) {
-			fcache_drop(&n);
+			fdcache_ent_release(fc, &n);
 			*openrc = merr_errno(err, "cannot answer with a blob");
 			return -1;
 		}
 		ret = queue(q, conn, status, r, res->size);
 		MHD_destroy_response(r);
 	}
-	fcache_drop(&n);	/* another thread made it meanwhile */
+	fdcache_ent_release(fc, &n);	/* another thread made it meanwhile */
 	return ret;
 }
 
@@ -1330,7 +1203,7 @@ canned_new(struct http *h, enum canned which, const char *body, size_t len,
 static void
 http_free(struct http *h)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < C_COUNT; i++)
 		if (h->canned[i] != NULL)
@@ -1345,14 +1218,7 @@ http_free(struct http *h)
 		pthread_mutex_destroy(&h->ips->lock);
 		free(h->ips);	/* empty: every connection closed */
 	}
-	if (h->fc != NULL) {
-		for (i = 0; i < HTTP_FCACHE_SETS; i++) {
-			for (j = 0; j < HTTP_FCACHE_WAYS; j++)
-				fcache_drop(&h->fc->set[i].e[j]);
-			pthread_mutex_destroy(&h->fc->set[i].lock);
-		}
-		free(h->fc);
-	}
+	fdcache_free(h->fc);
 	if (h->own_log_fd)
 		close(h->log_fd);
 	free(h->keyring);
@@ -1369,7 +1235,7 @@ raise_nofile(unsigned conns)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)conns * 2 + 64 +
-	    HTTP_FCACHE_SETS * HTTP_FCACHE_WAYS * 2;
+	    FDCACHE_MAX_FDS * 2;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
@@ -1382,7 +1248,7 @@ static void http_stop_daemons(struct http *h, unsigned grace_ms);
 void
 http_sweep(struct http *h)
 {
-	fcache_sweep(h->fc);
+	fdcache_sweep(h->fc);
 }
 
 /* The access log file, opened to append into *fd. */
@@ -1480,14 +1346,10 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->cache = route_cache_new(HTTP_REF_TTL_MS);
 	h->ips = xcalloc(1, sizeof(*h->ips));
 	pthread_mutex_init(&h->ips->lock, NULL);
-	h->fc = xcalloc(1, sizeof(*h->fc));
 	/* Serve-Map-MiB: 0 leaves no room: every blob from its descriptor. */
-	h->fc->map_budget = o->map_budget ? o->map_budget :
-	    map_mib ? (size_t)map_mib << 20 : 1;
-	h->fc->ttl_ms = o->cache_ttl_ms ? o->cache_ttl_ms :
-	    HTTP_FCACHE_TTL_MS;
-	for (i = 0; i < HTTP_FCACHE_SETS; i++)
-		pthread_mutex_init(&h->fc->set[i].lock, NULL);
+	h->fc = fdcache_new(o->map_budget ? o->map_budget :
+	    map_mib ? (size_t)map_mib << 20 : 1, o->cache_ttl_ms ?
+	    o->cache_ttl_ms : FDCACHE_TTL_MS, answer_free);
 	metrics_init(&h->m, NULL, 0);	/* the threads' come below */
 	if (o->access_log != NULL) {
 		rc = access_log_open(o->access_log, &h->log_fd, err);
