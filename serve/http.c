@@ -45,6 +45,7 @@
 #include "serve/fdcache.h"
 #include "serve/http.h"
 #include "serve/keyrings.h"
+#include "serve/limits.h"
 #include "serve/metrics.h"
 #include "serve/respond.h"
 #include "serve/route.h"
@@ -64,17 +65,6 @@
  */
 #define HTTP_CONN_MEMORY (8 * 1024)
 #define HTTP_SWEEP_TICKS 100	/* serve_loop()'s 100 ms: a sweep each 10 s */
-
-/*
- * A client address with open connections: the socket context of each of
- * them. Its text is made once, for the access log.
- */
-struct ip_ent {
-	struct ip_ent *next;
-	unsigned char addr[16];	/* IPv6, or IPv4 as ::ffff:a.b.c.d */
-	unsigned n;		/* connections open */
-	char host[INET6_ADDRSTRLEN + 1];
-};
 
 /* What one server thread (one MHD daemon) keeps for itself. */
 struct http_thread {
@@ -110,9 +100,7 @@ struct http {
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
 	struct route_cache *cache;	/* refs resolved */
 	struct fdcache *fc;		/* open blobs */
-	unsigned max_clients;	/* Max-Clients: open connections, in all */
-	unsigned max_per_ip;	/* Max-Clients-Per-IP: from one address */
-	struct ip_table *ips;
+	struct limits *limits;	/* Max-Clients:, Max-Clients-Per-IP: */
 	struct metrics m;
 };
 
@@ -179,31 +167,14 @@ log_escape(char *out, size_t n, const char *s, size_t max)
 	return o;
 }
 
+/* The client's address as text, when no limits entry has it. */
 static void
 client_addr(struct MHD_Connection *conn, char *out, size_t n)
 {
 	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
 
-	snprintf(out, n, "-");
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || ci->client_addr == NULL)
-		return;
-	sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr, out, (socklen_t)n);
-	else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)
-		    (const void *)sa)->sin6_addr;
-
-		/* IPv4 clients of a dual-stack socket: as plain IPv4. */
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			inet_ntop(AF_INET, &a->s6_addr[12], out,
-			    (socklen_t)n);
-		else
-			inet_ntop(AF_INET6, a, out, (socklen_t)n);
-	}
+	limits_addr_text(ci != NULL ? ci->client_addr : NULL, out, n);
 }
 
 /*
@@ -249,7 +220,7 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 	 * bytes escaped), URI 4 * HTTP_LOG_URI_MAX + 3, the rest 40. */
 	char line[HTTP_LOG_URI_MAX * 4 + 512], buf[INET6_ADDRSTRLEN + 1];
 	const union MHD_ConnectionInfo *ci;
-	const struct ip_ent *ent;
+	const struct limits_client *ent;
 	const char *host;
 	struct tm tm;
 	size_t o;
@@ -267,7 +238,7 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	ent = ci != NULL ? ci->socket_context : NULL;
 	if (ent != NULL)
-		host = ent->host;
+		host = limits_client_host(ent);
 	else {
 		client_addr(conn, buf, sizeof(buf));
 		host = buf;
@@ -349,127 +320,42 @@ request_done(void *cls, struct MHD_Connection *conn, void **ctx,
 
 /* --- connection limits ------------------------------------------------- */
 
-/*
- * Open connections per client address, for Max-Clients-Per-IP: one
- * entry per address with connections open (so at most Max-Clients of
- * them), in a chained hash table under a mutex. A connection points at
- * its entry (MHD's socket context) from start to close.
- */
-#define HTTP_IP_BUCKETS 1024
-
-struct ip_table {
-	pthread_mutex_t lock;
-	struct ip_ent *b[HTTP_IP_BUCKETS];
-};
-
-/* sa's address as 16 bytes; false for other families. */
-static bool
-ip_key(const struct sockaddr *sa, unsigned char out[16])
-{
-	memset(out, 0, 16);
-	if (sa == NULL)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr, 4);
-		return true;
-	}
-	if (sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)
-		    (const void *)sa)->sin6_addr, 16);
-		return true;
-	}
-	return false;
-}
-
-static struct ip_ent **
-ip_slot(struct ip_table *t, const unsigned char key[16])
-{
-	struct ip_ent **e;
-
-	for (e = &t->b[hash_fnv1a(HASH_FNV1A_INIT, key, 16) % HTTP_IP_BUCKETS];
-	    *e != NULL; e = &(*e)->next)
-		if (memcmp((*e)->addr, key, 16) == 0)
-			break;
-	return e;
-}
-
-/* Connections open from sa's address now. */
-static unsigned
-ip_count(struct ip_table *t, const struct sockaddr *sa)
-{
-	unsigned char key[16];
-	struct ip_ent **e;
-	unsigned n = 0;
-
-	if (!ip_key(sa, key))
-		return 0;
-	pthread_mutex_lock(&t->lock);
-	e = ip_slot(t, key);
-	if (*e != NULL)
-		n = (*e)->n;
-	pthread_mutex_unlock(&t->lock);
-	return n;
-}
-
+/* Counts connections in all (metrics) and per address (limits.h). */
 static void
 connection_note(void *cls, struct MHD_Connection *conn, void **sctx,
     enum MHD_ConnectionNotificationCode toe)
 {
 	struct http *h = cls;
 	const union MHD_ConnectionInfo *ci;
-	struct ip_ent **e, *ent = *sctx;
-	unsigned char key[16];
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_add_explicit(&h->m.open_connections, 1,
 		    memory_order_relaxed);
 		ci = MHD_get_connection_info(conn,
 		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (ci == NULL || !ip_key(ci->client_addr, key))
-			return;
-		pthread_mutex_lock(&h->ips->lock);
-		e = ip_slot(h->ips, key);
-		if (*e == NULL) {
-			*e = xcalloc(1, sizeof(**e));
-			memcpy((*e)->addr, key, 16);
-			client_addr(conn, (*e)->host, sizeof((*e)->host));
-		}
-		(*e)->n++;
-		*sctx = *e;
-		pthread_mutex_unlock(&h->ips->lock);
+		if (ci != NULL)
+			*sctx = limits_enter(h->limits, ci->client_addr);
 		return;
 	}
 	atomic_fetch_sub_explicit(&h->m.open_connections, 1,
 	    memory_order_relaxed);
-	if (ent == NULL)
+	if (*sctx == NULL)
 		return;
+	limits_leave(h->limits, *sctx);
 	*sctx = NULL;
-	pthread_mutex_lock(&h->ips->lock);
-	if (--ent->n == 0) {
-		e = ip_slot(h->ips, ent->addr);
-		*e = ent->next;
-		free(ent);
-	}
-	pthread_mutex_unlock(&h->ips->lock);
 }
 
 /*
- * Max-Clients over all threads, and Max-Clients-Per-IP, so that one
- * host holding idle connections (slowloris) cannot take every slot: a
- * connection beyond either is closed at once. Threads accepting at the
- * same instant may each pass the check, so a limit can be exceeded by at
- * most the thread count.
+ * Max-Clients over all threads, and Max-Clients-Per-IP: a connection
+ * beyond either is closed at once.
  */
 static enum MHD_Result
 accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct http *h = cls;
 
-	if (atomic_load_explicit(&h->m.open_connections,
-	    memory_order_relaxed) < (long)h->max_clients &&
-	    ip_count(h->ips, addr) < h->max_per_ip)
+	if (limits_admit(h->limits, atomic_load_explicit(
+	    &h->m.open_connections, memory_order_relaxed), addr))
 		return MHD_YES;
 	atomic_fetch_add_explicit(&h->m.refused, 1, memory_order_relaxed);
 	return MHD_NO;
@@ -1214,10 +1100,7 @@ http_free(struct http *h)
 	free(h->d);
 	free(h->m.req);
 	free(h->th);
-	if (h->ips != NULL) {
-		pthread_mutex_destroy(&h->ips->lock);
-		free(h->ips);	/* empty: every connection closed */
-	}
+	limits_free(h->limits);
 	fdcache_free(h->fc);
 	if (h->own_log_fd)
 		close(h->log_fd);
@@ -1344,8 +1227,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->store = s;
 	h->log_fd = 2;
 	h->cache = route_cache_new(HTTP_REF_TTL_MS);
-	h->ips = xcalloc(1, sizeof(*h->ips));
-	pthread_mutex_init(&h->ips->lock, NULL);
+	h->limits = limits_new(conns, per_ip);
 	/* Serve-Map-MiB: 0 leaves no room: every blob from its descriptor. */
 	h->fc = fdcache_new(o->map_budget ? o->map_budget :
 	    map_mib ? (size_t)map_mib << 20 : 1, o->cache_ttl_ms ?
@@ -1392,8 +1274,6 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	    MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->max_clients = conns;
-	h->max_per_ip = per_ip;
 	h->d = xcalloc(threads, sizeof(*h->d));
 	h->th = xcalloc(threads, sizeof(*h->th));
 	h->nth = threads;
