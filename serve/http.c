@@ -25,12 +25,9 @@
 #include "mirrord/common.h"
 
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -46,6 +43,7 @@
 #include "serve/http.h"
 #include "serve/keyrings.h"
 #include "serve/limits.h"
+#include "serve/listen.h"
 #include "serve/metrics.h"
 #include "serve/respond.h"
 #include "serve/route.h"
@@ -922,149 +920,6 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 
 /* --- start and stop ----------------------------------------------------- */
 
-int
-http_parse_listen(const char *spec, struct sockaddr_storage *ss,
-    socklen_t *sslen, struct merr *err)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
-	const char *colon, *port;
-	char host[256];
-	size_t hl;
-	uint64_t pn;
-
-	memset(ss, 0, sizeof(*ss));
-	if (spec[0] == '[') {
-		const char *rb = strchr(spec, ']');
-
-		if (rb == NULL || rb[1] != ':')
-			goto bad;
-		hl = (size_t)(rb - spec - 1);
-		if (hl >= sizeof(host))
-			goto bad;
-		memcpy(host, spec + 1, hl);
-		host[hl] = '\0';
-		port = rb + 2;
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			goto bad;
-		s6->sin6_family = AF_INET6;
-		*sslen = sizeof(*s6);
-	} else {
-		colon = strrchr(spec, ':');
-		if (colon == NULL)
-			goto bad;
-		hl = (size_t)(colon - spec);
-		if (hl >= sizeof(host) || memchr(spec, ':', hl) != NULL)
-			goto bad;
-		memcpy(host, spec, hl);
-		host[hl] = '\0';
-		port = colon + 1;
-		s4->sin_family = AF_INET;
-		*sslen = sizeof(*s4);
-		if (hl == 0 || strcmp(host, "*") == 0)
-			s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
-			struct addrinfo hints, *ai;
-
-			/* A host name: its first address. */
-			memset(&hints, 0, sizeof(hints));
-			hints.ai_family = AF_UNSPEC;
-			hints.ai_socktype = SOCK_STREAM;
-			if (getaddrinfo(host, NULL, &hints, &ai) != 0)
-				return merr_set(err, MERR_INVAL, "cannot "
-				    "listen on '%s': unknown host '%s'", spec,
-				    host);
-			memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-			*sslen = ai->ai_addrlen;
-			freeaddrinfo(ai);
-		}
-	}
-	if (parse_u64(port, strlen(port), 65535, &pn) != 0)
-		goto bad;
-	if (ss->ss_family == AF_INET6)
-		s6->sin6_port = htons((uint16_t)pn);
-	else
-		s4->sin_port = htons((uint16_t)pn);
-	return 0;
-bad:
-	return merr_set(err, MERR_INVAL, "bad listen address '%s' (want "
-	    "HOST:PORT or [ADDRESS]:PORT)", spec);
-}
-
-static int
-http_listen(const char *spec, const struct sockaddr_storage *ss,
-    socklen_t len, bool reuseport, unsigned *port, struct merr *err)
-{
-	int fd, rc, one = 1, zero = 0;
-	struct sockaddr_storage got;
-	socklen_t gl = sizeof(got);
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
-	if (fd < 0)
-		return merr_errno(err, "cannot listen on '%s'", spec);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (reuseport &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
-		rc = merr_errno(err, "cannot listen on '%s': SO_REUSEPORT",
-		    spec);
-		close(fd);
-		return rc;
-	}
-	/* "[::]" serves IPv4 too, whatever the system default. */
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (const struct sockaddr *)ss, len) < 0 ||
-	    (reuseport && listen(fd, SOMAXCONN) < 0) ||
-	    getsockname(fd, (struct sockaddr *)&got, &gl) < 0) {
-		rc = merr_errno(err, "cannot listen on '%s'", spec);
-		close(fd);
-		return rc;
-	}
-	*port = ntohs(got.ss_family == AF_INET6 ?
-	    ((struct sockaddr_in6 *)(void *)&got)->sin6_port :
-	    ((struct sockaddr_in *)(void *)&got)->sin_port);
-	return fd;
-}
-
-/*
- * One listening socket per thread, all on the address (SO_REUSEPORT), so
- * that the kernel spreads connections evenly over the threads (one shared
- * socket wakes every thread and the quickest takes the connection: under
- * 1,000 clients some threads held far more than others). The address is
- * first bound once without SO_REUSEPORT, so that an address in use (by
- * another mirrord too) is an error rather than a share of its traffic;
- * that probe also picks the port when the address asks for port 0.
- */
-static int
-http_listen_all(const char *spec, struct sockaddr_storage *ss, socklen_t len,
-    int *fds, unsigned n, unsigned *port, struct merr *err)
-{
-	unsigned i;
-	int probe, rc = 0;
-
-	probe = http_listen(spec, ss, len, false, port, err);
-	if (probe < 0)
-		return probe;
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)(void *)ss)->sin6_port =
-		    htons((uint16_t)*port);
-	else
-		((struct sockaddr_in *)(void *)ss)->sin_port =
-		    htons((uint16_t)*port);
-	close(probe);
-	for (i = 0; i < n; i++) {
-		fds[i] = http_listen(spec, ss, len, true, port, err);
-		if (fds[i] < 0) {
-			rc = fds[i];
-			while (i-- > 0)
-				close(fds[i]);
-			break;
-		}
-	}
-	return rc;
-}
-
 /* Makes canned answer which from a static body; false if MHD fails. */
 static bool
 canned_new(struct http *h, enum canned which, const char *body, size_t len,
@@ -1216,7 +1071,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	 * clients (bench/serve.sh). So every thread may take the whole
 	 * budget, and accept_policy() holds the total to it.
 	 */
-	rc = http_parse_listen(spec, &ss, &sl, err);
+	rc = listen_parse(spec, &ss, &sl, err);
 	if (rc)
 		return rc;
 
@@ -1266,7 +1121,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 
 	raise_nofile(conns);
 	fds = xcalloc(threads, sizeof(*fds));
-	rc = http_listen_all(spec, &ss, sl, fds, threads, &h->port, err);
+	rc = listen_all(spec, &ss, sl, fds, threads, &h->port, err);
 	if (rc)
 		goto fail;
 	/* ITC: needed by MHD_quiesce_daemon with internal threads. */
@@ -1411,12 +1266,10 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 
 	if (spec == NULL)
 		spec = "127.0.0.1:8080";
-	rc = http_parse_listen(spec, &ss, &sl, err);
+	rc = listen_parse(spec, &ss, &sl, err);
 	if (rc)
 		return rc;
-	if ((ss.ss_family == AF_INET6 ?
-	    ((struct sockaddr_in6 *)(void *)&ss)->sin6_port :
-	    ((struct sockaddr_in *)(void *)&ss)->sin_port) == 0)
+	if (listen_port(&ss) == 0)
 		return merr_set(err, MERR_INVAL, "bad listen address '%s': "
 		    "port must be 1 to 65535", spec);
 	rc = http_start_ex(c, conf_lock, conf_ptr, s, o, &h, err);

@@ -17,14 +17,6 @@
 struct http;
 
 /*
- * Parses "HOST:PORT", "[V6ADDR]:PORT" (a bare "*" or empty HOST: all IPv4
- * addresses; "[::]": all addresses, IPv4 too) into *ss. PORT may be 0
- * here (any free port); serve_run refuses it. MERR_INVAL naming spec.
- */
-int http_parse_listen(const char *spec, struct sockaddr_storage *ss,
-    socklen_t *sslen, struct merr *err);
-
-/*
  * Binds o->listen and starts the daemon's threads. Errors name the
  * address ("cannot listen on '127.0.0.1:8080': Address already in use").
  * *out is owned: stop it with http_stop(). c, s and o are borrowed and

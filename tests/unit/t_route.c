@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <time.h>
 
-#include "serve/http.h"
+#include "serve/listen.h"
 #include "serve/pages.h"
 #include "serve/respond.h"
 #include "serve/route.h"
@@ -384,28 +384,28 @@ test_listen(void)
 	struct merr err = { 0, "" };
 	socklen_t sl;
 
-	is_int(http_parse_listen("127.0.0.1:8080", &ss, &sl, &err), 0,
+	is_int(listen_parse("127.0.0.1:8080", &ss, &sl, &err), 0,
 	    "IPv4 listen");
 	ok(ss.ss_family == AF_INET && ntohs(s4->sin_port) == 8080 &&
 	    ntohl(s4->sin_addr.s_addr) == 0x7f000001, "IPv4 address");
-	is_int(http_parse_listen("[::]:8080", &ss, &sl, &err), 0,
+	is_int(listen_parse("[::]:8080", &ss, &sl, &err), 0,
 	    "IPv6 any");
 	ok(ss.ss_family == AF_INET6 && ntohs(s6->sin6_port) == 8080,
 	    "IPv6 address");
-	is_int(http_parse_listen("[::1]:65535", &ss, &sl, &err), 0,
+	is_int(listen_parse("[::1]:65535", &ss, &sl, &err), 0,
 	    "IPv6 loopback, top port");
-	is_int(http_parse_listen("*:80", &ss, &sl, &err), 0, "any IPv4");
-	is_int(http_parse_listen("127.0.0.1:65536", &ss, &sl, &err),
+	is_int(listen_parse("*:80", &ss, &sl, &err), 0, "any IPv4");
+	is_int(listen_parse("127.0.0.1:65536", &ss, &sl, &err),
 	    MERR_INVAL, "port too big");
 	ok(strstr(err.msg, "'127.0.0.1:65536'") != NULL,
 	    "error names the address: %s", err.msg);
-	is_int(http_parse_listen("127.0.0.1", &ss, &sl, &err), MERR_INVAL,
+	is_int(listen_parse("127.0.0.1", &ss, &sl, &err), MERR_INVAL,
 	    "no port");
-	is_int(http_parse_listen("::1:80", &ss, &sl, &err), MERR_INVAL,
+	is_int(listen_parse("::1:80", &ss, &sl, &err), MERR_INVAL,
 	    "IPv6 without brackets");
-	is_int(http_parse_listen("[::1]80", &ss, &sl, &err), MERR_INVAL,
+	is_int(listen_parse("[::1]80", &ss, &sl, &err), MERR_INVAL,
 	    "no colon after bracket");
-	is_int(http_parse_listen("1.2.3.4:-1", &ss, &sl, &err), MERR_INVAL,
+	is_int(listen_parse("1.2.3.4:-1", &ss, &sl, &err), MERR_INVAL,
 	    "negative port");
 }
 
