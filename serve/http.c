@@ -39,6 +39,7 @@
 #include "mirrord/hash.h"
 #include "mirrord/log.h"
 #include "mirrord/status.h"
+#include "serve/escape.h"
 #include "serve/fdcache.h"
 #include "serve/http.h"
 #include "serve/keyrings.h"
@@ -138,34 +139,6 @@ struct req {
 
 /* --- access log ----------------------------------------------------- */
 
-/* Appends s with control bytes, non-ASCII, '"' and '\\' as \xNN. */
-static size_t
-log_escape(char *out, size_t n, const char *s, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; s[i] != '\0' && o + 8 < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i >= max) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			out[o++] = (char)c;
-		else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	return o;
-}
-
-/* The client's address as text, when no limits entry has it. */
 static void
 client_addr(struct MHD_Connection *conn, char *out, size_t n)
 {
@@ -177,7 +150,7 @@ client_addr(struct MHD_Connection *conn, char *out, size_t n)
 
 /*
  * The log line's pieces, each of bounded length: the escaped method, URI
- * and version (log_escape() stops 8 bytes short of the end) leave room
+ * and version (escape_log() stops 8 bytes short of the end) leave room
  * for the rest, so these do not check.
  */
 static size_t
@@ -245,12 +218,12 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 	o = append(line, o, " - - [");
 	o = append(line, o, t->log_date);
 	o = append(line, o, "] \"");
-	o += log_escape(line + o, sizeof(line) - o, q->method[0] ?
+	o += escape_log(line + o, sizeof(line) - o, q->method[0] ?
 	    q->method : "-", sizeof(q->method));
 	line[o++] = ' ';
-	o += log_escape(line + o, sizeof(line) - o, q->uri, HTTP_LOG_URI_MAX);
+	o += escape_log(line + o, sizeof(line) - o, q->uri, HTTP_LOG_URI_MAX);
 	line[o++] = ' ';
-	o += log_escape(line + o, sizeof(line) - o, q->version[0] ?
+	o += escape_log(line + o, sizeof(line) - o, q->version[0] ?
 	    q->version : "-", sizeof(q->version));
 	if (q->status) {
 		o = append(line, o, "\" ");

@@ -10,40 +10,9 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/snap.h"
+#include "serve/escape.h"
 #include "serve/pages.h"
 #include "serve/route.h"
-
-void
-pages_escape(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		switch (c) {
-		case '&':
-			buf_adds(b, "&amp;");
-			break;
-		case '<':
-			buf_adds(b, "&lt;");
-			break;
-		case '>':
-			buf_adds(b, "&gt;");
-			break;
-		case '"':
-			buf_adds(b, "&quot;");
-			break;
-		case '\'':
-			buf_adds(b, "&#39;");
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				buf_addf(b, "&#%u;", 0x2400u + (c == 0x7f ?
-				    0x21u : c));	/* a visible symbol */
-			else
-				buf_addc(b, (char)c);
-		}
-	}
-}
 
 /* <a href="HREF">TEXT</a>, href percent-encoded, then HTML-escaped. */
 static void
@@ -51,11 +20,11 @@ a_href(struct buf *b, const char *href, const char *text)
 {
 	struct buf u = BUF_INIT;
 
-	route_url_encode(&u, href);
+	escape_url(&u, href);
 	buf_adds(b, "<a href=\"");
-	pages_escape(b, u.p);
+	escape_html(b, u.p);
 	buf_adds(b, "\">");
-	pages_escape(b, text);
+	escape_html(b, text);
 	buf_adds(b, "</a>");
 	buf_release(&u);
 }
@@ -65,9 +34,9 @@ head(struct buf *b, const char *title)
 {
 	buf_adds(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	    "<title>");
-	pages_escape(b, title);
+	escape_html(b, title);
 	buf_adds(b, "</title></head>\n<body>\n<h1>");
-	pages_escape(b, title);
+	escape_html(b, title);
 	buf_adds(b, "</h1>\n");
 }
 
@@ -113,7 +82,7 @@ snapshots_table(const char *mirror, const char *prefix, struct store_txn *t,
 		buf_adds(b, "<tr><td>");
 		a_href(b, href, sn.id);
 		buf_adds(b, "</td><td>");
-		pages_escape(b, when);
+		escape_html(b, when);
 		buf_addf(b, "</td><td>%llu</td></tr>\n",
 		    (unsigned long long)sn.packages);
 		free(href);
@@ -155,7 +124,7 @@ channels_table(const char *mirror, const char *prefix, struct store_txn *t,
 		a_href(b, href, ch.target);
 		free(href);
 		buf_adds(b, "</td><td>");
-		pages_escape(b, when);
+		escape_html(b, when);
 		buf_adds(b, "</td></tr>\n");
 		channel_release(&ch);
 	}
@@ -226,7 +195,7 @@ pages_ref(const char *mirror, const char *ref, const struct snap *sn,
 	title3(&t, mirror, ref, "");
 	head(b, t.p);
 	buf_adds(b, "<p>snapshot ");
-	pages_escape(b, sn->id);
+	escape_html(b, sn->id);
 	buf_adds(b, "</p>\n<ul>\n<li>");
 	a_href(b, "../", "../");
 	buf_adds(b, "</li>\n<li>");

@@ -13,9 +13,6 @@
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 
-/* Appends s HTML-escaped (&, <, >, ", ' and control bytes). */
-void pages_escape(struct buf *b, const char *s);
-
 /* "/": every mirror with its snapshots (ID, time, packages) and channels. */
 int pages_root(const struct conf *c, struct store_txn *t, struct buf *b,
     struct merr *err);

@@ -19,6 +19,7 @@
 #include "mirrord/hash.h"
 #include "mirrord/path.h"
 #include "mirrord/snap.h"
+#include "serve/escape.h"
 #include "serve/pages.h"
 #include "serve/route.h"
 
@@ -221,25 +222,6 @@ route_cache_control(bool exact_id, bool by_hash, bool pool)
 {
 	return exact_id || by_hash || pool ? ROUTE_CC_IMMUTABLE :
 	    ROUTE_CC_MOVING;
-}
-
-void
-route_url_encode(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~/+:@", c) != NULL) {
-			buf_addc(b, (char)c);
-		} else {
-			buf_addc(b, '%');
-			buf_addc(b, hex[c >> 4]);
-			buf_addc(b, hex[c & 15]);
-		}
-	}
 }
 
 /* --- the resolution cache ------------------------------------------------ */
@@ -518,21 +500,21 @@ redirect(const struct route *r, struct route_result *res)
 	res->answer = ANSWER_REDIRECT;
 	buf_reset(b);
 	buf_addc(b, '/');
-	route_url_encode(b, r->mirror);
+	escape_url(b, r->mirror);
 	buf_addc(b, '/');
 	if (r->kind == ROUTE_MIRROR)
 		return;
-	route_url_encode(b, r->ref);
+	escape_url(b, r->ref);
 	buf_addc(b, '/');
 	if (r->kind == ROUTE_REF)
 		return;
 	buf_adds(b, "dists/");
 	if (r->kind == ROUTE_DISTS)
 		return;
-	route_url_encode(b, r->suite);
+	escape_url(b, r->suite);
 	buf_addc(b, '/');
 	if (r->path[0] != '\0') {
-		route_url_encode(b, r->path);
+		escape_url(b, r->path);
 		buf_addc(b, '/');
 	}
 }

@@ -84,12 +84,6 @@ const char *route_content_type(const char *path);
 #define ROUTE_CC_MOVING "public, max-age=60"
 const char *route_cache_control(bool exact_id, bool by_hash, bool pool);
 
-/*
- * Percent-encodes s for a URL path or an HTML href: every byte but
- * [A-Za-z0-9-._~/+:@] as %XX.
- */
-void route_url_encode(struct buf *b, const char *s);
-
 /* What to answer for a parsed URL. */
 enum route_answer {
 	ANSWER_FILE,		/* a blob: hash, size, mtime, cc, ctype */

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <time.h>
 
+#include "serve/escape.h"
 #include "serve/listen.h"
 #include "serve/pages.h"
 #include "serve/respond.h"
@@ -200,10 +201,10 @@ test_classify(void)
 	is_str(route_cache_control(false, false, false), ROUTE_CC_MOVING,
 	    "moving ref: a minute");
 
-	route_url_encode(&b, "a b/<x>\"&+~%\n");
+	escape_url(&b, "a b/<x>\"&+~%\n");
 	is_str(b.p, "a%20b/%3Cx%3E%22%26+~%25%0A", "url encoding");
 	buf_reset(&b);
-	pages_escape(&b, "<a href=\"x\">'&'\x01</a>");
+	escape_html(&b, "<a href=\"x\">'&'\x01</a>");
 	is_str(b.p, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&#9217;"
 	    "&lt;/a&gt;", "HTML escaping");
 	buf_release(&b);
