@@ -27,7 +27,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,7 +38,7 @@
 #include "mirrord/hash.h"
 #include "mirrord/log.h"
 #include "mirrord/status.h"
-#include "serve/escape.h"
+#include "serve/accesslog.h"
 #include "serve/fdcache.h"
 #include "serve/http.h"
 #include "serve/keyrings.h"
@@ -50,7 +49,6 @@
 #include "serve/route.h"
 #include "serve/serve.h"
 
-#define HTTP_LOG_URI_MAX 2048	/* bytes of URI in an access log line */
 #define HTTP_KEYRING_MAX (1u << 20)
 /* How long a resolved ref is reused: the delay before a move shows. */
 #define HTTP_REF_TTL_MS 1000
@@ -69,8 +67,7 @@
 struct http_thread {
 	struct http *h;
 	struct route_front *front;	/* to h->cache: this thread's */
-	time_t log_sec;		/* the access log's time, formatted */
-	char log_date[32];
+	struct accesslog_clock clock;	/* the access log's date */
 	struct metrics_req m;	/* this thread's requests */
 	char pad[64];		/* off the next thread's cache lines */
 };
@@ -90,8 +87,7 @@ struct http {
 	unsigned nth;
 	unsigned nd;		/* daemons running */
 	unsigned port;
-	int log_fd;		/* access log */
-	bool own_log_fd;
+	struct accesslog *log;
 	char *keyring;		/* o->keyring's bytes, or NULL */
 	size_t keyring_len;
 	struct keyrings *keyrings;	/* /<mirror>/keyring.gpg, or NULL */
@@ -132,8 +128,8 @@ struct req {
 	time_t start;
 	int status;		/* 0 until a response is queued */
 	uint64_t bytes;		/* body bytes of that response */
-	char method[16];
-	char version[16];
+	char method[ACCESSLOG_FIELD_MAX];
+	char version[ACCESSLOG_FIELD_MAX];
 	char uri[];		/* raw, with the query */
 };
 
@@ -149,96 +145,38 @@ client_addr(struct MHD_Connection *conn, char *out, size_t n)
 }
 
 /*
- * The log line's pieces, each of bounded length: the escaped method, URI
- * and version (escape_log() stops 8 bytes short of the end) leave room
- * for the rest, so these do not check.
- */
-static size_t
-append(char *line, size_t o, const char *s)
-{
-	size_t len = strlen(s);
-
-	memcpy(line + o, s, len);
-	return o + len;
-}
-
-static size_t
-append_u64(char *line, size_t o, uint64_t v)
-{
-	char d[20];
-	size_t n = 0;
-
-	do
-		d[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n > 0)
-		line[o++] = d[--n];
-	return o;
-}
-
-/*
- * One common log format line, written with one write() so that lines of
- * concurrent requests never interleave. The time is formatted once a
- * second per thread.
+ * The access log's line for q (accesslog.h), and the count of lines
+ * lost for /metrics.
  */
 static void
 access_log(struct http_thread *t, struct MHD_Connection *conn,
     const struct req *q)
 {
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	/* At most: address and date 86, method and version 67 each (16
-	 * bytes escaped), URI 4 * HTTP_LOG_URI_MAX + 3, the rest 40. */
-	char line[HTTP_LOG_URI_MAX * 4 + 512], buf[INET6_ADDRSTRLEN + 1];
+	char buf[LIMITS_HOST_LEN];
 	const union MHD_ConnectionInfo *ci;
 	const struct limits_client *ent;
-	const char *host;
-	struct tm tm;
-	size_t o;
-	ssize_t w;
+	struct accesslog_entry e;
+	int rc;
 
-	if (t->log_sec != q->start || t->log_date[0] == '\0') {
-		gmtime_r(&q->start, &tm);
-		snprintf(t->log_date, sizeof(t->log_date),
-		    "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
-		    mon[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour,
-		    tm.tm_min, tm.tm_sec);
-		t->log_sec = q->start;
-	}
 	/* The connection's address entry outlives its requests. */
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	ent = ci != NULL ? ci->socket_context : NULL;
 	if (ent != NULL)
-		host = limits_client_host(ent);
+		e.host = limits_client_host(ent);
 	else {
 		client_addr(conn, buf, sizeof(buf));
-		host = buf;
+		e.host = buf;
 	}
-	o = append(line, 0, host);
-	o = append(line, o, " - - [");
-	o = append(line, o, t->log_date);
-	o = append(line, o, "] \"");
-	o += escape_log(line + o, sizeof(line) - o, q->method[0] ?
-	    q->method : "-", sizeof(q->method));
-	line[o++] = ' ';
-	o += escape_log(line + o, sizeof(line) - o, q->uri, HTTP_LOG_URI_MAX);
-	line[o++] = ' ';
-	o += escape_log(line + o, sizeof(line) - o, q->version[0] ?
-	    q->version : "-", sizeof(q->version));
-	if (q->status) {
-		o = append(line, o, "\" ");
-		o = append_u64(line, o, (uint64_t)q->status);
-		line[o++] = ' ';
-		o = append_u64(line, o, q->bytes);
-		line[o++] = '\n';
-	} else
-		o = append(line, o, "\" - -\n");
-	do
-		w = write(t->h->log_fd, line, o);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)o) {	/* full disk, I/O error: serve_loop warns */
-		atomic_store_explicit(&t->h->m.log_errno, w < 0 ? errno :
-		    ENOSPC, memory_order_relaxed);
+	e.start = q->start;
+	e.method = q->method;
+	e.uri = q->uri;
+	e.version = q->version;
+	e.status = q->status;
+	e.bytes = q->bytes;
+	rc = accesslog_write(t->h->log, &t->clock, &e);
+	if (rc) {	/* full disk, I/O error: serve_loop warns */
+		atomic_store_explicit(&t->h->m.log_errno, rc,
+		    memory_order_relaxed);
 		atomic_fetch_add_explicit(&t->h->m.log_lost, 1,
 		    memory_order_relaxed);
 	}
@@ -930,8 +868,7 @@ http_free(struct http *h)
 	free(h->th);
 	limits_free(h->limits);
 	fdcache_free(h->fc);
-	if (h->own_log_fd)
-		close(h->log_fd);
+	accesslog_free(h->log);
 	free(h->keyring);
 	keyrings_free(h->keyrings);
 	free(h);
@@ -962,29 +899,10 @@ http_sweep(struct http *h)
 	fdcache_sweep(h->fc);
 }
 
-/* The access log file, opened to append into *fd. */
-static int
-access_log_open(const char *path, int *fd, struct merr *err)
-{
-	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (*fd < 0)
-		return merr_errno(err, "cannot open access log '%s'", path);
-	return 0;
-}
-
 int
 http_reopen_log(struct http *h, const char *path, struct merr *err)
 {
-	int fd, rc = 0;
-
-	if (!h->own_log_fd || path == NULL)
-		return 0;
-	if ((rc = access_log_open(path, &fd, err)) != 0)
-		return rc;
-	if (dup3(fd, h->log_fd, O_CLOEXEC) < 0)
-		rc = merr_errno(err, "cannot reopen access log '%s'", path);
-	close(fd);
-	return rc;
+	return accesslog_reopen(h->log, path, err);
 }
 
 /* http_start, with the configuration under conf_lock if that is set. */
@@ -1053,7 +971,6 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	h->conf_lock = conf_lock;
 	h->conf_ptr = conf_ptr;
 	h->store = s;
-	h->log_fd = 2;
 	h->cache = route_cache_new(HTTP_REF_TTL_MS);
 	h->limits = limits_new(conns, per_ip);
 	/* Serve-Map-MiB: 0 leaves no room: every blob from its descriptor. */
@@ -1061,14 +978,9 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	    map_mib ? (size_t)map_mib << 20 : 1, o->cache_ttl_ms ?
 	    o->cache_ttl_ms : FDCACHE_TTL_MS, answer_free);
 	metrics_init(&h->m, NULL, 0);	/* the threads' come below */
-	if (o->access_log != NULL) {
-		rc = access_log_open(o->access_log, &h->log_fd, err);
-		if (rc) {
-			h->log_fd = 2;
-			goto fail;
-		}
-		h->own_log_fd = true;
-	}
+	rc = accesslog_open(o->access_log, &h->log, err);
+	if (rc)
+		goto fail;
 	if (o->keyring != NULL) {
 		rc = read_file(o->keyring, HTTP_KEYRING_MAX, &h->keyring,
 		    &h->keyring_len, err);

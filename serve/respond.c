@@ -241,6 +241,18 @@ respond_format_date(int64_t t, char out[RESPOND_DATE_LEN])
 	    (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+void
+respond_format_clf(int64_t t, char out[RESPOND_CLF_LEN])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	snprintf(out, RESPOND_CLF_LEN, "%02d/%s/%04d:%02d:%02d:%02d +0000",
+	    tm.tm_mday, months[tm.tm_mon], (tm.tm_year + 1900) % 10000,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 /* If-Range: an entity tag (strong match) or the exact Last-Modified. */
 static bool
 if_range_ok(const char *v, const char *etag, int64_t mtime)

@@ -57,4 +57,12 @@ int respond_parse_date(const char *s, int64_t *t);
 /* Unix time as an IMF-fixdate. */
 void respond_format_date(int64_t t, char out[RESPOND_DATE_LEN]);
 
+/*
+ * Unix time as the Common Log Format's date, "10/Oct/2000:13:55:36
+ * +0000", for the access log: here, so that serve/ has one table of
+ * month names and one formatter of dates.
+ */
+#define RESPOND_CLF_LEN 32
+void respond_format_clf(int64_t t, char out[RESPOND_CLF_LEN]);
+
 #endif
