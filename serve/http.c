@@ -61,8 +61,6 @@
  * nginx refuses a header line over 8 KiB by default).
  */
 #define HTTP_CONN_MEMORY (8 * 1024)
-#define HTTP_SWEEP_TICKS 100	/* serve_loop()'s 100 ms: a sweep each 10 s */
-
 /* What one server thread (one MHD daemon) keeps for itself. */
 struct http_thread {
 	struct http *h;
@@ -899,50 +897,58 @@ http_sweep(struct http *h)
 	fdcache_sweep(h->fc);
 }
 
+uint64_t
+http_log_lost(struct http *h, int *last_errno)
+{
+	*last_errno = atomic_load_explicit(&h->m.log_errno,
+	    memory_order_relaxed);
+	return atomic_load_explicit(&h->m.log_lost, memory_order_relaxed);
+}
+
 int
 http_reopen_log(struct http *h, const char *path, struct merr *err)
 {
 	return accesslog_reopen(h->log, path, err);
 }
 
-/* http_start, with the configuration under conf_lock if that is set. */
-static int
-http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
-    const struct conf *const *conf_ptr, struct store *s,
-    const struct serve_opts *o, struct http **out, struct merr *err)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	struct http *h;
-	unsigned conns, timeout, threads, flags, per_ip, map_mib;
-	const char *spec = o->listen ? o->listen : c->listen;
-	const struct conf *cc;
-	int *fds = NULL;
-	long cpus;
-	size_t i;
-	int rc;
+/* The server's sizes: the options, else the configuration, else defaults. */
+struct http_sizes {
+	const char *spec;	/* the address to listen on */
+	unsigned conns;		/* Max-Clients: */
+	unsigned per_ip;	/* Max-Clients-Per-IP: */
+	unsigned timeout;	/* Client-Timeout:, seconds */
+	unsigned threads;	/* Serve-Threads: */
+	size_t map_budget;	/* Serve-Map-MiB:, in bytes */
+	unsigned ttl_ms;	/* an open blob's life in the cache */
+};
 
-	if (spec == NULL)
-		spec = "127.0.0.1:8080";
-	/* The options, else the configuration (Max-Clients: ...). */
-	if (conf_lock != NULL)
-		pthread_rwlock_rdlock(conf_lock);
-	cc = conf_lock != NULL ? *conf_ptr : c;
-	conns = o->max_connections ? o->max_connections : cc->max_clients;
-	timeout = o->timeout ? o->timeout : (unsigned)cc->client_timeout;
-	threads = o->threads ? o->threads : cc->serve_threads;
-	per_ip = cc->max_clients_per_ip;
-	map_mib = cc->serve_map_mib;
-	if (conf_lock != NULL)
-		pthread_rwlock_unlock(conf_lock);
-	if (conns == 0)
-		conns = 1024;
-	if (per_ip == 0)
-		per_ip = conns / 4 > 0 ? conns / 4 : 1;
-	else if (per_ip > conns)
-		per_ip = conns;
-	if (timeout == 0)
-		timeout = 30;
+static void
+http_sizes(const struct conf *c, bool shared, const struct serve_opts *o,
+    struct http_sizes *z)
+{
+	long cpus;
+
+	/* A shared configuration may be freed: its Listen: is not kept
+	 * (serve_run_shared requires o->listen). */
+	z->spec = o->listen ? o->listen : shared ? NULL : c->listen;
+	if (z->spec == NULL)
+		z->spec = "127.0.0.1:8080";
+	z->conns = o->max_connections ? o->max_connections : c->max_clients;
+	z->timeout = o->timeout ? o->timeout : (unsigned)c->client_timeout;
+	z->threads = o->threads ? o->threads : c->serve_threads;
+	z->per_ip = c->max_clients_per_ip;
+	/* Serve-Map-MiB: 0 leaves no room: every blob from its descriptor. */
+	z->map_budget = o->map_budget ? o->map_budget :
+	    c->serve_map_mib ? (size_t)c->serve_map_mib << 20 : 1;
+	z->ttl_ms = o->cache_ttl_ms ? o->cache_ttl_ms : FDCACHE_TTL_MS;
+	if (z->conns == 0)
+		z->conns = 1024;
+	if (z->per_ip == 0)
+		z->per_ip = z->conns / 4 > 0 ? z->conns / 4 : 1;
+	else if (z->per_ip > z->conns)
+		z->per_ip = z->conns;
+	if (z->timeout == 0)
+		z->timeout = 30;
 	/*
 	 * One per CPU, as nginx's worker_processes auto: with one
 	 * listening socket per thread, more threads than CPUs only add
@@ -953,89 +959,118 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus < 1)
 		cpus = 1;
-	if (threads == 0)
-		threads = (unsigned)(cpus > 64 ? 64 : cpus);
-	/*
-	 * libmicrohttpd splits its limit evenly between the pool's threads,
-	 * and the kernel does not spread accepted connections evenly: with
-	 * 1024 split four ways, one busy thread stalled at 256 under 1,000
-	 * clients (bench/serve.sh). So every thread may take the whole
-	 * budget, and accept_policy() holds the total to it.
-	 */
-	rc = listen_parse(spec, &ss, &sl, err);
-	if (rc)
-		return rc;
+	if (z->threads == 0)
+		z->threads = (unsigned)(cpus > 64 ? 64 : cpus);
+}
 
-	h = xcalloc(1, sizeof(*h));
-	h->conf = c;
-	h->conf_lock = conf_lock;
-	h->conf_ptr = conf_ptr;
-	h->store = s;
-	h->cache = route_cache_new(HTTP_REF_TTL_MS);
-	h->limits = limits_new(conns, per_ip);
-	/* Serve-Map-MiB: 0 leaves no room: every blob from its descriptor. */
-	h->fc = fdcache_new(o->map_budget ? o->map_budget :
-	    map_mib ? (size_t)map_mib << 20 : 1, o->cache_ttl_ms ?
-	    o->cache_ttl_ms : FDCACHE_TTL_MS, answer_free);
-	metrics_init(&h->m, NULL, 0);	/* the threads' come below */
-	rc = accesslog_open(o->access_log, &h->log, err);
-	if (rc)
-		goto fail;
-	if (o->keyring != NULL) {
-		rc = read_file(o->keyring, HTTP_KEYRING_MAX, &h->keyring,
-		    &h->keyring_len, err);
-		if (rc)
-			goto fail;
-		if (!canned_new(h, C_KEYRING, h->keyring, h->keyring_len,
-		    "application/pgp-keys", ROUTE_CC_MOVING))
-			goto nomem;
-		/* Each mirror's, made now rather than at the first request. */
-		h->keyrings = keyrings_new(h->keyring, h->keyring_len);
-		keyrings_prepare(h->keyrings, conf_get(h));
-		conf_put(h);
-	}
+/* The canned answers but /keyring.gpg's; false if MHD fails. */
+static bool
+canned_all(struct http *h)
+{
 	if (!CANNED(h, C_400, "bad request\n", "no-store") ||
 	    !CANNED(h, C_404, "not found\n", ROUTE_CC_MOVING) ||
 	    !CANNED(h, C_405, "method not allowed\n", "no-store") ||
 	    !CANNED(h, C_412, "precondition failed\n", "no-store") ||
 	    !CANNED(h, C_500, "internal error\n", "no-store") ||
 	    !CANNED(h, C_HEALTH, "ok\n", "no-store"))
-		goto nomem;
+		return false;
 	MHD_add_response_header(h->canned[C_405], MHD_HTTP_HEADER_ALLOW,
 	    "GET, HEAD");
+	return true;
+}
 
-	raise_nofile(conns);
-	fds = xcalloc(threads, sizeof(*fds));
-	rc = listen_all(spec, &ss, sl, fds, threads, &h->port, err);
+/* mirrord's public key at path, for /keyring.gpg and each mirror's. */
+static int
+keyring_load(struct http *h, const char *path, struct merr *err)
+{
+	int rc;
+
+	rc = read_file(path, HTTP_KEYRING_MAX, &h->keyring, &h->keyring_len,
+	    err);
 	if (rc)
-		goto fail;
-	/* ITC: needed by MHD_quiesce_daemon with internal threads. */
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	h->d = xcalloc(threads, sizeof(*h->d));
-	h->th = xcalloc(threads, sizeof(*h->th));
-	h->nth = threads;
-	h->m.req = xcalloc(threads, sizeof(*h->m.req));
-	h->m.nreq = threads;
-	for (i = 0; i < threads; i++) {
+		return rc;
+	if (!canned_new(h, C_KEYRING, h->keyring, h->keyring_len,
+	    "application/pgp-keys", ROUTE_CC_MOVING))
+		return merr_set(err, MERR_IO, "cannot create HTTP responses");
+	/* Each mirror's, made now rather than at the first request. */
+	h->keyrings = keyrings_new(h->keyring, h->keyring_len);
+	keyrings_prepare(h->keyrings, conf_get(h));
+	conf_put(h);
+	return 0;
+}
+
+/* Everything but the sockets and the threads. */
+static int
+http_prepare(struct http *h, const struct serve_opts *o,
+    const struct http_sizes *z, struct merr *err)
+{
+	int rc;
+
+	h->cache = route_cache_new(HTTP_REF_TTL_MS);
+	h->limits = limits_new(z->conns, z->per_ip);
+	h->fc = fdcache_new(z->map_budget, z->ttl_ms, answer_free);
+	metrics_init(&h->m, NULL, 0);	/* the threads' come later */
+	rc = accesslog_open(o->access_log, &h->log, err);
+	if (rc)
+		return rc;
+	if (o->keyring != NULL) {
+		rc = keyring_load(h, o->keyring, err);
+		if (rc)
+			return rc;
+	}
+	if (!canned_all(h))
+		return merr_set(err, MERR_IO, "cannot create HTTP responses");
+	return 0;
+}
+
+/* What each of n server threads keeps for itself, and its counters. */
+static void
+threads_init(struct http *h, unsigned n)
+{
+	size_t i;
+
+	h->d = xcalloc(n, sizeof(*h->d));
+	h->th = xcalloc(n, sizeof(*h->th));
+	h->nth = n;
+	h->m.req = xcalloc(n, sizeof(*h->m.req));
+	h->m.nreq = n;
+	for (i = 0; i < n; i++) {
 		h->th[i].h = h;
 		h->th[i].front = route_front_new();
 		metrics_req_init(&h->th[i].m);
 		h->m.req[i] = &h->th[i].m;
 	}
-	/*
-	 * Each thread's limit is the whole budget (a thread may get more
-	 * than its share); accept_policy() holds the total to it.
-	 */
-	for (h->nd = 0; h->nd < threads; h->nd++) {
+}
+
+/*
+ * One MHD daemon per thread, each on its own socket of fds (which it
+ * owns from here; closed here if it cannot start).
+ *
+ * libmicrohttpd splits its limit evenly between a pool's threads, and
+ * the kernel does not spread accepted connections evenly: with 1024
+ * split four ways, one busy thread stalled at 256 under 1,000 clients
+ * (bench/serve.sh). So each thread's limit is the whole budget (a thread
+ * may get more than its share), and accept_policy() holds the total to
+ * it.
+ */
+static int
+daemons_start(struct http *h, const int *fds, bool ipv6,
+    const struct http_sizes *z, struct merr *err)
+{
+	unsigned flags, i;
+
+	/* ITC: needed by MHD_quiesce_daemon with internal threads. */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG;
+	if (ipv6)
+		flags |= MHD_USE_IPv6;
+	for (h->nd = 0; h->nd < h->nth; h->nd++) {
 		h->d[h->nd] = MHD_start_daemon(flags, 0, accept_policy, h,
 		    handle, &h->th[h->nd],
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fds[h->nd],
-		    MHD_OPTION_CONNECTION_LIMIT, conns,
-		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+		    MHD_OPTION_CONNECTION_LIMIT, z->conns,
+		    MHD_OPTION_CONNECTION_TIMEOUT, z->timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    (size_t)HTTP_CONN_MEMORY,
 		    MHD_OPTION_URI_LOG_CALLBACK, uri_begin, &h->th[h->nd],
@@ -1044,18 +1079,53 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 		    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
 		    MHD_OPTION_END);
 		if (h->d[h->nd] == NULL) {
-			for (i = h->nd; i < threads; i++)
+			for (i = h->nd; i < h->nth; i++)
 				close(fds[i]);
-			rc = merr_set(err, MERR_IO, "cannot listen on '%s': "
-			    "cannot start the HTTP server", spec);
-			goto fail;
+			return merr_set(err, MERR_IO, "cannot listen on '%s': "
+			    "cannot start the HTTP server", z->spec);
 		}
 	}
+	return 0;
+}
+
+/* http_start, with the configuration under conf_lock if that is set. */
+static int
+http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
+    const struct serve_opts *o, struct http **out, struct merr *err)
+{
+	struct http_sizes z;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct http *h;
+	int *fds = NULL;
+	int rc;
+
+	h = xcalloc(1, sizeof(*h));
+	h->conf = c;
+	h->conf_lock = conf_lock;
+	h->conf_ptr = conf_ptr;
+	h->store = s;
+	http_sizes(conf_get(h), conf_lock != NULL, o, &z);
+	conf_put(h);
+	rc = listen_parse(z.spec, &ss, &sl, err);
+	if (rc)
+		goto fail;
+	rc = http_prepare(h, o, &z, err);
+	if (rc)
+		goto fail;
+	raise_nofile(z.conns);
+	fds = xcalloc(z.threads, sizeof(*fds));
+	rc = listen_all(z.spec, &ss, sl, fds, z.threads, &h->port, err);
+	if (rc)
+		goto fail;
+	threads_init(h, z.threads);
+	rc = daemons_start(h, fds, ss.ss_family == AF_INET6, &z, err);
+	if (rc)
+		goto fail;
 	free(fds);
 	*out = h;
 	return 0;
-nomem:
-	rc = merr_set(err, MERR_IO, "cannot create HTTP responses");
 fail:
 	free(fds);
 	http_stop_daemons(h, 0);
@@ -1068,6 +1138,14 @@ http_start(const struct conf *c, struct store *s, const struct serve_opts *o,
     struct http **out, struct merr *err)
 {
 	return http_start_ex(c, NULL, NULL, s, o, out, err);
+}
+
+int
+http_start_shared(pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
+    const struct serve_opts *o, struct http **out, struct merr *err)
+{
+	return http_start_ex(NULL, conf_lock, conf_ptr, s, o, out, err);
 }
 
 unsigned
@@ -1107,96 +1185,4 @@ http_stop(struct http *h, unsigned grace_ms)
 {
 	http_stop_daemons(h, grace_ms);
 	http_free(h);
-}
-
-/*
- * Says in the log that access-log lines were lost (*reported: the count
- * already said): at once the first time, then at most once a minute, as
- * a full disk loses one a request.
- */
-static void
-warn_log_lost(struct http *h, const char *path, uint64_t *reported,
-    int64_t *last)
-{
-	uint64_t lost = atomic_load_explicit(&h->m.log_lost,
-	    memory_order_relaxed);
-	int64_t now = mono_ms();
-
-	if (lost == *reported || (*last != 0 && now - *last < 60 * 1000))
-		return;
-	log_warn("access log '%s': %llu line%s not written (%llu in all): %s",
-	    path != NULL ? path : "standard error",
-	    (unsigned long long)(lost - *reported), lost - *reported == 1 ?
-	    "" : "s", (unsigned long long)lost, strerror(atomic_load_explicit(
-	    &h->m.log_errno, memory_order_relaxed)));
-	*reported = lost;
-	*last = now;
-}
-
-static int
-serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
-    const struct conf *const *conf_ptr, struct store *s,
-    const struct serve_opts *o, volatile sig_atomic_t *stop,
-    struct merr *err)
-{
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	struct http *h;
-	const char *spec = o->listen ? o->listen : c->listen;
-	unsigned long ticks;
-	uint64_t lost_said = 0;
-	int64_t lost_when = 0;
-	int rc;
-
-	if (spec == NULL)
-		spec = "127.0.0.1:8080";
-	rc = listen_parse(spec, &ss, &sl, err);
-	if (rc)
-		return rc;
-	if (listen_port(&ss) == 0)
-		return merr_set(err, MERR_INVAL, "bad listen address '%s': "
-		    "port must be 1 to 65535", spec);
-	rc = http_start_ex(c, conf_lock, conf_ptr, s, o, &h, err);
-	if (rc)
-		return rc;
-	log_info("serving on '%s'", spec);
-	for (ticks = 1; !*stop; ticks++) {
-		nanosleep(&ts, NULL);
-		if (ticks % HTTP_SWEEP_TICKS == 0)
-			http_sweep(h);
-		warn_log_lost(h, o->access_log, &lost_said, &lost_when);
-		if (o->reopen_log != NULL && *o->reopen_log) {
-			struct merr rerr = { 0, "" };
-
-			*o->reopen_log = 0;
-			if (http_reopen_log(h, o->access_log, &rerr))
-				log_error("%s; still writing to the old one",
-				    rerr.msg);
-			else if (o->access_log != NULL)
-				log_info("access log '%s' reopened",
-				    o->access_log);
-		}
-	}
-	log_info("stopping: finishing requests in flight");
-	http_stop(h, 10 * 1000);
-	return 0;
-}
-
-int
-serve_run(const struct conf *c, struct store *s, const struct serve_opts *o,
-    volatile sig_atomic_t *stop, struct merr *err)
-{
-	return serve_loop(c, NULL, NULL, s, o, stop, err);
-}
-
-int
-serve_run_shared(pthread_rwlock_t *conf_lock,
-    const struct conf *const *conf_ptr, struct store *s,
-    const struct serve_opts *o, volatile sig_atomic_t *stop,
-    struct merr *err)
-{
-	if (o->listen == NULL)
-		return merr_set(err, MERR_INVAL, "serve: no listen address");
-	return serve_loop(NULL, conf_lock, conf_ptr, s, o, stop, err);
 }
