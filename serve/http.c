@@ -45,6 +45,7 @@
 #include "serve/limits.h"
 #include "serve/listen.h"
 #include "serve/metrics.h"
+#include "serve/pages.h"
 #include "serve/respond.h"
 #include "serve/route.h"
 #include "serve/serve.h"
@@ -769,18 +770,19 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 	case ANSWER_FILE:
 		ret = queue_file(q, conn, &res);
 		break;
-	case ANSWER_PAGE:
-		ret = queue_buf(q, conn, 200, &res.page,
+	case ANSWER_LISTING:
+		pages_render(&res.listing, &b);
+		ret = queue_buf(q, conn, 200, &b,
 		    "text/html; charset=utf-8", ROUTE_CC_MOVING);
 		break;
 	case ANSWER_REDIRECT:
-		ret = queue_redirect(q, conn, res.page.p);
+		ret = queue_redirect(q, conn, res.location.p);
 		break;
 	default:
 		ret = queue_status(q, conn, res.status);
 		break;
 	}
-	buf_release(&res.page);
+	route_result_release(&res);
 	return ret;
 }
 

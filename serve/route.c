@@ -20,7 +20,7 @@
 #include "mirrord/path.h"
 #include "mirrord/snap.h"
 #include "serve/escape.h"
-#include "serve/pages.h"
+#include "serve/listing.h"
 #include "serve/route.h"
 
 static int
@@ -429,6 +429,33 @@ cache_put(struct route_cache *rc, struct route_ent *e)
 }
 
 /*
+ * A new entry for r's ref (key, klen), resolved in t, with a reference
+ * for the caller. txnid is read before resolving: a commit in between
+ * only makes the entry look stale, never fresh. channel_resolve()'s
+ * errors (MERR_NOTFOUND, MERR_INVAL: no such ref).
+ */
+static int
+ent_load(struct store_txn *t, const struct route *r, uint64_t txnid,
+    const char *key, size_t klen, struct route_ent **out, struct merr *err)
+{
+	struct route_ent *e = xcalloc(1, sizeof(*e));
+	int rc;
+
+	atomic_init(&e->refs, 1);
+	e->txnid = txnid;
+	rc = channel_resolve(t, r->mirror, r->ref, &e->sn, &e->ch, err);
+	if (rc) {
+		free(e);
+		return rc;
+	}
+	e->klen = klen;
+	e->key = xmalloc(klen);
+	memcpy(e->key, key, klen);
+	*out = e;
+	return 0;
+}
+
+/*
  * The memo slot for mirror's path in snapshot seq, with the key built in
  * key (*klen: 0 when it is too long to be kept).
  */
@@ -495,7 +522,7 @@ pool_lookup(struct store *s, struct store_txn **t, struct route_front *f,
 static void
 redirect(const struct route *r, struct route_result *res)
 {
-	struct buf *b = &res->page;
+	struct buf *b = &res->location;
 
 	res->answer = ANSWER_REDIRECT;
 	buf_reset(b);
@@ -526,25 +553,135 @@ status(struct route_result *res, int code)
 	res->status = code;
 }
 
+/* res becomes a listing of kind, titled "<mirror>/<ref>/<rest>". */
+static struct listing *
+listing(const struct route *r, struct route_result *res,
+    enum listing_kind kind, const char *rest)
+{
+	char *title = xasprintf("%s/%s/%s", r->mirror, r->ref, rest);
+
+	res->answer = ANSWER_LISTING;
+	listing_release(&res->listing);
+	listing_init(&res->listing, kind, title);
+	free(title);
+	return &res->listing;
+}
+
 /*
- * Resolves a URL under /<mirror>/<ref>/: the ref through the cache or in
- * *t (begun here when needed), then the path.
+ * Adds the entries of files (a suite's) right under dir to l. by-hash:
+ * the files of the parent directory of "by-hash/SHA256/", named by hash.
+ * skip_release: leave out Release files (the channel has its own).
+ */
+static void
+collect(struct listing *l, const struct snap_file *files, size_t n,
+    const char *dir, bool skip_release)
+{
+	size_t dl = strlen(dir), pl, i;
+	const char *parent = NULL;
+	bool sha = false;
+
+	if (str_endswith(dir, "by-hash/SHA256/")) {
+		pl = dl - strlen("by-hash/SHA256/");
+		sha = true;
+	} else if (str_endswith(dir, "by-hash/"))
+		pl = dl - strlen("by-hash/");
+	else
+		pl = dl;
+	if (pl != dl)
+		parent = dir;
+	for (i = 0; i < n; i++) {
+		const struct snap_file *f = &files[i];
+		const char *rest, *sl;
+
+		if (skip_release && route_is_release(f->path))
+			continue;
+		if (strncmp(f->path, dir, pl) != 0)
+			continue;
+		rest = f->path + pl;
+		sl = strchr(rest, '/');
+		if (parent != NULL) {
+			char hex[HASH_HEX_LEN + 1];
+
+			/* Only indices right in the parent have a hash URL. */
+			if (sl != NULL || route_is_release(f->path))
+				continue;
+			if (sha) {
+				hash_to_hex(f->hash, hex);
+				listing_add_entry(l, hex, HASH_HEX_LEN,
+				    f->size, false);
+			} else
+				listing_add_entry(l, "SHA256", 6, 0, true);
+			continue;
+		}
+		if (sl != NULL)
+			listing_add_entry(l, rest, (size_t)(sl - rest), 0,
+			    true);
+		else {
+			listing_add_entry(l, rest, strlen(rest), f->size,
+			    false);
+			if (!route_is_release(f->path))
+				listing_add_entry(l, "by-hash", 7, 0, true);
+		}
+	}
+}
+
+/*
+ * res becomes the listing of the files and directories right under dir
+ * ("" or ending with '/') of r's suite as served at r's ref (a channel's
+ * own Release files, by-hash directories). Returns false, leaving res
+ * alone, if dir holds nothing.
+ */
+static bool
+suite_dir(const struct route *r, const struct snap *sn,
+    const struct channel *ch, const char *dir, struct route_result *res)
+{
+	const struct snap_suite *su = snap_find_suite(sn, r->suite);
+	const struct snap_suite *cs = NULL;
+	struct listing l;
+	char *title;
+	size_t i;
+
+	if (su == NULL)
+		return false;
+	for (i = 0; ch->name[0] != '\0' && i < ch->nsuites; i++)
+		if (strcmp(ch->suites[i].name, r->suite) == 0)
+			cs = &ch->suites[i];
+	title = xasprintf("%s/%s/dists/%s/%s", r->mirror, r->ref, r->suite,
+	    dir);
+	listing_init(&l, LISTING_DIR, title);
+	free(title);
+	collect(&l, su->files, su->nfiles, dir, ch->name[0] != '\0');
+	if (cs != NULL)
+		collect(&l, cs->files, cs->nfiles, dir, false);
+	if (l.nentries == 0) {
+		listing_release(&l);
+		return false;
+	}
+	listing_sort_entries(&l);
+	listing_release(&res->listing);
+	res->listing = l;
+	res->answer = ANSWER_LISTING;
+	return true;
+}
+
+/*
+ * The entry of r's ref, through the thread's front, the shared cache or
+ * else loaded in *t (begun here when needed): *e with *borrowed when it
+ * is the front's (no reference taken), else with a reference for the
+ * caller. *e NULL with res a 404 when the ref names nothing.
  */
 static int
-resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
-    struct route_front *front, const struct route *r,
-    struct route_result *res, struct merr *err)
+ref_entry(struct store *s, struct store_txn **t, struct route_cache *cache,
+    struct route_front *front, const struct route *r, uint64_t txnid,
+    struct route_ent **e, bool *borrowed, struct route_result *res,
+    struct merr *err)
 {
-	const struct snap_file *f;
-	const struct snap *sn;
-	const struct channel *ch;
-	struct route_ent *e;
 	char key[ROUTE_BUF_MAX + 2];
 	size_t ml, rl, klen;
-	uint64_t txnid;
-	bool moving, borrowed;
-	int rc = 0;
+	int rc;
 
+	*e = NULL;
+	*borrowed = false;
 	/* "mirror\0ref\0": both are parts of one decoded path. */
 	ml = strlen(r->mirror);
 	rl = strlen(r->ref);
@@ -555,39 +692,150 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 	memcpy(key, r->mirror, ml + 1);
 	memcpy(key + ml + 1, r->ref, rl + 1);
 	klen = ml + rl + 2;
-	txnid = store_last_txnid(s);
-	e = front_get(front, key, klen, txnid);
-	borrowed = e != NULL;
-	if (e == NULL) {
-		front_drop_stale(front, txnid);
-		e = cache_get(cache, key, klen, txnid);
+	if ((*e = front_get(front, key, klen, txnid)) != NULL) {
+		*borrowed = true;
+		return 0;
 	}
-	if (e == NULL) {
+	front_drop_stale(front, txnid);
+	if ((*e = cache_get(cache, key, klen, txnid)) == NULL) {
 		rc = store_txn_begin(s, false, t, err);
 		if (rc)
 			return rc;
-		e = xcalloc(1, sizeof(*e));
-		atomic_init(&e->refs, 1);
-		/* Read before resolving: a commit in between only makes the
-		 * entry look stale, never fresh. */
-		e->txnid = txnid;
-		rc = channel_resolve(*t, r->mirror, r->ref, &e->sn, &e->ch,
-		    err);
-		if (rc) {
-			free(e);
-			if (rc == MERR_NOTFOUND || rc == MERR_INVAL) {
-				status(res, 404);
-				return 0;
-			}
-			return rc;
+		rc = ent_load(*t, r, txnid, key, klen, e, err);
+		if (rc == MERR_NOTFOUND || rc == MERR_INVAL) {
+			status(res, 404);
+			return 0;
 		}
-		e->klen = klen;
-		e->key = xmalloc(klen);
-		memcpy(e->key, key, klen);
-		cache_put(cache, e);
+		if (rc)
+			return rc;
+		cache_put(cache, *e);
 	}
-	if (!borrowed)
-		front_put(front, e);
+	front_put(front, *e);
+	return 0;
+}
+
+/*
+ * A file under dists/<suite>/ that the ref no longer lists, by its
+ * by-hash name: a client read the InRelease of a target this ref had a
+ * moment ago (a channel moved, a sync landed). The hash pins the bytes,
+ * so any verified blob with it is the right answer, as the Debian
+ * archive keeps old by-hash files for a while. Returns 0 with res a
+ * file, 1 if there is no such blob, or a store error.
+ */
+static int
+suite_old_by_hash(struct store *s, struct store_txn **t,
+    const struct route *r, struct route_result *res, struct merr *err)
+{
+	const char *hex = strrchr(r->path, '/') + 1;
+	struct store_blob_rec rec;
+	unsigned char h[HASH_LEN];
+	int rc;
+
+	if (*t == NULL) {
+		rc = store_txn_begin(s, false, t, err);
+		if (rc)
+			return rc;
+	}
+	if (hash_from_hex(hex, strlen(hex), h) != 0 ||
+	    store_blob_get(*t, h, &rec, NULL) != 0)
+		return 1;
+	res->answer = ANSWER_FILE;
+	memcpy(res->hash, h, HASH_LEN);
+	res->size = rec.size;
+	res->cache_control = route_cache_control(false, true, false);
+	res->content_type = "application/octet-stream";
+	return 0;
+}
+
+/* /<mirror>/<ref>/dists/<suite>[/path]: a file, else a directory. */
+static int
+resolve_suite(struct store *s, struct store_txn **t, const struct route *r,
+    const struct snap *sn, const struct channel *ch, bool moving,
+    struct route_result *res, struct merr *err)
+{
+	const struct snap_file *f = NULL;
+	bool file = r->path[0] != '\0' && !r->dir;
+	struct buf dir = BUF_INIT;
+	int rc;
+
+	if (file)
+		f = channel_dists_file(sn, ch, r->suite, r->path);
+	if (f != NULL) {
+		bool bh = route_is_by_hash(r->path);
+
+		res->answer = ANSWER_FILE;
+		memcpy(res->hash, f->hash, HASH_LEN);
+		res->size = f->size;
+		res->cache_control = route_cache_control(!moving, bh, false);
+		res->content_type = bh ? "application/octet-stream" :
+		    route_content_type(r->path);
+		return 0;
+	}
+	if (file && route_is_by_hash(r->path) &&
+	    snap_find_suite(sn, r->suite) != NULL) {
+		rc = suite_old_by_hash(s, t, r, res, err);
+		if (rc <= 0)
+			return rc;
+	}
+	/* Not a file: maybe a directory of the suite. */
+	buf_adds(&dir, r->path);
+	if (r->path[0] != '\0')
+		buf_addc(&dir, '/');
+	if (!suite_dir(r, sn, ch, dir.p, res))
+		status(res, 404);
+	else if (!r->dir)
+		redirect(r, res);
+	buf_release(&dir);
+	return 0;
+}
+
+/* /<mirror>/<ref>/pool/<path>: a pool file of the ref's snapshot. */
+static int
+resolve_pool(struct store *s, struct store_txn **t,
+    struct route_front *front, uint64_t txnid, const struct route *r,
+    const struct snap *sn, struct route_result *res, struct merr *err)
+{
+	int rc;
+
+	/* Pool directories are not listed: 404. */
+	if (r->dir || strcmp(r->path, "pool") == 0) {
+		status(res, 404);
+		return 0;
+	}
+	rc = pool_lookup(s, t, front, txnid, r->mirror, r->path, sn->seq,
+	    res->hash, &res->size, err);
+	if (rc == MERR_NOTFOUND) {
+		status(res, 404);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	res->answer = ANSWER_FILE;
+	res->cache_control = ROUTE_CC_IMMUTABLE;
+	res->content_type = route_content_type(r->path);
+	return 0;
+}
+
+/*
+ * Resolves a URL under /<mirror>/<ref>/: the ref through the cache or in
+ * *t (begun here when needed), then the path.
+ */
+static int
+resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
+    struct route_front *front, const struct route *r,
+    struct route_result *res, struct merr *err)
+{
+	const struct snap *sn;
+	const struct channel *ch;
+	struct route_ent *e;
+	uint64_t txnid = store_last_txnid(s);
+	bool moving, borrowed;
+	size_t i;
+	int rc;
+
+	rc = ref_entry(s, t, cache, front, r, txnid, &e, &borrowed, res, err);
+	if (rc || e == NULL)
+		return rc;
 	sn = &e->sn;
 	ch = &e->ch;
 	/* Only a ref that names a snapshot exactly never moves. */
@@ -603,101 +851,26 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 	case ROUTE_REF:
 		if (!r->dir)
 			redirect(r, res);
-		else {
-			res->answer = ANSWER_PAGE;
-			pages_ref(r->mirror, r->ref, sn, &res->page);
-		}
+		else
+			listing(r, res, LISTING_REF, "")->snapshot =
+			    xstrdup(sn->id);
 		break;
 	case ROUTE_DISTS:
 		if (!r->dir)
 			redirect(r, res);
 		else {
-			res->answer = ANSWER_PAGE;
-			pages_dists(r->mirror, r->ref, sn, &res->page);
+			struct listing *l = listing(r, res, LISTING_DISTS,
+			    "dists/");
+
+			for (i = 0; i < sn->nsuites; i++)
+				listing_add_suite(l, sn->suites[i].name);
 		}
 		break;
 	case ROUTE_SUITE:
-		f = NULL;
-		if (r->path[0] != '\0' && !r->dir)
-			f = channel_dists_file(sn, ch, r->suite, r->path);
-		if (f != NULL) {
-			bool bh = route_is_by_hash(r->path);
-
-			res->answer = ANSWER_FILE;
-			memcpy(res->hash, f->hash, HASH_LEN);
-			res->size = f->size;
-			res->cache_control = route_cache_control(!moving, bh,
-			    false);
-			res->content_type = bh ? "application/octet-stream" :
-			    route_content_type(r->path);
-			break;
-		}
-		/*
-		 * A by-hash name the ref no longer lists: a client read the
-		 * InRelease of a target this ref had a moment ago (a channel
-		 * moved, a sync landed). The hash pins the bytes, so any
-		 * verified blob with it is the right answer, as the Debian
-		 * archive keeps old by-hash files for a while.
-		 */
-		if (r->path[0] != '\0' && !r->dir &&
-		    route_is_by_hash(r->path) &&
-		    snap_find_suite(sn, r->suite) != NULL) {
-			const char *hex = strrchr(r->path, '/') + 1;
-			struct store_blob_rec rec;
-			unsigned char h[HASH_LEN];
-
-			if (*t == NULL) {
-				rc = store_txn_begin(s, false, t, err);
-				if (rc)
-					break;
-			}
-			if (hash_from_hex(hex, strlen(hex), h) == 0 &&
-			    store_blob_get(*t, h, &rec, NULL) == 0) {
-				res->answer = ANSWER_FILE;
-				memcpy(res->hash, h, HASH_LEN);
-				res->size = rec.size;
-				res->cache_control = route_cache_control(false,
-				    true, false);
-				res->content_type = "application/octet-stream";
-				break;
-			}
-		}
-		/* Not a file: maybe a directory of the suite. */
-		{
-			struct buf dir = BUF_INIT;
-
-			buf_adds(&dir, r->path);
-			if (r->path[0] != '\0')
-				buf_addc(&dir, '/');
-			if (snap_find_suite(sn, r->suite) == NULL ||
-			    !pages_suite_dir(r->mirror, r->ref, sn, ch,
-			    r->suite, dir.p, &res->page))
-				status(res, 404);
-			else if (!r->dir)
-				redirect(r, res);
-			else
-				res->answer = ANSWER_PAGE;
-			buf_release(&dir);
-		}
+		rc = resolve_suite(s, t, r, sn, ch, moving, res, err);
 		break;
 	case ROUTE_POOL:
-		/* Pool directories are not listed: 404. */
-		if (r->dir || strcmp(r->path, "pool") == 0) {
-			status(res, 404);
-			break;
-		}
-		rc = pool_lookup(s, t, front, txnid, r->mirror, r->path,
-		    sn->seq, res->hash, &res->size, err);
-		if (rc == MERR_NOTFOUND) {
-			rc = 0;
-			status(res, 404);
-			break;
-		}
-		if (rc)
-			break;
-		res->answer = ANSWER_FILE;
-		res->cache_control = ROUTE_CC_IMMUTABLE;
-		res->content_type = route_content_type(r->path);
+		rc = resolve_pool(s, t, front, txnid, r, sn, res, err);
 		break;
 	default:
 		status(res, 404);
@@ -706,6 +879,33 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 	if (!borrowed)
 		ent_put(e);
 	return rc;
+}
+
+/* The listing of "/" or "/<mirror>/", read in t. */
+static int
+resolve_listing(const struct conf *c, struct store_txn *t,
+    const struct route *r, struct route_result *res, struct merr *err)
+{
+	size_t i;
+	int rc = 0;
+
+	res->answer = ANSWER_LISTING;
+	if (r->kind == ROUTE_MIRROR) {
+		listing_init(&res->listing, LISTING_MIRROR, r->mirror);
+		return listing_add_mirror(&res->listing, t, r->mirror, err);
+	}
+	listing_init(&res->listing, LISTING_ROOT, "mirrord");
+	for (i = 0; i < c->nmirrors && rc == 0; i++)
+		rc = listing_add_mirror(&res->listing, t, c->mirrors[i].name,
+		    err);
+	return rc;
+}
+
+void
+route_result_release(struct route_result *res)
+{
+	listing_release(&res->listing);
+	buf_release(&res->location);
 }
 
 int
@@ -717,7 +917,7 @@ route_resolve(const struct conf *c, struct store *s,
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
-	buf_init(&res->page);
+	buf_init(&res->location);
 	res->answer = ANSWER_STATUS;
 	res->status = 404;
 	if (r->kind != ROUTE_ROOT && conf_mirror(c, r->mirror) == NULL)
@@ -732,11 +932,7 @@ route_resolve(const struct conf *c, struct store *s,
 		rc = store_txn_begin(s, false, &t, err);
 		if (rc)
 			break;
-		res->answer = ANSWER_PAGE;
-		if (r->kind == ROUTE_ROOT)
-			rc = pages_root(c, t, &res->page, err);
-		else
-			rc = pages_mirror(r->mirror, t, &res->page, err);
+		rc = resolve_listing(c, t, r, res, err);
 		break;
 	case ROUTE_REF:
 	case ROUTE_DISTS:
@@ -750,7 +946,7 @@ route_resolve(const struct conf *c, struct store *s,
 	if (t != NULL)
 		store_txn_abort(t);
 	if (rc) {
-		buf_reset(&res->page);
+		route_result_release(res);
 		status(res, 500);
 	}
 	return rc;

@@ -16,6 +16,7 @@
 #include "mirrord/hash.h"
 #include "mirrord/path.h"
 #include "mirrord/store.h"
+#include "serve/listing.h"
 
 /* Room for a decoded path: path_check's limit plus the URL's prefix. */
 #define ROUTE_BUF_MAX (PATH_MAX_REL + 256)
@@ -87,7 +88,7 @@ const char *route_cache_control(bool exact_id, bool by_hash, bool pool);
 /* What to answer for a parsed URL. */
 enum route_answer {
 	ANSWER_FILE,		/* a blob: hash, size, mtime, cc, ctype */
-	ANSWER_PAGE,		/* an HTML page in page */
+	ANSWER_LISTING,		/* an HTML listing of listing (pages.h) */
 	ANSWER_REDIRECT,	/* 301 to location (a directory's "/") */
 	ANSWER_STATUS		/* status, with a fixed body */
 };
@@ -100,9 +101,12 @@ struct route_result {
 	int64_t mtime;			/* Last-Modified, unix time */
 	const char *cache_control;	/* static */
 	const char *content_type;	/* static */
-	struct buf page;		/* ANSWER_PAGE: HTML; ANSWER_REDIRECT:
-					   the location */
+	struct listing listing;		/* ANSWER_LISTING */
+	struct buf location;		/* ANSWER_REDIRECT: URL-encoded */
 };
+
+/* Frees what res owns (its listing, its location). */
+void route_result_release(struct route_result *res);
 
 /*
  * A cache of resolved refs ((mirror, ref) -> snapshot manifest and

@@ -1062,7 +1062,7 @@ resolve_file(struct fixture *f, struct route_cache *rc,
 		file = res.answer == ANSWER_FILE;
 		memcpy(h, res.hash, HASH_LEN);
 		*size = res.size;
-		buf_release(&res.page);
+		route_result_release(&res);
 	}
 	free(url);
 	return file;
