@@ -1,13 +1,20 @@
 /*
- * http.c: the HTTP server, on libmicrohttpd (the only file that calls it).
+ * http.c: the HTTP server's libmicrohttpd glue (the only file that
+ * includes it): daemons, connections, requests and responses. What an
+ * answer says is server.c's; the open-blob cache (fdcache.c), the
+ * connection limits (limits.c), the access log (accesslog.c) and the
+ * listening sockets (listen.c) are their own files.
  *
  * Threads: one libmicrohttpd daemon per thread, each with its own epoll
- * loop and its own listening socket on the address (SO_REUSEPORT, so the
- * kernel spreads connections over them), sockets that we bind ourselves
- * (so that bind errors can name the address and errno). A request is answered on its
- * first call into the handler: the URL is resolved in one short LMDB read
+ * loop and its own listening socket on the address (listen.h), all
+ * calling the callbacks here concurrently. A thread's own state is its
+ * struct http_thread (its route front, access-log clock and request
+ * counters: no lock); what they share is struct http, read-only once
+ * started but for the modules that lock themselves (each header says
+ * how) and struct metrics' atomics. A request is answered on the last
+ * call into the handler, once the request is whole: the URL is resolved in one short LMDB read
  * transaction (route.c), which ends before the blob is opened and handed
- * to MHD as a file descriptor, which it sends with sendfile().
+ * to MHD as a file descriptor or a mapping.
  *
  * MHD is told not to unescape URLs (unescape_none), so route_parse() sees
  * what the client sent and can refuse escaped '/' and NUL.
@@ -18,13 +25,11 @@
  * responses made once at start.
  *
  * The configuration is either fixed (serve_run) or swapped by the daemon
- * on a reload (serve_run_shared): then a request takes a read lock for as
- * long as it resolves its URL against the configuration (conf_get and
- * conf_put), never while MHD sends the body.
+ * on a reload (serve_run_shared): server_reply() holds its read lock
+ * while it resolves the URL, never while MHD sends the body.
  */
 #include "mirrord/common.h"
 
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -37,22 +42,17 @@
 
 #include "mirrord/hash.h"
 #include "mirrord/log.h"
-#include "mirrord/status.h"
 #include "serve/accesslog.h"
 #include "serve/fdcache.h"
 #include "serve/http.h"
-#include "serve/keyrings.h"
 #include "serve/limits.h"
 #include "serve/listen.h"
 #include "serve/metrics.h"
-#include "serve/pages.h"
 #include "serve/respond.h"
 #include "serve/route.h"
+#include "serve/server.h"
 #include "serve/serve.h"
 
-#define HTTP_KEYRING_MAX (1u << 20)
-/* How long a resolved ref is reused: the delay before a move shows. */
-#define HTTP_REF_TTL_MS 1000
 /*
  * Per connection: the request's headers and the response's. MHD zeroes
  * all of it after each request, and with 1,000 connections the pools
@@ -77,22 +77,15 @@ enum canned {
 };
 
 struct http {
-	const struct conf *conf;	/* when conf_lock is NULL */
-	pthread_rwlock_t *conf_lock;	/* else *conf_ptr, under it */
-	const struct conf *const *conf_ptr;
-	struct store *store;
+	struct server sv;	/* what the answers say (server.h) */
 	struct MHD_Daemon **d;	/* one per thread, nd of them */
 	struct http_thread *th;	/* one per thread, nth of them */
 	unsigned nth;
 	unsigned nd;		/* daemons running */
 	unsigned port;
 	struct accesslog *log;
-	char *keyring;		/* o->keyring's bytes, or NULL */
-	size_t keyring_len;
-	struct keyrings *keyrings;	/* /<mirror>/keyring.gpg, or NULL */
 	struct MHD_Response *canned[C_COUNT];
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
-	struct route_cache *cache;	/* refs resolved */
 	struct fdcache *fc;		/* open blobs */
 	struct limits *limits;	/* Max-Clients:, Max-Clients-Per-IP: */
 	struct metrics m;
@@ -154,7 +147,9 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 	char buf[LIMITS_HOST_LEN];
 	const union MHD_ConnectionInfo *ci;
 	const struct limits_client *ent;
-	struct accesslog_entry e;
+	struct accesslog_entry e = { .start = q->start, .method = q->method,
+	    .uri = q->uri, .version = q->version, .status = q->status,
+	    .bytes = q->bytes };
 	int rc;
 
 	/* The connection's address entry outlives its requests. */
@@ -166,12 +161,6 @@ access_log(struct http_thread *t, struct MHD_Connection *conn,
 		client_addr(conn, buf, sizeof(buf));
 		e.host = buf;
 	}
-	e.start = q->start;
-	e.method = q->method;
-	e.uri = q->uri;
-	e.version = q->version;
-	e.status = q->status;
-	e.bytes = q->bytes;
 	rc = accesslog_write(t->h->log, &t->clock, &e);
 	if (rc) {	/* full disk, I/O error: serve_loop warns */
 		atomic_store_explicit(&t->h->m.log_errno, rc,
@@ -284,23 +273,6 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- answers ------------------------------------------------------------ */
 
-/* The configuration for one request; conf_put() when done with it. */
-static const struct conf *
-conf_get(struct http *h)
-{
-	if (h->conf_lock == NULL)
-		return h->conf;
-	pthread_rwlock_rdlock(h->conf_lock);
-	return *h->conf_ptr;
-}
-
-static void
-conf_put(struct http *h)
-{
-	if (h->conf_lock != NULL)
-		pthread_rwlock_unlock(h->conf_lock);
-}
-
 static enum MHD_Result
 queue(struct req *q, struct MHD_Connection *conn, int status,
     struct MHD_Response *r, uint64_t bytes)
@@ -392,25 +364,13 @@ no_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
-/* A blob's strong ETag: its SHA-256 in hex, quoted. */
-#define BLOB_ETAG_LEN (HASH_HEX_LEN + 3)
-
-static void
-blob_etag(const struct route_result *res, char out[BLOB_ETAG_LEN])
-{
-	out[0] = '"';
-	hash_to_hex(res->hash, out + 1);
-	out[HASH_HEX_LEN + 1] = '"';
-	out[HASH_HEX_LEN + 2] = '\0';
-}
-
 /* The headers every answer about a blob carries. */
 static void
 blob_headers(struct MHD_Response *r, const struct route_result *res)
 {
-	char etag[BLOB_ETAG_LEN], lastmod[RESPOND_DATE_LEN];
+	char etag[RESPOND_ETAG_LEN], lastmod[RESPOND_DATE_LEN];
 
-	blob_etag(res, etag);
+	respond_etag(res->hash, etag);
 	respond_format_date(res->mtime, lastmod);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lastmod);
@@ -594,7 +554,7 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	if (e == NULL) {
 		fdcache_unlock(fc, &k);
 		/* A miss: open and build outside the lock. */
-		fd = store_blob_open(q->t->h->store, res->hash, err);
+		fd = store_blob_open(q->t->h->sv.store, res->hash, err);
 		if (fd < 0) {
 			*openrc = fd;
 			return -1;
@@ -629,7 +589,7 @@ static enum MHD_Result
 queue_file(struct req *q, struct MHD_Connection *conn,
     const struct route_result *res)
 {
-	char etag[BLOB_ETAG_LEN], crange[80];
+	char etag[RESPOND_ETAG_LEN], crange[80];
 	struct respond_req rq;
 	struct respond_plan p;
 	struct MHD_Response *r;
@@ -637,7 +597,7 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	int fd, rc, openrc = 0;
 
-	blob_etag(res, etag);
+	respond_etag(res->hash, etag);
 	rq.if_match = header(conn, MHD_HTTP_HEADER_IF_MATCH);
 	rq.if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	rq.if_modified_since = header(conn, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
@@ -662,7 +622,7 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 		blob_headers(r, res);
 		break;
 	case 206:
-		fd = store_blob_open(q->t->h->store, res->hash, &err);
+		fd = store_blob_open(q->t->h->sv.store, res->hash, &err);
 		if (fd < 0) {
 			openrc = fd;
 			goto open_failed;
@@ -688,101 +648,31 @@ static enum MHD_Result
 answer(struct req *q, struct MHD_Connection *conn, const char *url)
 {
 	struct http *h = q->t->h;
-	const struct conf *c;
-	const struct conf_mirror *m;
-	char path[ROUTE_BUF_MAX];
-	struct route r;
-	struct route_result res;
-	struct merr err;
-	struct buf b = BUF_INIT;
+	struct server_reply rp;
 	enum MHD_Result ret;
-	int rc;
 
-	rc = route_parse(url, path, sizeof(path), &r);
-	if (rc)
-		return queue_status(q, conn, rc);
-	switch (r.kind) {
-	case ROUTE_HEALTHZ:
-		/*
-		 * "ok" only if a request could read the index now and every
-		 * mirror synced within its Max-Sync-Age.
-		 */
-		rc = store_check(h->store, &err);
-		if (rc == 0) {
-			c = conf_get(h);
-			rc = status_check_age(h->store, c, (int64_t)time(NULL),
-			    &b, &err);
-			conf_put(h);
-			if (rc == 0)
-				return queue_canned(q, conn, C_HEALTH, 200);
-			if (rc > 0)	/* stale: the syncs' problem, logged */
-				return queue_buf(q, conn, 503, &b,
-				    "text/plain; charset=utf-8", "no-store");
-			buf_reset(&b);
-		}
-		log_error("http: healthz: %s", err.msg);
-		buf_addf(&b, "%s\n", err.msg);
-		return queue_buf(q, conn, 503, &b,
-		    "text/plain; charset=utf-8", "no-store");
-	case ROUTE_KEYRING:
-		if (h->canned[C_KEYRING] == NULL)
-			return queue_status(q, conn, 404);
-		return queue_canned(q, conn, C_KEYRING, 200);
-	case ROUTE_MIRROR_KEYRING:
-		if (h->keyrings == NULL)
-			return queue_status(q, conn, 404);
-		c = conf_get(h);
-		m = conf_mirror(c, r.mirror);
-		rc = m ? keyrings_get(h->keyrings, m, &b, &err) : 0;
-		conf_put(h);
-		if (m == NULL)
-			return queue_status(q, conn, 404);
-		if (rc) {
-			log_error("http: %s", err.msg);
-			buf_release(&b);
-			return queue_status(q, conn, 500);
-		}
-		return queue_buf(q, conn, 200, &b, "application/pgp-keys",
-		    ROUTE_CC_MOVING);
-	case ROUTE_METRICS:
-		c = conf_get(h);
-		rc = metrics_render(&h->m, c, h->store, (int64_t)time(NULL),
-		    &b, &err);
-		conf_put(h);
-		if (rc) {
-			log_error("http: metrics: %s", err.msg);
-			buf_release(&b);
-			return queue_status(q, conn, 500);
-		}
-		return queue_buf(q, conn, 200, &b,
-		    "text/plain; version=0.0.4; charset=utf-8", "no-store");
-	default:
+	server_reply(&h->sv, q->t->front, url, &rp);
+	switch (rp.kind) {
+	case REPLY_HEALTHY:
+		ret = queue_canned(q, conn, C_HEALTH, 200);
 		break;
-	}
-	/* Nothing of the configuration is used once this returns. */
-	c = conf_get(h);
-	rc = route_resolve(c, h->store, h->cache, q->t->front, &r, &res,
-	    &err);
-	conf_put(h);
-	if (rc)
-		log_error("http: %s", err.msg);
-	switch (res.answer) {
-	case ANSWER_FILE:
-		ret = queue_file(q, conn, &res);
+	case REPLY_KEYRING:
+		ret = queue_canned(q, conn, C_KEYRING, 200);
 		break;
-	case ANSWER_LISTING:
-		pages_render(&res.listing, &b);
-		ret = queue_buf(q, conn, 200, &b,
-		    "text/html; charset=utf-8", ROUTE_CC_MOVING);
+	case REPLY_BODY:
+		ret = queue_buf(q, conn, rp.status, &rp.body, rp.ctype, rp.cc);
 		break;
-	case ANSWER_REDIRECT:
-		ret = queue_redirect(q, conn, res.location.p);
+	case REPLY_FILE:
+		ret = queue_file(q, conn, &rp.res);
+		break;
+	case REPLY_REDIRECT:
+		ret = queue_redirect(q, conn, rp.res.location.p);
 		break;
 	default:
-		ret = queue_status(q, conn, res.status);
+		ret = queue_status(q, conn, rp.status);
 		break;
 	}
-	route_result_release(&res);
+	server_reply_release(&rp);
 	return ret;
 }
 
@@ -862,33 +752,14 @@ http_free(struct http *h)
 			MHD_destroy_response(h->canned[i]);
 	for (i = 0; i < h->nth; i++)
 		route_front_free(h->th[i].front);
-	route_cache_free(h->cache);
 	free(h->d);
 	free(h->m.req);
 	free(h->th);
 	limits_free(h->limits);
 	fdcache_free(h->fc);
 	accesslog_free(h->log);
-	free(h->keyring);
-	keyrings_free(h->keyrings);
+	server_release(&h->sv);
 	free(h);
-}
-
-/*
- * Each connection may hold a socket and a blob, and the open-blob cache
- * holds up to its size: make room for all.
- */
-static void
-raise_nofile(unsigned conns)
-{
-	struct rlimit rl;
-	rlim_t want = (rlim_t)conns * 2 + 64 +
-	    FDCACHE_MAX_FDS * 2;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 static void http_stop_daemons(struct http *h, unsigned grace_ms);
@@ -913,58 +784,6 @@ http_reopen_log(struct http *h, const char *path, struct merr *err)
 	return accesslog_reopen(h->log, path, err);
 }
 
-/* The server's sizes: the options, else the configuration, else defaults. */
-struct http_sizes {
-	const char *spec;	/* the address to listen on */
-	unsigned conns;		/* Max-Clients: */
-	unsigned per_ip;	/* Max-Clients-Per-IP: */
-	unsigned timeout;	/* Client-Timeout:, seconds */
-	unsigned threads;	/* Serve-Threads: */
-	size_t map_budget;	/* Serve-Map-MiB:, in bytes */
-	unsigned ttl_ms;	/* an open blob's life in the cache */
-};
-
-static void
-http_sizes(const struct conf *c, bool shared, const struct serve_opts *o,
-    struct http_sizes *z)
-{
-	long cpus;
-
-	/* A shared configuration may be freed: its Listen: is not kept
-	 * (serve_run_shared requires o->listen). */
-	z->spec = o->listen ? o->listen : shared ? NULL : c->listen;
-	if (z->spec == NULL)
-		z->spec = "127.0.0.1:8080";
-	z->conns = o->max_connections ? o->max_connections : c->max_clients;
-	z->timeout = o->timeout ? o->timeout : (unsigned)c->client_timeout;
-	z->threads = o->threads ? o->threads : c->serve_threads;
-	z->per_ip = c->max_clients_per_ip;
-	/* Serve-Map-MiB: 0 leaves no room: every blob from its descriptor. */
-	z->map_budget = o->map_budget ? o->map_budget :
-	    c->serve_map_mib ? (size_t)c->serve_map_mib << 20 : 1;
-	z->ttl_ms = o->cache_ttl_ms ? o->cache_ttl_ms : FDCACHE_TTL_MS;
-	if (z->conns == 0)
-		z->conns = 1024;
-	if (z->per_ip == 0)
-		z->per_ip = z->conns / 4 > 0 ? z->conns / 4 : 1;
-	else if (z->per_ip > z->conns)
-		z->per_ip = z->conns;
-	if (z->timeout == 0)
-		z->timeout = 30;
-	/*
-	 * One per CPU, as nginx's worker_processes auto: with one
-	 * listening socket per thread, more threads than CPUs only add
-	 * context switches (measured: 304s 59,000/s with 2 threads on 2
-	 * CPUs, 54,000/s with 4). A thread blocks while sendfile() reads a
-	 * cold page: raise Serve-Threads for a store on slow disks.
-	 */
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus < 1)
-		cpus = 1;
-	if (z->threads == 0)
-		z->threads = (unsigned)(cpus > 64 ? 64 : cpus);
-}
-
 /* The canned answers but /keyring.gpg's; false if MHD fails. */
 static bool
 canned_all(struct http *h)
@@ -981,48 +800,34 @@ canned_all(struct http *h)
 	return true;
 }
 
-/* mirrord's public key at path, for /keyring.gpg and each mirror's. */
-static int
-keyring_load(struct http *h, const char *path, struct merr *err)
-{
-	int rc;
-
-	rc = read_file(path, HTTP_KEYRING_MAX, &h->keyring, &h->keyring_len,
-	    err);
-	if (rc)
-		return rc;
-	if (!canned_new(h, C_KEYRING, h->keyring, h->keyring_len,
-	    "application/pgp-keys", ROUTE_CC_MOVING))
-		return merr_set(err, MERR_IO, "cannot create HTTP responses");
-	/* Each mirror's, made now rather than at the first request. */
-	h->keyrings = keyrings_new(h->keyring, h->keyring_len);
-	keyrings_prepare(h->keyrings, conf_get(h));
-	conf_put(h);
-	return 0;
-}
-
 /* Everything but the sockets and the threads. */
 static int
 http_prepare(struct http *h, const struct serve_opts *o,
-    const struct http_sizes *z, struct merr *err)
+    const struct server_sizes *z, struct merr *err)
 {
 	int rc;
 
-	h->cache = route_cache_new(HTTP_REF_TTL_MS);
 	h->limits = limits_new(z->conns, z->per_ip);
 	h->fc = fdcache_new(z->map_budget, z->ttl_ms, answer_free);
 	metrics_init(&h->m, NULL, 0);	/* the threads' come later */
 	rc = accesslog_open(o->access_log, &h->log, err);
 	if (rc)
 		return rc;
+	/* mirrord's public key, for /keyring.gpg and each mirror's. */
 	if (o->keyring != NULL) {
-		rc = keyring_load(h, o->keyring, err);
+		rc = server_load_keyring(&h->sv, o->keyring, err);
 		if (rc)
 			return rc;
+		if (!canned_new(h, C_KEYRING, h->sv.keyring,
+		    h->sv.keyring_len, "application/pgp-keys",
+		    ROUTE_CC_MOVING))
+			goto nomem;
 	}
 	if (!canned_all(h))
-		return merr_set(err, MERR_IO, "cannot create HTTP responses");
+		goto nomem;
 	return 0;
+nomem:
+	return merr_set(err, MERR_IO, "cannot create HTTP responses");
 }
 
 /* What each of n server threads keeps for itself, and its counters. */
@@ -1057,7 +862,7 @@ threads_init(struct http *h, unsigned n)
  */
 static int
 daemons_start(struct http *h, const int *fds, bool ipv6,
-    const struct http_sizes *z, struct merr *err)
+    const struct server_sizes *z, struct merr *err)
 {
 	unsigned flags, i;
 
@@ -1096,7 +901,7 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
     const struct conf *const *conf_ptr, struct store *s,
     const struct serve_opts *o, struct http **out, struct merr *err)
 {
-	struct http_sizes z;
+	struct server_sizes z;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct http *h;
@@ -1104,19 +909,15 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 	int rc;
 
 	h = xcalloc(1, sizeof(*h));
-	h->conf = c;
-	h->conf_lock = conf_lock;
-	h->conf_ptr = conf_ptr;
-	h->store = s;
-	http_sizes(conf_get(h), conf_lock != NULL, o, &z);
-	conf_put(h);
+	server_init(&h->sv, c, conf_lock, conf_ptr, s, &h->m);
+	server_sizes(&h->sv, o, &z);
 	rc = listen_parse(z.spec, &ss, &sl, err);
 	if (rc)
 		goto fail;
 	rc = http_prepare(h, o, &z, err);
 	if (rc)
 		goto fail;
-	raise_nofile(z.conns);
+	server_raise_nofile(&z);
 	fds = xcalloc(z.threads, sizeof(*fds));
 	rc = listen_all(z.spec, &ss, sl, fds, z.threads, &h->port, err);
 	if (rc)

@@ -242,6 +242,15 @@ respond_format_date(int64_t t, char out[RESPOND_DATE_LEN])
 }
 
 void
+respond_etag(const unsigned char hash[HASH_LEN], char out[RESPOND_ETAG_LEN])
+{
+	out[0] = '"';
+	hash_to_hex(hash, out + 1);
+	out[HASH_HEX_LEN + 1] = '"';
+	out[HASH_HEX_LEN + 2] = '\0';
+}
+
+void
 respond_format_clf(int64_t t, char out[RESPOND_CLF_LEN])
 {
 	time_t tt = (time_t)t;

@@ -10,6 +10,7 @@
 #define SERVE_RESPOND_H
 
 #include "mirrord/common.h"
+#include "mirrord/hash.h"
 
 /* "Sun, 06 Nov 1994 08:49:37 GMT" and its NUL. */
 #define RESPOND_DATE_LEN 30
@@ -54,6 +55,11 @@ bool respond_etag_match(const char *v, const char *etag, bool strong);
 
 /* An HTTP-date (IMF-fixdate, RFC 850 or asctime) to unix time: 0 or -1. */
 int respond_parse_date(const char *s, int64_t *t);
+/* A blob's strong entity tag: its SHA-256 in hex, quoted, and NUL. */
+#define RESPOND_ETAG_LEN (HASH_HEX_LEN + 3)
+void respond_etag(const unsigned char hash[HASH_LEN],
+    char out[RESPOND_ETAG_LEN]);
+
 /* Unix time as an IMF-fixdate. */
 void respond_format_date(int64_t t, char out[RESPOND_DATE_LEN]);
 
