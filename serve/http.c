@@ -65,7 +65,7 @@
 /* What one server thread (one MHD daemon) keeps for itself. */
 struct http_thread {
 	struct http *h;
-	struct route_front *front;	/* to h->cache: this thread's */
+	struct route_front *front;	/* to h->sv.cache: this thread's */
 	struct accesslog_clock clock;	/* the access log's date */
 	struct metrics_req m;	/* this thread's requests */
 	char pad[64];		/* off the next thread's cache lines */

@@ -9,6 +9,11 @@
  * per Signed-By (its files' names, sizes and times, its key block and
  * fingerprints): at the server's start, and again at the first request
  * after a reload or a keyring file changed; never per request.
+ *
+ * Threads: keyrings_get() and keyrings_prepare() may run in every server
+ * thread at once: one mutex guards the table, and is held while gpg
+ * makes a keyring (rare: once per Signed-By change), so the threads
+ * asking for it wait rather than each running gpg.
  */
 #ifndef SERVE_KEYRINGS_H
 #define SERVE_KEYRINGS_H

@@ -3,9 +3,9 @@
  *
  * route.c decides what a directory URL lists and fills a struct listing
  * (reading the store in its one read transaction); pages.c renders it as
- * HTML; the HTTP layer (http.c) asks the one and hands the result to the
- * other. So route.c and pages.c never include each other, and a listing
- * can be checked without parsing HTML.
+ * HTML; the response layer (server.c) asks the one and hands the result
+ * to the other. So route.c and pages.c never include each other, and a
+ * listing can be checked without parsing HTML.
  *
  * Ownership: a listing owns every string and array in it (copies, never
  * pointers into a snapshot or the store); listing_release() frees them

@@ -4,6 +4,11 @@
  * requests in its own struct metrics_req (one cache line of counters
  * bouncing between CPUs on every request cost more than the counting);
  * /metrics adds them up.
+ *
+ * Threads: the counters are written by every server thread at once
+ * (relaxed atomics: /metrics is a snapshot, not a transaction), and
+ * metrics_render() may run meanwhile; metrics_init() and
+ * metrics_req_init() run before the threads start.
  */
 #ifndef SERVE_METRICS_H
 #define SERVE_METRICS_H
@@ -48,7 +53,8 @@ void metrics_count(struct metrics_req *r, int code, uint64_t bytes);
 long metrics_in_flight(const struct metrics *m);
 
 /*
- * Appends the Prometheus text exposition to b: the counters above, and
+ * Appends the Prometheus text exposition to b (the caller owns b and
+ * releases it on an error too): the counters above, and
  * from the store (one short read transaction) per mirror
  * mirrord_snapshots, mirrord_snapshot_age_seconds (now - the newest
  * snapshot's time) and per channel mirrord_channel_target_age_seconds

@@ -4,7 +4,13 @@
  *
  * Follows RFC 9110 section 13.2.2's order: If-Match, else
  * If-Unmodified-Since (412); If-None-Match, else If-Modified-Since (304);
- * then Range, unless If-Range does not match (200).
+ * then Range, unless If-Range does not match (200). The HTTP formats
+ * serve/ writes (dates, entity tags, the access log's date) live here
+ * too, with one table of month names.
+ *
+ * Threads: pure functions; safe from any thread. Nothing allocates; a
+ * malformed header is ignored where RFC 9110 says so, else reported by
+ * the return value.
  */
 #ifndef SERVE_RESPOND_H
 #define SERVE_RESPOND_H

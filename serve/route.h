@@ -5,8 +5,14 @@
  * its own: route_parse() decodes and checks a raw request path and splits
  * it into the parts of the URL layout of serve.h. route_resolve() then
  * looks the parts up in one short read transaction and says what to
- * answer: a blob (hash, size, validators), an HTML page, a redirect or a
- * status. No file system path is ever built from the URL.
+ * answer: a blob (hash, size, validators), a listing (listing.h: what a
+ * directory shows, as data; pages.h renders it), a redirect or a status.
+ * No file system path is ever built from the URL.
+ *
+ * Threads: route_parse() and the path helpers are pure. route_resolve()
+ * may run in every server thread at once, each with its own struct
+ * route_front (never shared) and all with one struct route_cache (a
+ * mutex guards its slots, its entries are reference counted).
  */
 #ifndef SERVE_ROUTE_H
 #define SERVE_ROUTE_H
@@ -136,12 +142,13 @@ void route_front_free(struct route_front *f);
 
 /*
  * Resolves r (not ROUTE_HEALTHZ, METRICS, KEYRING or MIRROR_KEYRING)
- * against c and s,
- * using cache and the calling thread's front to it (either may be NULL),
- * in at most one short read transaction, which is over when this
- * returns. res->page must be released with buf_release() whatever the
- * answer. Returns 0 with res filled; on a store error returns it with
- * res->status 500 and err set (to be logged by the caller).
+ * against c and s, using cache and the calling thread's front to it
+ * (either may be NULL), in at most one short read transaction, which is
+ * over when this returns. c is read only during the call. res is owned:
+ * release it with route_result_release() whatever the answer. Returns 0
+ * with res filled (a 404 is an answer, not an error); on a store error
+ * returns it with res->status 500 and err set (to be logged by the
+ * caller).
  */
 int route_resolve(const struct conf *c, struct store *s,
     struct route_cache *cache, struct route_front *front,

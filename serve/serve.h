@@ -13,6 +13,17 @@
  *   /<mirror>/<ref>/pool/...            pool files
  * <ref>: a snapshot ID, a YYYYMMDDTHHMMSSZ timestamp (the newest snapshot
  * at or before it), a channel name, or "latest".
+ *
+ * Inside serve/: serve.c runs the server (this API), http.c is its
+ * libmicrohttpd glue, server.c decides what an answer says, route.c
+ * resolves URLs (listing.c, pages.c: directory pages), respond.c holds
+ * the HTTP rules and formats, and fdcache.c, limits.c, accesslog.c,
+ * listen.c, keyrings.c, metrics.c and escape.c one concern each. Only
+ * mirrord/ is included from here (never sync/).
+ *
+ * Threads: serve_run and serve_run_shared block the calling thread (it
+ * tends the server every 100 ms) and start Serve-Threads: server
+ * threads; *stop and *o->reopen_log are read by the calling thread only.
  */
 #ifndef MIRRORD_SERVE_H
 #define MIRRORD_SERVE_H
@@ -34,7 +45,7 @@ struct serve_opts {
 	size_t map_budget;		/* bytes of blobs mapped at most;
 					   0: Serve-Map-MiB: */
 	unsigned cache_ttl_ms;		/* an open blob's life in the
-					   cache; 0: 60 s (http.c) */
+					   cache; 0: 60 s (fdcache.h) */
 	/* Set non-zero (a signal handler may): access_log is opened
 	 * again within 100 ms (logrotate), then it is reset. */
 	volatile sig_atomic_t *reopen_log;
