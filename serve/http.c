@@ -65,7 +65,7 @@
 /* What one server thread (one MHD daemon) keeps for itself. */
 struct http_thread {
 	struct http *h;
-	struct route_front *front;	/* to h->sv.cache: this thread's */
+	struct refcache_front *front;	/* to h->sv.cache: this thread's */
 	struct accesslog_clock clock;	/* the access log's date */
 	struct metrics_req m;	/* this thread's requests */
 	char pad[64];		/* off the next thread's cache lines */
@@ -751,7 +751,7 @@ http_free(struct http *h)
 		if (h->canned[i] != NULL)
 			MHD_destroy_response(h->canned[i]);
 	for (i = 0; i < h->nth; i++)
-		route_front_free(h->th[i].front);
+		refcache_front_free(h->th[i].front);
 	free(h->d);
 	free(h->m.req);
 	free(h->th);
@@ -843,7 +843,7 @@ threads_init(struct http *h, unsigned n)
 	h->m.nreq = n;
 	for (i = 0; i < n; i++) {
 		h->th[i].h = h;
-		h->th[i].front = route_front_new();
+		h->th[i].front = refcache_front_new();
 		metrics_req_init(&h->th[i].m);
 		h->m.req[i] = &h->th[i].m;
 	}

@@ -10,8 +10,6 @@
  */
 #include "mirrord/common.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <strings.h>
 #include <time.h>
 
@@ -21,6 +19,7 @@
 #include "mirrord/snap.h"
 #include "serve/escape.h"
 #include "serve/listing.h"
+#include "serve/refcache.h"
 #include "serve/route.h"
 
 static int
@@ -224,257 +223,27 @@ route_cache_control(bool exact_id, bool by_hash, bool pool)
 	    ROUTE_CC_MOVING;
 }
 
-/* --- the resolution cache ------------------------------------------------ */
-
-#define ROUTE_CACHE_SLOTS 256
-
-struct route_ent {
-	atomic_int refs;	/* the slot's and each user's */
-	int64_t expires;	/* monotonic milliseconds */
-	uint64_t txnid;		/* the store's last commit when loaded */
-	char *key;		/* "mirror\0ref\0" */
-	size_t klen;
-	struct snap sn;
-	struct channel ch;
-};
-
-struct route_cache {
-	pthread_mutex_t mu;
-	unsigned ttl_ms;
-	struct route_ent *slot[ROUTE_CACHE_SLOTS];
-};
-
-#define ROUTE_FRONT_SLOTS 16
-
-/*
- * A pool file's blob, as looked up in the store: what a snapshot's path
- * names never changes while no commit lands, so a thread keeps its last
- * lookups (keyed by the store's last commit) and answers repeated requests
- * for the same .deb without a read transaction. 512 slots of ~280 bytes:
- * 140 KiB a thread, allocated on the first pool request.
- */
-#define POOL_MEMO_SLOTS 512
-#define POOL_MEMO_KEY 224	/* "mirror\0path"; longer ones are not kept */
-
-struct pool_memo {
-	uint64_t txnid;		/* 0: empty */
-	uint64_t size;
-	uint32_t seq;
-	uint16_t klen;
-	unsigned char hash[HASH_LEN];
-	char key[POOL_MEMO_KEY];
-};
-
-struct route_front {
-	struct route_ent *slot[ROUTE_FRONT_SLOTS];	/* a reference each */
-	struct pool_memo *memo;		/* POOL_MEMO_SLOTS, or NULL */
-};
-
-
-static void
-ent_put(struct route_ent *e)
-{
-	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
-		return;
-	snap_release(&e->sn);
-	channel_release(&e->ch);
-	free(e->key);
-	free(e);
-}
-
-struct route_cache *
-route_cache_new(unsigned ttl_ms)
-{
-	struct route_cache *rc = xcalloc(1, sizeof(*rc));
-
-	pthread_mutex_init(&rc->mu, NULL);
-	rc->ttl_ms = ttl_ms;
-	return rc;
-}
-
-void
-route_cache_free(struct route_cache *rc)
-{
-	size_t i;
-
-	if (rc == NULL)
-		return;
-	for (i = 0; i < ROUTE_CACHE_SLOTS; i++)
-		ent_put(rc->slot[i]);
-	pthread_mutex_destroy(&rc->mu);
-	free(rc);
-}
-
-static size_t
-cache_slot(const char *key, size_t klen)
-{
-	return hash_fnv1a(HASH_FNV1A_INIT, key, klen) % ROUTE_CACHE_SLOTS;
-}
-
-/* Any commit (a sync, a promotion) may have moved e's ref. */
-static bool
-ent_fresh(const struct route_ent *e, uint64_t txnid, int64_t now)
-{
-	return e->txnid == txnid && e->expires > now;
-}
-
-static bool
-ent_live(const struct route_ent *e, const char *key, size_t klen,
-    uint64_t txnid)
-{
-	return e != NULL && e->klen == klen &&
-	    memcmp(e->key, key, klen) == 0 && ent_fresh(e, txnid, mono_ms());
-}
-
-struct route_front *
-route_front_new(void)
-{
-	return xcalloc(1, sizeof(struct route_front));
-}
-
-void
-route_front_free(struct route_front *f)
-{
-	size_t i;
-
-	if (f == NULL)
-		return;
-	for (i = 0; i < ROUTE_FRONT_SLOTS; i++)
-		ent_put(f->slot[i]);
-	free(f->memo);
-	free(f);
-}
-
-/* The front's live entry for key, borrowed (no reference), or NULL. */
-static struct route_ent *
-front_get(struct route_front *f, const char *key, size_t klen,
-    uint64_t txnid)
-{
-	struct route_ent *e;
-
-	if (f == NULL)
-		return NULL;
-	e = f->slot[cache_slot(key, klen) % ROUTE_FRONT_SLOTS];
-	return ent_live(e, key, klen, txnid) ? e : NULL;
-}
-
-/*
- * Drops the front's entries that a commit or their age made stale, so
- * that a thread holds no old manifests for refs no longer asked for
- * (run on a miss: rare, and a quiet thread holds at most its slots).
- */
-static void
-front_drop_stale(struct route_front *f, uint64_t txnid)
-{
-	int64_t now = mono_ms();
-	size_t i;
-
-	for (i = 0; f != NULL && i < ROUTE_FRONT_SLOTS; i++)
-		if (f->slot[i] != NULL && !ent_fresh(f->slot[i], txnid, now)) {
-			ent_put(f->slot[i]);
-			f->slot[i] = NULL;
-		}
-}
-
-/* The front keeps a reference to e (of the caller's, who keeps his). */
-static void
-front_put(struct route_front *f, struct route_ent *e)
-{
-	struct route_ent **slot;
-
-	if (f == NULL)
-		return;
-	slot = &f->slot[cache_slot(e->key, e->klen) % ROUTE_FRONT_SLOTS];
-	atomic_fetch_add(&e->refs, 1);
-	ent_put(*slot);
-	*slot = e;
-}
-
-/* A live entry for key, with a reference for the caller, or NULL. */
-static struct route_ent *
-cache_get(struct route_cache *rc, const char *key, size_t klen,
-    uint64_t txnid)
-{
-	struct route_ent *e;
-	size_t i = cache_slot(key, klen);
-
-	if (rc == NULL)
-		return NULL;
-	pthread_mutex_lock(&rc->mu);
-	e = rc->slot[i];
-	if (ent_live(e, key, klen, txnid))
-		atomic_fetch_add(&e->refs, 1);
-	else
-		e = NULL;
-	pthread_mutex_unlock(&rc->mu);
-	return e;
-}
-
-/* Puts e (holding the caller's reference) in its slot. */
-static void
-cache_put(struct route_cache *rc, struct route_ent *e)
-{
-	struct route_ent *old;
-	size_t i = cache_slot(e->key, e->klen);
-
-	if (rc == NULL)
-		return;
-	atomic_fetch_add(&e->refs, 1);
-	e->expires = mono_ms() + rc->ttl_ms;
-	pthread_mutex_lock(&rc->mu);
-	old = rc->slot[i];
-	rc->slot[i] = e;
-	pthread_mutex_unlock(&rc->mu);
-	ent_put(old);
-}
-
 /*
  * A new entry for r's ref (key, klen), resolved in t, with a reference
- * for the caller. txnid is read before resolving: a commit in between
- * only makes the entry look stale, never fresh. channel_resolve()'s
- * errors (MERR_NOTFOUND, MERR_INVAL: no such ref).
+ * for the caller. channel_resolve()'s errors (MERR_NOTFOUND,
+ * MERR_INVAL: no such ref).
  */
 static int
 ent_load(struct store_txn *t, const struct route *r, uint64_t txnid,
-    const char *key, size_t klen, struct route_ent **out, struct merr *err)
+    const char *key, size_t klen, struct refcache_ent **out,
+    struct merr *err)
 {
-	struct route_ent *e = xcalloc(1, sizeof(*e));
+	struct snap sn;
+	struct channel ch;
 	int rc;
 
-	atomic_init(&e->refs, 1);
-	e->txnid = txnid;
-	rc = channel_resolve(t, r->mirror, r->ref, &e->sn, &e->ch, err);
-	if (rc) {
-		free(e);
+	memset(&sn, 0, sizeof(sn));
+	memset(&ch, 0, sizeof(ch));
+	rc = channel_resolve(t, r->mirror, r->ref, &sn, &ch, err);
+	if (rc)
 		return rc;
-	}
-	e->klen = klen;
-	e->key = xmalloc(klen);
-	memcpy(e->key, key, klen);
-	*out = e;
+	*out = refcache_ent_new(key, klen, txnid, &sn, &ch);
 	return 0;
-}
-
-/*
- * The memo slot for mirror's path in snapshot seq, with the key built in
- * key (*klen: 0 when it is too long to be kept).
- */
-static struct pool_memo *
-memo_slot(struct route_front *f, const char *mirror, const char *path,
-    uint32_t seq, char key[POOL_MEMO_KEY], size_t *klen)
-{
-	size_t ml = strlen(mirror), pl = strlen(path);
-
-	*klen = 0;
-	if (f == NULL || ml + pl + 1 > POOL_MEMO_KEY)
-		return NULL;
-	memcpy(key, mirror, ml + 1);
-	memcpy(key + ml + 1, path, pl);
-	*klen = ml + 1 + pl;
-	if (f->memo == NULL)
-		f->memo = xcalloc(POOL_MEMO_SLOTS, sizeof(*f->memo));
-	return &f->memo[hash_fnv1a(HASH_FNV1A_INIT ^ seq, key, *klen) %
-	    POOL_MEMO_SLOTS];
 }
 
 /*
@@ -484,21 +253,14 @@ memo_slot(struct route_front *f, const char *mirror, const char *path,
  * such file.
  */
 static int
-pool_lookup(struct store *s, struct store_txn **t, struct route_front *f,
+pool_lookup(struct store *s, struct store_txn **t, struct refcache_front *f,
     uint64_t txnid, const char *mirror, const char *path, uint32_t seq,
     unsigned char h[HASH_LEN], uint64_t *size, struct merr *err)
 {
-	char key[POOL_MEMO_KEY];
-	size_t klen;
-	struct pool_memo *m = memo_slot(f, mirror, path, seq, key, &klen);
 	int rc;
 
-	if (m != NULL && m->txnid == txnid && m->seq == seq &&
-	    m->klen == klen && memcmp(m->key, key, klen) == 0) {
-		memcpy(h, m->hash, HASH_LEN);
-		*size = m->size;
+	if (refcache_memo_get(f, txnid, mirror, path, seq, h, size))
 		return 0;
-	}
 	if (*t == NULL) {
 		rc = store_txn_begin(s, false, t, err);
 		if (rc)
@@ -507,14 +269,8 @@ pool_lookup(struct store *s, struct store_txn **t, struct route_front *f,
 	rc = snap_pool_lookup(*t, mirror, path, seq, h, size, err);
 	/* txnid was read before *t began: a commit in between only makes
 	 * the memo look stale to the next request, never fresh. */
-	if (rc == 0 && m != NULL && txnid != 0) {
-		m->txnid = txnid;
-		m->seq = seq;
-		m->klen = (uint16_t)klen;
-		memcpy(m->key, key, klen);
-		memcpy(m->hash, h, HASH_LEN);
-		m->size = *size;
-	}
+	if (rc == 0)
+		refcache_memo_put(f, txnid, mirror, path, seq, h, *size);
 	return rc;
 }
 
@@ -671,9 +427,9 @@ suite_dir(const struct route *r, const struct snap *sn,
  * caller. *e NULL with res a 404 when the ref names nothing.
  */
 static int
-ref_entry(struct store *s, struct store_txn **t, struct route_cache *cache,
-    struct route_front *front, const struct route *r, uint64_t txnid,
-    struct route_ent **e, bool *borrowed, struct route_result *res,
+ref_entry(struct store *s, struct store_txn **t, struct refcache *cache,
+    struct refcache_front *front, const struct route *r, uint64_t txnid,
+    struct refcache_ent **e, bool *borrowed, struct route_result *res,
     struct merr *err)
 {
 	char key[ROUTE_BUF_MAX + 2];
@@ -692,12 +448,12 @@ ref_entry(struct store *s, struct store_txn **t, struct route_cache *cache,
 	memcpy(key, r->mirror, ml + 1);
 	memcpy(key + ml + 1, r->ref, rl + 1);
 	klen = ml + rl + 2;
-	if ((*e = front_get(front, key, klen, txnid)) != NULL) {
+	if ((*e = refcache_front_get(front, key, klen, txnid)) != NULL) {
 		*borrowed = true;
 		return 0;
 	}
-	front_drop_stale(front, txnid);
-	if ((*e = cache_get(cache, key, klen, txnid)) == NULL) {
+	refcache_front_drop_stale(front, txnid);
+	if ((*e = refcache_get(cache, key, klen, txnid)) == NULL) {
 		rc = store_txn_begin(s, false, t, err);
 		if (rc)
 			return rc;
@@ -708,9 +464,9 @@ ref_entry(struct store *s, struct store_txn **t, struct route_cache *cache,
 		}
 		if (rc)
 			return rc;
-		cache_put(cache, *e);
+		refcache_put(cache, *e);
 	}
-	front_put(front, *e);
+	refcache_front_put(front, *e);
 	return 0;
 }
 
@@ -792,7 +548,7 @@ resolve_suite(struct store *s, struct store_txn **t, const struct route *r,
 /* /<mirror>/<ref>/pool/<path>: a pool file of the ref's snapshot. */
 static int
 resolve_pool(struct store *s, struct store_txn **t,
-    struct route_front *front, uint64_t txnid, const struct route *r,
+    struct refcache_front *front, uint64_t txnid, const struct route *r,
     const struct snap *sn, struct route_result *res, struct merr *err)
 {
 	int rc;
@@ -821,13 +577,13 @@ resolve_pool(struct store *s, struct store_txn **t,
  * *t (begun here when needed), then the path.
  */
 static int
-resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
-    struct route_front *front, const struct route *r,
+resolve_ref(struct store *s, struct store_txn **t, struct refcache *cache,
+    struct refcache_front *front, const struct route *r,
     struct route_result *res, struct merr *err)
 {
 	const struct snap *sn;
 	const struct channel *ch;
-	struct route_ent *e;
+	struct refcache_ent *e;
 	uint64_t txnid = store_last_txnid(s);
 	bool moving, borrowed;
 	size_t i;
@@ -877,7 +633,7 @@ resolve_ref(struct store *s, struct store_txn **t, struct route_cache *cache,
 		break;
 	}
 	if (!borrowed)
-		ent_put(e);
+		refcache_ent_unref(e);
 	return rc;
 }
 
@@ -910,7 +666,7 @@ route_result_release(struct route_result *res)
 
 int
 route_resolve(const struct conf *c, struct store *s,
-    struct route_cache *cache, struct route_front *front,
+    struct refcache *cache, struct refcache_front *front,
     const struct route *r, struct route_result *res, struct merr *err)
 {
 	struct store_txn *t = NULL;

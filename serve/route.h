@@ -11,8 +11,8 @@
  *
  * Threads: route_parse() and the path helpers are pure. route_resolve()
  * may run in every server thread at once, each with its own struct
- * route_front (never shared) and all with one struct route_cache (a
- * mutex guards its slots, its entries are reference counted).
+ * refcache_front (never shared) and all with one struct refcache
+ * (refcache.h says how it locks).
  */
 #ifndef SERVE_ROUTE_H
 #define SERVE_ROUTE_H
@@ -23,6 +23,7 @@
 #include "mirrord/path.h"
 #include "mirrord/store.h"
 #include "serve/listing.h"
+#include "serve/refcache.h"
 
 /* Room for a decoded path: path_check's limit plus the URL's prefix. */
 #define ROUTE_BUF_MAX (PATH_MAX_REL + 256)
@@ -115,32 +116,6 @@ struct route_result {
 void route_result_release(struct route_result *res);
 
 /*
- * A cache of resolved refs ((mirror, ref) -> snapshot manifest and
- * channel), so that a request does not parse a manifest: entries live
- * ttl_ms (a promotion or a new snapshot shows within that time), in a
- * fixed number of slots (distinct refs evict each other). Shared by the
- * server's threads (a mutex guards the slots; entries are reference
- * counted). NULL everywhere means no cache.
- */
-struct route_cache;
-struct route_cache *route_cache_new(unsigned ttl_ms);
-void route_cache_free(struct route_cache *rc);
-
-/*
- * One thread's front to a route_cache: references to the entries it used
- * last, looked up with no lock and no reference counting (only its
- * thread uses it, and its references keep the entries alive), so that
- * threads resolving the same refs do not contend on the cache's mutex
- * and entries' counters for every request. The entries stay the shared
- * cache's, one copy of each manifest. It also keeps the thread's last
- * pool lookups (path to blob, until the next commit), so that a .deb
- * asked for again takes no read transaction. Free it before the cache.
- */
-struct route_front;
-struct route_front *route_front_new(void);
-void route_front_free(struct route_front *f);
-
-/*
  * Resolves r (not ROUTE_HEALTHZ, METRICS, KEYRING or MIRROR_KEYRING)
  * against c and s, using cache and the calling thread's front to it
  * (either may be NULL), in at most one short read transaction, which is
@@ -151,7 +126,7 @@ void route_front_free(struct route_front *f);
  * caller).
  */
 int route_resolve(const struct conf *c, struct store *s,
-    struct route_cache *cache, struct route_front *front,
+    struct refcache *cache, struct refcache_front *front,
     const struct route *r, struct route_result *res, struct merr *err);
 
 #endif

@@ -30,13 +30,13 @@ server_init(struct server *sv, const struct conf *c,
 	sv->conf_ptr = conf_ptr;
 	sv->store = s;
 	sv->m = m;
-	sv->cache = route_cache_new(SERVER_REF_TTL_MS);
+	sv->cache = refcache_new(SERVER_REF_TTL_MS);
 }
 
 void
 server_release(struct server *sv)
 {
-	route_cache_free(sv->cache);
+	refcache_free(sv->cache);
 	free(sv->keyring);
 	keyrings_free(sv->keyrings);
 	memset(sv, 0, sizeof(*sv));
@@ -225,7 +225,7 @@ reply_metrics(struct server *sv, struct server_reply *out)
 
 /* A URL of the archive: a blob, a listing, a redirect or a status. */
 static void
-reply_route(struct server *sv, struct route_front *front,
+reply_route(struct server *sv, struct refcache_front *front,
     const struct route *r, struct server_reply *out)
 {
 	struct route_result *res = &out->res;
@@ -257,7 +257,7 @@ reply_route(struct server *sv, struct route_front *front,
 }
 
 void
-server_reply(struct server *sv, struct route_front *front, const char *url,
+server_reply(struct server *sv, struct refcache_front *front, const char *url,
     struct server_reply *out)
 {
 	char path[ROUTE_BUF_MAX];

@@ -47,7 +47,7 @@ struct server {
 	pthread_rwlock_t *conf_lock;	/* else *conf_ptr, under it */
 	const struct conf *const *conf_ptr;
 	struct store *store;
-	struct route_cache *cache;	/* refs resolved */
+	struct refcache *cache;	/* refs resolved */
 	char *keyring;			/* mirrord's key, or NULL */
 	size_t keyring_len;
 	struct keyrings *keyrings;	/* /<mirror>/keyring.gpg, or NULL */
@@ -115,7 +115,7 @@ struct server_reply {
  * Errors are answered (500, 503) and logged here, once. *out is owned:
  * release it with server_reply_release() whatever its kind.
  */
-void server_reply(struct server *sv, struct route_front *front,
+void server_reply(struct server *sv, struct refcache_front *front,
     const char *url, struct server_reply *out);
 void server_reply_release(struct server_reply *r);
 

@@ -1046,8 +1046,8 @@ test_raw(void)
 
 /* Resolves /MIRROR/ref/path with cache and front; 1 if a file answers. */
 static int
-resolve_file(struct fixture *f, struct route_cache *rc,
-    struct route_front *fr, const char *ref, const char *path,
+resolve_file(struct fixture *f, struct refcache *rc,
+    struct refcache_front *fr, const char *ref, const char *path,
     unsigned char h[HASH_LEN], uint64_t *size)
 {
 	char *url = xasprintf("/%s/%s/%s", MIRROR, ref, path);
@@ -1077,8 +1077,8 @@ static void
 test_pool_memo(struct fixture *f)
 {
 	static const char other[] = "hello 2.0, uploaded again\n";
-	struct route_cache *rc = route_cache_new(60 * 1000);
-	struct route_front *fr = route_front_new();
+	struct refcache *rc = refcache_new(60 * 1000);
+	struct refcache_front *fr = refcache_front_new();
 	unsigned char h2[HASH_LEN], h3[HASH_LEN], h[HASH_LEN];
 	char id3[SNAP_ID_LEN + 1];
 	uint64_t size;
@@ -1106,8 +1106,8 @@ test_pool_memo(struct fixture *f)
 	ok(resolve_file(f, rc, fr, f->id2, DEB2, h, &size) &&
 	    memcmp(h, h2, HASH_LEN) == 0 && size == f->deb2len,
 	    "memo: snapshot 2 keeps its blob");
-	route_front_free(fr);
-	route_cache_free(rc);
+	refcache_front_free(fr);
+	refcache_free(rc);
 }
 
 /* serve_run in a thread, stopped through its flag. */
