@@ -46,13 +46,15 @@ cut(char *s)
 	return sl + 1;
 }
 
-int
-route_parse(const char *raw, char *buf, size_t n, struct route *r)
+/*
+ * Decodes the raw request path raw into buf (size n), its length in *len:
+ * 0, or 400 (malformed) or 404 (too long) as route_parse() says.
+ */
+static int
+decode(const char *raw, char *buf, size_t n, size_t *len)
 {
 	size_t i, o = 0;
-	char *p, *rest;
 
-	memset(r, 0, sizeof(*r));
 	/* An absolute-form target (RFC 9112 3.2.2): keep its path. */
 	if (strncasecmp(raw, "http://", 7) == 0 ||
 	    strncasecmp(raw, "https://", 8) == 0) {
@@ -84,6 +86,21 @@ route_parse(const char *raw, char *buf, size_t n, struct route *r)
 			return 404;
 		buf[o++] = (char)c;
 	}
+	*len = o;
+	return 0;
+}
+
+int
+route_parse(const char *raw, char *buf, size_t n, struct route *r)
+{
+	size_t o = 0;
+	char *p, *rest;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = decode(raw, buf, n, &o);
+	if (rc)
+		return rc;
 	buf[o] = '\0';
 	if (o == 0) {
 		r->kind = ROUTE_ROOT;
