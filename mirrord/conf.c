@@ -21,6 +21,7 @@
 #include "mirrord/conf.h"
 #include "mirrord/deb822.h"
 #include "mirrord/gpg.h"
+#include "mirrord/gpgpolicy.h"
 #include "mirrord/hash.h"
 #include "mirrord/log.h"
 #include "mirrord/path.h"
@@ -1081,7 +1082,7 @@ conf_mirror_parse(const struct conf_src *src, const struct deb822_para *para,
 		case K_PUBKEY_ALGO: {
 			const char *why;
 
-			why = gpg_pubkey_algo_check(f->value);
+			why = gpgpolicy_check(f->value);
 			if (why != NULL)
 				rc = conf_err(err, MERR_CONF, src, f->line,
 				    "'Assert-Pubkey-Algo': %s in '%s'", why,

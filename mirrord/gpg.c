@@ -36,6 +36,14 @@
 #include "mirrord/clearsign.h"
 #include "mirrord/conf.h"
 #include "mirrord/gpg.h"
+#include "mirrord/gpgpolicy.h"
+
+/* gpgme's digest numbers are OpenPGP's, which gpgpolicy.h names. */
+_Static_assert((int)GPGME_MD_SHA1 == GPGPOLICY_MD_SHA1 &&
+    (int)GPGME_MD_SHA224 == GPGPOLICY_MD_SHA224 &&
+    (int)GPGME_MD_SHA256 == GPGPOLICY_MD_SHA256 &&
+    (int)GPGME_MD_SHA384 == GPGPOLICY_MD_SHA384 &&
+    (int)GPGME_MD_SHA512 == GPGPOLICY_MD_SHA512, "gpgme digest numbers");
 
 /* One allowed signing key: a (sub)key fingerprint and its primary's. */
 struct gpg_allowed {
@@ -398,7 +406,7 @@ gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 	if (ge)
 		return merr_set(err, MERR_CONF, "gnupg is not usable: %s",
 		    gpgme_strerror(ge));
-	why = gpg_pubkey_algo_check(ks->pubkey_algo);
+	why = gpgpolicy_check(ks->pubkey_algo);
 	if (why != NULL)
 		return merr_set(err, MERR_CONF, "public-key algorithm policy "
 		    "'%s': %s", ks->pubkey_algo, why);
@@ -406,7 +414,7 @@ gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 	v = xcalloc(1, sizeof(*v));
 	v->keyring = keyspec_name(ks);
 	v->policy = xstrdup(ks->pubkey_algo ? ks->pubkey_algo :
-	    GPG_PUBKEY_ALGO_DEFAULT);
+	    GPGPOLICY_ALGO_DEFAULT);
 	tmp = tmpdir ? tmpdir : getenv("TMPDIR");
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
@@ -536,108 +544,6 @@ sig_reason(struct gpg_verifier *v, gpgme_signature_t s, struct merr *err)
 	    "keyring '%s'", who, v->keyring);
 }
 
-/* Length of [s, e) without trailing blanks and carriage returns. */
-static size_t
-rtrim_len(const char *s, const char *e)
-{
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		e--;
-	return (size_t)(e - s);
-}
-
-/*
- * Digests apt's gpgv method trusts: the SHA-2 family. It distrusts MD5,
- * SHA-1 and RIPEMD-160 and any algorithm it does not know, and so do we.
- */
-static bool
-digest_trusted(gpgme_hash_algo_t h)
-{
-	return h == GPGME_MD_SHA224 || h == GPGME_MD_SHA256 ||
-	    h == GPGME_MD_SHA384 || h == GPGME_MD_SHA512;
-}
-
-/* Splits "rsa2048" into its family's length (3) and its bits (2048). */
-static size_t
-algo_family(const char *s, size_t n, unsigned long *bits)
-{
-	size_t i = n;
-
-	while (i > 0 && isdigit((unsigned char)s[i - 1]))
-		i--;
-	*bits = i < n ? strtoul(s + i, NULL, 10) : 0;
-	return i;
-}
-
-/*
- * Whether one policy item (s, n) allows algo: the same name, or for
- * ">=NAMEBITS" the same family with at least as many bits, as gpg's
- * --assert-pubkey-algo compares them.
- */
-static bool
-algo_item_allows(const char *s, size_t n, const char *algo)
-{
-	unsigned long want, have;
-	size_t fam, afam;
-
-	if (n < 2 || memcmp(s, ">=", 2) != 0)
-		return strlen(algo) == n && strncasecmp(s, algo, n) == 0;
-	s += 2;
-	n -= 2;
-	fam = algo_family(s, n, &want);
-	afam = algo_family(algo, strlen(algo), &have);
-	return fam == afam && strncasecmp(s, algo, fam) == 0 && have >= want;
-}
-
-static bool
-policy_allows(const char *policy, const char *algo)
-{
-	const char *p = policy, *e;
-
-	while (*p != '\0') {
-		e = p + strcspn(p, ",");
-		while (p < e && isspace((unsigned char)*p))
-			p++;
-		if (algo_item_allows(p, rtrim_len(p, e), algo))
-			return true;
-		p = *e ? e + 1 : e;
-	}
-	return false;
-}
-
-const char *
-gpg_pubkey_algo_check(const char *policy)
-{
-	const char *p = policy, *e, *c;
-	unsigned long bits;
-	size_t n;
-
-	if (policy == NULL)
-		return NULL;
-	do {
-		e = p + strcspn(p, ",");
-		while (p < e && isspace((unsigned char)*p))
-			p++;
-		n = rtrim_len(p, e);
-		if (n == 0)
-			return "an empty item";
-		c = p;
-		if (n >= 2 && memcmp(p, ">=", 2) == 0) {
-			c += 2;
-			n -= 2;
-			if (algo_family(c, n, &bits) == n || bits == 0)
-				return "'>=' needs a name with a bit length, "
-				    "as in '>=rsa2048'";
-		}
-		for (; n > 0; n--, c++) {
-			if (!isalnum((unsigned char)*c))
-				return "an algorithm name has only letters "
-				    "and digits";
-		}
-		p = *e ? e + 1 : e;
-	} while (*e != '\0');
-	return NULL;
-}
-
 /*
  * Applies the acceptance rule to the result of the last verify on ctx:
  * one good signature by an allowed key, neither expired nor revoked, with
@@ -669,7 +575,7 @@ check_result(struct gpg_verifier *v, gpgme_ctx_t ctx,
 		a = allowed_key(v, s->fpr);
 		if (a == NULL)
 			continue;
-		if (!digest_trusted(s->hash_algo)) {
+		if (!gpgpolicy_digest_trusted(s->hash_algo)) {
 			const char *h = gpgme_hash_algo_name(s->hash_algo);
 
 			if (!refused)
@@ -680,7 +586,7 @@ check_result(struct gpg_verifier *v, gpgme_ctx_t ctx,
 			refused = true;
 			continue;
 		}
-		if (!policy_allows(v->policy, a->algo)) {
+		if (!gpgpolicy_allows(v->policy, a->algo)) {
 			if (!refused)
 				merr_set(&why, MERR_VERIFY, "signature by %s: "
 				    "its key's algorithm %s is not allowed by "
@@ -1197,12 +1103,7 @@ sign_op(struct gpg_signer *s, const char *text, size_t len,
 		    "made no single signature", s->fpr);
 		goto out;
 	}
-	switch (res->signatures->hash_algo) {
-	case GPGME_MD_SHA256:
-	case GPGME_MD_SHA384:
-	case GPGME_MD_SHA512:
-		break;
-	default:
+	if (!gpgpolicy_digest_signs(res->signatures->hash_algo)) {
 		rc = merr_set(err, MERR_CONF, "gpg signed with digest '%s', "
 		    "which apt rejects",
 		    gpgme_hash_algo_name(res->signatures->hash_algo) ?

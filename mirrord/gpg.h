@@ -6,7 +6,7 @@
  * keyring is never read. A signature counts only if it is good (status
  * GPG_ERR_NO_ERROR), made by a key (primary or subkey) of that keyring, and
  * neither the signature nor the key is expired or revoked, and if it passes
- * apt's policy: a digest other than MD5, SHA-1 and RIPEMD-160 (apt's gpgv
+ * apt's policy (gpgpolicy.h): a digest other than MD5, SHA-1 and RIPEMD-160 (apt's gpgv
  * method distrusts them), and a key whose algorithm the policy allows.
  */
 #ifndef MIRRORD_GPG_H
@@ -28,7 +28,7 @@ struct gpg_verifier;
  * pubkey_algo is the public-key algorithm policy in the syntax of apt's
  * APT::Key::Assert-Pubkey-Algo and gpg's --assert-pubkey-algo: a comma list
  * of algorithm names as gpg writes them ("ed25519", "nistp256") and minimums
- * (">=rsa2048"); NULL means GPG_PUBKEY_ALGO_DEFAULT.
+ * (">=rsa2048"); NULL means GPGPOLICY_ALGO_DEFAULT (gpgpolicy.h).
  */
 struct gpg_keyspec {
 	const char *const *files;
@@ -44,20 +44,6 @@ struct conf_mirror;
 /* ks for a mirror's Signed-By: and Assert-Pubkey-Algo:; borrows from m. */
 void gpg_keyspec_of_mirror(struct gpg_keyspec *ks,
     const struct conf_mirror *m);
-
-/*
- * apt's policy (APT::Key::Assert-Pubkey-Algo as apt 3.0 sets it; gpg names
- * P-521 "nistp521" where apt's list misspells it "nistp512").
- */
-#define GPG_PUBKEY_ALGO_DEFAULT ">=rsa2048,ed25519,ed448,nistp256," \
-	"nistp384,nistp521,brainpoolP256r1,brainpoolP320r1,brainpoolP384r1," \
-	"brainpoolP512r1,secp256k1"
-
-/*
- * Checks a policy's syntax; returns NULL if fine, else what is wrong (a
- * static string).
- */
-const char *gpg_pubkey_algo_check(const char *policy);
 
 /*
  * Creates a verifier for the keys ks names. Fails with MERR_CONF if a file
