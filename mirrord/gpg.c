@@ -16,19 +16,16 @@
  * key of its key file. Secret-key operations need gpg-agent, so the
  * signer's home lets gpg start one; gpg_signer_free() stops it with
  * gpgconf before removing the home.
+ *
+ * What needs no gpgme lives beside this file: the homes themselves
+ * (gpghome.c) and apt's digest and public-key algorithm policy
+ * (gpgpolicy.c); the structure of a clearsigned message is clearsign.c's.
  */
 #include "mirrord/common.h"
 
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/wait.h>
 
 #include <ctype.h>
-#include <dirent.h>
-#include <ftw.h>
-#include <limits.h>
-#include <signal.h>
-#include <spawn.h>
 #include <unistd.h>
 
 #include <gpgme.h>
@@ -36,6 +33,7 @@
 #include "mirrord/clearsign.h"
 #include "mirrord/conf.h"
 #include "mirrord/gpg.h"
+#include "mirrord/gpghome.h"
 #include "mirrord/gpgpolicy.h"
 
 /* gpgme's digest numbers are OpenPGP's, which gpgpolicy.h names. */
@@ -60,74 +58,17 @@ struct gpg_verifier {
 	size_t nallowed;
 };
 
-/*
- * Options of the private home. no-autostart: gpg never spawns an agent, so
- * none can outlive the verifier. no-auto-key-retrieve: a hostile signature
- * must not make gpg go to the network. trust-model always: gpg need not
- * maintain (and lock) the trustdb while verifying; we do our own check.
- * no-random-seed-file: nothing is written into the home while verifying.
- */
-static const char gpg_conf[] =
-    "no-autostart\n"
-    "no-auto-key-retrieve\n"
-    "trust-model always\n"
-    "no-random-seed-file\n";
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+int
+gpg_init(struct merr *err)
 {
-	remove(path);
+	gpgme_error_t ge;
+
+	gpgme_check_version(NULL);
+	ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+	if (ge)
+		return merr_set(err, MERR_CONF, "gnupg is not usable: %s",
+		    gpgme_strerror(ge));
 	return 0;
-}
-
-/*
- * Removes a directory tree; errors are ignored (best effort at free). gpgme
- * may return before the gpg process it ran has quite finished exiting, so
- * a home that is still there is retried for up to a second.
- */
-static void
-rm_tree(const char *dir)
-{
-	struct stat st;
-	int i;
-
-	for (i = 0; i < 20; i++) {
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-		if (lstat(dir, &st) < 0)
-			return;
-		usleep(50000);
-	}
-}
-
-/*
- * Stops every daemon (gpg-agent, scdaemon, dirmngr) of home with
- * "gpgconf --homedir HOME --kill all", run with posix_spawnp, never a
- * shell, and waited for.
- */
-static void
-gpgconf_kill(const char *home)
-{
-	char *argv[] = { "gpgconf", "--homedir", (char *)home, "--kill", "all",
-	    NULL };
-	pid_t pid;
-	int status;
-
-	if (posix_spawnp(&pid, "gpgconf", NULL, NULL, argv, environ) == 0) {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-}
-
-/* Stops a gpg-agent if one was started in home despite no-autostart. */
-static void
-kill_agent(const char *home)
-{
-	char *sock = xasprintf("%s/S.gpg-agent", home);
-	struct stat st;
-
-	if (lstat(sock, &st) == 0)
-		gpgconf_kill(home);
-	free(sock);
 }
 
 /* A fresh context bound to the GnuPG home, OpenPGP, offline. */
@@ -217,31 +158,6 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 		return merr_set(err, MERR_CONF,
 		    "keyring '%s' holds no OpenPGP keys", v->keyring);
 	return 0;
-}
-
-/*
- * Free space gpg needs in a verifier's home to import a keyring: its
- * pubring.kbx, trustdb.gpg, lock and temp files, a page or more each.
- */
-#define GPG_HOME_ROOM (256 * 1024)
-
-/*
- * gpg fails to import into a home on a full file system without saying
- * so (the keyring then seems to hold no keys, or cannot be listed): after
- * a failed import or key list, rc and err stand unless the home's file
- * system is out of space or inodes, which is said instead.
- */
-static int
-home_nospace(const struct gpg_verifier *v, int rc, struct merr *err)
-{
-	struct statvfs sv;
-
-	if (statvfs(v->home, &sv) < 0 ||
-	    ((uint64_t)sv.f_bavail * sv.f_frsize >= GPG_HOME_ROOM &&
-	    sv.f_favail > 0))
-		return rc;
-	return merr_set(err, MERR_IO, "cannot import keyring '%s' into '%s': "
-	    "%s", v->keyring, v->home, strerror(ENOSPC));
 }
 
 /*
@@ -395,17 +311,13 @@ gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 {
 	struct gpg_verifier *v;
 	gpgme_ctx_t ctx = NULL;
-	gpgme_error_t ge;
-	const char *tmp, *why;
-	char *conf;
+	const char *why;
 	size_t i;
 	int rc;
 
-	gpgme_check_version(NULL);
-	ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
-	if (ge)
-		return merr_set(err, MERR_CONF, "gnupg is not usable: %s",
-		    gpgme_strerror(ge));
+	rc = gpg_init(err);
+	if (rc)
+		return rc;
 	why = gpgpolicy_check(ks->pubkey_algo);
 	if (why != NULL)
 		return merr_set(err, MERR_CONF, "public-key algorithm policy "
@@ -415,22 +327,7 @@ gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 	v->keyring = keyspec_name(ks);
 	v->policy = xstrdup(ks->pubkey_algo ? ks->pubkey_algo :
 	    GPGPOLICY_ALGO_DEFAULT);
-	tmp = tmpdir ? tmpdir : getenv("TMPDIR");
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	/* The pid: store_clean_tmp() keeps a live process's home. */
-	v->home = xasprintf("%s/mirrord-gpg.%ld.XXXXXX", tmp, (long)getpid());
-	if (mkdtemp(v->home) == NULL) {
-		rc = merr_errno(err, "cannot create GnuPG home '%s'", v->home);
-		free(v->home);
-		v->home = NULL;
-		goto fail;
-	}
-	/* mkdtemp makes it 0700 already; gpg insists on it. */
-	conf = xasprintf("%s/gpg.conf", v->home);
-	rc = write_file_atomic(conf, gpg_conf, sizeof(gpg_conf) - 1, 0600,
-	    err);
-	free(conf);
+	rc = gpghome_verify_new(tmpdir, &v->home, err);
 	if (rc)
 		goto fail;
 
@@ -444,7 +341,7 @@ gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 	if (rc == 0)
 		rc = collect_keys(v, ctx, err);
 	if (rc && (ks->nfiles || ks->keyblock))
-		rc = home_nospace(v, rc, err);
+		rc = gpghome_nospace(v->home, v->keyring, rc, err);
 	if (rc == 0)
 		rc = restrict_keys(v, ks, err);
 	if (rc)
@@ -473,11 +370,8 @@ gpg_verifier_free(struct gpg_verifier *v)
 {
 	if (v == NULL)
 		return;
-	if (v->home != NULL) {
-		kill_agent(v->home);
-		rm_tree(v->home);
-		free(v->home);
-	}
+	gpghome_remove(v->home, false);
+	free(v->home);
 	free(v->keyring);
 	free(v->policy);
 	free(v->allowed);
@@ -716,22 +610,6 @@ struct gpg_signer {
 #define KEYFILE_MAX (1024 * 1024)
 
 /*
- * Options of a signer's home. Unlike a verifier's, gpg may start an agent
- * here (secret keys live in the agent). apt rejects SHA-1, so signatures
- * use SHA-512 (checked again on every signature made).
- */
-static const char sign_gpg_conf[] =
-    "no-auto-key-retrieve\n"
-    "trust-model always\n"
-    "personal-digest-preferences SHA512\n"
-    "cert-digest-algo SHA512\n";
-
-/* The agent needs no smartcard daemon, and must take our empty passphrase. */
-static const char sign_agent_conf[] =
-    "allow-loopback-pinentry\n"
-    "disable-scdaemon\n";
-
-/*
  * Answers gpg's passphrase questions: the key is unprotected, so the
  * passphrase is empty, and a wrong one is not retried.
  */
@@ -744,80 +622,6 @@ passphrase_cb(void *hook, const char *uid_hint, const char *info,
 	if (gpgme_io_writen(fd, "\n", 1) != 0)
 		return gpgme_error_from_syserror();
 	return 0;
-}
-
-/*
- * Makes the signer's home: mkdtemp under /tmp, never under $TMPDIR, because
- * the agent's socket path (home + "/S.gpg-agent.browser") must stay within
- * the ~100 bytes of a Unix socket address.
- */
-/*
- * A signer's home lives in /tmp (gpg-agent's socket path must stay short)
- * and holds a copy of the secret key: its name carries the owner's pid,
- * so that homes left by a killed process (kill -9 skips
- * gpg_signer_free) are removed by the next signer. Their agents exit by
- * themselves once their socket is gone; we stop them first all the same.
- */
-#define SIGNER_HOME_PREFIX "mirrord-sign."
-
-static void
-signer_reap_stale(void)
-{
-	struct dirent *de;
-	struct stat st;
-	char path[PATH_MAX];
-	unsigned long long pid;
-	char *end;
-	DIR *d;
-
-	if ((d = opendir("/tmp")) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, SIGNER_HOME_PREFIX,
-		    sizeof(SIGNER_HOME_PREFIX) - 1) != 0)
-			continue;
-		errno = 0;
-		pid = strtoull(de->d_name + sizeof(SIGNER_HOME_PREFIX) - 1,
-		    &end, 10);
-		if (errno || end[0] != '.' || pid == 0 || pid > INT_MAX ||
-		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
-			continue;	/* old name form, or its owner lives */
-		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
-		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
-		    st.st_uid != geteuid())
-			continue;
-		gpgconf_kill(path);
-		rm_tree(path);
-	}
-	closedir(d);
-}
-
-static int
-signer_home(struct gpg_signer *s, struct merr *err)
-{
-	char *p;
-	int rc;
-
-	signer_reap_stale();
-	s->home = xasprintf("/tmp/" SIGNER_HOME_PREFIX "%ld.XXXXXX",
-	    (long)getpid());
-	if (mkdtemp(s->home) == NULL) {
-		rc = merr_errno(err, "cannot create GnuPG home '%s'", s->home);
-		free(s->home);
-		s->home = NULL;
-		return rc;
-	}
-	p = xasprintf("%s/gpg.conf", s->home);
-	rc = write_file_atomic(p, sign_gpg_conf, sizeof(sign_gpg_conf) - 1,
-	    0600, err);
-	free(p);
-	if (rc)
-		return rc;
-	p = xasprintf("%s/gpg-agent.conf", s->home);
-	rc = write_file_atomic(p, sign_agent_conf, sizeof(sign_agent_conf) - 1,
-	    0600, err);
-	free(p);
-	return rc;
 }
 
 /* A context on the signer's home that never prompts. */
@@ -1009,16 +813,13 @@ gpg_signer_new(const char *keyfile, bool create, struct gpg_signer **out,
     struct merr *err)
 {
 	struct gpg_signer *s;
-	gpgme_error_t ge;
 	struct stat st;
 	bool generate = false;
 	int rc;
 
-	gpgme_check_version(NULL);
-	ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
-	if (ge)
-		return merr_set(err, MERR_CONF, "gnupg is not usable: %s",
-		    gpgme_strerror(ge));
+	rc = gpg_init(err);
+	if (rc)
+		return rc;
 	if (stat(keyfile, &st) < 0) {
 		if (errno != ENOENT || !create)
 			return merr_set(err, MERR_CONF, "cannot open signing "
@@ -1028,7 +829,7 @@ gpg_signer_new(const char *keyfile, bool create, struct gpg_signer **out,
 
 	s = xcalloc(1, sizeof(*s));
 	s->keyfile = xstrdup(keyfile);
-	rc = signer_home(s, err);
+	rc = gpghome_sign_new(&s->home, err);
 	if (rc == 0)
 		rc = signer_ctx(s, err);
 	if (rc == 0)
@@ -1051,12 +852,9 @@ gpg_signer_free(struct gpg_signer *s)
 		return;
 	if (s->ctx != NULL)
 		gpgme_release(s->ctx);
-	if (s->home != NULL) {
-		/* The agent holds the key: stop it before the home goes. */
-		gpgconf_kill(s->home);
-		rm_tree(s->home);
-		free(s->home);
-	}
+	/* The agent holds the key: stop it before the home goes. */
+	gpghome_remove(s->home, true);
+	free(s->home);
 	free(s->keyfile);
 	free(s);
 }

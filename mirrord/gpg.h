@@ -1,13 +1,29 @@
 /*
- * gpg.h: OpenPGP signature verification (and, later, signing) with gpgme.
+ * gpg.h: OpenPGP signature verification and signing with gpgme (gpg.c is
+ * the only file that includes gpgme.h; no gpgme type or error leaks out).
  *
  * A verifier is an isolated gpgme context: a private, temporary GnuPG home
  * into which exactly the keys of one keyring file are imported. The user's
  * keyring is never read. A signature counts only if it is good (status
  * GPG_ERR_NO_ERROR), made by a key (primary or subkey) of that keyring, and
  * neither the signature nor the key is expired or revoked, and if it passes
- * apt's policy (gpgpolicy.h): a digest other than MD5, SHA-1 and RIPEMD-160 (apt's gpgv
- * method distrusts them), and a key whose algorithm the policy allows.
+ * apt's policy (gpgpolicy.h): a digest other than MD5, SHA-1 and
+ * RIPEMD-160 (apt's gpgv method distrusts them), and a key whose algorithm
+ * the policy allows.
+ *
+ * Errors: MERR_CONF for what the operator can fix (a keyring without keys,
+ * a fingerprint that names no key, a signing key readable by others, gpg
+ * missing); MERR_VERIFY for data that does not verify, with the reason;
+ * MERR_IO for gpg or the file system failing under us.
+ *
+ * Threads: gpgme contexts are never shared between threads. A verifier
+ * keeps no context between calls (each verification makes its own), but
+ * its calls run gpg on its one home: use a verifier from one thread at a
+ * time. gpg_keyring_export() makes a home of its own per call and may run
+ * in several threads at once. A signer keeps one context: one thread at a
+ * time. gpgme wants its first initialisation done before other threads
+ * exist: a threaded program calls gpg_init() (or makes its first verifier
+ * or signer) before starting them.
  */
 #ifndef MIRRORD_GPG_H
 #define MIRRORD_GPG_H
@@ -44,6 +60,13 @@ struct conf_mirror;
 /* ks for a mirror's Signed-By: and Assert-Pubkey-Algo:; borrows from m. */
 void gpg_keyspec_of_mirror(struct gpg_keyspec *ks,
     const struct conf_mirror *m);
+
+/*
+ * Initialises gpgme and checks that its OpenPGP engine (gpg) runs: 0, or
+ * MERR_CONF ("gnupg is not usable: ..."). Every constructor below calls
+ * it; calling it again is harmless.
+ */
+int gpg_init(struct merr *err);
 
 /*
  * Creates a verifier for the keys ks names. Fails with MERR_CONF if a file
