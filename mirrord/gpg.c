@@ -18,8 +18,9 @@
  * gpgconf before removing the home.
  *
  * What needs no gpgme lives beside this file: the homes themselves
- * (gpghome.c) and apt's digest and public-key algorithm policy
- * (gpgpolicy.c); the structure of a clearsigned message is clearsign.c's.
+ * (gpghome.c), the allow-list (gpgallow.c) and apt's digest and
+ * public-key algorithm policy (gpgpolicy.c); the structure of a
+ * clearsigned message is clearsign.c's.
  */
 #include "mirrord/common.h"
 
@@ -33,6 +34,7 @@
 #include "mirrord/clearsign.h"
 #include "mirrord/conf.h"
 #include "mirrord/gpg.h"
+#include "mirrord/gpgallow.h"
 #include "mirrord/gpghome.h"
 #include "mirrord/gpgpolicy.h"
 
@@ -43,19 +45,11 @@ _Static_assert((int)GPGME_MD_SHA1 == GPGPOLICY_MD_SHA1 &&
     (int)GPGME_MD_SHA384 == GPGPOLICY_MD_SHA384 &&
     (int)GPGME_MD_SHA512 == GPGPOLICY_MD_SHA512, "gpgme digest numbers");
 
-/* One allowed signing key: a (sub)key fingerprint and its primary's. */
-struct gpg_allowed {
-	char fpr[GPG_FPR_LEN + 1];
-	char primary[GPG_FPR_LEN + 1];
-	char algo[32];		/* as gpg names it: "ed25519", "rsa4096" */
-};
-
 struct gpg_verifier {
 	char *home;		/* private GnuPG home, removed on free */
 	char *keyring;		/* what Signed-By names, for messages */
 	char *policy;		/* public-key algorithm policy */
-	struct gpg_allowed *allowed;
-	size_t nallowed;
+	struct gpgallow allowed;
 };
 
 int
@@ -121,7 +115,7 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 	gpgme_error_t ge;
 	gpgme_key_t key;
 	gpgme_subkey_t sk;
-	size_t cap = 0;
+	struct gpgallow_key k;
 	char *algo;
 
 	ge = gpgme_op_keylist_start(ctx, NULL, 0);
@@ -133,20 +127,13 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 			if (sk->fpr == NULL || strlen(sk->fpr) != GPG_FPR_LEN ||
 			    key->subkeys->fpr == NULL)
 				continue;	/* not a v4 key: unsupported */
-			if (v->nallowed == cap) {
-				cap = cap ? cap * 2 : 8;
-				v->allowed = xreallocarray(v->allowed, cap,
-				    sizeof(*v->allowed));
-			}
-			fpr_copy(v->allowed[v->nallowed].fpr, sk->fpr);
-			fpr_copy(v->allowed[v->nallowed].primary,
-			    key->subkeys->fpr);
+			fpr_copy(k.fpr, sk->fpr);
+			fpr_copy(k.primary, key->subkeys->fpr);
 			algo = gpgme_pubkey_algo_string(sk);
-			snprintf(v->allowed[v->nallowed].algo,
-			    sizeof(v->allowed[0].algo), "%s",
+			snprintf(k.algo, sizeof(k.algo), "%s",
 			    algo != NULL ? algo : "unknown");
 			gpgme_free(algo);
-			v->nallowed++;
+			gpgallow_add(&v->allowed, &k);
 		}
 		gpgme_key_unref(key);
 	}
@@ -154,7 +141,7 @@ collect_keys(struct gpg_verifier *v, gpgme_ctx_t ctx, struct merr *err)
 	if (gpgme_err_code(ge) != GPG_ERR_EOF)
 		return merr_set(err, MERR_CONF, "keyring '%s': cannot list "
 		    "keys: %s", v->keyring, gpgme_strerror(ge));
-	if (v->nallowed == 0)
+	if (v->allowed.n == 0)
 		return merr_set(err, MERR_CONF,
 		    "keyring '%s' holds no OpenPGP keys", v->keyring);
 	return 0;
@@ -225,56 +212,6 @@ import_block(gpgme_ctx_t ctx, const char *block, struct merr *err)
 	return rc;
 }
 
-/* Whether Signed-By's fingerprint want (40 hex, maybe '!') allows a. */
-static bool
-fpr_allows(const char *want, const struct gpg_allowed *a)
-{
-	bool exact = want[GPG_FPR_LEN] == '!';
-
-	if (strncasecmp(want, a->fpr, GPG_FPR_LEN) == 0)
-		return true;
-	return !exact && strncasecmp(want, a->primary, GPG_FPR_LEN) == 0;
-}
-
-/*
- * Narrows the allow-list to the fingerprints of ks, if it names any. A
- * fingerprint that allows no key is an error: it is a typo or a key the
- * files do not hold, and apt would refuse every signature for it.
- */
-static int
-restrict_keys(struct gpg_verifier *v, const struct gpg_keyspec *ks,
-    struct merr *err)
-{
-	size_t i, j, keep = 0;
-	bool *used;
-
-	if (ks->nfprs == 0)
-		return 0;
-	used = xcalloc(ks->nfprs, sizeof(*used));
-	for (i = 0; i < v->nallowed; i++) {
-		bool ok = false;
-
-		for (j = 0; j < ks->nfprs; j++) {
-			if (fpr_allows(ks->fprs[j], &v->allowed[i])) {
-				used[j] = true;
-				ok = true;
-			}
-		}
-		if (ok)
-			v->allowed[keep++] = v->allowed[i];
-	}
-	v->nallowed = keep;
-	for (j = 0; j < ks->nfprs; j++) {
-		if (!used[j]) {
-			free(used);
-			return merr_set(err, MERR_CONF, "Signed-By fingerprint "
-			    "%s names no key of %s", ks->fprs[j], v->keyring);
-		}
-	}
-	free(used);
-	return 0;
-}
-
 /* "'a', 'b' and the key block in Signed-By", for messages. */
 static char *
 keyspec_name(const struct gpg_keyspec *ks)
@@ -343,7 +280,8 @@ gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 	if (rc && (ks->nfiles || ks->keyblock))
 		rc = gpghome_nospace(v->home, v->keyring, rc, err);
 	if (rc == 0)
-		rc = restrict_keys(v, ks, err);
+		rc = gpgallow_restrict(&v->allowed, ks->fprs, ks->nfprs,
+		    v->keyring, err);
 	if (rc)
 		goto fail;
 	gpgme_release(ctx);
@@ -374,26 +312,8 @@ gpg_verifier_free(struct gpg_verifier *v)
 	free(v->home);
 	free(v->keyring);
 	free(v->policy);
-	free(v->allowed);
+	gpgallow_release(&v->allowed);
 	free(v);
-}
-
-/*
- * Finds fpr (40 hex, or a 16-hex key id when gpg gives no more) in the
- * allow-list; returns its entry or NULL.
- */
-static const struct gpg_allowed *
-allowed_key(struct gpg_verifier *v, const char *fpr)
-{
-	size_t i, n = strlen(fpr);
-
-	if (n != GPG_FPR_LEN && n != 16)
-		return NULL;
-	for (i = 0; i < v->nallowed; i++) {
-		if (strcasecmp(v->allowed[i].fpr + GPG_FPR_LEN - n, fpr) == 0)
-			return &v->allowed[i];
-	}
-	return NULL;
 }
 
 /* Why one signature was not accepted, for the error message. */
@@ -455,7 +375,7 @@ check_result(struct gpg_verifier *v, gpgme_ctx_t ctx,
 	    GPGME_SIGSUM_SIG_EXPIRED | GPGME_SIGSUM_KEY_MISSING |
 	    GPGME_SIGSUM_SYS_ERROR;
 	gpgme_verify_result_t res = gpgme_op_verify_result(ctx);
-	const struct gpg_allowed *a;
+	const struct gpgallow_key *a;
 	gpgme_signature_t s;
 	struct merr why = { 0, "" };	/* err is untouched on success */
 	bool refused = false;
@@ -466,7 +386,7 @@ check_result(struct gpg_verifier *v, gpgme_ctx_t ctx,
 		if (gpgme_err_code(s->status) != GPG_ERR_NO_ERROR ||
 		    (s->summary & reject) != 0 || s->fpr == NULL)
 			continue;
-		a = allowed_key(v, s->fpr);
+		a = gpgallow_find(&v->allowed, s->fpr);
 		if (a == NULL)
 			continue;
 		if (!gpgpolicy_digest_trusted(s->hash_algo)) {
