@@ -7,12 +7,23 @@
  * Keys are case-insensitive. Relative paths (Store:, Signed-By:, Log-File:,
  * and "file:" URIs without "//") are relative to the directory of the file
  * that holds them.
+ *
+ * Each key is one row of the key table (confkey.c), which holds its
+ * stanza, its limits and its default; the defaults below are that
+ * table's. A loaded struct conf has every default filled in, so readers
+ * need no fallbacks of their own. The value parsers are confval.h's.
+ *
+ * Ownership: a struct conf owns every string and array it points to.
+ * Threads: a struct conf is immutable once loaded; any number of threads
+ * may read it at once. A reload loads a new one (the old one is freed by
+ * whoever swaps them, once no reader holds it).
  */
 #ifndef MIRRORD_CONF_H
 #define MIRRORD_CONF_H
 
 #include "mirrord/common.h"
 
+#include "mirrord/confval.h"
 #include "mirrord/hash.h"
 
 struct conf_mirror {
@@ -69,7 +80,8 @@ struct conf {
 				 * of Max-Clients */
 	long client_timeout;	/* Client-Timeout:, seconds, default 30 */
 	char *signing_key;	/* Signing-Key:, absolute; NULL = the
-				 * default <Store>/signing-key.asc */
+				 * default <Store>/signing-key.asc, which
+				 * mirrord creates (conf_signing_key()) */
 	char *trusted_parts;	/* Trusted-Parts:, default
 				 * /etc/apt/trusted.gpg.d: the keyrings of
 				 * a Signed-By of fingerprints alone */
@@ -81,39 +93,57 @@ struct conf {
 
 /*
  * Loads path and path's sibling mirrors.d/NAME.sources (in name order).
- * Errors name the file and line: unknown keys, missing required keys
- * (Name, Types, URIs, Suites, Signed-By; Components unless a suite is
- * flat), bad values, duplicate mirror names, duplicate keys in a stanza.
- * *out is owned; free with conf_free().
+ * Errors (MERR_CONF) name the file and line: unknown keys, missing
+ * required keys (Name, Types, URIs, Suites, Components, Signed-By;
+ * Architectures for deb), bad values, keys of the other stanza, duplicate
+ * mirror names, a second global stanza, malformed deb822, keyrings that
+ * cannot be opened now; MERR_IO or MERR_LIMIT if a file cannot be read or
+ * is over 1 MiB. Other files in mirrors.d are warned about (log_warn) and
+ * skipped. *out is owned; free with conf_free(). err is untouched on
+ * success.
  */
 int conf_load(const char *path, struct conf **out, struct merr *err);
+
+/*
+ * A configuration holding every global default and no mirror (path
+ * NULL): what a file with no global stanza gives, for tests and tools
+ * that build one by hand. Owned; free with conf_free().
+ */
+struct conf *conf_new(void);
+
+/* Frees c and all it owns; NULL is fine. */
 void conf_free(struct conf *c);
 
 /*
+ * The signing key file: Signing-Key:, else <Store>/signing-key.asc.
+ * Returns owned memory. Whether mirrord may create it is whether
+ * c->signing_key is NULL (gpg_signer_new()'s create).
+ */
+char *conf_signing_key(const struct conf *c);
+
+/*
  * How old m's last successful sync may be before /healthz says unhealthy:
- * its Max-Sync-Age, else the global one, else 3 x its Sync-Interval.
+ * its Max-Sync-Age, else the global one, else 3 x its Sync-Interval (or
+ * the global Sync-Interval); LONG_MAX if that overflows.
  */
 long conf_max_sync_age(const struct conf *c, const struct conf_mirror *m);
 
 /*
  * The mirror named name, or NULL: one hash lookup (a linear search if
- * mirrors were set by hand, as tests do, and names is empty).
+ * mirrors were set by hand, as tests do, and names is empty). Valid while
+ * c lives.
  */
 const struct conf_mirror *conf_mirror(const struct conf *c, const char *name);
 
 /*
- * Keep-Snapshots: a duration ("30d": keep snapshots newer than that),
- * "last N" (keep the newest N), or both (keep what either keeps). Zero
- * means "no such rule".
+ * Keep-Snapshots: confval_keep(), under its former name for its callers
+ * outside conf (gc.c); new code calls confval_keep().
  */
-int conf_parse_keep(const char *s, long *max_age, unsigned *last_n,
-    struct merr *err);
-
-/*
- * A duration: a number followed by s, m, h, d or w ("90s", "30m", "6h",
- * "30d"); a bare number is seconds. 0 or MERR_PARSE.
- */
-int conf_parse_duration(const char *s, size_t len, long *secs,
-    struct merr *err);
+static inline int
+conf_parse_keep(const char *s, long *max_age, unsigned *last_n,
+    struct merr *err)
+{
+	return confval_keep(s, max_age, last_n, err);
+}
 
 #endif

@@ -11,11 +11,11 @@
  * durations are sane, every mirror has a valid unique name found by
  * conf_mirror(), deb or deb-src, an http(s) or file:/// URI without a
  * trailing '/', at least one suite and component, architectures when
- * deb, and a Keep-Snapshots that conf_parse_keep() accepts. On failure:
+ * deb, and a Keep-Snapshots that confval_keep() accepts. On failure:
  * MERR_CONF (or MERR_IO / MERR_LIMIT from reading) with a message.
  *
- * Also each input, as a string, goes to conf_parse_duration() and
- * conf_parse_keep(), which must not overflow or accept garbage.
+ * Also each input, as a string, goes to confval_duration() and
+ * confval_keep(), which must not overflow or accept garbage.
  */
 #include "mirrord/common.h"
 
@@ -184,7 +184,7 @@ check_conf(const struct conf *c)
 		long age;
 		unsigned last;
 
-		FUZZ_CHECK(conf_parse_keep(c->keep_snapshots, &age, &last,
+		FUZZ_CHECK(confval_keep(c->keep_snapshots, &age, &last,
 		    NULL) == 0, "keep '%s'", c->keep_snapshots);
 	}
 	for (i = 0; i < c->nmirrors; i++) {
@@ -233,7 +233,7 @@ check_conf(const struct conf *c)
 			long age;
 			unsigned last;
 
-			FUZZ_CHECK(conf_parse_keep(m->keep_snapshots, &age,
+			FUZZ_CHECK(confval_keep(m->keep_snapshots, &age,
 			    &last, NULL) == 0, "keep '%s'", m->keep_snapshots);
 		}
 	}
@@ -268,10 +268,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The value parsers on the input as a string. */
 	s = fuzz_cstr(data, size);
-	if (conf_parse_duration(s, strlen(s), &secs, NULL) == 0)
+	if (confval_duration(s, strlen(s), &secs, NULL) == 0)
 		FUZZ_CHECK(secs >= 0 && secs <= LONG_MAX, "duration %ld",
 		    secs);
-	if (conf_parse_keep(s, &age, &last, NULL) == 0)
+	if (confval_keep(s, &age, &last, NULL) == 0)
 		FUZZ_CHECK(age >= 0 && last <= 1000000 && (age > 0 ||
 		    last > 0), "keep %ld %u", age, last);
 	free(s);

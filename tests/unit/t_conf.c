@@ -1,6 +1,6 @@
 /*
- * t_conf.c: configuration loading, errors, relative paths, durations,
- * and the shipped conf/mirrord.conf and conf/demo/mirrord.conf (the test
+ * t_conf.c: configuration loading, errors, relative paths, defaults, and
+ * the shipped conf/mirrord.conf and conf/demo/mirrord.conf (the test
  * runs from the repository root, as `make unit` does).
  */
 #include "mirrord/common.h"
@@ -129,6 +129,55 @@ test_defaults(void)
 	is_int(c->nmirrors, 0, "no mirrors");
 	ok(conf_mirror(c, "x") == NULL, "conf_mirror of nothing is NULL");
 	conf_free(c);
+}
+
+/* conf_new() holds the defaults a file without a global stanza gives. */
+static void
+test_new(void)
+{
+	struct conf *c = conf_new(), *l;
+	char *key;
+
+	put("new/mirrord.conf", "# nothing\n");
+	l = load("new/mirrord.conf");
+	ok(l != NULL, "an empty config loads");
+	if (l == NULL) {
+		conf_free(c);
+		return;
+	}
+	ok(c->path == NULL && c->nmirrors == 0, "conf_new: no path, mirrors");
+	is_str(c->store, l->store, "conf_new: Store");
+	is_str(c->listen, l->listen, "conf_new: Listen");
+	is_str(c->trusted_parts, "/etc/apt/trusted.gpg.d",
+	    "conf_new: Trusted-Parts");
+	ok(c->connections == l->connections && c->retries == l->retries &&
+	    c->connect_timeout == l->connect_timeout &&
+	    c->stall_timeout == l->stall_timeout &&
+	    c->clock_skew == l->clock_skew &&
+	    c->sync_interval == l->sync_interval &&
+	    c->gc_grace == l->gc_grace && c->valid_for == l->valid_for &&
+	    c->channel_history == l->channel_history &&
+	    c->serve_threads == l->serve_threads &&
+	    c->serve_map_mib == l->serve_map_mib &&
+	    c->max_clients == l->max_clients &&
+	    c->max_clients_per_ip == l->max_clients_per_ip &&
+	    c->client_timeout == l->client_timeout,
+	    "conf_new: the numbers conf_load gives");
+	is_int(c->gc_grace, 36 * 3600, "default Gc-Grace");
+	is_int(c->channel_history, 5, "default Channel-History");
+	is_int(c->max_clients, 1024, "default Max-Clients");
+	is_int(c->client_timeout, 30, "default Client-Timeout");
+	is_int(c->max_clients_per_ip, 0, "Max-Clients-Per-IP: 0, a quarter");
+	key = conf_signing_key(c);
+	is_str(key, "/var/lib/mirrord/signing-key.asc",
+	    "default signing key in the store");
+	free(key);
+	c->signing_key = xstrdup("/etc/mirrord/key.asc");
+	key = conf_signing_key(c);
+	is_str(key, "/etc/mirrord/key.asc", "Signing-Key: as given");
+	free(key);
+	conf_free(c);
+	conf_free(l);
 }
 
 static void
@@ -691,72 +740,6 @@ test_signed_by(void)
 	conf_free(c);
 }
 
-static void
-dur_ok(const char *s, long want)
-{
-	long got = -1;
-	struct merr err;
-
-	is_int(conf_parse_duration(s, strlen(s), &got, &err), 0,
-	    "duration '%s' parses", s);
-	is_int(got, want, "duration '%s' is %ld s", s, want);
-}
-
-static void
-dur_bad(const char *s)
-{
-	long got = -7;
-	struct merr err = { 0, "" };
-
-	is_int(conf_parse_duration(s, strlen(s), &got, &err), MERR_PARSE,
-	    "duration '%s' is refused", s);
-	ok(got == -7 && strstr(err.msg, "invalid duration") != NULL,
-	    "output untouched, message: %s", err.msg);
-}
-
-static void
-test_durations(void)
-{
-	char max[32];
-
-	dur_ok("90s", 90);
-	dur_ok("30m", 1800);
-	dur_ok("6h", 21600);
-	dur_ok("30d", 2592000);
-	dur_ok("2w", 1209600);
-	dur_ok("45", 45);
-	dur_ok("0", 0);
-	snprintf(max, sizeof(max), "%ld", LONG_MAX);
-	dur_ok(max, LONG_MAX);
-	snprintf(max, sizeof(max), "%lds", LONG_MAX);
-	dur_ok(max, LONG_MAX);
-	dur_bad("");
-	dur_bad("s");
-	dur_bad("h");
-	dur_bad("6x");
-	dur_bad("6H");
-	dur_bad("-1");
-	dur_bad("+1");
-	dur_bad("1.5h");
-	dur_bad(" 6h");
-	dur_bad("6 h");
-	dur_bad("6hh");
-	dur_bad("99999999999999999999");
-	dur_bad("9223372036854775808");
-	snprintf(max, sizeof(max), "%ldm", LONG_MAX / 60 + 1);
-	dur_bad(max);
-	dur_bad("15250284452472w");
-	dur_ok("15250284452471w", 15250284452471L * 604800);
-	/* Only len bytes count. */
-	{
-		long got = 0;
-
-		is_int(conf_parse_duration("6hours", 2, &got, NULL), 0,
-		    "length-bounded parse");
-		is_int(got, 21600, "length-bounded value");
-	}
-}
-
 static char *
 slurp(const char *path)
 {
@@ -1012,11 +995,11 @@ main(void)
 		return 1;
 	snprintf(tmp, sizeof(tmp), "%s", dir);
 	test_defaults();
+	test_new();
 	test_good();
 	test_relative();
 	test_errors();
 	test_signed_by();
-	test_durations();
 	test_example();
 	test_demo();
 	test_large();
