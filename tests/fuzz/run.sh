@@ -10,7 +10,7 @@
 #                                            tests/fuzz/corpus/<t>/ and
 #                                            tests/fuzz/regress/<t>/ once
 #
-# Targets: deb822 release index path route conf clearsign (default: all).
+# Targets: deb822 release index path route conf confval clearsign: all if none.
 # Environment: FUZZ_SECONDS (600), FUZZ_PARALLEL (1: how many targets run
 # at once), FUZZ_OUT (build/fuzz), CLANG (clang), CC (gcc, for --regress),
 # FUZZ_ARGS (extra libFuzzer flags), FUZZ_LIB (with --regress: link this
@@ -28,7 +28,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 
-ALL_TARGETS="deb822 release index path route conf clearsign"
+ALL_TARGETS="deb822 release index path route conf confval clearsign"
 OUT=${FUZZ_OUT:-build/fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-1}
@@ -125,6 +125,7 @@ max_len() {
 	path) echo 1100 ;;
 	route) echo 2048 ;;
 	conf) echo 8192 ;;
+	confval) echo 4096 ;;
 	esac
 }
 
