@@ -2,10 +2,10 @@
  * gpg.h: OpenPGP signature verification and signing with gpgme (gpg.c is
  * the only file that includes gpgme.h; no gpgme type or error leaks out).
  *
- * A verifier is an isolated gpgme context: a private, temporary GnuPG home
- * into which exactly the keys of one keyring file are imported. The user's
- * keyring is never read. A signature counts only if it is good (status
- * GPG_ERR_NO_ERROR), made by a key (primary or subkey) of that keyring, and
+ * A verifier is a private, temporary GnuPG home (gpghome.h) into which
+ * exactly the keys one Signed-By names are imported. The user's keyring is
+ * never read. A signature counts only if it is good (status
+ * GPG_ERR_NO_ERROR), made by a key (primary or subkey) of those, and
  * neither the signature nor the key is expired or revoked, and if it passes
  * apt's policy (gpgpolicy.h): a digest other than MD5, SHA-1 and
  * RIPEMD-160 (apt's gpgv method distrusts them), and a key whose algorithm
@@ -82,6 +82,7 @@ int gpg_verifier_new_spec(const struct gpg_keyspec *ks, const char *tmpdir,
 /* The same for every key of one keyring file and the default policy. */
 int gpg_verifier_new(const char *keyring, const char *tmpdir,
     struct gpg_verifier **out, struct merr *err);
+/* Removes v's home (stopping an agent gpg may have started) and frees v. */
 void gpg_verifier_free(struct gpg_verifier *v);
 
 /*
@@ -92,14 +93,19 @@ void gpg_verifier_free(struct gpg_verifier *v);
  * out. On success *text gets that text, clearsign_split()'s (owned,
  * NUL-terminated, length *textlen; LF line ends, no trailing blanks,
  * dash-escaping undone) and fpr the 40-hex fingerprint of the signing
- * key. MERR_VERIFY says why it failed (not a single clearsigned message,
- * bad signature, unknown key, expired...).
+ * key's primary key; text, textlen and fpr may be NULL. MERR_VERIFY says
+ * why it failed (not a single clearsigned message, bad signature, unknown
+ * key, expired, weak digest, algorithm refused by the policy...);
+ * MERR_IO that gpgme could not be run.
  */
 int gpg_verify_clearsigned(struct gpg_verifier *v, const char *data,
     size_t len, char **text, size_t *textlen, char fpr[GPG_FPR_LEN + 1],
     struct merr *err);
 
-/* Verifies a detached signature (Release.gpg) over data (Release). */
+/*
+ * Verifies a detached signature (Release.gpg) over data (Release), by the
+ * same rule; fpr (may be NULL) as gpg_verify_clearsigned().
+ */
 int gpg_verify_detached(struct gpg_verifier *v, const char *data, size_t len,
     const char *sig, size_t siglen, char fpr[GPG_FPR_LEN + 1],
     struct merr *err);
@@ -119,7 +125,9 @@ struct gpg_signer;
  * passphrase, user ID "mirrord signing key <mirrord@HOSTNAME>") and writes
  * it there, armored, mode 0600, atomically (temp file, fsync, rename). A
  * keyfile that exists but holds no secret key, or is readable by group or
- * others, is MERR_CONF naming it. *out is owned.
+ * others, is MERR_CONF naming it; a key gpg fails to generate or export,
+ * MERR_IO. *out is owned; gpg_signer_free() (NULL is fine) stops the
+ * agent and removes the home.
  */
 int gpg_signer_new(const char *keyfile, bool create, struct gpg_signer **out,
     struct merr *err);
@@ -129,11 +137,13 @@ const char *gpg_signer_fpr(const struct gpg_signer *s);
 
 /*
  * Clearsigns text (an InRelease file: one signed message, nothing after
- * the signature, as apt requires). *out is owned, NUL-terminated.
+ * the signature, as apt requires). *out is owned, NUL-terminated. gpg
+ * failing is MERR_IO; a signature whose digest apt would refuse (not
+ * SHA-256/384/512) is MERR_CONF and not returned.
  */
 int gpg_sign_clear(struct gpg_signer *s, const char *text, size_t len,
     char **out, size_t *outlen, struct merr *err);
-/* An ASCII-armored detached signature (Release.gpg). */
+/* An ASCII-armored detached signature (Release.gpg); errors as above. */
 int gpg_sign_detached(struct gpg_signer *s, const char *text, size_t len,
     char **out, size_t *outlen, struct merr *err);
 /* The public key, binary (armor false) or ASCII-armored. *out owned. */
