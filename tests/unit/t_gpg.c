@@ -856,47 +856,33 @@ out:
 	free(before);
 }
 
-int
-main(void)
-{
+/*
+ * The test keys and what they signed, made once by keys_make() with the
+ * gpg command line: key A (made ten days in the past if gpg can fake the
+ * time), key B, key C that signs with a subkey.
+ */
+static struct {
 	char fa[GPG_FPR_LEN + 1], fb[GPG_FPR_LEN + 1], fc[GPG_FPR_LEN + 1];
-	char fpr[GPG_FPR_LEN + 1], *tmpdir, *p, *buf;
 	char *a_asc, *a2_asc, *b_asc, *c_asc, *a_sig, *a_bsig, *b_sig;
-	size_t a_len, a2_len, b_len, c_len, asig_len, absig_len, bsig_len, len;
-	struct gpg_verifier *v = NULL, *v2 = NULL;
-	const char *homes[] = { "a", "b", "c", "o", "r" };
-	long now = (long)time(NULL), past = now - 10 * 86400;
-	bool faked;
-	struct merr err;
-	size_t i;
-	int rc;
+	size_t a_len, a2_len, b_len, c_len, asig_len, absig_len, bsig_len;
+	bool faked;		/* key A was made in the past */
+	char *tmpdir;		/* $TMPDIR: where verifier homes go */
+} k;
 
-	/* Nothing buffered may be duplicated into the children we fork. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(root, sizeof(root), "/tmp/t_gpg.XXXXXX");
-	if (mkdtemp(root) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	/* Verifier homes go under root/tmp so we can watch them. */
-	tmpdir = path_of("tmp");
-	mkdir(tmpdir, 0700);
-	setenv("TMPDIR", tmpdir, 1);
-	for (i = 0; i < ARRAY_SIZE(homes); i++) {
-		p = path_of(homes[i]);
-		mkdir(p, 0700);
-		free(p);
-	}
-	spit("release", release, sizeof(release) - 1);
+/* Makes the keys, keyrings and signatures of k; false if gpg failed. */
+static bool
+keys_make(void)
+{
+	long now = (long)time(NULL), past = now - 10 * 86400;
 
 	/*
 	 * Key A is made ten days in the past (gpg's --faked-system-time) so
 	 * that it can make an already expired signature below.
 	 */
-	faked = run(GPG " --faked-system-time %ld --quick-gen-key "
+	k.faked = run(GPG " --faked-system-time %ld --quick-gen-key "
 	    "'Test A <a@example.org>' ed25519 sign never", root, "a",
 	    past) == 0;
-	if (!faked)
+	if (!k.faked)
 		run(GPG " --quick-gen-key 'Test A <a@example.org>' ed25519 "
 		    "sign never", root, "a");
 	run(GPG " --quick-gen-key 'Test B <b@example.org>' ed25519 sign never",
@@ -904,18 +890,18 @@ main(void)
 	/* Key C certifies only; it signs with a subkey. */
 	run(GPG " --quick-gen-key 'Test C <c@example.org>' ed25519 cert never",
 	    root, "c");
-	fingerprint("a", fa);
-	fingerprint("b", fb);
-	fingerprint("c", fc);
-	run(GPG " --quick-add-key %s ed25519 sign never", root, "c", fc);
-	ok(strlen(fa) == GPG_FPR_LEN && strlen(fb) == GPG_FPR_LEN &&
-	    strlen(fc) == GPG_FPR_LEN, "test keys generated (%s %s %s)", fa,
-	    fb, fc);
+	fingerprint("a", k.fa);
+	fingerprint("b", k.fb);
+	fingerprint("c", k.fc);
+	run(GPG " --quick-add-key %s ed25519 sign never", root, "c", k.fc);
+	ok(strlen(k.fa) == GPG_FPR_LEN && strlen(k.fb) == GPG_FPR_LEN &&
+	    strlen(k.fc) == GPG_FPR_LEN, "test keys generated (%s %s %s)", k.fa,
+	    k.fb, k.fc);
 
-	run(GPG " -o %s/a.gpg --export %s", root, "a", root, fa);
-	run(GPG " -a -o %s/a.asc.key --export %s", root, "a", root, fa);
-	run(GPG " -o %s/b.gpg --export %s", root, "b", root, fb);
-	run(GPG " -o %s/c.gpg --export %s", root, "c", root, fc);
+	run(GPG " -o %s/a.gpg --export %s", root, "a", root, k.fa);
+	run(GPG " -a -o %s/a.asc.key --export %s", root, "a", root, k.fa);
+	run(GPG " -o %s/b.gpg --export %s", root, "b", root, k.fb);
+	run(GPG " -o %s/c.gpg --export %s", root, "c", root, k.fc);
 	run("cat %s/a.gpg %s/b.gpg > %s/ab.gpg", root, root, root);
 	run(GPG " --clearsign -o %s/a.inr %s/release", root, "a", root, root);
 	run(GPG " --clearsign -o %s/a2.inr %s/release", root, "a", root, root);
@@ -930,17 +916,159 @@ main(void)
 	spit("empty.gpg", "", 0);
 	spit("junk.gpg", "not a key\n", 10);
 
-	a_asc = slurp("a.inr", &a_len);
-	a2_asc = slurp("a2.inr", &a2_len);
-	b_asc = slurp("b.inr", &b_len);
-	c_asc = slurp("c.inr", &c_len);
-	a_sig = slurp("a.sig", &asig_len);
-	a_bsig = slurp("a.bsig", &absig_len);
-	b_sig = slurp("b.sig", &bsig_len);
-	if (!a_asc || !a2_asc || !b_asc || !c_asc || !a_sig || !a_bsig || !b_sig) {
+	k.a_asc = slurp("a.inr", &k.a_len);
+	k.a2_asc = slurp("a2.inr", &k.a2_len);
+	k.b_asc = slurp("b.inr", &k.b_len);
+	k.c_asc = slurp("c.inr", &k.c_len);
+	k.a_sig = slurp("a.sig", &k.asig_len);
+	k.a_bsig = slurp("a.bsig", &k.absig_len);
+	k.b_sig = slurp("b.sig", &k.bsig_len);
+	if (!k.a_asc || !k.a2_asc || !k.b_asc || !k.c_asc || !k.a_sig || !k.a_bsig || !k.b_sig) {
 		ok(0, "gpg made the test signatures");
-		goto out;
+		return false;
 	}
+	return true;
+
+}
+
+/* Clearsigned messages, good and bad, on keyring A. */
+static void
+test_clearsigned(struct gpg_verifier *v)
+{
+	size_t len;
+	char *buf, *p;
+
+	expect_good(v, k.a_asc, k.a_len, k.fa, "A-signed InRelease");
+	expect_good(v, k.a_asc, k.a_len, k.fa, "A-signed InRelease again");
+	expect_bad(v, k.b_asc, k.b_len, "no public key", "B-signed, keyring A");
+	expect_bad(v, k.c_asc, k.c_len, "no public key", "C-signed, keyring A");
+
+	/* One byte of the signed body changed. */
+	buf = xstrndup(k.a_asc, k.a_len);
+	p = strstr(buf, "Suite: stable");
+	ok(p != NULL, "body found in signed file");
+	if (p != NULL)
+		p[7] = 'S';
+	expect_bad(v, buf, k.a_len, "bad signature", "tampered text");
+	free(buf);
+
+	/* Unsigned data around the message. */
+	buf = cat(k.a_asc, k.a_len, "Origin: Evil\n", 13, &len);
+	expect_bad(v, buf, len, "not a single clearsigned message",
+	    "text after END PGP SIGNATURE");
+	free(buf);
+	buf = cat("Origin: Evil\n", 13, k.a_asc, k.a_len, &len);
+	expect_bad(v, buf, len, "not a single clearsigned message",
+	    "text before BEGIN PGP SIGNED MESSAGE");
+	free(buf);
+	buf = cat(k.a_asc, k.a_len, k.a_asc, k.a_len, &len);
+	expect_bad(v, buf, len, "second BEGIN PGP SIGNED MESSAGE",
+	    "two concatenated clearsigned messages");
+	free(buf);
+	buf = cat(k.a_asc, k.a_len, k.b_asc, k.b_len, &len);
+	expect_bad(v, buf, len, "second BEGIN PGP SIGNED MESSAGE",
+	    "A then B concatenated");
+	free(buf);
+	/* Blank lines before or after: apt refuses both (NOSPLIT). */
+	buf = cat("\n  \n", 4, k.a_asc, k.a_len, &len);
+	expect_bad(v, buf, len, "not a single clearsigned message",
+	    "blank lines before BEGIN PGP SIGNED MESSAGE");
+	free(buf);
+	buf = cat(k.a_asc, k.a_len, "\n", 1, &len);
+	expect_bad(v, buf, len, "data after END PGP SIGNATURE",
+	    "a blank line after END PGP SIGNATURE");
+	free(buf);
+	/* The forms apt accepts verify, with the same text. */
+	buf = crlf(k.a_asc, k.a_len, &len);
+	expect_good(v, buf, len, k.fa, "CRLF line ends");
+	free(buf);
+	buf = relayout(k.a_asc, "- ", "", &len);
+	expect_good(v, buf, len, k.fa, "every signed line dash-escaped");
+	free(buf);
+	buf = relayout(k.a_asc, "", " \t ", &len);
+	expect_good(v, buf, len, k.fa, "trailing blanks on signed lines");
+	free(buf);
+	p = strstr(k.a2_asc, "-----BEGIN PGP SIGNATURE-----");
+	buf = cat(k.a_asc, k.a_len, p, strlen(p), &len);
+	expect_good(v, buf, len, k.fa, "two signature blocks");
+	free(buf);
+	p = strstr(k.b_asc, "-----BEGIN PGP SIGNATURE-----");
+	buf = cat(k.a_asc, k.a_len, p, strlen(p), &len);
+	expect_good(v, buf, len, k.fa, "A's, then B's (unknown) signature block");
+	free(buf);
+	/* Truncated, unsigned, or an injected header. */
+	expect_bad(v, k.a_asc, k.a_len - 30, "no END PGP SIGNATURE",
+	    "truncated signature");
+	expect_bad(v, release, sizeof(release) - 1,
+	    "no BEGIN PGP SIGNED MESSAGE", "unsigned Release");
+	expect_bad(v, "", 0, "not a single clearsigned message", "empty input");
+	buf = xstrndup(k.a_asc, k.a_len);
+	p = strstr(buf, "Hash:");
+	if (p != NULL)
+		memcpy(p, "Hush:", 5);
+	/* apt uses no armor header: gpg never sees them either. */
+	expect_good(v, buf, k.a_len, k.fa, "unknown armor header");
+	if (p != NULL)
+		memcpy(p, "-ash:", 5);
+	expect_bad(v, buf, k.a_len, "armor header starts with a dash",
+	    "armor header starting with a dash");
+	free(buf);
+	/* A NUL byte hidden in the text. */
+	buf = xstrndup(k.a_asc, k.a_len);
+	p = strstr(buf, "Label");
+	if (p != NULL)
+		*p = '\0';
+	expect_bad(v, buf, k.a_len, "NUL", "NUL byte");
+	free(buf);
+
+}
+
+/* Detached signatures on keyring A. */
+static void
+test_detached(struct gpg_verifier *v)
+{
+	char fpr[GPG_FPR_LEN + 1], *buf;
+	struct merr err;
+	int rc;
+
+	/* Detached signatures. */
+	fpr[0] = '\0';
+	rc = gpg_verify_detached(v, release, sizeof(release) - 1, k.a_sig,
+	    k.asig_len, fpr, &err);
+	is_int(rc, 0, "detached armored A signature (%s)", rc ? err.msg : "ok");
+	is_str(fpr, k.fa, "detached: signer fingerprint");
+	rc = gpg_verify_detached(v, release, sizeof(release) - 1, k.a_bsig,
+	    k.absig_len, fpr, &err);
+	is_int(rc, 0, "detached binary A signature (%s)", rc ? err.msg : "ok");
+	buf = xstrndup(release, sizeof(release) - 1);
+	buf[0] = 'o';
+	rc = gpg_verify_detached(v, buf, sizeof(release) - 1, k.a_sig, k.asig_len,
+	    fpr, &err);
+	is_int(rc, MERR_VERIFY, "detached over tampered data rejected");
+	ok(strstr(err.msg, "bad signature") != NULL, "message: %s", err.msg);
+	free(buf);
+	rc = gpg_verify_detached(v, release, sizeof(release) - 1, k.b_sig,
+	    k.bsig_len, fpr, &err);
+	is_int(rc, MERR_VERIFY, "detached B signature, keyring A rejected");
+	ok(strstr(err.msg, "no public key") != NULL &&
+	    strstr(err.msg, "a.gpg") != NULL, "message: %s", err.msg);
+	rc = gpg_verify_detached(v, "evil\n", 5, k.a_asc, k.a_len, fpr, &err);
+	is_int(rc, MERR_VERIFY, "clearsigned file as detached sig rejected "
+	    "(%s)", err.msg);
+	rc = gpg_verify_detached(v, release, sizeof(release) - 1, "junk", 4,
+	    fpr, &err);
+	is_int(rc, MERR_VERIFY, "garbage detached sig rejected (%s)", err.msg);
+
+}
+
+/* Keyring A (binary): one private home, removed on free. */
+static void
+test_keyring_a(void)
+{
+	struct gpg_verifier *v = NULL;
+	struct merr err;
+	char *p;
+	int rc;
 
 	/* Keyring A (binary). */
 	p = path_of("a.gpg");
@@ -948,124 +1076,26 @@ main(void)
 	free(p);
 	is_int(rc, 0, "verifier for binary keyring (%s)", rc ? err.msg : "ok");
 	if (rc)
-		goto out;
-	is_int(count_entries(tmpdir), 1, "verifier made one private home");
+		return;
+	is_int(count_entries(k.tmpdir), 1, "verifier made one private home");
 
-	expect_good(v, a_asc, a_len, fa, "A-signed InRelease");
-	expect_good(v, a_asc, a_len, fa, "A-signed InRelease again");
-	expect_bad(v, b_asc, b_len, "no public key", "B-signed, keyring A");
-	expect_bad(v, c_asc, c_len, "no public key", "C-signed, keyring A");
-
-	/* One byte of the signed body changed. */
-	buf = xstrndup(a_asc, a_len);
-	p = strstr(buf, "Suite: stable");
-	ok(p != NULL, "body found in signed file");
-	if (p != NULL)
-		p[7] = 'S';
-	expect_bad(v, buf, a_len, "bad signature", "tampered text");
-	free(buf);
-
-	/* Unsigned data around the message. */
-	buf = cat(a_asc, a_len, "Origin: Evil\n", 13, &len);
-	expect_bad(v, buf, len, "not a single clearsigned message",
-	    "text after END PGP SIGNATURE");
-	free(buf);
-	buf = cat("Origin: Evil\n", 13, a_asc, a_len, &len);
-	expect_bad(v, buf, len, "not a single clearsigned message",
-	    "text before BEGIN PGP SIGNED MESSAGE");
-	free(buf);
-	buf = cat(a_asc, a_len, a_asc, a_len, &len);
-	expect_bad(v, buf, len, "second BEGIN PGP SIGNED MESSAGE",
-	    "two concatenated clearsigned messages");
-	free(buf);
-	buf = cat(a_asc, a_len, b_asc, b_len, &len);
-	expect_bad(v, buf, len, "second BEGIN PGP SIGNED MESSAGE",
-	    "A then B concatenated");
-	free(buf);
-	/* Blank lines before or after: apt refuses both (NOSPLIT). */
-	buf = cat("\n  \n", 4, a_asc, a_len, &len);
-	expect_bad(v, buf, len, "not a single clearsigned message",
-	    "blank lines before BEGIN PGP SIGNED MESSAGE");
-	free(buf);
-	buf = cat(a_asc, a_len, "\n", 1, &len);
-	expect_bad(v, buf, len, "data after END PGP SIGNATURE",
-	    "a blank line after END PGP SIGNATURE");
-	free(buf);
-	/* The forms apt accepts verify, with the same text. */
-	buf = crlf(a_asc, a_len, &len);
-	expect_good(v, buf, len, fa, "CRLF line ends");
-	free(buf);
-	buf = relayout(a_asc, "- ", "", &len);
-	expect_good(v, buf, len, fa, "every signed line dash-escaped");
-	free(buf);
-	buf = relayout(a_asc, "", " \t ", &len);
-	expect_good(v, buf, len, fa, "trailing blanks on signed lines");
-	free(buf);
-	p = strstr(a2_asc, "-----BEGIN PGP SIGNATURE-----");
-	buf = cat(a_asc, a_len, p, strlen(p), &len);
-	expect_good(v, buf, len, fa, "two signature blocks");
-	free(buf);
-	p = strstr(b_asc, "-----BEGIN PGP SIGNATURE-----");
-	buf = cat(a_asc, a_len, p, strlen(p), &len);
-	expect_good(v, buf, len, fa, "A's, then B's (unknown) signature block");
-	free(buf);
-	/* Truncated, unsigned, or an injected header. */
-	expect_bad(v, a_asc, a_len - 30, "no END PGP SIGNATURE",
-	    "truncated signature");
-	expect_bad(v, release, sizeof(release) - 1,
-	    "no BEGIN PGP SIGNED MESSAGE", "unsigned Release");
-	expect_bad(v, "", 0, "not a single clearsigned message", "empty input");
-	buf = xstrndup(a_asc, a_len);
-	p = strstr(buf, "Hash:");
-	if (p != NULL)
-		memcpy(p, "Hush:", 5);
-	/* apt uses no armor header: gpg never sees them either. */
-	expect_good(v, buf, a_len, fa, "unknown armor header");
-	if (p != NULL)
-		memcpy(p, "-ash:", 5);
-	expect_bad(v, buf, a_len, "armor header starts with a dash",
-	    "armor header starting with a dash");
-	free(buf);
-	/* A NUL byte hidden in the text. */
-	buf = xstrndup(a_asc, a_len);
-	p = strstr(buf, "Label");
-	if (p != NULL)
-		*p = '\0';
-	expect_bad(v, buf, a_len, "NUL", "NUL byte");
-	free(buf);
-
-	/* Detached signatures. */
-	fpr[0] = '\0';
-	rc = gpg_verify_detached(v, release, sizeof(release) - 1, a_sig,
-	    asig_len, fpr, &err);
-	is_int(rc, 0, "detached armored A signature (%s)", rc ? err.msg : "ok");
-	is_str(fpr, fa, "detached: signer fingerprint");
-	rc = gpg_verify_detached(v, release, sizeof(release) - 1, a_bsig,
-	    absig_len, fpr, &err);
-	is_int(rc, 0, "detached binary A signature (%s)", rc ? err.msg : "ok");
-	buf = xstrndup(release, sizeof(release) - 1);
-	buf[0] = 'o';
-	rc = gpg_verify_detached(v, buf, sizeof(release) - 1, a_sig, asig_len,
-	    fpr, &err);
-	is_int(rc, MERR_VERIFY, "detached over tampered data rejected");
-	ok(strstr(err.msg, "bad signature") != NULL, "message: %s", err.msg);
-	free(buf);
-	rc = gpg_verify_detached(v, release, sizeof(release) - 1, b_sig,
-	    bsig_len, fpr, &err);
-	is_int(rc, MERR_VERIFY, "detached B signature, keyring A rejected");
-	ok(strstr(err.msg, "no public key") != NULL &&
-	    strstr(err.msg, "a.gpg") != NULL, "message: %s", err.msg);
-	rc = gpg_verify_detached(v, "evil\n", 5, a_asc, a_len, fpr, &err);
-	is_int(rc, MERR_VERIFY, "clearsigned file as detached sig rejected "
-	    "(%s)", err.msg);
-	rc = gpg_verify_detached(v, release, sizeof(release) - 1, "junk", 4,
-	    fpr, &err);
-	is_int(rc, MERR_VERIFY, "garbage detached sig rejected (%s)", err.msg);
-
-	is_int(procs_matching(tmpdir), 0, "no process runs in verifier home");
+	test_clearsigned(v);
+	test_detached(v);
+	is_int(procs_matching(k.tmpdir), 0, "no process runs in verifier home");
 	gpg_verifier_free(v);
 	v = NULL;
-	is_int(count_entries(tmpdir), 0, "temporary home removed on free");
+	is_int(count_entries(k.tmpdir), 0, "temporary home removed on free");
+
+}
+
+/* Armored keyrings, two keys, a signing subkey, bad keyrings. */
+static void
+test_keyrings(void)
+{
+	struct gpg_verifier *v = NULL;
+	struct merr err;
+	char *p;
+	int rc;
 
 	/* Armored keyring; a keyring with two keys. */
 	p = path_of("a.asc.key");
@@ -1073,7 +1103,7 @@ main(void)
 	free(p);
 	is_int(rc, 0, "verifier for armored keyring (%s)", rc ? err.msg : "ok");
 	if (rc == 0)
-		expect_good(v, a_asc, a_len, fa, "armored keyring");
+		expect_good(v, k.a_asc, k.a_len, k.fa, "armored keyring");
 	gpg_verifier_free(v);
 	v = NULL;
 	p = path_of("ab.gpg");
@@ -1081,8 +1111,8 @@ main(void)
 	free(p);
 	is_int(rc, 0, "verifier for keyring A+B (%s)", rc ? err.msg : "ok");
 	if (rc == 0) {
-		expect_good(v, a_asc, a_len, fa, "keyring A+B, A-signed");
-		expect_good(v, b_asc, b_len, fb, "keyring A+B, B-signed");
+		expect_good(v, k.a_asc, k.a_len, k.fa, "keyring A+B, A-signed");
+		expect_good(v, k.b_asc, k.b_len, k.fb, "keyring A+B, B-signed");
 	}
 	gpg_verifier_free(v);
 	v = NULL;
@@ -1093,8 +1123,8 @@ main(void)
 	free(p);
 	is_int(rc, 0, "verifier for keyring C (%s)", rc ? err.msg : "ok");
 	if (rc == 0) {
-		expect_good(v, c_asc, c_len, fc, "subkey-signed, keyring C");
-		expect_bad(v, a_asc, a_len, "no public key",
+		expect_good(v, k.c_asc, k.c_len, k.fc, "subkey-signed, keyring C");
+		expect_bad(v, k.a_asc, k.a_len, "no public key",
 		    "A-signed, keyring C");
 	}
 	gpg_verifier_free(v);
@@ -1116,10 +1146,23 @@ main(void)
 	is_int(rc, MERR_CONF, "missing keyring rejected");
 	ok(strstr(err.msg, p) != NULL, "message names it: %s", err.msg);
 	free(p);
-	is_int(count_entries(tmpdir), 0, "failed verifiers left no home");
+	is_int(count_entries(k.tmpdir), 0, "failed verifiers left no home");
+
+}
+
+/* An expired signature, an expired key, a revoked key. */
+static void
+test_expiry(void)
+{
+	long now = (long)time(NULL), past = now - 10 * 86400;
+	struct gpg_verifier *v = NULL, *v2 = NULL;
+	struct merr err;
+	size_t len;
+	char *buf, *p;
+	int rc;
 
 	/* Expired signature: made ten days ago, valid for one day. */
-	if (faked) {
+	if (k.faked) {
 		run(GPG " --faked-system-time %ld --default-sig-expire 1d "
 		    "--clearsign -o %s/ax.inr %s/release", root, "a",
 		    past + 3600, root, root);
@@ -1190,25 +1233,53 @@ main(void)
 		v2 = NULL;
 		free(buf);
 	}
-	is_int(count_entries(tmpdir), 0, "every verifier home removed");
+	is_int(count_entries(k.tmpdir), 0, "every verifier home removed");
 
-	test_signer();
-	test_policy();
+}
 
-out:
-	gpg_verifier_free(v);
-	free(a_asc);
-	free(a2_asc);
-	free(b_asc);
-	free(c_asc);
-	free(a_sig);
-	free(a_bsig);
-	free(b_sig);
+int
+main(void)
+{
+	const char *homes[] = { "a", "b", "c", "o", "r" };
+	size_t i;
+	char *p;
+
+	/* Nothing buffered may be duplicated into the children we fork. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(root, sizeof(root), "/tmp/t_gpg.XXXXXX");
+	if (mkdtemp(root) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	/* Verifier homes go under root/tmp so we can watch them. */
+	k.tmpdir = path_of("tmp");
+	mkdir(k.tmpdir, 0700);
+	setenv("TMPDIR", k.tmpdir, 1);
+	for (i = 0; i < ARRAY_SIZE(homes); i++) {
+		p = path_of(homes[i]);
+		mkdir(p, 0700);
+		free(p);
+	}
+	spit("release", release, sizeof(release) - 1);
+	if (keys_make()) {
+		test_keyring_a();
+		test_keyrings();
+		test_expiry();
+		test_signer();
+		test_policy();
+	}
+	free(k.a_asc);
+	free(k.a2_asc);
+	free(k.b_asc);
+	free(k.c_asc);
+	free(k.a_sig);
+	free(k.a_bsig);
+	free(k.b_sig);
 	/* Stop the agents the gpg command line started for the test keys. */
 	for (i = 0; i < ARRAY_SIZE(homes); i++)
 		run("gpgconf --homedir %s/%s --kill all", root, homes[i]);
 	is_int(procs_matching(root), 0, "no gpg-agent left for the test homes");
-	free(tmpdir);
+	free(k.tmpdir);
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	ok(access(root, F_OK) != 0, "test directory removed");
 	return tap_done();
