@@ -81,7 +81,7 @@ $(BUILD)/mirrord: $(BUILD)/obj/mirrord/main.o $(BUILD)/libmirrord.a
 # Every unit test links tests/unit/helpers.c (its temp directories).
 UNIT_HELPERS = $(BUILD)/obj/tests/unit/helpers.o
 $(UNIT_HELPERS): tests/unit/helpers.h
-$(BUILD)/unit/%: tests/unit/%.c tests/unit/tap.h tests/unit/helpers.h $(UNIT_HELPERS) $(BUILD)/libmirrord.a
+$(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_HELPERS) $(BUILD)/libmirrord.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libmirrord.a $(LDLIBS)
 
