@@ -127,7 +127,10 @@ fault_init(void)
 
 	if (env == NULL || *env == '\0')
 		return;
-	copy = xstrdup(env);
+	/* Not xstrdup: util.c calls fault_fail, so this file stays a leaf. */
+	copy = strdup(env);
+	if (copy == NULL)
+		fault_die(env, "out of memory");
 	for (s = copy; s != NULL; s = next) {
 		next = strchr(s, ',');
 		if (next != NULL)

@@ -9,14 +9,19 @@
 #include <openssl/evp.h>
 
 #include "mirrord/hash.h"
+#include "mirrord/util.h"
 
+/*
+ * OpenSSL fails these calls only when it cannot allocate (SHA-256 has no
+ * other way to fail): that is out of memory, handled as xmalloc does.
+ */
 void
 hash_init(struct hash_ctx *h)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
 	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		abort();
+		util_oom();
 	h->md = md;
 }
 
@@ -24,7 +29,7 @@ void
 hash_update(struct hash_ctx *h, const void *data, size_t len)
 {
 	if (EVP_DigestUpdate(h->md, data, len) != 1)
-		abort();
+		util_oom();
 }
 
 void
@@ -33,7 +38,7 @@ hash_final(struct hash_ctx *h, unsigned char out[HASH_LEN])
 	unsigned int n = HASH_LEN;
 
 	if (EVP_DigestFinal_ex(h->md, out, &n) != 1)
-		abort();
+		util_oom();
 	hash_release(h);
 }
 
@@ -43,7 +48,7 @@ hash_copy(struct hash_ctx *dst, const struct hash_ctx *src)
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
 	if (md == NULL || EVP_MD_CTX_copy_ex(md, src->md) != 1)
-		abort();
+		util_oom();
 	dst->md = md;
 }
 
