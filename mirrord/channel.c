@@ -16,7 +16,7 @@
 #define RELEASE_TEXT_MAX (64u << 20)
 
 void
-channel_release(struct channel *ch)
+channel_free(struct channel *ch)
 {
 	size_t i;
 
@@ -142,14 +142,14 @@ state_parse(const char *name, const char *data, size_t len,
 			snap_suite_add_file(su, path, h, size);
 		} else {
 			free(copy);
-			channel_release(ch);
+			channel_free(ch);
 			return merr_set(err, MERR_STORE,
 			    "channel '%s': corrupt state", name);
 		}
 	}
 	free(copy);
 	if (ch->target[0] == '\0') {
-		channel_release(ch);
+		channel_free(ch);
 		return merr_set(err, MERR_STORE, "channel '%s': no target",
 		    name);
 	}
@@ -335,7 +335,7 @@ channel_resolve(struct store_txn *t, const char *mirror, const char *ref,
 		    "snapshot '%s' is gone", ref, ch->target);
 	}
 	if (rc)
-		channel_release(ch);
+		channel_free(ch);
 	return rc;
 }
 
@@ -673,7 +673,7 @@ channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
 		rc = channel_get(t, mirror, name, &old, err);
 		if (rc == 0) {
 			rc = queue_release_files(t, &old, now, err);
-			channel_release(&old);
+			channel_free(&old);
 		} else if (rc == MERR_NOTFOUND) {
 			rc = 0;
 		}
@@ -710,7 +710,7 @@ channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
 out:
 	buf_release(&k);
 	buf_release(&v);
-	channel_release(&ch);
+	channel_free(&ch);
 	return rc;
 }
 
@@ -736,7 +736,7 @@ channel_promote(struct store *s, struct gpg_signer *g, const char *mirror,
 		store_txn_abort(t);
 		return rc;
 	}
-	channel_release(&src);
+	channel_free(&src);
 	rc = channel_get(t, mirror, name, &cur, err);
 	if (rc == 0)
 		have_cur = true;
@@ -759,7 +759,7 @@ out:
 	if (t)
 		store_txn_abort(t);
 	if (have_cur)
-		channel_release(&cur);
+		channel_free(&cur);
 	snap_release(&sn);
 	return rc;
 }
@@ -881,7 +881,7 @@ out:
 	if (have_sn)
 		snap_release(&sn);
 	channel_log_release(l, n);
-	channel_release(&cur);
+	channel_free(&cur);
 	return rc;
 }
 
@@ -944,7 +944,7 @@ channel_delete(struct store *s, const char *mirror, const char *name,
 	if (rc == 0 && target)
 		memcpy(target, ch.target, SNAP_ID_LEN + 1);
 	buf_release(&k);
-	channel_release(&ch);
+	channel_free(&ch);
 	return rc;
 }
 
@@ -1007,7 +1007,7 @@ channel_rename(struct store *s, const char *mirror, const char *from,
 		rc = merr_set(err, MERR_EXISTS, "channel '%s' already exists "
 		    "(at %s): delete it first or pick another name", to,
 		    other.target);
-		channel_release(&other);
+		channel_free(&other);
 	} else if (rc == MERR_NOTFOUND) {
 		rc = 0;
 	}
@@ -1053,6 +1053,6 @@ channel_rename(struct store *s, const char *mirror, const char *from,
 		store_txn_abort(t);
 	buf_release(&k);
 	buf_release(&v);
-	channel_release(&ch);
+	channel_free(&ch);
 	return rc;
 }

@@ -40,7 +40,21 @@ struct channel_log {
 	char *message;	/* the operator's -m text, or NULL; owned */
 };
 
-void channel_release(struct channel *ch);
+/*
+ * Frees what ch owns (its strings and suites), not ch itself, which is
+ * zeroed and may be reused. Named _free, not _release, so that it is not
+ * read as a relative of channel_release_text(), which makes a Release file.
+ */
+void channel_free(struct channel *ch);
+/*
+ * The old name, for serve/ until it calls channel_free (issue 14, a
+ * parallel change): remove once nothing uses it.
+ */
+static inline void
+channel_release(struct channel *ch)
+{
+	channel_free(ch);
+}
 void channel_log_release(struct channel_log *l, size_t n);
 
 /*
@@ -64,7 +78,7 @@ int channel_log_get(struct store_txn *t, const char *mirror,
  * Resolves a URL or CLI ref for mirror: a snapshot ID, a timestamp
  * (newest snapshot at or before it), "latest", or a channel name. Fills
  * *sn (free with snap_release); for a channel also *ch (free with
- * channel_release), else ch->name is "". MERR_NOTFOUND if nothing
+ * channel_free), else ch->name is "". MERR_NOTFOUND if nothing
  * matches, MERR_INVAL if ref has no valid shape.
  */
 int channel_resolve(struct store_txn *t, const char *mirror, const char *ref,

@@ -439,7 +439,7 @@ channels_check(struct daemon *d, const struct conf *c)
 					next = due;
 				}
 			}
-			channel_release(&ch);
+			channel_free(&ch);
 		}
 		snap_list_free(names, n);
 	}

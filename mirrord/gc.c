@@ -134,7 +134,7 @@ keep_channels(struct store_txn *t, const char *mirror, unsigned history,
 		if (rc)
 			break;
 		keep_id(v, n, ch.target);
-		channel_release(&ch);
+		channel_free(&ch);
 		rc = channel_rollback_targets(t, mirror, names[i], history,
 		    keep_rollback_target, &kc, err);
 	}
@@ -468,7 +468,7 @@ kept_dists(struct store_txn *t, struct hashes *kept, struct merr *err)
 				    ch.suites[i].files[j].hash))
 					hashes_add(kept,
 					    ch.suites[i].files[j].hash);
-		channel_release(&ch);
+		channel_free(&ch);
 	}
 	store_cursor_close(c);
 	if (rc < 0)
@@ -918,10 +918,10 @@ holders(struct store_txn *t, const char *mirror, const char *id,
 		if (strcmp(ch.target, id) == 0) {
 			buf_addf(why, "%schannel '%s' points at it",
 			    why->len ? "; " : "", names[i]);
-			channel_release(&ch);
+			channel_free(&ch);
 			continue;
 		}
-		channel_release(&ch);
+		channel_free(&ch);
 		rc = channel_rollback_targets(t, mirror, names[i], history,
 		    holder_target, &hc, err);
 		if (rc == 0 && hc.held)

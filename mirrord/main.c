@@ -454,7 +454,7 @@ resolve_ref(struct store_txn *t, const char *mirror, const char *ref,
 
 	rc = channel_resolve(t, mirror, ref, sn, &ch, err);
 	if (rc == 0)
-		channel_release(&ch);
+		channel_free(&ch);
 	return rc;
 }
 
@@ -891,7 +891,7 @@ cmd_fsck(struct cli *cli)
 				}
 			}
 			if (rc == 0)
-				channel_release(&ch);
+				channel_free(&ch);
 		}
 		if (rc == 0)
 			snap_list_free(ids, n);
@@ -1029,7 +1029,7 @@ promote_dry_run(struct cli *cli, const char *mirror, const char *ref,
 	if (rc == 0)
 		rc = channel_resolve(t, mirror, ref, &to, &ch, &err);
 	if (rc == 0) {
-		channel_release(&ch);
+		channel_free(&ch);
 		have_to = true;
 		rc = channel_get(t, mirror, name, &cur, &err);
 	}
@@ -1062,7 +1062,7 @@ promote_dry_run(struct cli *cli, const char *mirror, const char *ref,
 	if (have_from)
 		snap_release(&from);
 	if (have_cur)
-		channel_release(&cur);
+		channel_free(&cur);
 	if (have_to)
 		snap_release(&to);
 	store_close(s);
@@ -1177,7 +1177,7 @@ cmd_channel(struct cli *cli, int argc, char **argv)
 				printf("%s %s %s %s\n", ch.name, ch.target,
 				    when, ch.moved_by ? ch.moved_by : "");
 			}
-			channel_release(&ch);
+			channel_free(&ch);
 		}
 		if (cli->json)
 			printf("]\n");
@@ -1305,11 +1305,11 @@ cmd_diff(struct cli *cli, const char *mirror, const char *r1, const char *r2)
 		goto fail;
 	if (channel_resolve(t, mirror, r1, &a, &ch, &err))
 		goto fail;
-	channel_release(&ch);
+	channel_free(&ch);
 	have_a = true;
 	if (channel_resolve(t, mirror, r2, &b, &ch, &err))
 		goto fail;
-	channel_release(&ch);
+	channel_free(&ch);
 	have_b = true;
 	store_txn_abort(t);
 	t = NULL;
@@ -1435,7 +1435,7 @@ sources_check_channel(struct cli *cli, const char *mirror, const char *name)
 	if (rc == 0 && channel_name_check(name, &err) == 0) {
 		rc = channel_get(t, mirror, name, &ch, &err);
 		if (rc == 0)
-			channel_release(&ch);
+			channel_free(&ch);
 	} else if (rc == 0) {
 		rc = MERR_INVAL;
 	}

@@ -513,7 +513,7 @@ collect_mirror(struct store_txn *t, const struct conf_mirror *m,
 		sc->valid_until = ch.valid_until;
 		sc->moved_by = xstrdup(ch.moved_by ? ch.moved_by : "");
 		sm->nchannels++;
-		channel_release(&ch);
+		channel_free(&ch);
 	}
 	snap_list_free(names, nn);
 	return rc;
