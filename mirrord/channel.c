@@ -9,7 +9,6 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/clearsign.h"
-#include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 
@@ -178,30 +177,11 @@ channel_get(struct store_txn *t, const char *mirror, const char *name,
 
 /* Calls fn for every key under prefix; fn returns <0 to stop. */
 static int
-scan_prefix(struct store_txn *t, const struct buf *prefix,
-    int (*fn)(void *, const char *, size_t, const void *, size_t,
-    struct merr *), void *ctx, struct merr *err)
+scan_prefix(struct store_txn *t, const struct buf *prefix, store_scan_fn fn,
+    void *ctx, struct merr *err)
 {
-	struct store_cursor *c;
-	const void *k, *v;
-	size_t kl, vl;
-	int rc;
-
-	rc = store_cursor_open(t, TBL_CHANNELS, &c, err);
-	if (rc)
-		return rc;
-	for (rc = store_cursor_seek(c, prefix->p, prefix->len, &k, &kl, &v,
-	    &vl, err); rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl,
-	    err)) {
-		if (kl < prefix->len || memcmp(k, prefix->p, prefix->len))
-			break;
-		rc = fn(ctx, (const char *)k + prefix->len, kl - prefix->len,
-		    v, vl, err);
-		if (rc < 0)
-			break;
-	}
-	store_cursor_close(c);
-	return rc < 0 ? rc : 0;
+	return store_scan_prefix(t, TBL_CHANNELS, prefix->p, prefix->len, fn,
+	    ctx, err);
 }
 
 struct name_list {
@@ -238,6 +218,49 @@ channel_list(struct store_txn *t, const char *mirror, char ***names,
 	*names = nl.names;
 	*n = nl.n;
 	return 0;
+}
+
+struct each_ctx {
+	struct store_txn *t;
+	channel_each_fn fn;
+	void *ctx;
+};
+
+/* One key of the whole table: "mirror\0c\0name" is a current state. */
+static int
+each_one(void *ctx, const char *key, size_t kl, const void *v, size_t vl,
+    struct merr *err)
+{
+	struct each_ctx *ec = ctx;
+	const char *nul = memchr(key, '\0', kl);
+	struct channel ch;
+	char *mirror, *name;
+	size_t ml;
+	int rc;
+
+	if (nul == NULL || (size_t)(nul - key) + 3 > kl ||
+	    nul[1] != 'c' || nul[2] != '\0')
+		return 0;
+	ml = (size_t)(nul - key);
+	mirror = xstrndup(key, ml);
+	name = xstrndup(nul + 3, kl - ml - 3);
+	rc = channel_get(ec->t, mirror, name, &ch, err);
+	if (rc == 0) {
+		rc = ec->fn(ec->ctx, mirror, &ch, err);
+		channel_free(&ch);
+	}
+	free(mirror);
+	free(name);
+	return rc < 0 ? rc : 0;
+}
+
+int
+channel_each(struct store_txn *t, channel_each_fn fn, void *ctx,
+    struct merr *err)
+{
+	struct each_ctx ec = { t, fn, ctx };
+
+	return store_scan_prefix(t, TBL_CHANNELS, NULL, 0, each_one, &ec, err);
 }
 
 struct log_list {
@@ -581,7 +604,8 @@ queue_release_files(struct store_txn *t, const struct channel *ch,
 
 	for (j = 0; rc == 0 && j < ch->nsuites; j++)
 		for (f = 0; rc == 0 && f < ch->suites[j].nfiles; f++)
-			rc = gc_queue(t, ch->suites[j].files[f].hash, now, err);
+			rc = store_gc_queue(t, ch->suites[j].files[f].hash, now,
+			    err);
 	return rc;
 }
 

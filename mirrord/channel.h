@@ -66,6 +66,16 @@ int channel_name_check(const char *name, struct merr *err);
 /* Loads a channel; MERR_NOTFOUND if the mirror has no such channel. */
 int channel_get(struct store_txn *t, const char *mirror, const char *name,
     struct channel *out, struct merr *err);
+/*
+ * Calls fn for every channel of every mirror in the store (configured or
+ * not), in key order: mirror, then channel name. ch is valid during the
+ * call. fn returns 0 to go on or a negative code that ends the walk and
+ * is returned; so does a channel whose state does not parse.
+ */
+typedef int (*channel_each_fn)(void *ctx, const char *mirror,
+    const struct channel *ch, struct merr *err);
+int channel_each(struct store_txn *t, channel_each_fn fn, void *ctx,
+    struct merr *err);
 /* Names of a mirror's channels, sorted; owned array of owned strings. */
 int channel_list(struct store_txn *t, const char *mirror, char ***names,
     size_t *n, struct merr *err);

@@ -4,7 +4,6 @@
 #include "mirrord/common.h"
 
 #include <sys/stat.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,22 +13,12 @@
 #include "mirrord/log.h"
 #include "mirrord/snap.h"
 
+/* The old home of store_gc_queue(), for sync/ until it calls that. */
 int
 gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN], int64_t now,
     struct merr *err)
 {
-	unsigned char v[8];
-	const void *old;
-	size_t ol;
-	int rc;
-
-	rc = store_get(t, TBL_GC, h, HASH_LEN, &old, &ol, err);
-	if (rc == 0)
-		return 0;
-	if (rc != MERR_NOTFOUND)
-		return rc;
-	be64_put(v, (uint64_t)now);
-	return store_put(t, TBL_GC, h, HASH_LEN, v, 8, err);
+	return store_gc_queue(t, h, now, err);
 }
 
 static void
@@ -389,94 +378,61 @@ out:
  * nothing queued (most of the daemon's runs) no manifest is read.
  */
 static int
+kept_queued(void *ctx, const unsigned char h[HASH_LEN], int64_t since,
+    struct merr *err)
+{
+	hashes_add(ctx, h);
+	return 0;
+}
+
+struct kept_ctx {
+	const struct hashes *queued;
+	struct hashes *kept;
+};
+
+/* Each file of suites that is queued goes to kept. */
+static void
+kept_files(struct kept_ctx *kc, const struct snap_suite *su, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < su[i].nfiles; j++)
+			if (hashes_has(kc->queued, su[i].files[j].hash))
+				hashes_add(kc->kept, su[i].files[j].hash);
+}
+
+static int
+kept_snap(void *ctx, const char *mirror, const struct snap *sn,
+    struct merr *err)
+{
+	kept_files(ctx, sn->suites, sn->nsuites);
+	return 0;
+}
+
+static int
+kept_channel(void *ctx, const char *mirror, const struct channel *ch,
+    struct merr *err)
+{
+	kept_files(ctx, ch->suites, ch->nsuites);
+	return 0;
+}
+
+static int
 kept_dists(struct store_txn *t, struct hashes *kept, struct merr *err)
 {
 	struct hashes queued = { 0 };
-	struct store_cursor *c;
-	const void *k, *v;
-	size_t kl, vl;
+	struct kept_ctx kc = { &queued, kept };
 	int rc;
 
 	/* Keys are hashes, in order: queued comes out sorted. */
-	rc = store_cursor_open(t, TBL_GC, &c, err);
-	if (rc)
-		return rc;
-	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
-	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err))
-		if (kl == HASH_LEN)
-			hashes_add(&queued, k);
-	store_cursor_close(c);
-	if (rc < 0 || queued.n == 0) {
-		free(queued.h);
-		return rc < 0 ? rc : 0;
-	}
-	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
-	if (rc)
-		goto out;
-	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
-	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
-		const char *key = k, *nul = memchr(key, '\0', kl);
-		char *mirror, *id;
-		struct snap sn;
-		size_t i, j;
-
-		if (nul == NULL)
-			continue;
-		mirror = xstrndup(key, (size_t)(nul - key));
-		id = xstrndup(nul + 1, kl - (size_t)(nul - key) - 1);
-		rc = snap_load(t, mirror, id, &sn, err);
-		free(mirror);
-		free(id);
-		if (rc)
-			break;
-		for (i = 0; i < sn.nsuites; i++)
-			for (j = 0; j < sn.suites[i].nfiles; j++)
-				if (hashes_has(&queued,
-				    sn.suites[i].files[j].hash))
-					hashes_add(kept,
-					    sn.suites[i].files[j].hash);
-		snap_release(&sn);
-	}
-	store_cursor_close(c);
-	if (rc < 0)
-		goto out;
-	rc = store_cursor_open(t, TBL_CHANNELS, &c, err);
-	if (rc)
-		goto out;
-	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
-	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
-		const char *key = k, *nul = memchr(key, '\0', kl);
-		struct channel ch;
-		char *mirror, *name;
-		size_t i, j, ml;
-
-		/* "mirror\0c\0name": current states only. */
-		if (nul == NULL || (size_t)(nul - key) + 3 > kl ||
-		    nul[1] != 'c' || nul[2] != '\0')
-			continue;
-		ml = (size_t)(nul - key);
-		mirror = xstrndup(key, ml);
-		name = xstrndup(nul + 3, kl - ml - 3);
-		rc = channel_get(t, mirror, name, &ch, err);
-		free(mirror);
-		free(name);
-		if (rc)
-			break;
-		for (i = 0; i < ch.nsuites; i++)
-			for (j = 0; j < ch.suites[i].nfiles; j++)
-				if (hashes_has(&queued,
-				    ch.suites[i].files[j].hash))
-					hashes_add(kept,
-					    ch.suites[i].files[j].hash);
-		channel_free(&ch);
-	}
-	store_cursor_close(c);
-	if (rc < 0)
-		goto out;
-	rc = 0;
-	if (kept->n)
+	rc = store_gc_each(t, kept_queued, &queued, err);
+	if (rc == 0 && queued.n > 0)
+		rc = snap_each(t, NULL, kept_snap, &kc, err);
+	if (rc == 0 && queued.n > 0)
+		rc = channel_each(t, kept_channel, &kc, err);
+	if (rc == 0 && kept->n)
 		qsort(kept->h, kept->n, HASH_LEN, hash_cmp);
-out:
 	free(queued.h);
 	return rc;
 }
@@ -490,172 +446,164 @@ pool_referenced(struct store_txn *t, const unsigned char h[HASH_LEN])
 	return store_get(t, TBL_BREFS, h, HASH_LEN, &v, &vl, NULL) == 0;
 }
 
+struct collect_ctx {
+	struct store_txn *t;
+	const struct hashes *kept;
+	long grace;
+	bool dry_run;
+	int64_t now;
+	struct hashes *gone;
+	struct gc_stats *st;
+};
+
+/* One queued blob, unreferenced since since. */
+static int
+collect_one(void *ctx, const unsigned char h[HASH_LEN], int64_t since,
+    struct merr *err)
+{
+	struct collect_ctx *cc = ctx;
+	struct store_blob_rec rec;
+	int rc;
+
+	if (pool_referenced(cc->t, h) || hashes_has(cc->kept, h))
+		return cc->dry_run ? 0 : STORE_GC_UNQUEUE;
+	if (cc->now - since < cc->grace) {
+		if (store_blob_get(cc->t, h, &rec, NULL) == 0)
+			cc->st->bytes_pending += rec.size;
+		cc->st->blobs_pending++;
+		return 0;
+	}
+	rc = store_blob_get(cc->t, h, &rec, err);
+	if (rc == 0) {
+		cc->st->blobs_removed++;
+		cc->st->bytes_removed += rec.size;
+		hashes_add(cc->gone, h);
+		if (!cc->dry_run)
+			rc = store_blob_del(cc->t, h, err);
+	} else if (rc == MERR_NOTFOUND) {
+		rc = 0;
+	}
+	if (rc)
+		return rc;
+	return cc->dry_run ? 0 : STORE_GC_UNQUEUE;
+}
+
 /*
  * The queue: each entry unreferenced since a time. Referenced again:
  * unqueued. Past the grace: removed (rows now, files after the commit).
  */
 static int
-collect(struct store *s, struct store_txn *t, const struct hashes *kept,
-    long grace, bool dry_run, struct hashes *gone, struct gc_stats *st,
-    struct merr *err)
+collect(struct store_txn *t, const struct hashes *kept, long grace,
+    bool dry_run, struct hashes *gone, struct gc_stats *st, struct merr *err)
 {
-	struct store_cursor *c;
-	const void *k, *v;
-	size_t kl, vl;
-	int64_t now = (int64_t)time(NULL);
-	int rc;
+	struct collect_ctx cc = { t, kept, grace, dry_run,
+	    (int64_t)time(NULL), gone, st };
 
-	rc = store_cursor_open(t, TBL_GC, &c, err);
-	if (rc)
-		return rc;
-	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl, err);
-	    rc == 1; ) {
-		unsigned char h[HASH_LEN];
-		struct store_blob_rec rec;
-		int64_t since = vl == 8 ? (int64_t)be64_get(v) : 0;
-		bool del = false;
-
-		if (kl != HASH_LEN) {
-			rc = store_cursor_next(c, &k, &kl, &v, &vl, err);
-			continue;
-		}
-		memcpy(h, k, HASH_LEN);
-		if (pool_referenced(t, h) || hashes_has(kept, h)) {
-			del = true;
-		} else if (now - since >= grace) {
-			rc = store_blob_get(t, h, &rec, err);
-			if (rc == 0) {
-				st->blobs_removed++;
-				st->bytes_removed += rec.size;
-				hashes_add(gone, h);
-				if (!dry_run)
-					rc = store_blob_del(t, h, err);
-			} else if (rc == MERR_NOTFOUND) {
-				rc = 0;
-			}
-			if (rc)
-				break;
-			del = true;
-		} else {
-			if (store_blob_get(t, h, &rec, NULL) == 0)
-				st->bytes_pending += rec.size;
-			st->blobs_pending++;
-		}
-		if (del && !dry_run) {
-			rc = store_cursor_del(c, err);
-			if (rc)
-				break;
-			rc = store_cursor_seek(c, h, HASH_LEN, &k, &kl, &v,
-			    &vl, err);
-			continue;
-		}
-		rc = store_cursor_next(c, &k, &kl, &v, &vl, err);
-	}
-	store_cursor_close(c);
-	(void)s;
-	return rc < 0 ? rc : 0;
-}
-
-/* A fan-out directory's name: two lowercase hex digits. */
-static bool
-fanout_name(const char *name)
-{
-	return strlen(name) == 2 && strspn(name, "0123456789abcdef") == 2;
+	return store_gc_each(t, collect_one, &cc, err);
 }
 
 /*
- * One fan-out directory blobs/ab/cd (fd): each file named like a blob of
- * that directory that the blobs table does not list and whose mtime is
- * older than grace is unlinked. One short read transaction per directory.
- * Syncs add rows only under the writer lock, which the caller holds, but a
- * channel move lists its new Release files under the channel lock alone:
- * so the first orphan found in a directory makes the walk take the channel
- * lock and look at the directory again, holding it until the directory
- * ends. A move then either listed the file first (it is skipped) or runs
- * after the unlink (it writes the file again). A file not named like a
- * blob is left alone (fsck names it).
+ * The orphan sweep, as callbacks of store_blob_walk(): each file named
+ * like a blob of its fan-out directory that the blobs table does not list
+ * and whose mtime is older than grace is unlinked. One short read
+ * transaction per directory. Syncs add rows only under the writer lock,
+ * which the caller holds, but a channel move lists its new Release files
+ * under the channel lock alone: so the first orphan found in a directory
+ * makes the sweep take the channel lock and read the directory again,
+ * holding it until the directory ends. A move then either listed the file
+ * first (it is skipped) or runs after the unlink (it writes the file
+ * again). A file not named like a blob is left alone (fsck names it).
  */
+struct sweep {
+	struct store *s;
+	long grace;
+	bool dry_run;
+	int64_t start;		/* when the walk began */
+	int64_t now;		/* when this directory's read began */
+	int64_t since;		/* skip directories older; 0: walk them all */
+	struct gc_stats *st, st0;	/* st0: as the directory began */
+	struct store_txn *t;
+	bool locked;		/* the channel lock, for this directory */
+};
+
 static int
-sweep_dir(struct store *s, int fd, const char *path, const char *prefix,
-    long grace, bool dry_run, struct gc_stats *st, struct merr *err)
+sweep_dir_begin(void *ctx, const char *path, int fd, struct merr *err)
 {
-	struct store_txn *t = NULL;
-	struct gc_stats st0 = *st;
-	struct dirent *e;
-	DIR *d;
-	int64_t now = (int64_t)time(NULL);
-	bool locked = false;
+	struct sweep *sw = ctx;
+	struct stat ms;
+
+	if (sw->since > 0 && fstat(fd, &ms) == 0 &&
+	    (int64_t)ms.st_mtime < sw->since) {
+		sw->st->orphan_dirs_skipped++;
+		return STORE_WALK_SKIP;
+	}
+	sw->st->orphan_dirs_walked++;
+	sw->now = (int64_t)time(NULL);
+	sw->st0 = *sw->st;
+	sw->locked = false;
+	sw->t = NULL;
+	return store_txn_begin(sw->s, false, &sw->t, err);
+}
+
+static void
+sweep_dir_end(void *ctx, const char *path)
+{
+	struct sweep *sw = ctx;
+
+	if (sw->t != NULL)
+		store_txn_abort(sw->t);
+	sw->t = NULL;
+	if (sw->locked)
+		store_unlock_channels(sw->s);
+	sw->locked = false;
+}
+
+static int
+sweep_file(void *ctx, const char *path, int fd, const char *name,
+    const unsigned char *h, struct merr *err)
+{
+	struct sweep *sw = ctx;
+	struct store_blob_rec rec;
+	struct stat sb;
 	int rc;
 
-	d = fdopendir(fd);
-	if (d == NULL) {
-		rc = merr_errno(err, "cannot read '%s'", path);
-		close(fd);
+	rc = store_blob_get(sw->t, h, &rec, err);
+	if (rc == 0)
+		return 0;	/* listed: collect()'s business */
+	if (rc != MERR_NOTFOUND)
 		return rc;
+	if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return merr_errno(err, "cannot stat '%s/%s'", path, name);
 	}
-	rc = store_txn_begin(s, false, &t, err);
-	while (rc == 0) {
-		unsigned char h[HASH_LEN];
-		struct store_blob_rec rec;
-		struct stat sb;
-
-		errno = 0;
-		e = readdir(d);
-		if (e == NULL) {
-			if (errno)
-				rc = merr_errno(err, "cannot read '%s'", path);
-			break;
-		}
-		if (strncmp(e->d_name, prefix, 4) != 0 ||
-		    hash_from_hex(e->d_name, strlen(e->d_name), h))
-			continue;
-		rc = store_blob_get(t, h, &rec, err);
-		if (rc == 0)
-			continue;	/* listed: collect()'s business */
-		if (rc != MERR_NOTFOUND)
-			break;
-		rc = 0;
-		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			rc = merr_errno(err, "cannot stat '%s/%s'", path,
-			    e->d_name);
-			break;
-		}
-		if (!S_ISREG(sb.st_mode))
-			continue;
-		if (now - (int64_t)sb.st_mtime < grace) {
-			st->orphans_pending++;
-			continue;
-		}
-		if (!dry_run && !locked) {
-			/* Again from the top, under the channel lock. */
-			store_txn_abort(t);
-			t = NULL;
-			rc = store_lock_channels(s, "gc", true, err);
-			if (rc)
-				break;
-			locked = true;
-			*st = st0;
-			rewinddir(d);
-			rc = store_txn_begin(s, false, &t, err);
-			continue;
-		}
-		if (!dry_run && unlinkat(dirfd(d), e->d_name, 0) < 0) {
-			if (errno != ENOENT)
-				log_warn("cannot remove '%s/%s': %s", path,
-				    e->d_name, strerror(errno));
-			continue;
-		}
-		st->orphans_removed++;
-		st->orphan_bytes_removed += (uint64_t)sb.st_size;
+	if (!S_ISREG(sb.st_mode))
+		return 0;
+	if (sw->now - (int64_t)sb.st_mtime < sw->grace) {
+		sw->st->orphans_pending++;
+		return 0;
 	}
-	if (t != NULL)
-		store_txn_abort(t);
-	if (locked)
-		store_unlock_channels(s);
-	closedir(d);
-	return rc;
+	if (!sw->dry_run && !sw->locked) {
+		/* Again from the top, under the channel lock. */
+		store_txn_abort(sw->t);
+		sw->t = NULL;
+		rc = store_lock_channels(sw->s, "gc", true, err);
+		if (rc)
+			return rc;
+		sw->locked = true;
+		*sw->st = sw->st0;
+		rc = store_txn_begin(sw->s, false, &sw->t, err);
+		return rc ? rc : STORE_WALK_AGAIN;
+	}
+	if (!sw->dry_run && unlinkat(fd, name, 0) < 0) {
+		if (errno != ENOENT)
+			log_warn("cannot remove '%s/%s': %s", path, name,
+			    strerror(errno));
+		return 0;
+	}
+	sw->st->orphans_removed++;
+	sw->st->orphan_bytes_removed += (uint64_t)sb.st_size;
+	return 0;
 }
 
 /*
@@ -705,80 +653,22 @@ static int
 sweep_orphans(struct store *s, long grace, bool dry_run, struct gc_stats *st,
     struct merr *err)
 {
-	char *top = xasprintf("%s/blobs", store_dir(s));
 	char *mark = xasprintf("%s/%s", store_dir(s), SWEEP_MARK);
-	int64_t start = (int64_t)time(NULL), since = 0;
-	struct dirent *e1, *e2;
+	struct sweep sw = { s, grace, dry_run, (int64_t)time(NULL), 0, 0, st,
+	    { 0 }, NULL, false };
+	struct store_blob_walk w = { true, sweep_dir_begin, sweep_file,
+	    sweep_dir_end, &sw };
 	struct stat ms;
-	DIR *d1, *d2;
-	int rc = 0;
+	int rc;
 
 	if (lstat(mark, &ms) == 0 && S_ISREG(ms.st_mode) &&
-	    start - (int64_t)ms.st_mtime < SWEEP_FULL &&
-	    (int64_t)ms.st_mtime <= start)
-		since = (int64_t)ms.st_mtime - grace - 1;
+	    sw.start - (int64_t)ms.st_mtime < SWEEP_FULL &&
+	    (int64_t)ms.st_mtime <= sw.start)
+		sw.since = (int64_t)ms.st_mtime - grace - 1;
 	free(mark);
-
-	d1 = opendir(top);
-	if (d1 == NULL)
-		rc = merr_errno(err, "cannot open '%s'", top);
-	while (rc == 0) {
-		char *p1;
-
-		errno = 0;
-		e1 = readdir(d1);
-		if (e1 == NULL) {
-			if (errno)
-				rc = merr_errno(err, "cannot read '%s'", top);
-			break;
-		}
-		if (!fanout_name(e1->d_name))
-			continue;
-		p1 = xasprintf("%s/%s", top, e1->d_name);
-		d2 = opendir(p1);
-		if (d2 == NULL)
-			rc = merr_errno(err, "cannot open '%s'", p1);
-		while (rc == 0) {
-			char prefix[5], *p2;
-			int fd;
-
-			errno = 0;
-			e2 = readdir(d2);
-			if (e2 == NULL) {
-				if (errno)
-					rc = merr_errno(err, "cannot read "
-					    "'%s'", p1);
-				break;
-			}
-			if (!fanout_name(e2->d_name))
-				continue;
-			snprintf(prefix, sizeof(prefix), "%s%s", e1->d_name,
-			    e2->d_name);
-			p2 = xasprintf("%s/%s", p1, e2->d_name);
-			fd = openat(dirfd(d2), e2->d_name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0) {
-				rc = merr_errno(err, "cannot open '%s'", p2);
-			} else if (since > 0 && fstat(fd, &ms) == 0 &&
-			    (int64_t)ms.st_mtime < since) {
-				st->orphan_dirs_skipped++;
-				close(fd);
-			} else {
-				st->orphan_dirs_walked++;
-				rc = sweep_dir(s, fd, p2, prefix, grace,
-				    dry_run, st, err);
-			}
-			free(p2);
-		}
-		if (d2)
-			closedir(d2);
-		free(p1);
-	}
-	if (d1)
-		closedir(d1);
-	free(top);
-	if (rc == 0 && since == 0 && !dry_run)
-		sweep_mark(s, start);
+	rc = store_blob_walk(s, &w, err);
+	if (rc == 0 && sw.since == 0 && !dry_run)
+		sweep_mark(s, sw.start);
 	return rc;
 }
 
@@ -824,11 +714,11 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 		    err);
 	}
 	for (i = 0; rc == 0 && i < cand.n; i++)
-		rc = gc_queue(t, cand.h[i], now, err);
+		rc = store_gc_queue(t, cand.h[i], now, err);
 	if (rc == 0)
 		rc = kept_dists(t, &kept, err);
 	if (rc == 0)
-		rc = collect(s, t, &kept, grace, dry_run, &gone, st, err);
+		rc = collect(t, &kept, grace, dry_run, &gone, st, err);
 	if (rc || dry_run) {
 		store_txn_abort(t);
 	} else {
@@ -993,7 +883,7 @@ gc_drop(struct store *s, const struct conf *c, const char *mirror,
 	}
 	rc = drop_unkept(t, mirror, v, n, maxseq, false, &cand, st, err);
 	for (i = 0; rc == 0 && i < cand.n; i++)
-		rc = gc_queue(t, cand.h[i], now, err);
+		rc = store_gc_queue(t, cand.h[i], now, err);
 	st->blobs_queued = cand.n;
 	if (rc == 0) {
 		rc = store_txn_commit(t, err);

@@ -58,9 +58,8 @@ int gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
     long grace, bool dry_run, struct gc_stats *st, struct merr *err);
 
 /*
- * Queues blob h as unreferenced since now (an earlier time is kept): for
- * writers that drop a reference outside gc (a channel's old Release
- * files, blobs of a failed sync).
+ * The old name of store_gc_queue() (store.h), which owns the gc queue:
+ * kept for sync/ until it calls store_gc_queue (issue 14).
  */
 int gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN],
     int64_t now, struct merr *err);

@@ -324,6 +324,57 @@ is_snap_id(const char *s)
 #undef TWO
 }
 
+struct snap_each_ctx {
+	struct store_txn *t;
+	const char *mirror;	/* NULL: the key names it */
+	snap_each_fn fn;
+	void *ctx;
+};
+
+/* One TBL_SNAPS key: "mirror\0ID", or the ID after a mirror's prefix. */
+static int
+snap_each_one(void *ctx, const char *key, size_t kl, const void *v,
+    size_t vl, struct merr *err)
+{
+	struct snap_each_ctx *ec = ctx;
+	const char *nul = ec->mirror ? key - 1 : memchr(key, '\0', kl);
+	char *mirror, *id;
+	struct snap sn;
+	int rc;
+
+	if (ec->mirror && kl != SNAP_ID_LEN)
+		return 0;
+	if (nul == NULL)
+		return 0;
+	mirror = ec->mirror ? xstrdup(ec->mirror) :
+	    xstrndup(key, (size_t)(nul - key));
+	id = xstrndup(nul + 1, kl - (size_t)(nul + 1 - key));
+	rc = snap_load(ec->t, mirror, id, &sn, err);
+	if (rc == 0) {
+		rc = ec->fn(ec->ctx, mirror, &sn, err);
+		snap_release(&sn);
+	}
+	free(mirror);
+	free(id);
+	return rc < 0 ? rc : 0;
+}
+
+int
+snap_each(struct store_txn *t, const char *mirror, snap_each_fn fn,
+    void *ctx, struct merr *err)
+{
+	struct snap_each_ctx ec = { t, mirror, fn, ctx };
+	struct buf k = BUF_INIT;
+	int rc;
+
+	if (mirror)
+		snap_key(&k, mirror, NULL);
+	rc = store_scan_prefix(t, TBL_SNAPS, k.p, k.len, snap_each_one, &ec,
+	    err);
+	buf_release(&k);
+	return rc;
+}
+
 int
 snap_list(struct store_txn *t, const char *mirror, char ***ids, size_t *n,
     struct merr *err)
@@ -719,7 +770,7 @@ commit_blob(struct commit_ctx *c, const unsigned char h[HASH_LEN],
 	struct store_blob_rec rec;
 	int rc;
 
-	rc = store_del(c->txn, TBL_GC, h, HASH_LEN, err);
+	rc = store_gc_unqueue(c->txn, h, err);
 	if (rc && rc != MERR_NOTFOUND)
 		return rc;
 	rc = store_blob_get(c->txn, h, &rec, err);

@@ -97,6 +97,18 @@ int snap_load(struct store_txn *t, const char *mirror, const char *ref,
 int snap_list(struct store_txn *t, const char *mirror, char ***ids,
     size_t *n, struct merr *err);
 void snap_list_free(char **ids, size_t n);
+/*
+ * Calls fn for each snapshot of mirror (NULL: of every mirror in the
+ * store, configured or not), oldest first (by mirror, then ID), loaded
+ * as snap_load loads it; sn is valid during the call. fn returns 0 to go
+ * on or a negative code that ends the walk and is returned; so does a
+ * manifest that does not parse. Reads every manifest: for fsck and gc,
+ * not for a request.
+ */
+typedef int (*snap_each_fn)(void *ctx, const char *mirror,
+    const struct snap *sn, struct merr *err);
+int snap_each(struct store_txn *t, const char *mirror, snap_each_fn fn,
+    void *ctx, struct merr *err);
 
 /* Per-suite sync state (TBL_STATE). */
 struct snap_state {

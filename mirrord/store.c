@@ -1,36 +1,27 @@
 /*
- * store.c: the content-addressed blob store and its LMDB index.
+ * store.c: the store's LMDB environment: opening it, its map, its
+ * transactions, tables and cursors.
  *
- * This is the only file that calls LMDB; every LMDB error is translated
- * here, once, into MERR_STORE (or MERR_NOTFOUND for MDB_NOTFOUND) with
- * mdb_strerror()'s text and the operation as context.
- *
- * Blob writes are the hot path of a sync (tens of thousands per run), so
- * they cost as few system calls as we can manage: mkostemp, fchmod, the
- * writes, close, rename (plus a mkdir the first time a fan-out directory
- * is needed). Nothing is fsync'ed per file; store_sync() is the one
- * barrier before the LMDB commit that names the new blobs.
+ * With store_blobs.c, the only file that calls LMDB; every LMDB error is
+ * translated here, once, into MERR_STORE (or MERR_NOTFOUND for
+ * MDB_NOTFOUND) with mdb_strerror()'s text and the operation as context.
+ * Blob files are blob.c's, the locks store_lock.c's.
  */
 #include "mirrord/common.h"
 
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include <dirent.h>
-#include <ftw.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
 
 #include "mirrord/fault.h"
 #include "mirrord/hash.h"
-#include "mirrord/store.h"
+#include "mirrord/store_int.h"
 
 /*
  * The map is reserved address space, not disk: the data file grows only
@@ -66,13 +57,8 @@
  */
 #define STORE_MAPSIZE_ENV	"MIRRORD_TEST_MAPSIZE"
 
-/* On-disk size of a blobs table value: le64 size, le64 first_seen. */
-#define BLOB_REC_LEN	16
 
-/* Longest holder text we read back from the lock file. */
-#define LOCK_TEXT_MAX	256
-
-static const char *const table_names[TBL_COUNT] = {
+const char *const store_table_names[TBL_COUNT] = {
 	[TBL_BLOBS] = "blobs",
 	[TBL_SNAPS] = "snaps",
 	[TBL_STATE] = "state",
@@ -84,64 +70,10 @@ static const char *const table_names[TBL_COUNT] = {
 	[TBL_GC] = "gc",
 };
 
-struct store {
-	char *dir;
-	MDB_env *env;
-	MDB_dbi dbi[TBL_COUNT];
-	/* False for a table missing from a read-only open: it reads empty. */
-	bool has[TBL_COUNT];
-	bool write;
-	int dirfd;		/* the store directory, for syncfs() */
-	int lock_fd;		/* -1 unless store_lock() holds the lock */
-	int chan_fd;		/* -1 unless store_lock_channels() holds it */
-	unsigned long tmp_seq;	/* names this process's temp files */
-
-	/*
-	 * The map. env, mapsize and the map itself change only under the
-	 * write side of maplock; depth counts this thread's open
-	 * transactions, of which the outermost holds the read side.
-	 */
-	pthread_rwlock_t maplock;
-	pthread_key_t depth;
-	bool map_init;		/* maplock and depth were created */
-	size_t mapsize;		/* the map this process has, bytes */
-	size_t psize;		/* LMDB's page size */
-	size_t grow_failed;	/* mapsize at which growing failed, or 0 */
-	int map_rc;		/* why env is NULL (a remap failed) */
-	atomic_bool full;	/* a write failed with MDB_MAP_FULL */
-};
-
-/*
- * Open cursors are tracked by their transaction so that ending the
- * transaction closes them: store_cursor_close() is then safe before or
- * after the transaction ends, which LMDB alone does not allow.
- */
-struct store_cursor {
-	struct store_txn *t;	/* NULL once the transaction ended */
-	MDB_cursor *c;		/* NULL for a missing (empty) table */
-	struct store_cursor *prev, *next;
-};
-
-struct store_txn {
-	struct store *s;
-	MDB_txn *txn;
-	bool write;
-	struct store_cursor *cursors;
-	/* Blob rows and bytes added (negative: removed) by this txn. */
-	int64_t dblobs, dbytes;
-};
-
-static int store_blob_totals_init(struct store *s, struct merr *err);
-static int store_blob_totals_flush(struct store_txn *t, struct merr *err);
-
 /*
  * The one translation of an LMDB return code: "<context>: <mdb text>".
  */
-static int
-store_mdb_err(struct merr *err, int rc, const char *fmt, ...)
-    ATTR_PRINTF(3, 4);
-
-static int
+int
 store_mdb_err(struct merr *err, int rc, const char *fmt, ...)
 {
 	char what[768];
@@ -155,28 +87,8 @@ store_mdb_err(struct merr *err, int rc, const char *fmt, ...)
 	return merr_set(err, MERR_STORE, "%s: %s", what, mdb_strerror(rc));
 }
 
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Creates one directory; an existing one is fine. */
-static int
+int
 store_mkdir(const char *path, mode_t mode, struct merr *err)
 {
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -199,14 +111,14 @@ store_open_tables(struct store *s, bool create, struct merr *err)
 		    "transaction", s->dir);
 	for (i = 0; i < TBL_COUNT; i++) {
 		s->has[i] = false;
-		rc = mdb_dbi_open(txn, table_names[i],
+		rc = mdb_dbi_open(txn, store_table_names[i],
 		    create ? MDB_CREATE : 0, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND && !create)
 			continue;	/* never written: reads as empty */
 		if (rc) {
 			mdb_txn_abort(txn);
 			return store_mdb_err(err, rc, "store '%s': cannot open "
-			    "table '%s'", s->dir, table_names[i]);
+			    "table '%s'", s->dir, store_table_names[i]);
 		}
 		s->has[i] = true;
 	}
@@ -298,21 +210,19 @@ store_first_mapsize(void)
 	return (size_t)n;
 }
 
-int
-store_open(const char *dir, bool write, struct store **out,
+/*
+ * A struct store for dir (n bytes, no trailing slash), with no files
+ * opened yet: its map lock and thread key made. Fails only if those
+ * cannot be made.
+ */
+static int
+store_new(const char *dir, size_t n, bool write, struct store **out,
     struct merr *err)
 {
 	struct store *s;
-	char *path = NULL;
-	size_t n = strlen(dir);
-	size_t mapsize;
 	pthread_rwlockattr_t attr;
-	int rc, dead;
+	int rc;
 
-	if (n == 0)
-		return merr_set(err, MERR_INVAL, "empty store directory");
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
 	s = xcalloc(1, sizeof(*s));
 	s->dir = xstrndup(dir, n);
 	s->write = write;
@@ -344,26 +254,35 @@ store_open(const char *dir, bool write, struct store **out,
 		    "lock", dir);
 	}
 	s->map_init = true;
+	*out = s;
+	return 0;
+}
 
-	if (write) {
-		static const struct {
-			const char *name;
-			mode_t mode;
-		} sub[] = {
-			{ "blobs", 0755 }, { "tmp", 0700 }, { "index", 0755 }
-		};
-		size_t i;
+/*
+ * A writer makes the store's directories; a reader checks that there is
+ * a store first, as LMDB would create index/lock.mdb.
+ */
+static int
+store_open_dirs(struct store *s, struct merr *err)
+{
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} sub[] = {
+		{ "blobs", 0755 }, { "tmp", 0700 }, { "index", 0755 }
+	};
+	char *path = NULL;
+	size_t i;
+	int rc = 0;
 
+	if (s->write) {
 		rc = mkdir_p(s->dir, 0755, err);
 		for (i = 0; rc == 0 && i < ARRAY_SIZE(sub); i++) {
 			free(path);
 			path = xasprintf("%s/%s", s->dir, sub[i].name);
 			rc = store_mkdir(path, sub[i].mode, err);
 		}
-		if (rc)
-			goto fail;
 	} else {
-		/* Check first: LMDB would create index/lock.mdb. */
 		path = xasprintf("%s/index/data.mdb", s->dir);
 		if (access(path, F_OK) < 0) {
 			if (errno == ENOENT || errno == ENOTDIR)
@@ -372,18 +291,22 @@ store_open(const char *dir, bool write, struct store **out,
 			else
 				rc = merr_errno(err, "cannot access '%s'",
 				    path);
-			goto fail;
 		}
 	}
-
-	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0) {
-		rc = merr_errno(err, "cannot open store '%s'", s->dir);
-		goto fail;
-	}
-
 	free(path);
-	path = xasprintf("%s/index", s->dir);
+	return rc;
+}
+
+/*
+ * Maps the index and opens its tables; frees the reader slots of killed
+ * processes; a writer makes the blob counters if there are none.
+ */
+static int
+store_open_index(struct store *s, struct merr *err)
+{
+	size_t mapsize;
+	int rc, dead;
+
 	/*
 	 * Some environments cannot reserve 64 GiB of address space (ulimit
 	 * -v, valgrind): mmap then fails with EINVAL or ENOMEM and we retry
@@ -392,33 +315,52 @@ store_open(const char *dir, bool write, struct store **out,
 	mapsize = store_first_mapsize();
 	rc = store_env_map(s, mapsize, mapsize < STORE_MAPSIZE_MIN ?
 	    mapsize : STORE_MAPSIZE_MIN);
-	if (rc == ENOENT && !write) {
-		rc = merr_set(err, MERR_NOTFOUND, "no store at '%s'", s->dir);
-		goto fail;
-	}
-	if (rc) {
-		rc = store_mdb_err(err, rc, "cannot open '%s'", path);
-		goto fail;
-	}
+	if (rc == ENOENT && !s->write)
+		return merr_set(err, MERR_NOTFOUND, "no store at '%s'",
+		    s->dir);
+	if (rc)
+		return store_mdb_err(err, rc, "cannot open '%s/index'",
+		    s->dir);
 	/* Free the reader slots of killed processes. */
 	rc = mdb_reader_check(s->env, &dead);
-	if (rc) {
-		rc = store_mdb_err(err, rc, "store '%s': cannot check "
-		    "readers", s->dir);
-		goto fail;
-	}
-	rc = store_open_tables(s, write, err);
-	if (rc == 0 && write)
-		rc = store_blob_totals_init(s, err);
 	if (rc)
-		goto fail;
-	free(path);
+		return store_mdb_err(err, rc, "store '%s': cannot check "
+		    "readers", s->dir);
+	rc = store_open_tables(s, s->write, err);
+	if (rc == 0 && s->write)
+		rc = store_blob_totals_init(s, err);
+	return rc;
+}
+
+int
+store_open(const char *dir, bool write, struct store **out,
+    struct merr *err)
+{
+	struct store *s = NULL;
+	size_t n = strlen(dir);
+	int rc;
+
+	if (n == 0)
+		return merr_set(err, MERR_INVAL, "empty store directory");
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	rc = store_new(dir, n, write, &s, err);
+	if (rc)
+		return rc;
+	rc = store_open_dirs(s, err);
+	if (rc == 0) {
+		s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->dirfd < 0)
+			rc = merr_errno(err, "cannot open store '%s'", s->dir);
+	}
+	if (rc == 0)
+		rc = store_open_index(s, err);
+	if (rc) {
+		store_close(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
-fail:
-	free(path);
-	store_close(s);
-	return rc;
 }
 
 void
@@ -444,147 +386,6 @@ const char *
 store_dir(const struct store *s)
 {
 	return s->dir;
-}
-
-/*
- * Describes the holder of lock file fd from its "pid what" text: "<which>
- * '<store>' is (are: plural which) locked by ...".
- */
-static int
-lock_busy(struct store *s, const char *which, bool are, int fd,
-    struct merr *err)
-{
-	char text[LOCK_TEXT_MAX + 1], *sp, *nl;
-	uint64_t pid;
-	ssize_t n;
-
-	do
-		n = pread(fd, text, LOCK_TEXT_MAX, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		n = 0;
-	text[n] = '\0';
-	if ((nl = strchr(text, '\n')) != NULL)
-		*nl = '\0';
-	sp = strchr(text, ' ');
-	/* The holder may not have written its name yet. */
-	if (sp == NULL || parse_u64(text, (size_t)(sp - text), INT32_MAX,
-	    &pid) != 0)
-		return merr_set(err, MERR_BUSY, "%s '%s' %s locked by "
-		    "another process", which, s->dir, are ? "are" : "is");
-	return merr_set(err, MERR_BUSY, "%s '%s' %s locked by pid %llu "
-	    "(%s)", which, s->dir, are ? "are" : "is",
-	    (unsigned long long)pid, sp + 1);
-}
-
-/*
- * Takes the flock on <store>/name into *fdp and writes "pid what" into
- * the file; which names the lock in messages.
- */
-static int
-lock_take(struct store *s, const char *name, const char *which, int *fdp,
-    const char *what, bool wait, struct merr *err)
-{
-	char *path, *text;
-	size_t len;
-	ssize_t n;
-	int fd, rc;
-
-	if (*fdp >= 0)
-		return merr_set(err, MERR_BUSY, "%s '%s' %s already "
-		    "locked by this process", which, s->dir,
-		    fdp == &s->chan_fd ? "are" : "is");
-	path = xasprintf("%s/%s", s->dir, name);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = merr_errno(err, "cannot open '%s'", path);
-		free(path);
-		return rc;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
-			rc = merr_errno(err, "cannot lock '%s'", path);
-			goto fail;
-		}
-		if (!wait) {
-			rc = lock_busy(s, which, fdp == &s->chan_fd, fd,
-			    err);
-			goto fail;
-		}
-		/* The caller logged the holder; now we block. */
-		while (flock(fd, LOCK_EX) < 0) {
-			if (errno != EINTR) {
-				rc = merr_errno(err, "cannot lock '%s'", path);
-				goto fail;
-			}
-		}
-	}
-	text = xasprintf("%ld %s\n", (long)getpid(), what);
-	len = strlen(text);
-	if (ftruncate(fd, 0) < 0) {
-		rc = merr_errno(err, "cannot truncate '%s'", path);
-		free(text);
-		goto fail;
-	}
-	do
-		n = pwrite(fd, text, len, 0);
-	while (n < 0 && errno == EINTR);
-	free(text);
-	if (n < 0 || (size_t)n != len) {
-		if (n >= 0)
-			errno = EIO;
-		rc = merr_errno(err, "cannot write '%s'", path);
-		goto fail;
-	}
-	free(path);
-	*fdp = fd;
-	return 0;
-fail:
-	close(fd);	/* releases the flock if we took it */
-	free(path);
-	return rc;
-}
-
-static void
-lock_drop(int *fdp)
-{
-	if (*fdp < 0)
-		return;
-	/*
-	 * Clear the holder text while still holding the lock; the file stays
-	 * (unlinking a flock'ed file races with the next opener).
-	 */
-	if (ftruncate(*fdp, 0) < 0) {
-		/* Harmless: the next holder truncates it. */
-	}
-	close(*fdp);
-	*fdp = -1;
-}
-
-int
-store_lock(struct store *s, const char *what, bool wait, struct merr *err)
-{
-	return lock_take(s, "lock", "store", &s->lock_fd, what, wait, err);
-}
-
-void
-store_unlock(struct store *s)
-{
-	lock_drop(&s->lock_fd);
-}
-
-int
-store_lock_channels(struct store *s, const char *what, bool wait,
-    struct merr *err)
-{
-	return lock_take(s, "lock.channels", "channels of store",
-	    &s->chan_fd, what, wait, err);
-}
-
-void
-store_unlock_channels(struct store *s)
-{
-	lock_drop(&s->chan_fd);
 }
 
 int
@@ -897,11 +698,11 @@ store_get(struct store_txn *t, enum store_table tbl, const void *key,
 
 	if (!t->s->has[tbl])
 		return merr_set(err, MERR_NOTFOUND, "'%s': not found",
-		    table_names[tbl]);
+		    store_table_names[tbl]);
 	rc = mdb_get(t->txn, t->s->dbi[tbl], &k, &v);
 	if (rc)
 		return store_mdb_err(err, rc, "cannot get from '%s'",
-		    table_names[tbl]);
+		    store_table_names[tbl]);
 	*val = v.mv_data;
 	*vlen = v.mv_size;
 	return 0;
@@ -919,7 +720,7 @@ store_put(struct store_txn *t, enum store_table tbl, const void *key,
 		return store_full_err(t->s, err, "cannot put");
 	if (rc)
 		return store_mdb_err(err, rc, "cannot put into '%s'",
-		    table_names[tbl]);
+		    store_table_names[tbl]);
 	return 0;
 }
 
@@ -935,7 +736,7 @@ store_del(struct store_txn *t, enum store_table tbl, const void *key,
 		return store_full_err(t->s, err, "cannot delete");
 	if (rc)
 		return store_mdb_err(err, rc, "cannot delete from '%s'",
-		    table_names[tbl]);
+		    store_table_names[tbl]);
 	return 0;
 }
 
@@ -951,7 +752,7 @@ store_cursor_open(struct store_txn *t, enum store_table tbl,
 		if (rc) {
 			free(c);
 			return store_mdb_err(err, rc, "cannot open cursor on "
-			    "'%s'", table_names[tbl]);
+			    "'%s'", store_table_names[tbl]);
 		}
 	}
 	c->t = t;
@@ -1030,6 +831,31 @@ store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
 }
 
 int
+store_scan_prefix(struct store_txn *t, enum store_table tbl,
+    const void *prefix, size_t plen, store_scan_fn fn, void *ctx,
+    struct merr *err)
+{
+	struct store_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_cursor_open(t, tbl, &c, err);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, prefix, plen, &k, &kl, &v, &vl, err);
+	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
+		if (kl < plen || memcmp(k, prefix, plen))
+			break;
+		rc = fn(ctx, (const char *)k + plen, kl - plen, v, vl, err);
+		if (rc < 0)
+			break;
+	}
+	store_cursor_close(c);
+	return rc < 0 ? rc : 0;
+}
+
+int
 store_cursor_del(struct store_cursor *c, struct merr *err)
 {
 	int rc;
@@ -1063,650 +889,6 @@ store_cursor_close(struct store_cursor *c)
 			mdb_cursor_close(c->c);
 	}
 	free(c);
-}
-
-int
-store_blob_get(struct store_txn *t, const unsigned char h[HASH_LEN],
-    struct store_blob_rec *rec, struct merr *err)
-{
-	const void *v;
-	size_t vlen;
-	char hex[HASH_HEX_LEN + 1];
-	int rc;
-
-	rc = store_get(t, TBL_BLOBS, h, HASH_LEN, &v, &vlen, err);
-	if (rc) {
-		hash_to_hex(h, hex);
-		return merr_prefix(err, "blob '%s': ", hex);
-	}
-	if (vlen != BLOB_REC_LEN) {
-		hash_to_hex(h, hex);
-		return merr_set(err, MERR_STORE, "blob '%s': record of %zu "
-		    "bytes, expected %d", hex, vlen, BLOB_REC_LEN);
-	}
-	rec->size = get_le64(v);
-	rec->first_seen = (int64_t)get_le64((const unsigned char *)v + 8);
-	return 0;
-}
-
-int
-store_blob_put(struct store_txn *t, const unsigned char h[HASH_LEN],
-    uint64_t size, struct merr *err)
-{
-	struct store_blob_rec old;
-	struct merr e;
-	unsigned char v[BLOB_REC_LEN];
-	int64_t first_seen = (int64_t)time(NULL);
-	bool is_new = false;
-	int rc;
-
-	/* A local error: err stays untouched when the blob is new. */
-	rc = store_blob_get(t, h, &old, &e);
-	if (rc == 0) {
-		if (old.size == size)
-			return 0;	/* nothing to change: skip the write */
-		first_seen = old.first_seen;
-	} else if (rc == MERR_NOTFOUND) {
-		is_new = true;
-		old.size = 0;
-	} else {
-		if (err)
-			*err = e;
-		return rc;
-	}
-	put_le64(v, size);
-	put_le64(v + 8, (uint64_t)first_seen);
-	rc = store_put(t, TBL_BLOBS, h, HASH_LEN, v, sizeof(v), err);
-	if (rc)
-		return rc;
-	t->dblobs += is_new;
-	t->dbytes += (int64_t)size - (int64_t)old.size;
-	return 0;
-}
-
-int
-store_blob_del(struct store_txn *t, const unsigned char h[HASH_LEN],
-    struct merr *err)
-{
-	struct store_blob_rec rec;
-	int rc;
-
-	rc = store_blob_get(t, h, &rec, err);
-	if (rc == 0)
-		rc = store_del(t, TBL_BLOBS, h, HASH_LEN, err);
-	if (rc)
-		return rc;
-	t->dblobs--;
-	t->dbytes -= (int64_t)rec.size;
-	return 0;
-}
-
-/*
- * The blob counters: TBL_META "store.blobs" (no NUL, so no mirror's
- * "name\0key" row) -> format byte 1, be64 rows, be64 bytes. Written by the
- * commit that changes blob rows, so status reads two numbers instead of
- * every row; a store from before them gets them from one scan, at the
- * first open for writing.
- */
-#define BLOB_TOTALS_KEY "store.blobs"
-#define BLOB_TOTALS_LEN 17
-
-/* Counts the blob rows of txn the slow way. */
-static int
-store_blob_scan(MDB_txn *txn, struct store *s, uint64_t *n, uint64_t *bytes,
-    struct merr *err)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	*bytes = 0;
-	if (!s->has[TBL_BLOBS])
-		return 0;
-	rc = mdb_cursor_open(txn, s->dbi[TBL_BLOBS], &c);
-	if (rc)
-		return store_mdb_err(err, rc, "cannot open cursor on '%s'",
-		    table_names[TBL_BLOBS]);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != HASH_LEN || v.mv_size != BLOB_REC_LEN)
-			continue;	/* fsck reports those */
-		(*n)++;
-		*bytes += get_le64(v.mv_data);
-	}
-	mdb_cursor_close(c);
-	if (rc != MDB_NOTFOUND)
-		return store_mdb_err(err, rc, "cannot read '%s'",
-		    table_names[TBL_BLOBS]);
-	return 0;
-}
-
-/* The counters row of txn: 1 and the values, 0 if absent, or an error. */
-static int
-store_blob_totals_get(MDB_txn *txn, struct store *s, uint64_t *n,
-    uint64_t *bytes, struct merr *err)
-{
-	MDB_val k = { sizeof(BLOB_TOTALS_KEY) - 1, (void *)BLOB_TOTALS_KEY };
-	MDB_val v;
-	const unsigned char *p;
-	int rc;
-
-	if (!s->has[TBL_META])
-		return 0;
-	rc = mdb_get(txn, s->dbi[TBL_META], &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return store_mdb_err(err, rc, "cannot get from '%s'",
-		    table_names[TBL_META]);
-	p = v.mv_data;
-	if (v.mv_size != BLOB_TOTALS_LEN || p[0] != 1)
-		return 0;	/* not a format we know: count again */
-	*n = be64_get(p + 1);
-	*bytes = be64_get(p + 9);
-	return 1;
-}
-
-static int
-store_blob_totals_put(MDB_txn *txn, struct store *s, uint64_t n,
-    uint64_t bytes, struct merr *err)
-{
-	MDB_val k = { sizeof(BLOB_TOTALS_KEY) - 1, (void *)BLOB_TOTALS_KEY };
-	unsigned char p[BLOB_TOTALS_LEN];
-	MDB_val v = { sizeof(p), p };
-	int rc;
-
-	p[0] = 1;
-	be64_put(p + 1, n);
-	be64_put(p + 9, bytes);
-	rc = mdb_put(txn, s->dbi[TBL_META], &k, &v, 0);
-	if (rc)
-		return store_mdb_err(err, rc, "cannot put into '%s'",
-		    table_names[TBL_META]);
-	return 0;
-}
-
-/* Applies t's changes to the counters, before t commits. */
-static int
-store_blob_totals_flush(struct store_txn *t, struct merr *err)
-{
-	uint64_t n, bytes;
-	int rc;
-
-	rc = store_blob_totals_get(t->txn, t->s, &n, &bytes, err);
-	if (rc < 0)
-		return rc;
-	if (rc == 0) {
-		/* No row yet: the scan sees this txn's rows already. */
-		rc = store_blob_scan(t->txn, t->s, &n, &bytes, err);
-	} else if ((t->dblobs < 0 && (uint64_t)-t->dblobs > n) ||
-	    (t->dbytes < 0 && (uint64_t)-t->dbytes > bytes)) {
-		/* Counters below zero: they were wrong; count again. */
-		rc = store_blob_scan(t->txn, t->s, &n, &bytes, err);
-	} else {
-		n += (uint64_t)t->dblobs;
-		bytes += (uint64_t)t->dbytes;
-		rc = 0;
-	}
-	if (rc == 0)
-		rc = store_blob_totals_put(t->txn, t->s, n, bytes, err);
-	t->dblobs = 0;
-	t->dbytes = 0;
-	return rc;
-}
-
-/* At an open for writing: counts once if the store has no counters. */
-static int
-store_blob_totals_init(struct store *s, struct merr *err)
-{
-	MDB_txn *txn;
-	uint64_t n, bytes;
-	int rc;
-
-	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-	if (rc)
-		return store_mdb_err(err, rc, "store '%s': cannot begin "
-		    "transaction", s->dir);
-	rc = store_blob_totals_get(txn, s, &n, &bytes, err);
-	mdb_txn_abort(txn);
-	if (rc != 0)
-		return rc < 0 ? rc : 0;
-	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc)
-		return store_mdb_err(err, rc, "store '%s': cannot begin "
-		    "transaction", s->dir);
-	/* Another writer may have counted in between: look again. */
-	rc = store_blob_totals_get(txn, s, &n, &bytes, err);
-	if (rc == 0)
-		rc = store_blob_scan(txn, s, &n, &bytes, err);
-	if (rc == 0)
-		rc = store_blob_totals_put(txn, s, n, bytes, err);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return rc < 0 ? rc : 0;
-	}
-	rc = mdb_txn_commit(txn);
-	if (rc)
-		return store_mdb_err(err, rc, "store '%s': cannot commit",
-		    s->dir);
-	return 0;
-}
-
-int
-store_blob_totals(struct store_txn *t, uint64_t *n, uint64_t *bytes,
-    struct merr *err)
-{
-	int rc;
-
-	rc = store_blob_totals_get(t->txn, t->s, n, bytes, err);
-	if (rc < 0)
-		return rc;
-	if (rc == 0)	/* a store no writer opened since the counters */
-		return store_blob_scan(t->txn, t->s, n, bytes, err);
-	*n += (uint64_t)t->dblobs;
-	*bytes += (uint64_t)t->dbytes;
-	return 0;
-}
-
-char *
-store_blob_path(const struct store *s, const unsigned char h[HASH_LEN])
-{
-	char hex[HASH_HEX_LEN + 1];
-
-	hash_to_hex(h, hex);
-	return xasprintf("%s/blobs/%.2s/%.2s/%s", s->dir, hex, hex + 2, hex);
-}
-
-int
-store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
-    struct merr *err)
-{
-	char hex[HASH_HEX_LEN + 1];
-	char *path = store_blob_path(s, h);
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			hash_to_hex(h, hex);
-			fd = merr_set(err, MERR_NOTFOUND, "blob '%s' is not in "
-			    "store '%s'", hex, s->dir);
-		} else
-			fd = merr_errno(err, "cannot open '%s'", path);
-	}
-	free(path);
-	return fd;
-}
-
-/* Back to the released state: no fd, no temp file, no hash context. */
-static void
-blob_writer_release(struct blob_writer *w)
-{
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
-	free(w->tmp_path);
-	w->tmp_path = NULL;
-	hash_release(&w->hash);
-}
-
-int
-store_blob_begin(struct store *s, uint64_t cap, struct blob_writer *w,
-    struct merr *err)
-{
-	int rc;
-
-	memset(w, 0, sizeof(*w));
-	w->store = s;
-	w->cap = cap;
-	/*
-	 * "tmp/<pid>.<n>": unique among live writers (pids differ; a
-	 * process's counter never repeats; store_clean_tmp() keeps the
-	 * files of other live pids), and created 0644 in one call,
-	 * as blobs are public archive content that a serve process running
-	 * as another user reads. tmp/ itself is 0700, so nothing is
-	 * readable before it is verified. Leftovers of killed writers are
-	 * removed by store_clean_tmp(); a name they left is skipped.
-	 */
-	for (;;) {
-		w->tmp_path = xasprintf("%s/tmp/%ld.%lu", s->dir,
-		    (long)getpid(), s->tmp_seq++);
-		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC, 0644);
-		if (w->fd >= 0 || errno != EEXIST)
-			break;
-		free(w->tmp_path);
-	}
-	if (w->fd < 0) {
-		rc = merr_errno(err, "cannot create a temporary file in "
-		    "'%s/tmp'", s->dir);
-		blob_writer_release(w);
-		return rc;
-	}
-	hash_init(&w->hash);
-	return 0;
-}
-
-int
-store_blob_write(struct blob_writer *w, const void *data, size_t len,
-    struct merr *err)
-{
-	const char *p = data;
-	size_t left = len;
-
-	if (w->fd < 0)
-		return merr_set(err, MERR_INVAL, "blob writer is not open");
-	if (len > w->cap || w->size > w->cap - len)
-		return merr_set(err, MERR_LIMIT, "more than %llu bytes",
-		    (unsigned long long)w->cap);
-	while (left > 0) {
-		ssize_t n = fault_fail("write") < 0 ? -1 :
-		    write(w->fd, p, left);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return merr_errno(err, "cannot write '%s'",
-			    w->tmp_path);
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	hash_update(&w->hash, data, len);
-	w->size += len;
-	return 0;
-}
-
-int
-store_blob_rewind(struct blob_writer *w, struct merr *err)
-{
-	if (ftruncate(w->fd, 0) < 0)
-		return merr_errno(err, "cannot truncate '%s'", w->tmp_path);
-	if (lseek(w->fd, 0, SEEK_SET) < 0)
-		return merr_errno(err, "cannot seek '%s'", w->tmp_path);
-	hash_release(&w->hash);
-	hash_init(&w->hash);
-	w->size = 0;
-	return 0;
-}
-
-/*
- * Renames the temp file to blobs/ab/cd/<hex>. The fan-out directories are
- * made on demand: the rename is tried first (the common case once a store
- * is warm), then the leaf directory, then its parent.
- */
-static int
-store_blob_place(struct blob_writer *w, const unsigned char h[HASH_LEN],
-    struct merr *err)
-{
-	char *path = store_blob_path(w->store, h);
-	size_t n = strlen(path);
-	int rc = 0;
-
-	if (fault_fail("rename") == 0 && rename(w->tmp_path, path) == 0)
-		goto out;
-	if (errno != ENOENT) {
-		rc = merr_errno(err, "cannot rename '%s' to '%s'",
-		    w->tmp_path, path);
-		goto out;
-	}
-	/* path is ".../blobs/ab/cd/<64 hex>": cut it at the slashes. */
-	path[n - HASH_HEX_LEN - 1] = '\0';		/* .../blobs/ab/cd */
-	if (mkdir(path, 0755) < 0) {
-		if (errno == ENOENT) {
-			/* Then .../blobs/ab first. */
-			path[n - HASH_HEX_LEN - 4] = '\0';
-			rc = store_mkdir(path, 0755, err);
-			path[n - HASH_HEX_LEN - 4] = '/';
-			if (rc == 0)
-				rc = store_mkdir(path, 0755, err);
-		} else if (errno != EEXIST)
-			rc = merr_errno(err, "cannot create directory '%s'",
-			    path);
-		if (rc)
-			goto out;
-	}
-	path[n - HASH_HEX_LEN - 1] = '/';
-	if (rename(w->tmp_path, path) < 0)
-		rc = merr_errno(err, "cannot rename '%s' to '%s'",
-		    w->tmp_path, path);
-out:
-	free(path);
-	return rc;
-}
-
-int
-store_prepare_dirs(struct store *s, const unsigned char (*h)[HASH_LEN],
-    size_t n, struct merr *err)
-{
-	char *path = store_blob_path(s, h[0]);
-	size_t len = strlen(path) - HASH_HEX_LEN - 1, i;
-	unsigned char *made = xcalloc(65536 / 8, 1), *top = xcalloc(256, 1);
-	int rc = 0;
-
-	for (i = 0; i < n && rc == 0; i++) {
-		unsigned leaf = (unsigned)h[i][0] << 8 | h[i][1];
-		char hex[HASH_HEX_LEN + 1];
-
-		if (made[leaf / 8] & (1u << (leaf % 8)))
-			continue;
-		made[leaf / 8] |= (unsigned char)(1u << (leaf % 8));
-		hash_to_hex(h[i], hex);
-		/* .../blobs/ab/cd: patch the two fan-out names in place. */
-		memcpy(path + len - 5, hex, 2);
-		memcpy(path + len - 2, hex + 2, 2);
-		path[len] = '\0';
-		if (!top[h[i][0]]) {
-			path[len - 3] = '\0';
-			rc = store_mkdir(path, 0755, err);
-			path[len - 3] = '/';
-			top[h[i][0]] = 1;
-		}
-		if (rc == 0)
-			rc = store_mkdir(path, 0755, err);
-	}
-	free(made);
-	free(top);
-	free(path);
-	return rc;
-}
-
-int
-store_blob_finish(struct blob_writer *w, const unsigned char want[HASH_LEN],
-    uint64_t want_size, struct merr *err)
-{
-	unsigned char got[HASH_LEN];
-	char ghex[HASH_HEX_LEN + 1], whex[HASH_HEX_LEN + 1];
-	int rc;
-
-	if (w->size != want_size) {
-		rc = merr_set(err, MERR_VERIFY, "size mismatch: got %llu, "
-		    "expected %llu", (unsigned long long)w->size,
-		    (unsigned long long)want_size);
-		goto fail;
-	}
-	hash_final(&w->hash, got);
-	if (memcmp(got, want, HASH_LEN) != 0) {
-		hash_to_hex(got, ghex);
-		hash_to_hex(want, whex);
-		rc = merr_set(err, MERR_VERIFY, "sha256 mismatch: got %s, "
-		    "expected %s", ghex, whex);
-		goto fail;
-	}
-	rc = close(w->fd);
-	w->fd = -1;
-	if (rc < 0) {
-		rc = merr_errno(err, "cannot close '%s'", w->tmp_path);
-		goto fail;
-	}
-	rc = store_blob_place(w, want, err);
-	if (rc)
-		goto fail;
-	blob_writer_release(w);	/* the temp name is now the blob's */
-	return 0;
-fail:
-	store_blob_abort(w);
-	return rc;
-}
-
-void
-store_blob_abort(struct blob_writer *w)
-{
-	if (w->tmp_path)
-		unlink(w->tmp_path);
-	blob_writer_release(w);
-}
-
-int
-store_blob_adopt(struct store *s, const unsigned char h[HASH_LEN],
-    uint64_t size, bool *ok, struct merr *err)
-{
-	unsigned char got[HASH_LEN];
-	char *path = store_blob_path(s, h);
-	struct stat st;
-	uint64_t got_size;
-	int fd, rc = 0;
-
-	*ok = false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			rc = merr_errno(err, "cannot open '%s'", path);
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = merr_errno(err, "cannot stat '%s'", path);
-		goto out;
-	}
-	/* A wrong size needs no hashing. */
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size == size) {
-		rc = hash_fd(fd, got, &got_size, err);
-		if (rc) {
-			merr_prefix(err, "'%s': ", path);
-			goto out;
-		}
-		*ok = got_size == size && memcmp(got, h, HASH_LEN) == 0;
-	}
-	if (!*ok && unlink(path) < 0 && errno != ENOENT)
-		rc = merr_errno(err, "cannot remove '%s'", path);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	return rc;
-}
-
-static int
-clean_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 &&
-	    errno != ENOENT ? -1 : 0;
-}
-
-/*
- * The pid that owns tmp/ entry name ("<pid>.<n>", a blob being written,
- * or "mirrord-gpg.<pid>.XXXXXX", a verifier's GnuPG home), or 0.
- */
-static pid_t
-tmp_owner(const char *name)
-{
-	static const char gpg[] = "mirrord-gpg.";
-	const char *dot;
-	uint64_t pid;
-
-	if (strncmp(name, gpg, sizeof(gpg) - 1) == 0)
-		name += sizeof(gpg) - 1;
-	dot = strchr(name, '.');
-	if (dot == NULL || parse_u64(name, (size_t)(dot - name), INT32_MAX,
-	    &pid) != 0)
-		return 0;
-	return (pid_t)pid;
-}
-
-/*
- * True if tmp/ entry name belongs to another live process: a sync, gc or
- * channel move running beside us (they no longer exclude each other).
- * kill(0) fails with EPERM for a live process of another user.
- */
-static bool
-tmp_live(const char *name)
-{
-	pid_t pid = tmp_owner(name);
-
-	if (pid <= 0 || pid == getpid())
-		return false;
-	return kill(pid, 0) == 0 || errno == EPERM;
-}
-
-int
-store_clean_tmp(struct store *s, struct merr *err)
-{
-	char *path = xasprintf("%s/tmp", s->dir);
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
-
-	d = opendir(path);
-	if (d == NULL) {
-		rc = merr_errno(err, "cannot open '%s'", path);
-		free(path);
-		return rc;
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (de == NULL) {
-			if (errno != 0)
-				rc = merr_errno(err, "cannot read '%s'", path);
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0 || tmp_live(de->d_name))
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
-			continue;
-		/* A killed verifier's GnuPG home: a small tree. */
-		if (errno == EISDIR) {
-			char *sub = xasprintf("%s/%s", path, de->d_name);
-			int r = nftw(sub, clean_one, 8, FTW_DEPTH | FTW_PHYS);
-
-			free(sub);
-			if (r == 0)
-				continue;
-		}
-		rc = merr_errno(err, "cannot remove '%s/%s'", path,
-		    de->d_name);
-		break;
-	}
-	closedir(d);
-	free(path);
-	return rc;
-}
-
-int
-store_put_mem(struct store *s, const void *data, size_t len,
-    unsigned char h[HASH_LEN], struct merr *err)
-{
-	struct blob_writer w;
-	bool ok;
-	int rc;
-
-	hash_buf(data, len, h);
-	rc = store_blob_adopt(s, h, len, &ok, err);
-	if (rc || ok)
-		return rc;
-	rc = store_blob_begin(s, len, &w, err);
-	if (rc)
-		return rc;
-	rc = store_blob_write(&w, data, len, err);
-	if (rc) {
-		store_blob_abort(&w);
-		return rc;
-	}
-	return store_blob_finish(&w, h, len, err);
 }
 
 uint64_t

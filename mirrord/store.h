@@ -15,8 +15,34 @@
  * at its final path but not listed (a crash before the commit) is re-hashed
  * by store_blob_adopt() before use.
  *
- * This is the only file that calls LMDB. Tables are opaque key/value maps;
- * snap.c and channel.c give them meaning.
+ * The store module (store.c, store_blobs.c, store_lock.c, blob.c) is the
+ * only code that calls LMDB; its errors come back as MERR_STORE (or
+ * MERR_NOTFOUND, MERR_FULL) with mdb_strerror()'s text.
+ *
+ * Each table has one owner module, which alone builds and parses its keys
+ * and values; everyone else goes through the owner's functions:
+ *   TBL_BLOBS, TBL_GC          the store (store_blob_*, store_gc_*)
+ *   TBL_SNAPS, TBL_STATE       snap.c (snap_load, snap_each, snap_state_*)
+ *   TBL_POOL, TBL_POOLSEQ,
+ *   TBL_BREFS                  pool.c (pool_*)
+ *   TBL_CHANNELS               channel.c (channel_get, channel_each...)
+ *   TBL_META                   shared by key: "store.*" the store and
+ *                              snap.c (counters), "mirror\0pin\0ID" gc.c
+ *                              (gc_pin*), "mirror\0status.*" status.c
+ *
+ * Threads and processes. Any number of processes may open one store; LMDB
+ * serialises their write transactions, and the writer lock and channel
+ * lock below say which of them may write what. Within a process, a
+ * struct store may be shared by threads: the environment is opened with
+ * MDB_NOTLS, so a read transaction is not tied to a thread's slot and the
+ * HTTP server's threads each run their own. What is not safe: using one
+ * transaction or cursor from two threads at once, and ending a
+ * transaction in a thread other than the one that began it. Remapping the
+ * index (the map grows, or another process grew the file) takes the write
+ * side of a per-store rwlock whose read side every open transaction
+ * holds: so a thread must not begin a transaction while it holds one
+ * (store_txn_begin refuses rather than deadlock). Blob writers, blob
+ * readers and store_blob_walk() need no transaction and run in any thread.
  */
 #ifndef MIRRORD_STORE_H
 #define MIRRORD_STORE_H
@@ -145,6 +171,20 @@ int store_cursor_seek_le(struct store_cursor *c, const void *key, size_t klen,
     struct merr *err);
 int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
     const void **v, size_t *vl, struct merr *err);
+/*
+ * Calls fn for each key of tbl that starts with prefix (plen 0: every
+ * key), in key order, with the rest of the key after the prefix and the
+ * value (both valid during the call). fn returns 0 (or any value >= 0)
+ * to go on, or a negative code that ends the scan and is returned. fn
+ * must not write to tbl. For table owners: others call the owner's
+ * iteration function (snap_each, channel_each, pool_each...).
+ */
+typedef int (*store_scan_fn)(void *ctx, const char *rest, size_t rlen,
+    const void *v, size_t vl, struct merr *err);
+int store_scan_prefix(struct store_txn *t, enum store_table tbl,
+    const void *prefix, size_t plen, store_scan_fn fn, void *ctx,
+    struct merr *err);
+
 /* Deletes the entry under the cursor (write transactions). */
 int store_cursor_del(struct store_cursor *c, struct merr *err);
 void store_cursor_close(struct store_cursor *c);
@@ -164,6 +204,35 @@ int store_blob_del(struct store_txn *t, const unsigned char h[HASH_LEN],
  * around these two functions are not counted (fsck checks the counters).
  */
 int store_blob_totals(struct store_txn *t, uint64_t *n, uint64_t *bytes,
+    struct merr *err);
+
+/*
+ * The gc queue (TBL_GC): blobs that lost their last reference, each with
+ * the time it did. gc removes those past its grace period that nothing
+ * references again by then.
+ *
+ * store_gc_queue queues blob h as unreferenced since now (an earlier time
+ * is kept): for writers that drop a reference (gc's retention, a channel's
+ * old Release files, the blobs of a failed sync). store_gc_unqueue takes
+ * h off the queue (a commit that references it again); MERR_NOTFOUND if
+ * it was not queued. Both in a write transaction; MERR_FULL as store_put.
+ */
+int store_gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN],
+    int64_t now, struct merr *err);
+int store_gc_unqueue(struct store_txn *t, const unsigned char h[HASH_LEN],
+    struct merr *err);
+
+/*
+ * Calls fn for each queued blob, in hash order, with the time it was
+ * queued (0 if its row is malformed). fn returns 0 to go on,
+ * STORE_GC_UNQUEUE to take the blob off the queue (write transactions
+ * only), or a negative code that ends the walk and is returned. fn may
+ * write to other tables of t, not to the queue.
+ */
+#define STORE_GC_UNQUEUE 1
+typedef int (*store_gc_fn)(void *ctx, const unsigned char h[HASH_LEN],
+    int64_t since, struct merr *err);
+int store_gc_each(struct store_txn *t, store_gc_fn fn, void *ctx,
     struct merr *err);
 
 /* "<store>/blobs/ab/cd/<hex>", owned. */
@@ -220,6 +289,43 @@ int store_prepare_dirs(struct store *s, const unsigned char (*h)[HASH_LEN],
  */
 int store_put_mem(struct store *s, const void *data, size_t len,
     unsigned char h[HASH_LEN], struct merr *err);
+
+/*
+ * The walk over blob files: blobs/ab/cd/<name>, one directory at a time,
+ * streaming (memory does not grow with the store). No transaction is held
+ * by the walk itself; it runs beside writers and sees a file renamed in
+ * during the walk or not.
+ *
+ * strict (gc): only fan-out directory names (two lowercase hex digits)
+ * are entered and only files named like a blob of their directory are
+ * passed; a directory that cannot be opened or read ends the walk with an
+ * error. Otherwise (fsck): every name not starting with '.' is entered or
+ * passed (h NULL when it is not 64 hex digits) and unreadable directories
+ * are skipped, so that strays are seen.
+ *
+ * dir_begin (may be NULL) runs before a fan-out directory with its path
+ * and an open descriptor of it (valid during the call): 0 to read it,
+ * STORE_WALK_SKIP to skip it, or a negative code that ends the walk.
+ * file runs per entry with the directory's path and descriptor (for
+ * fstatat/unlinkat), the entry's name and its hash: 0 to go on,
+ * STORE_WALK_AGAIN to read the directory again from its start, or a
+ * negative code that ends the walk. dir_end (may be NULL) runs after each
+ * directory that dir_begin let in, whatever happened. Returns 0 or the
+ * first error.
+ */
+#define STORE_WALK_SKIP 1
+#define STORE_WALK_AGAIN 1
+struct store_blob_walk {
+	bool strict;
+	int (*dir_begin)(void *ctx, const char *dir, int dirfd,
+	    struct merr *err);
+	int (*file)(void *ctx, const char *dir, int dirfd, const char *name,
+	    const unsigned char *h, struct merr *err);
+	void (*dir_end)(void *ctx, const char *dir);
+	void *ctx;
+};
+int store_blob_walk(struct store *s, const struct store_blob_walk *w,
+    struct merr *err);
 
 /*
  * Removes leftovers in tmp/ (from killed writers); needs the writer lock.
