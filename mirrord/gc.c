@@ -11,6 +11,7 @@
 #include "mirrord/channel.h"
 #include "mirrord/gc.h"
 #include "mirrord/log.h"
+#include "mirrord/pool.h"
 #include "mirrord/snap.h"
 
 /* The old home of store_gc_queue(), for sync/ until it calls that. */
@@ -159,86 +160,20 @@ hashes_has(const struct hashes *hs, const unsigned char h[HASH_LEN])
 	return hs->n && bsearch(h, hs->h, hs->n, HASH_LEN, hash_cmp) != NULL;
 }
 
-/*
- * Drops the pool intervals that start in [a, b] and end by b + 1: no kept
- * snapshot lies in them any more. Their blobs lose a reference.
- */
+struct drop_ctx {
+	struct hashes *cand;
+	struct gc_stats *st;
+};
+
+/* A blob that lost its last live pool interval: a candidate. */
 static int
-drop_intervals(struct store_txn *t, const char *mirror, uint32_t a,
-    uint32_t b, struct hashes *cand, struct gc_stats *st, struct merr *err)
+drop_lost(void *ctx, const unsigned char h[HASH_LEN], struct merr *err)
 {
-	struct store_cursor *c;
-	struct buf prefix = BUF_INIT, pk = BUF_INIT;
-	const void *k, *v;
-	size_t kl, vl, mlen = strlen(mirror) + 1;
-	unsigned char seq[4];
-	int rc;
+	struct drop_ctx *dc = ctx;
 
-	buf_adds(&prefix, mirror);
-	buf_addc(&prefix, '\0');
-	be32_put(seq, a);
-	buf_add(&prefix, seq, 4);
-	rc = store_cursor_open(t, TBL_POOLSEQ, &c, err);
-	if (rc)
-		goto out;
-	for (rc = store_cursor_seek(c, prefix.p, prefix.len, &k, &kl, &v, &vl,
-	    err); rc == 1; ) {
-		const unsigned char *kp = k;
-		const char *path;
-		const void *pv;
-		size_t pvl, plen;
-		uint32_t from, to, brefs;
-		unsigned char h[HASH_LEN];
-
-		if (kl < mlen + 4 + 2 + HASH_LEN || memcmp(kp, mirror, mlen))
-			break;
-		from = be32_get(kp + mlen);
-		if (from > b)
-			break;
-		path = (const char *)kp + mlen + 4;
-		plen = kl - mlen - 4 - 1 - HASH_LEN;
-		memcpy(h, kp + kl - HASH_LEN, HASH_LEN);
-		/* The interval: mirror\0path\0hash be32(from). */
-		buf_reset(&pk);
-		buf_add(&pk, mirror, mlen);
-		buf_add(&pk, path, plen);
-		buf_addc(&pk, '\0');
-		buf_add(&pk, h, HASH_LEN);
-		buf_add(&pk, kp + mlen, 4);
-		rc = store_get(t, TBL_POOL, pk.p, pk.len, &pv, &pvl, err);
-		if (rc == MERR_NOTFOUND || (rc == 0 && pvl != 16)) {
-			rc = merr_set(err, MERR_STORE, "pool index names a "
-			    "missing interval for '%.*s'", (int)plen, path);
-			break;
-		}
-		if (rc)
-			break;
-		to = be32_get(pv);
-		if (to == 0 || to > b + 1) {
-			rc = store_cursor_next(c, &k, &kl, &v, &vl, err);
-			continue;
-		}
-		rc = store_del(t, TBL_POOL, pk.p, pk.len, err);
-		if (rc == 0)
-			rc = snap_bref_add(t, h, -1, &brefs, err);
-		if (rc)
-			break;
-		if (brefs == 0)
-			hashes_add(cand, h);
-		st->blobs_queued += brefs == 0;
-		rc = store_cursor_del(c, err);
-		if (rc)
-			break;
-		/* LMDB: after a delete, "next" is the entry that followed. */
-		rc = store_cursor_next(c, &k, &kl, &v, &vl, err);
-	}
-	store_cursor_close(c);
-	if (rc > 0)
-		rc = 0;
-out:
-	buf_release(&prefix);
-	buf_release(&pk);
-	return rc;
+	hashes_add(dc->cand, h);
+	dc->st->blobs_queued++;
+	return 0;
 }
 
 /*
@@ -251,6 +186,7 @@ drop_unkept(struct store_txn *t, const char *mirror, const struct gc_snap *v,
     size_t n, uint32_t maxseq, bool dry_run, struct hashes *cand,
     struct gc_stats *st, struct merr *err)
 {
+	struct drop_ctx dc = { cand, st };
 	bool *present;
 	size_t i, j;
 	int rc = 0;
@@ -299,7 +235,7 @@ drop_unkept(struct store_txn *t, const char *mirror, const struct gc_snap *v,
 				break;
 		if (j < i)
 			continue;
-		rc = drop_intervals(t, mirror, a, b, cand, st, err);
+		rc = pool_drop_ended(t, mirror, a, b, drop_lost, &dc, err);
 		if (rc)
 			goto out;
 	}
@@ -435,15 +371,6 @@ kept_dists(struct store_txn *t, struct hashes *kept, struct merr *err)
 		qsort(kept->h, kept->n, HASH_LEN, hash_cmp);
 	free(queued.h);
 	return rc;
-}
-
-static bool
-pool_referenced(struct store_txn *t, const unsigned char h[HASH_LEN])
-{
-	const void *v;
-	size_t vl;
-
-	return store_get(t, TBL_BREFS, h, HASH_LEN, &v, &vl, NULL) == 0;
 }
 
 struct collect_ctx {

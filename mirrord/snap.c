@@ -1,21 +1,8 @@
 /*
- * snap.c: snapshot manifests, pool membership intervals and the commit.
- *
- * The manifest is a small line-based text ("key value..."), so that a
- * snapshot row stays readable with mdb_dump when something goes wrong:
- *
- *	mirrord-snapshot 1
- *	id 20261129T080000Z
- *	seq 3
- *	time 1764403200
- *	count packages 120 sources 10 files 140 bytes 123456 new_files 2 new_bytes 2048
- *	suite stable
- *	date 1764403200 Sat, 29 Nov 2026 08:00:00 UTC
- *	file HEX SIZE InRelease
- *	index HEX NPARA NFILES BYTES main/binary-amd64/Packages.xz
- *
- * Paths never hold spaces or control bytes (path_check), so a space
- * separates fields and the path comes last.
+ * snap.c: snapshots: loading and listing them, the per-suite sync state,
+ * the store-wide counters, and the commit. The manifest text is
+ * snap_manifest.c's, the delta map snap_delta.c's, pool membership
+ * pool.c's.
  */
 #include "mirrord/common.h"
 
@@ -23,6 +10,7 @@
 #include <unistd.h>
 
 #include "mirrord/log.h"
+#include "mirrord/pool.h"
 #include "mirrord/snap.h"
 
 static void
@@ -131,177 +119,6 @@ snap_key(struct buf *k, const char *mirror, const char *rest)
 	if (rest)
 		buf_adds(k, rest);
 	return k->len;
-}
-
-static void
-manifest_write(const struct snap *sn, struct buf *b)
-{
-	char hex[HASH_HEX_LEN + 1];
-	size_t i, j;
-
-	buf_addf(b, "mirrord-snapshot 1\nid %s\nseq %u\ntime %lld\n",
-	    sn->id, sn->seq, (long long)sn->time);
-	buf_addf(b, "count packages %llu sources %llu files %llu pool_bytes "
-	    "%llu bytes %llu new_files %llu new_bytes %llu\n",
-	    (unsigned long long)sn->packages, (unsigned long long)sn->sources,
-	    (unsigned long long)sn->files, (unsigned long long)sn->pool_bytes,
-	    (unsigned long long)sn->bytes,
-	    (unsigned long long)sn->new_files,
-	    (unsigned long long)sn->new_bytes);
-	for (i = 0; i < sn->nsuites; i++) {
-		const struct snap_suite *su = &sn->suites[i];
-
-		buf_addf(b, "suite %s\ndate %lld %s\n", su->name,
-		    (long long)su->date, su->date_str ? su->date_str : "");
-		for (j = 0; j < su->nfiles; j++) {
-			hash_to_hex(su->files[j].hash, hex);
-			buf_addf(b, "file %s %llu %s\n", hex,
-			    (unsigned long long)su->files[j].size,
-			    su->files[j].path);
-		}
-		for (j = 0; j < su->nindices; j++) {
-			const struct snap_index *ix = &su->indices[j];
-
-			hash_to_hex(ix->hash, hex);
-			buf_addf(b, "index %s %llu %llu %llu %s\n", hex,
-			    (unsigned long long)ix->npara,
-			    (unsigned long long)ix->nfiles,
-			    (unsigned long long)ix->bytes, ix->path);
-		}
-	}
-}
-
-/* Splits a line into at most max space-separated words; the last takes
- * the rest of the line. Returns the number of words. */
-static size_t
-split_words(char *line, char **w, size_t max)
-{
-	size_t n = 0;
-	char *p = line;
-
-	while (*p && n < max) {
-		if (n == max - 1) {
-			w[n++] = p;
-			break;
-		}
-		w[n++] = p;
-		p = strchr(p, ' ');
-		if (p == NULL)
-			break;
-		*p++ = '\0';
-	}
-	return n;
-}
-
-static int
-manifest_u64(const char *s, uint64_t *out)
-{
-	return parse_u64(s, strlen(s), UINT64_MAX, out);
-}
-
-static int
-manifest_parse(const char *data, size_t len, struct snap *sn,
-    struct merr *err)
-{
-	char *copy = xstrndup(data, len), *line, *save = NULL;
-	struct snap_suite *su = NULL;
-	unsigned lineno = 0;
-	int rc = 0;
-
-	memset(sn, 0, sizeof(*sn));
-	for (line = strtok_r(copy, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char *w[16] = { NULL };
-		size_t n = split_words(line, w, 2);
-		uint64_t v[15];
-		size_t i;
-
-		lineno++;
-		if (n == 0)
-			goto bad;
-		if (lineno == 1) {
-			if (n != 2 || strcmp(w[0], "mirrord-snapshot") ||
-			    strcmp(w[1], "1"))
-				goto bad;
-			continue;
-		}
-		if (strcmp(w[0], "id") == 0 && n == 2 &&
-		    strlen(w[1]) == SNAP_ID_LEN) {
-			memcpy(sn->id, w[1], SNAP_ID_LEN + 1);
-		} else if (strcmp(w[0], "seq") == 0 && n == 2) {
-			if (manifest_u64(w[1], v) || v[0] > UINT32_MAX)
-				goto bad;
-			sn->seq = (uint32_t)v[0];
-		} else if (strcmp(w[0], "time") == 0 && n == 2) {
-			if (manifest_u64(w[1], v))
-				goto bad;
-			sn->time = (int64_t)v[0];
-		} else if (strcmp(w[0], "count") == 0) {
-			/* "count k v k v ...": seven pairs. */
-			if (n != 2 || split_words(w[1], w + 1, 14) != 14)
-				goto bad;
-			for (i = 2; i < 15; i += 2)
-				if (manifest_u64(w[i], &v[i]))
-					goto bad;
-			sn->packages = v[2];
-			sn->sources = v[4];
-			sn->files = v[6];
-			sn->pool_bytes = v[8];
-			sn->bytes = v[10];
-			sn->new_files = v[12];
-			sn->new_bytes = v[14];
-		} else if (strcmp(w[0], "suite") == 0 && n == 2) {
-			sn->suites = xreallocarray(sn->suites,
-			    sn->nsuites + 1, sizeof(*sn->suites));
-			su = &sn->suites[sn->nsuites++];
-			memset(su, 0, sizeof(*su));
-			su->name = xstrdup(w[1]);
-		} else if (strcmp(w[0], "date") == 0 && su && n >= 2) {
-			char *w2[3];
-			size_t m = split_words(w[1], w2, 2);
-
-			if (m < 1 || manifest_u64(w2[0], v))
-				goto bad;
-			su->date = (int64_t)v[0];
-			su->date_str = xstrdup(m == 2 ? w2[1] : "");
-		} else if (strcmp(w[0], "file") == 0 && su) {
-			unsigned char h[HASH_LEN];
-			char *w2[4];
-
-			if (split_words(w[1], w2, 3) != 3 ||
-			    hash_from_hex(w2[0], strlen(w2[0]), h) ||
-			    manifest_u64(w2[1], v))
-				goto bad;
-			snap_suite_add_file(su, w2[2], h, v[0]);
-		} else if (strcmp(w[0], "index") == 0 && su) {
-			unsigned char h[HASH_LEN];
-			struct snap_index *ix;
-			char *w2[6];
-
-			if (split_words(w[1], w2, 5) != 5 ||
-			    hash_from_hex(w2[0], strlen(w2[0]), h) ||
-			    manifest_u64(w2[1], &v[0]) ||
-			    manifest_u64(w2[2], &v[1]) ||
-			    manifest_u64(w2[3], &v[2]))
-				goto bad;
-			ix = snap_suite_add_index(su, w2[4], h);
-			ix->npara = v[0];
-			ix->nfiles = v[1];
-			ix->bytes = v[2];
-		} else {
-			goto bad;
-		}
-	}
-	if (sn->id[0] == '\0')
-		goto bad;
-	free(copy);
-	return 0;
-bad:
-	rc = merr_set(err, MERR_STORE, "corrupt snapshot manifest at line %u",
-	    lineno);
-	free(copy);
-	snap_release(sn);
-	return rc;
 }
 
 static bool
@@ -459,7 +276,7 @@ snap_load(struct store_txn *t, const char *mirror, const char *ref,
 	if (rc == 1) {
 		memcpy(id, (const char *)key + plen, SNAP_ID_LEN);
 		id[SNAP_ID_LEN] = '\0';
-		rc = manifest_parse(val, vl, out, err);
+		rc = snap_manifest_parse(val, vl, out, err);
 		if (rc)
 			merr_prefix(err, "snapshot '%s': ", id);
 	} else if (rc == 0) {
@@ -534,195 +351,6 @@ snap_state_put(struct store_txn *t, const char *mirror, const char *suite,
 	return rc;
 }
 
-/*
- * The delta map: open addressing over (path, hash), with paths kept in
- * one growing arena. Its size follows the entries of the changed indices.
- */
-struct delta_ent {
-	size_t off;		/* of the path in the arena; SIZE_MAX = empty */
-	uint32_t len;
-	int32_t n;
-	unsigned char hash[HASH_LEN];
-	uint64_t size;
-	uint16_t tag;		/* snap_delta_mark()'s, plus one; 0: unmarked */
-};
-
-struct snap_delta {
-	struct delta_ent *tab;
-	size_t cap;		/* a power of two */
-	size_t used;
-	struct buf arena;
-};
-
-struct snap_delta *
-snap_delta_new(void)
-{
-	struct snap_delta *d = xcalloc(1, sizeof(*d));
-	size_t i;
-
-	d->cap = 1024;
-	d->tab = xcalloc(d->cap, sizeof(*d->tab));
-	for (i = 0; i < d->cap; i++)
-		d->tab[i].off = SIZE_MAX;
-	return d;
-}
-
-void
-snap_delta_free(struct snap_delta *d)
-{
-	if (d == NULL)
-		return;
-	free(d->tab);
-	buf_release(&d->arena);
-	free(d);
-}
-
-static size_t
-delta_slot(const struct snap_delta *d, const char *path, size_t len,
-    const unsigned char h[HASH_LEN])
-{
-	uint64_t x;
-	size_t i;
-
-	/* The blob hash is already uniform; mix in the path length. */
-	memcpy(&x, h, sizeof(x));
-	x ^= (uint64_t)len * 0x9e3779b97f4a7c15ULL;
-	for (i = (size_t)x & (d->cap - 1); ; i = (i + 1) & (d->cap - 1)) {
-		const struct delta_ent *e = &d->tab[i];
-
-		if (e->off == SIZE_MAX)
-			return i;
-		if (e->len == len && memcmp(e->hash, h, HASH_LEN) == 0 &&
-		    memcmp(d->arena.p + e->off, path, len) == 0)
-			return i;
-	}
-}
-
-static void
-delta_grow(struct snap_delta *d)
-{
-	struct delta_ent *old = d->tab;
-	size_t oldcap = d->cap, i;
-
-	d->cap *= 2;
-	d->tab = xcalloc(d->cap, sizeof(*d->tab));
-	for (i = 0; i < d->cap; i++)
-		d->tab[i].off = SIZE_MAX;
-	for (i = 0; i < oldcap; i++) {
-		if (old[i].off == SIZE_MAX)
-			continue;
-		d->tab[delta_slot(d, d->arena.p + old[i].off, old[i].len,
-		    old[i].hash)] = old[i];
-	}
-	free(old);
-}
-
-bool
-snap_delta_add(struct snap_delta *d, const char *path, size_t len,
-    const unsigned char h[HASH_LEN], uint64_t size, int n)
-{
-	struct delta_ent *e;
-	bool first = false;
-
-	if ((d->used + 1) * 4 > d->cap * 3)
-		delta_grow(d);
-	e = &d->tab[delta_slot(d, path, len, h)];
-	if (e->off == SIZE_MAX) {
-		e->off = d->arena.len;
-		e->len = (uint32_t)len;
-		e->tag = 0;
-		buf_add(&d->arena, path, len);
-		buf_addc(&d->arena, '\0');
-		memcpy(e->hash, h, HASH_LEN);
-		e->size = size;
-		e->n = 0;
-		d->used++;
-		first = true;
-	}
-	e->n += n;
-	return first;
-}
-
-void
-snap_delta_mark(struct snap_delta *d, const char *path, size_t len,
-    const unsigned char h[HASH_LEN], uint16_t tag)
-{
-	struct delta_ent *e = &d->tab[delta_slot(d, path, len, h)];
-
-	if (e->off != SIZE_MAX)
-		e->tag = (uint16_t)(tag + 1);
-}
-
-int
-snap_delta_each_marked(const struct snap_delta *d, snap_delta_mark_fn fn,
-    void *ctx, struct merr *err)
-{
-	size_t i;
-	int rc;
-
-	for (i = 0; i < d->cap; i++) {
-		const struct delta_ent *e = &d->tab[i];
-
-		if (e->off == SIZE_MAX || e->tag == 0 || e->n <= 0)
-			continue;
-		rc = fn(ctx, d->arena.p + e->off, e->len, e->hash, e->size,
-		    (uint16_t)(e->tag - 1), err);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-static int
-delta_ent_cmp(const void *a, const void *b, void *arena)
-{
-	const struct delta_ent *x = *(const struct delta_ent *const *)a;
-	const struct delta_ent *y = *(const struct delta_ent *const *)b;
-	const char *p = arena;
-	int c = strcmp(p + x->off, p + y->off);
-
-	return c ? c : memcmp(x->hash, y->hash, HASH_LEN);
-}
-
-int
-snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
-    struct merr *err)
-{
-	const struct delta_ent **v;
-	size_t i, n = 0;
-	int rc = 0;
-
-	/*
-	 * In key order (path, then blob): B-tree pages then fill as they
-	 * would by appending, so a large commit dirties (and holds in
-	 * memory) about half the pages that hash order would.
-	 */
-	v = xcalloc(d->used ? d->used : 1, sizeof(*v));
-	for (i = 0; i < d->cap; i++)
-		if (d->tab[i].off != SIZE_MAX && d->tab[i].n != 0)
-			v[n++] = &d->tab[i];
-	qsort_r(v, n, sizeof(*v), delta_ent_cmp, d->arena.p);
-	for (i = 0; i < n && rc == 0; i++)
-		rc = fn(ctx, d->arena.p + v[i]->off, v[i]->hash, v[i]->size,
-		    v[i]->n, err);
-	free(v);
-	return rc;
-}
-
-
-/* Pool interval values: be32 to (0: open), be64 size, be32 refs. */
-#define POOL_VAL_LEN 16
-
-/* "mirror\0path\0" + hash: the prefix of TBL_POOL keys. */
-static void
-pool_key(struct buf *k, const char *mirror, const char *path,
-    const unsigned char *h)
-{
-	snap_key(k, mirror, path);
-	buf_addc(k, '\0');
-	if (h)
-		buf_add(k, h, HASH_LEN);
-}
 
 struct commit_ctx {
 	struct store_txn *txn;
@@ -730,34 +358,6 @@ struct commit_ctx {
 	struct snap *sn;
 	struct buf k;
 };
-
-int
-snap_bref_add(struct store_txn *t, const unsigned char h[HASH_LEN], int n,
-    uint32_t *now, struct merr *err)
-{
-	unsigned char val[4];
-	const void *v;
-	size_t vl;
-	int64_t refs = 0;
-	int rc;
-
-	rc = store_get(t, TBL_BREFS, h, HASH_LEN, &v, &vl, err);
-	if (rc == 0 && vl == 4)
-		refs = be32_get(v);
-	else if (rc != MERR_NOTFOUND)
-		return rc ? rc : merr_set(err, MERR_STORE,
-		    "corrupt blob reference count");
-	refs += n;
-	if (refs < 0 || refs > UINT32_MAX)
-		return merr_set(err, MERR_STORE,
-		    "blob reference count out of range (%lld)",
-		    (long long)refs);
-	*now = (uint32_t)refs;
-	if (refs == 0)
-		return store_del(t, TBL_BREFS, h, HASH_LEN, err);
-	be32_put(val, (uint32_t)refs);
-	return store_put(t, TBL_BREFS, h, HASH_LEN, val, 4, err);
-}
 
 /*
  * Records a blob the snapshot names; counts it if it is new. One that gc
@@ -784,40 +384,6 @@ commit_blob(struct commit_ctx *c, const unsigned char h[HASH_LEN],
 }
 
 /*
- * The open interval of (path, blob) under prefix k (TBL_POOL keys
- * "mirror\0path\0hash" + be32(from)): *from gets its start and *refs its
- * reference count. Returns 1 if there is one, 0 if not, or an error.
- */
-static int
-find_open(struct store_txn *t, const struct buf *k, uint32_t *from,
-    uint32_t *refs, struct merr *err)
-{
-	struct store_cursor *cur;
-	const void *key, *v;
-	size_t kl, vl;
-	int rc;
-
-	rc = store_cursor_open(t, TBL_POOL, &cur, err);
-	if (rc)
-		return rc;
-	for (rc = store_cursor_seek(cur, k->p, k->len, &key, &kl, &v, &vl,
-	    err); rc == 1; rc = store_cursor_next(cur, &key, &kl, &v, &vl,
-	    err)) {
-		if (kl != k->len + 4 || memcmp(key, k->p, k->len) != 0) {
-			rc = 0;
-			break;
-		}
-		if (vl == POOL_VAL_LEN && be32_get(v) == 0) {
-			*from = be32_get((const unsigned char *)key + k->len);
-			*refs = be32_get((const unsigned char *)v + 12);
-			break;
-		}
-	}
-	store_cursor_close(cur);
-	return rc;
-}
-
-/*
  * Applies one net membership change. The open interval of (path, blob)
  * carries how many current indices list it; the interval opens when that
  * goes above zero and closes (ends before this seq) when it drops to zero.
@@ -827,13 +393,11 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
     uint64_t size, int n, struct merr *err)
 {
 	struct commit_ctx *c = ctx;
-	unsigned char val[POOL_VAL_LEN];
-	uint32_t from = 0, refs = 0, brefs;
+	uint32_t from = 0, refs = 0;
 	int64_t now;
 	int rc, found;
 
-	pool_key(&c->k, c->mirror, path, h);
-	found = find_open(c->txn, &c->k, &from, &refs, err);
+	found = pool_find_open(c->txn, c->mirror, path, h, &from, &refs, err);
 	if (found < 0)
 		return found;
 	now = (int64_t)refs + n;
@@ -845,27 +409,15 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 		return 0;
 	if (!found) {
 		/* A new interval [seq, open), indexed by its start for gc. */
-		struct buf k2 = BUF_INIT;
-		unsigned char seq[4];
-
 		rc = commit_blob(c, h, size, err);
 		if (rc == 0)
-			rc = snap_bref_add(c->txn, h, 1, &brefs, err);
+			rc = pool_open(c->txn, c->mirror, path, h, c->sn->seq,
+			    err);
 		if (rc)
 			return rc;
 		from = c->sn->seq;
 		c->sn->files++;
 		c->sn->pool_bytes += size;
-		be32_put(seq, c->sn->seq);
-		snap_key(&k2, c->mirror, NULL);
-		buf_add(&k2, seq, 4);
-		buf_adds(&k2, path);
-		buf_addc(&k2, '\0');
-		buf_add(&k2, h, HASH_LEN);
-		rc = store_put(c->txn, TBL_POOLSEQ, k2.p, k2.len, "", 0, err);
-		buf_release(&k2);
-		if (rc)
-			return rc;
 	} else if (now == 0) {
 		if (c->sn->files == 0 || c->sn->pool_bytes < size)
 			return merr_set(err, MERR_STORE,
@@ -874,56 +426,17 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 		c->sn->pool_bytes -= size;
 	}
 	/* to (0 while open), size, refs. */
-	be32_put(val, now == 0 ? c->sn->seq : 0);
-	be64_put(val + 4, size);
-	be32_put(val + 12, (uint32_t)now);
-	buf_grow(&c->k, 4);
-	be32_put((unsigned char *)c->k.p + c->k.len, from);
-	c->k.len += 4;
-	return store_put(c->txn, TBL_POOL, c->k.p, c->k.len, val, sizeof(val),
-	    err);
+	return pool_put(c->txn, c->mirror, path, h, from,
+	    now == 0 ? c->sn->seq : 0, size, (uint32_t)now, err);
 }
 
+/* The old home of pool_lookup(), for serve/ until it calls that. */
 int
 snap_pool_lookup(struct store_txn *t, const char *mirror, const char *path,
     uint32_t seq, unsigned char h[HASH_LEN], uint64_t *size,
     struct merr *err)
 {
-	struct store_cursor *cur;
-	struct buf k = BUF_INIT;
-	const void *key, *v;
-	size_t kl, vl, plen;
-	int rc;
-
-	pool_key(&k, mirror, path, NULL);
-	plen = k.len;
-	rc = store_cursor_open(t, TBL_POOL, &cur, err);
-	if (rc)
-		goto out;
-	rc = store_cursor_seek(cur, k.p, plen, &key, &kl, &v, &vl, err);
-	while (rc == 1 && kl == plen + HASH_LEN + 4 &&
-	    memcmp(key, k.p, plen) == 0) {
-		const unsigned char *kp = key;
-		uint32_t from = be32_get(kp + plen + HASH_LEN);
-		uint32_t to = vl == POOL_VAL_LEN ? be32_get(v) : 0;
-
-		if (from <= seq && (to == 0 || seq < to)) {
-			memcpy(h, kp + plen, HASH_LEN);
-			*size = vl == POOL_VAL_LEN ?
-			    be64_get((const unsigned char *)v + 4) : 0;
-			rc = 0;
-			goto close;
-		}
-		rc = store_cursor_next(cur, &key, &kl, &v, &vl, err);
-	}
-	if (rc >= 0)
-		rc = merr_set(err, MERR_NOTFOUND, "'%s' is not in the snapshot",
-		    path);
-close:
-	store_cursor_close(cur);
-out:
-	buf_release(&k);
-	return rc;
+	return pool_lookup(t, mirror, path, seq, h, size, err);
 }
 
 static void
@@ -1009,7 +522,7 @@ totals_scan(struct store_txn *t, uint64_t *n, uint64_t *bytes,
 
 		if (memchr(k, '\0', kl) == NULL)
 			continue;
-		if (manifest_parse(v, vl, &sn, err) != 0) {
+		if (snap_manifest_parse(v, vl, &sn, err) != 0) {
 			rc = merr_prefix(err, "snapshot '%.*s': ", (int)kl,
 			    (const char *)k);
 			break;
@@ -1087,7 +600,7 @@ snap_drop(struct store_txn *t, const char *mirror, const char *id,
 	snap_key(&k, mirror, id);
 	rc = store_get(t, TBL_SNAPS, k.p, k.len, &v, &vl, err);
 	if (rc == 0) {
-		rc = manifest_parse(v, vl, &sn, err);
+		rc = snap_manifest_parse(v, vl, &sn, err);
 		if (rc)
 			merr_prefix(err, "snapshot '%s': ", id);
 	}
@@ -1178,7 +691,7 @@ snap_commit_once(struct store *s, const char *mirror, struct snap *sn,
 				goto fail;
 		}
 	}
-	manifest_write(sn, &v);
+	snap_manifest_write(sn, &v);
 	rc = totals_add(c.txn, 1, sn->bytes, err);
 	if (rc)
 		goto fail;

@@ -120,6 +120,16 @@ int snap_state_get(struct store_txn *t, const char *mirror, const char *suite,
     struct snap_state *st, struct merr *err);	/* zeroed if none */
 void snap_state_release(struct snap_state *st);
 
+/*
+ * The manifest, a snapshot's row in TBL_SNAPS (snap_manifest.c has the
+ * format). write appends sn's manifest to b; parse fills *sn (owned: free
+ * with snap_release) or fails with MERR_STORE ("corrupt snapshot manifest
+ * at line N"), leaving *sn empty.
+ */
+void snap_manifest_write(const struct snap *sn, struct buf *b);
+int snap_manifest_parse(const char *data, size_t len, struct snap *sn,
+    struct merr *err);
+
 /* Pool membership changes: +1/-1 per (path, blob) an index adds/drops. */
 struct snap_delta;
 struct snap_delta *snap_delta_new(void);
@@ -163,13 +173,9 @@ int snap_commit(struct store *s, const char *mirror, struct snap *sn,
     struct merr *err);
 
 /*
- * Adds n to the count of live pool intervals naming blob h (TBL_BREFS);
- * *now gets the new count.
+ * The old name of pool_lookup() (pool.h, the owner of the pool tables):
+ * kept for serve/ until it calls pool_lookup (issue 14).
  */
-int snap_bref_add(struct store_txn *t, const unsigned char h[HASH_LEN], int n,
-    uint32_t *now, struct merr *err);
-
-/* Does the pool interval table say (path) is in snapshot seq? */
 int snap_pool_lookup(struct store_txn *t, const char *mirror,
     const char *path, uint32_t seq, unsigned char h[HASH_LEN],
     uint64_t *size, struct merr *err);

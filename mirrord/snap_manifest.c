@@ -1,0 +1,193 @@
+/*
+ * snap_manifest.c: a snapshot's manifest, written and parsed.
+ *
+ * The manifest is a small line-based text ("key value..."), so that a
+ * snapshot row stays readable with mdb_dump when something goes wrong:
+ *
+ *	mirrord-snapshot 1
+ *	id 20261129T080000Z
+ *	seq 3
+ *	time 1764403200
+ *	count packages 120 sources 10 files 140 bytes 123456 new_files 2 new_bytes 2048
+ *	suite stable
+ *	date 1764403200 Sat, 29 Nov 2026 08:00:00 UTC
+ *	file HEX SIZE InRelease
+ *	index HEX NPARA NFILES BYTES main/binary-amd64/Packages.xz
+ *
+ * Paths never hold spaces or control bytes (path_check), so a space
+ * separates fields and the path comes last.
+ */
+#include "mirrord/common.h"
+
+#include "mirrord/snap.h"
+
+void
+snap_manifest_write(const struct snap *sn, struct buf *b)
+{
+	char hex[HASH_HEX_LEN + 1];
+	size_t i, j;
+
+	buf_addf(b, "mirrord-snapshot 1\nid %s\nseq %u\ntime %lld\n",
+	    sn->id, sn->seq, (long long)sn->time);
+	buf_addf(b, "count packages %llu sources %llu files %llu pool_bytes "
+	    "%llu bytes %llu new_files %llu new_bytes %llu\n",
+	    (unsigned long long)sn->packages, (unsigned long long)sn->sources,
+	    (unsigned long long)sn->files, (unsigned long long)sn->pool_bytes,
+	    (unsigned long long)sn->bytes,
+	    (unsigned long long)sn->new_files,
+	    (unsigned long long)sn->new_bytes);
+	for (i = 0; i < sn->nsuites; i++) {
+		const struct snap_suite *su = &sn->suites[i];
+
+		buf_addf(b, "suite %s\ndate %lld %s\n", su->name,
+		    (long long)su->date, su->date_str ? su->date_str : "");
+		for (j = 0; j < su->nfiles; j++) {
+			hash_to_hex(su->files[j].hash, hex);
+			buf_addf(b, "file %s %llu %s\n", hex,
+			    (unsigned long long)su->files[j].size,
+			    su->files[j].path);
+		}
+		for (j = 0; j < su->nindices; j++) {
+			const struct snap_index *ix = &su->indices[j];
+
+			hash_to_hex(ix->hash, hex);
+			buf_addf(b, "index %s %llu %llu %llu %s\n", hex,
+			    (unsigned long long)ix->npara,
+			    (unsigned long long)ix->nfiles,
+			    (unsigned long long)ix->bytes, ix->path);
+		}
+	}
+}
+
+/* Splits a line into at most max space-separated words; the last takes
+ * the rest of the line. Returns the number of words. */
+static size_t
+split_words(char *line, char **w, size_t max)
+{
+	size_t n = 0;
+	char *p = line;
+
+	while (*p && n < max) {
+		if (n == max - 1) {
+			w[n++] = p;
+			break;
+		}
+		w[n++] = p;
+		p = strchr(p, ' ');
+		if (p == NULL)
+			break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+static int
+manifest_u64(const char *s, uint64_t *out)
+{
+	return parse_u64(s, strlen(s), UINT64_MAX, out);
+}
+
+int
+snap_manifest_parse(const char *data, size_t len, struct snap *sn,
+    struct merr *err)
+{
+	char *copy = xstrndup(data, len), *line, *save = NULL;
+	struct snap_suite *su = NULL;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	memset(sn, 0, sizeof(*sn));
+	for (line = strtok_r(copy, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *w[16] = { NULL };
+		size_t n = split_words(line, w, 2);
+		uint64_t v[15];
+		size_t i;
+
+		lineno++;
+		if (n == 0)
+			goto bad;
+		if (lineno == 1) {
+			if (n != 2 || strcmp(w[0], "mirrord-snapshot") ||
+			    strcmp(w[1], "1"))
+				goto bad;
+			continue;
+		}
+		if (strcmp(w[0], "id") == 0 && n == 2 &&
+		    strlen(w[1]) == SNAP_ID_LEN) {
+			memcpy(sn->id, w[1], SNAP_ID_LEN + 1);
+		} else if (strcmp(w[0], "seq") == 0 && n == 2) {
+			if (manifest_u64(w[1], v) || v[0] > UINT32_MAX)
+				goto bad;
+			sn->seq = (uint32_t)v[0];
+		} else if (strcmp(w[0], "time") == 0 && n == 2) {
+			if (manifest_u64(w[1], v))
+				goto bad;
+			sn->time = (int64_t)v[0];
+		} else if (strcmp(w[0], "count") == 0) {
+			/* "count k v k v ...": seven pairs. */
+			if (n != 2 || split_words(w[1], w + 1, 14) != 14)
+				goto bad;
+			for (i = 2; i < 15; i += 2)
+				if (manifest_u64(w[i], &v[i]))
+					goto bad;
+			sn->packages = v[2];
+			sn->sources = v[4];
+			sn->files = v[6];
+			sn->pool_bytes = v[8];
+			sn->bytes = v[10];
+			sn->new_files = v[12];
+			sn->new_bytes = v[14];
+		} else if (strcmp(w[0], "suite") == 0 && n == 2) {
+			sn->suites = xreallocarray(sn->suites,
+			    sn->nsuites + 1, sizeof(*sn->suites));
+			su = &sn->suites[sn->nsuites++];
+			memset(su, 0, sizeof(*su));
+			su->name = xstrdup(w[1]);
+		} else if (strcmp(w[0], "date") == 0 && su && n >= 2) {
+			char *w2[3];
+			size_t m = split_words(w[1], w2, 2);
+
+			if (m < 1 || manifest_u64(w2[0], v))
+				goto bad;
+			su->date = (int64_t)v[0];
+			su->date_str = xstrdup(m == 2 ? w2[1] : "");
+		} else if (strcmp(w[0], "file") == 0 && su) {
+			unsigned char h[HASH_LEN];
+			char *w2[4];
+
+			if (split_words(w[1], w2, 3) != 3 ||
+			    hash_from_hex(w2[0], strlen(w2[0]), h) ||
+			    manifest_u64(w2[1], v))
+				goto bad;
+			snap_suite_add_file(su, w2[2], h, v[0]);
+		} else if (strcmp(w[0], "index") == 0 && su) {
+			unsigned char h[HASH_LEN];
+			struct snap_index *ix;
+			char *w2[6];
+
+			if (split_words(w[1], w2, 5) != 5 ||
+			    hash_from_hex(w2[0], strlen(w2[0]), h) ||
+			    manifest_u64(w2[1], &v[0]) ||
+			    manifest_u64(w2[2], &v[1]) ||
+			    manifest_u64(w2[3], &v[2]))
+				goto bad;
+			ix = snap_suite_add_index(su, w2[4], h);
+			ix->npara = v[0];
+			ix->nfiles = v[1];
+			ix->bytes = v[2];
+		} else {
+			goto bad;
+		}
+	}
+	if (sn->id[0] == '\0')
+		goto bad;
+	free(copy);
+	return 0;
+bad:
+	rc = merr_set(err, MERR_STORE, "corrupt snapshot manifest at line %u",
+	    lineno);
+	free(copy);
+	snap_release(sn);
+	return rc;
+}
