@@ -198,6 +198,17 @@ int store_blob_put(struct store_txn *t, const unsigned char h[HASH_LEN],
 int store_blob_del(struct store_txn *t, const unsigned char h[HASH_LEN],
     struct merr *err);
 /*
+ * Calls fn for each row of the blobs table, in hash order, with the
+ * blob's hash and record (valid during the call). A row whose record
+ * does not decode ends the walk with store_blob_get's error; so does fn
+ * returning a negative code. Rows with a key of another length are
+ * skipped. fn must not write to the blobs table.
+ */
+typedef int (*store_blob_fn)(void *ctx, const unsigned char h[HASH_LEN],
+    const struct store_blob_rec *rec, struct merr *err);
+int store_blob_each(struct store_txn *t, store_blob_fn fn, void *ctx,
+    struct merr *err);
+/*
  * How many blobs the table lists and their bytes, as of t (its own changes
  * included): kept as counters that store_blob_put/del move and the commit
  * writes, so this reads one row whatever the store's size. Rows written

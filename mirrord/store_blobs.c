@@ -341,3 +341,37 @@ store_gc_each(struct store_txn *t, store_gc_fn fn, void *ctx,
 	store_cursor_close(c);
 	return rc < 0 ? rc : 0;
 }
+
+struct blob_each_ctx {
+	struct store_txn *t;
+	store_blob_fn fn;
+	void *ctx;
+};
+
+static int
+blob_each_one(void *ctx, const char *k, size_t kl, const void *v, size_t vl,
+    struct merr *err)
+{
+	struct blob_each_ctx *ec = ctx;
+	struct store_blob_rec rec;
+	unsigned char h[HASH_LEN];
+	int rc;
+
+	if (kl != HASH_LEN)
+		return 0;
+	memcpy(h, k, HASH_LEN);
+	rc = store_blob_get(ec->t, h, &rec, err);
+	if (rc == 0)
+		rc = ec->fn(ec->ctx, h, &rec, err);
+	return rc < 0 ? rc : 0;
+}
+
+int
+store_blob_each(struct store_txn *t, store_blob_fn fn, void *ctx,
+    struct merr *err)
+{
+	struct blob_each_ctx ec = { t, fn, ctx };
+
+	return store_scan_prefix(t, TBL_BLOBS, NULL, 0, blob_each_one, &ec,
+	    err);
+}
