@@ -1,7 +1,9 @@
 /*
- * t_gc.c: gc's walk of blobs/ for files that no table lists (orphans), in
- * a mkdtemp() store: which files it removes, which it keeps, and that
- * --dry-run and a per-mirror run remove nothing.
+ * t_gc.c: gc in a mkdtemp() store: its walk of blobs/ for files that no
+ * table lists (orphans): which files it removes, which it keeps, and that
+ * --dry-run and a per-mirror run remove nothing; and its collection of
+ * the blobs retention leaves unreferenced: the grace period, a blob a kept
+ * snapshot still names, rows before files (fsck finds the store sound).
  */
 #include "mirrord/common.h"
 
@@ -11,7 +13,9 @@
 #include <unistd.h>
 
 #include "mirrord/conf.h"
+#include "mirrord/fsck.h"
 #include "mirrord/gc.h"
+#include "mirrord/snap.h"
 #include "mirrord/store.h"
 #include "helpers.h"
 #include "tap.h"
@@ -256,13 +260,159 @@ test_kept_bounded(const char *root)
 	hash_buf("queued", 6, h);
 	rc = store_txn_begin(s, true, &t, &err);
 	if (rc == 0)
-		rc = gc_queue(t, h, (int64_t)time(NULL), &err);
+		rc = store_gc_queue(t, h, (int64_t)time(NULL), &err);
 	if (rc == 0)
 		rc = store_txn_commit(t, &err);
 	is_int(rc, 0, "queue a blob");
 	rc = gc_run(s, &c, NULL, 3600, false, &st, &err);
 	ok(rc != 0 && strstr(err.msg, "20260101T000000Z") != NULL,
 	    "a blob queued: the manifests are read (%s)", err.msg);
+	store_close(s);
+}
+
+/* Stores text as a blob; h gets its hash. */
+static void
+put_text(struct store *s, const char *text, unsigned char h[HASH_LEN])
+{
+	struct merr err = { 0, "" };
+	int rc;
+
+	rc = store_put_mem(s, text, strlen(text), h, &err);
+	ok(rc == 0, "store '%s' (%s)", text, rc ? err.msg : "ok");
+}
+
+/*
+ * Commits a snapshot of mirror "m": suite stable with a Release (text
+ * rel) and a Contents file (text shared), and pool changes a.deb (da: +1,
+ * -1 or 0) and b.deb (db), whose blobs are the texts "A" and "B".
+ */
+static void
+commit_snap(struct store *s, const char *rel, const char *shared, int da,
+    int db)
+{
+	struct merr err = { 0, "" };
+	struct snap sn;
+	struct snap_delta *d = snap_delta_new();
+	unsigned char h[HASH_LEN];
+	int rc;
+
+	memset(&sn, 0, sizeof(sn));
+	sn.suites = xcalloc(1, sizeof(*sn.suites));
+	sn.nsuites = 1;
+	sn.suites[0].name = xstrdup("stable");
+	put_text(s, rel, h);
+	snap_suite_add_file(&sn.suites[0], "Release", h, strlen(rel));
+	put_text(s, shared, h);
+	snap_suite_add_file(&sn.suites[0], "main/Contents", h,
+	    strlen(shared));
+	put_text(s, "A", h);
+	if (da)
+		snap_delta_add(d, "pool/a.deb", 10, h, 1, da);
+	put_text(s, "B", h);
+	if (db)
+		snap_delta_add(d, "pool/b.deb", 10, h, 1, db);
+	rc = store_sync(s, &err);
+	if (rc == 0)
+		rc = snap_commit(s, "m", &sn, d, NULL, &err);
+	ok(rc == 0, "commit a snapshot (%s)", rc ? err.msg : "ok");
+	snap_release(&sn);
+	snap_delta_free(d);
+}
+
+/* Whether the blobs table lists blob h. */
+static bool
+blob_listed(struct store *s, const unsigned char h[HASH_LEN])
+{
+	struct merr err = { 0, "" };
+	struct store_blob_rec rec;
+	struct store_txn *t;
+	bool r;
+
+	if (store_txn_begin(s, false, &t, &err) != 0)
+		return false;
+	r = store_blob_get(t, h, &rec, &err) == 0;
+	store_txn_abort(t);
+	return r;
+}
+
+/*
+ * Retention drops the older of two snapshots: its Release and the pool
+ * file it alone held are queued, and wait out the grace period; the
+ * Contents file the kept snapshot still names is not; past the grace the
+ * queued ones go, rows and files, and what the kept snapshot names stays.
+ */
+static void
+test_collect(const char *root)
+{
+	struct merr err = { 0, "" };
+	struct store *s = NULL;
+	struct gc_stats st;
+	struct fsck_report r;
+	struct conf c;
+	struct conf_mirror m;
+	unsigned char r1[HASH_LEN], r2[HASH_LEN], shared[HASH_LEN];
+	unsigned char a[HASH_LEN], b[HASH_LEN], old[HASH_LEN];
+	char *dir = xasprintf("%s/collect", root);
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	m.name = "m";
+	c.mirrors = &m;
+	c.nmirrors = 1;
+	c.keep_snapshots = "last 1";
+	c.channel_history = 5;
+	rc = store_open(dir, true, &s, &err);
+	free(dir);
+	if (rc) {
+		ok(0, "open (%s)", err.msg);
+		return;
+	}
+	store_lock(s, "t_gc", false, &err);
+	hash_buf("Release 1", 9, r1);
+	hash_buf("Release 2", 9, r2);
+	hash_buf("Contents", 8, shared);
+	hash_buf("A", 1, a);
+	hash_buf("B", 1, b);
+	commit_snap(s, "Release 1", "Contents", 1, 1);
+	/* Snapshot 2 drops a.deb, keeps b.deb and the Contents file. */
+	commit_snap(s, "Release 2", "Contents", -1, 0);
+	put_file(s, "an old orphan", 7200, old);
+
+	rc = gc_run(s, &c, NULL, 3600, false, &st, &err);
+	is_int(rc, 0, "gc within the grace period (%s)", rc ? err.msg : "ok");
+	is_int(st.snapshots_dropped, 1, "retention drops snapshot 1");
+	is_int(st.blobs_queued, 1, "a.deb's blob lost its last interval");
+	is_int(st.blobs_pending, 2, "its blob and Release 1 wait the grace");
+	is_int(st.blobs_removed, 0, "nothing listed is removed yet");
+	is_int(st.orphans_removed, 1, "the orphan older than grace goes");
+	ok(!blob_exists(s, old), "its file is gone");
+	ok(blob_exists(s, a) && blob_listed(s, a), "a.deb's blob stays");
+	ok(blob_exists(s, r1) && blob_listed(s, r1), "Release 1 stays");
+
+	rc = gc_run(s, &c, NULL, 0, true, &st, &err);
+	is_int(rc, 0, "a dry run past the grace");
+	is_int(st.blobs_removed, 2, "it would remove two blobs");
+	ok(blob_exists(s, a) && blob_listed(s, a), "but removes nothing");
+
+	rc = gc_run(s, &c, NULL, 0, false, &st, &err);
+	is_int(rc, 0, "gc past the grace period (%s)", rc ? err.msg : "ok");
+	is_int(st.blobs_removed, 2, "two blobs removed");
+	is_int(st.bytes_removed, 1 + 9, "their bytes");
+	is_int(st.blobs_pending, 0, "none left waiting");
+	ok(!blob_exists(s, a) && !blob_listed(s, a), "a.deb's blob is gone");
+	ok(!blob_exists(s, r1) && !blob_listed(s, r1), "Release 1 is gone");
+	ok(blob_exists(s, shared) && blob_listed(s, shared),
+	    "the Contents file the kept snapshot names survives");
+	ok(blob_exists(s, b) && blob_listed(s, b),
+	    "b.deb, in the kept snapshot, survives");
+	ok(blob_exists(s, r2) && blob_listed(s, r2), "Release 2 survives");
+
+	rc = fsck_run(s, &c, NULL, &r, &err);
+	ok(rc == 0 && r.problems == 0 && r.orphans == 0,
+	    "fsck finds the store sound (%s, %llu problems)",
+	    rc ? err.msg : "ok", (unsigned long long)r.problems);
+	fsck_report_release(&r);
 	store_close(s);
 }
 
@@ -279,6 +429,7 @@ main(void)
 	test_orphans(root);
 	test_incremental(root);
 	test_kept_bounded(root);
+	test_collect(root);
 	helpers_tmpdir_free(root);
 	return tap_done();
 }
