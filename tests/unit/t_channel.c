@@ -19,6 +19,7 @@
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 #include "helpers.h"
+#include "snapfix.h"
 #include "tap.h"
 
 #define LOG_MAX 64
@@ -159,15 +160,9 @@ store_commit(struct store *s, const char *text, char id[SNAP_ID_LEN + 1])
 	unsigned char h[HASH_LEN];
 	int rc;
 
-	memset(&sn, 0, sizeof(sn));
-	sn.suites = xcalloc(1, sizeof(*sn.suites));
-	sn.nsuites = 1;
-	sn.suites[0].name = xstrdup("stable");
-	rc = store_put_mem(s, text, strlen(text), h, &err);
-	if (rc == 0) {
-		snap_suite_add_file(&sn.suites[0], "Release", h, strlen(text));
+	rc = snapfix_file(s, snapfix_init(&sn), "Release", text, h, &err);
+	if (rc == 0)
 		rc = snap_commit(s, "m", &sn, d, NULL, &err);
-	}
 	ok(rc == 0, "commit a snapshot (%s)", rc ? err.msg : "ok");
 	memcpy(id, sn.id, SNAP_ID_LEN + 1);
 	snap_release(&sn);

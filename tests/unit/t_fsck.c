@@ -18,6 +18,7 @@
 #include "mirrord/hash.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
+#include "snapfix.h"
 #include "tap.h"
 
 #define RELEASE "Origin: test\nSuite: stable\n"
@@ -50,6 +51,7 @@ fixture_make(struct fixture *fx, const char *dir)
 {
 	struct merr err = { 0, "" };
 	struct snap sn;
+	struct snap_suite *su = snapfix_init(&sn);
 	struct snap_delta *d;
 	int rc;
 
@@ -59,20 +61,15 @@ fixture_make(struct fixture *fx, const char *dir)
 	fx->c.nmirrors = 1;
 	rc = store_open(dir, true, &fx->s, &err);
 	if (rc == 0)
-		rc = store_put_mem(fx->s, RELEASE, strlen(RELEASE), fx->rel,
-		    &err);
-	if (rc == 0)
 		rc = store_put_mem(fx->s, DEB, strlen(DEB), fx->deb, &err);
+	if (rc == 0)
+		rc = snapfix_file(fx->s, su, "Release", RELEASE, fx->rel,
+		    &err);
 	if (rc) {
 		ok(0, "fixture (%s)", err.msg);
+		snap_release(&sn);
 		return rc;
 	}
-	memset(&sn, 0, sizeof(sn));
-	sn.suites = xcalloc(1, sizeof(*sn.suites));
-	sn.nsuites = 1;
-	sn.suites[0].name = xstrdup("stable");
-	snap_suite_add_file(&sn.suites[0], "Release", fx->rel,
-	    strlen(RELEASE));
 	d = snap_delta_new();
 	snap_delta_add(d, DEB_PATH, strlen(DEB_PATH), fx->deb, strlen(DEB), 1);
 	rc = snap_commit(fx->s, "m", &sn, d, NULL, &err);

@@ -18,6 +18,7 @@
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 #include "helpers.h"
+#include "snapfix.h"
 #include "tap.h"
 
 /* A blob file of text, no row; its mtime age seconds ago. */
@@ -270,17 +271,6 @@ test_kept_bounded(const char *root)
 	store_close(s);
 }
 
-/* Stores text as a blob; h gets its hash. */
-static void
-put_text(struct store *s, const char *text, unsigned char h[HASH_LEN])
-{
-	struct merr err = { 0, "" };
-	int rc;
-
-	rc = store_put_mem(s, text, strlen(text), h, &err);
-	ok(rc == 0, "store '%s' (%s)", text, rc ? err.msg : "ok");
-}
-
 /*
  * Commits a snapshot of mirror "m": suite stable with a Release (text
  * rel) and a Contents file (text shared), and pool changes a.deb (da: +1,
@@ -292,26 +282,24 @@ commit_snap(struct store *s, const char *rel, const char *shared, int da,
 {
 	struct merr err = { 0, "" };
 	struct snap sn;
+	struct snap_suite *su = snapfix_init(&sn);
 	struct snap_delta *d = snap_delta_new();
 	unsigned char h[HASH_LEN];
 	int rc;
 
-	memset(&sn, 0, sizeof(sn));
-	sn.suites = xcalloc(1, sizeof(*sn.suites));
-	sn.nsuites = 1;
-	sn.suites[0].name = xstrdup("stable");
-	put_text(s, rel, h);
-	snap_suite_add_file(&sn.suites[0], "Release", h, strlen(rel));
-	put_text(s, shared, h);
-	snap_suite_add_file(&sn.suites[0], "main/Contents", h,
-	    strlen(shared));
-	put_text(s, "A", h);
-	if (da)
+	rc = snapfix_file(s, su, "Release", rel, h, &err);
+	if (rc == 0)
+		rc = snapfix_file(s, su, "main/Contents", shared, h, &err);
+	if (rc == 0)
+		rc = store_put_mem(s, "A", 1, h, &err);
+	if (rc == 0 && da)
 		snap_delta_add(d, "pool/a.deb", 10, h, 1, da);
-	put_text(s, "B", h);
-	if (db)
+	if (rc == 0)
+		rc = store_put_mem(s, "B", 1, h, &err);
+	if (rc == 0 && db)
 		snap_delta_add(d, "pool/b.deb", 10, h, 1, db);
-	rc = store_sync(s, &err);
+	if (rc == 0)
+		rc = store_sync(s, &err);
 	if (rc == 0)
 		rc = snap_commit(s, "m", &sn, d, NULL, &err);
 	ok(rc == 0, "commit a snapshot (%s)", rc ? err.msg : "ok");
