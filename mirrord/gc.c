@@ -22,12 +22,11 @@ gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN], int64_t now,
 	return store_gc_queue(t, h, now, err);
 }
 
+/* A pin's name under its mirror in TBL_META: "pin\0ID" (store_meta_*). */
 static void
-pin_key(struct buf *k, const char *mirror, const char *id)
+pin_name(struct buf *k, const char *id)
 {
 	buf_reset(k);
-	buf_adds(k, mirror);
-	buf_addc(k, '\0');
 	buf_adds(k, "pin");
 	buf_addc(k, '\0');
 	buf_adds(k, id);
@@ -53,12 +52,12 @@ gc_pin(struct store *s, const char *mirror, const char *id, const char *note,
 		snap_release(&sn);
 	}
 	if (rc == 0) {
-		pin_key(&k, mirror, id);
+		pin_name(&k, id);
 		if (note)
-			rc = store_put(t, TBL_META, k.p, k.len, note,
+			rc = store_meta_put(t, mirror, k.p, k.len, note,
 			    strlen(note), err);
 		else
-			rc = store_del(t, TBL_META, k.p, k.len, err);
+			rc = store_meta_del(t, mirror, k.p, k.len, err);
 		if (rc == MERR_NOTFOUND)
 			rc = merr_set(err, MERR_NOTFOUND,
 			    "snapshot '%s' is not pinned", id);
@@ -286,8 +285,8 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 		v[i].keep = i + 1 == n ||		/* the newest */
 		    (max_age && now - v[i].time < max_age) ||
 		    (last_n && i + last_n >= n);
-		pin_key(&k, mirror, ids[i]);
-		rc = store_get(t, TBL_META, k.p, k.len, &pv, &pvl, err);
+		pin_name(&k, ids[i]);
+		rc = store_meta_get(t, mirror, k.p, k.len, &pv, &pvl, err);
 		buf_release(&k);
 		if (rc == 0)
 			v[i].keep = true;
@@ -677,8 +676,8 @@ gc_pin_get(struct store_txn *t, const char *mirror, const char *id,
 	size_t vl;
 	int rc;
 
-	pin_key(&k, mirror, id);
-	rc = store_get(t, TBL_META, k.p, k.len, &v, &vl, err);
+	pin_name(&k, id);
+	rc = store_meta_get(t, mirror, k.p, k.len, &v, &vl, err);
 	buf_release(&k);
 	if (rc == MERR_NOTFOUND)
 		return merr_set(err, MERR_NOTFOUND, "snapshot '%s' is not "

@@ -544,7 +544,7 @@ snap_totals(struct store_txn *t, uint64_t *n, uint64_t *bytes,
 	size_t vl;
 	int rc;
 
-	rc = store_get(t, TBL_META, TOTALS_KEY, sizeof(TOTALS_KEY) - 1, &v,
+	rc = store_meta_get(t, NULL, TOTALS_KEY, sizeof(TOTALS_KEY) - 1, &v,
 	    &vl, NULL);
 	p = v;
 	if (rc == 0 && vl == TOTALS_LEN && p[0] == 1) {
@@ -583,7 +583,7 @@ totals_add(struct store_txn *t, int dir, uint64_t sbytes, struct merr *err)
 	p[0] = 1;
 	be64_put(p + 1, n);
 	be64_put(p + 9, bytes);
-	return store_put(t, TBL_META, TOTALS_KEY, sizeof(TOTALS_KEY) - 1, p,
+	return store_meta_put(t, NULL, TOTALS_KEY, sizeof(TOTALS_KEY) - 1, p,
 	    sizeof(p), err);
 }
 

@@ -18,15 +18,8 @@
 #define STATUS_SYNC_FORMAT1 "1"	/* read, no longer written */
 #define STATUS_VALUE_MAX 8192	/* longer records are cut (the error) */
 
-/* "mirror\0key" */
-static void
-status_key(struct buf *k, const char *mirror, const char *key)
-{
-	buf_reset(k);
-	buf_adds(k, mirror);
-	buf_addc(k, '\0');
-	buf_adds(k, key);
-}
+/* A record's name under its mirror in TBL_META (store_meta_*). */
+#define NAME(n) (n), sizeof(n) - 1
 
 static const char *const status_reasons[STATUS_NREASONS] = {
 	"other", "signature", "network", "hash", "disk", "config"
@@ -96,7 +89,7 @@ int
 status_put_sync(struct store_txn *t, const char *mirror,
     const struct status_sync *r, struct merr *err)
 {
-	struct buf k = BUF_INIT, v = BUF_INIT;
+	struct buf v = BUF_INIT;
 	struct status_sync rr = *r, prev;
 	struct merr e2 = { 0 };
 	size_t i;
@@ -121,13 +114,10 @@ status_put_sync(struct store_txn *t, const char *mirror,
 		rr.fails[r->reason]++;
 	r = &rr;
 	sync_encode(&v, r);
-	status_key(&k, mirror, "status.last");
-	rc = store_put(t, TBL_META, k.p, k.len, v.p, v.len, err);
-	if (rc == 0 && r->ok) {
-		status_key(&k, mirror, "status.ok");
-		rc = store_put(t, TBL_META, k.p, k.len, v.p, v.len, err);
-	}
-	buf_release(&k);
+	rc = store_meta_put(t, mirror, NAME("status.last"), v.p, v.len, err);
+	if (rc == 0 && r->ok)
+		rc = store_meta_put(t, mirror, NAME("status.ok"), v.p, v.len,
+		    err);
 	buf_release(&v);
 	return rc;
 }
@@ -259,15 +249,16 @@ int
 status_get_sync(struct store_txn *t, const char *mirror, bool ok_only,
     struct status_sync *r, struct merr *err)
 {
-	struct buf k = BUF_INIT;
 	const void *v;
 	size_t vl;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	status_key(&k, mirror, ok_only ? "status.ok" : "status.last");
-	rc = store_get(t, TBL_META, k.p, k.len, &v, &vl, err);
-	buf_release(&k);
+	if (ok_only)
+		rc = store_meta_get(t, mirror, NAME("status.ok"), &v, &vl, err);
+	else
+		rc = store_meta_get(t, mirror, NAME("status.last"), &v, &vl,
+		    err);
 	if (rc)
 		return rc;
 	if (!sync_decode(v, vl, r)) {
@@ -282,20 +273,19 @@ int
 status_put_next(struct store_txn *t, const char *mirror, int64_t next,
     long pid, struct merr *err)
 {
-	struct buf k = BUF_INIT, v = BUF_INIT;
+	struct buf v = BUF_INIT;
 	int rc;
 
-	status_key(&k, mirror, "status.next");
 	if (next == 0) {
-		rc = store_del(t, TBL_META, k.p, k.len, err);
+		rc = store_meta_del(t, mirror, NAME("status.next"), err);
 		if (rc == MERR_NOTFOUND)
 			rc = 0;
 	} else {
 		buf_addf(&v, STATUS_FORMAT "\n%lld\n%ld\n", (long long)next,
 		    pid);
-		rc = store_put(t, TBL_META, k.p, k.len, v.p, v.len, err);
+		rc = store_meta_put(t, mirror, NAME("status.next"), v.p,
+		    v.len, err);
 	}
-	buf_release(&k);
 	buf_release(&v);
 	return rc;
 }
@@ -304,7 +294,6 @@ int
 status_get_next(struct store_txn *t, const char *mirror, int64_t *next,
     long *pid, struct merr *err)
 {
-	struct buf k = BUF_INIT;
 	const char *p, *end;
 	const void *v;
 	char f[32];
@@ -312,9 +301,7 @@ status_get_next(struct store_txn *t, const char *mirror, int64_t *next,
 	int64_t n, id;
 	int rc;
 
-	status_key(&k, mirror, "status.next");
-	rc = store_get(t, TBL_META, k.p, k.len, &v, &vl, err);
-	buf_release(&k);
+	rc = store_meta_get(t, mirror, NAME("status.next"), &v, &vl, err);
 	if (rc)
 		return rc;
 	p = v;

@@ -740,6 +740,56 @@ store_del(struct store_txn *t, enum store_table tbl, const void *key,
 	return 0;
 }
 
+/* TBL_META's key: "mirror\0name", or name alone (mirror NULL). */
+static void
+meta_key(struct buf *k, const char *mirror, const void *name, size_t nlen)
+{
+	if (mirror) {
+		buf_adds(k, mirror);
+		buf_addc(k, '\0');
+	}
+	buf_add(k, name, nlen);
+}
+
+int
+store_meta_get(struct store_txn *t, const char *mirror, const void *name,
+    size_t nlen, const void **val, size_t *vlen, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	int rc;
+
+	meta_key(&k, mirror, name, nlen);
+	rc = store_get(t, TBL_META, k.p, k.len, val, vlen, err);
+	buf_release(&k);
+	return rc;
+}
+
+int
+store_meta_put(struct store_txn *t, const char *mirror, const void *name,
+    size_t nlen, const void *val, size_t vlen, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	int rc;
+
+	meta_key(&k, mirror, name, nlen);
+	rc = store_put(t, TBL_META, k.p, k.len, val, vlen, err);
+	buf_release(&k);
+	return rc;
+}
+
+int
+store_meta_del(struct store_txn *t, const char *mirror, const void *name,
+    size_t nlen, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	int rc;
+
+	meta_key(&k, mirror, name, nlen);
+	rc = store_del(t, TBL_META, k.p, k.len, err);
+	buf_release(&k);
+	return rc;
+}
+
 int
 store_cursor_open(struct store_txn *t, enum store_table tbl,
     struct store_cursor **out, struct merr *err)

@@ -156,6 +156,20 @@ int store_del(struct store_txn *t, enum store_table tbl, const void *key,
     size_t klen, struct merr *err);
 
 /*
+ * TBL_META, the table of small records that belong to a mirror (or to
+ * the store: mirror NULL), keyed "mirror\0name" (name alone for the
+ * store's, which hold no NUL). Each module owns its names: "store.*" the
+ * store and snap.c (counters), "pin\0ID" gc.c, "status.*" status.c.
+ * name may hold NULs (nlen bytes). As store_get, store_put, store_del.
+ */
+int store_meta_get(struct store_txn *t, const char *mirror, const void *name,
+    size_t nlen, const void **val, size_t *vlen, struct merr *err);
+int store_meta_put(struct store_txn *t, const char *mirror, const void *name,
+    size_t nlen, const void *val, size_t vlen, struct merr *err);
+int store_meta_del(struct store_txn *t, const char *mirror, const void *name,
+    size_t nlen, struct merr *err);
+
+/*
  * Cursors, in key order (bytewise). seek positions at the first key >=
  * key (klen 0: the first key); next moves on. Both return 1 with *k and *v set
  * (valid as for store_get), 0 at the end, or an error.
