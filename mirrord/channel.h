@@ -197,6 +197,20 @@ int channel_refresh(struct store *s, struct gpg_signer *g, const char *mirror,
     const char *name, const struct channel_move_opts *o, struct merr *err);
 
 /*
+ * Makes the Release files ch serves for target (channel_dists.c): for
+ * each of target's suites, upstream's signed Release text (byte for byte
+ * as synced) with Date ch->moved_at, Valid-Until ch->valid_until and, with
+ * base_url, Snapshots:, signed by g as InRelease, Release and Release.gpg;
+ * stores them as blobs (not listed, not synced: the caller does both)
+ * and fills ch->suites with them (ch owns them). MERR_NOTFOUND for a
+ * suite without a Release file, MERR_STORE for a blob that does not match
+ * its hash, or a signing or store error; the message names the suite.
+ */
+int channel_dists_sign(struct store *s, struct gpg_signer *g,
+    const char *mirror, const struct snap *target, struct channel *ch,
+    const char *base_url, struct merr *err);
+
+/*
  * The Release text a channel serves: upstream's signed text with Date
  * set to date, Valid-Until to valid_until (0: removed) and, with
  * base_url, "Snapshots: <base_url>/<mirror>/@SNAPSHOTID@/". Owned.

@@ -87,6 +87,51 @@ manifest_u64(const char *s, uint64_t *out)
 	return parse_u64(s, strlen(s), UINT64_MAX, out);
 }
 
+/*
+ * A line of a suite's block ("date", "file", "index": key, then the rest
+ * of the line) into su: true if it is one of them and well-formed.
+ */
+static bool
+parse_suite_line(const char *key, char *rest, struct snap_suite *su)
+{
+	unsigned char h[HASH_LEN];
+	struct snap_index *ix;
+	uint64_t v[3];
+	char *w2[6];
+	size_t m;
+
+	if (strcmp(key, "date") == 0) {
+		m = split_words(rest, w2, 2);
+		if (m < 1 || manifest_u64(w2[0], v))
+			return false;
+		su->date = (int64_t)v[0];
+		su->date_str = xstrdup(m == 2 ? w2[1] : "");
+		return true;
+	}
+	if (strcmp(key, "file") == 0) {
+		if (split_words(rest, w2, 3) != 3 ||
+		    hash_from_hex(w2[0], strlen(w2[0]), h) ||
+		    manifest_u64(w2[1], v))
+			return false;
+		snap_suite_add_file(su, w2[2], h, v[0]);
+		return true;
+	}
+	if (strcmp(key, "index") == 0) {
+		if (split_words(rest, w2, 5) != 5 ||
+		    hash_from_hex(w2[0], strlen(w2[0]), h) ||
+		    manifest_u64(w2[1], &v[0]) ||
+		    manifest_u64(w2[2], &v[1]) ||
+		    manifest_u64(w2[3], &v[2]))
+			return false;
+		ix = snap_suite_add_index(su, w2[4], h);
+		ix->npara = v[0];
+		ix->nfiles = v[1];
+		ix->bytes = v[2];
+		return true;
+	}
+	return false;
+}
+
 int
 snap_manifest_parse(const char *data, size_t len, struct snap *sn,
     struct merr *err)
@@ -144,38 +189,8 @@ snap_manifest_parse(const char *data, size_t len, struct snap *sn,
 			su = &sn->suites[sn->nsuites++];
 			memset(su, 0, sizeof(*su));
 			su->name = xstrdup(w[1]);
-		} else if (strcmp(w[0], "date") == 0 && su && n >= 2) {
-			char *w2[3];
-			size_t m = split_words(w[1], w2, 2);
-
-			if (m < 1 || manifest_u64(w2[0], v))
-				goto bad;
-			su->date = (int64_t)v[0];
-			su->date_str = xstrdup(m == 2 ? w2[1] : "");
-		} else if (strcmp(w[0], "file") == 0 && su) {
-			unsigned char h[HASH_LEN];
-			char *w2[4];
-
-			if (split_words(w[1], w2, 3) != 3 ||
-			    hash_from_hex(w2[0], strlen(w2[0]), h) ||
-			    manifest_u64(w2[1], v))
-				goto bad;
-			snap_suite_add_file(su, w2[2], h, v[0]);
-		} else if (strcmp(w[0], "index") == 0 && su) {
-			unsigned char h[HASH_LEN];
-			struct snap_index *ix;
-			char *w2[6];
-
-			if (split_words(w[1], w2, 5) != 5 ||
-			    hash_from_hex(w2[0], strlen(w2[0]), h) ||
-			    manifest_u64(w2[1], &v[0]) ||
-			    manifest_u64(w2[2], &v[1]) ||
-			    manifest_u64(w2[3], &v[2]))
-				goto bad;
-			ix = snap_suite_add_index(su, w2[4], h);
-			ix->npara = v[0];
-			ix->nfiles = v[1];
-			ix->bytes = v[2];
+		} else if (su && n == 2 && parse_suite_line(w[0], w[1], su)) {
+			continue;
 		} else {
 			goto bad;
 		}
