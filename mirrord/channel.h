@@ -9,7 +9,14 @@
  * with mirrord's key. They are made at each move and stored as blobs.
  *
  * TBL_CHANNELS keys: "mirror\0c\0NAME" -> the current state;
- * "mirror\0l\0NAME\0" + be32(n) -> log entry n (0, 1, ...).
+ * "mirror\0l\0NAME\0" + be32(n) -> log entry n (0, 1, ...). This module
+ * owns the table: others read it through channel_get, channel_list,
+ * channel_each and channel_log_get.
+ *
+ * Reads take a transaction (any thread, as store.h says); moves begin and
+ * commit their own and are made under the store's channel lock, which
+ * serialises them across processes. Structures filled here are owned by
+ * the caller (channel_free, channel_log_release, snap_list_free).
  */
 #ifndef MIRRORD_CHANNEL_H
 #define MIRRORD_CHANNEL_H

@@ -14,9 +14,9 @@
  * is made: a crash at an exact point of the write path.
  * Points:
  *
- *	write	store.c: store_blob_write(); util.c: write_file_atomic()
+ *	write	blob.c: store_blob_write(); util.c: write_file_atomic()
  *	fsync	util.c: write_file_atomic() (the file's fsync)
- *	rename	store.c: store_blob_place(); util.c: write_file_atomic()
+ *	rename	blob.c: store_blob_place(); util.c: write_file_atomic()
  *	syncfs	store.c: store_sync(), the barrier before a commit
  *	commit	store.c: store_txn_commit(), the LMDB commit (the txn is
  *		aborted, as a failed mdb_txn_commit() frees it)
@@ -29,6 +29,9 @@
  *
  * Without -DMIRRORD_FAULTS, fault_check() and fault_fail() are constant 0
  * inline functions and release builds carry nothing.
+ *
+ * fault.c is a leaf: it uses libc only (util.c calls fault_fail(), so
+ * fault.c must not call util.c), and its state is the process's.
  */
 #ifndef MIRRORD_FAULT_H
 #define MIRRORD_FAULT_H

@@ -16,6 +16,13 @@
  * loses its last reference is queued with the time; it is removed only
  * after the grace period (clients mid-update never get a 404), and only if
  * nothing references it again by then.
+ *
+ * gc owns the pin rows ("pin\0ID" under a mirror in TBL_META); every other
+ * table it reads or changes through its owner (snap_each, pool_drop_ended,
+ * channel_each, store_gc_each...). Errors are negative MERR_* codes with
+ * err set; MERR_BUSY when a lock is held elsewhere. Runs in one thread;
+ * the locks named below make it safe beside other processes (syncs,
+ * channel moves, the server, fsck).
  */
 #ifndef MIRRORD_GC_H
 #define MIRRORD_GC_H

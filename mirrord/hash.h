@@ -1,6 +1,12 @@
 /*
  * hash.h: SHA-256 (OpenSSL libcrypto) and hex helpers; FNV-1a for the
  * in-memory tables.
+ *
+ * The hashing functions cannot fail but by running out of memory, which
+ * aborts as xmalloc does (util_oom); hash_fd reports read errors
+ * (MERR_IO). A context belongs to its caller: any number of threads may
+ * hash at once, each with its own. A struct hash_index is not locked:
+ * one thread at a time, as any other owned structure.
  */
 #ifndef MIRRORD_HASH_H
 #define MIRRORD_HASH_H

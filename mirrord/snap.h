@@ -6,10 +6,22 @@
  * (Release files and indices, each a blob) and the parsed indices' stats.
  * Pool membership is not stored per snapshot. Instead each mirror keeps,
  * per (pool path, blob), the intervals of snapshot sequence numbers in
- * which some index referenced it (TBL_POOL); the open interval carries
- * how many current indices list it. A commit applies only the difference
- * between the old and the new version of the indices that changed, so its cost follows
- * what changed upstream, not the size of the archive.
+ * which some index referenced it (pool.h); the open interval carries how
+ * many current indices list it. A commit applies only the difference
+ * between the old and the new version of the indices that changed, so
+ * its cost follows what changed upstream, not the size of the archive.
+ *
+ * This module owns TBL_SNAPS and TBL_STATE (and the "store.snaps"
+ * counters in TBL_META): others read them through snap_load, snap_list,
+ * snap_each and snap_state_get. Files: snap.c (loading, listing, state,
+ * counters, the commit), snap_manifest.c, snap_delta.c.
+ *
+ * Errors are negative MERR_* codes with err set (MERR_NOTFOUND where
+ * said, MERR_STORE for a row that does not parse). Structures filled
+ * here are the caller's (snap_release, snap_state_release,
+ * snap_list_free, snap_delta_free); a snap_delta is not locked (one
+ * thread at a time). Reads take any transaction; snap_commit makes its
+ * own, under the store's writer lock.
  */
 #ifndef MIRRORD_SNAP_H
 #define MIRRORD_SNAP_H

@@ -18,7 +18,9 @@
  * formats read as absent.
  *
  * Writers call these with the store's writer lock held; a record is a few
- * hundred bytes in one small write transaction.
+ * hundred bytes in one small write transaction. Records are read and
+ * written through store_meta_* (store.h), the one place that builds TBL_META
+ * keys; status.c owns the "status.*" names.
  */
 #ifndef MIRRORD_STATUS_H
 #define MIRRORD_STATUS_H

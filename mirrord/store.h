@@ -92,6 +92,11 @@ const char *store_dir(const struct store *s);
  * the daemon's gc after it) and by gc, for their whole runs. It keeps gc
  * from deleting what a sync relies on and has not committed, and makes
  * one sync at a time. Channel moves do not take it.
+ *
+ * Both locks are flocks on a file descriptor of this struct store: they
+ * exclude other processes (and other struct stores of this one), not
+ * other threads sharing this struct store; take and drop them in one
+ * thread.
  */
 int store_lock(struct store *s, const char *what, bool wait,
     struct merr *err);
@@ -266,7 +271,14 @@ char *store_blob_path(const struct store *s, const unsigned char h[HASH_LEN]);
 int store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
     struct merr *err);
 
-/* Writing one blob: a temp file, hashed as it is written. */
+/*
+ * Writing one blob: a temp file in tmp/, hashed as it is written, checked
+ * and renamed into place by store_blob_finish. A writer is one thread's
+ * at a time; any number of writers of one store may run in parallel
+ * threads and processes (temp names are "pid.n"; the final name is the
+ * content's, so two writers of the same blob make the same file). The
+ * file is not trusted until a committed transaction lists it.
+ */
 struct blob_writer {
 	struct store *store;
 	int fd;
