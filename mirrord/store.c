@@ -2,10 +2,12 @@
  * store.c: the store's LMDB environment: opening it, its map, its
  * transactions, tables and cursors.
  *
- * With store_blobs.c, the only file that calls LMDB; every LMDB error is
- * translated here, once, into MERR_STORE (or MERR_NOTFOUND for
- * MDB_NOTFOUND) with mdb_strerror()'s text and the operation as context.
- * Blob files are blob.c's, the locks store_lock.c's.
+ * The only file that calls LMDB; every LMDB error is translated here,
+ * once, into MERR_STORE (or MERR_NOTFOUND for MDB_NOTFOUND) with
+ * mdb_strerror()'s text and the operation as context. The blob counters
+ * live here too: they are written inside the commit and at open, below
+ * the transaction API. Blob rows and the other tables the store owns are
+ * store_tables.c's, blob files blob.c's, the locks store_lock.c's.
  */
 #include "mirrord/common.h"
 
@@ -85,15 +87,6 @@ store_mdb_err(struct merr *err, int rc, const char *fmt, ...)
 	if (rc == MDB_NOTFOUND)
 		return merr_set(err, MERR_NOTFOUND, "%s: not found", what);
 	return merr_set(err, MERR_STORE, "%s: %s", what, mdb_strerror(rc));
-}
-
-/* Creates one directory; an existing one is fine. */
-int
-store_mkdir(const char *path, mode_t mode, struct merr *err)
-{
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return merr_errno(err, "cannot create directory '%s'", path);
-	return 0;
 }
 
 /*
@@ -211,98 +204,179 @@ store_first_mapsize(void)
 }
 
 /*
- * A struct store for dir (n bytes, no trailing slash), with no files
- * opened yet: its map lock and thread key made. Fails only if those
- * cannot be made.
+ * The blob counters: TBL_META "store.blobs" (no NUL, so no mirror's
+ * "name\0key" row) -> format byte 1, be64 rows, be64 bytes. Written by the
+ * commit that changes blob rows, so status reads two numbers instead of
+ * every row; a store from before them gets them from one scan, at the
+ * first open for writing.
  */
+#define BLOB_TOTALS_KEY "store.blobs"
+#define BLOB_TOTALS_LEN 17
+
+/* Counts the blob rows of txn the slow way. */
 static int
-store_new(const char *dir, size_t n, bool write, struct store **out,
+store_blob_scan(MDB_txn *txn, struct store *s, uint64_t *n, uint64_t *bytes,
     struct merr *err)
 {
-	struct store *s;
-	pthread_rwlockattr_t attr;
+	MDB_cursor *c;
+	MDB_val k, v;
 	int rc;
 
-	s = xcalloc(1, sizeof(*s));
-	s->dir = xstrndup(dir, n);
-	s->write = write;
-	s->dirfd = -1;
-	s->lock_fd = -1;
-	s->chan_fd = -1;
-	atomic_init(&s->full, false);
-	if (pthread_key_create(&s->depth, NULL) != 0) {
-		free(s->dir);
-		free(s);
-		return merr_set(err, MERR_IO, "store '%s': cannot create a "
-		    "thread key", dir);
+	*n = 0;
+	*bytes = 0;
+	if (!s->has[TBL_BLOBS])
+		return 0;
+	rc = mdb_cursor_open(txn, s->dbi[TBL_BLOBS], &c);
+	if (rc)
+		return store_mdb_err(err, rc, "cannot open cursor on '%s'",
+		    store_table_names[TBL_BLOBS]);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != HASH_LEN || v.mv_size != STORE_BLOB_REC_LEN)
+			continue;	/* fsck reports those */
+		(*n)++;
+		*bytes += store_blob_rec_size(v.mv_data);
 	}
-	/*
-	 * Writers first: under steady load the readers' transactions
-	 * overlap and a remap would wait for ever. No thread takes the
-	 * read side twice (depth), so this kind cannot deadlock.
-	 */
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr,
-	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	rc = pthread_rwlock_init(&s->maplock, &attr);
-	pthread_rwlockattr_destroy(&attr);
-	if (rc != 0) {
-		pthread_key_delete(s->depth);
-		free(s->dir);
-		free(s);
-		return merr_set(err, MERR_IO, "store '%s': cannot create a "
-		    "lock", dir);
-	}
-	s->map_init = true;
-	*out = s;
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return store_mdb_err(err, rc, "cannot read '%s'",
+		    store_table_names[TBL_BLOBS]);
 	return 0;
 }
 
-/*
- * A writer makes the store's directories; a reader checks that there is
- * a store first, as LMDB would create index/lock.mdb.
- */
+/* The counters row of txn: 1 and the values, 0 if absent, or an error. */
 static int
-store_open_dirs(struct store *s, struct merr *err)
+store_blob_totals_get(MDB_txn *txn, struct store *s, uint64_t *n,
+    uint64_t *bytes, struct merr *err)
 {
-	static const struct {
-		const char *name;
-		mode_t mode;
-	} sub[] = {
-		{ "blobs", 0755 }, { "tmp", 0700 }, { "index", 0755 }
-	};
-	char *path = NULL;
-	size_t i;
-	int rc = 0;
+	MDB_val k = { sizeof(BLOB_TOTALS_KEY) - 1, (void *)BLOB_TOTALS_KEY };
+	MDB_val v;
+	const unsigned char *p;
+	int rc;
 
-	if (s->write) {
-		rc = mkdir_p(s->dir, 0755, err);
-		for (i = 0; rc == 0 && i < ARRAY_SIZE(sub); i++) {
-			free(path);
-			path = xasprintf("%s/%s", s->dir, sub[i].name);
-			rc = store_mkdir(path, sub[i].mode, err);
-		}
+	if (!s->has[TBL_META])
+		return 0;
+	rc = mdb_get(txn, s->dbi[TBL_META], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_mdb_err(err, rc, "cannot get from '%s'",
+		    store_table_names[TBL_META]);
+	p = v.mv_data;
+	if (v.mv_size != BLOB_TOTALS_LEN || p[0] != 1)
+		return 0;	/* not a format we know: count again */
+	*n = be64_get(p + 1);
+	*bytes = be64_get(p + 9);
+	return 1;
+}
+
+static int
+store_blob_totals_put(MDB_txn *txn, struct store *s, uint64_t n,
+    uint64_t bytes, struct merr *err)
+{
+	MDB_val k = { sizeof(BLOB_TOTALS_KEY) - 1, (void *)BLOB_TOTALS_KEY };
+	unsigned char p[BLOB_TOTALS_LEN];
+	MDB_val v = { sizeof(p), p };
+	int rc;
+
+	p[0] = 1;
+	be64_put(p + 1, n);
+	be64_put(p + 9, bytes);
+	rc = mdb_put(txn, s->dbi[TBL_META], &k, &v, 0);
+	if (rc)
+		return store_mdb_err(err, rc, "cannot put into '%s'",
+		    store_table_names[TBL_META]);
+	return 0;
+}
+
+/* Applies t's changes to the counters, before t commits. */
+static int
+store_blob_totals_flush(struct store_txn *t, struct merr *err)
+{
+	uint64_t n, bytes;
+	int rc;
+
+	rc = store_blob_totals_get(t->txn, t->s, &n, &bytes, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		/* No row yet: the scan sees this txn's rows already. */
+		rc = store_blob_scan(t->txn, t->s, &n, &bytes, err);
+	} else if ((t->dblobs < 0 && (uint64_t)-t->dblobs > n) ||
+	    (t->dbytes < 0 && (uint64_t)-t->dbytes > bytes)) {
+		/* Counters below zero: they were wrong; count again. */
+		rc = store_blob_scan(t->txn, t->s, &n, &bytes, err);
 	} else {
-		path = xasprintf("%s/index/data.mdb", s->dir);
-		if (access(path, F_OK) < 0) {
-			if (errno == ENOENT || errno == ENOTDIR)
-				rc = merr_set(err, MERR_NOTFOUND,
-				    "no store at '%s'", s->dir);
-			else
-				rc = merr_errno(err, "cannot access '%s'",
-				    path);
-		}
+		n += (uint64_t)t->dblobs;
+		bytes += (uint64_t)t->dbytes;
+		rc = 0;
 	}
-	free(path);
+	if (rc == 0)
+		rc = store_blob_totals_put(t->txn, t->s, n, bytes, err);
+	t->dblobs = 0;
+	t->dbytes = 0;
 	return rc;
+}
+
+/* At an open for writing: counts once if the store has no counters. */
+static int
+store_blob_totals_init(struct store *s, struct merr *err)
+{
+	MDB_txn *txn;
+	uint64_t n, bytes;
+	int rc;
+
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return store_mdb_err(err, rc, "store '%s': cannot begin "
+		    "transaction", s->dir);
+	rc = store_blob_totals_get(txn, s, &n, &bytes, err);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return store_mdb_err(err, rc, "store '%s': cannot begin "
+		    "transaction", s->dir);
+	/* Another writer may have counted in between: look again. */
+	rc = store_blob_totals_get(txn, s, &n, &bytes, err);
+	if (rc == 0)
+		rc = store_blob_scan(txn, s, &n, &bytes, err);
+	if (rc == 0)
+		rc = store_blob_totals_put(txn, s, n, bytes, err);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc < 0 ? rc : 0;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc)
+		return store_mdb_err(err, rc, "store '%s': cannot commit",
+		    s->dir);
+	return 0;
+}
+
+int
+store_blob_totals(struct store_txn *t, uint64_t *n, uint64_t *bytes,
+    struct merr *err)
+{
+	int rc;
+
+	rc = store_blob_totals_get(t->txn, t->s, n, bytes, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)	/* a store no writer opened since the counters */
+		return store_blob_scan(t->txn, t->s, n, bytes, err);
+	*n += (uint64_t)t->dblobs;
+	*bytes += (uint64_t)t->dbytes;
+	return 0;
 }
 
 /*
  * Maps the index and opens its tables; frees the reader slots of killed
  * processes; a writer makes the blob counters if there are none.
  */
-static int
-store_open_index(struct store *s, struct merr *err)
+int
+store_index_open(struct store *s, struct merr *err)
 {
 	size_t mapsize;
 	int rc, dead;
@@ -332,68 +406,12 @@ store_open_index(struct store *s, struct merr *err)
 	return rc;
 }
 
-int
-store_open(const char *dir, bool write, struct store **out,
-    struct merr *err)
-{
-	struct store *s = NULL;
-	size_t n = strlen(dir);
-	int rc;
-
-	if (n == 0)
-		return merr_set(err, MERR_INVAL, "empty store directory");
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
-	rc = store_new(dir, n, write, &s, err);
-	if (rc)
-		return rc;
-	rc = store_open_dirs(s, err);
-	if (rc == 0) {
-		s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (s->dirfd < 0)
-			rc = merr_errno(err, "cannot open store '%s'", s->dir);
-	}
-	if (rc == 0)
-		rc = store_open_index(s, err);
-	if (rc) {
-		store_close(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
-}
-
 void
-store_close(struct store *s)
+store_index_close(struct store *s)
 {
-	if (s == NULL)
-		return;
-	store_unlock_channels(s);
-	store_unlock(s);
 	if (s->env)
 		mdb_env_close(s->env);
-	if (s->dirfd >= 0)
-		close(s->dirfd);
-	if (s->map_init) {
-		pthread_rwlock_destroy(&s->maplock);
-		pthread_key_delete(s->depth);
-	}
-	free(s->dir);
-	free(s);
-}
-
-const char *
-store_dir(const struct store *s)
-{
-	return s->dir;
-}
-
-int
-store_sync(struct store *s, struct merr *err)
-{
-	if (fault_fail("syncfs") < 0 || syncfs(s->dirfd) < 0)
-		return merr_errno(err, "cannot sync store '%s'", s->dir);
-	return 0;
+	s->env = NULL;
 }
 
 /* How many transactions of s this thread has open. */
@@ -740,56 +758,6 @@ store_del(struct store_txn *t, enum store_table tbl, const void *key,
 	return 0;
 }
 
-/* TBL_META's key: "mirror\0name", or name alone (mirror NULL). */
-static void
-meta_key(struct buf *k, const char *mirror, const void *name, size_t nlen)
-{
-	if (mirror) {
-		buf_adds(k, mirror);
-		buf_addc(k, '\0');
-	}
-	buf_add(k, name, nlen);
-}
-
-int
-store_meta_get(struct store_txn *t, const char *mirror, const void *name,
-    size_t nlen, const void **val, size_t *vlen, struct merr *err)
-{
-	struct buf k = BUF_INIT;
-	int rc;
-
-	meta_key(&k, mirror, name, nlen);
-	rc = store_get(t, TBL_META, k.p, k.len, val, vlen, err);
-	buf_release(&k);
-	return rc;
-}
-
-int
-store_meta_put(struct store_txn *t, const char *mirror, const void *name,
-    size_t nlen, const void *val, size_t vlen, struct merr *err)
-{
-	struct buf k = BUF_INIT;
-	int rc;
-
-	meta_key(&k, mirror, name, nlen);
-	rc = store_put(t, TBL_META, k.p, k.len, val, vlen, err);
-	buf_release(&k);
-	return rc;
-}
-
-int
-store_meta_del(struct store_txn *t, const char *mirror, const void *name,
-    size_t nlen, struct merr *err)
-{
-	struct buf k = BUF_INIT;
-	int rc;
-
-	meta_key(&k, mirror, name, nlen);
-	rc = store_del(t, TBL_META, k.p, k.len, err);
-	buf_release(&k);
-	return rc;
-}
-
 int
 store_cursor_open(struct store_txn *t, enum store_table tbl,
     struct store_cursor **out, struct merr *err)
@@ -878,31 +846,6 @@ store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
 	MDB_val mk = { 0, NULL };
 
 	return store_cursor_get(c, &mk, MDB_NEXT, k, kl, v, vl, err);
-}
-
-int
-store_scan_prefix(struct store_txn *t, enum store_table tbl,
-    const void *prefix, size_t plen, store_scan_fn fn, void *ctx,
-    struct merr *err)
-{
-	struct store_cursor *c;
-	const void *k, *v;
-	size_t kl, vl;
-	int rc;
-
-	rc = store_cursor_open(t, tbl, &c, err);
-	if (rc)
-		return rc;
-	for (rc = store_cursor_seek(c, prefix, plen, &k, &kl, &v, &vl, err);
-	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
-		if (kl < plen || memcmp(k, prefix, plen))
-			break;
-		rc = fn(ctx, (const char *)k + plen, kl - plen, v, vl, err);
-		if (rc < 0)
-			break;
-	}
-	store_cursor_close(c);
-	return rc < 0 ? rc : 0;
 }
 
 int

@@ -15,9 +15,11 @@
  * at its final path but not listed (a crash before the commit) is re-hashed
  * by store_blob_adopt() before use.
  *
- * The store module (store.c, store_blobs.c, store_lock.c, blob.c) is the
- * only code that calls LMDB; its errors come back as MERR_STORE (or
- * MERR_NOTFOUND, MERR_FULL) with mdb_strerror()'s text.
+ * The store module is store_open.c (opening and closing), store.c (the
+ * LMDB environment: the one file that calls LMDB), store_tables.c (the blobs table, the gc queue, TBL_META's
+ * keys), store_lock.c (the locks) and blob.c (blob files). LMDB's errors
+ * come back as MERR_STORE (or MERR_NOTFOUND, MERR_FULL) with
+ * mdb_strerror()'s text.
  *
  * Each table has one owner module, which alone builds and parses its keys
  * and values; everyone else goes through the owner's functions:

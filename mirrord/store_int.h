@@ -1,11 +1,12 @@
 /*
  * store_int.h: the store's insides, shared by the files of the store
- * module and by no one else: store.c (the LMDB environment, its map and
- * transactions), store_lock.c (the flock locks), store_blobs.c (the blobs
- * table, its counters and the gc queue) and blob.c (blob files).
+ * module and by no one else: store_open.c (the struct, the directories),
+ * store.c (the LMDB environment, its map, transactions and cursors, the
+ * blob counters), store_lock.c (the flock locks), store_tables.c (the blobs table, the gc queue, TBL_META's keys,
+ * the prefix scan) and blob.c (blob files).
  *
- * Only store.c and store_blobs.c call LMDB; both translate its errors
- * through store_mdb_err(), once, where LMDB is called.
+ * Only store.c includes <lmdb.h> and calls LMDB (tests/layering.sh checks
+ * it); here its types are opaque struct tags, which are LMDB's own.
  */
 #ifndef MIRRORD_STORE_INT_H
 #define MIRRORD_STORE_INT_H
@@ -13,14 +14,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include <lmdb.h>
-
 #include "mirrord/store.h"
+
+/* LMDB's types, opaque outside store.c (lmdb.h: typedef struct MDB_env). */
+struct MDB_env;
+struct MDB_txn;
+struct MDB_cursor;
 
 struct store {
 	char *dir;
-	MDB_env *env;
-	MDB_dbi dbi[TBL_COUNT];
+	struct MDB_env *env;
+	unsigned int dbi[TBL_COUNT];	/* MDB_dbi */
 	/* False for a table missing from a read-only open: it reads empty. */
 	bool has[TBL_COUNT];
 	bool write;
@@ -51,13 +55,13 @@ struct store {
  */
 struct store_cursor {
 	struct store_txn *t;	/* NULL once the transaction ended */
-	MDB_cursor *c;		/* NULL for a missing (empty) table */
+	struct MDB_cursor *c;	/* NULL for a missing (empty) table */
 	struct store_cursor *prev, *next;
 };
 
 struct store_txn {
 	struct store *s;
-	MDB_txn *txn;
+	struct MDB_txn *txn;
 	bool write;
 	struct store_cursor *cursors;
 	/* Blob rows and bytes added (negative: removed) by this txn. */
@@ -75,10 +79,16 @@ int store_mdb_err(struct merr *err, int rc, const char *fmt, ...)
 int store_mkdir(const char *path, mode_t mode, struct merr *err);
 
 /*
- * The blob counters (store_blobs.c): made at an open for writing if the
- * store has none; moved by a write transaction's commit, before it.
+ * The index of s (store.c): maps it and opens its tables, frees the
+ * reader slots of killed processes, and for a writer makes the blob
+ * counters if there are none; closing it is safe if it never opened.
  */
-int store_blob_totals_init(struct store *s, struct merr *err);
-int store_blob_totals_flush(struct store_txn *t, struct merr *err);
+int store_index_open(struct store *s, struct merr *err);
+void store_index_close(struct store *s);
+
+/* On-disk size of a blobs table value: le64 size, le64 first_seen. */
+#define STORE_BLOB_REC_LEN	16
+/* The size in a blobs table value (STORE_BLOB_REC_LEN bytes at v). */
+uint64_t store_blob_rec_size(const void *v);
 
 #endif
