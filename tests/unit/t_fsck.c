@@ -7,10 +7,7 @@
  */
 #include "mirrord/common.h"
 
-#include <sys/stat.h>
-
 #include <fcntl.h>
-#include <ftw.h>
 #include <unistd.h>
 
 #include "mirrord/conf.h"
@@ -18,24 +15,13 @@
 #include "mirrord/hash.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
+#include "helpers.h"
 #include "snapfix.h"
 #include "tap.h"
 
 #define RELEASE "Origin: test\nSuite: stable\n"
 #define DEB "a package's bytes"
 #define DEB_PATH "pool/main/x/x_1_all.deb"
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 struct fixture {
 	struct store *s;
@@ -260,15 +246,14 @@ test_missing_ref(const char *root)
 int
 main(void)
 {
-	char tmpl[] = "/tmp/t_fsck.XXXXXX";
-	char *root = mkdtemp(tmpl);
+	char *root = helpers_tmpdir_new("t_fsck");
 
 	if (root == NULL) {
-		perror("mkdtemp");
-		return 1;
+		ok(0, "mkdtemp");
+		return tap_done();
 	}
 	test_clean_and_files(root);
 	test_missing_ref(root);
-	rm_rf(root);
+	helpers_tmpdir_free(root);
 	return tap_done();
 }
