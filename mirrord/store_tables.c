@@ -278,7 +278,8 @@ store_scan_prefix(struct store_txn *t, enum store_table tbl,
 		return rc;
 	for (rc = store_cursor_seek(c, prefix, plen, &k, &kl, &v, &vl, err);
 	    rc == 1; rc = store_cursor_next(c, &k, &kl, &v, &vl, err)) {
-		if (kl < plen || memcmp(k, prefix, plen))
+		/* plen 0: every key (and prefix may be NULL). */
+		if (kl < plen || (plen > 0 && memcmp(k, prefix, plen) != 0))
 			break;
 		rc = fn(ctx, (const char *)k + plen, kl - plen, v, vl, err);
 		if (rc < 0)
