@@ -148,24 +148,33 @@ struct snap_each_ctx {
 	void *ctx;
 };
 
-/* One TBL_SNAPS key: "mirror\0ID", or the ID after a mirror's prefix. */
+/*
+ * One TBL_SNAPS key: with ec->mirror set, the ID after that mirror's
+ * prefix (others are skipped, as snap_list skips them); else the whole
+ * "mirror\0ID".
+ */
 static int
 snap_each_one(void *ctx, const char *key, size_t kl, const void *v,
     size_t vl, struct merr *err)
 {
 	struct snap_each_ctx *ec = ctx;
-	const char *nul = ec->mirror ? key - 1 : memchr(key, '\0', kl);
+	const char *nul;
 	char *mirror, *id;
 	struct snap sn;
 	int rc;
 
-	if (ec->mirror && kl != SNAP_ID_LEN)
-		return 0;
-	if (nul == NULL)
-		return 0;
-	mirror = ec->mirror ? xstrdup(ec->mirror) :
-	    xstrndup(key, (size_t)(nul - key));
-	id = xstrndup(nul + 1, kl - (size_t)(nul + 1 - key));
+	if (ec->mirror) {
+		if (kl != SNAP_ID_LEN)
+			return 0;
+		mirror = xstrdup(ec->mirror);
+		id = xstrndup(key, kl);
+	} else {
+		nul = memchr(key, '\0', kl);
+		if (nul == NULL)
+			return 0;
+		mirror = xstrndup(key, (size_t)(nul - key));
+		id = xstrndup(nul + 1, kl - (size_t)(nul + 1 - key));
+	}
 	rc = snap_load(ec->t, mirror, id, &sn, err);
 	if (rc == 0) {
 		rc = ec->fn(ec->ctx, mirror, &sn, err);
