@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mirrord/hash.h"
+#include "mirrord/pool.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 #include "helpers.h"
@@ -91,7 +92,7 @@ add_index(struct snap_suite *su, const char *path, const char *content,
 	ix->bytes = bytes;
 }
 
-/* snap_pool_lookup in a read transaction of its own. */
+/* pool_lookup in a read transaction of its own. */
 static int
 lookup(struct store *s, const char *mirror, const char *path, uint32_t seq,
     unsigned char h[HASH_LEN], uint64_t *size)
@@ -102,7 +103,7 @@ lookup(struct store *s, const char *mirror, const char *path, uint32_t seq,
 
 	if (store_txn_begin(s, false, &t, &err))
 		return MERR_STORE;
-	rc = snap_pool_lookup(t, mirror, path, seq, h, size, &err);
+	rc = pool_lookup(t, mirror, path, seq, h, size, &err);
 	store_txn_abort(t);
 	return rc;
 }
@@ -128,7 +129,7 @@ count_lookups(struct store *s, unsigned from, unsigned to, uint32_t seq,
 	for (i = from; i < to; i++) {
 		pool_path(i, p, sizeof(p));
 		pool_hash(i, eh);
-		rc = snap_pool_lookup(t, MIRROR, p, seq, h, &size, &err);
+		rc = pool_lookup(t, MIRROR, p, seq, h, &size, &err);
 		if (rc != want)
 			continue;
 		if (rc == 0 && (memcmp(h, eh, HASH_LEN) != 0 ||
