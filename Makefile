@@ -42,9 +42,12 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recov
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-CORE_SRC = $(filter-out mirrord/main.c,$(wildcard mirrord/*.c)) \
-	$(wildcard sync/*.c) $(wildcard serve/*.c)
+# The library: the core and the layers on it. The commands (cmd/) make
+# the binary; the unit tests link the library alone.
+CORE_SRC = $(wildcard mirrord/*.c) $(wildcard sync/*.c) $(wildcard serve/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+CMD_SRC = $(wildcard cmd/*.c)
+CMD_OBJ = $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -67,7 +70,7 @@ help:
 	@echo "make install    DESTDIR= PREFIX=/usr/local"
 	@echo "make deb        the Debian package, in build/deb/"
 
-$(BUILD)/obj/%.o: %.c $(wildcard mirrord/*.h sync/*.h serve/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard mirrord/*.h sync/*.h serve/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -75,7 +78,7 @@ $(BUILD)/libmirrord.a: $(CORE_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/mirrord: $(BUILD)/obj/mirrord/main.o $(BUILD)/libmirrord.a
+$(BUILD)/mirrord: $(CMD_OBJ) $(BUILD)/libmirrord.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Every unit test links tests/unit/helpers.c (its temp directories).

@@ -1,5 +1,5 @@
 /*
- * main.c: the mirrord command line. Only this file exits.
+ * main.c: the mirrord command line. Only cmd/ exits.
  */
 #include "mirrord/common.h"
 
@@ -14,7 +14,7 @@
 #include <stdatomic.h>
 
 #include "mirrord/channel.h"
-#include "mirrord/daemon.h"
+#include "cmd/daemon.h"
 #include "mirrord/conf.h"
 #include "mirrord/diff.h"
 #include "mirrord/gc.h"

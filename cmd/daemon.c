@@ -37,7 +37,7 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
-#include "mirrord/daemon.h"
+#include "cmd/daemon.h"
 #include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
