@@ -1,0 +1,84 @@
+/*
+ * fmt.c: times and JSON strings as mirrord prints them (see fmt.h).
+ */
+#include "mirrord/common.h"
+
+#include <time.h>
+
+#include "mirrord/fmt.h"
+
+void
+fmt_json_str(FILE *f, const char *s)
+{
+	putc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			putc(c, f);
+	}
+	putc('"', f);
+}
+
+void
+fmt_json_str_or_null(FILE *f, const char *s)
+{
+	if (s == NULL)
+		fputs("null", f);
+	else
+		fmt_json_str(f, s);
+}
+
+/*
+ * t broken down in UTC, ISO 8601 or for people, or "?". The formats are
+ * literals here so that the compiler checks them.
+ */
+static void
+fmt_time(int64_t t, bool iso, char out[FMT_TIME_MAX])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	size_t n;
+
+	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(out, FMT_TIME_MAX, "?");
+		return;
+	}
+	if (iso)
+		n = strftime(out, FMT_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		n = strftime(out, FMT_TIME_MAX, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (n == 0)
+		snprintf(out, FMT_TIME_MAX, "?");
+}
+
+void
+fmt_time_iso(int64_t t, char out[FMT_TIME_MAX])
+{
+	fmt_time(t, true, out);
+}
+
+void
+fmt_time_utc(int64_t t, char out[FMT_TIME_MAX])
+{
+	fmt_time(t, false, out);
+}
+
+void
+fmt_duration(int64_t ms, char out[FMT_TIME_MAX])
+{
+	long long s = ms <= 0 ? 0 : (ms + 500) / 1000;
+
+	if (s < 120)
+		snprintf(out, FMT_TIME_MAX, "%llds", s);
+	else if (s < 120 * 60)
+		snprintf(out, FMT_TIME_MAX, "%lldm", (s + 30) / 60);
+	else if (s < 48 * 3600)
+		snprintf(out, FMT_TIME_MAX, "%lldh", (s + 1800) / 3600);
+	else
+		snprintf(out, FMT_TIME_MAX, "%lldd", (s + 43200) / 86400);
+}
