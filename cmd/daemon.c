@@ -37,39 +37,30 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
-#include "cmd/daemon.h"
+#include "mirrord/fmt.h"
 #include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
+#include "mirrord/schedule.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
 #include "mirrord/store.h"
 #include "serve/serve.h"
 #include "sync/fetch.h"
 #include "sync/sync.h"
+#include "cmd/cmd.h"
+#include "cmd/daemon.h"
 
+/* The schedule's own rules and times are mirrord/schedule.h's. */
 #define DAEMON_TICK_MS 1000		/* signal wait: watchdog, STATUS */
-#define DAEMON_FIRST_MAX_MS 60000	/* a first sync comes within this */
-#define DAEMON_BACKOFF_MS 60000		/* after one failure; doubled */
-#define DAEMON_BUSY_MS 30000		/* the store is locked by another */
-#define DAEMON_CHAN_BUSY_S 5		/* the same, for a channel re-signing */
 #define DAEMON_READERS_MS 10000		/* how often dead readers are freed */
 #define DAEMON_STOP_MS 10000		/* a cancelled sync ends within this */
-#define DAEMON_CHAN_CHECK_S 300		/* channels looked at this often */
-#define DAEMON_CHAN_RETRY_S 60		/* after a failed refresh */
 #define DAEMON_SERVE_START_MS 500	/* a bind failure shows within this */
-#define DAEMON_NAME_MAX 64		/* a mirror name's bytes (conf.h) */
+#define DAEMON_NAME_MAX SCHEDULE_NAME_MAX
 
 struct dconf {
 	struct conf *c;
 	unsigned refs;		/* under daemon.mu */
-};
-
-/* The worker's plan for one enabled mirror. */
-struct sched {
-	char name[DAEMON_NAME_MAX + 1];
-	int64_t next;		/* monotonic ms of the next start */
-	unsigned fails;		/* consecutive failed syncs */
 };
 
 struct daemon {
@@ -102,11 +93,9 @@ struct daemon {
 	int64_t next_at;			/* ... then (monotonic ms) */
 
 	/* The worker's own. */
-	struct sched *sched;
-	size_t nsched;
+	struct schedule plan;	/* the enabled mirrors' next syncs */
 	int64_t chan_next;	/* next channel check, monotonic ms */
 	int64_t readers_next;	/* next reader table check, monotonic ms */
-	uint64_t rng;
 
 	bool locks_init, serve_started, worker_started;
 	pthread_t serve_th, worker_th;
@@ -117,48 +106,6 @@ struct daemon {
 
 /* --- small helpers ------------------------------------------------------ */
 
-
-/* xorshift64*: jitter needs no more than this. */
-static uint64_t
-rnd(struct daemon *d)
-{
-	d->rng ^= d->rng >> 12;
-	d->rng ^= d->rng << 25;
-	d->rng ^= d->rng >> 27;
-	return d->rng * 2685821657736338717ull;
-}
-
-/* Uniform in [0, n). */
-static int64_t
-rnd_below(struct daemon *d, int64_t n)
-{
-	return n > 0 ? (int64_t)(rnd(d) % (uint64_t)n) : 0;
-}
-
-/* "45s", "5m", "6h", "3d": rounded, for log lines and STATUS. */
-static void
-fmt_dur(int64_t ms, char out[32])
-{
-	long long s = ms <= 0 ? 0 : (ms + 500) / 1000;
-
-	if (s < 120)
-		snprintf(out, 32, "%llds", s);
-	else if (s < 120 * 60)
-		snprintf(out, 32, "%lldm", (s + 30) / 60);
-	else if (s < 48 * 3600)
-		snprintf(out, 32, "%lldh", (s + 1800) / 3600);
-	else
-		snprintf(out, 32, "%lldd", (s + 43200) / 86400);
-}
-
-static int64_t
-interval_ms(const struct conf *c, const struct conf_mirror *m)
-{
-	long s = m->sync_interval > 0 ? m->sync_interval : c->sync_interval;
-
-	return s > 0 ? (int64_t)s * 1000 : 1000;
-}
-
 /* An absolute CLOCK_MONOTONIC time for pthread_cond_timedwait. */
 static struct timespec
 mono_abs(int64_t ms)
@@ -168,13 +115,6 @@ mono_abs(int64_t ms)
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	return ts;
-}
-
-static char *
-signing_key_path(const struct conf *c)
-{
-	return c->signing_key ? xstrdup(c->signing_key) :
-	    xasprintf("%s/signing-key.asc", c->store);
 }
 
 static void
@@ -189,45 +129,6 @@ dconf_put_locked(struct dconf *dc)
 /* --- the worker: syncs ------------------------------------------------ */
 
 /*
- * Rebuilds the plan for c's enabled mirrors: a mirror already planned
- * keeps its time (brought forward if its interval got shorter) and its
- * failure count; a new one is due at a random moment within
- * min(interval, 60 s).
- */
-static void
-sched_update(struct daemon *d, const struct conf *c, int64_t now)
-{
-	struct sched *ns = xcalloc(c->nmirrors + 1, sizeof(*ns));
-	size_t i, j, n = 0;
-
-	for (i = 0; i < c->nmirrors; i++) {
-		const struct conf_mirror *m = &c->mirrors[i];
-		int64_t iv = interval_ms(c, m);
-		int64_t first = iv < DAEMON_FIRST_MAX_MS ? iv :
-		    DAEMON_FIRST_MAX_MS;
-
-		if (!m->enabled)
-			continue;
-		for (j = 0; j < d->nsched; j++)
-			if (strcmp(d->sched[j].name, m->name) == 0)
-				break;
-		if (j < d->nsched) {
-			ns[n] = d->sched[j];
-			if (ns[n].next > now + iv + iv / 10)
-				ns[n].next = now + rnd_below(d, first);
-		} else {
-			snprintf(ns[n].name, sizeof(ns[n].name), "%s",
-			    m->name);
-			ns[n].next = now + rnd_below(d, first);
-		}
-		n++;
-	}
-	free(d->sched);
-	d->sched = ns;
-	d->nsched = n;
-}
-
-/*
  * Publishes the plan for `mirrord status` (status.h): each planned
  * mirror's next sync as a unix time with our pid; the records of c's
  * other mirrors (disabled, or all of them with clear: the daemon stops)
@@ -240,8 +141,9 @@ sched_publish(struct daemon *d, const struct conf *c, bool have_lock,
 {
 	struct store_txn *t = NULL;
 	struct merr err = { 0 };
+	struct schedule_entry *e;
 	int64_t now = mono_ms(), wall = (int64_t)time(NULL), next;
-	size_t i, j;
+	size_t i;
 	int rc;
 
 	if (!have_lock && store_lock(d->store, "daemon schedule", false,
@@ -249,10 +151,9 @@ sched_publish(struct daemon *d, const struct conf *c, bool have_lock,
 		return;
 	rc = store_txn_begin(d->store, true, &t, &err);
 	for (i = 0; rc == 0 && i < c->nmirrors; i++) {
-		next = 0;
-		for (j = 0; !clear && j < d->nsched; j++)
-			if (strcmp(d->sched[j].name, c->mirrors[i].name) == 0)
-				next = wall + (d->sched[j].next - now) / 1000;
+		e = clear ? NULL : schedule_find(&d->plan,
+		    c->mirrors[i].name);
+		next = e ? schedule_wall(e->next, now, wall) : 0;
 		rc = status_put_next(t, c->mirrors[i].name, next,
 		    (long)getpid(), &err);
 	}
@@ -268,7 +169,7 @@ sched_publish(struct daemon *d, const struct conf *c, bool have_lock,
 
 /* Retention and collection for m, after a sync that made a snapshot. */
 static void
-run_gc(struct daemon *d, const struct conf *c, const struct conf_mirror *m)
+daemon_gc(struct daemon *d, const struct conf *c, const struct conf_mirror *m)
 {
 	struct gc_stats st;
 	struct merr err = { 0 };
@@ -291,26 +192,24 @@ run_gc(struct daemon *d, const struct conf *c, const struct conf_mirror *m)
 
 /* One sync of the mirror planned in sc, and when the next one comes. */
 static void
-run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
+daemon_sync(struct daemon *d, const struct conf *c, struct schedule_entry *sc)
 {
 	const struct conf_mirror *m = conf_mirror(c, sc->name);
-	int64_t iv = interval_ms(c, m), start = mono_ms(), wait;
+	int64_t iv = schedule_interval_ms(c, m), start = mono_ms(), wait;
 	struct fetch_opts fo;
 	struct sync_opts so;
 	struct sync_result res;
 	struct fetch *f = NULL;
 	struct merr err = { 0 };
-	char dur[32];
-	unsigned shift;
+	char dur[FMT_TIME_MAX];
 	bool locked;
 	int rc;
 
 	rc = store_lock(d->store, "daemon sync", false, &err);
 	if (rc == MERR_BUSY) {
 		/* A sync or promote run by hand: its turn. */
-		wait = iv < DAEMON_BUSY_MS ? iv : DAEMON_BUSY_MS;
-		sc->next = start + wait;
-		fmt_dur(wait, dur);
+		wait = schedule_busy(sc, start, iv);
+		fmt_duration(wait, dur);
 		log_info("mirror '%s': not syncing now: %s; next try in %s",
 		    m->name, err.msg, dur);
 		return;
@@ -320,12 +219,7 @@ run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
 	if (rc == 0)
 		rc = store_clean_tmp(d->store, &err);
 	if (rc == 0) {
-		memset(&fo, 0, sizeof(fo));
-		fo.connections = c->connections;
-		fo.retries = c->retries;
-		fo.connect_timeout = c->connect_timeout;
-		fo.stall_timeout = c->stall_timeout;
-		fo.backoff_ms = 500;
+		cmd_fetch_opts(c, &fo);
 		rc = fetch_new(&fo, &f, &err);
 	}
 	memset(&res, 0, sizeof(res));
@@ -345,30 +239,23 @@ run_sync(struct daemon *d, const struct conf *c, struct sched *sc)
 	}
 	/* Retention can wait for the next sync when we are stopping. */
 	if (rc == 0 && res.created && !atomic_load(&d->cancel))
-		run_gc(d, c, m);
+		daemon_gc(d, c, m);
 
 	if (rc) {
-		/* 1 min, 2, 4... at most the interval. */
-		sc->fails++;
-		shift = sc->fails - 1 < 16 ? sc->fails - 1 : 16;
-		wait = (int64_t)DAEMON_BACKOFF_MS << shift;
-		if (wait > iv)
-			wait = iv;
-		sc->next = mono_ms() + wait;
+		wait = schedule_failed(sc, mono_ms(), iv);
 		if (locked)
 			sched_publish(d, c, true, false);
 		store_unlock(d->store);
-		fmt_dur(wait, dur);
+		fmt_duration(wait, dur);
 		log_error("%s%s (failure %u); next try in %s",
 		    str_startswith(err.msg, "mirror '") ? "" : "sync: ",
 		    err.msg, sc->fails, dur);
 		return;
 	}
-	sc->fails = 0;
-	sc->next = start + iv + rnd_below(d, iv / 5 + 1) - iv / 10;
+	schedule_succeeded(&d->plan, sc, start, iv);
 	sched_publish(d, c, true, false);
 	store_unlock(d->store);
-	fmt_dur(sc->next - mono_ms(), dur);
+	fmt_duration(sc->next - mono_ms(), dur);
 	if (res.created)
 		log_info("mirror '%s': new snapshot %s (%llu files, %llu bytes "
 		    "fetched); next sync in %s", m->name, res.id,
@@ -387,6 +274,100 @@ struct chan_todo {
 };
 
 /*
+ * The channels due for re-signing at unix time now, added to *todo
+ * (*ntodo of them, names owned); *next is brought forward to the time
+ * the first of the others falls due. What was found before an error is
+ * kept.
+ */
+static int
+channels_due(struct daemon *d, const struct conf *c, int64_t now,
+    struct chan_todo **todo, size_t *ntodo, int64_t *next, struct merr *err)
+{
+	struct store_txn *t = NULL;
+	size_t k, i;
+	int rc;
+
+	rc = store_txn_begin(d->store, false, &t, err);
+	for (k = 0; rc == 0 && k < c->nmirrors; k++) {
+		const char *mname = c->mirrors[k].name;
+		char **names = NULL;
+		size_t n = 0;
+
+		rc = channel_list(t, mname, &names, &n, err);
+		for (i = 0; rc == 0 && i < n; i++) {
+			enum schedule_resign r;
+			struct channel ch;
+			int64_t at = 0;
+
+			rc = channel_get(t, mname, names[i], &ch, err);
+			if (rc)
+				break;
+			r = schedule_chan_resign(ch.moved_at, ch.valid_until,
+			    c->valid_for, now, &at);
+			channel_free(&ch);
+			if (r == SCHEDULE_RESIGN_AT) {
+				*next = schedule_sooner(*next, at);
+			} else if (r == SCHEDULE_RESIGN_NOW) {
+				*todo = xreallocarray(*todo, *ntodo + 1,
+				    sizeof(**todo));
+				(*todo)[*ntodo].mirror = mname;
+				(*todo)[(*ntodo)++].name = xstrdup(names[i]);
+			}
+		}
+		snap_list_free(names, n);
+	}
+	if (t != NULL)
+		store_txn_abort(t);
+	return rc;
+}
+
+/*
+ * Re-signs the ntodo channels in todo under the channel lock, if it is
+ * free; returns next, brought forward for a retry where one is needed.
+ */
+static int64_t
+channels_resign(struct daemon *d, const struct conf *c,
+    const struct chan_todo *todo, size_t ntodo, int64_t now, int64_t next)
+{
+	struct channel_move_opts o;
+	struct merr err = { 0 };
+	char dur[FMT_TIME_MAX];
+	size_t i;
+
+	if (store_lock_channels(d->store, "daemon refresh", false, &err)) {
+		/*
+		 * Soon: a channel due for re-signing is half-way to its
+		 * Valid-Until, and trying the lock costs nothing.
+		 */
+		log_info("channels: not re-signing now: %s; next try in %ds",
+		    err.msg, SCHEDULE_CHAN_BUSY_S);
+		return schedule_sooner(next, now + SCHEDULE_CHAN_BUSY_S);
+	}
+	o.by = d->by;
+	o.valid_for = c->valid_for;
+	o.base_url = c->base_url;
+	fmt_duration((int64_t)c->valid_for * 1000, dur);
+	for (i = 0; i < ntodo; i++) {
+		memset(&err, 0, sizeof(err));
+		if (channel_refresh(d->store, d->signer, todo[i].mirror,
+		    todo[i].name, &o, &err)) {
+			log_error("mirror '%s': channel '%s': cannot re-sign: "
+			    "%s", todo[i].mirror, todo[i].name, err.msg);
+			next = schedule_sooner(next,
+			    now + SCHEDULE_CHAN_RETRY_S);
+		} else if (c->valid_for > 0) {
+			log_info("mirror '%s': channel '%s' re-signed, valid "
+			    "for %s", todo[i].mirror, todo[i].name, dur);
+		} else {
+			log_info("mirror '%s': channel '%s' re-signed without "
+			    "Valid-Until", todo[i].mirror, todo[i].name);
+		}
+	}
+	store_unlock_channels(d->store);
+	return next;
+}
+
+/*
  * Re-signs every channel half-way through its validity (the time from its
  * last move to its Valid-Until), so that a channel nobody moves keeps
  * working for clients. Returns when to look again (monotonic ms).
@@ -394,109 +375,23 @@ struct chan_todo {
 static int64_t
 channels_check(struct daemon *d, const struct conf *c)
 {
-	int64_t now = (int64_t)time(NULL), next, period = DAEMON_CHAN_CHECK_S;
+	int64_t now = (int64_t)time(NULL), next;
 	struct chan_todo *todo = NULL;
-	struct store_txn *t = NULL;
 	struct merr err = { 0 };
-	char dur[32];
-	size_t ntodo = 0, k, i;
-	int rc;
+	size_t ntodo = 0, i;
 
 	/* Often enough to catch a channel promoted by hand in time. */
-	if (c->valid_for > 0 && c->valid_for / 4 < period)
-		period = c->valid_for / 4 > 1 ? c->valid_for / 4 : 1;
-	next = now + period;
-	rc = store_txn_begin(d->store, false, &t, &err);
-	for (k = 0; rc == 0 && k < c->nmirrors; k++) {
-		const char *mname = c->mirrors[k].name;
-		char **names = NULL;
-		size_t n = 0;
-
-		rc = channel_list(t, mname, &names, &n, &err);
-		for (i = 0; rc == 0 && i < n; i++) {
-			struct channel ch;
-			int64_t due;
-
-			rc = channel_get(t, mname, names[i], &ch, &err);
-			if (rc)
-				break;
-			if (ch.valid_until == 0 && c->valid_for > 0) {
-				/* Promoted before Valid-For: was set. */
-				todo = xreallocarray(todo, ntodo + 1,
-				    sizeof(*todo));
-				todo[ntodo].mirror = mname;
-				todo[ntodo++].name = xstrdup(names[i]);
-			} else if (ch.valid_until != 0) {
-				due = ch.moved_at +
-				    (ch.valid_until - ch.moved_at) / 2;
-				if (due <= now) {
-					todo = xreallocarray(todo, ntodo + 1,
-					    sizeof(*todo));
-					todo[ntodo].mirror = mname;
-					todo[ntodo++].name =
-					    xstrdup(names[i]);
-				} else if (due < next) {
-					next = due;
-				}
-			}
-			channel_free(&ch);
-		}
-		snap_list_free(names, n);
-	}
-	if (t != NULL)
-		store_txn_abort(t);
-	if (rc) {
+	next = now + schedule_chan_period(c->valid_for);
+	if (channels_due(d, c, now, &todo, &ntodo, &next, &err)) {
 		log_error("channels: %s", err.msg);
-		if (now + DAEMON_CHAN_RETRY_S < next)
-			next = now + DAEMON_CHAN_RETRY_S;
+		next = schedule_sooner(next, now + SCHEDULE_CHAN_RETRY_S);
 	}
 	if (ntodo > 0)
-		rc = store_lock_channels(d->store, "daemon refresh", false,
-		    &err);
-	if (ntodo > 0 && rc) {
-		/*
-		 * Soon: a channel due for re-signing is half-way to its
-		 * Valid-Until, and trying the lock costs nothing.
-		 */
-		log_info("channels: not re-signing now: %s; next try in %ds",
-		    err.msg, DAEMON_CHAN_BUSY_S);
-		if (now + DAEMON_CHAN_BUSY_S < next)
-			next = now + DAEMON_CHAN_BUSY_S;
-	} else if (ntodo > 0) {
-		struct channel_move_opts o;
-
-		o.by = d->by;
-		o.valid_for = c->valid_for;
-		o.base_url = c->base_url;
-		fmt_dur((int64_t)c->valid_for * 1000, dur);
-		for (i = 0; i < ntodo; i++) {
-			memset(&err, 0, sizeof(err));
-			rc = channel_refresh(d->store, d->signer,
-			    todo[i].mirror, todo[i].name, &o, &err);
-			if (rc) {
-				log_error("mirror '%s': channel '%s': cannot "
-				    "re-sign: %s", todo[i].mirror,
-				    todo[i].name, err.msg);
-				if (now + DAEMON_CHAN_RETRY_S < next)
-					next = now + DAEMON_CHAN_RETRY_S;
-			} else if (c->valid_for > 0) {
-				log_info("mirror '%s': channel '%s' re-signed, "
-				    "valid for %s", todo[i].mirror,
-				    todo[i].name, dur);
-			} else {
-				log_info("mirror '%s': channel '%s' re-signed "
-				    "without Valid-Until", todo[i].mirror,
-				    todo[i].name);
-			}
-		}
-		store_unlock_channels(d->store);
-	}
+		next = channels_resign(d, c, todo, ntodo, now, next);
 	for (i = 0; i < ntodo; i++)
 		free(todo[i].name);
 	free(todo);
-	if (next <= now)
-		next = now + 1;
-	return mono_ms() + (next - now) * 1000;
+	return schedule_mono(next, now, mono_ms());
 }
 
 /* --- the worker --------------------------------------------------------- */
@@ -506,10 +401,9 @@ worker_main(void *arg)
 {
 	struct daemon *d = arg;
 	struct dconf *dc = NULL;
-	struct sched *due;
+	struct schedule_entry *due, *first;
 	struct timespec ts;
 	int64_t now, wake;
-	size_t i;
 
 	pthread_mutex_lock(&d->mu);
 	while (!d->stopping) {
@@ -520,7 +414,7 @@ worker_main(void *arg)
 				dconf_put_locked(dc);
 			dc = d->cur;
 			dc->refs++;
-			sched_update(d, dc->c, now);
+			schedule_update(&d->plan, dc->c, now);
 			d->chan_next = now;
 			/* The plan changes only in this thread. */
 			pthread_mutex_unlock(&d->mu);
@@ -551,16 +445,12 @@ worker_main(void *arg)
 			pthread_mutex_lock(&d->mu);
 			continue;
 		}
-		due = NULL;
-		for (i = 0; i < d->nsched; i++)
-			if (d->sched[i].next <= now && (due == NULL ||
-			    d->sched[i].next < due->next))
-				due = &d->sched[i];
+		due = schedule_due(&d->plan, now);
 		if (due != NULL) {
 			/* The plan changes only in this thread: due stays. */
 			snprintf(d->busy, sizeof(d->busy), "%s", due->name);
 			pthread_mutex_unlock(&d->mu);
-			run_sync(d, dc->c, due);
+			daemon_sync(d, dc->c, due);
 			pthread_mutex_lock(&d->mu);
 			d->busy[0] = '\0';
 			continue;
@@ -568,14 +458,12 @@ worker_main(void *arg)
 		/* Nothing due: publish what comes next, sleep until then. */
 		wake = d->chan_next < d->readers_next ? d->chan_next :
 		    d->readers_next;
+		first = schedule_first(&d->plan);
 		d->next_name[0] = '\0';
-		for (i = 0; i < d->nsched; i++) {
-			if (d->next_name[0] == '\0' ||
-			    d->sched[i].next < d->next_at) {
-				snprintf(d->next_name, sizeof(d->next_name),
-				    "%s", d->sched[i].name);
-				d->next_at = d->sched[i].next;
-			}
+		if (first != NULL) {
+			snprintf(d->next_name, sizeof(d->next_name), "%s",
+			    first->name);
+			d->next_at = first->next;
 		}
 		if (d->next_name[0] != '\0' && d->next_at < wake)
 			wake = d->next_at;
@@ -606,7 +494,7 @@ serve_main(void *arg)
 static void
 notify_status(struct daemon *d, char *last, size_t n)
 {
-	char st[256], dur[32], busy[DAEMON_NAME_MAX + 1];
+	char st[256], dur[FMT_TIME_MAX], busy[DAEMON_NAME_MAX + 1];
 	char next[DAEMON_NAME_MAX + 1];
 	int64_t at;
 
@@ -619,7 +507,7 @@ notify_status(struct daemon *d, char *last, size_t n)
 		snprintf(st, sizeof(st), "serving on %s; syncing '%s'",
 		    d->listen, busy);
 	} else if (next[0] != '\0') {
-		fmt_dur(at - mono_ms(), dur);
+		fmt_duration(at - mono_ms(), dur);
 		snprintf(st, sizeof(st), "serving on %s; next sync of '%s' "
 		    "in %s", d->listen, next, dur);
 	} else {
@@ -700,7 +588,7 @@ reload(struct daemon *d)
 	if (strcmp(nc->store, store_dir(d->store)) != 0)
 		log_warn("reload: Store: '%s' takes a restart; still using "
 		    "'%s'", nc->store, store_dir(d->store));
-	key = signing_key_path(nc);
+	key = cmd_signing_key_path(nc);
 	if (strcmp(key, d->signing_key) != 0)
 		log_warn("reload: signing key '%s' takes a restart; still "
 		    "signing with '%s'", key, d->signing_key);
@@ -747,7 +635,7 @@ daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
 	if (rc)
 		return rc;
 	/* Only the default key is made on first need; a named one must be. */
-	d->signing_key = signing_key_path(c);
+	d->signing_key = cmd_signing_key_path(c);
 	rc = gpg_signer_new(d->signing_key, c->signing_key == NULL,
 	    &d->signer, err);
 	if (rc)
@@ -892,7 +780,7 @@ daemon_release(struct daemon *d)
 	}
 	gpg_signer_free(d->signer);
 	store_close(d->store);
-	free(d->sched);
+	schedule_release(&d->plan);
 	free(d->signing_key);
 	free(d->listen);
 	free(d->access_log);
@@ -906,7 +794,7 @@ daemon_run(const char *conf_path, struct conf **conf, struct merr *err)
 	struct daemon d;
 	sigset_t set, old;
 	siginfo_t si;
-	uint64_t wd_usec = 0;
+	uint64_t wd_usec = 0, seed;
 	int64_t tick = DAEMON_TICK_MS;
 	char status[256] = "";
 	int rc, sig;
@@ -920,10 +808,10 @@ daemon_run(const char *conf_path, struct conf **conf, struct merr *err)
 	d.serve_conf = *conf;
 	atomic_init(&d.serve_done, false);
 	atomic_init(&d.cancel, false);
-	if (getrandom(&d.rng, sizeof(d.rng), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(d.rng))
-		d.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	d.rng |= 1;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	schedule_init(&d.plan, seed);
 
 	/* Signals go to sigtimedwait below, never to another thread. */
 	sigemptyset(&set);
@@ -982,5 +870,17 @@ daemon_run(const char *conf_path, struct conf **conf, struct merr *err)
 out:
 	daemon_release(&d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int
+run_daemon(struct cli *cli, const struct args *a)
+{
+	struct merr err = { 0 };
+	int rc;
+
+	rc = daemon_run(cli->conf_path, &cli->conf, &err) ? 1 : 0;
+	if (rc)
+		log_error("%s", err.msg);
 	return rc;
 }

@@ -1,0 +1,191 @@
+/*
+ * common.c: what the commands share (cmd.h): the configuration, the store
+ * opened and locked as each command needs it, the signing key, the fetch
+ * options, and error lines that name their mirror once.
+ */
+#include "mirrord/common.h"
+
+#include <unistd.h>
+
+#include "mirrord/conf.h"
+#include "mirrord/gpg.h"
+#include "mirrord/log.h"
+#include "mirrord/store.h"
+#include "sync/fetch.h"
+#include "cmd/cmd.h"
+
+int
+load_conf(struct cli *cli)
+{
+	struct merr err = { 0 };
+
+	if (conf_load(cli->conf_path, &cli->conf, &err)) {
+		log_error("%s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+int
+open_store(struct cli *cli, bool write, struct store **s)
+{
+	struct merr err = { 0 };
+
+	if (store_open(cli->conf->store, write, s, &err)) {
+		log_error("%s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Opens the store for writing and takes one of its locks (store_lock or
+ * store_lock_channels), waiting, and saying so, while another holds it;
+ * with clean, then removes the temp files a killed sync left (only the
+ * writer lock keeps a sync from making new ones meanwhile).
+ */
+static int
+open_store_lock(struct cli *cli, const char *what,
+    int (*lock)(struct store *, const char *, bool, struct merr *),
+    bool clean, struct store **s)
+{
+	struct merr err = { 0 };
+	int rc;
+
+	if (open_store(cli, true, s))
+		return 1;
+	rc = lock(*s, what, false, &err);
+	if (rc == MERR_BUSY) {
+		log_info("%s; waiting", err.msg);
+		rc = lock(*s, what, true, &err);
+	}
+	if (rc == 0 && clean)
+		rc = store_clean_tmp(*s, &err);
+	if (rc) {
+		log_error("%s", err.msg);
+		store_close(*s);
+		*s = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+int
+open_store_locked(struct cli *cli, const char *what, struct store **s)
+{
+	return open_store_lock(cli, what, store_lock, true, s);
+}
+
+int
+open_store_channels(struct cli *cli, const char *what, struct store **s)
+{
+	return open_store_lock(cli, what, store_lock_channels, false, s);
+}
+
+int
+check_mirror(struct cli *cli, const char *name)
+{
+	if (conf_mirror(cli->conf, name) == NULL) {
+		log_error("no mirror named '%s' in '%s'", name,
+		    cli->conf_path);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Logs err for mirror with one "mirror 'NAME': " prefix: some core
+ * messages name their mirror already ("mirror 'x' has no channel 'y'").
+ */
+void
+log_mirror_error(const char *mirror, const struct merr *err)
+{
+	char *p = xasprintf("mirror '%s'", mirror);
+
+	if (str_startswith(err->msg, p))
+		log_error("%s", err->msg);
+	else
+		log_error("%s: %s", p, err->msg);
+	free(p);
+}
+
+char *
+cmd_signing_key_path(const struct conf *c)
+{
+	return c->signing_key ? xstrdup(c->signing_key) :
+	    xasprintf("%s/signing-key.asc", c->store);
+}
+
+void
+cmd_fetch_opts(const struct conf *c, struct fetch_opts *fo)
+{
+	memset(fo, 0, sizeof(*fo));
+	fo->connections = c->connections;
+	fo->retries = c->retries;
+	fo->connect_timeout = c->connect_timeout;
+	fo->stall_timeout = c->stall_timeout;
+	fo->backoff_ms = 500;
+}
+
+int
+open_signer(struct cli *cli, struct gpg_signer **g)
+{
+	struct merr err = { 0 };
+	char *path = cmd_signing_key_path(cli->conf);
+	int rc;
+
+	/* Only the default key is made on first need; a named one must be. */
+	rc = gpg_signer_new(path, cli->conf->signing_key == NULL, g, &err);
+	free(path);
+	if (rc)
+		log_error("signing key: %s", err.msg);
+	return rc ? 1 : 0;
+}
+
+/* The public key, made on first need with the signing key. */
+int
+export_key(struct cli *cli, bool armor, char **key, size_t *len)
+{
+	struct gpg_signer *g;
+	struct merr err = { 0 };
+	struct store *s = NULL;
+	int rc;
+
+	/* The default key lives in the store: it must exist first. */
+	if (cli->conf->signing_key == NULL && open_store(cli, true, &s))
+		return 1;
+	rc = open_signer(cli, &g);
+	if (rc == 0) {
+		rc = gpg_signer_export(g, armor, key, len, &err);
+		if (rc)
+			log_error("%s", err.msg);
+		gpg_signer_free(g);
+	}
+	store_close(s);
+	return rc ? 1 : 0;
+}
+
+/*
+ * The handlers as the table calls them. Options are indexed as in the
+ * command's opts; the positional count is checked already.
+ */
+const char *
+opt_last(const struct args *a, int i)
+{
+	return a->nval[i] ? a->val[i][a->nval[i] - 1] : NULL;
+}
+
+/* argv with sub in front: for handlers that read their subcommand. */
+int
+call_sub(int (*fn)(struct cli *, int, char **), struct cli *cli,
+    const char *sub, const struct args *a)
+{
+	char **v = xcalloc((size_t)a->argc + 2, sizeof(*v));
+	int rc;
+
+	v[0] = (char *)sub;
+	memcpy(v + 1, a->argv, (size_t)a->argc * sizeof(*v));
+	rc = fn(cli, a->argc + 1, v);
+	free(v);
+	return rc;
+}

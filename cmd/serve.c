@@ -1,0 +1,76 @@
+/*
+ * serve.c: `mirrord serve`: the HTTP server in the foreground until SIGTERM
+ * or SIGINT; SIGHUP and SIGUSR1 reopen the access log (logrotate).
+ */
+#include "mirrord/common.h"
+
+#include <signal.h>
+
+#include "mirrord/log.h"
+#include "mirrord/store.h"
+#include "serve/serve.h"
+#include "cmd/cmd.h"
+
+static volatile sig_atomic_t serve_stop, serve_reopen;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP || sig == SIGUSR1)
+		serve_reopen = 1;	/* logrotate */
+	else
+		serve_stop = 1;
+}
+
+static int
+cmd_serve(struct cli *cli)
+{
+	struct serve_opts o;
+	struct sigaction sa;
+	struct store *s = NULL;
+	struct merr err = { 0 };
+	char *key = NULL, *keyfile = NULL;
+	size_t len;
+	int rc;
+
+	/* The public key clients fetch from /keyring.gpg. */
+	if (export_key(cli, false, &key, &len) == 0) {
+		keyfile = xasprintf("%s/keyring.gpg", cli->conf->store);
+		if (write_file_atomic(keyfile, key, len, 0644, &err)) {
+			log_warn("%s", err.msg);
+			free(keyfile);
+			keyfile = NULL;
+		}
+		free(key);
+	}
+	if (open_store(cli, false, &s)) {
+		free(keyfile);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&o, 0, sizeof(o));
+	o.listen = cli->conf->listen;
+	o.access_log = cli->conf->access_log ? cli->conf->access_log :
+	    cli->conf->log_file;
+	o.reopen_log = &serve_reopen;
+	o.keyring = keyfile;
+	rc = serve_run(cli->conf, s, &o, &serve_stop, &err);
+	if (rc)
+		log_error("%s", err.msg);
+	store_close(s);
+	free(keyfile);
+	return rc ? 1 : 0;
+}
+
+int
+run_serve(struct cli *cli, const struct args *a)
+{
+	return cmd_serve(cli);
+}
