@@ -426,27 +426,23 @@ become_owner(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
-{
-	struct cli cli = { DEFAULT_CONF, false, false, NULL };
-	struct globals g = { DEFAULT_CONF, false, false, false, false };
-	struct args a;
-	const struct command *c = NULL;
-	const char *w1 = NULL, *w2 = NULL;
-	char names[8][32];
-	int i, i1 = -1, i2 = -1, min, max, rc;
-	bool group = false, dashdash = false;
+/* The command line, as main() takes it apart. */
+struct line {
+	const char *w1, *w2;	/* the command's words, or NULL */
+	int i1, i2;		/* where they are in argv, or -1 */
+	const struct command *c;	/* the command, or NULL */
+	bool group;		/* w1 names a group ("snapshot") */
+	struct globals g;
+	struct args a;		/* a.argv owned: args_release */
+};
 
-	log_init(LOG_INFO, false);
-	memset(&a, 0, sizeof(a));
-	/* GNU-style, as a packager expects. */
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("mirrord %s\n", MIRRORD_VERSION);
-		return 0;
-	}
-	/* The command's words: the first two that are not options. */
-	for (i = 1; i < argc && w2 == NULL; i++) {
+/* The command's words: the first two that are not options. */
+static void
+line_words(struct line *l, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && l->w2 == NULL; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		if (argv[i][0] == '-' && argv[i][1]) {
@@ -455,99 +451,150 @@ main(int argc, char **argv)
 				i++;	/* its value */
 			continue;
 		}
-		if (w1 == NULL) {
-			w1 = argv[i];
-			i1 = i;
+		if (l->w1 == NULL) {
+			l->w1 = argv[i];
+			l->i1 = i;
 		} else {
-			w2 = argv[i];
-			i2 = i;
+			l->w2 = argv[i];
+			l->i2 = i;
 		}
 	}
-	if (w1 && strcmp(w1, "help") != 0) {
-		c = cmd_find(w1, w2, &group);
-		if (c == NULL && !group)
-			return usage_error(NULL, NULL, "unknown command '%s'",
-			    w1);
-	}
-	if (w1 && strcmp(w1, "help") == 0)
-		c = cmd_find(w1, NULL, &group);
-	if (c && strchr(c->name, ' ') == NULL)
-		i2 = -1;	/* the second word is an argument */
-	a.argv = xcalloc((size_t)argc + 1, sizeof(*a.argv));
+}
+
+/*
+ * The options, anywhere on the line, and the positional arguments into
+ * l->a. 0, or the exit status of a usage error.
+ */
+static int
+line_parse(struct line *l, int argc, char **argv)
+{
+	const struct command *c = l->c;
+	const char *group = l->group ? l->w1 : NULL;
+	bool dashdash = false;
+	int i, rc;
+
+	l->a.argv = xcalloc((size_t)argc + 1, sizeof(*l->a.argv));
 	for (i = 1; i < argc; i++) {
-		if (i == i1 || i == i2)
+		if (i == l->i1 || i == l->i2)
 			continue;
 		if (!dashdash && strcmp(argv[i], "--") == 0) {
 			dashdash = true;
 			continue;
 		}
-		if (!dashdash && argv[i][0] == '-' && argv[i][1]) {
-			rc = parse_opt(c, &g, &a, argc, argv, &i);
-			if (rc < 0) {
-				args_release(&a);
-				return usage_error(c, group ? w1 : NULL,
-				    "option '%s' needs a value", argv[i]);
-			}
-			if (rc > 0 && !g.help) {
-				rc = usage_error(c, group ? w1 : NULL,
-				    "unknown option '%s'%s%s%s", argv[i],
-				    c ? " for '" : "", c ? c->name : "",
-				    c ? "'" : "");
-				args_release(&a);
-				return rc;
-			}
+		if (dashdash || argv[i][0] != '-' || !argv[i][1]) {
+			l->a.argv[l->a.argc++] = argv[i];
 			continue;
 		}
-		a.argv[a.argc++] = argv[i];
+		rc = parse_opt(c, &l->g, &l->a, argc, argv, &i);
+		if (rc < 0)
+			return usage_error(c, group,
+			    "option '%s' needs a value", argv[i]);
+		if (rc > 0 && !l->g.help)
+			return usage_error(c, group,
+			    "unknown option '%s'%s%s%s", argv[i],
+			    c ? " for '" : "", c ? c->name : "", c ? "'" : "");
 	}
-	if (c == NULL) {
-		args_release(&a);
-		if (g.help) {
-			if (group)
-				usage_group(stdout, w1);
-			else
-				usage(stdout);
-			return 0;
-		}
-		if (group)
-			return w2 ? usage_error(NULL, w1, "unknown %s command "
-			    "'%s'", w1, w2) : usage_error(NULL, w1, "'%s' "
-			    "needs a command", w1);
-		return usage_error(NULL, NULL, "no command given");
-	}
-	if (g.help) {
-		usage_cmd(stdout, c);
-		args_release(&a);
+	return 0;
+}
+
+/*
+ * What the line asks for but running a command: help, or a usage error.
+ * Sets *done and returns the exit status then.
+ */
+static int
+line_check(struct line *l, bool *done)
+{
+	const struct command *c = l->c;
+	char names[8][32];
+	int min, max;
+
+	*done = true;
+	if (c == NULL && l->g.help) {
+		if (l->group)
+			usage_group(stdout, l->w1);
+		else
+			usage(stdout);
 		return 0;
 	}
-	if (g.json && !(c->flags & CMD_JSON)) {
-		args_release(&a);
+	if (c == NULL && l->group)
+		return l->w2 ? usage_error(NULL, l->w1, "unknown %s command "
+		    "'%s'", l->w1, l->w2) : usage_error(NULL, l->w1, "'%s' "
+		    "needs a command", l->w1);
+	if (c == NULL)
+		return usage_error(NULL, NULL, "no command given");
+	if (l->g.help) {
+		usage_cmd(stdout, c);
+		return 0;
+	}
+	if (l->g.json && !(c->flags & CMD_JSON))
 		return usage_error(c, NULL, "'%s' has no JSON output",
 		    c->name);
-	}
 	cmd_positionals(c, names, &min, &max);
-	if (a.argc < min || (max >= 0 && a.argc > max)) {
-		rc = a.argc < min ?
-		    usage_error(c, NULL, "'%s' needs %s", c->name,
-		    names[a.argc]) :
-		    usage_error(c, NULL, "'%s': unexpected argument '%s'",
-		    c->name, a.argv[max]);
-		args_release(&a);
-		return rc;
-	}
-	cli.conf_path = g.conf;
-	cli.quiet = g.quiet;
-	cli.json = g.json;
-	log_init(g.verbose ? LOG_DEBUG : g.quiet ? LOG_ERROR : LOG_INFO,
+	if (l->a.argc < min)
+		return usage_error(c, NULL, "'%s' needs %s", c->name,
+		    names[l->a.argc]);
+	if (max >= 0 && l->a.argc > max)
+		return usage_error(c, NULL, "'%s': unexpected argument '%s'",
+		    c->name, l->a.argv[max]);
+	*done = false;
+	return 0;
+}
+
+/* Loads the configuration (as the store's owner) and runs l's command. */
+static int
+line_run(struct line *l, int argc, char **argv)
+{
+	struct cli cli = { DEFAULT_CONF, false, false, NULL };
+	int rc;
+
+	cli.conf_path = l->g.conf;
+	cli.quiet = l->g.quiet;
+	cli.json = l->g.json;
+	log_init(l->g.verbose ? LOG_DEBUG : l->g.quiet ? LOG_ERROR : LOG_INFO,
 	    false);
-	if (!(c->flags & CMD_NOCONF) && (load_conf(&cli) ||
-	    become_owner(&cli, argc, argv))) {
-		args_release(&a);
-		conf_free(cli.conf);
-		return 1;
-	}
-	rc = c->fn(&cli, &a);
-	args_release(&a);
+	if (!(l->c->flags & CMD_NOCONF) && (load_conf(&cli) ||
+	    become_owner(&cli, argc, argv)))
+		rc = 1;
+	else
+		rc = l->c->fn(&cli, &l->a);
 	conf_free(cli.conf);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct line l;
+	bool done;
+	int rc;
+
+	log_init(LOG_INFO, false);
+	memset(&l, 0, sizeof(l));
+	l.i1 = l.i2 = -1;
+	l.g.conf = DEFAULT_CONF;
+	/* GNU-style, as a packager expects. */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("mirrord %s\n", MIRRORD_VERSION);
+		return 0;
+	}
+	line_words(&l, argc, argv);
+	if (l.w1 && strcmp(l.w1, "help") != 0) {
+		l.c = cmd_find(l.w1, l.w2, &l.group);
+		if (l.c == NULL && !l.group)
+			return usage_error(NULL, NULL, "unknown command '%s'",
+			    l.w1);
+	}
+	if (l.w1 && strcmp(l.w1, "help") == 0)
+		l.c = cmd_find(l.w1, NULL, &l.group);
+	if (l.c && strchr(l.c->name, ' ') == NULL)
+		l.i2 = -1;	/* the second word is an argument */
+	rc = line_parse(&l, argc, argv);
+	if (rc == 0)
+		rc = line_check(&l, &done);
+	else
+		done = true;
+	if (!done)
+		rc = line_run(&l, argc, argv);
+	args_release(&l.a);
 	return rc;
 }

@@ -164,17 +164,99 @@ sources_arch(const struct conf_mirror *m, const char *list, char ***want,
 	return rc;
 }
 
+/* Frees the n architectures of arches. */
+static void
+sources_arches_free(char **arches, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(arches[i]);
+	free(arches);
+}
+
+/*
+ * The stanza itself, with key (an armored keyring) as its Signed-By:,
+ * which is cut into lines (it is the caller's, and changed).
+ */
+static void
+sources_print(struct cli *cli, const struct conf_mirror *m,
+    const char *channel, char **arches, size_t narches, char *key)
+{
+	char *line, *save = NULL;
+	size_t i;
+
+	printf("Types: deb%s\n", m->deb_src ? " deb-src" : "");
+	if (cli->conf->base_url)
+		printf("URIs: %s/%s/%s\n", cli->conf->base_url, m->name,
+		    channel);
+	else
+		printf("URIs: http://%s/%s/%s\n", cli->conf->listen, m->name,
+		    channel);
+	printf("Suites:");
+	for (i = 0; i < m->nsuites; i++)
+		printf(" %s", m->suites[i]);
+	printf("\nComponents:");
+	for (i = 0; i < m->ncomponents; i++)
+		printf(" %s", m->components[i]);
+	putchar('\n');
+	/* None asked for: apt's default, the client's own architectures. */
+	if (narches) {
+		printf("Architectures:");
+		for (i = 0; i < narches; i++)
+			printf(" %s", arches[i]);
+		putchar('\n');
+	}
+	/* deb822 continuation lines; an empty line is " .". */
+	printf("Signed-By:\n");
+	for (line = key; line && *line; line = save) {
+		char *nl = strchr(line, '\n');
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		if (*line == '\0')
+			printf(" .\n");
+		else
+			printf(" %s\n", line);
+	}
+}
+
+/*
+ * The Signed-By: keyring, into *key (owned): mirrord's key (the
+ * channel's Release files) and the mirror's (the snapshot URLs its
+ * Snapshots: field sends apt to).
+ */
+static int
+sources_keyring(struct cli *cli, const struct conf_mirror *m, char **key,
+    size_t *len)
+{
+	struct gpg_keyspec ks;
+	struct merr err = { 0 };
+	char *own;
+	size_t ownlen;
+	int rc = 0;
+
+	if (export_key(cli, false, &own, &ownlen))
+		return 1;
+	gpg_keyspec_of_mirror(&ks, m);
+	if (gpg_keyring_export(&ks, own, ownlen, NULL, true, key, len,
+	    &err)) {
+		log_error("mirror '%s': %s", m->name, err.msg);
+		rc = 1;
+	}
+	free(own);
+	return rc;
+}
+
 /* sources [--arch ARCH]... MIRROR CHANNEL */
 static int
 cmd_sources(struct cli *cli, int argc, char **argv)
 {
 	const struct conf_mirror *m;
 	const char *pos[2];
-	char **arches = NULL;
-	struct gpg_keyspec ks;
-	struct merr err = { 0 };
-	char *key, *own, *line, *save = NULL;
-	size_t len, ownlen, i, narches = 0;
+	char **arches = NULL, *key = NULL;
+	size_t len, narches = 0;
 	int npos = 0, j, rc = 0;
 
 	for (j = 0; j < argc; j++) {
@@ -210,66 +292,13 @@ cmd_sources(struct cli *cli, int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = sources_check_channel(cli, m->name, pos[1]);
-	/*
-	 * Signed-By: mirrord's key (the channel's Release files) and the
-	 * mirror's (the snapshot URLs its Snapshots: field sends apt to).
-	 */
-	if (rc == 0 && export_key(cli, false, &own, &ownlen))
-		rc = 1;
-	if (rc == 0) {
-		gpg_keyspec_of_mirror(&ks, m);
-		if (gpg_keyring_export(&ks, own, ownlen, NULL, true, &key,
-		    &len, &err)) {
-			log_error("mirror '%s': %s", m->name, err.msg);
-			rc = 1;
-		}
-		free(own);
-	}
-	if (rc) {
-		for (i = 0; i < narches; i++)
-			free(arches[i]);
-		free(arches);
-		return rc;
-	}
-	printf("Types: deb%s\n", m->deb_src ? " deb-src" : "");
-	if (cli->conf->base_url)
-		printf("URIs: %s/%s/%s\n", cli->conf->base_url, m->name,
-		    pos[1]);
-	else
-		printf("URIs: http://%s/%s/%s\n", cli->conf->listen, m->name,
-		    pos[1]);
-	printf("Suites:");
-	for (i = 0; i < m->nsuites; i++)
-		printf(" %s", m->suites[i]);
-	printf("\nComponents:");
-	for (i = 0; i < m->ncomponents; i++)
-		printf(" %s", m->components[i]);
-	putchar('\n');
-	/* None asked for: apt's default, the client's own architectures. */
-	if (narches) {
-		printf("Architectures:");
-		for (i = 0; i < narches; i++) {
-			printf(" %s", arches[i]);
-			free(arches[i]);
-		}
-		putchar('\n');
-	}
-	free(arches);
-	/* deb822 continuation lines; an empty line is " .". */
-	printf("Signed-By:\n");
-	for (line = key; line && *line; line = save) {
-		char *nl = strchr(line, '\n');
-
-		save = nl ? nl + 1 : NULL;
-		if (nl)
-			*nl = '\0';
-		if (*line == '\0')
-			printf(" .\n");
-		else
-			printf(" %s\n", line);
-	}
+	if (rc == 0)
+		rc = sources_keyring(cli, m, &key, &len);
+	if (rc == 0)
+		sources_print(cli, m, pos[1], arches, narches, key);
+	sources_arches_free(arches, narches);
 	free(key);
-	return 0;
+	return rc;
 }
 
 int
