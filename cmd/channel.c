@@ -159,6 +159,53 @@ cmd_move(struct cli *cli, bool rollback, const char *message, int argc,
 	return rc ? 1 : 0;
 }
 
+/* One line of `channel list`, or its JSON object (after a comma with sep). */
+static void
+print_channel(struct cli *cli, const struct channel *ch, bool sep)
+{
+	char when[FMT_TIME_MAX];
+
+	if (cli->json) {
+		printf("%s{\"name\":", sep ? "," : "");
+		fmt_json_str(stdout, ch->name);
+		printf(",\"target\":\"%s\",\"moved_at\":%lld,\"by\":",
+		    ch->target, (long long)ch->moved_at);
+		fmt_json_str(stdout, ch->moved_by ? ch->moved_by : "");
+		putchar('}');
+		return;
+	}
+	fmt_time_iso(ch->moved_at, when);
+	printf("%s %s %s %s\n", ch->name, ch->target, when,
+	    ch->moved_by ? ch->moved_by : "");
+}
+
+/* One line of `channel log`, or its JSON object (after a comma with sep). */
+static void
+print_log_entry(struct cli *cli, const struct channel_log *e, bool sep)
+{
+	char when[FMT_TIME_MAX];
+
+	if (cli->json) {
+		printf("%s{\"time\":%lld,\"action\":", sep ? "," : "",
+		    (long long)e->time);
+		fmt_json_str(stdout, e->action);
+		printf(",\"from\":");
+		fmt_json_str(stdout, e->from);
+		printf(",\"to\":");
+		fmt_json_str(stdout, e->to);
+		printf(",\"by\":");
+		fmt_json_str(stdout, e->by);
+		printf(",\"message\":");
+		fmt_json_str_or_null(stdout, e->message);
+		putchar('}');
+		return;
+	}
+	fmt_time_iso(e->time, when);
+	printf("%s %s %s -> %s %s%s%s\n", when, e->action,
+	    e->from[0] ? e->from : "-", e->to[0] ? e->to : "-", e->by,
+	    e->message ? " " : "", e->message ? e->message : "");
+}
+
 static int
 cmd_channel(struct cli *cli, int argc, char **argv)
 {
@@ -168,7 +215,6 @@ cmd_channel(struct cli *cli, int argc, char **argv)
 	char **names = NULL;
 	struct channel_log *l = NULL;
 	size_t n = 0, nl = 0, i;
-	char when[FMT_TIME_MAX];
 	int rc = 1;
 
 	if (argc < 2 || !((strcmp(argv[0], "list") == 0 && argc == 2) ||
@@ -190,20 +236,7 @@ cmd_channel(struct cli *cli, int argc, char **argv)
 
 			if (channel_get(t, argv[1], names[i], &ch, &err))
 				goto fail;
-			fmt_time_iso(ch.moved_at, when);
-			if (cli->json) {
-				printf("%s{\"name\":", i ? "," : "");
-				fmt_json_str(stdout, ch.name);
-				printf(",\"target\":\"%s\",\"moved_at\":%lld,"
-				    "\"by\":", ch.target,
-				    (long long)ch.moved_at);
-				fmt_json_str(stdout, ch.moved_by ?
-				    ch.moved_by : "");
-				putchar('}');
-			} else {
-				printf("%s %s %s %s\n", ch.name, ch.target,
-				    when, ch.moved_by ? ch.moved_by : "");
-			}
+			print_channel(cli, &ch, i > 0);
 			channel_free(&ch);
 		}
 		if (cli->json)
@@ -220,29 +253,8 @@ cmd_channel(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->json)
 		putchar('[');
-	for (i = 0; i < nl; i++) {
-		fmt_time_iso(l[i].time, when);
-		if (cli->json) {
-			printf("%s{\"time\":%lld,\"action\":", i ? "," : "",
-			    (long long)l[i].time);
-			fmt_json_str(stdout, l[i].action);
-			printf(",\"from\":");
-			fmt_json_str(stdout, l[i].from);
-			printf(",\"to\":");
-			fmt_json_str(stdout, l[i].to);
-			printf(",\"by\":");
-			fmt_json_str(stdout, l[i].by);
-			printf(",\"message\":");
-			fmt_json_str_or_null(stdout, l[i].message);
-			putchar('}');
-		} else {
-			printf("%s %s %s -> %s %s%s%s\n", when, l[i].action,
-			    l[i].from[0] ? l[i].from : "-",
-			    l[i].to[0] ? l[i].to : "-", l[i].by,
-			    l[i].message ? " " : "",
-			    l[i].message ? l[i].message : "");
-		}
-	}
+	for (i = 0; i < nl; i++)
+		print_log_entry(cli, &l[i], i > 0);
 	if (cli->json)
 		printf("]\n");
 	rc = 0;

@@ -58,6 +58,33 @@ print_snap_json(const struct snap *sn, const char *pin, bool detail)
 	    (unsigned long long)sn->new_bytes);
 }
 
+/* What `snapshot show` prints of sn (pinned with note pin, or NULL). */
+static void
+print_snap_text(const struct snap *sn, const char *pin)
+{
+	char when[FMT_TIME_MAX];
+	size_t i;
+
+	fmt_time_utc(sn->time, when);
+	printf("id: %s\ntime: %s\n", sn->id, when);
+	if (pin)
+		printf("pinned: %s\n", pin);
+	for (i = 0; i < sn->nsuites; i++)
+		printf("suite: %s date: %s files: %zu\n",
+		    sn->suites[i].name, sn->suites[i].date_str ?
+		    sn->suites[i].date_str : "", sn->suites[i].nfiles);
+	printf("packages: %llu\nsources: %llu\nfiles: %llu\n"
+	    "pool_bytes: %llu\nbytes: %llu\nnew_files: %llu\n"
+	    "new_bytes: %llu\n",
+	    (unsigned long long)sn->packages,
+	    (unsigned long long)sn->sources,
+	    (unsigned long long)sn->files,
+	    (unsigned long long)sn->pool_bytes,
+	    (unsigned long long)sn->bytes,
+	    (unsigned long long)sn->new_files,
+	    (unsigned long long)sn->new_bytes);
+}
+
 /*
  * Resolves ref as the server and promote do (a snapshot ID, a timestamp,
  * 'latest' or a channel) to its snapshot, loaded into *sn (free with
@@ -156,26 +183,7 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 		print_snap_json(&sn, pin, true);
 		putchar('\n');
 	} else {
-		char when[FMT_TIME_MAX];
-
-		fmt_time_utc(sn.time, when);
-		printf("id: %s\ntime: %s\n", sn.id, when);
-		if (pin)
-			printf("pinned: %s\n", pin);
-		for (i = 0; i < sn.nsuites; i++)
-			printf("suite: %s date: %s files: %zu\n",
-			    sn.suites[i].name, sn.suites[i].date_str ?
-			    sn.suites[i].date_str : "", sn.suites[i].nfiles);
-		printf("packages: %llu\nsources: %llu\nfiles: %llu\n"
-		    "pool_bytes: %llu\nbytes: %llu\nnew_files: %llu\n"
-		    "new_bytes: %llu\n",
-		    (unsigned long long)sn.packages,
-		    (unsigned long long)sn.sources,
-		    (unsigned long long)sn.files,
-		    (unsigned long long)sn.pool_bytes,
-		    (unsigned long long)sn.bytes,
-		    (unsigned long long)sn.new_files,
-		    (unsigned long long)sn.new_bytes);
+		print_snap_text(&sn, pin);
 	}
 	snap_release(&sn);
 	rc = 0;
