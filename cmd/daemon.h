@@ -12,6 +12,7 @@
  * that finds the store locked (a `mirrord sync` run by hand) is tried
  * again in min(30 s, interval). After a sync that made a snapshot,
  * retention and collection run for that mirror (gc_run, Gc-Grace).
+ * The arithmetic of these rules is mirrord/schedule.c's, tested there.
  *
  * Channels whose Release files carry a Valid-Until are re-signed (fresh
  * Date and Valid-Until, same target) half-way through their validity; with
@@ -30,8 +31,8 @@
  * sync with its pid in the store after each sync and each (re)load, and
  * deletes those records when it stops; sync_mirror records each result.
  */
-#ifndef MIRRORD_DAEMON_H
-#define MIRRORD_DAEMON_H
+#ifndef MIRRORD_CMD_DAEMON_H
+#define MIRRORD_CMD_DAEMON_H
 
 #include "mirrord/common.h"
 #include "mirrord/conf.h"
