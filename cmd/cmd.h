@@ -117,6 +117,13 @@ int usage_error(const struct command *c, const char *group, const char *fmt,
 
 /* --- common.c ---------------------------------------------------------- */
 
+/*
+ * Has fn handle each signal listed, up to a 0: for the commands that
+ * must undo something on SIGTERM or SIGINT (a handler may only set a
+ * flag). Not for the daemon, which waits for its signals blocked.
+ */
+void cmd_catch(void (*fn)(int), ...);
+
 /* Loads cli->conf from cli->conf_path. */
 int load_conf(struct cli *cli);
 

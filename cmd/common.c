@@ -5,6 +5,8 @@
  */
 #include "mirrord/common.h"
 
+#include <signal.h>
+#include <stdarg.h>
 #include <unistd.h>
 
 #include "mirrord/conf.h"
@@ -13,6 +15,22 @@
 #include "mirrord/store.h"
 #include "sync/fetch.h"
 #include "cmd/cmd.h"
+
+void
+cmd_catch(void (*fn)(int), ...)
+{
+	struct sigaction sa;
+	va_list ap;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	va_start(ap, fn);
+	for (sig = va_arg(ap, int); sig != 0; sig = va_arg(ap, int))
+		sigaction(sig, &sa, NULL);
+	va_end(ap);
+}
 
 int
 load_conf(struct cli *cli)

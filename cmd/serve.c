@@ -26,7 +26,6 @@ static int
 cmd_serve(struct cli *cli)
 {
 	struct serve_opts o;
-	struct sigaction sa;
 	struct store *s = NULL;
 	struct merr err = { 0 };
 	char *key = NULL, *keyfile = NULL;
@@ -47,13 +46,7 @@ cmd_serve(struct cli *cli)
 		free(keyfile);
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	cmd_catch(on_signal, SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
 	o.listen = cli->conf->listen;

@@ -31,7 +31,6 @@ on_sync_signal(int sig)
 static int
 cmd_sync(struct cli *cli, int argc, char **argv)
 {
-	struct sigaction sa;
 	struct fetch_opts fo;
 	struct sync_opts so;
 	struct fetch *f = NULL;
@@ -60,11 +59,7 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	/* Until here a signal's default action is as good: nothing to undo. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sync_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	cmd_catch(on_sync_signal, SIGTERM, SIGINT, 0);
 	memset(&so, 0, sizeof(so));
 	so.quiet = cli->quiet;
 	so.progress = !cli->quiet && isatty(STDERR_FILENO);
