@@ -183,10 +183,7 @@ export_key(struct cli *cli, bool armor, char **key, size_t *len)
 	return rc ? 1 : 0;
 }
 
-/*
- * The handlers as the table calls them. Options are indexed as in the
- * command's opts; the positional count is checked already.
- */
+/* For the handlers (cmd.h): the last value of an option. */
 const char *
 opt_last(const struct args *a, int i)
 {

@@ -90,7 +90,7 @@ usage_cmd(FILE *f, const struct command *c)
 	    c->flags & CMD_JSON ? " --json," : "");
 }
 
-/* Said once, then the usage; exit status 2 (cmd.h). */
+/* What was wrong in one line, then the usage; 2, as git and apt (cmd.h). */
 int
 usage_error(const struct command *c, const char *group, const char *fmt, ...)
 {
