@@ -53,15 +53,6 @@ struct channel_log {
  * read as a relative of channel_release_text(), which makes a Release file.
  */
 void channel_free(struct channel *ch);
-/*
- * The old name, for serve/ until it calls channel_free (issue 14, a
- * parallel change): remove once nothing uses it.
- */
-static inline void
-channel_release(struct channel *ch)
-{
-	channel_free(ch);
-}
 void channel_log_release(struct channel_log *l, size_t n);
 
 /*

@@ -135,15 +135,5 @@ long conf_max_sync_age(const struct conf *c, const struct conf_mirror *m);
  */
 const struct conf_mirror *conf_mirror(const struct conf *c, const char *name);
 
-/*
- * Keep-Snapshots: confval_keep(), under its former name for its callers
- * outside conf (gc.c); new code calls confval_keep().
- */
-static inline int
-conf_parse_keep(const char *s, long *max_age, unsigned *last_n,
-    struct merr *err)
-{
-	return confval_keep(s, max_age, last_n, err);
-}
 
 #endif

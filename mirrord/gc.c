@@ -9,18 +9,11 @@
 #include <unistd.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/confval.h"
 #include "mirrord/gc.h"
 #include "mirrord/log.h"
 #include "mirrord/pool.h"
 #include "mirrord/snap.h"
-
-/* The old home of store_gc_queue(), for sync/ until it calls that. */
-int
-gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN], int64_t now,
-    struct merr *err)
-{
-	return store_gc_queue(t, h, now, err);
-}
 
 /* A pin's name under its mirror in TBL_META: "pin\0ID" (store_meta_*). */
 static void
@@ -260,7 +253,7 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 
 	if (keep_rule == NULL)
 		return 0;	/* keep everything */
-	rc = conf_parse_keep(keep_rule, &max_age, &last_n, err);
+	rc = confval_keep(keep_rule, &max_age, &last_n, err);
 	if (rc)
 		return rc;
 	rc = snap_list(t, mirror, &ids, &n, err);

@@ -65,13 +65,6 @@ int gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
     long grace, bool dry_run, struct gc_stats *st, struct merr *err);
 
 /*
- * The old name of store_gc_queue() (store.h), which owns the gc queue:
- * kept for sync/ until it calls store_gc_queue (issue 14).
- */
-int gc_queue(struct store_txn *t, const unsigned char h[HASH_LEN],
-    int64_t now, struct merr *err);
-
-/*
  * Pins (note non-NULL) or unpins a snapshot: pinned ones are never dropped.
  * The caller holds the store's channel lock.
  */

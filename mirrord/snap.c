@@ -439,15 +439,6 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 	    now == 0 ? c->sn->seq : 0, size, (uint32_t)now, err);
 }
 
-/* The old home of pool_lookup(), for serve/ until it calls that. */
-int
-snap_pool_lookup(struct store_txn *t, const char *mirror, const char *path,
-    uint32_t seq, unsigned char h[HASH_LEN], uint64_t *size,
-    struct merr *err)
-{
-	return pool_lookup(t, mirror, path, seq, h, size, err);
-}
-
 static void
 snap_format_id(time_t t, char id[SNAP_ID_LEN + 1])
 {

@@ -184,12 +184,4 @@ int snap_commit(struct store *s, const char *mirror, struct snap *sn,
     const struct snap_delta *d, struct snap_state *const *states,
     struct merr *err);
 
-/*
- * The old name of pool_lookup() (pool.h, the owner of the pool tables):
- * kept for serve/ until it calls pool_lookup (issue 14).
- */
-int snap_pool_lookup(struct store_txn *t, const char *mirror,
-    const char *path, uint32_t seq, unsigned char h[HASH_LEN],
-    uint64_t *size, struct merr *err);
-
 #endif

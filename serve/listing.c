@@ -105,7 +105,7 @@ add_channels(struct listing_mirror *m, struct store_txn *t,
 		lc->target = xstrdup(ch.target);
 		lc->moved_at = ch.moved_at;
 		m->nchans++;
-		channel_release(&ch);
+		channel_free(&ch);
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);

@@ -152,7 +152,7 @@ mirror_gauges(struct store_txn *t, const char *mirror, int64_t now,
 		label(chans, ch.name);
 		buf_addf(chans, "\"} %lld\n",
 		    (long long)(now - id_time(ch.target)));
-		channel_release(&ch);
+		channel_free(&ch);
 	}
 	for (i = 0; i < nc; i++)
 		free(names[i]);

@@ -50,7 +50,7 @@ refcache_ent_unref(struct refcache_ent *e)
 	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
 		return;
 	snap_release(&e->sn);
-	channel_release(&e->ch);
+	channel_free(&e->ch);
 	free(e->key);
 	free(e);
 }

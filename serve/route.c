@@ -16,6 +16,7 @@
 #include "mirrord/channel.h"
 #include "mirrord/hash.h"
 #include "mirrord/path.h"
+#include "mirrord/pool.h"
 #include "mirrord/snap.h"
 #include "serve/escape.h"
 #include "serve/listing.h"
@@ -270,7 +271,7 @@ ent_load(struct store_txn *t, const struct route *r, uint64_t txnid,
  * such file.
  */
 static int
-pool_lookup(struct store *s, struct store_txn **t, struct refcache_front *f,
+memo_pool_lookup(struct store *s, struct store_txn **t, struct refcache_front *f,
     uint64_t txnid, const char *mirror, const char *path, uint32_t seq,
     unsigned char h[HASH_LEN], uint64_t *size, struct merr *err)
 {
@@ -283,7 +284,7 @@ pool_lookup(struct store *s, struct store_txn **t, struct refcache_front *f,
 		if (rc)
 			return rc;
 	}
-	rc = snap_pool_lookup(*t, mirror, path, seq, h, size, err);
+	rc = pool_lookup(*t, mirror, path, seq, h, size, err);
 	/* txnid was read before *t began: a commit in between only makes
 	 * the memo look stale to the next request, never fresh. */
 	if (rc == 0)
@@ -575,7 +576,7 @@ resolve_pool(struct store *s, struct store_txn **t,
 		status(res, 404);
 		return 0;
 	}
-	rc = pool_lookup(s, t, front, txnid, r->mirror, r->path, sn->seq,
+	rc = memo_pool_lookup(s, t, front, txnid, r->mirror, r->path, sn->seq,
 	    res->hash, &res->size, err);
 	if (rc == MERR_NOTFOUND) {
 		status(res, 404);

@@ -23,7 +23,7 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "mirrord/gc.h"
+#include "mirrord/store.h"
 #include "mirrord/log.h"
 #include "sync/pass.h"
 
@@ -124,7 +124,7 @@ record_blobs(struct store *s, const char *mirror, const struct joblist *jl)
 		rc = store_blob_put(t, jl->jobs[i].hash, jl->jobs[i].size,
 		    &err);
 		if (rc == 0)
-			rc = gc_queue(t, jl->jobs[i].hash,
+			rc = store_gc_queue(t, jl->jobs[i].hash,
 			    (int64_t)time(NULL), &err);
 		if (rc)
 			store_txn_abort(t);

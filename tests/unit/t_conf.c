@@ -462,11 +462,11 @@ test_errors(void)
 		unsigned n;
 		long age;
 
-		ok(conf_parse_keep("30d last 5", &age, &n, &e) == 0 &&
+		ok(confval_keep("30d last 5", &age, &n, &e) == 0 &&
 		    age == 30 * 86400 && n == 5, "Keep-Snapshots: both rules");
-		ok(conf_parse_keep("last 3", &age, &n, &e) == 0 && age == 0 &&
+		ok(confval_keep("last 3", &age, &n, &e) == 0 && age == 0 &&
 		    n == 3, "Keep-Snapshots: last N alone");
-		ok(conf_parse_keep("12h", &age, &n, &e) == 0 &&
+		ok(confval_keep("12h", &age, &n, &e) == 0 &&
 		    age == 12 * 3600 && n == 0, "Keep-Snapshots: age alone");
 	}
 	expect_err("empty reserved key", "Gc-Grace:\n", NULL, NULL, MERR_CONF,

@@ -359,7 +359,7 @@ fixture_make(struct fixture *f)
 		abort();
 	}
 	f->moved_at = ch.moved_at;
-	channel_release(&ch);
+	channel_free(&ch);
 	store_txn_abort(t);
 	p = path_of("keyring.gpg");
 	if (write_file_atomic(p, f->keyring, f->keyring_len, 0644, &err))
