@@ -126,7 +126,7 @@ cmd_move(struct cli *cli, bool rollback, const char *message, int argc,
 	 * promotions must not make two keys). A sync holds the writer
 	 * lock, which a move does not take.
 	 */
-	kp = cmd_signing_key_path(cli->conf);
+	kp = conf_signing_key(cli->conf);
 	have_key = access(kp, F_OK) == 0;
 	free(kp);
 	if (have_key && open_signer(cli, &g))

@@ -153,15 +153,6 @@ int check_mirror(struct cli *cli, const char *name);
 void log_mirror_error(const char *mirror, const struct merr *err);
 
 /*
- * The signing key's file: Signing-Key:, else <Store>/signing-key.asc.
- * Returns owned memory (free).
- */
-char *cmd_signing_key_path(const struct conf *c);
-
-/* The fetch options of c's Connections:, Retries: and timeouts, into *fo. */
-void cmd_fetch_opts(const struct conf *c, struct fetch_opts *fo);
-
-/*
  * Starts the signer of the configured key into *g (free with
  * gpg_signer_free); only the default key is made on first need.
  */

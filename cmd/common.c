@@ -127,29 +127,11 @@ log_mirror_error(const char *mirror, const struct merr *err)
 	free(p);
 }
 
-char *
-cmd_signing_key_path(const struct conf *c)
-{
-	return c->signing_key ? xstrdup(c->signing_key) :
-	    xasprintf("%s/signing-key.asc", c->store);
-}
-
-void
-cmd_fetch_opts(const struct conf *c, struct fetch_opts *fo)
-{
-	memset(fo, 0, sizeof(*fo));
-	fo->connections = c->connections;
-	fo->retries = c->retries;
-	fo->connect_timeout = c->connect_timeout;
-	fo->stall_timeout = c->stall_timeout;
-	fo->backoff_ms = 500;
-}
-
 int
 open_signer(struct cli *cli, struct gpg_signer **g)
 {
 	struct merr err = { 0 };
-	char *path = cmd_signing_key_path(cli->conf);
+	char *path = conf_signing_key(cli->conf);
 	int rc;
 
 	/* Only the default key is made on first need; a named one must be. */

@@ -219,7 +219,7 @@ daemon_sync(struct daemon *d, const struct conf *c, struct schedule_entry *sc)
 	if (rc == 0)
 		rc = store_clean_tmp(d->store, &err);
 	if (rc == 0) {
-		cmd_fetch_opts(c, &fo);
+		fetch_opts_of_conf(c, &fo);
 		rc = fetch_new(&fo, &f, &err);
 	}
 	memset(&res, 0, sizeof(res));
@@ -588,7 +588,7 @@ reload(struct daemon *d)
 	if (strcmp(nc->store, store_dir(d->store)) != 0)
 		log_warn("reload: Store: '%s' takes a restart; still using "
 		    "'%s'", nc->store, store_dir(d->store));
-	key = cmd_signing_key_path(nc);
+	key = conf_signing_key(nc);
 	if (strcmp(key, d->signing_key) != 0)
 		log_warn("reload: signing key '%s' takes a restart; still "
 		    "signing with '%s'", key, d->signing_key);
@@ -635,7 +635,7 @@ daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
 	if (rc)
 		return rc;
 	/* Only the default key is made on first need; a named one must be. */
-	d->signing_key = cmd_signing_key_path(c);
+	d->signing_key = conf_signing_key(c);
 	rc = gpg_signer_new(d->signing_key, c->signing_key == NULL,
 	    &d->signer, err);
 	if (rc)
@@ -799,6 +799,10 @@ daemon_run(const char *conf_path, struct conf **conf, struct merr *err)
 	char status[256] = "";
 	int rc, sig;
 
+	/* gpgme is set up before the server's and the workers' threads. */
+	rc = gpg_init(err);
+	if (rc)
+		return rc;
 	memset(&d, 0, sizeof(d));
 	d.conf_path = conf_path;
 	d.confp = conf;

@@ -52,7 +52,7 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	}
 	if (open_store_locked(cli, "sync", &s))
 		return 1;
-	cmd_fetch_opts(cli->conf, &fo);
+	fetch_opts_of_conf(cli->conf, &fo);
 	if (fetch_new(&fo, &f, &err)) {
 		log_error("%s", err.msg);
 		store_close(s);

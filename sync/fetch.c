@@ -280,15 +280,29 @@ fetch_setup_easy(struct fetch *f, CURL *e, char *errbuf, struct merr *err)
 	return 0;
 }
 
+void
+fetch_opts_of_conf(const struct conf *c, struct fetch_opts *fo)
+{
+	memset(fo, 0, sizeof(*fo));
+	fo->connections = c->connections;
+	fo->retries = c->retries;
+	fo->connect_timeout = c->connect_timeout;
+	fo->stall_timeout = c->stall_timeout;
+	fo->backoff_ms = FETCH_BACKOFF_MS;
+}
+
 int
 fetch_new(const struct fetch_opts *opts, struct fetch **out,
     struct merr *err)
 {
-	static const struct fetch_opts defaults = { 8, 5, 30, 60, 500 };
+	struct fetch_opts defaults;
+	struct conf *dc = conf_new();
 	struct fetch *f;
 	unsigned i;
 	int rc;
 
+	fetch_opts_of_conf(dc, &defaults);
+	conf_free(dc);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return merr_set(err, MERR_NET, "cannot initialise libcurl");
 	f = xcalloc(1, sizeof(*f));

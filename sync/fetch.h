@@ -21,6 +21,7 @@
 
 #include <stdatomic.h>
 
+#include "mirrord/conf.h"
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
 
@@ -29,11 +30,11 @@
  * stall_timeout takes the default; retries and backoff_ms are as given.
  */
 struct fetch_opts {
-	unsigned connections;	/* parallel transfers, default 8 */
-	unsigned retries;	/* attempts after the first, default 5 */
+	unsigned connections;	/* parallel transfers; 0: the default */
+	unsigned retries;	/* attempts after the first */
 	long connect_timeout;	/* seconds */
 	long stall_timeout;	/* seconds below FETCH_MIN_SPEED: retry */
-	unsigned backoff_ms;	/* first retry delay, doubled each time; 500 */
+	unsigned backoff_ms;	/* first retry delay, doubled each time */
 };
 
 /* Bytes/s under which a transfer counts as stalled (a trickle). */
@@ -41,9 +42,19 @@ struct fetch_opts {
 
 struct fetch;
 
+/* The first retry's delay: not a configuration key. */
+#define FETCH_BACKOFF_MS 500
+
 /*
- * Makes a transfer context with opts (NULL: the defaults; connections
- * capped at 64) into *out, owned: free with fetch_free() (NULL is fine).
+ * The options that c's Connections:, Retries:, Connect-Timeout: and
+ * Stall-Timeout: give, into *fo (the configuration's key table holds
+ * their defaults; see conf_new()).
+ */
+void fetch_opts_of_conf(const struct conf *c, struct fetch_opts *fo);
+
+/*
+ * Makes a transfer context with opts (NULL: those of conf_new(), the
+ * configuration's defaults; connections capped at 64) into *out, owned: free with fetch_free() (NULL is fine).
  * MERR_NET if libcurl cannot be set up.
  */
 int fetch_new(const struct fetch_opts *opts, struct fetch **out,
