@@ -27,6 +27,8 @@
 
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
+#include "serve/escape.h"
+#include "serve/pages.h"
 #include "serve/route.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -39,8 +41,8 @@ static struct {
 	struct store *s;
 	struct conf conf;
 	struct conf_mirror mirror;
-	struct route_cache *cache;
-	struct route_front *front;
+	struct refcache *cache;
+	struct refcache_front *front;
 	unsigned char hash[NBLOBS][HASH_LEN];
 	uint64_t size[NBLOBS];
 	size_t nblobs;
@@ -75,8 +77,8 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void
 fixture_free(void)
 {
-	route_front_free(fx.front);
-	route_cache_free(fx.cache);
+	refcache_front_free(fx.front);
+	refcache_free(fx.cache);
 	store_close(fx.s);
 	nftw(fx.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -140,8 +142,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fx.mirror.name = (char *)MIRROR;
 	fx.conf.mirrors = &fx.mirror;
 	fx.conf.nmirrors = 1;
-	fx.cache = route_cache_new(60000);
-	fx.front = route_front_new();
+	fx.cache = refcache_new(60000);
+	fx.front = refcache_front_new();
 	atexit(fixture_free);
 	return 0;
 }
@@ -264,20 +266,20 @@ encode_route(const struct route *r, struct buf *b)
 	default:
 		break;
 	}
-	route_url_encode(b, r->mirror);
+	escape_url(b, r->mirror);
 	if (r->ref != NULL) {
 		buf_addc(b, '/');
-		route_url_encode(b, r->ref);
+		escape_url(b, r->ref);
 	}
 	if (r->kind == ROUTE_DISTS || r->kind == ROUTE_SUITE)
 		buf_adds(b, "/dists");
 	if (r->suite != NULL) {
 		buf_addc(b, '/');
-		route_url_encode(b, r->suite);
+		escape_url(b, r->suite);
 	}
 	if (r->path != NULL && r->path[0] != '\0') {
 		buf_addc(b, '/');
-		route_url_encode(b, r->path);
+		escape_url(b, r->path);
 	}
 	if (r->dir)
 		buf_addc(b, '/');
@@ -311,27 +313,33 @@ check_result(const struct route *r, const struct route_result *res)
 		    "file answer without headers");
 		FUZZ_CHECK(!r->dir, "file answer for a directory URL");
 		break;
-	case ANSWER_PAGE:
-		FUZZ_CHECK(res->page.len > 0, "empty page");
+	case ANSWER_LISTING: {
+		struct buf page = BUF_INIT;
+
+		pages_render(&res->listing, &page);
+		FUZZ_CHECK(page.len > 0, "empty page");
 		FUZZ_CHECK(r->dir, "page for a URL without '/'");
-		check_escaped(&res->page, r->mirror);
-		check_escaped(&res->page, r->ref);
-		check_escaped(&res->page, r->suite);
-		check_escaped(&res->page, r->path);
+		check_escaped(&page, r->mirror);
+		check_escaped(&page, r->ref);
+		check_escaped(&page, r->suite);
+		check_escaped(&page, r->path);
+		buf_release(&page);
 		break;
+	}
 	case ANSWER_REDIRECT: {
+		const struct buf *loc = &res->location;
 		char *buf = xmalloc(ROUTE_BUF_MAX);
 		struct route r2;
 
 		FUZZ_CHECK(!r->dir, "redirect of a directory URL");
-		FUZZ_CHECK(res->page.len > 1 && res->page.p[0] == '/' &&
-		    res->page.p[res->page.len - 1] == '/',
-		    "redirect to '%s'", res->page.p);
-		FUZZ_CHECK(strpbrk(res->page.p, "\r\n\"<> ") == NULL,
-		    "redirect location '%s' unsafe", res->page.p);
-		FUZZ_CHECK(route_parse(res->page.p, buf, ROUTE_BUF_MAX,
+		FUZZ_CHECK(loc->len > 1 && loc->p[0] == '/' &&
+		    loc->p[loc->len - 1] == '/',
+		    "redirect to '%s'", loc->p);
+		FUZZ_CHECK(strpbrk(loc->p, "\r\n\"<> ") == NULL,
+		    "redirect location '%s' unsafe", loc->p);
+		FUZZ_CHECK(route_parse(loc->p, buf, ROUTE_BUF_MAX,
 		    &r2) == 0 && r2.dir && r2.kind == r->kind,
-		    "redirect '%s' does not parse back", res->page.p);
+		    "redirect '%s' does not parse back", loc->p);
 		free(buf);
 		break;
 	}
@@ -341,6 +349,13 @@ check_result(const struct route *r, const struct route_result *res)
 	default:
 		FUZZ_CHECK(0, "answer %d", (int)res->answer);
 	}
+}
+
+static bool
+buf_same(const struct buf *a, const struct buf *b)
+{
+	return a->len == b->len &&
+	    (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
 }
 
 static void
@@ -361,11 +376,20 @@ resolve(const struct route *r)
 	FUZZ_CHECK(rc == 0, "route_resolve (cache): %d %s", rc, err.msg);
 	FUZZ_CHECK(a.answer == b.answer && a.status == b.status &&
 	    memcmp(a.hash, b.hash, HASH_LEN) == 0 && a.size == b.size &&
-	    a.page.len == b.page.len && (a.page.len == 0 ||
-	    memcmp(a.page.p, b.page.p, a.page.len) == 0),
+	    buf_same(&a.location, &b.location),
 	    "cached and uncached answers differ");
-	buf_release(&a.page);
-	buf_release(&b.page);
+	if (a.answer == ANSWER_LISTING) {
+		struct buf pa = BUF_INIT, pb = BUF_INIT;
+
+		pages_render(&a.listing, &pa);
+		pages_render(&b.listing, &pb);
+		FUZZ_CHECK(buf_same(&pa, &pb),
+		    "cached and uncached listings differ");
+		buf_release(&pa);
+		buf_release(&pb);
+	}
+	route_result_release(&a);
+	route_result_release(&b);
 }
 
 int
