@@ -51,7 +51,7 @@ CMD_OBJ = $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all deps deps-test deps-bench run check unit e2e bench scale install clean help demo deb
+.PHONY: layering all deps deps-test deps-bench run check unit e2e bench scale install clean help demo deb
 
 all: $(BUILD)/mirrord
 
@@ -59,6 +59,7 @@ help:
 	@echo "make            build $(BUILD)/mirrord"
 	@echo "make run        install missing packages, build, sync the demo archive"
 	@echo "make check      install missing packages, build, run every test"
+	@echo "make layering   the layer, library-owner and size rules (tests/layering.sh)"
 	@echo "make check-valgrind  make check with every process under memcheck"
 	@echo "make fuzz       run every libFuzzer target FUZZ_SECONDS (600) each"
 	@echo "make crash      kill -9 loop (CRASH_ITERS, CRASH_SEED) and fault injection"
@@ -87,6 +88,11 @@ $(UNIT_HELPERS): tests/unit/helpers.h
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_HELPERS) $(BUILD)/libmirrord.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libmirrord.a $(LDLIBS)
+
+# The rules of HACKING.md a compiler does not check; --self-test also
+# plants a violation of each in a copy of the tree and expects it caught.
+layering:
+	@tests/layering.sh --self-test
 
 # Installs the Debian packages that are missing (as root, or with sudo).
 define apt_install
@@ -139,6 +145,7 @@ e2e: $(BUILD)/mirrord
 	@MIRRORD_FAULTS_BIN=$(CURDIR)/$(FAULTS_BUILD)/mirrord tests/e2e/run.sh $(BUILD)/mirrord
 
 check: deps-test
+	@tests/layering.sh --self-test
 	@$(MAKE) --no-print-directory unit
 	@tests/fuzz/run.sh --regress
 	@$(MAKE) --no-print-directory e2e
