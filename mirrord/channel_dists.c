@@ -10,6 +10,7 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/clearsign.h"
+#include "mirrord/fmt.h"
 #include "mirrord/gpg.h"
 
 #define RELEASE_TEXT_MAX (64u << 20)
@@ -72,17 +73,7 @@ channel_dists_file(const struct snap *sn, const struct channel *ch,
 static void
 rfc2822(int64_t t, char *out, size_t n)
 {
-	static const char *days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
-	static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d UTC",
-	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	fmt_time_rfc2822(t, "UTC", out, n);
 }
 
 char *

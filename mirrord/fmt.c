@@ -68,6 +68,27 @@ fmt_time_utc(int64_t t, char out[FMT_TIME_MAX])
 	fmt_time(t, false, out);
 }
 
+const char *const fmt_months[12] = { "Jan", "Feb", "Mar", "Apr", "May",
+    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+const char *const fmt_wdays[7] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+    "Fri", "Sat" };
+
+void
+fmt_time_rfc2822(int64_t t, const char *zone, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(out, n, "?");
+		return;
+	}
+	snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d %s",
+	    fmt_wdays[tm.tm_wday], tm.tm_mday, fmt_months[tm.tm_mon],
+	    (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    zone);
+}
+
 void
 fmt_duration(int64_t ms, char out[FMT_TIME_MAX])
 {

@@ -41,6 +41,19 @@ void fmt_time_iso(int64_t t, char out[FMT_TIME_MAX]);
  */
 void fmt_time_utc(int64_t t, char out[FMT_TIME_MAX]);
 
+/* English abbreviated month and weekday names, as dates on the wire use. */
+extern const char *const fmt_months[12];	/* "Jan".."Dec" */
+extern const char *const fmt_wdays[7];		/* "Sun".."Sat" */
+
+/*
+ * t as RFC 2822 / RFC 9110's IMF-fixdate with zone as the last word:
+ * "Sun, 06 Dec 2026 14:55:30 UTC" (zone "UTC": apt's Release Date;
+ * "GMT": HTTP's Date and Last-Modified). C names whatever the locale,
+ * the year modulo 10,000 (always four digits). At most FMT_TIME_MAX
+ * bytes with the NUL for a zone of up to 3 letters; n is out's size.
+ */
+void fmt_time_rfc2822(int64_t t, const char *zone, char *out, size_t n);
+
 /*
  * A duration in milliseconds, rounded to one unit, for log lines and
  * systemd's STATUS=: "45s" under 2 minutes, "5m" under 2 hours, "6h"

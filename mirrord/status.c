@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/fmt.h"
 #include "mirrord/gc.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
@@ -577,16 +578,6 @@ status_report_release(struct status_report *r)
 
 /* --- text --------------------------------------------------------------- */
 
-static void
-fmt_when(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
 /* "3m ago", "in 2h": d seconds from now (negative: past). */
 static void
 fmt_rel(int64_t d, char *out, size_t n)
@@ -632,9 +623,9 @@ static void
 print_sync_text(FILE *f, const char *label, const struct status_sync *s,
     int64_t now)
 {
-	char when[64], rel[32], bytes[32];
+	char when[FMT_TIME_MAX], rel[32], bytes[32];
 
-	fmt_when(s->finished, when, sizeof(when));
+	fmt_time_utc(s->finished, when);
 	fmt_rel(s->finished - now, rel, sizeof(rel));
 	fprintf(f, "  %-14s%s at %s (%s, %s, %llds)\n", label,
 	    s->ok ? "ok" : "failed", when, rel, s->by,
@@ -734,7 +725,7 @@ print_health_text(FILE *f, const struct status_mirror *m)
 void
 status_print_text(FILE *f, const struct status_report *r)
 {
-	char when[64], rel[32], bytes[32], ref[32];
+	char when[FMT_TIME_MAX], rel[32], bytes[32], ref[32];
 	size_t i, j;
 
 	for (i = 0; i < r->nmirrors; i++) {
@@ -748,8 +739,7 @@ status_print_text(FILE *f, const struct status_report *r)
 			fprintf(f, "  %-14snever\n", "last sync:");
 		if (m->have_last && !m->last.ok) {
 			if (m->have_ok) {
-				fmt_when(m->last_ok.finished, when,
-				    sizeof(when));
+				fmt_time_utc(m->last_ok.finished, when);
 				fmt_rel(m->last_ok.finished - r->now, rel,
 				    sizeof(rel));
 				fprintf(f, "  %-14s%s (%s)\n", "last success:",
@@ -762,7 +752,7 @@ status_print_text(FILE *f, const struct status_report *r)
 		print_warnings_text(f, m);
 		print_health_text(f, m);
 		if (m->have_next) {
-			fmt_when(m->next, when, sizeof(when));
+			fmt_time_utc(m->next, when);
 			fmt_rel(m->next - r->now, rel, sizeof(rel));
 			fprintf(f, "  %-14s%s (%s; daemon pid %ld)\n",
 			    "next sync:", when, m->next > r->now ? rel :
@@ -782,7 +772,7 @@ status_print_text(FILE *f, const struct status_report *r)
 		for (j = 0; j < m->nchannels; j++) {
 			const struct status_channel *c = &m->channels[j];
 
-			fmt_when(c->moved_at, when, sizeof(when));
+			fmt_time_utc(c->moved_at, when);
 			snprintf(ref, sizeof(ref), "%s", j ? "" : "channels:");
 			fprintf(f, "  %-14s%-16s -> %s  promoted %s by %s\n",
 			    ref, c->name, c->target, when, c->moved_by);
@@ -809,30 +799,11 @@ status_print_text(FILE *f, const struct status_report *r)
 
 /* --- JSON --------------------------------------------------------------- */
 
-static void
-json_str(FILE *f, const char *s)
-{
-	putc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			putc(c, f);
-	}
-	putc('"', f);
-}
-
+/* status's JSON says null for an absent or empty string */
 static void
 json_str_or_null(FILE *f, const char *s)
 {
-	if (s == NULL || *s == '\0')
-		fputs("null", f);
-	else
-		json_str(f, s);
+	fmt_json_str_or_null(f, s != NULL && *s != '\0' ? s : NULL);
 }
 
 static void
@@ -852,12 +823,12 @@ print_sync_json(FILE *f, bool have, const struct status_sync *s)
 	fprintf(f, ",\"fetched_files\":%llu,\"fetched_bytes\":%llu,\"by\":",
 	    (unsigned long long)s->fetched_files,
 	    (unsigned long long)s->fetched_bytes);
-	json_str(f, s->by);
+	fmt_json_str(f, s->by);
 	fputs(",\"error\":", f);
 	if (s->ok)
 		fputs("null", f);
 	else
-		json_str(f, s->error ? s->error : "");
+		fmt_json_str(f, s->error ? s->error : "");
 	fputs(",\"reason\":", f);
 	json_str_or_null(f, s->ok ? NULL : status_reason_name(s->reason));
 	fputs(",\"suite\":", f);
@@ -870,7 +841,7 @@ print_sync_json(FILE *f, bool have, const struct status_sync *s)
 		if (w != s->warnings)
 			putc(',', f);
 		line = xstrndup(w, (size_t)(nl - w));
-		json_str(f, line);
+		fmt_json_str(f, line);
 		free(line);
 	}
 	fputs("]}", f);
@@ -887,7 +858,7 @@ print_health_json(FILE *f, const struct status_mirror *m)
 	for (i = 0; i < n; i++) {
 		if (i)
 			putc(',', f);
-		json_str(f, held[i]);
+		fmt_json_str(f, held[i]);
 	}
 	fputs("],\"failures\":{", f);
 	for (i = 0; i < STATUS_NREASONS; i++)
@@ -904,7 +875,7 @@ status_print_json(FILE *f, const struct status_report *r)
 	size_t i, j;
 
 	fputs("{\"store\":{\"path\":", f);
-	json_str(f, r->store);
+	fmt_json_str(f, r->store);
 	fprintf(f, ",\"blobs\":%llu,\"stored_bytes\":%llu,\"snapshots\":%llu,"
 	    "\"referenced_bytes\":%llu,\"dedup_ratio\":",
 	    (unsigned long long)r->blobs, (unsigned long long)r->stored_bytes,
@@ -919,7 +890,7 @@ status_print_json(FILE *f, const struct status_report *r)
 		const struct status_mirror *m = &r->mirrors[i];
 
 		fprintf(f, "%s{\"name\":", i ? "," : "");
-		json_str(f, m->name);
+		fmt_json_str(f, m->name);
 		fprintf(f, ",\"enabled\":%s,\"last_sync\":",
 		    m->enabled ? "true" : "false");
 		print_sync_json(f, m->have_last, &m->last);
@@ -946,10 +917,10 @@ status_print_json(FILE *f, const struct status_report *r)
 			const struct status_channel *c = &m->channels[j];
 
 			fprintf(f, "%s{\"name\":", j ? "," : "");
-			json_str(f, c->name);
+			fmt_json_str(f, c->name);
 			fprintf(f, ",\"target\":\"%s\",\"moved_at\":%lld,"
 			    "\"by\":", c->target, (long long)c->moved_at);
-			json_str(f, c->moved_by);
+			fmt_json_str(f, c->moved_by);
 			fputs(",\"valid_until\":", f);
 			if (c->valid_until)
 				fprintf(f, "%lld", (long long)c->valid_until);
@@ -961,7 +932,7 @@ status_print_json(FILE *f, const struct status_report *r)
 		for (j = 0; j < m->npins; j++) {
 			fprintf(f, "%s{\"id\":\"%s\",\"note\":", j ? "," : "",
 			    m->pins[j].id);
-			json_str(f, m->pins[j].note);
+			fmt_json_str(f, m->pins[j].note);
 			putc('}', f);
 		}
 		fputs("]}", f);

@@ -9,6 +9,7 @@
 
 #include <time.h>
 
+#include "mirrord/fmt.h"
 #include "serve/escape.h"
 #include "serve/listing.h"
 #include "serve/pages.h"
@@ -45,22 +46,12 @@ foot(struct buf *b)
 	buf_adds(b, "</body></html>\n");
 }
 
-static void
-fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The table of a mirror's snapshots (newest first); prefix for hrefs. */
 static void
 snapshots_table(const struct listing_mirror *m, const char *prefix,
     struct buf *b)
 {
-	char when[32];
+	char when[FMT_TIME_MAX];
 	size_t i;
 
 	buf_adds(b, "<table>\n<tr><th>snapshot</th><th>time</th>"
@@ -70,7 +61,7 @@ snapshots_table(const struct listing_mirror *m, const char *prefix,
 		char *href;
 
 		href = xasprintf("%s%s/", prefix, sn->id);
-		fmt_time(sn->time, when);
+		fmt_time_iso(sn->time, when);
 		buf_adds(b, "<tr><td>");
 		a_href(b, href, sn->id);
 		buf_adds(b, "</td><td>");
@@ -86,7 +77,7 @@ static void
 channels_table(const struct listing_mirror *m, const char *prefix,
     struct buf *b)
 {
-	char when[32];
+	char when[FMT_TIME_MAX];
 	size_t i;
 
 	if (m->nchans > 0)
@@ -96,7 +87,7 @@ channels_table(const struct listing_mirror *m, const char *prefix,
 		const struct listing_channel *ch = &m->chans[i];
 		char *href;
 
-		fmt_time(ch->moved_at, when);
+		fmt_time_iso(ch->moved_at, when);
 		buf_adds(b, "<tr><td>");
 		href = xasprintf("%s%s/", prefix, ch->name);
 		a_href(b, href, ch->name);

@@ -7,12 +7,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mirrord/fmt.h"
 #include "serve/respond.h"
 
-static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-    "Fri", "Sat" };
-static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May",
-    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 static const char *
 skip_ows(const char *s)
@@ -132,7 +129,7 @@ month_of(const char *s)
 	int i;
 
 	for (i = 0; i < 12; i++)
-		if (strncmp(s, months[i], 3) == 0)
+		if (strncmp(s, fmt_months[i], 3) == 0)
 			return i;
 	return -1;
 }
@@ -232,13 +229,7 @@ respond_parse_date(const char *s, int64_t *t)
 void
 respond_format_date(int64_t t, char out[RESPOND_DATE_LEN])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	snprintf(out, RESPOND_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-	    wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	fmt_time_rfc2822(t, "GMT", out, RESPOND_DATE_LEN);
 }
 
 void
@@ -258,7 +249,7 @@ respond_format_clf(int64_t t, char out[RESPOND_CLF_LEN])
 
 	gmtime_r(&tt, &tm);
 	snprintf(out, RESPOND_CLF_LEN, "%02d/%s/%04d:%02d:%02d:%02d +0000",
-	    tm.tm_mday, months[tm.tm_mon], (tm.tm_year + 1900) % 10000,
+	    tm.tm_mday, fmt_months[tm.tm_mon], (tm.tm_year + 1900) % 10000,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 

@@ -88,6 +88,15 @@ test_time(void)
 	is_str(out, "?", "iso: beyond gmtime");
 	fmt_time_utc(INT64_MIN, out);
 	is_str(out, "?", "utc: beyond gmtime");
+	/* The dates on the wire: Release files (UTC) and HTTP (GMT). */
+	fmt_time_rfc2822(1765032930, "UTC", out, sizeof(out));
+	is_str(out, "Sat, 06 Dec 2025 14:55:30 UTC", "rfc2822: Release's Date");
+	fmt_time_rfc2822(784111777, "GMT", out, sizeof(out));
+	is_str(out, "Sun, 06 Nov 1994 08:49:37 GMT", "rfc2822: RFC 9110's example");
+	fmt_time_rfc2822(951782400, "UTC", out, sizeof(out));
+	is_str(out, "Tue, 29 Feb 2000 00:00:00 UTC", "rfc2822: a leap day");
+	fmt_time_rfc2822(INT64_MAX, "GMT", out, sizeof(out));
+	is_str(out, "?", "rfc2822: beyond gmtime");
 }
 
 static void
