@@ -1,33 +1,38 @@
 /*
  * log.c: leveled, line-at-a-time logging to stderr.
  *
- * The level is process-wide state set once by main(); everything else is
- * passed explicitly. Each line is one write(), so that lines of threads
- * and of processes appending to the same file never interleave.
+ * The level and the timestamp flag are process-wide state, atomics so
+ * that the daemon may change them (log_init on a reload) while its
+ * threads log; everything else is passed explicitly. Each line is one
+ * write(), so that lines of threads and of processes appending to the
+ * same file never interleave.
  */
 #include "mirrord/common.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mirrord/log.h"
 
-static enum log_level log_level = LOG_INFO;
-static bool log_timestamps;
+static _Atomic int log_level = LOG_INFO;
+static atomic_bool log_timestamps;
 static int log_saved_stderr = -1;	/* the first stderr, once moved */
 
 void
 log_init(enum log_level level, bool timestamps)
 {
-	log_level = level;
-	log_timestamps = timestamps;
+	atomic_store_explicit(&log_level, (int)level, memory_order_relaxed);
+	atomic_store_explicit(&log_timestamps, timestamps,
+	    memory_order_relaxed);
 }
 
 enum log_level
 log_get_level(void)
 {
-	return log_level;
+	return (enum log_level)atomic_load_explicit(&log_level,
+	    memory_order_relaxed);
 }
 
 static void
@@ -40,9 +45,9 @@ log_v(enum log_level level, const char *fmt, va_list ap)
 	ssize_t w;
 	int n;
 
-	if (level > log_level)
+	if ((int)level > atomic_load_explicit(&log_level, memory_order_relaxed))
 		return;
-	if (log_timestamps) {
+	if (atomic_load_explicit(&log_timestamps, memory_order_relaxed)) {
 		time_t now = time(NULL);
 		struct tm tm;
 
@@ -81,17 +86,6 @@ LOG_FN(log_error, LOG_ERROR)
 LOG_FN(log_warn, LOG_WARN)
 LOG_FN(log_info, LOG_INFO)
 LOG_FN(log_debug, LOG_DEBUG)
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_v(LOG_ERROR, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
 
 int
 log_open_file(const char *path, struct merr *err)

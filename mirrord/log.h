@@ -1,6 +1,14 @@
 /*
  * log.h: one line per event, with a level, to stderr (or a file).
- * Modelled on OpenBSD's log.c. Only main.c calls fatal().
+ * Modelled on OpenBSD's log.c, without its fatal(): only cmd/ ends the
+ * process, by returning from main().
+ *
+ * Threads: every function may be called from any thread. log_init()
+ * may run while other threads log (the daemon's reload): the level and
+ * the timestamp flag are atomics, so a line is logged under the old
+ * settings or the new ones. log_open_file() swaps stderr with dup2(),
+ * which is atomic: a line goes wholly to the old file or the new one.
+ * Call it from one thread at a time (the daemon's main thread does).
  */
 #ifndef MIRRORD_LOG_H
 #define MIRRORD_LOG_H
@@ -16,7 +24,6 @@ void log_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void log_warn(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void log_info(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) ATTR_PRINTF(1, 2);
-void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
 
 /*
  * Sends stderr (log lines, the access log, libraries' messages) to the
