@@ -24,6 +24,7 @@
 #include "mirrord/fault.h"
 #include "mirrord/hash.h"
 #include "mirrord/store_int.h"
+#include "mirrord/util.h"
 
 /*
  * The map is reserved address space, not disk: the data file grows only
@@ -433,7 +434,7 @@ map_enter(struct store *s)
 	if (n == 0 && pthread_rwlock_rdlock(&s->maplock) != 0)
 		abort();	/* EAGAIN (2^32 readers) or EDEADLK: a bug */
 	if (pthread_setspecific(s->depth, (void *)(n + 1)) != 0)
-		abort();	/* ENOMEM, as xmalloc */
+		util_oom();	/* ENOMEM, as xmalloc */
 }
 
 static void
