@@ -23,6 +23,8 @@
  *   - nothing else after the last END line, not even an empty line.
  * A NUL byte anywhere is refused too (apt would pass it on to its deb822
  * parser; mirrord does not parse text with NULs).
+ *
+ * Threads: pure functions, no state; any thread.
  */
 #ifndef MIRRORD_CLEARSIGN_H
 #define MIRRORD_CLEARSIGN_H
@@ -55,6 +57,7 @@ struct clearsign {
  */
 int clearsign_split(const char *data, size_t len, struct clearsign *out,
     struct merr *err);
+/* Frees c's buffers and zeroes it (c itself is the caller's; NULL is fine). */
 void clearsign_release(struct clearsign *c);
 
 /*

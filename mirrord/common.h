@@ -3,6 +3,10 @@
  *
  * Holds the one error type (struct merr), its codes, the allocation
  * wrappers that abort on out-of-memory, and a growable byte buffer.
+ *
+ * Threads: nothing here keeps state; every function may be called from
+ * any thread, a struct merr or struct buf being used by one thread at a
+ * time (write_file_atomic() has one more rule, below).
  */
 #ifndef MIRRORD_COMMON_H
 #define MIRRORD_COMMON_H
@@ -59,15 +63,22 @@ struct merr {
 int merr_set(struct merr *err, int code, const char *fmt, ...) ATTR_PRINTF(3, 4);
 
 /*
- * Prepend context to an error already set: "mirror 'x': " + old message.
- * Returns err->code.
+ * Prepend context to an error already set: "mirror 'x': " + old message,
+ * cut to fit msg. Returns err->code (MERR_IO if err is NULL).
  */
 int merr_prefix(struct merr *err, const char *fmt, ...) ATTR_PRINTF(2, 3);
 
-/* Set err from errno: "<what>: strerror(errno)", code MERR_IO. */
+/*
+ * Set err from errno (read before anything else): "<what>: strerror(errno)",
+ * code MERR_IO. Returns MERR_IO.
+ */
 int merr_errno(struct merr *err, const char *fmt, ...) ATTR_PRINTF(2, 3);
 
-/* Allocation: these never return NULL; they abort on out-of-memory. */
+/*
+ * Allocation: these never return NULL; out of memory (and an n * size
+ * that overflows) calls util_oom() (util.h), which aborts. A size of 0
+ * still gives a pointer. Free the results with free().
+ */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
@@ -95,7 +106,11 @@ void buf_add(struct buf *b, const void *data, size_t len);
 void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
 void buf_addf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
-/* Returns owned, NUL-terminated contents and resets b. */
+/*
+ * Returns the contents, owned (free()), NUL-terminated, never NULL ("" for
+ * an empty b), with their length in *len (len may be NULL); b is empty
+ * and reusable after.
+ */
 char *buf_detach(struct buf *b, size_t *len);
 
 /* Big-endian integers in keys and values: they sort as numbers. */
@@ -128,29 +143,49 @@ be64_get(const unsigned char *p)
 	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
-/* Case-insensitive ASCII comparison of a counted string to a C string. */
+/*
+ * Whether the counted string [a, a+alen) equals the C string b, ASCII case
+ * aside (same length included).
+ */
 bool str_ieq(const char *a, size_t alen, const char *b);
 bool str_startswith(const char *s, const char *prefix);
 bool str_endswith(const char *s, const char *suffix);
 
 /*
  * Parse an unsigned decimal of at most max, whole string [s, s+len):
- * no sign, no spaces, no overflow. Returns 0 or MERR_PARSE.
+ * no sign, no spaces, no overflow. Returns 0 or MERR_PARSE, with no
+ * message (the caller names the field); *out is set on success only.
  */
 int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts and schedules. */
 int64_t mono_ms(void);
 
-/* Read a whole small file, capped at max bytes. Returns owned memory. */
+/*
+ * Read a whole small file, capped at max bytes, into *out (owned: free();
+ * NUL-terminated, *outlen bytes before the NUL). MERR_IO if it cannot be
+ * opened or read, MERR_LIMIT if it is larger than max; *out is then
+ * untouched.
+ */
 int read_file(const char *path, size_t max, char **out, size_t *outlen,
     struct merr *err);
 
-/* Write data to path atomically: temp file, fsync, rename, fsync dir. */
+/*
+ * Write data to path atomically: temp file, fsync, rename, fsync dir. A
+ * reader sees the old contents or the new, never a mix. MERR_IO naming
+ * the step that failed; the temp file is removed, and path keeps its old
+ * contents unless only the directory's fsync failed. The temp name is
+ * "<path>.tmp.<pid>": two threads of one process must not write the same
+ * path at once.
+ */
 int write_file_atomic(const char *path, const void *data, size_t len,
     int mode, struct merr *err);
 
-/* mkdir -p with mode; existing directories are fine. */
+/*
+ * mkdir -p with mode; existing directories are fine (an existing
+ * component is not checked to be a directory). MERR_IO naming the
+ * directory that could not be made.
+ */
 int mkdir_p(const char *path, int mode, struct merr *err);
 
 #endif

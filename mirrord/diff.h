@@ -1,5 +1,8 @@
 /*
  * diff.h: what changed in the binary packages between two snapshots.
+ *
+ * Threads: no global state (libdpkg's version parser, which has some, is
+ * not used: diff.c); separate calls may run in parallel.
  */
 #ifndef MIRRORD_DIFF_H
 #define MIRRORD_DIFF_H
@@ -26,12 +29,21 @@ struct diff_entry {
  * Packages indices gives it. Indices with equal hashes in a and b are not
  * read. *out (owned; free with diff_free) is sorted by suite, package,
  * arch. Blobs are read from s; the caller holds no transaction.
+ * Errors (the message names the suite and the index; *out is then NULL,
+ * *n 0): MERR_NOTFOUND an index blob missing from the store, MERR_IO,
+ * MERR_PARSE a paragraph without Package, Architecture or Version, a
+ * malformed index or corrupt compressed data, MERR_LIMIT an index over
+ * 4 GiB decompressed or a paragraph over 1 MiB, MERR_INVAL an index
+ * compressed in a form it cannot read (.bz2...).
  */
 int diff_snapshots(struct store *s, const struct snap *a, const struct snap *b,
     struct diff_entry **out, size_t *n, struct merr *err);
 void diff_free(struct diff_entry *d, size_t n);
 
-/* Debian version comparison (deb-version(7)): <0, 0, >0. */
+/*
+ * Debian version comparison (deb-version(7)): -1, 0, 1. Never fails: an
+ * invalid version still compares, in a consistent order.
+ */
 int diff_version_cmp(const char *a, const char *b);
 
 #endif

@@ -17,15 +17,16 @@
  *	write	blob.c: store_blob_write(); util.c: write_file_atomic()
  *	fsync	util.c: write_file_atomic() (the file's fsync)
  *	rename	blob.c: store_blob_place(); util.c: write_file_atomic()
- *	syncfs	store.c: store_sync(), the barrier before a commit
+ *	syncfs	store_open.c: store_sync(), the barrier before a commit
  *	commit	store.c: store_txn_commit(), the LMDB commit (the txn is
  *		aborted, as a failed mdb_txn_commit() frees it)
  *
  * An injected failure takes the same path as the real one: errno is set
  * and the call's error branch runs. Each injection prints one line on
- * stderr, "mirrord: fault: injected ERRNO-NAME at POINT #N", so that a
- * test can tell that the fault fired. A malformed MIRRORD_FAULT aborts
- * the process with a message (a test must not pass by a typo).
+ * stderr, "mirrord: fault: injected ERRNO-NAME at POINT #N" ("killing at
+ * POINT #N" for KILL), so that a test can tell that the fault fired. A
+ * malformed MIRRORD_FAULT aborts the process with a message (a test must
+ * not pass by a typo).
  *
  * Without -DMIRRORD_FAULTS, fault_check() and fault_fail() are constant 0
  * inline functions and release builds carry nothing.

@@ -22,7 +22,8 @@
  * every other byte, DEL (0x7f) and UTF-8 sequences included, is written
  * as it is. Bytes that are not UTF-8 are not repaired: mirrord's names
  * are ASCII (conf.h), and what it copies from upstream is written as
- * upstream wrote it.
+ * upstream wrote it. s must not be NULL; a write error is left in
+ * ferror(f).
  */
 void fmt_json_str(FILE *f, const char *s);
 
@@ -50,7 +51,8 @@ extern const char *const fmt_wdays[7];		/* "Sun".."Sat" */
  * "Sun, 06 Dec 2026 14:55:30 UTC" (zone "UTC": apt's Release Date;
  * "GMT": HTTP's Date and Last-Modified). C names whatever the locale,
  * the year modulo 10,000 (always four digits). At most FMT_TIME_MAX
- * bytes with the NUL for a zone of up to 3 letters; n is out's size.
+ * bytes with the NUL for a zone of up to 3 letters; n is out's size
+ * (snprintf: cut to fit). A time gmtime cannot break down gives "?".
  */
 void fmt_time_rfc2822(int64_t t, const char *zone, char *out, size_t n);
 

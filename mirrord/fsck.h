@@ -8,7 +8,8 @@
  * per blob found missing (gc may have removed it meanwhile: rows are
  * committed before files are unlinked). It takes no lock and runs beside
  * syncs, gc, channel moves and the server, in any process. It reads every
- * blob: its cost is the store's size.
+ * blob: its cost is the store's size. It works in the caller's thread
+ * (opts->found is called there) and keeps no global state.
  */
 #ifndef MIRRORD_FSCK_H
 #define MIRRORD_FSCK_H

@@ -20,9 +20,10 @@
  * gc owns the pin rows ("pin\0ID" under a mirror in TBL_META); every other
  * table it reads or changes through its owner (snap_each, pool_drop_ended,
  * channel_each, store_gc_each...). Errors are negative MERR_* codes with
- * err set; MERR_BUSY when a lock is held elsewhere. Runs in one thread;
+ * err set, those of the store and the table owners unless said below; a
+ * lock held elsewhere is waited for, not an error. Runs in one thread;
  * the locks named below make it safe beside other processes (syncs,
- * channel moves, the server, fsck).
+ * channel moves, the server, fsck). No global state.
  */
 #ifndef MIRRORD_GC_H
 #define MIRRORD_GC_H
@@ -60,20 +61,28 @@ struct gc_stats {
  * that needs no write transaction, so it frees space on a full disk. The
  * walk costs a directory entry and a lookup per blob file, so a
  * per-mirror run (the daemon's, after each sync) skips it.
+ *
+ * *st is zeroed first, then counts what the run did (with dry_run, what
+ * it would do).
+ * Rows are committed before files are unlinked; an unlink that fails
+ * then is logged as a warning, not returned (fsck names the file).
  */
 int gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
     long grace, bool dry_run, struct gc_stats *st, struct merr *err);
 
 /*
- * Pins (note non-NULL) or unpins a snapshot: pinned ones are never dropped.
- * The caller holds the store's channel lock.
+ * Pins (note non-NULL; copied, replacing an earlier note) or unpins a
+ * snapshot, in a write transaction of its own: pinned ones are never
+ * dropped. id is an exact ID. MERR_NOTFOUND if there is no such
+ * snapshot, or when unpinning one that is not pinned. The caller holds
+ * the store's channel lock.
  */
 int gc_pin(struct store *s, const char *mirror, const char *id,
     const char *note, struct merr *err);
 
 /*
- * The note of mirror's pin on snapshot id in *note (owned), or
- * MERR_NOTFOUND if it is not pinned.
+ * The note of mirror's pin on snapshot id in *note (owned: free()), or
+ * MERR_NOTFOUND if it is not pinned. Any transaction.
  */
 int gc_pin_get(struct store_txn *t, const char *mirror, const char *id,
     char **note, struct merr *err);
@@ -85,7 +94,8 @@ int gc_pin_get(struct store_txn *t, const char *mirror, const char *id,
  * period). Refused (MERR_BUSY, naming each holder) while a channel points
  * at it, a channel's last history moves (Channel-History of c) name it, or
  * a pin holds it; refused (MERR_INVAL) for the mirror's newest snapshot,
- * which 'latest' and the next sync build on. The caller holds the store's
+ * which 'latest' and the next sync build on; MERR_NOTFOUND if there is
+ * no snapshot with that exact ID. The caller holds the store's
  * writer lock and then its channel lock (no move resolves its target to
  * id meanwhile). st counts what was dropped and queued.
  */

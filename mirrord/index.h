@@ -45,7 +45,7 @@ typedef int (*index_entry_fn)(void *ctx, const struct index_entry *e,
  *               line), or corrupt compressed data;
  *   MERR_LIMIT  more than max_out decompressed bytes (a decompression bomb
  *               or a lying Release) or a paragraph over 1 MiB;
- *   MERR_INVAL  comp is COMP_OTHER;
+ *   MERR_INVAL  comp is COMP_OTHER, or the decoder refused to start;
  *   MERR_IO     read() failed;
  *   or what cb returned.
  */

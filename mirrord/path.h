@@ -1,5 +1,7 @@
 /*
  * path.h: canonical relative paths for everything named by remote data.
+ *
+ * Both functions are pure: no allocation, no state, any thread.
  */
 #ifndef MIRRORD_PATH_H
 #define MIRRORD_PATH_H
@@ -18,8 +20,9 @@
 int path_check(const char *s, size_t len, struct merr *err);
 
 /*
- * Writes a printable form of [s, s+len) for messages into out (size n):
- * bytes outside 0x21..0x7e as \xNN, truncated with "..." if long.
+ * Writes a printable form of [s, s+len) for messages into out (size n),
+ * always NUL-terminated (n 0: nothing): bytes outside 0x21..0x7e, and
+ * '\\', as \xNN, truncated with "..." if long.
  */
 void path_quote(const char *s, size_t len, char *out, size_t n);
 

@@ -22,12 +22,18 @@
  * owner's supplementary groups (initgroups; none if the uid has no
  * passwd entry), for good (setuid), and says so at debug level; SUDO_USER,
  * unless set, is set to the invoking user (root), whom the channel log
- * names. As root
- * on root's store, or as the owner: nothing changes. As another user who
- * cannot write to the store: MERR_INVAL naming the owner and cmd, the
- * command to run instead ("sudo -u OWNER mirrord CMD"). A switch that
- * fails (no CAP_SETUID in a container, say) is MERR_IO with the same
- * advice: the command must not go on as root and leave root's files.
+ * names. As root on root's store or on one not made yet, as the owner,
+ * or as another user who may write to it (a shared store): nothing
+ * changes; nor when neither the store nor its parent exists (store_open
+ * says what is missing). As another user who cannot write to the
+ * store: MERR_INVAL naming the owner and cmd, the command to run instead
+ * ("sudo -u OWNER mirrord CMD"). A switch that fails (no CAP_SETUID in a
+ * container, say) is MERR_IO with the same advice: the command must not
+ * go on as root and leave root's files. MERR_IO too if the store cannot
+ * be stat()ed.
+ *
+ * Threads: it changes the whole process's credentials and environment
+ * (setenv): call it once, from main(), before any thread starts.
  */
 int priv_become_store_owner(const char *store, const char *cmd,
     struct merr *err);

@@ -8,7 +8,8 @@
  * so that the rules can be tested. The randomness (jitter, so that a fleet
  * of mirrors does not reach upstream at once) comes from a generator the
  * caller seeds. A struct schedule belongs to one thread; the functions
- * keep no other state.
+ * keep no other state. Nothing here fails: no struct merr, and out of
+ * memory aborts (xmalloc).
  *
  * Retention has no clock of its own: the daemon runs it after each sync
  * that made a snapshot, and gc.c's Gc-Grace decides what may go.

@@ -74,7 +74,10 @@ struct snap {
 };
 
 void snap_release(struct snap *sn);
-/* Appends a file or index to a suite (copies path). */
+/*
+ * Appends a file or index to a suite (copies path); the index returned is
+ * valid until the next add to su.
+ */
 void snap_suite_add_file(struct snap_suite *su, const char *path,
     const unsigned char h[HASH_LEN], uint64_t size);
 struct snap_index *snap_suite_add_index(struct snap_suite *su,
@@ -100,12 +103,16 @@ int snap_drop(struct store_txn *t, const char *mirror, const char *id,
     struct merr *err);
 
 /*
- * Loads a snapshot. ref: an ID, "latest", or a timestamp in the ID format
- * (the newest snapshot at or before it). MERR_NOTFOUND if none.
+ * Loads a snapshot into *out (owned: snap_release). ref: an ID, "latest",
+ * or a timestamp in the ID format (the newest snapshot at or before it).
+ * MERR_NOTFOUND if none, MERR_INVAL if ref is neither an ID nor "latest".
  */
 int snap_load(struct store_txn *t, const char *mirror, const char *ref,
     struct snap *out, struct merr *err);
-/* IDs of a mirror's snapshots, oldest first; owned array of owned strings. */
+/*
+ * IDs of a mirror's snapshots, oldest first; owned array of owned strings
+ * (snap_list_free), NULL and 0 when there are none or on error.
+ */
 int snap_list(struct store_txn *t, const char *mirror, char ***ids,
     size_t *n, struct merr *err);
 void snap_list_free(char **ids, size_t n);
@@ -128,8 +135,9 @@ struct snap_state {
 	char *etag;		/* validators of that InRelease, or NULL */
 	char *last_modified;
 };
+/* Fills *st (owned: snap_state_release), zeroed if there is none. */
 int snap_state_get(struct store_txn *t, const char *mirror, const char *suite,
-    struct snap_state *st, struct merr *err);	/* zeroed if none */
+    struct snap_state *st, struct merr *err);
 void snap_state_release(struct snap_state *st);
 
 /*
@@ -142,7 +150,11 @@ void snap_manifest_write(const struct snap *sn, struct buf *b);
 int snap_manifest_parse(const char *data, size_t len, struct snap *sn,
     struct merr *err);
 
-/* Pool membership changes: +1/-1 per (path, blob) an index adds/drops. */
+/*
+ * Pool membership changes: +1/-1 per (path, blob) an index adds/drops.
+ * snap_delta_new never returns NULL (out of memory aborts); free with
+ * snap_delta_free.
+ */
 struct snap_delta;
 struct snap_delta *snap_delta_new(void);
 void snap_delta_free(struct snap_delta *d);
@@ -179,6 +191,9 @@ int snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
  * in states (array parallel to sn->suites; NULL entries are left as they
  * are). The caller holds the store lock. A transaction that fills the
  * index's map (MERR_FULL) is run again in the grown map, a few times.
+ * Errors are prefixed "commit: "; MERR_STORE also when the clock is still
+ * behind the last snapshot's ID after 2 s, or a reference count would
+ * leave its range.
  */
 int snap_commit(struct store *s, const char *mirror, struct snap *sn,
     const struct snap_delta *d, struct snap_state *const *states,

@@ -21,6 +21,12 @@
  * hundred bytes in one small write transaction. Records are read and
  * written through store_meta_* (store.h), the one place that builds TBL_META
  * keys; status.c owns the "status.*" names.
+ *
+ * Errors are negative MERR_* codes with err set: those of the store
+ * (store.h) unless said below. Threads: no global state; the functions
+ * taking a transaction follow store.h's rules for it, and those taking a
+ * struct store open their own, so status_check_age (the server's
+ * /healthz) may run in any thread.
  */
 #ifndef MIRRORD_STATUS_H
 #define MIRRORD_STATUS_H
@@ -49,7 +55,7 @@ enum status_reason {
 	STATUS_NREASONS
 };
 
-/* "signature", "network"... (static strings). */
+/* "signature", "network"... (static strings; "other" out of range). */
 const char *status_reason_name(enum status_reason r);
 
 /* One sync's result. */
@@ -72,6 +78,7 @@ struct status_sync {
 	uint64_t fails[STATUS_NREASONS];	/* failed syncs so far */
 };
 
+/* Frees r's error and warnings, setting them NULL (r NULL is fine). */
 void status_sync_release(struct status_sync *r);
 
 /*
@@ -87,7 +94,8 @@ int status_record_sync(struct store *s, const char *mirror,
 
 /*
  * Reads mirror's last sync (ok_only: its last successful one) into *r
- * (free with status_sync_release). MERR_NOTFOUND if there is none.
+ * (free with status_sync_release). MERR_NOTFOUND if there is none, or
+ * if it is in a format this version cannot read.
  */
 int status_get_sync(struct store_txn *t, const char *mirror, bool ok_only,
     struct status_sync *r, struct merr *err);
@@ -98,7 +106,7 @@ int status_get_sync(struct store_txn *t, const char *mirror, bool ok_only,
  */
 int status_put_next(struct store_txn *t, const char *mirror, int64_t next,
     long pid, struct merr *err);
-/* MERR_NOTFOUND if there is no record. */
+/* MERR_NOTFOUND if there is no record, or one in an unknown format. */
 int status_get_next(struct store_txn *t, const char *mirror, int64_t *next,
     long *pid, struct merr *err);
 
@@ -180,13 +188,17 @@ struct status_report {
 /*
  * Reads the report for c's mirrors from s in one read transaction.
  * alive(pid) tells whether the daemon that planned a next sync still runs
- * (NULL: kill(pid, 0)). Free with status_report_release().
+ * (NULL: kill(pid, 0)). Free *out with status_report_release(), also
+ * after an error (it then holds what was read before).
  */
 int status_collect(struct store *s, const struct conf *c,
     bool (*alive)(long pid), struct status_report *out, struct merr *err);
 void status_report_release(struct status_report *r);
 
-/* Prints r as text (aligned blocks) or as one JSON object. */
+/*
+ * Prints r as text (aligned blocks) or as one JSON object; write errors
+ * are left in ferror(f).
+ */
 void status_print_text(FILE *f, const struct status_report *r);
 void status_print_json(FILE *f, const struct status_report *r);
 
