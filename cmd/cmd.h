@@ -9,8 +9,10 @@
  *
  * Unlike the core's, these functions return an exit status, having
  * logged the reason: 0 success, 1 failure, 2 a usage error (the usage was
- * printed on stderr, as git and apt do). Single-threaded, but for the
- * daemon (cmd/daemon.h).
+ * printed on stderr, as git and apt do); the helpers of common.c return
+ * 0 or 1 (logged). Those that return something else say so below.
+ * Single-threaded, but for the daemon (cmd/daemon.h); cmd_catch changes
+ * process-wide state.
  */
 #ifndef MIRRORD_CMD_H
 #define MIRRORD_CMD_H
@@ -120,26 +122,29 @@ int usage_error(const struct command *c, const char *group, const char *fmt,
 /*
  * Has fn handle each signal listed, up to a 0: for the commands that
  * must undo something on SIGTERM or SIGINT (a handler may only set a
- * flag). Not for the daemon, which waits for its signals blocked.
+ * flag). Process-wide (sigaction, no SA_RESTART). Not for the daemon,
+ * which waits for its signals blocked.
  */
 void cmd_catch(void (*fn)(int), ...);
 
-/* Loads cli->conf from cli->conf_path. */
+/* Loads cli->conf (owned by cli) from cli->conf_path; 1 (logged) if not. */
 int load_conf(struct cli *cli);
 
-/* Opens the store (*s: close with store_close). */
+/* Opens the store (*s: close with store_close); 1 (logged) if not. */
 int open_store(struct cli *cli, bool write, struct store **s);
 
 /*
  * Opens the store for writing and takes the writer lock, waiting (saying
  * so) while another holds it; the store's temp files are cleaned. what
- * names the holder for others ("sync"). Close *s with store_close.
+ * names the holder for others ("sync"). Close *s with store_close
+ * (which drops the lock); on failure, logged, *s is NULL.
  */
 int open_store_locked(struct cli *cli, const char *what, struct store **s);
 
 /*
  * Opens the store for writing and takes its channel lock, waiting: for
- * channel moves and pins, which must not wait for a sync (store.h).
+ * channel moves and pins, which must not wait for a sync (store.h). As
+ * open_store_locked, without cleaning temp files.
  */
 int open_store_channels(struct cli *cli, const char *what, struct store **s);
 
@@ -154,7 +159,8 @@ void log_mirror_error(const char *mirror, const struct merr *err);
 
 /*
  * Starts the signer of the configured key into *g (free with
- * gpg_signer_free); only the default key is made on first need.
+ * gpg_signer_free); only the default key is made on first need. 1
+ * (logged, "signing key: ...") if it cannot be.
  */
 int open_signer(struct cli *cli, struct gpg_signer **g);
 
@@ -164,12 +170,13 @@ int open_signer(struct cli *cli, struct gpg_signer **g);
  */
 int export_key(struct cli *cli, bool armor, char **key, size_t *len);
 
-/* The last value given to option i of a, or NULL. */
+/* The last value given to option i of a (borrowed from a), or NULL. */
 const char *opt_last(const struct args *a, int i);
 
 /*
  * Calls fn with a's positional arguments after sub ("list"): for the
- * handlers that read their subcommand from argv[0].
+ * handlers that read their subcommand from argv[0]. Returns what fn
+ * returns.
  */
 int call_sub(int (*fn)(struct cli *, int, char **), struct cli *cli,
     const char *sub, const struct args *a);
@@ -177,8 +184,9 @@ int call_sub(int (*fn)(struct cli *, int, char **), struct cli *cli,
 /* --- snapshot.c -------------------------------------------------------- */
 
 /*
- * Prints what changed from a to b, as `snapshot diff` does (JSON with
- * cli->json). Errors of the diff (diff.h) are returned, not logged.
+ * Prints what changed from a to b on stdout, as `snapshot diff` does
+ * (JSON with cli->json). Returns 0 or, not logged, the MERR_* code of the
+ * diff (diff.h), before anything is printed.
  */
 int print_diff(struct cli *cli, struct store *s, const struct snap *a,
     const struct snap *b, struct merr *err);

@@ -8,8 +8,14 @@
  *   parse.c  step 3: the indices parsed, the pool files to fetch
  *
  * Threads: a pass, and so a struct sync_ctx, belongs to the one thread
- * that runs sync_mirror(). Arguments are borrowed unless a function says
- * it takes them.
+ * that runs sync_mirror() (the helper thread of the pool step, which makes
+ * blob directories ahead of the transfers, is given the store, not the
+ * context). Arguments are borrowed unless a function says it takes them.
+ *
+ * Errors are negative MERR_* codes with err set, those of the functions
+ * called (fetch.h, index.h, store.h...) unless said below. Whatever a step
+ * leaves in x (x->rtxn open included) is released with the context, by
+ * sync_mirror().
  */
 #ifndef MIRRORD_SYNC_PASS_H
 #define MIRRORD_SYNC_PASS_H
@@ -32,7 +38,10 @@
 #define INDEX_MAX_UNLISTED (4ull << 30)	/* cap when Release lists no size */
 #define PDIFF_INDEX_MAX (16u << 20)
 
-/* A list of fetch jobs whose URL strings it owns. */
+/*
+ * A list of fetch jobs whose URL strings it owns: zeroed to start,
+ * joblist_release after.
+ */
 struct joblist {
 	struct fetch_job *jobs;
 	char **paths;		/* path each job stores, relative to base */
@@ -87,8 +96,10 @@ int sync_check_cancel(const struct sync_ctx *x, struct merr *err);
 /* Records name as the suite that failed, unless one already is. */
 void sync_fail_suite(struct sync_ctx *x, const char *name);
 /*
- * Fetches jl into the store (fetch_to_store), with progress; an error is
- * prefixed with the file and suite of the job that failed.
+ * Fetches jl into the store (fetch_to_store), with progress; an error
+ * (fetch_to_store's: MERR_VERIFY, MERR_NOTFOUND, MERR_LIMIT, MERR_NET,
+ * MERR_IO, MERR_CANCEL) is prefixed with the file and suite of the job
+ * that failed, and that suite recorded (sync_fail_suite).
  */
 int sync_run_jobs(struct sync_ctx *x, struct joblist *jl, const char *phase,
     struct merr *err);
@@ -133,8 +144,9 @@ int plan_blob_known(struct store_txn *t, const unsigned char h[HASH_LEN],
     bool *known, struct merr *err);
 /*
  * Step 2: the selected files of each changed suite not yet in the store,
- * queued in idx (x->rtxn is open for the call), then fetched; each one
- * fetched is listed in its suite's w->out.
+ * queued in idx (in a read transaction it opens as x->rtxn and ends
+ * before fetching), then fetched; each one fetched is listed in its
+ * suite's w->out.
  */
 int plan_indices(struct sync_ctx *x, struct joblist *idx, struct merr *err);
 /* The pdiff patches the pdiff Index files just fetched list, fetched. */
@@ -150,7 +162,9 @@ int plan_pdiffs(struct sync_ctx *x, struct merr *err);
 int parse_suite(struct sync_ctx *x, struct suite_work *w, struct merr *err);
 /*
  * Parses one index blob, adding (sign > 0) or dropping its pool files in
- * x->delta; ix (may be NULL when dropping) gets the counts.
+ * x->delta; ix (may be NULL when dropping) gets the counts. Errors are
+ * store_blob_open's and index_parse_fd's; when dropping, prefixed with
+ * "previous snapshot's 'SUITE/PATH': ".
  */
 int parse_index(struct sync_ctx *x, const char *suite, const char *path,
     const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
