@@ -23,7 +23,6 @@
 
 #include "mirrord/conf.h"
 
-struct fetch_opts;
 struct gpg_signer;
 struct snap;
 struct store;

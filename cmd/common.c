@@ -1,7 +1,7 @@
 /*
  * common.c: what the commands share (cmd.h): the configuration, the store
- * opened and locked as each command needs it, the signing key, the fetch
- * options, and error lines that name their mirror once.
+ * opened and locked as each command needs it, the signer, and error lines
+ * that name their mirror once.
  */
 #include "mirrord/common.h"
 
@@ -13,7 +13,6 @@
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 #include "mirrord/store.h"
-#include "sync/fetch.h"
 #include "cmd/cmd.h"
 
 void

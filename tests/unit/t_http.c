@@ -676,6 +676,31 @@ test_expiry(struct fixture *f, struct http *h, unsigned ttl_ms)
  * that is not the blob's), and the server goes on serving. h's entries
  * live ttl_ms.
  */
+/*
+ * What a client got of a blob whose file was cut to n bytes after it was
+ * mapped: fewer bytes than Content-Length, the first min(len, n) the
+ * blob's; past n only the zeros that a mapping shows up to the end of
+ * the file's last page (mmap(2): the rest of that page reads as zero; the
+ * next page faults, which the send turns into EFAULT). Whether the
+ * kernel's send stops at n or at the page's end depends on how it copies:
+ * under load it sent 6665 bytes of a blob cut to 5000.
+ */
+static bool
+cut_short(const struct resp *r, const char *blob, size_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), i;
+	size_t end = (n + page - 1) / page * page;
+
+	if (r->body.len > end)
+		return false;
+	if (memcmp(r->body.p, blob, r->body.len < n ? r->body.len : n) != 0)
+		return false;
+	for (i = n; i < r->body.len; i++)
+		if (r->body.p[i] != '\0')
+			return false;
+	return true;
+}
+
 static void
 test_damaged(struct fixture *f, struct http *h, unsigned ttl_ms)
 {
@@ -692,7 +717,7 @@ test_damaged(struct fixture *f, struct http *h, unsigned ttl_ms)
 	    mapped_here(f->deb2, f->deb2len), "damage: the blob, mapped");
 	ok(truncate(blob, 5000) == 0, "damage: the blob cut to 5000 bytes");
 	get(path, &r);
-	ok(r.body.len <= 5000 && memcmp(r.body.p, f->deb2, r.body.len) == 0,
+	ok(cut_short(&r, f->deb2, 5000),
 	    "damage: from the mapping, %zu bytes: cut short, all the blob's",
 	    r.body.len);
 	get("/healthz", &r);
