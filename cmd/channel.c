@@ -263,7 +263,7 @@ fail:
 	log_error("%s", err.msg);
 out:
 	channel_log_release(l, nl);
-	snap_list_free(names, n);
+	strv_free(names, n);
 	if (t)
 		store_txn_abort(t);
 	store_close(s);

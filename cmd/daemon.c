@@ -314,7 +314,7 @@ channels_due(struct daemon *d, const struct conf *c, int64_t now,
 				(*todo)[(*ntodo)++].name = xstrdup(names[i]);
 			}
 		}
-		snap_list_free(names, n);
+		strv_free(names, n);
 	}
 	if (t != NULL)
 		store_txn_abort(t);

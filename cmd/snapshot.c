@@ -192,7 +192,7 @@ fail:
 	log_mirror_error(argv[1], &err);
 out:
 	free(pin);
-	snap_list_free(ids, n);
+	strv_free(ids, n);
 	if (t)
 		store_txn_abort(t);
 	store_close(s);

@@ -69,7 +69,7 @@ log_channels(struct store_txn *t, const char *mirror, const char *what)
 		    "promote %s REF CHANNEL')", what, mirror);
 	}
 	buf_release(&b);
-	snap_list_free(names, n);
+	strv_free(names, n);
 }
 
 /*

@@ -210,7 +210,7 @@ channel_list(struct store_txn *t, const char *mirror, char ***names,
 	rc = scan_prefix(t, &k, collect_name, &nl, err);
 	buf_release(&k);
 	if (rc) {
-		snap_list_free(nl.names, nl.n);
+		strv_free(nl.names, nl.n);
 		return rc;
 	}
 	*names = nl.names;

@@ -16,7 +16,7 @@
  * Reads take a transaction (any thread, as store.h says); moves begin and
  * commit their own and are made under the store's channel lock, which
  * serialises them across processes. Structures filled here are owned by
- * the caller (channel_free, channel_log_release, snap_list_free).
+ * the caller (channel_free, channel_log_release, strv_free).
  */
 #ifndef MIRRORD_CHANNEL_H
 #define MIRRORD_CHANNEL_H

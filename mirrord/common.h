@@ -86,6 +86,8 @@ void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* Frees the n strings of v and v itself (NULL with n 0 is fine). */
+void strv_free(char **v, size_t n);
 
 /*
  * A growable buffer, always NUL-terminated (p[len] == 0) once anything

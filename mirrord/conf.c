@@ -43,11 +43,11 @@ conf_mirror_release(struct conf_mirror *m)
 {
 	free(m->name);
 	free(m->uri);
-	confval_strv_free(m->suites, m->nsuites);
-	confval_strv_free(m->components, m->ncomponents);
-	confval_strv_free(m->arches, m->narches);
-	confval_strv_free(m->keyrings, m->nkeyrings);
-	confval_strv_free(m->key_fprs, m->nkey_fprs);
+	strv_free(m->suites, m->nsuites);
+	strv_free(m->components, m->ncomponents);
+	strv_free(m->arches, m->narches);
+	strv_free(m->keyrings, m->nkeyrings);
+	strv_free(m->key_fprs, m->nkey_fprs);
 	free(m->keyblock);
 	free(m->pubkey_algo);
 	free(m->keep_snapshots);
@@ -357,7 +357,7 @@ conf_load_mirrors_d(struct conf *c, const char *main_path, struct merr *err)
 		rc = conf_load_file(c, names[i], true, &dummy, &dummy_line,
 		    err);
 	}
-	confval_strv_free(names, n);
+	strv_free(names, n);
 	free(dpath);
 	return rc;
 }

@@ -368,7 +368,7 @@ confkey_types(const struct confkey_set *s, struct merr *err)
 			    "unknown type '%s' (want deb and/or deb-src)",
 			    v[i]);
 	}
-	confval_strv_free(v, n);
+	strv_free(v, n);
 	return rc;
 }
 
@@ -401,7 +401,7 @@ confkey_words(const struct confkey_set *s, struct merr *err)
 		return confkey_err(err, s->src, s->f->line,
 		    "'%.*s' needs a value", (int)s->f->name_len, s->f->name);
 	}
-	confval_strv_free(*vp, *np);
+	strv_free(*vp, *np);
 	*vp = v;
 	*np = n;
 	return 0;
@@ -420,11 +420,11 @@ confkey_suites(const struct confkey_set *s, struct merr *err)
 			confkey_err(err, s->src, s->f->line,
 			    "suite '%s': flat repositories are not supported",
 			    v[i]);
-			confval_strv_free(v, n);
+			strv_free(v, n);
 			return MERR_CONF;
 		}
 	}
-	confval_strv_free(v, n);
+	strv_free(v, n);
 	return confkey_words(s, err);
 }
 

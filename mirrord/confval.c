@@ -215,7 +215,7 @@ confval_uri(const char *dir, const char *s, size_t len, char **out,
 		rc = confval_file_uri(dir, v[0], v[0] + 5, out, err);
 	else
 		rc = confval_http_url(v[0], " or file:", out, err);
-	confval_strv_free(v, n);
+	strv_free(v, n);
 	return rc;
 }
 
@@ -289,16 +289,6 @@ confval_split(const char *s, size_t len, size_t *n)
 }
 
 void
-confval_strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void
 confval_strv_push(char ***vp, size_t *np, char *v)
 {
 	*vp = xreallocarray(*vp, *np + 1, sizeof(**vp));
@@ -349,7 +339,7 @@ confval_words(const char *s, size_t len, char ***out, size_t *n,
 	}
 	hash_index_release(&seen);
 	if (rc) {
-		confval_strv_free(v, cnt);
+		strv_free(v, cnt);
 		return rc;
 	}
 	*out = v;

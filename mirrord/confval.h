@@ -14,7 +14,7 @@
  * MERR_PARSE, as it is also used on values that are not configuration),
  * sets err (which may be NULL) and leaves its outputs untouched on error.
  * Inputs are borrowed; a string out parameter gets owned memory (free()),
- * a string array is freed with confval_strv_free().
+ * a string array is freed with strv_free().
  */
 #ifndef MIRRORD_CONFVAL_H
 #define MIRRORD_CONFVAL_H
@@ -85,7 +85,6 @@ char *confval_abspath(const char *dir, const char *p, size_t len);
  * Returns an owned array of *n owned strings (NULL when *n is 0).
  */
 char **confval_split(const char *s, size_t len, size_t *n);
-void confval_strv_free(char **v, size_t n);
 
 /* Appends the owned string v (taken) to the owned array *vp of *np. */
 void confval_strv_push(char ***vp, size_t *np, char *v);

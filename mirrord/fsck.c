@@ -210,7 +210,7 @@ fsck_channels(struct fsck *fk, const char *mirror, struct merr *err)
 		free(what);
 		channel_free(&ch);
 	}
-	snap_list_free(names, n);
+	strv_free(names, n);
 	return rc;
 }
 

@@ -120,7 +120,7 @@ keep_channels(struct store_txn *t, const char *mirror, unsigned history,
 		rc = channel_rollback_targets(t, mirror, names[i], history,
 		    keep_rollback_target, &kc, err);
 	}
-	snap_list_free(names, nn);
+	strv_free(names, nn);
 	return rc;
 }
 
@@ -293,7 +293,7 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 		    err);
 out:
 	free(v);
-	snap_list_free(ids, n);
+	strv_free(ids, n);
 	if (rc)
 		merr_prefix(err, "mirror '%s': retention: ", mirror);
 	return rc;
@@ -738,7 +738,7 @@ holders(struct store_txn *t, const char *mirror, const char *id,
 			    "within Channel-History (%u)", why->len ? "; " : "",
 			    names[i], history);
 	}
-	snap_list_free(names, nn);
+	strv_free(names, nn);
 	return rc;
 }
 
@@ -814,6 +814,6 @@ out:
 	buf_release(&why);
 	free(cand.h);
 	free(v);
-	snap_list_free(ids, n);
+	strv_free(ids, n);
 	return rc;
 }

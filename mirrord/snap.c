@@ -235,21 +235,11 @@ snap_list(struct store_txn *t, const char *mirror, char ***ids, size_t *n,
 out:
 	buf_release(&k);
 	if (rc) {
-		snap_list_free(*ids, *n);
+		strv_free(*ids, *n);
 		*ids = NULL;
 		*n = 0;
 	}
 	return rc;
-}
-
-void
-snap_list_free(char **ids, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
 }
 
 int

@@ -19,7 +19,7 @@
  * Errors are negative MERR_* codes with err set (MERR_NOTFOUND where
  * said, MERR_STORE for a row that does not parse). Structures filled
  * here are the caller's (snap_release, snap_state_release,
- * snap_list_free, snap_delta_free); a snap_delta is not locked (one
+ * strv_free, snap_delta_free); a snap_delta is not locked (one
  * thread at a time). Reads take any transaction; snap_commit makes its
  * own, under the store's writer lock.
  */
@@ -111,11 +111,10 @@ int snap_load(struct store_txn *t, const char *mirror, const char *ref,
     struct snap *out, struct merr *err);
 /*
  * IDs of a mirror's snapshots, oldest first; owned array of owned strings
- * (snap_list_free), NULL and 0 when there are none or on error.
+ * (strv_free), NULL and 0 when there are none or on error.
  */
 int snap_list(struct store_txn *t, const char *mirror, char ***ids,
     size_t *n, struct merr *err);
-void snap_list_free(char **ids, size_t n);
 /*
  * Calls fn for each snapshot of mirror (NULL: of every mirror in the
  * store, configured or not), oldest first (by mirror, then ID), loaded

@@ -480,7 +480,7 @@ collect_mirror(struct store_txn *t, const struct conf_mirror *m,
 		memcpy(sm->pins[sm->npins].id, ids[i], SNAP_ID_LEN + 1);
 		sm->pins[sm->npins++].note = note;
 	}
-	snap_list_free(ids, n);
+	strv_free(ids, n);
 	if (rc)
 		return rc;
 
@@ -503,7 +503,7 @@ collect_mirror(struct store_txn *t, const struct conf_mirror *m,
 		sm->nchannels++;
 		channel_free(&ch);
 	}
-	snap_list_free(names, nn);
+	strv_free(names, nn);
 	return rc;
 }
 

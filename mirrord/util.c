@@ -130,6 +130,16 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 char *
 xasprintf(const char *fmt, ...)
 {

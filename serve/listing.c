@@ -78,7 +78,7 @@ add_snapshots(struct listing_mirror *m, struct store_txn *t,
 		m->nsnaps++;
 		snap_release(&sn);
 	}
-	snap_list_free(ids, n);
+	strv_free(ids, n);
 	return rc;
 }
 

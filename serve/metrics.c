@@ -135,7 +135,7 @@ mirror_gauges(struct store_txn *t, const char *mirror, int64_t now,
 		buf_addf(ages, "\"} %lld\n",
 		    (long long)(now - id_time(ids[n - 1])));
 	}
-	snap_list_free(ids, n);
+	strv_free(ids, n);
 
 	rc = channel_list(t, mirror, &names, &nc, err);
 	if (rc)

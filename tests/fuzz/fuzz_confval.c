@@ -168,7 +168,7 @@ words(const char *d, size_t size)
 			FUZZ_CHECK(strcmp(v[i], v[j]) != 0, "'%s' twice",
 			    v[i]);
 	}
-	confval_strv_free(v, n);
+	strv_free(v, n);
 }
 
 static void

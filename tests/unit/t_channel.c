@@ -318,7 +318,7 @@ test_store(const char *root)
 	ok(rc == 0 && n == 3 && strcmp(ids[0], id[1]) == 0 &&
 	    strcmp(ids[1], id[2]) == 0 && strcmp(ids[2], id[4]) == 0,
 	    "snapshots 2, 3 and 5 are left");
-	snap_list_free(ids, n);
+	strv_free(ids, n);
 
 	/* gc_drop names the rollback that holds snapshot 2. */
 	rc = store_lock_channels(s, "t_channel", false, &err);

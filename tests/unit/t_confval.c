@@ -223,7 +223,7 @@ test_words(void)
 	    "three words");
 	ok(n == 3 && strcmp(v[0], "main") == 0 &&
 	    strcmp(v[2], "non-free") == 0, "in order");
-	confval_strv_free(v, n);
+	strv_free(v, n);
 	ok(confval_words("  ", 2, &v, &n, &err) == 0 && n == 0,
 	    "no word: for the caller to refuse");
 	free(v);

@@ -268,7 +268,7 @@ count_snaps(struct store *s, const char *mirror)
 	if (store_txn_begin(s, false, &t, &err))
 		return (size_t)-1;
 	if (snap_list(t, mirror, &ids, &n, &err) == 0)
-		snap_list_free(ids, n);
+		strv_free(ids, n);
 	else
 		n = (size_t)-1;
 	store_txn_abort(t);
@@ -770,7 +770,7 @@ test_store(const char *root)
 		ok(rc == 0 && nids == 1 && strcmp(ids[0], s1.id) == 0,
 		    "list: one snapshot, its ID");
 		if (rc == 0)
-			snap_list_free(ids, nids);
+			strv_free(ids, nids);
 	}
 	rc = load(s, MIRROR, "latest", &got, &err);
 	ok(rc == 0 && snap_same(&s1, &got),
