@@ -51,6 +51,9 @@ conf_mirror_release(struct conf_mirror *m)
 	free(m->keyblock);
 	free(m->pubkey_algo);
 	free(m->keep_snapshots);
+	strv_free(m->include, m->ninclude);
+	strv_free(m->exclude, m->nexclude);
+	strv_free(m->security_suites, m->nsecurity_suites);
 	free(m->file);
 	memset(m, 0, sizeof(*m));
 }

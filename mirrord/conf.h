@@ -50,6 +50,22 @@ struct conf_mirror {
 	bool strict;		/* Strict: yes: what is configured and
 				 * missing upstream fails the sync */
 	char *keep_snapshots;	/* NULL = the global value */
+	/*
+	 * A partial mirror (Include:): its snapshots list only the closure
+	 * of these selectors (names, globs, priority:LEVEL, section:GLOB;
+	 * the lines of a file:PATH are read at load time and listed here
+	 * in their place). NULL/0 when the mirror is whole.
+	 */
+	char **include;
+	size_t ninclude;
+	char **exclude;		/* Exclude:, the same forms */
+	size_t nexclude;
+	bool include_recommends;	/* Include-Recommends: yes */
+	bool include_build_depends;	/* Include-Build-Depends: yes */
+	bool include_warn;	/* Include-Unsatisfied: warn (default error) */
+	/* Security-Suites:; NULL = the suites whose name ends in -security */
+	char **security_suites;
+	size_t nsecurity_suites;
 	char *file;		/* where it was defined, for messages */
 	unsigned line;
 };

@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
@@ -82,6 +83,9 @@ static int confkey_suites(const struct confkey_set *s, struct merr *err);
 static int confkey_words(const struct confkey_set *s, struct merr *err);
 static int confkey_signed_by(const struct confkey_set *s, struct merr *err);
 static int confkey_algo(const struct confkey_set *s, struct merr *err);
+static int confkey_selectors(const struct confkey_set *s, struct merr *err);
+static int confkey_unsatisfied(const struct confkey_set *s,
+    struct merr *err);
 
 #define G(field) .where = KG, .goff = offsetof(struct conf, field)
 #define M(field) .where = KM, .moff = offsetof(struct conf_mirror, field)
@@ -143,6 +147,16 @@ static const struct confkey confkey_table[] = {
 	{ "Enabled", confkey_bool, CS_BOOL, M(enabled), .def = true },
 	{ "Assert-Pubkey-Algo", confkey_algo, CS_STR, M(pubkey_algo) },
 	{ "Strict", confkey_bool, CS_BOOL, M(strict) },
+	{ "Include", confkey_selectors, CS_OTHER, MW(include, ninclude) },
+	{ "Exclude", confkey_selectors, CS_OTHER, MW(exclude, nexclude) },
+	{ "Include-Recommends", confkey_bool, CS_BOOL,
+	    M(include_recommends) },
+	{ "Include-Build-Depends", confkey_bool, CS_BOOL,
+	    M(include_build_depends) },
+	{ "Include-Unsatisfied", confkey_unsatisfied, CS_BOOL,
+	    M(include_warn) },
+	{ "Security-Suites", confkey_words, CS_OTHER,
+	    MW(security_suites, nsecurity_suites) },
 };
 
 int
@@ -542,6 +556,130 @@ confkey_algo(const struct confkey_set *s, struct merr *err)
 		return confkey_err(err, s->src, s->f->line,
 		    "'Assert-Pubkey-Algo': %s in '%s'", why, s->f->value);
 	confkey_put_str(s->p, xstrdup(s->f->value));
+	return 0;
+}
+
+/*
+ * One selector of Include:/Exclude: (file: ones are expanded before):
+ * priority:LEVEL, section:GLOB, or a package name or glob. What it
+ * matches is the resolver's business; here only its shape, so that a
+ * typo fails at load time and not at the next sync.
+ */
+static const char *
+confkey_selector_bad(const char *v)
+{
+	static const char *const levels[] = { "required", "important",
+	    "standard", "optional", "extra" };
+	size_t i;
+
+	if (strncmp(v, "priority:", 9) == 0) {
+		for (i = 0; i < ARRAY_SIZE(levels); i++)
+			if (strcmp(v + 9, levels[i]) == 0)
+				return NULL;
+		return "wants priority:required, important, standard, "
+		    "optional or extra";
+	}
+	if (strncmp(v, "section:", 8) == 0)
+		v += 8;
+	else if (strchr(v, ':') != NULL)
+		return "is not a name, a glob, priority:LEVEL, section:NAME "
+		    "or file:PATH";
+	if (*v == '\0')
+		return "is empty";
+	for (; *v; v++)
+		if (!islower((unsigned char)*v) && !isdigit((unsigned char)*v)
+		    && strchr("+-.*?[]!/_", *v) == NULL)
+			return "holds a character no package name has";
+	return NULL;
+}
+
+/* Appends the selectors of file:PATH (one a line, # comments) to *v. */
+static int
+confkey_selector_file(const struct confkey_set *s, const char *rel,
+    char ***v, size_t *n, struct merr *err)
+{
+	char *path = confval_abspath(s->src->dir, rel, strlen(rel));
+	char *data, *line, *save = NULL;
+	size_t len;
+	struct merr e;
+	int rc;
+
+	rc = read_file(path, 1u << 20, &data, &len, &e);
+	if (rc) {
+		rc = confkey_err(err, s->src, s->f->line, "'%.*s': "
+		    "file:%s: %s", (int)s->f->name_len, s->f->name, rel,
+		    e.msg);
+		free(path);
+		return rc;
+	}
+	free(path);
+	for (line = strtok_r(data, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *hash = strchr(line, '#'), **w;
+		size_t nw, i;
+
+		if (hash)
+			*hash = '\0';
+		w = confval_split(line, strlen(line), &nw);
+		for (i = 0; i < nw; i++) {
+			*v = xreallocarray(*v, *n + 1, sizeof(**v));
+			(*v)[(*n)++] = w[i];
+		}
+		free(w);
+	}
+	free(data);
+	return 0;
+}
+
+static int
+confkey_selectors(const struct confkey_set *s, struct merr *err)
+{
+	char ***vp = s->p, **in, **v = NULL;
+	size_t *np = (size_t *)((char *)s->m + s->k->noff), nin, n = 0, i;
+	const char *why;
+	int rc = 0;
+
+	in = confval_split(s->f->value, s->f->value_len, &nin);
+	for (i = 0; i < nin && rc == 0; i++) {
+		if (strncmp(in[i], "file:", 5) == 0) {
+			rc = confkey_selector_file(s, in[i] + 5, &v, &n, err);
+			continue;
+		}
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = xstrdup(in[i]);
+	}
+	strv_free(in, nin);
+	for (i = 0; i < n && rc == 0; i++)
+		if ((why = confkey_selector_bad(v[i])) != NULL)
+			rc = confkey_err(err, s->src, s->f->line,
+			    "'%.*s': selector '%s' %s", (int)s->f->name_len,
+			    s->f->name, v[i], why);
+	if (rc == 0 && n == 0)
+		rc = confkey_err(err, s->src, s->f->line, "'%.*s' needs a "
+		    "value", (int)s->f->name_len, s->f->name);
+	if (rc) {
+		strv_free(v, n);
+		return rc;
+	}
+	strv_free(*vp, *np);
+	*vp = v;
+	*np = n;
+	return 0;
+}
+
+static int
+confkey_unsatisfied(const struct confkey_set *s, struct merr *err)
+{
+	bool *warn = s->p;
+
+	if (strcmp(s->f->value, "error") == 0)
+		*warn = false;
+	else if (strcmp(s->f->value, "warn") == 0)
+		*warn = true;
+	else
+		return confkey_err(err, s->src, s->f->line,
+		    "'%.*s' wants error or warn, not '%s'",
+		    (int)s->f->name_len, s->f->name, s->f->value);
 	return 0;
 }
 
