@@ -8,47 +8,41 @@
  */
 #include "mirrord/common.h"
 
-#include <unistd.h>
-
+#include "mirrord/compose.h"
 #include "mirrord/decomp.h"
-#include "mirrord/index.h"
 #include "sync/pass.h"
 
-struct parse_ctx {
-	struct sync_ctx *x;
-	const char *suite;
-	uint16_t suite_no;	/* its index in the mirror's suites */
-	int sign;		/* +1 new index, -1 old index */
-	struct snap_index *ix;
-};
-
-static int
-parse_entry(void *arg, const struct index_entry *e, struct merr *err)
+/* Which of the mirror's suites is name (0 if none: a tag, not a key). */
+static uint16_t
+parse_suite_no(const struct sync_ctx *x, const char *name)
 {
-	struct parse_ctx *pc = arg;
-	struct sync_ctx *x = pc->x;
-	bool known, first;
+	size_t i;
+
+	for (i = 0; i < x->m->nsuites; i++)
+		if (strcmp(x->m->suites[i], name) == 0)
+			return (uint16_t)i;
+	return 0;
+}
+
+int
+parse_mark_missing(void *ctx, const char *suite, const struct index_entry *e,
+    bool first, struct merr *err)
+{
+	struct sync_ctx *x = ctx;
+	bool known;
 	int rc;
 
 	/* A large index takes seconds: look at the flag as we go. */
 	rc = sync_check_cancel(x, err);
-	if (rc)
-		return rc;
-	first = snap_delta_add(x->delta, e->path, e->path_len, e->hash,
-	    e->size, pc->sign);
-
-	if (pc->sign < 0)
-		return 0;
-	pc->ix->nfiles++;
-	pc->ix->bytes += e->size;
 	/* Seen in another index already (arch: all, a second suite). */
-	if (!first)
-		return 0;
+	if (rc || !first)
+		return rc;
 	rc = plan_blob_known(x->rtxn, e->hash, &known, err);
 	if (rc || known)
 		return rc;
 	/* Fetched later: the jobs are made once the parsers' memory is free. */
-	snap_delta_mark(x->delta, e->path, e->path_len, e->hash, pc->suite_no);
+	snap_delta_mark(x->delta, e->path, e->path_len, e->hash,
+	    parse_suite_no(x, suite));
 	return 0;
 }
 
@@ -75,27 +69,14 @@ parse_index(struct sync_ctx *x, const char *suite, const char *path,
     const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
     struct snap_index *ix, struct merr *err)
 {
-	struct parse_ctx pc = { x, suite, 0, sign, ix };
-	size_t i;
+	struct snap_index one = { .path = (char *)path };
+	int rc;
 
-	for (i = 0; i < x->m->nsuites; i++)
-		if (strcmp(x->m->suites[i], suite) == 0)
-			pc.suite_no = (uint16_t)i;
-	enum index_kind kind = strstr(path, "Sources") ? INDEX_SOURCES :
-	    INDEX_PACKAGES;
-	uint64_t npara = 0;
-	int fd, rc;
-
-	fd = store_blob_open(x->store, h, err);
-	if (fd < 0)
-		return fd;
-	rc = index_parse_fd(fd, comp_from_name(path), max_out, kind, path,
-	    parse_entry, &pc, &npara, err);
-	close(fd);
-	if (rc == 0 && ix)
-		ix->npara = npara;
+	memcpy(one.hash, h, HASH_LEN);
+	rc = compose_parse_index(x->store, suite, &one, max_out, sign,
+	    x->delta, ix, parse_mark_missing, x, err);
 	if (rc && sign < 0)
-		merr_prefix(err, "previous snapshot's '%s/%s': ", suite, path);
+		merr_prefix(err, "previous snapshot's ");
 	return rc;
 }
 
@@ -204,7 +185,7 @@ parse_suite_index(struct sync_ctx *x, struct suite_work *w,
 	rc = parse_index(x, w->name, best->path, best->sha256,
 	    plain ? plain->size : INDEX_MAX_UNLISTED, 1, ix, err);
 	if (rc)
-		return merr_prefix(err, "'%s': ", best->path);
+		return rc;
 	if (oi)
 		return parse_index(x, w->name, oi->path, oi->hash,
 		    INDEX_MAX_UNLISTED, -1, NULL, err);

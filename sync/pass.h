@@ -27,6 +27,7 @@
 #include "mirrord/conf.h"
 #include "mirrord/gpg.h"
 #include "mirrord/hash.h"
+#include "mirrord/index.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
 #include "mirrord/store.h"
@@ -71,8 +72,19 @@ struct sync_ctx {
 	struct fetch *fetch;
 	const struct sync_opts *opts;
 	struct gpg_verifier *gpg;
+	/*
+	 * prev: the mirror's latest (never a patch), what suites are
+	 * compared with and copied from; for a partial mirror, in the form
+	 * of upstream's files (partial_upstream_view). newest: the newest
+	 * snapshot of any kind when the delta must be stated against it
+	 * rather than prev (a patch came after prev; a partial mirror's
+	 * every pass), else not loaded.
+	 */
 	struct snap prev;
 	bool have_prev;
+	struct snap newest;
+	bool have_newest;
+	bool partial;		/* the mirror has Include: */
 	struct suite_work *sw;
 	size_t nsw;
 	struct snap_delta *delta;
@@ -171,5 +183,32 @@ int parse_index(struct sync_ctx *x, const char *suite, const char *path,
     struct snap_index *ix, struct merr *err);
 /* The pool files parsing marked as missing, queued in x->pool. */
 int parse_queue_pool(struct sync_ctx *x, struct merr *err);
+/*
+ * A compose_entry_fn (compose.h) marking, as parse_index does, each pool
+ * file not in the store for the pool step; ctx is x, x->rtxn open.
+ */
+int parse_mark_missing(void *ctx, const char *suite,
+    const struct index_entry *e, bool first, struct merr *err);
+
+/* partial.c: a partial mirror's step 3 (Include:). */
+
+/*
+ * Turns each suite of a partial mirror's snapshot into upstream's files
+ * as the snapshot keeps them (COMPOSE_UPSTREAM_DIR), so that step 1
+ * compares and copies upstream's, not mirrord's, Release files.
+ */
+void partial_upstream_view(struct snap *sn);
+/* The recipe a partial mirror's snapshot records: its selectors. */
+char *partial_recipe(const struct conf_mirror *m);
+/*
+ * Step 3 of a partial mirror: every suite's upstream indices loaded, the
+ * closure of Include: resolved (closure.h), each suite written as
+ * mirrord's (dists.h) with upstream's files kept aside, and the pool
+ * difference against the newest snapshot taken, marking missing pool
+ * files. MERR_NOTFOUND for an unsatisfiable dependency or a selector
+ * that matches nothing (the message names it); then nothing is written
+ * that a snapshot names.
+ */
+int partial_compose(struct sync_ctx *x, struct merr *err);
 
 #endif

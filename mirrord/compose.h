@@ -1,0 +1,67 @@
+/*
+ * compose.h: composed snapshots — snapshots whose Packages and Sources
+ * mirrord writes from a selection of other snapshots' paragraphs (a
+ * partial mirror's closure, a patch of a channel's target), and the pool
+ * membership difference any new snapshot states against the one before.
+ *
+ * Files: compose_delta.c (the difference), compose.c (loading indices
+ * into a pkgset, writing the selection as a snapshot), patch.c (the
+ * `patch` operation). The resolution itself is closure.h's.
+ *
+ * Errors are negative MERR_* codes with err set; what a function fills is
+ * the caller's (snap_release, snap_suite_release). One thread at a time
+ * per call; they take the store's transactions they need.
+ */
+#ifndef MIRRORD_COMPOSE_H
+#define MIRRORD_COMPOSE_H
+
+#include "mirrord/common.h"
+#include "mirrord/index.h"
+#include "mirrord/snap.h"
+#include "mirrord/store.h"
+
+/* What one index may decompress to: a Debian main Packages is ~50 MB. */
+#define COMPOSE_INDEX_MAX (4ull << 30)
+
+/*
+ * Called for each pool file a new index lists (first: not seen before in
+ * this difference, e.g. to queue its download once). Returns 0 or a
+ * negative code that stops the walk.
+ */
+typedef int (*compose_entry_fn)(void *ctx, const char *suite,
+    const struct index_entry *e, bool first, struct merr *err);
+
+/*
+ * Where a partial mirror's snapshot keeps upstream's files of a suite
+ * (its signed Release files and whole indices, byte for byte, which the
+ * next sync composes from again): under dists/<suite>/.upstream/, listed
+ * in no Release mirrord writes.
+ */
+#define COMPOSE_UPSTREAM_DIR ".upstream/"
+
+/*
+ * Adds to d the pool membership difference of new against old (NULL: the
+ * mirror's first snapshot): for each Packages/Sources index of new whose
+ * blob differs from old's at the same path (up to the compression
+ * suffix), +1 per pool file it lists and -1 per file of old's version;
+ * -1 for the files of old's indices new lacks. fn (may be NULL) sees
+ * each file of new's parsed indices. new's indices get their counts
+ * (npara, nfiles, bytes): parsed, or old's for an index old has as is. Index blobs must be in the store.
+ * Errors name the suite and index.
+ */
+int compose_delta(struct store *s, const struct snap *old, struct snap *new,
+    struct snap_delta *d, compose_entry_fn fn, void *ctx, struct merr *err);
+
+/*
+ * Parses one index blob of suite (at most max_out bytes decompressed:
+ * index_parse_fd's limit) into d with sign (+1 or -1); counts (may be
+ * NULL) gets npara, nfiles and bytes; fn as above (sign > 0). Errors are
+ * index_parse_fd's, prefixed "'SUITE/PATH': ".
+ */
+int compose_parse_index(struct store *s, const char *suite,
+    const struct snap_index *ix, uint64_t max_out, int sign,
+    struct snap_delta *d,
+    struct snap_index *counts, compose_entry_fn fn, void *ctx,
+    struct merr *err);
+
+#endif

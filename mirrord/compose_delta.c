@@ -1,0 +1,153 @@
+/*
+ * compose_delta.c: the pool membership difference between two snapshots
+ * of a mirror, index by index.
+ *
+ * Pool intervals follow sequence numbers, so a snapshot committed after
+ * another must state its difference against that one, whatever either
+ * is (a sync of upstream, a partial mirror's composition, a patch): an
+ * index whose blob is the same in both costs nothing; one that changed is
+ * parsed twice (the new version counted in, the old one out); one that
+ * appeared or went is parsed once.
+ */
+#include "mirrord/common.h"
+
+#include <unistd.h>
+
+#include "mirrord/compose.h"
+#include "mirrord/decomp.h"
+#include "mirrord/index.h"
+
+struct delta_ctx {
+	const char *suite;
+	struct snap_delta *d;
+	int sign;
+	struct snap_index *ix;
+	compose_entry_fn fn;
+	void *ctx;
+};
+
+static int
+delta_entry(void *arg, const struct index_entry *e, struct merr *err)
+{
+	struct delta_ctx *dc = arg;
+	bool first;
+
+	first = snap_delta_add(dc->d, e->path, e->path_len, e->hash, e->size,
+	    dc->sign);
+	if (dc->sign < 0)
+		return 0;
+	if (dc->ix) {
+		dc->ix->nfiles++;
+		dc->ix->bytes += e->size;
+	}
+	return dc->fn ? dc->fn(dc->ctx, dc->suite, e, first, err) : 0;
+}
+
+int
+compose_parse_index(struct store *s, const char *suite,
+    const struct snap_index *ix, uint64_t max_out, int sign,
+    struct snap_delta *d,
+    struct snap_index *counts, compose_entry_fn fn, void *ctx,
+    struct merr *err)
+{
+	struct delta_ctx dc = { suite, d, sign, counts, sign > 0 ? fn : NULL,
+	    ctx };
+
+	/* A large index takes seconds: fn looks at the cancel flag. */
+	enum index_kind kind = strstr(ix->path, "Sources") ? INDEX_SOURCES :
+	    INDEX_PACKAGES;
+	uint64_t npara = 0;
+	int fd, rc;
+
+	if (counts) {
+		counts->nfiles = 0;
+		counts->bytes = 0;
+	}
+	fd = store_blob_open(s, ix->hash, err);
+	if (fd < 0)
+		return merr_prefix(err, "'%s/%s': ", suite, ix->path);
+	rc = index_parse_fd(fd, comp_from_name(ix->path), max_out,
+	    kind, ix->path, delta_entry, &dc, &npara, err);
+	close(fd);
+	if (rc)
+		return merr_prefix(err, "'%s/%s': ", suite, ix->path);
+	if (counts)
+		counts->npara = npara;
+	return 0;
+}
+
+/* The index of su at path up to its compression suffix, or NULL. */
+static const struct snap_index *
+delta_find(const struct snap_suite *su, const char *path)
+{
+	size_t i, n = comp_strip(path);
+
+	for (i = 0; su && i < su->nindices; i++)
+		if (comp_strip(su->indices[i].path) == n &&
+		    strncmp(su->indices[i].path, path, n) == 0)
+			return &su->indices[i];
+	return NULL;
+}
+
+/* What one suite of new adds and drops against old's (NULL: none). */
+static int
+delta_suite(struct store *s, const struct snap_suite *os,
+    struct snap_suite *ns, struct snap_delta *d, compose_entry_fn fn,
+    void *ctx, struct merr *err)
+{
+	const struct snap_index *oi;
+	size_t i;
+	int rc;
+
+	for (i = 0; ns && i < ns->nindices; i++) {
+		struct snap_index *ix = &ns->indices[i];
+
+		oi = delta_find(os, ix->path);
+		if (oi && memcmp(oi->hash, ix->hash, HASH_LEN) == 0) {
+			ix->npara = oi->npara;
+			ix->nfiles = oi->nfiles;
+			ix->bytes = oi->bytes;
+			continue;
+		}
+		rc = compose_parse_index(s, ns->name, ix, COMPOSE_INDEX_MAX, 1,
+		    d, ix, fn, ctx, err);
+		if (rc == 0 && oi)
+			rc = compose_parse_index(s, os->name, oi,
+			    COMPOSE_INDEX_MAX, -1, d, NULL, NULL, NULL, err);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; os && i < os->nindices; i++) {
+		if (delta_find(ns, os->indices[i].path))
+			continue;
+		rc = compose_parse_index(s, os->name, &os->indices[i],
+		    COMPOSE_INDEX_MAX, -1, d, NULL, NULL, NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int
+compose_delta(struct store *s, const struct snap *old, struct snap *new,
+    struct snap_delta *d, compose_entry_fn fn, void *ctx, struct merr *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < new->nsuites; i++) {
+		rc = delta_suite(s, old ? snap_find_suite(old,
+		    new->suites[i].name) : NULL, &new->suites[i], d, fn, ctx,
+		    err);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; old && i < old->nsuites; i++) {
+		if (snap_find_suite(new, old->suites[i].name))
+			continue;
+		rc = delta_suite(s, &old->suites[i], NULL, d, NULL, NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
