@@ -64,4 +64,8 @@ int compose_parse_index(struct store *s, const char *suite,
     struct snap_index *counts, compose_entry_fn fn, void *ctx,
     struct merr *err);
 
+/* The index of su (may be NULL) at path up to its compression suffix. */
+const struct snap_index *compose_find_index(const struct snap_suite *su,
+    const char *path);
+
 #endif

@@ -76,9 +76,8 @@ compose_parse_index(struct store *s, const char *suite,
 	return 0;
 }
 
-/* The index of su at path up to its compression suffix, or NULL. */
-static const struct snap_index *
-delta_find(const struct snap_suite *su, const char *path)
+const struct snap_index *
+compose_find_index(const struct snap_suite *su, const char *path)
 {
 	size_t i, n = comp_strip(path);
 
@@ -102,7 +101,7 @@ delta_suite(struct store *s, const struct snap_suite *os,
 	for (i = 0; ns && i < ns->nindices; i++) {
 		struct snap_index *ix = &ns->indices[i];
 
-		oi = delta_find(os, ix->path);
+		oi = compose_find_index(os, ix->path);
 		if (oi && memcmp(oi->hash, ix->hash, HASH_LEN) == 0) {
 			ix->npara = oi->npara;
 			ix->nfiles = oi->nfiles;
@@ -118,7 +117,7 @@ delta_suite(struct store *s, const struct snap_suite *os,
 			return rc;
 	}
 	for (i = 0; os && i < os->nindices; i++) {
-		if (delta_find(ns, os->indices[i].path))
+		if (compose_find_index(ns, os->indices[i].path))
 			continue;
 		rc = compose_parse_index(s, os->name, &os->indices[i],
 		    COMPOSE_INDEX_MAX, -1, d, NULL, NULL, NULL, err);

@@ -95,18 +95,6 @@ parse_variant_rank(const char *path)
 	}
 }
 
-static const struct snap_index *
-parse_old_index(const struct snap_suite *old, const char *path)
-{
-	size_t i, n = comp_strip(path);
-
-	for (i = 0; old && i < old->nindices; i++)
-		if (comp_strip(old->indices[i].path) == n &&
-		    strncmp(old->indices[i].path, path, n) == 0)
-			return &old->indices[i];
-	return NULL;
-}
-
 static bool
 parse_is_index(enum sel_kind k)
 {
@@ -175,7 +163,7 @@ parse_suite_index(struct sync_ctx *x, struct suite_work *w,
 	plain = release_find(&w->rel, plain_path);
 	free(plain_path);
 	ix = snap_suite_add_index(&w->out, best->path, best->sha256);
-	oi = parse_old_index(old, best->path);
+	oi = compose_find_index(old, best->path);
 	if (oi && memcmp(oi->hash, best->sha256, HASH_LEN) == 0) {
 		ix->npara = oi->npara;
 		ix->nfiles = oi->nfiles;
@@ -209,7 +197,7 @@ parse_suite(struct sync_ctx *x, struct suite_work *w, struct merr *err)
 	}
 	/* Indices the previous snapshot had and this one lacks. */
 	for (i = 0; old && i < old->nindices; i++) {
-		if (parse_old_index(&w->out, old->indices[i].path))
+		if (compose_find_index(&w->out, old->indices[i].path))
 			continue;
 		rc = parse_index(x, w->name, old->indices[i].path,
 		    old->indices[i].hash, INDEX_MAX_UNLISTED, -1, NULL, err);
