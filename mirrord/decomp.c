@@ -419,3 +419,131 @@ decomp_free(struct decomp *r)
 	free(r->name);
 	free(r);
 }
+
+/*
+ * Compression: whole files in memory (the indices mirrord writes itself),
+ * into a struct buf. The output depends only on the input and the level:
+ * the gzip header has no name and mtime 0, the xz stream one block per
+ * call, so the same text always gives the same blob (and the same
+ * by-hash name).
+ */
+
+/* zlib and liblzma count in 32-bit units here: feed at most this much. */
+#define COMP_CHUNK	((size_t)1 << 30)
+
+static int
+comp_gz(const unsigned char *in, size_t len, int level, struct buf *out,
+    struct merr *err)
+{
+	z_stream z;
+	size_t room;
+	int zr;
+
+	memset(&z, 0, sizeof(z));
+	/* 15 + 16: a 32 KiB window and a gzip (not zlib) wrapper. */
+	zr = deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY);
+	if (zr == Z_MEM_ERROR)
+		util_oom();
+	if (zr != Z_OK)
+		return merr_set(err, MERR_INVAL,
+		    "cannot start gzip encoder at level %d (error %d)", level,
+		    zr);
+	do {
+		size_t take = len < COMP_CHUNK ? len : COMP_CHUNK;
+
+		z.next_in = (unsigned char *)in;
+		z.avail_in = (uInt)take;
+		in += take;
+		len -= take;
+		do {
+			room = out->cap - out->len;
+			if (room < 65536) {
+				buf_grow(out, deflateBound(&z, z.avail_in) +
+				    65536);
+				room = out->cap - out->len;
+			}
+			if (room > COMP_CHUNK)
+				room = COMP_CHUNK;
+			z.next_out = (unsigned char *)out->p + out->len;
+			z.avail_out = (uInt)room;
+			zr = deflate(&z, len == 0 ? Z_FINISH : Z_NO_FLUSH);
+			out->len += room - z.avail_out;
+		} while (zr == Z_OK && (z.avail_in > 0 || len == 0));
+	} while (zr == Z_OK && len > 0);
+	deflateEnd(&z);
+	if (out->len < out->cap)
+		out->p[out->len] = '\0';
+	if (zr != Z_STREAM_END)
+		return merr_set(err, MERR_INVAL, "gzip encoder error %d", zr);
+	return 0;
+}
+
+static int
+comp_xz(const unsigned char *in, size_t len, int level, struct buf *out,
+    struct merr *err)
+{
+	lzma_stream lz = LZMA_STREAM_INIT;
+	lzma_ret lr;
+	size_t room;
+
+	/* CRC64, as xz(1) and the archive's own files use. */
+	lr = lzma_easy_encoder(&lz, (uint32_t)level, LZMA_CHECK_CRC64);
+	if (lr == LZMA_MEM_ERROR)
+		util_oom();
+	if (lr != LZMA_OK)
+		return merr_set(err, MERR_INVAL,
+		    "cannot start xz encoder at preset %d (error %d)", level,
+		    (int)lr);
+	lz.next_in = in;
+	lz.avail_in = len;
+	do {
+		room = out->cap - out->len;
+		if (room < 65536) {
+			buf_grow(out, lzma_stream_buffer_bound(lz.avail_in) +
+			    65536);
+			room = out->cap - out->len;
+		}
+		lz.next_out = (uint8_t *)out->p + out->len;
+		lz.avail_out = room;
+		lr = lzma_code(&lz, LZMA_FINISH);
+		out->len += room - lz.avail_out;
+	} while (lr == LZMA_OK);
+	lzma_end(&lz);
+	if (out->len < out->cap)
+		out->p[out->len] = '\0';
+	if (lr == LZMA_MEM_ERROR)
+		util_oom();
+	if (lr != LZMA_STREAM_END)
+		return merr_set(err, MERR_INVAL, "xz encoder error %d",
+		    (int)lr);
+	return 0;
+}
+
+int
+comp_level(enum comp c, size_t len)
+{
+	if (c == COMP_GZ)
+		return len > COMP_GZ_FAST_ABOVE ? 1 : 6;
+	return len > COMP_XZ_FAST_ABOVE ? 0 : 6;
+}
+
+int
+comp_encode(enum comp c, const void *in, size_t len, int level,
+    struct buf *out, struct merr *err)
+{
+	if (level == COMP_LEVEL_AUTO)
+		level = comp_level(c, len);
+	if (level < 0 || level > 9 || (c == COMP_GZ && level == 0))
+		return merr_set(err, MERR_INVAL,
+		    "compression level %d out of range", level);
+	switch (c) {
+	case COMP_GZ:
+		return comp_gz(in, len, level, out, err);
+	case COMP_XZ:
+		return comp_xz(in, len, level, out, err);
+	default:
+		return merr_set(err, MERR_INVAL,
+		    "cannot compress to this format (%d)", (int)c);
+	}
+}
