@@ -43,6 +43,7 @@ snap_release(struct snap *sn)
 	for (i = 0; i < sn->nsuites; i++)
 		snap_suite_release(&sn->suites[i]);
 	free(sn->suites);
+	free(sn->recipe);
 	memset(sn, 0, sizeof(*sn));
 }
 
@@ -242,51 +243,94 @@ out:
 	return rc;
 }
 
-int
-snap_load(struct store_txn *t, const char *mirror, const char *ref,
-    struct snap *out, struct merr *err)
+/*
+ * The newest snapshot of mirror at or before ref (NULL: the newest of
+ * all), skipping patches if asked, though never one whose ID is ref
+ * itself. IDs sort as times: one seek_le to the last key <= "mirror\0ref"
+ * ("mirror\0" and a byte above any ID's for NULL), then one more per
+ * patch skipped, to the last key below it.
+ */
+static int
+snap_find(struct store_txn *t, const char *mirror, const char *ref,
+    bool skip_patches, struct snap *out, struct merr *err)
 {
 	struct store_cursor *c;
 	struct buf k = BUF_INIT;
 	const void *key, *val;
 	size_t plen, kl, vl;
-	bool latest = strcmp(ref, "latest") == 0;
+	enum snap_kind kind;
+	unsigned skipped = 0;
 	char id[SNAP_ID_LEN + 1];
 	int rc;
 
-	if (!latest && !is_snap_id(ref))
-		return merr_set(err, MERR_INVAL,
-		    "'%s' is neither a snapshot ID (YYYYMMDDTHHMMSSZ) nor "
-		    "'latest'", ref);
-	/*
-	 * IDs sort as times: the newest at or before ref is the last key
-	 * <= "mirror\0ref" ("latest": <= "mirror\0" and a byte above any
-	 * ID's), one seek whatever the history.
-	 */
-	plen = snap_key(&k, mirror, latest ? "\x7f" : ref);
+	snap_key(&k, mirror, ref ? ref : "\x7f");
+	plen = strlen(mirror) + 1;
 	rc = store_cursor_open(t, TBL_SNAPS, &c, err);
 	if (rc)
 		goto out;
-	rc = store_cursor_seek_le(c, k.p, k.len, &key, &kl, &val, &vl, err);
-	plen = strlen(mirror) + 1;
-	if (rc == 1 && (kl != plen + SNAP_ID_LEN ||
-	    memcmp(key, k.p, plen) != 0))
-		rc = 0;		/* another mirror's key, or none */
-	if (rc == 1) {
+	for (;;) {
+		rc = store_cursor_seek_le(c, k.p, k.len, &key, &kl, &val, &vl,
+		    err);
+		if (rc != 1)
+			break;
+		if (kl != plen + SNAP_ID_LEN || memcmp(key, k.p, plen) != 0) {
+			rc = 0;		/* another mirror's key, or none */
+			break;
+		}
 		memcpy(id, (const char *)key + plen, SNAP_ID_LEN);
 		id[SNAP_ID_LEN] = '\0';
+		if (!skip_patches || (ref && strcmp(id, ref) == 0))
+			break;
+		if (snap_manifest_kind(val, vl, &kind, err) != 0) {
+			rc = merr_prefix(err, "snapshot '%s': ", id);
+			break;
+		}
+		if (kind != SNAP_PATCH)
+			break;
+		/*
+		 * Keys of one mirror have one length: the last key below
+		 * this one is the last <= it with its last byte decremented
+		 * (an ID's is 'Z').
+		 */
+		skipped++;
+		buf_reset(&k);
+		buf_add(&k, key, kl);
+		k.p[k.len - 1]--;
+	}
+	if (rc == 1) {
 		rc = snap_manifest_parse(val, vl, out, err);
 		if (rc)
 			merr_prefix(err, "snapshot '%s': ", id);
 	} else if (rc == 0) {
 		rc = merr_set(err, MERR_NOTFOUND,
-		    "mirror '%s': no snapshot %s '%s'", mirror,
-		    latest ? "for" : "at or before", ref);
+		    "mirror '%s': no snapshot %s '%s'%s", mirror,
+		    ref ? "at or before" : "for", ref ? ref : "latest",
+		    skipped ? " that is not a patch" : "");
 	}
 	store_cursor_close(c);
 out:
 	buf_release(&k);
 	return rc;
+}
+
+int
+snap_load(struct store_txn *t, const char *mirror, const char *ref,
+    struct snap *out, struct merr *err)
+{
+	bool latest = strcmp(ref, "latest") == 0;
+
+	if (!latest && !is_snap_id(ref))
+		return merr_set(err, MERR_INVAL,
+		    "'%s' is neither a snapshot ID (YYYYMMDDTHHMMSSZ) nor "
+		    "'latest'", ref);
+	return snap_find(t, mirror, latest ? NULL : ref, true, out, err);
+}
+
+int
+snap_load_newest(struct store_txn *t, const char *mirror, struct snap *out,
+    struct merr *err)
+{
+	return snap_find(t, mirror, NULL, false, out, err);
 }
 
 /* State rows: "date N\netag X\nlm Y\n". */
@@ -453,7 +497,8 @@ snap_last(struct store_txn *t, const char *mirror, char id[SNAP_ID_LEN + 1],
 	next->seq = 0;
 	next->files = 0;
 	next->pool_bytes = 0;
-	rc = snap_load(t, mirror, "latest", &sn, err);
+	/* Sequence numbers follow every snapshot, patches too. */
+	rc = snap_load_newest(t, mirror, &sn, err);
 	if (rc == MERR_NOTFOUND)
 		return 0;
 	if (rc)

@@ -58,8 +58,30 @@ struct snap_suite {
 	size_t nindices;
 };
 
+/*
+ * What made a snapshot. A sync's is a state of the upstream archive; the
+ * others hold indices mirrord wrote itself (dists.h) from a selection of
+ * other snapshots' paragraphs, and say how in their recipe.
+ */
+enum snap_kind {
+	SNAP_SYNC = 0,		/* a sync: upstream's indices as they were */
+	SNAP_PARTIAL,		/* a sync of a mirror with Include: */
+	SNAP_PATCH		/* `mirrord patch`: a release manager's mix */
+};
+
+/* "sync", "partial", "patch" (static strings; "?" for another value). */
+const char *snap_kind_name(enum snap_kind kind);
+
 struct snap {
 	char id[SNAP_ID_LEN + 1];
+	enum snap_kind kind;
+	/*
+	 * How it was composed (base, source refs, selectors, why each
+	 * package was pulled), for `snapshot show`: owned text of lines,
+	 * each ending with '\n' once read back (the manifest adds a
+	 * missing last one), NULL for none; snap_release frees it.
+	 */
+	char *recipe;
 	uint32_t seq;		/* 1, 2, ... per mirror */
 	int64_t time;		/* commit time */
 	uint64_t packages;	/* sum of npara of Packages indices */
@@ -103,11 +125,25 @@ int snap_drop(struct store_txn *t, const char *mirror, const char *id,
     struct merr *err);
 
 /*
- * Loads a snapshot into *out (owned: snap_release). ref: an ID, "latest",
- * or a timestamp in the ID format (the newest snapshot at or before it).
- * MERR_NOTFOUND if none, MERR_INVAL if ref is neither an ID nor "latest".
+ * Loads a snapshot into *out (owned: snap_release). ref: an exact ID
+ * loads that snapshot, whatever its kind; "latest", or a timestamp in the
+ * ID format that is no snapshot's ID, loads the newest snapshot at or
+ * before it that is not a SNAP_PATCH: a patch is a composition, not a
+ * state of the archive, so `patch --from latest` and /<mirror>/latest/
+ * mean upstream's newest. The walk back over patches reads only the
+ * first lines of their manifests. MERR_NOTFOUND if none, MERR_INVAL if
+ * ref is neither an ID nor "latest", MERR_STORE if a manifest on the way
+ * does not parse.
  */
 int snap_load(struct store_txn *t, const char *mirror, const char *ref,
+    struct snap *out, struct merr *err);
+/*
+ * Loads the mirror's newest snapshot of any kind (the highest seq) into
+ * *out (owned: snap_release): what pool membership continues from, so a
+ * sync after a patch computes its delta against the patch. MERR_NOTFOUND
+ * if the mirror has none, MERR_STORE if its manifest does not parse.
+ */
+int snap_load_newest(struct store_txn *t, const char *mirror,
     struct snap *out, struct merr *err);
 /*
  * IDs of a mirror's snapshots, oldest first; owned array of owned strings
@@ -143,10 +179,13 @@ void snap_state_release(struct snap_state *st);
  * The manifest, a snapshot's row in TBL_SNAPS (snap_manifest.c has the
  * format). write appends sn's manifest to b; parse fills *sn (owned: free
  * with snap_release) or fails with MERR_STORE ("corrupt snapshot manifest
- * at line N"), leaving *sn empty.
+ * at line N", an unknown kind among them), leaving *sn empty. kind reads
+ * only the lines before the first suite: *kind, or MERR_STORE as parse.
  */
 void snap_manifest_write(const struct snap *sn, struct buf *b);
 int snap_manifest_parse(const char *data, size_t len, struct snap *sn,
+    struct merr *err);
+int snap_manifest_kind(const char *data, size_t len, enum snap_kind *kind,
     struct merr *err);
 
 /*
@@ -186,7 +225,8 @@ int snap_delta_each(const struct snap_delta *d, snap_delta_fn fn, void *ctx,
  * blobs (every file of the manifest and every pool blob gaining a
  * reference; they must be durable already: call store_sync first),
  * fills all of sn's counters (files and pool_bytes follow from the
- * previous snapshot's and d), writes the manifest and the states of the suites
+ * previous snapshot's, of any kind, and d), writes the manifest (with
+ * sn's kind and recipe as the caller set them) and the states of the suites
  * in states (array parallel to sn->suites; NULL entries are left as they
  * are). The caller holds the store lock. A transaction that fills the
  * index's map (MERR_FULL) is run again in the grown map, a few times.

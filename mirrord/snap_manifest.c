@@ -8,7 +8,10 @@
  *	id 20261129T080000Z
  *	seq 3
  *	time 1764403200
+ *	kind patch
  *	count packages 120 sources 10 files 140 bytes 123456 new_files 2 new_bytes 2048
+ *	recipe base 20261129T070000Z (channel production)
+ *	recipe openssl 3.0.11-1~deb12u1 -> 3.0.13-1~deb12u1 from 20261129T075000Z
  *	suite stable
  *	date 1764403200 Sat, 29 Nov 2026 08:00:00 UTC
  *	file HEX SIZE InRelease
@@ -16,10 +19,59 @@
  *
  * Paths never hold spaces or control bytes (path_check), so a space
  * separates fields and the path comes last.
+ *
+ * "kind" is written only for composed snapshots (partial, patch), so a
+ * sync's manifest is what it was before kinds existed, and a manifest
+ * without one is a sync's. Each line of the recipe is one "recipe" line,
+ * the text after "recipe " kept as it is.
  */
 #include "mirrord/common.h"
 
 #include "mirrord/snap.h"
+
+static const char *const kind_names[] = {
+	[SNAP_SYNC] = "sync",
+	[SNAP_PARTIAL] = "partial",
+	[SNAP_PATCH] = "patch",
+};
+
+const char *
+snap_kind_name(enum snap_kind kind)
+{
+	if ((size_t)kind >= ARRAY_SIZE(kind_names))
+		return "?";
+	return kind_names[kind];
+}
+
+static int
+kind_from_name(const char *name, enum snap_kind *kind)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kind_names); i++)
+		if (strcmp(name, kind_names[i]) == 0) {
+			*kind = (enum snap_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* One "recipe" line per line of text; a missing last newline is added. */
+static void
+write_recipe(const char *text, struct buf *b)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		buf_adds(b, "recipe ");
+		buf_add(b, p, (size_t)(nl - p));
+		buf_addc(b, '\n');
+		p = *nl ? nl + 1 : nl;
+	}
+}
 
 void
 snap_manifest_write(const struct snap *sn, struct buf *b)
@@ -29,6 +81,8 @@ snap_manifest_write(const struct snap *sn, struct buf *b)
 
 	buf_addf(b, "mirrord-snapshot 1\nid %s\nseq %u\ntime %lld\n",
 	    sn->id, sn->seq, (long long)sn->time);
+	if (sn->kind != SNAP_SYNC)
+		buf_addf(b, "kind %s\n", snap_kind_name(sn->kind));
 	buf_addf(b, "count packages %llu sources %llu files %llu pool_bytes "
 	    "%llu bytes %llu new_files %llu new_bytes %llu\n",
 	    (unsigned long long)sn->packages, (unsigned long long)sn->sources,
@@ -36,6 +90,8 @@ snap_manifest_write(const struct snap *sn, struct buf *b)
 	    (unsigned long long)sn->bytes,
 	    (unsigned long long)sn->new_files,
 	    (unsigned long long)sn->new_bytes);
+	if (sn->recipe)
+		write_recipe(sn->recipe, b);
 	for (i = 0; i < sn->nsuites; i++) {
 		const struct snap_suite *su = &sn->suites[i];
 
@@ -138,6 +194,7 @@ snap_manifest_parse(const char *data, size_t len, struct snap *sn,
 {
 	char *copy = xstrndup(data, len), *line, *save = NULL;
 	struct snap_suite *su = NULL;
+	struct buf recipe = BUF_INIT;
 	unsigned lineno = 0;
 	int rc = 0;
 
@@ -169,6 +226,14 @@ snap_manifest_parse(const char *data, size_t len, struct snap *sn,
 			if (manifest_u64(w[1], v))
 				goto bad;
 			sn->time = (int64_t)v[0];
+		} else if (strcmp(w[0], "kind") == 0) {
+			if (n != 2 || kind_from_name(w[1], &sn->kind))
+				goto bad;
+		} else if (strcmp(w[0], "recipe") == 0) {
+			/* "recipe" alone: an empty line of the recipe. */
+			if (n == 2)
+				buf_adds(&recipe, w[1]);
+			buf_addc(&recipe, '\n');
 		} else if (strcmp(w[0], "count") == 0) {
 			/* "count k v k v ...": seven pairs. */
 			if (n != 2 || split_words(w[1], w + 1, 14) != 14)
@@ -197,12 +262,54 @@ snap_manifest_parse(const char *data, size_t len, struct snap *sn,
 	}
 	if (sn->id[0] == '\0')
 		goto bad;
+	if (recipe.len)
+		sn->recipe = buf_detach(&recipe, NULL);
 	free(copy);
 	return 0;
 bad:
 	rc = merr_set(err, MERR_STORE, "corrupt snapshot manifest at line %u",
 	    lineno);
+	buf_release(&recipe);
 	free(copy);
 	snap_release(sn);
 	return rc;
+}
+
+/*
+ * The kind alone, for snap_load's walk back over patches: the lines
+ * before the first suite, without copying the manifest. A line here is
+ * at most a recipe's; the kind line comes right after "time".
+ */
+int
+snap_manifest_kind(const char *data, size_t len, enum snap_kind *kind,
+    struct merr *err)
+{
+	const char *p = data, *end = data + len, *nl;
+	unsigned lineno = 0;
+	char name[16];
+	size_t ll;
+
+	*kind = SNAP_SYNC;
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		ll = (size_t)(nl - p);
+		lineno++;
+		if (ll >= 6 && memcmp(p, "suite ", 6) == 0)
+			break;
+		if (ll < 5 || memcmp(p, "kind ", 5) != 0)
+			continue;
+		if (ll - 5 >= sizeof(name))
+			goto bad;
+		memcpy(name, p + 5, ll - 5);
+		name[ll - 5] = '\0';
+		if (kind_from_name(name, kind))
+			goto bad;
+		break;
+	}
+	return 0;
+bad:
+	return merr_set(err, MERR_STORE, "corrupt snapshot manifest at line %u",
+	    lineno);
 }

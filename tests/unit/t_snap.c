@@ -327,6 +327,8 @@ snap_same(const struct snap *a, const struct snap *b)
 		DIFF("id");
 	if (a->seq != b->seq || a->time != b->time)
 		DIFF("seq or time");
+	if (a->kind != b->kind || !streq_null(a->recipe, b->recipe))
+		DIFF("kind or recipe");
 	if (a->packages != b->packages || a->sources != b->sources ||
 	    a->files != b->files || a->bytes != b->bytes ||
 	    a->new_files != b->new_files || a->new_bytes != b->new_bytes)
@@ -1094,6 +1096,215 @@ test_counters_from_header(const char *root)
 	store_close(s);
 }
 
+/* --- kinds and recipes, and refs that skip patches --------------------- */
+
+/* A manifest as written before kinds existed. */
+static const char old_manifest[] =
+    "mirrord-snapshot 1\nid 20251129T080000Z\nseq 3\ntime 1764403200\n"
+    "count packages 1 sources 0 files 1 pool_bytes 10 bytes 20 "
+    "new_files 1 new_bytes 10\nsuite stable\n"
+    "date 1764403200 Sat, 29 Nov 2025 08:00:00 UTC\n"
+    "file 0000000000000000000000000000000000000000000000000000000000000000"
+    " 10 Release\n";
+
+static void
+test_kind_manifest(void)
+{
+	struct merr err = { 0, "" };
+	struct snap a, b;
+	struct buf m = BUF_INIT;
+	enum snap_kind k;
+	char *bad;
+	int rc;
+
+	/* An old manifest is a sync's, and is written back unchanged. */
+	rc = snap_manifest_parse(old_manifest, strlen(old_manifest), &a, &err);
+	is_int(rc, 0, "kind: old manifest parses (%s)", rc ? err.msg : "");
+	is_int(a.kind, SNAP_SYNC, "kind: old manifest is SNAP_SYNC");
+	ok(a.recipe == NULL, "kind: old manifest has no recipe");
+	snap_manifest_write(&a, &m);
+	is_str(m.p, old_manifest, "kind: a sync's manifest is as before");
+	rc = snap_manifest_kind(old_manifest, strlen(old_manifest), &k, &err);
+	ok(rc == 0 && k == SNAP_SYNC, "kind: alone, of an old manifest");
+
+	/* Kind and recipe round-trip; a missing last newline is added. */
+	a.kind = SNAP_PATCH;
+	a.recipe = xstrdup("base 20251129T070000Z\n  openssl: named\n\nend");
+	buf_reset(&m);
+	snap_manifest_write(&a, &m);
+	ok(strstr(m.p, "\nkind patch\n") != NULL &&
+	    strstr(m.p, "\nrecipe   openssl: named\nrecipe \nrecipe end\n"),
+	    "kind: 'kind patch' and one 'recipe' line per line");
+	rc = snap_manifest_parse(m.p, m.len, &b, &err);
+	is_int(rc, 0, "kind: patch manifest parses (%s)", rc ? err.msg : "");
+	is_int(b.kind, SNAP_PATCH, "kind: patch read back");
+	is_str(b.recipe, "base 20251129T070000Z\n  openssl: named\n\nend\n",
+	    "kind: recipe read back, blank line and spaces kept");
+	rc = snap_manifest_kind(m.p, m.len, &k, &err);
+	ok(rc == 0 && k == SNAP_PATCH, "kind: alone, of a patch manifest");
+	snap_release(&b);
+	free(a.recipe);
+	a.recipe = NULL;
+	a.kind = SNAP_PARTIAL;
+	buf_reset(&m);
+	snap_manifest_write(&a, &m);
+	rc = snap_manifest_parse(m.p, m.len, &b, &err);
+	ok(rc == 0 && b.kind == SNAP_PARTIAL && b.recipe == NULL,
+	    "kind: partial without recipe round-trips");
+	is_str(snap_kind_name(SNAP_PARTIAL), "partial", "kind: name");
+	snap_release(&b);
+	snap_release(&a);
+
+	/* An unknown kind is a corrupt manifest, named by its line. */
+	bad = xasprintf("mirrord-snapshot 1\nid 20251129T080000Z\nseq 3\n"
+	    "time 1764403200\nkind mystery\n");
+	rc = snap_manifest_parse(bad, strlen(bad), &b, &err);
+	is_int(rc, MERR_STORE, "kind: unknown kind refused");
+	is_str(err.msg, "corrupt snapshot manifest at line 5",
+	    "kind: the message names the line");
+	rc = snap_manifest_kind(bad, strlen(bad), &k, &err);
+	is_int(rc, MERR_STORE, "kind: alone, unknown kind refused");
+	free(bad);
+	buf_release(&m);
+}
+
+/* Commits an empty snapshot of kind k; its ID into id. */
+static int
+commit_kind(struct store *s, const char *mirror, enum snap_kind k,
+    const char *recipe, char id[SNAP_ID_LEN + 1], uint32_t *seq)
+{
+	struct merr err = { 0, "" };
+	struct snap_delta *d = snap_delta_new();
+	struct snap sn;
+	int rc;
+
+	memset(&sn, 0, sizeof(sn));
+	sn.kind = k;
+	sn.recipe = recipe ? xstrdup(recipe) : NULL;
+	rc = snap_commit(s, mirror, &sn, d, NULL, &err);
+	if (rc)
+		printf("# %s\n", err.msg);
+	memcpy(id, sn.id, SNAP_ID_LEN + 1);
+	*seq = sn.seq;
+	snap_delta_free(d);
+	snap_release(&sn);
+	return rc;
+}
+
+/* The ID snap_load gives for ref ("" if none: the code in *rc). */
+static void
+load_id(struct store *s, const char *mirror, const char *ref,
+    char id[SNAP_ID_LEN + 1], enum snap_kind *kind, int *rc,
+    struct merr *err)
+{
+	struct snap sn;
+
+	id[0] = '\0';
+	*rc = load(s, mirror, ref, &sn, err);
+	if (*rc == 0) {
+		memcpy(id, sn.id, SNAP_ID_LEN + 1);
+		*kind = sn.kind;
+		snap_release(&sn);
+	}
+}
+
+static int
+newest_id(struct store *s, const char *mirror, char id[SNAP_ID_LEN + 1])
+{
+	struct merr err = { 0, "" };
+	struct store_txn *t;
+	struct snap sn;
+	int rc;
+
+	id[0] = '\0';
+	rc = store_txn_begin(s, false, &t, &err);
+	if (rc)
+		return rc;
+	rc = snap_load_newest(t, mirror, &sn, &err);
+	store_txn_abort(t);
+	if (rc == 0)
+		memcpy(id, sn.id, SNAP_ID_LEN + 1);
+	snap_release(&sn);
+	return rc;
+}
+
+static void
+test_kind_refs(const char *root)
+{
+	struct merr err = { 0, "" };
+	struct store *s = NULL;
+	char sync1[SNAP_ID_LEN + 1], part[SNAP_ID_LEN + 1];
+	char patch[SNAP_ID_LEN + 1], sync2[SNAP_ID_LEN + 1];
+	char p2[SNAP_ID_LEN + 1], p3[SNAP_ID_LEN + 1];
+	char lone[SNAP_ID_LEN + 1], got[SNAP_ID_LEN + 1], stamp[32];
+	char *dir = xasprintf("%s/store-kinds", root);
+	enum snap_kind k = SNAP_SYNC;
+	struct snap sn;
+	uint32_t seq;
+	int rc;
+
+	rc = store_open(dir, true, &s, &err);
+	free(dir);
+	if (rc) {
+		ok(0, "kinds: open (%s)", err.msg);
+		return;
+	}
+	store_lock(s, "t_snap", false, &err);
+	rc = commit_kind(s, "k", SNAP_SYNC, NULL, sync1, &seq);
+	rc = rc ? rc : commit_kind(s, "k", SNAP_PARTIAL, "include: a\n",
+	    part, &seq);
+	rc = rc ? rc : commit_kind(s, "k", SNAP_PATCH, "openssl\n", patch,
+	    &seq);
+	is_int(rc, 0, "kinds: sync, partial, patch committed");
+	if (rc)
+		goto out;
+	is_int(seq, 3, "kinds: the patch is seq 3");
+
+	load_id(s, "k", "latest", got, &k, &rc, &err);
+	is_str(got, part, "kinds: latest skips the patch");
+	is_int(k, SNAP_PARTIAL, "kinds: latest is the partial one");
+	fmt_id(parse_id(patch) + 5, stamp);
+	load_id(s, "k", stamp, got, &k, &rc, &err);
+	is_str(got, part, "kinds: a time after the patch skips it too");
+	fmt_id(parse_id(part) - 1, stamp);
+	load_id(s, "k", stamp, got, &k, &rc, &err);
+	is_str(got, sync1, "kinds: a time before the partial one");
+	rc = load(s, "k", patch, &sn, &err);
+	ok(rc == 0 && strcmp(sn.id, patch) == 0 && sn.kind == SNAP_PATCH &&
+	    streq_null(sn.recipe, "openssl\n"),
+	    "kinds: the exact ID finds the patch, with its recipe");
+	if (rc == 0)
+		snap_release(&sn);
+	rc = newest_id(s, "k", got);
+	ok(rc == 0 && strcmp(got, patch) == 0,
+	    "kinds: snap_load_newest gives the patch");
+
+	/* Sequence numbers go on from the patch; patches in a row. */
+	rc = commit_kind(s, "k", SNAP_SYNC, NULL, sync2, &seq);
+	is_int(seq, 4, "kinds: the sync after the patch is seq 4");
+	rc = rc ? rc : commit_kind(s, "k", SNAP_PATCH, NULL, p2, &seq);
+	rc = rc ? rc : commit_kind(s, "k", SNAP_PATCH, NULL, p3, &seq);
+	is_int(rc, 0, "kinds: two patches in a row");
+	load_id(s, "k", "latest", got, &k, &rc, &err);
+	is_str(got, sync2, "kinds: latest walks back over both");
+	load_id(s, "k", p2, got, &k, &rc, &err);
+	is_str(got, p2, "kinds: the first of them by its ID");
+
+	/* A mirror whose only snapshot is a patch has no latest. */
+	rc = commit_kind(s, "only", SNAP_PATCH, NULL, lone, &seq);
+	load_id(s, "only", "latest", got, &k, &rc, &err);
+	is_int(rc, MERR_NOTFOUND, "kinds: only a patch: no latest");
+	ok(strstr(err.msg, "not a patch") != NULL, "kinds: says why: %s",
+	    err.msg);
+	rc = newest_id(s, "only", got);
+	ok(rc == 0 && strcmp(got, lone) == 0,
+	    "kinds: only a patch: snap_load_newest finds it");
+	load_id(s, "k", "latest", got, &k, &rc, &err);
+	is_str(got, sync2, "kinds: another mirror's patch is not seen");
+out:
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1108,6 +1319,8 @@ main(void)
 	}
 	test_store(root);
 	test_counters_from_header(root);
+	test_kind_manifest();
+	test_kind_refs(root);
 	helpers_tmpdir_free(root);
 	return tap_done();
 }
