@@ -110,6 +110,17 @@ snap_find_suite(const struct snap *sn, const char *name)
 	return NULL;
 }
 
+const struct snap_file *
+snap_suite_file(const struct snap_suite *su, const char *path)
+{
+	size_t i;
+
+	for (i = 0; su && i < su->nfiles; i++)
+		if (strcmp(su->files[i].path, path) == 0)
+			return &su->files[i];
+	return NULL;
+}
+
 /* Keys are "mirror\0rest". */
 static size_t
 snap_key(struct buf *k, const char *mirror, const char *rest)

@@ -109,6 +109,9 @@ void snap_suite_copy(struct snap_suite *dst, const struct snap_suite *src);
 void snap_suite_release(struct snap_suite *su);
 const struct snap_suite *snap_find_suite(const struct snap *sn,
     const char *name);
+/* The file of su (NULL: none) at path, or NULL; valid as long as su is. */
+const struct snap_file *snap_suite_file(const struct snap_suite *su,
+    const char *path);
 
 /*
  * How many snapshots the store holds (every mirror) and the sum of their
