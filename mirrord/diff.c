@@ -7,23 +7,12 @@
  * index hashes is the same in both snapshots cannot have changed and is
  * not read at all. Only one suite's maps are in memory at a time.
  *
- * Version ordering is dpkg's own: dpkg_version_compare() from Debian's
- * libdpkg (package libdpkg-dev, link with -ldpkg). Its parser,
- * parseversion(), is not used: it allocates from a process-wide obstack
- * that is never freed (global mutable state, not thread-safe) and reports
- * out-of-memory through dpkg's longjmp error contexts. Splitting a version
- * into epoch, upstream and revision is done here instead, as
- * deb-version(7) describes; the comparison itself (the part that is easy
- * to get subtly wrong) is dpkg's.
+ * Version ordering is dpkg's own (version.h).
  */
 #include "mirrord/common.h"
 
 #include <limits.h>
 #include <unistd.h>
-
-/* libdpkg.a asks its users to acknowledge that its API may change. */
-#define LIBDPKG_VOLATILE_API 1
-#include <dpkg/version.h>
 
 #include "mirrord/deb822.h"
 #include "mirrord/decomp.h"
@@ -31,72 +20,11 @@
 #include "mirrord/hash.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
+#include "mirrord/version.h"
 
 /* Caps for hostile or broken indices. */
 #define DIFF_MAX_INDEX	(4ull << 30)	/* decompressed bytes, one index */
 #define DIFF_MAX_PARA	(1024 * 1024)	/* bytes per paragraph */
-
-/* Upstream parts shorter than this are split without a heap copy. */
-#define DIFF_VBUF	128
-
-/*
- * Splits v into dv per deb-version(7): "[epoch:]upstream[-revision]".
- * The epoch is the decimal before the first ':'; the revision follows the
- * last '-'. upstream must be NUL-terminated for dpkg, so it is copied into
- * buf when it fits, else into *heap (owned by the caller, NULL otherwise).
- * An epoch that is not a number (an invalid version) is not split off: the
- * whole string then compares as an upstream version, which still gives a
- * consistent order.
- */
-static void
-diff_version_split(const char *v, struct dpkg_version *dv, char *buf,
-    char **heap)
-{
-	const char *colon, *hyphen;
-	uint64_t epoch;
-	size_t len;
-	char *up;
-
-	*heap = NULL;
-	dv->epoch = 0;
-	colon = strchr(v, ':');
-	if (colon != NULL && parse_u64(v, (size_t)(colon - v), UINT_MAX,
-	    &epoch) == 0) {
-		dv->epoch = (unsigned int)epoch;
-		v = colon + 1;
-	}
-	hyphen = strrchr(v, '-');
-	if (hyphen != NULL) {
-		len = (size_t)(hyphen - v);
-		dv->revision = hyphen + 1;
-	} else {
-		len = strlen(v);
-		dv->revision = "";
-	}
-	if (len < DIFF_VBUF)
-		up = buf;
-	else
-		up = *heap = xmalloc(len + 1);
-	memcpy(up, v, len);
-	up[len] = '\0';
-	dv->version = up;
-}
-
-int
-diff_version_cmp(const char *a, const char *b)
-{
-	struct dpkg_version da, db;
-	char abuf[DIFF_VBUF], bbuf[DIFF_VBUF];
-	char *aheap, *bheap;
-	int rc;
-
-	diff_version_split(a, &da, abuf, &aheap);
-	diff_version_split(b, &db, bbuf, &bheap);
-	rc = dpkg_version_compare(&da, &db);
-	free(aheap);
-	free(bheap);
-	return rc < 0 ? -1 : rc > 0;
-}
 
 /*
  * A map (name, arch) -> highest version: open addressing with linear
@@ -193,7 +121,6 @@ diff_map_add(struct diff_map *m, const char *name, size_t nlen,
 {
 	struct diff_pkg *p;
 	struct buf k = BUF_INIT;
-	char *v;
 	uint64_t h;
 
 	if ((m->n + 1) * 10 > m->cap * 7)
@@ -211,12 +138,11 @@ diff_map_add(struct diff_map *m, const char *name, size_t nlen,
 		return;
 	}
 	buf_release(&k);
-	v = xstrndup(version, vlen);
-	if (diff_version_cmp(v, p->version) > 0) {
+	if (version_cmp_n(version, vlen, p->version, strlen(p->version)) >
+	    0) {
 		free(p->version);
-		p->version = v;
-	} else
-		free(v);
+		p->version = xstrndup(version, vlen);
+	}
 }
 
 /* A Packages index: ".../binary-<arch>/Packages[.gz|.xz|...]". */
@@ -414,7 +340,7 @@ diff_suite(struct store *s, const char *name, const struct snap_suite *sa,
 			diff_emit(o, DIFF_REMOVED, name, p, p->version, NULL);
 			continue;
 		}
-		c = diff_version_cmp(p->version, q->version);
+		c = version_cmp(p->version, q->version);
 		if (c != 0)
 			diff_emit(o, c < 0 ? DIFF_UPGRADED : DIFF_DOWNGRADED,
 			    name, p, p->version, q->version);

@@ -1,8 +1,7 @@
 /*
  * diff.h: what changed in the binary packages between two snapshots.
  *
- * Threads: no global state (libdpkg's version parser, which has some, is
- * not used: diff.c); separate calls may run in parallel.
+ * Threads: no global state; separate calls may run in parallel.
  */
 #ifndef MIRRORD_DIFF_H
 #define MIRRORD_DIFF_H
@@ -39,11 +38,5 @@ struct diff_entry {
 int diff_snapshots(struct store *s, const struct snap *a, const struct snap *b,
     struct diff_entry **out, size_t *n, struct merr *err);
 void diff_free(struct diff_entry *d, size_t n);
-
-/*
- * Debian version comparison (deb-version(7)): -1, 0, 1. Never fails: an
- * invalid version still compares, in a consistent order.
- */
-int diff_version_cmp(const char *a, const char *b);
 
 #endif

@@ -29,7 +29,7 @@ lzma.h			mirrord/decomp.c
 zlib.h			mirrord/decomp.c
 openssl/		mirrord/hash.c
 systemd/		cmd/daemon.c
-dpkg/			mirrord/diff.c
+dpkg/			mirrord/version.c
 '
 
 # C11 and POSIX (and the few glibc/Linux headers the tree uses): anyone.

@@ -1,5 +1,5 @@
 /*
- * t_diff.c: Debian version ordering and the package diff of two snapshots.
+ * t_diff.c: the package diff of two snapshots (version order: t_version.c).
  *
  * The snapshots are built by hand (no sync, no commit: diff only reads
  * index blobs), with their Packages indices written as blobs (plain,
@@ -178,89 +178,6 @@ check_entries(const struct diff_entry *d, size_t n, const struct want *w,
 			    d[i].old_version ? d[i].old_version : "-",
 			    d[i].new_version ? d[i].new_version : "-");
 	}
-}
-
-/* --- version comparison ------------------------------------------------- */
-
-static void
-test_version(void)
-{
-	/* Cases from deb-version(7) and dpkg's lib/dpkg/t/t-version.c. */
-	static const struct {
-		const char *a, *b;
-		int want;
-	} t[] = {
-		{ "1.0", "1.0", 0 },
-		{ "1.0", "1.0-0", 0 },
-		{ "0:1.0", "1.0", 0 },
-		{ "0:0-0-0", "0-0-0", 0 },
-		{ "0", "00", 0 },
-		{ "1.002", "1.2", 0 },
-		{ "0:1.18.36", "1.18.36", 0 },
-		{ "1.0~rc1", "1.0", -1 },
-		{ "1.0~", "1.0", -1 },
-		{ "1.0~~", "1.0~", -1 },
-		{ "1.0~~", "1.0~~a", -1 },
-		{ "1.0~~a", "1.0~", -1 },
-		{ "1.0~a", "1.0~b", -1 },
-		{ "1:0.1", "2.0", 1 },
-		{ "1:0.4", "10.3", 1 },
-		{ "2:1.0", "10:0.1", -1 },
-		{ "1.0a", "1.0", 1 },
-		{ "1.0.1", "1.0", 1 },
-		{ "1.2", "1.10", -1 },
-		{ "2.10-3", "2.10-3+deb12u2", -1 },
-		{ "1.0-1", "1.0-1.1", -1 },
-		{ "1.0-1", "1.0-2", -1 },
-		{ "1.0-1ubuntu1", "1.0-1", 1 },
-		{ "1.0a", "1.0+", -1 },		/* letters sort first */
-		{ "1.0+", "1.0.", -1 },		/* then ASCII */
-		{ "1:3.0.5+dfsg-1", "1:3.0.5-1", 1 },
-		{ "1.0-1-2", "1.0-1", 1 },	/* the last '-' splits */
-		{ "7.6p2-4", "7.6-0", 1 },
-		{ "1.0.3-3", "1.0-1", 1 },
-		{ "1.3", "1.2.2-2", 1 },
-		{ "1.3", "1.2.2", 1 },
-		{ "0-pre", "0-pre", 0 },
-		{ "0-pre", "0-pree", -1 },
-		{ "1.1.6r2-2", "1.1.6r-1", 1 },
-		{ "2.6b2-1", "2.6b-2", 1 },
-		{ "98.1p5-1", "98.1-pre2-b6-2", -1 },
-		{ "0.4a6-2", "0.4-1", 1 },
-		{ "1:1.25-4", "1:1.25-8", -1 },
-		{ "1.18.36", "1.18.35", 1 },
-		{ "0:1.18.36", "1.18.35", 1 },
-		{ "9:1.18.36:5.4-20", "10:0.5.1-22", -1 },  /* 1st ':' */
-		{ "9:1.18.36:5.4-20", "9:1.18.36:5.5-1", -1 },
-		{ "1.18.36-0.17.35-18", "1.18.36-19", 1 },
-		{ "1:1.2.13-3", "1:1.2.13-3.1", -1 },
-		{ "2.0.7pre1-4", "2.0.7r-1", -1 },
-		{ "4294967295:1", "4294967294:2", 1 },	/* UINT_MAX */
-	};
-	struct buf la = BUF_INIT, lb = BUF_INIT;
-	size_t i;
-	int i2;
-
-	for (i = 0; i < ARRAY_SIZE(t); i++) {
-		is_int(diff_version_cmp(t[i].a, t[i].b), t[i].want,
-		    "version '%s' vs '%s'", t[i].a, t[i].b);
-		is_int(diff_version_cmp(t[i].b, t[i].a), -t[i].want,
-		    "version '%s' vs '%s'", t[i].b, t[i].a);
-	}
-
-	/* Versions longer than the stack buffer take the heap path. */
-	buf_adds(&la, "1:");
-	for (i2 = 0; i2 < 100; i2++)
-		buf_adds(&la, "1.");
-	buf_adds(&lb, la.p);
-	buf_adds(&la, "2~rc1-1");
-	buf_adds(&lb, "2-1");
-	is_int(diff_version_cmp(la.p, lb.p), -1, "long versions (%zu bytes)",
-	    la.len);
-	is_int(diff_version_cmp(lb.p, la.p), 1, "long versions, reversed");
-	is_int(diff_version_cmp(la.p, la.p), 0, "long version equal itself");
-	buf_release(&la);
-	buf_release(&lb);
 }
 
 /* --- diff --------------------------------------------------------------- */
@@ -497,7 +414,6 @@ main(void)
 	struct merr err;
 	char *sdir;
 
-	test_version();
 
 	dir = helpers_tmpdir_new("t_diff");
 	if (dir == NULL)
