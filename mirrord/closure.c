@@ -1,0 +1,883 @@
+/*
+ * closure.c: dependency closure, depth first with an explicit stack.
+ *
+ * A frame is a package whose relations are being satisfied: its atoms
+ * are copied (parsed once) onto a shared atom stack and popped with it,
+ * so memory is bounded by what is on the stack, itself by the fields
+ * read. visit[] holds the pass (one per architecture, and one for
+ * Build-Depends) in which a package was last taken: a package is
+ * expanded at most once per pass, which ends cycles and Provides loops.
+ */
+#include "mirrord/common.h"
+
+#include <fnmatch.h>
+
+#include "mirrord/closure.h"
+
+/* A package being expanded: atoms [a0, a1) of the stack, next at pos. */
+struct frame {
+	uint32_t pkg;
+	size_t a0, a1, pos;
+};
+
+struct cstate {
+	const struct pkgset *ps;
+	const struct closure_opts *o;
+	struct closure_result *r;
+	uint16_t *visit;	/* pass a package was taken in */
+	uint8_t *excluded;
+	uint16_t pass;
+	const char *native;	/* this pass's native architecture */
+	unsigned layers;	/* bit mask of the layers eligible now */
+	unsigned pick_layers;	/* those picks come from */
+	bool patch;		/* a pick takes its whole source */
+	struct frame *fr;
+	size_t nfr, capfr;
+	struct dep_atom *at;
+	size_t nat, capat;
+	struct deps d;
+};
+
+void
+closure_result_release(struct closure_result *r)
+{
+	free(r->why);
+	strv_free(r->warnings, r->nwarnings);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Whether the counted string s equals the C string c. */
+static bool
+cl_eq(const char *s, size_t len, const char *c)
+{
+	return strlen(c) == len && memcmp(s, c, len) == 0;
+}
+
+static bool
+cl_selected(const struct cstate *st, uint32_t q)
+{
+	return st->r->why[q].kind != CLOSURE_NO;
+}
+
+/* The architecture a package's relations are read in. */
+static const char *
+cl_ctx(const struct cstate *st, uint32_t q, size_t *len)
+{
+	const char *a = pkgset_field(st->ps, q, PF_ARCH, len);
+
+	if (cl_eq(a, *len, "all")) {
+		*len = strlen(st->native);
+		return st->native;
+	}
+	return a;
+}
+
+static bool
+cl_arch_configured(const struct cstate *st, const char *a, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < st->o->narchs; i++)
+		if (cl_eq(a, len, st->o->archs[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Whether q may satisfy atom a read in architecture ctx: 0 no, 1 yes
+ * (its architecture or "all"), 2 yes, as a foreign one (tried after).
+ */
+static int
+cl_elig(const struct cstate *st, uint32_t q, const struct dep_atom *a,
+    const char *ctx, size_t cl)
+{
+	const struct pkg *p = pkgset_pkg(st->ps, q);
+	const struct pkgset_index *ix = pkgset_index(st->ps, p->index);
+	size_t al;
+	const char *arch;
+	bool all, same;
+
+	if (ix->kind != INDEX_PACKAGES || st->excluded[q] ||
+	    !(st->layers & (1u << ix->layer)))
+		return 0;
+	arch = pkgset_field(st->ps, q, PF_ARCH, &al);
+	all = cl_eq(arch, al, "all");
+	same = al == cl && memcmp(arch, ctx, cl) == 0;
+	if (!all && !cl_arch_configured(st, arch, al))
+		return 0;
+	if (a && a->archq) {
+		if (cl_eq(a->archq, a->archq_len, "any"))
+			return p->multiarch != MA_ALLOWED ? 0 : same || all ?
+			    1 : 2;
+		if (cl_eq(a->archq, a->archq_len, "native"))
+			return all || cl_eq(arch, al, st->native);
+		if (all)
+			return cl_eq(a->archq, a->archq_len, st->native);
+		return al == a->archq_len && memcmp(arch, a->archq, al) == 0;
+	}
+	if (same || all)
+		return 1;
+	return p->multiarch == MA_FOREIGN ? 2 : 0;
+}
+
+static int
+cl_vcmp(const struct cstate *st, uint32_t x, uint32_t y)
+{
+	size_t xl, yl;
+	const char *xv = pkgset_field(st->ps, x, PF_VERSION, &xl);
+	const char *yv = pkgset_field(st->ps, y, PF_VERSION, &yl);
+
+	return version_cmp_n(xv, xl, yv, yl);
+}
+
+static bool
+cl_sat(const struct cstate *st, uint32_t q, const struct dep_atom *a)
+{
+	size_t vl;
+	const char *v = pkgset_field(st->ps, q, PF_VERSION, &vl);
+
+	return version_satisfies(v, vl, a->op, a->ver, a->ver_len);
+}
+
+/*
+ * The package of name that satisfies a among those of eligibility rank:
+ * the candidate (highest version) if it satisfies, else the highest
+ * version that does; PKG_NONE if none. *any: some package had the rank.
+ */
+static uint32_t
+cl_real(const struct cstate *st, uint32_t name, const struct dep_atom *a,
+    const char *ctx, size_t cl, int rank, bool *any)
+{
+	uint32_t q, cand = PKG_NONE, best = PKG_NONE;
+
+	for (q = pkgset_first(st->ps, name); q != PKG_NONE;
+	    q = pkgset_pkg(st->ps, q)->next) {
+		if (cl_elig(st, q, a, ctx, cl) != rank)
+			continue;
+		if (cand == PKG_NONE || cl_vcmp(st, q, cand) > 0)
+			cand = q;
+		if (a && cl_sat(st, q, a) && (best == PKG_NONE ||
+		    cl_vcmp(st, q, best) > 0))
+			best = q;
+	}
+	*any = cand != PKG_NONE;
+	if (a == NULL || cand == PKG_NONE || cl_sat(st, cand, a))
+		return cand;
+	return best;
+}
+
+/* Whether provider record v (of q) satisfies a. */
+static bool
+cl_prov_sat(const struct cstate *st, const struct pkg_provide *v,
+    const struct dep_atom *a)
+{
+	const struct pkgset_index *ix;
+
+	if (a->op == DEP_NONE)
+		return true;
+	if (v->version.len == 0)
+		return false;	/* unversioned: never a versioned dep */
+	ix = pkgset_index(st->ps, pkgset_pkg(st->ps, v->pkg)->index);
+	return version_satisfies(ix->text + v->version.off, v->version.len,
+	    a->op, a->ver, a->ver_len);
+}
+
+/*
+ * A provider of a's name satisfying it, the candidate of its own name:
+ * one already taken in this pass if any (when prefer_taken), else the
+ * highest Priority, else the first. PKG_NONE if none.
+ */
+static uint32_t
+cl_provider(const struct cstate *st, uint32_t name, const struct dep_atom *a,
+    const char *ctx, size_t cl, bool taken_only)
+{
+	uint32_t i, best = PKG_NONE;
+	unsigned bestprio = 99;
+
+	for (i = pkgset_first_provider(st->ps, name); i != PKG_NONE;
+	    i = pkgset_provide(st->ps, i)->next) {
+		const struct pkg_provide *v = pkgset_provide(st->ps, i);
+		const struct pkg *p = pkgset_pkg(st->ps, v->pkg);
+		unsigned prio = p->priority ? p->priority : 98;
+		int rank = cl_elig(st, v->pkg, a, ctx, cl);
+		bool any;
+
+		if (rank == 0 || !cl_prov_sat(st, v, a))
+			continue;
+		if (cl_real(st, p->name, NULL, ctx, cl, rank, &any) != v->pkg)
+			continue;	/* not its name's candidate */
+		if (st->visit[v->pkg] == st->pass)
+			return v->pkg;
+		if (!taken_only && prio < bestprio) {
+			best = v->pkg;
+			bestprio = prio;
+		}
+	}
+	return taken_only ? PKG_NONE : best;
+}
+
+/*
+ * What satisfies atom a: with taken_only, a package already taken in
+ * this pass (any version or provider that satisfies), else the pick.
+ */
+static uint32_t
+cl_atom(const struct cstate *st, const struct dep_atom *a, const char *ctx,
+    size_t cl, bool taken_only)
+{
+	uint32_t name = pkgset_lookup(st->ps, a->name, a->name_len), q;
+	int rank;
+	bool any;
+
+	if (name == PKG_NONE)
+		return PKG_NONE;
+	if (taken_only) {
+		for (q = pkgset_first(st->ps, name); q != PKG_NONE;
+		    q = pkgset_pkg(st->ps, q)->next)
+			if (st->visit[q] == st->pass && cl_elig(st, q, a, ctx,
+			    cl) && cl_sat(st, q, a))
+				return q;
+		return cl_provider(st, name, a, ctx, cl, true);
+	}
+	for (rank = 1; rank <= 2; rank++) {
+		q = cl_real(st, name, a, ctx, cl, rank, &any);
+		if (q != PKG_NONE)
+			return q;
+	}
+	return cl_provider(st, name, a, ctx, cl, false);
+}
+
+/* Appends "name[:q] (op v)" of atom a to b. */
+static void
+cl_atom_str(struct buf *b, const struct dep_atom *a)
+{
+	buf_add(b, a->name, a->name_len);
+	if (a->archq) {
+		buf_addc(b, ':');
+		buf_add(b, a->archq, a->archq_len);
+	}
+	if (a->op != DEP_NONE)
+		buf_addf(b, " (%s %.*s)", version_op_str(a->op),
+		    (int)a->ver_len, a->ver);
+}
+
+/* Appends each distinct value of the indices' suites or components. */
+static void
+cl_where_list(const struct cstate *st, struct buf *b, bool comp)
+{
+	size_t i, j, n = pkgset_nindices(st->ps), start = b->len;
+
+	for (i = 0; i < n; i++) {
+		const struct pkgset_index *ix = pkgset_index(st->ps,
+		    (uint32_t)i);
+		const char *s = comp ? ix->path : ix->suite;
+		size_t len = comp ? strcspn(s, "/") : strlen(s);
+		bool dup = false;
+
+		if (ix->kind != INDEX_PACKAGES ||
+		    !(st->layers & (1u << ix->layer)))
+			continue;
+		for (j = 0; j < i && !dup; j++) {
+			const struct pkgset_index *jx = pkgset_index(st->ps,
+			    (uint32_t)j);
+			const char *t = comp ? jx->path : jx->suite;
+
+			dup = jx->kind == INDEX_PACKAGES &&
+			    (st->layers & (1u << jx->layer)) &&
+			    (comp ? strcspn(t, "/") : strlen(t)) == len &&
+			    memcmp(s, t, len) == 0;
+		}
+		if (dup)
+			continue;
+		if (b->len > start)
+			buf_addc(b, ',');
+		buf_add(b, s, len);
+	}
+}
+
+/*
+ * A dependency group [g0, g1) of the top frame that nothing satisfies:
+ * "root -> ... -> pkg -> a | b (>= 1): not in SUITES COMPONENTS ARCH".
+ * An error, or a warning with opts.unsatisfied_warn (then 0).
+ */
+static int
+cl_unsat(struct cstate *st, size_t g0, size_t g1, const char *ctx,
+    size_t cl, struct merr *err)
+{
+	struct buf b = BUF_INIT;
+	size_t i, len;
+	const char *n;
+
+	for (i = 0; i < st->nfr; i++) {
+		n = pkgset_field(st->ps, st->fr[i].pkg, PF_PACKAGE, &len);
+		buf_add(&b, n, len);
+		buf_adds(&b, " -> ");
+	}
+	for (i = g0; i < g1; i++) {
+		if (i > g0)
+			buf_adds(&b, " | ");
+		cl_atom_str(&b, &st->at[i]);
+	}
+	buf_adds(&b, ": not in ");
+	cl_where_list(st, &b, false);
+	buf_addc(&b, ' ');
+	cl_where_list(st, &b, true);
+	buf_addf(&b, " %.*s", (int)cl, ctx);
+	if (!st->o->unsatisfied_warn) {
+		merr_set(err, MERR_NOTFOUND, "%s", b.p);
+		buf_release(&b);
+		return MERR_NOTFOUND;
+	}
+	st->r->warnings = xreallocarray(st->r->warnings, st->r->nwarnings + 1,
+	    sizeof(char *));
+	st->r->warnings[st->r->nwarnings++] = buf_detach(&b, NULL);
+	return 0;
+}
+
+/* Parses field f of q onto the atom stack, keeping what applies. */
+static int
+cl_push_field(struct cstate *st, uint32_t q, enum pkg_field f,
+    const char *fname, const char *ctx, size_t cl, struct merr *err)
+{
+	char arch[64];
+	size_t len, i;
+	const char *v = pkgset_field(st->ps, q, f, &len);
+	bool drop_alts = false;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	rc = deps_parse(&st->d, DEPS_DEPENDS, fname, v, len, err);
+	if (rc) {
+		v = pkgset_field(st->ps, q, PF_PACKAGE, &len);
+		return merr_prefix(err, "package '%.*s': ", (int)len, v);
+	}
+	snprintf(arch, sizeof(arch), "%.*s", (int)cl, ctx);
+	for (i = 0; i < st->d.n; i++) {
+		struct dep_atom *a = &st->d.v[i];
+
+		if (!a->alt)
+			drop_alts = false;
+		/* An atom for another arch or profile is not there at all. */
+		if (!deps_arch_match(a, arch) || !deps_profiles_match(a)) {
+			if (!a->alt)
+				drop_alts = true;
+			continue;
+		}
+		if (st->nat == st->capat) {
+			st->capat = st->capat ? st->capat * 2 : 256;
+			st->at = xreallocarray(st->at, st->capat,
+			    sizeof(*st->at));
+		}
+		st->at[st->nat] = *a;
+		/* The first kept alternative starts its group. */
+		st->at[st->nat++].alt = a->alt && !drop_alts;
+		drop_alts = false;
+	}
+	return 0;
+}
+
+/* Takes q (why) in this pass and pushes its frame. */
+static int
+cl_take(struct cstate *st, uint32_t q, enum closure_reason kind,
+    uint32_t from, struct merr *err)
+{
+	static const char *const names[] = { "Pre-Depends", "Depends",
+	    "Recommends" };
+	static const char *const bnames[] = { "Build-Depends-Indep",
+	    "Build-Depends", "Build-Depends-Arch" };
+	static const enum pkg_field fields[] = { PF_PRE_DEPENDS, PF_DEPENDS,
+	    PF_RECOMMENDS };
+	const struct pkg *p = pkgset_pkg(st->ps, q);
+	bool src = pkgset_index(st->ps, p->index)->kind == INDEX_SOURCES;
+	struct frame *f;
+	const char *ctx;
+	size_t cl, i, nf = st->o->recommends || src ? 3 : 2;
+	int rc;
+
+	if (st->r->why[q].kind == CLOSURE_NO || kind == CLOSURE_NAMED) {
+		st->r->why[q].kind = (uint8_t)kind;
+		st->r->why[q].from = from;
+	}
+	st->visit[q] = st->pass;
+	if (st->nfr == st->capfr) {
+		st->capfr = st->capfr ? st->capfr * 2 : 64;
+		st->fr = xreallocarray(st->fr, st->capfr, sizeof(*st->fr));
+	}
+	f = &st->fr[st->nfr];
+	f->pkg = q;
+	f->a0 = f->pos = st->nat;
+	ctx = src ? st->native : cl_ctx(st, q, &cl);
+	if (src)
+		cl = strlen(st->native);
+	for (i = 0; i < nf; i++)
+		if ((rc = cl_push_field(st, q, fields[i], src ? bnames[i] :
+		    names[i], ctx, cl, err)))
+			return rc;
+	f->a1 = st->nat;
+	st->nfr++;
+	return 0;
+}
+
+/* In patch mode: takes every ref package of q's source and version. */
+static int cl_take_source(struct cstate *st, uint32_t q,
+    enum closure_reason kind, uint32_t from, struct merr *err);
+
+/* Satisfies the next group of the top frame; pops it when done. */
+static int
+cl_step(struct cstate *st, struct merr *err)
+{
+	struct frame *f = &st->fr[st->nfr - 1];
+	uint32_t from = f->pkg, q = PKG_NONE;
+	size_t g0 = f->pos, g1 = g0 + 1, i, cl;
+	const char *ctx;
+
+	if (f->pos == f->a1) {
+		st->nat = f->a0;
+		st->nfr--;
+		return 0;
+	}
+	while (g1 < f->a1 && st->at[g1].alt)
+		g1++;
+	f->pos = g1;
+	if (pkgset_index(st->ps, pkgset_pkg(st->ps, from)->index)->kind ==
+	    INDEX_SOURCES) {
+		ctx = st->native;
+		cl = strlen(ctx);
+	} else
+		ctx = cl_ctx(st, from, &cl);
+	st->layers = ~0u;
+	for (i = g0; i < g1; i++)
+		if (cl_atom(st, &st->at[i], ctx, cl, true) != PKG_NONE)
+			return 0;	/* already satisfied */
+	st->layers = st->pick_layers;
+	for (i = g0; i < g1 && q == PKG_NONE; i++)
+		q = cl_atom(st, &st->at[i], ctx, cl, false);
+	if (q == PKG_NONE)
+		return cl_unsat(st, g0, g1, ctx, cl, err);
+	if (st->patch)
+		return cl_take_source(st, q, CLOSURE_NEEDED, from, err);
+	return cl_take(st, q, CLOSURE_NEEDED, from, err);
+}
+
+/* Runs the stack empty. */
+static int
+cl_run(struct cstate *st, struct merr *err)
+{
+	int rc;
+
+	while (st->nfr > 0)
+		if ((rc = cl_step(st, err)))
+			return rc;
+	return 0;
+}
+
+static void
+cl_state_init(struct cstate *st, const struct pkgset *ps,
+    const struct closure_opts *o, struct closure_result *r)
+{
+	size_t n = pkgset_count(ps);
+
+	memset(st, 0, sizeof(*st));
+	memset(r, 0, sizeof(*r));
+	st->ps = ps;
+	st->o = o;
+	st->r = r;
+	r->n = n;
+	r->why = xcalloc(n ? n : 1, sizeof(*r->why));
+	st->visit = xcalloc(n ? n : 1, sizeof(*st->visit));
+	st->excluded = xcalloc(n ? n : 1, 1);
+	st->layers = st->pick_layers = ~0u;
+	deps_init(&st->d);
+}
+
+static void
+cl_state_release(struct cstate *st)
+{
+	free(st->visit);
+	free(st->excluded);
+	free(st->fr);
+	free(st->at);
+	deps_release(&st->d);
+}
+
+/* --- selectors ---------------------------------------------------------- */
+
+/* Whether the name of q matches selector sel (checked by cl_sel_check). */
+static bool
+cl_sel_match(const struct cstate *st, uint32_t q, const char *sel)
+{
+	const struct pkg *p = pkgset_pkg(st->ps, q);
+	char buf[256];
+	const char *s;
+	size_t len;
+
+	if (str_startswith(sel, "priority:")) {
+		static const char *const lv[] = { "required", "important",
+		    "standard" };
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(lv); i++)
+			if (strcmp(sel + 9, lv[i]) == 0)
+				break;
+		return p->priority != PRIO_NONE &&
+		    p->priority <= PRIO_REQUIRED + i;
+	}
+	if (str_startswith(sel, "section:")) {
+		s = pkgset_field(st->ps, q, PF_SECTION, &len);
+		sel += 8;
+	} else
+		s = pkgset_field(st->ps, q, PF_PACKAGE, &len);
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (strpbrk(sel, "*?[") == NULL)
+		return strcmp(buf, sel) == 0;
+	return fnmatch(sel, buf, 0) == 0;
+}
+
+static int
+cl_sel_check(const char *sel, struct merr *err)
+{
+	const char *lv;
+
+	if (*sel == '\0')
+		return merr_set(err, MERR_INVAL, "an empty selector");
+	if (!str_startswith(sel, "priority:"))
+		return 0;
+	lv = sel + 9;
+	if (strcmp(lv, "required") && strcmp(lv, "important") &&
+	    strcmp(lv, "standard"))
+		return merr_set(err, MERR_INVAL, "selector '%s': the level is "
+		    "required, important or standard", sel);
+	return 0;
+}
+
+/* Marks the binaries an exclude selector matches. */
+static void
+cl_exclude(struct cstate *st, const char *const *ex, size_t nex)
+{
+	size_t n = pkgset_count(st->ps), i;
+	uint32_t q;
+
+	for (q = 0; q < n; q++)
+		for (i = 0; i < nex && !st->excluded[q]; i++)
+			st->excluded[q] = cl_sel_match(st, q, ex[i]);
+}
+
+/* Takes root q (from selector i) and its closure, unless taken. */
+static int
+cl_root(struct cstate *st, uint32_t q, size_t i, struct merr *err)
+{
+	int rc;
+
+	if (st->visit[q] == st->pass)
+		return 0;
+	if ((rc = cl_take(st, q, CLOSURE_ROOT, (uint32_t)i, err)))
+		return rc;
+	return cl_run(st, err);
+}
+
+/*
+ * The roots of this pass, selector by selector as apt takes its command
+ * line: the candidate of each name the selector matches (a plain name is
+ * looked up, the others scan every name). Counts matches in hits.
+ */
+static int
+cl_roots(struct cstate *st, const char *const *inc, size_t ninc,
+    size_t *hits, struct merr *err)
+{
+	size_t nn = pkgset_nnames(st->ps), cl = strlen(st->native), i;
+	uint32_t name, q;
+	bool any;
+	int rc;
+
+	for (i = 0; i < ninc; i++) {
+		if (strchr(inc[i], ':') == NULL && strpbrk(inc[i], "*?[") ==
+		    NULL) {
+			name = pkgset_lookup(st->ps, inc[i], strlen(inc[i]));
+			q = name == PKG_NONE ? PKG_NONE : cl_real(st, name,
+			    NULL, st->native, cl, 1, &any);
+			if (q == PKG_NONE)
+				continue;
+			hits[i]++;
+			if ((rc = cl_root(st, q, i, err)))
+				return rc;
+			continue;
+		}
+		for (name = 0; name < nn; name++) {
+			q = cl_real(st, name, NULL, st->native, cl, 1, &any);
+			if (q == PKG_NONE || !cl_sel_match(st, q, inc[i]))
+				continue;
+			hits[i]++;
+			if ((rc = cl_root(st, q, i, err)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* --- sources ------------------------------------------------------------ */
+
+/* Whether q's source (name and version) is [sn, sn+sl), [sv, sv+vl). */
+static bool
+cl_is_source(const struct cstate *st, uint32_t q, const char *sn, size_t sl,
+    const char *sv, size_t vl)
+{
+	size_t l;
+	const char *s = pkgset_field(st->ps, q, PF_SOURCE, &l);
+
+	if (l != sl || memcmp(s, sn, sl) != 0)
+		return false;
+	if (sv == NULL)
+		return true;
+	s = pkgset_field(st->ps, q, PF_SOURCE_VERSION, &l);
+	return version_cmp_n(s, l, sv, vl) == 0;
+}
+
+/* The Sources paragraph of binary b: same suite and component first. */
+static uint32_t
+cl_source_of(const struct cstate *st, uint32_t b)
+{
+	const struct pkgset_index *bx = pkgset_index(st->ps,
+	    pkgset_pkg(st->ps, b)->index);
+	size_t sl, vl, cl = strcspn(bx->path, "/");
+	const char *sn = pkgset_field(st->ps, b, PF_SOURCE, &sl);
+	const char *sv = pkgset_field(st->ps, b, PF_SOURCE_VERSION, &vl);
+	uint32_t name = pkgset_lookup(st->ps, sn, sl), q, any = PKG_NONE;
+
+	for (q = pkgset_first(st->ps, name); q != PKG_NONE;
+	    q = pkgset_pkg(st->ps, q)->next) {
+		const struct pkgset_index *ix = pkgset_index(st->ps,
+		    pkgset_pkg(st->ps, q)->index);
+
+		if (ix->kind != INDEX_SOURCES || ix->layer != bx->layer ||
+		    !cl_is_source(st, q, sn, sl, sv, vl))
+			continue;
+		if (strcmp(ix->suite, bx->suite) == 0 &&
+		    strncmp(ix->path, bx->path, cl + 1) == 0)
+			return q;
+		if (any == PKG_NONE)
+			any = q;
+	}
+	return any;
+}
+
+/* Selects the source of every selected binary; warns of those missing. */
+static void
+cl_sources(struct cstate *st)
+{
+	size_t n = pkgset_count(st->ps), sl, nl;
+	uint32_t b, s;
+
+	for (b = 0; b < n; b++) {
+		const struct pkg *p = pkgset_pkg(st->ps, b);
+		const char *sn, *nm;
+
+		if (!cl_selected(st, b) || pkgset_index(st->ps,
+		    p->index)->kind != INDEX_PACKAGES)
+			continue;
+		s = cl_source_of(st, b);
+		if (s != PKG_NONE) {
+			if (!cl_selected(st, s)) {
+				st->r->why[s].kind = CLOSURE_SOURCE;
+				st->r->why[s].from = b;
+			}
+			continue;
+		}
+		sn = pkgset_field(st->ps, b, PF_SOURCE, &sl);
+		nm = pkgset_field(st->ps, b, PF_PACKAGE, &nl);
+		st->r->warnings = xreallocarray(st->r->warnings,
+		    st->r->nwarnings + 1, sizeof(char *));
+		st->r->warnings[st->r->nwarnings++] = xasprintf("%.*s: no "
+		    "source package '%.*s' of its version", (int)nl, nm,
+		    (int)sl, sn);
+	}
+}
+
+/* Build-Depends of every selected source, for the native arch. */
+static int
+cl_build_depends(struct cstate *st, struct merr *err)
+{
+	size_t n = pkgset_count(st->ps);
+	uint32_t s;
+	int rc;
+
+	st->pass++;
+	st->native = st->o->archs[0];
+	for (s = 0; s < n; s++) {
+		if (!cl_selected(st, s) || pkgset_index(st->ps,
+		    pkgset_pkg(st->ps, s)->index)->kind != INDEX_SOURCES)
+			continue;
+		if ((rc = cl_take(st, s, st->r->why[s].kind, st->r->why[s].from,
+		    err)) || (rc = cl_run(st, err)))
+			return rc;
+	}
+	cl_sources(st);
+	return 0;
+}
+
+/* --- include ------------------------------------------------------------ */
+
+int
+closure_include(const struct pkgset *ps, const struct closure_opts *o,
+    const char *const *include, size_t ninclude, const char *const *exclude,
+    size_t nexclude, struct closure_result *r, struct merr *err)
+{
+	struct cstate st;
+	size_t *hits = NULL, i;
+	int rc = 0;
+
+	cl_state_init(&st, ps, o, r);
+	if (o->narchs == 0) {
+		rc = merr_set(err, MERR_INVAL, "no architecture to resolve for");
+		goto out;
+	}
+	for (i = 0; i < ninclude + nexclude; i++)
+		if ((rc = cl_sel_check(i < ninclude ? include[i] :
+		    exclude[i - ninclude], err)))
+			goto out;
+	cl_exclude(&st, exclude, nexclude);
+	hits = xcalloc(ninclude ? ninclude : 1, sizeof(*hits));
+	for (i = 0; i < o->narchs; i++) {
+		st.pass++;
+		st.native = o->archs[i];
+		if ((rc = cl_roots(&st, include, ninclude, hits, err)))
+			goto out;
+	}
+	for (i = 0; i < ninclude; i++)
+		if (hits[i] == 0) {
+			rc = merr_set(err, MERR_NOTFOUND, "selector '%s' "
+			    "matches no package", include[i]);
+			goto out;
+		}
+	if (o->sources)
+		cl_sources(&st);
+	if (o->build_depends && o->sources)
+		rc = cl_build_depends(&st, err);
+out:
+	free(hits);
+	cl_state_release(&st);
+	return rc;
+}
+
+/* --- patch -------------------------------------------------------------- */
+
+static int
+cl_take_source(struct cstate *st, uint32_t q, enum closure_reason kind,
+    uint32_t from, struct merr *err)
+{
+	size_t n = pkgset_count(st->ps), sl, vl;
+	const char *sn = pkgset_field(st->ps, q, PF_SOURCE, &sl);
+	const char *sv = pkgset_field(st->ps, q, PF_SOURCE_VERSION, &vl);
+	uint32_t p;
+	int rc;
+
+	for (p = 0; p < n; p++) {
+		const struct pkgset_index *ix = pkgset_index(st->ps,
+		    pkgset_pkg(st->ps, p)->index);
+
+		if (!cl_is_source(st, p, sn, sl, NULL, 0))
+			continue;
+		if (ix->layer == 0 && st->r->why[p].kind == CLOSURE_BASE) {
+			st->r->why[p].kind = CLOSURE_NO;
+			st->visit[p] = 0;
+			continue;
+		}
+		if (ix->layer != 1 || cl_selected(st, p) ||
+		    !cl_is_source(st, p, sn, sl, sv, vl))
+			continue;
+		if (ix->kind == INDEX_SOURCES) {
+			st->r->why[p].kind = (uint8_t)kind;
+			st->r->why[p].from = from;
+			st->visit[p] = st->pass;
+		} else if ((rc = cl_take(st, p, kind, from, err)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The package of source [sn, sn+sl) in layer with the newest version. */
+static uint32_t
+cl_newest_source(const struct cstate *st, const char *sn, size_t sl,
+    int layer)
+{
+	size_t n = pkgset_count(st->ps), al, bl;
+	uint32_t p, best = PKG_NONE;
+
+	for (p = 0; p < n; p++) {
+		const char *a, *b;
+
+		if (pkgset_index(st->ps, pkgset_pkg(st->ps, p)->index)->layer !=
+		    layer || !cl_is_source(st, p, sn, sl, NULL, 0))
+			continue;
+		if (best != PKG_NONE) {
+			a = pkgset_field(st->ps, p, PF_SOURCE_VERSION, &al);
+			b = pkgset_field(st->ps, best, PF_SOURCE_VERSION, &bl);
+			if (version_cmp_n(a, al, b, bl) <= 0)
+				continue;
+		}
+		best = p;
+	}
+	return best;
+}
+
+/* The ref's newest package of source s, checked newer than the base's. */
+static int
+cl_patch_check(const struct cstate *st, const char *s, uint32_t *out,
+    struct merr *err)
+{
+	const char *ref = st->o->ref_name ? st->o->ref_name : "the ref";
+	const char *base = st->o->base_name ? st->o->base_name : "the base";
+	uint32_t r = cl_newest_source(st, s, strlen(s), 1);
+	uint32_t b = cl_newest_source(st, s, strlen(s), 0);
+	size_t rl, bl;
+	const char *rv, *bv;
+
+	if (r == PKG_NONE)
+		return merr_set(err, MERR_NOTFOUND, "'%s': %s has no such "
+		    "source package", s, ref);
+	*out = r;
+	if (b == PKG_NONE)
+		return 0;
+	rv = pkgset_field(st->ps, r, PF_SOURCE_VERSION, &rl);
+	bv = pkgset_field(st->ps, b, PF_SOURCE_VERSION, &bl);
+	if (version_cmp_n(rv, rl, bv, bl) > 0)
+		return 0;
+	return merr_set(err, MERR_INVAL, "'%s': %s has no newer version than "
+	    "%s's %.*s", s, ref, base, (int)bl, bv);
+}
+
+int
+closure_patch(const struct pkgset *ps, const struct closure_opts *o,
+    const char *const *sources, size_t n, struct closure_result *r,
+    struct merr *err)
+{
+	struct cstate st;
+	uint32_t *first = xcalloc(n ? n : 1, sizeof(*first)), p;
+	size_t i, np = pkgset_count(ps);
+	int rc = 0;
+
+	cl_state_init(&st, ps, o, r);
+	st.patch = true;
+	st.pick_layers = 1u << 1;
+	st.pass = 1;
+	st.native = o->narchs ? o->archs[0] : "";
+	for (p = 0; p < np; p++)
+		if (pkgset_index(ps, pkgset_pkg(ps, p)->index)->layer == 0) {
+			r->why[p].kind = CLOSURE_BASE;
+			st.visit[p] = st.pass;
+		}
+	for (i = 0; i < n; i++)
+		if ((rc = cl_patch_check(&st, sources[i], &first[i], err)))
+			goto out;
+	for (i = 0; i < n; i++) {
+		if ((rc = cl_take_source(&st, first[i], CLOSURE_NAMED,
+		    (uint32_t)i, err)) || (rc = cl_run(&st, err)))
+			goto out;
+	}
+out:
+	free(first);
+	cl_state_release(&st);
+	return rc;
+}

@@ -1,0 +1,561 @@
+/*
+ * pkgset.c: indices in memory, as offsets into their texts.
+ *
+ * Loading scans each line once (memchr for its end and its ':'), records
+ * the offsets of the fields resolution needs and interns the package's
+ * name, and each name it provides, in the one hash table (open
+ * addressing, FNV-1a, grown at half full). Nothing per field is
+ * allocated.
+ */
+#include "mirrord/common.h"
+
+#include "mirrord/pkgset.h"
+
+/* A name: into some index's text; the heads of its two lists. */
+struct pkgname {
+	const char *s;
+	uint32_t len, hash;
+	uint32_t first, last;		/* packages of that name */
+	uint32_t prov_first, prov_last;	/* pkg_provide records */
+};
+
+struct pkgset {
+	struct pkgset_index *idx;
+	size_t nidx;
+	struct pkg *pkgs;
+	size_t npkgs, cappkgs;
+	struct pkgname *names;
+	size_t nnames, capnames;
+	uint32_t *slots;	/* name id + 1; 0 empty */
+	size_t nslots;
+	struct pkg_provide *provs;
+	size_t nprovs, capprovs;
+	struct deps scratch;	/* Provides and Source parsing */
+};
+
+/* Fields read as values at the paragraph's end, after enum pkg_field. */
+enum { PF_MULTIARCH = PF_COUNT, PF_PRIORITY, PF_ESSENTIAL, PF_ALL };
+
+/* A paragraph being read: its fields and where it started. */
+struct para {
+	struct pkg_str f[PF_ALL];
+	bool seen[PF_ALL];
+	size_t line;		/* of its first field, for messages */
+	size_t start;		/* its offset */
+	struct pkg_str *cur;	/* the field continuation lines extend */
+	struct pkg_str sink;	/* cur for a field not kept */
+};
+
+struct pkgset *
+pkgset_new(void)
+{
+	struct pkgset *ps = xcalloc(1, sizeof(*ps));
+
+	deps_init(&ps->scratch);
+	return ps;
+}
+
+void
+pkgset_free(struct pkgset *ps)
+{
+	size_t i;
+
+	if (ps == NULL)
+		return;
+	for (i = 0; i < ps->nidx; i++) {
+		free(ps->idx[i].suite);
+		free(ps->idx[i].path);
+		free(ps->idx[i].text);
+	}
+	free(ps->idx);
+	free(ps->pkgs);
+	free(ps->names);
+	free(ps->slots);
+	free(ps->provs);
+	deps_release(&ps->scratch);
+	free(ps);
+}
+
+static uint32_t
+pkgset_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	while (len--)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* The slot of name [s, s+len): holding it, or the empty one for it. */
+static uint32_t *
+pkgset_slot(const struct pkgset *ps, const char *s, size_t len, uint32_t h)
+{
+	size_t mask = ps->nslots - 1, i = h & mask;
+
+	for (;; i = (i + 1) & mask) {
+		const struct pkgname *n;
+
+		if (ps->slots[i] == 0)
+			return &ps->slots[i];
+		n = &ps->names[ps->slots[i] - 1];
+		if (n->hash == h && n->len == len && memcmp(n->s, s, len) == 0)
+			return &ps->slots[i];
+	}
+}
+
+static void
+pkgset_rehash(struct pkgset *ps)
+{
+	size_t i;
+
+	free(ps->slots);
+	ps->nslots = ps->nslots ? ps->nslots * 2 : 1024;
+	ps->slots = xcalloc(ps->nslots, sizeof(*ps->slots));
+	for (i = 0; i < ps->nnames; i++)
+		*pkgset_slot(ps, ps->names[i].s, ps->names[i].len,
+		    ps->names[i].hash) = (uint32_t)i + 1;
+}
+
+/* The id of name [s, s+len), added if new (s must outlive the set). */
+static uint32_t
+pkgset_intern(struct pkgset *ps, const char *s, size_t len)
+{
+	uint32_t h = pkgset_hash(s, len), *slot;
+	struct pkgname *n;
+
+	if (2 * (ps->nnames + 1) > ps->nslots)
+		pkgset_rehash(ps);
+	slot = pkgset_slot(ps, s, len, h);
+	if (*slot)
+		return *slot - 1;
+	if (ps->nnames == ps->capnames) {
+		ps->capnames = ps->capnames ? ps->capnames * 2 : 1024;
+		ps->names = xreallocarray(ps->names, ps->capnames,
+		    sizeof(*ps->names));
+	}
+	n = &ps->names[ps->nnames];
+	n->s = s;
+	n->len = (uint32_t)len;
+	n->hash = h;
+	n->first = n->last = n->prov_first = n->prov_last = PKG_NONE;
+	*slot = (uint32_t)++ps->nnames;
+	return *slot - 1;
+}
+
+uint32_t
+pkgset_lookup(const struct pkgset *ps, const char *name, size_t len)
+{
+	uint32_t *slot;
+
+	if (ps->nslots == 0)
+		return PKG_NONE;
+	slot = pkgset_slot(ps, name, len, pkgset_hash(name, len));
+	return *slot ? *slot - 1 : PKG_NONE;
+}
+
+/* Which field a line's name is, for kind; -1 for one not kept. */
+static int
+pkgset_which(const char *n, size_t l, enum index_kind kind)
+{
+#define F(name, f, kinds) { name, sizeof(name) - 1, f, kinds }
+	static const struct {
+		const char *name;
+		size_t len;
+		int f;
+		int kinds;	/* 1 Packages, 2 Sources */
+	} t[] = {
+		F("Package", PF_PACKAGE, 3), F("Version", PF_VERSION, 3),
+		F("Architecture", PF_ARCH, 3), F("Source", PF_SOURCE, 1),
+		F("Section", PF_SECTION, 3), F("Depends", PF_DEPENDS, 1),
+		F("Pre-Depends", PF_PRE_DEPENDS, 1),
+		F("Recommends", PF_RECOMMENDS, 1),
+		F("Provides", PF_PROVIDES, 1),
+		F("Build-Depends", PF_DEPENDS, 2),
+		F("Build-Depends-Indep", PF_PRE_DEPENDS, 2),
+		F("Build-Depends-Arch", PF_RECOMMENDS, 2),
+		/* Not offsets, but parsed at the paragraph's end. */
+		F("Multi-Arch", PF_MULTIARCH, 1),
+		F("Priority", PF_PRIORITY, 3),
+		F("Essential", PF_ESSENTIAL, 1),
+	};
+#undef F
+	size_t i;
+	int k = kind == INDEX_PACKAGES ? 1 : 2;
+
+	/* Most lines are other fields: the length rules them out first. */
+	for (i = 0; i < ARRAY_SIZE(t); i++)
+		if (t[i].len == l && (t[i].kinds & k) &&
+		    str_ieq(n, l, t[i].name))
+			return t[i].f;
+	return -1;
+}
+
+/* "index 'suite path': line N: " before err's message; returns its code. */
+static int
+pkgset_fail(const char *suite, const char *path, size_t line,
+    struct merr *err)
+{
+	return merr_prefix(err, "index '%s %s': line %zu: ", suite, path,
+	    line);
+}
+
+static bool
+pkgset_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Trims trailing blanks (newlines of continuations too) from s. */
+static void
+pkgset_trim(const char *text, struct pkg_str *s)
+{
+	while (s->len && (pkgset_blank(text[s->off + s->len - 1]) ||
+	    text[s->off + s->len - 1] == '\n'))
+		s->len--;
+}
+
+static struct pkg_str
+pkgset_span(const char *text, const char *p, size_t len)
+{
+	struct pkg_str s = { (uint32_t)(p - text), (uint32_t)len };
+
+	return s;
+}
+
+/*
+ * Source: "name" or "name (version)", parsed into the PF_SOURCE and
+ * PF_SOURCE_VERSION spans; without Source:, the package's own.
+ */
+static int
+pkgset_source(struct pkgset *ps, const char *text, struct pkg *p,
+    struct merr *err)
+{
+	const struct pkg_str src = p->f[PF_SOURCE];
+	const struct dep_atom *a;
+	int rc;
+
+	if (src.len == 0) {
+		p->f[PF_SOURCE] = p->f[PF_PACKAGE];
+		p->f[PF_SOURCE_VERSION] = p->f[PF_VERSION];
+		return 0;
+	}
+	rc = deps_parse(&ps->scratch, DEPS_SOURCE, "Source", text + src.off,
+	    src.len, err);
+	if (rc)
+		return rc;
+	a = &ps->scratch.v[0];
+	p->f[PF_SOURCE] = pkgset_span(text, a->name, a->name_len);
+	p->f[PF_SOURCE_VERSION] = a->ver ? pkgset_span(text, a->ver,
+	    a->ver_len) : p->f[PF_VERSION];
+	return 0;
+}
+
+static uint8_t
+pkgset_priority(const char *s, size_t len)
+{
+	static const char *const names[] = { "required", "important",
+	    "standard", "optional", "extra" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (str_ieq(s, len, names[i]) && strlen(names[i]) == len)
+			return (uint8_t)(PRIO_REQUIRED + i);
+	return PRIO_NONE;
+}
+
+/* The paragraph read into pa becomes a package (not yet named). */
+static int
+pkgset_para_end(struct pkgset *ps, const struct pkgset_index *ix,
+    uint32_t index, struct para *pa, size_t end, struct merr *err)
+{
+	static const char *const need[] = { "Package", "Version",
+	    "Architecture" };
+	const char *text = ix->text;
+	struct pkg *p;
+	size_t i, nneed = ix->kind == INDEX_PACKAGES ? 3 : 2;
+	enum multiarch ma = MA_NO;
+	int rc;
+
+	for (i = 0; i < nneed; i++)
+		if (pa->f[i].len == 0)
+			return merr_set(err, MERR_PARSE, "paragraph without "
+			    "%s", need[i]);
+	if (ps->npkgs >= PKG_NONE - 1)
+		return merr_set(err, MERR_LIMIT, "too many packages");
+	if (pa->f[PF_MULTIARCH].len && (rc = deps_parse_multiarch(text +
+	    pa->f[PF_MULTIARCH].off, pa->f[PF_MULTIARCH].len, &ma, err)))
+		return rc;
+	if (pa->f[PF_PROVIDES].len && (rc = deps_parse(&ps->scratch,
+	    DEPS_PROVIDES, "Provides", text + pa->f[PF_PROVIDES].off,
+	    pa->f[PF_PROVIDES].len, err)))
+		return rc;
+	if (ps->npkgs == ps->cappkgs) {
+		ps->cappkgs = ps->cappkgs ? ps->cappkgs * 2 : 4096;
+		ps->pkgs = xreallocarray(ps->pkgs, ps->cappkgs,
+		    sizeof(*ps->pkgs));
+	}
+	p = &ps->pkgs[ps->npkgs];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->f, pa->f, sizeof(p->f));
+	if ((rc = pkgset_source(ps, text, p, err)))
+		return rc;
+	p->index = index;
+	p->off = (uint32_t)pa->start;
+	p->len = (uint32_t)(end - pa->start);
+	p->name = p->next = PKG_NONE;
+	p->multiarch = (uint8_t)ma;
+	p->priority = pkgset_priority(text + pa->f[PF_PRIORITY].off,
+	    pa->f[PF_PRIORITY].len);
+	p->essential = str_ieq(text + pa->f[PF_ESSENTIAL].off,
+	    pa->f[PF_ESSENTIAL].len, "yes") && pa->f[PF_ESSENTIAL].len == 3;
+	ps->npkgs++;
+	return 0;
+}
+
+/* One field line "Name: value" at [ls, ls+ll), offset off. */
+static int
+pkgset_field_line(const struct pkgset_index *ix, struct para *pa,
+    const char *ls, size_t ll, struct merr *err)
+{
+	const char *colon = memchr(ls, ':', ll), *v;
+	int f;
+
+	if (colon == NULL || colon == ls)
+		return merr_set(err, MERR_PARSE, "a line without a field name "
+		    "and ':'");
+	f = pkgset_which(ls, (size_t)(colon - ls), ix->kind);
+	if (f < 0) {
+		pa->cur = &pa->sink;
+		return 0;
+	}
+	if (pa->seen[f])
+		return merr_set(err, MERR_PARSE, "duplicate field '%.*s'",
+		    (int)(colon - ls), ls);
+	pa->seen[f] = true;
+	v = colon + 1;
+	while (v < ls + ll && pkgset_blank(*v))
+		v++;
+	pa->f[f] = pkgset_span(ix->text, v, (size_t)(ls + ll - v));
+	pkgset_trim(ix->text, &pa->f[f]);
+	pa->cur = &pa->f[f];
+	return 0;
+}
+
+/* Reads ix's text into packages; on error, *line is where. */
+static int
+pkgset_scan(struct pkgset *ps, const struct pkgset_index *ix,
+    uint32_t index, size_t *line, struct merr *err)
+{
+	const char *text = ix->text;
+	size_t off = 0, len = ix->len, pend = 0;
+	struct para pa;
+	bool in_para = false;
+	int rc;
+
+	memset(&pa, 0, sizeof(pa));
+	*line = 0;
+	while (off < len) {
+		const char *ls = text + off, *nl = memchr(ls, '\n', len - off);
+		size_t ll = nl ? (size_t)(nl - ls) : len - off, i = 0;
+
+		++*line;
+		while (i < ll && pkgset_blank(ls[i]))
+			i++;
+		if (i == ll) {
+			/* A blank line ends the paragraph, if any. */
+			if (in_para && (rc = pkgset_para_end(ps, ix, index,
+			    &pa, pend, err))) {
+				*line = pa.line;
+				return rc;
+			}
+			in_para = false;
+			memset(&pa, 0, sizeof(pa));
+		} else if (i > 0) {
+			if (!in_para)
+				return merr_set(err, MERR_PARSE, "a "
+				    "continuation line outside a paragraph");
+			pa.cur->len = (uint32_t)(off + ll - pa.cur->off);
+			pkgset_trim(text, pa.cur);
+			pend = off + ll;
+		} else {
+			if (!in_para) {
+				in_para = true;
+				pa.start = off;
+				pa.line = *line;
+			}
+			if ((rc = pkgset_field_line(ix, &pa, ls, ll, err)))
+				return rc;
+			pend = off + ll;
+		}
+		off += ll + (nl != NULL);
+	}
+	if (in_para && (rc = pkgset_para_end(ps, ix, index, &pa, pend, err))) {
+		*line = pa.line;
+		return rc;
+	}
+	return 0;
+}
+
+/* Names the new packages first..npkgs-1 and indexes what they provide. */
+static void
+pkgset_link(struct pkgset *ps, uint32_t first, const char *text)
+{
+	uint32_t id;
+	size_t i;
+
+	for (id = first; id < ps->npkgs; id++) {
+		struct pkg *p = &ps->pkgs[id];
+		const struct pkg_str *pr = &p->f[PF_PROVIDES];
+		struct pkgname *n;
+
+		p->name = pkgset_intern(ps, text + p->f[PF_PACKAGE].off,
+		    p->f[PF_PACKAGE].len);
+		n = &ps->names[p->name];
+		if (n->last == PKG_NONE)
+			n->first = id;
+		else
+			ps->pkgs[n->last].next = id;
+		n->last = id;
+		if (pr->len == 0 || deps_parse(&ps->scratch, DEPS_PROVIDES,
+		    "Provides", text + pr->off, pr->len, NULL))
+			continue;
+		for (i = 0; i < ps->scratch.n; i++) {
+			const struct dep_atom *a = &ps->scratch.v[i];
+			struct pkg_provide *v;
+			uint32_t nm = pkgset_intern(ps, a->name, a->name_len);
+
+			if (ps->nprovs == ps->capprovs) {
+				ps->capprovs = ps->capprovs ?
+				    ps->capprovs * 2 : 1024;
+				ps->provs = xreallocarray(ps->provs,
+				    ps->capprovs, sizeof(*ps->provs));
+			}
+			v = &ps->provs[ps->nprovs];
+			v->pkg = id;
+			v->next = PKG_NONE;
+			v->version = a->ver ? pkgset_span(text, a->ver,
+			    a->ver_len) : pkgset_span(text, text, 0);
+			n = &ps->names[nm];
+			if (n->prov_last == PKG_NONE)
+				n->prov_first = (uint32_t)ps->nprovs;
+			else
+				ps->provs[n->prov_last].next =
+				    (uint32_t)ps->nprovs;
+			n->prov_last = (uint32_t)ps->nprovs++;
+		}
+	}
+}
+
+int
+pkgset_add_index(struct pkgset *ps, const char *suite, const char *path,
+    enum index_kind kind, int layer, char *text, size_t len, uint32_t *id,
+    struct merr *err)
+{
+	struct pkgset_index *ix;
+	size_t first = ps->npkgs, line;
+	int rc;
+
+	if (len >= UINT32_MAX) {
+		free(text);
+		return merr_set(err, MERR_LIMIT, "index '%s %s': %zu bytes, "
+		    "over 4 GiB", suite, path, len);
+	}
+	ps->idx = xreallocarray(ps->idx, ps->nidx + 1, sizeof(*ps->idx));
+	ix = &ps->idx[ps->nidx];
+	ix->suite = xstrdup(suite);
+	ix->path = xstrdup(path);
+	ix->kind = kind;
+	ix->layer = layer;
+	ix->text = text;
+	ix->len = len;
+	ix->first = (uint32_t)first;
+	rc = pkgset_scan(ps, ix, (uint32_t)ps->nidx, &line, err);
+	if (rc) {
+		pkgset_fail(suite, path, line, err);
+		ps->npkgs = first;
+		free(ix->suite);
+		free(ix->path);
+		free(text);
+		return rc;
+	}
+	ix->count = (uint32_t)(ps->npkgs - first);
+	pkgset_link(ps, (uint32_t)first, text);
+	if (id)
+		*id = (uint32_t)ps->nidx;
+	ps->nidx++;
+	return 0;
+}
+
+size_t
+pkgset_count(const struct pkgset *ps)
+{
+	return ps->npkgs;
+}
+
+size_t
+pkgset_nindices(const struct pkgset *ps)
+{
+	return ps->nidx;
+}
+
+size_t
+pkgset_nnames(const struct pkgset *ps)
+{
+	return ps->nnames;
+}
+
+const struct pkg *
+pkgset_pkg(const struct pkgset *ps, uint32_t id)
+{
+	return &ps->pkgs[id];
+}
+
+const struct pkgset_index *
+pkgset_index(const struct pkgset *ps, uint32_t i)
+{
+	return &ps->idx[i];
+}
+
+const char *
+pkgset_field(const struct pkgset *ps, uint32_t id, enum pkg_field f,
+    size_t *len)
+{
+	const struct pkg *p = &ps->pkgs[id];
+
+	*len = p->f[f].len;
+	return p->f[f].len ? ps->idx[p->index].text + p->f[f].off : NULL;
+}
+
+const char *
+pkgset_para(const struct pkgset *ps, uint32_t id, size_t *len)
+{
+	const struct pkg *p = &ps->pkgs[id];
+
+	*len = p->len;
+	return ps->idx[p->index].text + p->off;
+}
+
+const char *
+pkgset_name(const struct pkgset *ps, uint32_t name, size_t *len)
+{
+	*len = ps->names[name].len;
+	return ps->names[name].s;
+}
+
+uint32_t
+pkgset_first(const struct pkgset *ps, uint32_t name)
+{
+	return name < ps->nnames ? ps->names[name].first : PKG_NONE;
+}
+
+uint32_t
+pkgset_first_provider(const struct pkgset *ps, uint32_t name)
+{
+	return name < ps->nnames ? ps->names[name].prov_first : PKG_NONE;
+}
+
+const struct pkg_provide *
+pkgset_provide(const struct pkgset *ps, uint32_t i)
+{
+	return &ps->provs[i];
+}
