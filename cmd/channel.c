@@ -15,23 +15,6 @@
 #include "mirrord/store.h"
 #include "cmd/cmd.h"
 
-/* "user@host" for the channel log. */
-static char *
-who(void)
-{
-	const char *user = getenv("SUDO_USER");
-	struct passwd *pw;
-	char host[256] = "localhost";
-
-	if (user == NULL || *user == '\0') {
-		pw = getpwuid(getuid());
-		user = pw ? pw->pw_name : "unknown";
-	}
-	gethostname(host, sizeof(host) - 1);
-	host[sizeof(host) - 1] = '\0';
-	return xasprintf("%s@%s", user, host);
-}
-
 /*
  * promote --dry-run: what the move would change, as `snapshot diff`
  * prints it between the channel's target and REF's snapshot; nothing

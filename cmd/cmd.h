@@ -45,7 +45,7 @@ struct cli {
  * its handler. Options may stand anywhere, before or after the command.
  * The table itself is cmd/main.c's.
  */
-#define CMD_MAX_OPTS 3
+#define CMD_MAX_OPTS 8
 
 struct cmd_opt {
 	const char *lng;	/* "--dry-run" */
@@ -92,6 +92,7 @@ int run_snapshot_unpin(struct cli *, const struct args *);
 int run_snapshot_drop(struct cli *, const struct args *);
 int run_promote(struct cli *, const struct args *);		/* channel.c */
 int run_rollback(struct cli *, const struct args *);
+int run_patch(struct cli *, const struct args *);		/* patch.c */
 int run_channel_list(struct cli *, const struct args *);
 int run_channel_log(struct cli *, const struct args *);
 int run_channel_delete(struct cli *, const struct args *);
@@ -168,6 +169,9 @@ int open_signer(struct cli *cli, struct gpg_signer **g);
  * *len; the default key is made on first need, in the store.
  */
 int export_key(struct cli *cli, bool armor, char **key, size_t *len);
+
+/* "user@host" for a channel log entry (owned). */
+char *who(void);
 
 /* The last value given to option i of a (borrowed from a), or NULL. */
 const char *opt_last(const struct args *a, int i);

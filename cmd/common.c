@@ -5,6 +5,9 @@
  */
 #include "mirrord/common.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <signal.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -184,4 +187,21 @@ call_sub(int (*fn)(struct cli *, int, char **), struct cli *cli,
 	rc = fn(cli, a->argc + 1, v);
 	free(v);
 	return rc;
+}
+
+/* "user@host" for the channel log. */
+char *
+who(void)
+{
+	const char *user = getenv("SUDO_USER");
+	struct passwd *pw;
+	char host[256] = "localhost";
+
+	if (user == NULL || *user == '\0') {
+		pw = getpwuid(getuid());
+		user = pw ? pw->pw_name : "unknown";
+	}
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	return xasprintf("%s@%s", user, host);
 }

@@ -190,6 +190,15 @@ static const struct command commands[] = {
 	{ "rollback", run_rollback, "[-m MESSAGE] MIRROR CHANNEL",
 	    "back to the channel's previous target", 0,
 	    { OPT_MESSAGE } },
+	{ "patch", run_patch, "--from REF [--security] [--dry-run] "
+	    "[-m MESSAGE] MIRROR CHANNEL [SOURCE...]",
+	    "CHANNEL's target with these sources' fixes from REF", CMD_JSON,
+	    { { "--from", 0, "REF", "where the new versions come from (an "
+	    "ID, a timestamp, latest, a channel)" },
+	    { "--security", 0, NULL, "every source whose version in REF's "
+	    "security suites is newer" },
+	    { "--dry-run", 0, NULL, "print the plan; write nothing" },
+	    OPT_MESSAGE } },
 	{ "channel list", run_channel_list, "MIRROR [--json]",
 	    "channels and their targets", CMD_JSON, { { 0 } } },
 	{ "channel log", run_channel_log, "MIRROR CHANNEL [--json]",

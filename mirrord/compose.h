@@ -16,7 +16,9 @@
 #define MIRRORD_COMPOSE_H
 
 #include "mirrord/common.h"
+#include "mirrord/gpg.h"
 #include "mirrord/index.h"
+#include "mirrord/pkgset.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 
@@ -67,5 +69,51 @@ int compose_parse_index(struct store *s, const char *suite,
 /* The index of su (may be NULL) at path up to its compression suffix. */
 const struct snap_index *compose_find_index(const struct snap_suite *su,
     const char *path);
+
+/*
+ * Loads into ps, with layer, every Packages/Sources index sn's manifest
+ * names (the variant that was parsed), decompressed whole. Errors name
+ * the suite and index: the store's, decomp_read's, pkgset_add_index's.
+ */
+int compose_load(struct store *s, const struct snap *sn, int layer,
+    struct pkgset *ps, struct merr *err);
+/*
+ * The same for a suite known only by its files (upstream's, before any
+ * index was parsed): the best variant (.xz, .gz, plain) of each
+ * Packages/Sources index among su's files.
+ */
+int compose_load_files(struct store *s, const struct snap_suite *su,
+    int layer, struct pkgset *ps, struct merr *err);
+/*
+ * Is path (under dists/<suite>/) a Packages or Sources index, in any
+ * compression, outside by-hash/ and COMPOSE_UPSTREAM_DIR?
+ */
+bool compose_is_index(const char *path);
+/*
+ * If su->files[i] is the first-listed variant of an index, the variant
+ * to read of it; else NULL.
+ */
+const struct snap_file *compose_best_variant(const struct snap_suite *su,
+    size_t i);
+
+/*
+ * Writes the suite of a composed snapshot that base (the suite the
+ * result replaces: a patch's base, or upstream's files of a partial
+ * mirror) stands for. sel marks the packages of ps (by id) the result
+ * holds; each of its indices is the selected paragraphs of every loaded
+ * index at the same suite and path, layer 0 then 1, in text order. With
+ * force false, an index is written only if it changed (a layer-0
+ * paragraph left out or a layer-1 one taken); if none did, out is a copy
+ * of base and *changed false. Otherwise dists_compose_suite() writes it
+ * (new Release files signed with g, Date date, files under hide not
+ * listed in them). out is zeroed by the caller; snap_suite_release.
+ * Errors are prefixed "suite 'NAME': ".
+ */
+int compose_write_suite(struct store *s, struct gpg_signer *g,
+    const struct pkgset *ps, const uint8_t *sel,
+    const struct snap_suite *base, bool force, int64_t date,
+    const char *hide, struct snap_suite *out, bool *changed,
+    struct merr *err);
+
 
 #endif

@@ -23,8 +23,9 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "mirrord/store.h"
+#include "mirrord/compose.h"
 #include "mirrord/log.h"
+#include "mirrord/store.h"
 #include "sync/pass.h"
 
 void
@@ -231,6 +232,8 @@ sync_ctx_release(struct sync_ctx *x)
 	free(x->sw);
 	if (x->have_prev)
 		snap_release(&x->prev);
+	if (x->have_newest)
+		snap_release(&x->newest);
 	if (x->rtxn)
 		store_txn_abort(x->rtxn);
 	snap_delta_free(x->delta);
@@ -291,6 +294,14 @@ sync_releases(struct sync_ctx *x, bool *todo, struct merr *err)
 		if (sync_dropped(x, &x->prev.suites[i]))
 			ndropped++;
 	*todo = any || ndropped > 0 || !x->have_prev;
+	/* A partial mirror whose selectors changed is composed again. */
+	if (x->partial && x->have_prev) {
+		char *r = partial_recipe(x->m);
+
+		*todo |= x->prev.recipe == NULL ||
+		    strcmp(x->prev.recipe, r) != 0;
+		free(r);
+	}
 	return 0;
 }
 
@@ -326,6 +337,19 @@ sync_parse(struct sync_ctx *x, struct merr *err)
 			if (rc)
 				return rc;
 		}
+	}
+	/*
+	 * A patch came after prev: what prev has and the patch lacks comes
+	 * back, what the patch added goes (the delta is against the newest
+	 * snapshot, whatever its kind).
+	 */
+	if (x->have_newest) {
+		struct snap none = { 0 };
+
+		rc = compose_delta(x->store, &x->newest, x->have_prev ?
+		    &x->prev : &none, x->delta, NULL, NULL, err);
+		if (rc)
+			return rc;
 	}
 	store_txn_abort(x->rtxn);
 	x->rtxn = NULL;
@@ -404,6 +428,10 @@ sync_commit(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 			states[i] = &x->sw[i].state;
 	}
 	sn.nsuites = x->nsw;
+	if (x->partial) {
+		sn.kind = SNAP_PARTIAL;
+		sn.recipe = partial_recipe(x->m);
+	}
 	rc = snap_commit(x->store, x->m->name, &sn, x->delta, states, err);
 	log_memory("committed");
 	if (rc == 0) {
@@ -439,7 +467,8 @@ sync_run(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 		if (rc == 0)
 			rc = plan_pdiffs(x, err);
 		if (rc == 0)
-			rc = sync_parse(x, err);
+			rc = x->partial ? partial_compose(x, err) :
+			    sync_parse(x, err);
 		if (rc == 0)
 			rc = sync_pool(x, res, err);
 		if (rc == 0)
@@ -533,6 +562,49 @@ sync_held_back(const struct sync_ctx *x, int rc)
 	buf_release(&b);
 }
 
+/*
+ * The snapshots a pass starts from: x->prev, the latest (never a patch),
+ * and x->newest when the delta must be stated against another (sync.h's
+ * struct sync_ctx says when). A mirror that became partial, or whole,
+ * since its latest starts as a first sync would (every suite fetched
+ * and verified again), its delta still against the newest.
+ */
+static int
+sync_prev(struct sync_ctx *x, struct merr *err)
+{
+	const char *name = x->m->name;
+	int rc;
+
+	rc = store_txn_begin(x->store, false, &x->rtxn, err);
+	if (rc)
+		return rc;
+	rc = snap_load_newest(x->rtxn, name, &x->newest, err);
+	x->have_newest = rc == 0;
+	if (rc == 0 || rc == MERR_NOTFOUND)
+		rc = snap_load(x->rtxn, name, "latest", &x->prev, err);
+	store_txn_abort(x->rtxn);
+	x->rtxn = NULL;
+	if (rc == MERR_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	x->have_prev = true;
+	if (x->partial != (x->prev.kind == SNAP_PARTIAL)) {
+		log_info("mirror '%s': now %s: every suite is fetched again",
+		    name, x->partial ? "partial (Include:)" : "whole");
+		snap_release(&x->prev);
+		x->have_prev = false;
+		return 0;
+	}
+	if (x->partial)
+		partial_upstream_view(&x->prev);
+	else if (x->newest.seq == x->prev.seq) {
+		snap_release(&x->newest);
+		x->have_newest = false;
+	}
+	return 0;
+}
+
 int
 sync_mirror(const struct conf *c, const struct conf_mirror *m,
     struct store *s, struct fetch *f, const struct sync_opts *o,
@@ -552,15 +624,9 @@ sync_mirror(const struct conf *c, const struct conf_mirror *m,
 	x.fetch = f;
 	x.opts = o;
 	x.delta = snap_delta_new();
-	rc = store_txn_begin(s, false, &x.rtxn, err);
+	x.partial = m->ninclude > 0;
+	rc = sync_prev(&x, err);
 	if (rc)
-		goto out;
-	rc = snap_load(x.rtxn, m->name, "latest", &x.prev, err);
-	store_txn_abort(x.rtxn);
-	x.rtxn = NULL;
-	if (rc == 0)
-		x.have_prev = true;
-	else if (rc != MERR_NOTFOUND)
 		goto out;
 	x.sw = xcalloc(m->nsuites, sizeof(*x.sw));
 	x.nsw = m->nsuites;

@@ -1,0 +1,273 @@
+/*
+ * compose.c: a composed snapshot's indices, from a pkgset to blobs.
+ *
+ * Loading: each Packages/Sources index of a snapshot (the variant its
+ * manifest names as parsed) or of upstream's files (the best variant
+ * there is) is decompressed whole and handed to a pkgset, which keeps
+ * offsets into it: a paragraph is never copied until it is written out.
+ *
+ * Writing: an index of the result is the selected paragraphs, byte for
+ * byte, of every loaded index at the same suite and path, layer by layer
+ * (a patch's base, then its ref), each in its text's order. A suite none
+ * of whose indices changed is the base's, as it was (upstream's signature
+ * included); one that changed is written by dists_compose_suite() and
+ * signed by mirrord.
+ */
+#include "mirrord/common.h"
+
+#include <unistd.h>
+
+#include "mirrord/compose.h"
+#include "mirrord/decomp.h"
+#include "mirrord/dists.h"
+
+/* Reads a whole index blob, decompressed, into *text (owned). */
+static int
+compose_read(struct store *s, const char *suite, const char *path,
+    const unsigned char h[HASH_LEN], char **text, size_t *len,
+    struct merr *err)
+{
+	struct buf b = BUF_INIT;
+	struct decomp *r;
+	ssize_t n;
+	int fd;
+
+	fd = store_blob_open(s, h, err);
+	if (fd < 0)
+		return merr_prefix(err, "'%s/%s': ", suite, path);
+	r = decomp_new(fd, comp_from_name(path), COMPOSE_INDEX_MAX, path);
+	for (;;) {
+		buf_grow(&b, 1u << 20);
+		n = decomp_read(r, b.p + b.len, b.cap - b.len, err);
+		if (n <= 0)
+			break;
+		b.len += (size_t)n;
+	}
+	decomp_free(r);
+	close(fd);
+	if (n < 0) {
+		buf_release(&b);
+		return merr_prefix(err, "'%s/%s': ", suite, path);
+	}
+	*text = buf_detach(&b, len);
+	return 0;
+}
+
+static int
+compose_add(struct store *s, struct pkgset *ps, const char *suite,
+    const char *path, const unsigned char h[HASH_LEN], int layer,
+    struct merr *err)
+{
+	char *text = NULL, *base;
+	size_t len = 0;
+	int rc;
+
+	rc = compose_read(s, suite, path, h, &text, &len, err);
+	if (rc)
+		return rc;
+	base = xstrndup(path, comp_strip(path));
+	rc = pkgset_add_index(ps, suite, base, strstr(base, "Sources") ?
+	    INDEX_SOURCES : INDEX_PACKAGES, layer, text, len, NULL, err);
+	free(base);
+	return rc;
+}
+
+int
+compose_load(struct store *s, const struct snap *sn, int layer,
+    struct pkgset *ps, struct merr *err)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < sn->nsuites; i++) {
+		const struct snap_suite *su = &sn->suites[i];
+
+		for (j = 0; j < su->nindices; j++) {
+			rc = compose_add(s, ps, su->name, su->indices[j].path,
+			    su->indices[j].hash, layer, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+bool
+compose_is_index(const char *path)
+{
+	size_t n = comp_strip(path);
+
+	if (strstr(path, "/by-hash/") != NULL || strncmp(path,
+	    COMPOSE_UPSTREAM_DIR, strlen(COMPOSE_UPSTREAM_DIR)) == 0)
+		return false;
+	return (n >= 9 && strncmp(path + n - 9, "/Packages", 9) == 0) ||
+	    (n >= 8 && strncmp(path + n - 8, "/Sources", 8) == 0);
+}
+
+/* Decoding rank of a variant: .xz, .gz, plain; 0 cannot be read. */
+static int
+compose_rank(const char *path)
+{
+	switch (comp_from_name(path)) {
+	case COMP_XZ:
+		return 3;
+	case COMP_GZ:
+		return 2;
+	case COMP_NONE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+const struct snap_file *
+compose_best_variant(const struct snap_suite *su, size_t i)
+{
+	const struct snap_file *f = &su->files[i], *best = NULL;
+	size_t n = comp_strip(f->path), j;
+
+	if (!compose_is_index(f->path))
+		return NULL;
+	for (j = 0; j < su->nfiles; j++) {
+		const struct snap_file *v = &su->files[j];
+
+		if (comp_strip(v->path) != n || strncmp(v->path, f->path, n) ||
+		    compose_rank(v->path) == 0)
+			continue;
+		/* Each index once: at its first variant in the list. */
+		if (j < i)
+			return NULL;
+		if (best == NULL || compose_rank(v->path) >
+		    compose_rank(best->path))
+			best = v;
+	}
+	return best;
+}
+
+int
+compose_load_files(struct store *s, const struct snap_suite *su, int layer,
+    struct pkgset *ps, struct merr *err)
+{
+	const struct snap_file *f;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < su->nfiles; i++) {
+		f = compose_best_variant(su, i);
+		if (f == NULL)
+			continue;
+		rc = compose_add(s, ps, su->name, f->path, f->hash, layer, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* One index of the result being written. */
+struct out_index {
+	const char *path;	/* borrowed from the pkgset */
+	struct buf text;
+	uint64_t npara;
+	bool changed;
+};
+
+static struct out_index *
+out_find(struct out_index *v, size_t n, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].path, path) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* The selected paragraphs of each of suite's indices, layer by layer. */
+static struct out_index *
+compose_texts(const struct pkgset *ps, const uint8_t *sel, const char *suite,
+    size_t *nout)
+{
+	struct out_index *v = NULL, *o;
+	size_t n = 0, i, layer, ni = pkgset_nindices(ps);
+	uint32_t id;
+
+	for (layer = 0; layer < 2; layer++) {
+		for (i = 0; i < ni; i++) {
+			const struct pkgset_index *ix = pkgset_index(ps,
+			    (uint32_t)i);
+
+			if ((size_t)ix->layer != layer ||
+			    strcmp(ix->suite, suite) != 0)
+				continue;
+			o = out_find(v, n, ix->path);
+			if (o == NULL) {
+				v = xreallocarray(v, n + 1, sizeof(*v));
+				o = &v[n++];
+				memset(o, 0, sizeof(*o));
+				o->path = ix->path;
+			}
+			for (id = ix->first; id < ix->first + ix->count;
+			    id++) {
+				const char *p;
+				size_t len;
+
+				/* A base paragraph left out, or another in. */
+				if (!sel[id]) {
+					o->changed |= layer == 0;
+					continue;
+				}
+				o->changed |= layer > 0;
+				p = pkgset_para(ps, id, &len);
+				buf_add(&o->text, p, len);
+				buf_add(&o->text, "\n\n", 2);
+				o->npara++;
+			}
+		}
+	}
+	*nout = n;
+	return v;
+}
+
+int
+compose_write_suite(struct store *s, struct gpg_signer *g,
+    const struct pkgset *ps, const uint8_t *sel, const struct snap_suite *base,
+    bool force, int64_t date, const char *hide, struct snap_suite *out,
+    bool *changed, struct merr *err)
+{
+	struct out_index *v;
+	struct dists_index *dx;
+	size_t n, i, nd = 0, rlen = 0;
+	char *rel = NULL;
+	int rc = 0;
+
+	*changed = false;
+	v = compose_texts(ps, sel, base->name, &n);
+	dx = xcalloc(n ? n : 1, sizeof(*dx));
+	for (i = 0; i < n; i++) {
+		if (!force && !v[i].changed)
+			continue;
+		dx[nd].path = v[i].path;
+		dx[nd].text = v[i].text.p ? v[i].text.p : "";
+		dx[nd].len = v[i].text.len;
+		dx[nd].npara = v[i].npara;
+		nd++;
+	}
+	if (nd == 0) {
+		snap_suite_copy(out, base);
+		goto done;
+	}
+	*changed = true;
+	rc = dists_release_text(s, base, &rel, &rlen, err);
+	if (rc == 0)
+		rc = dists_compose_suite(s, g, base, rel, rlen, dx, nd, date,
+		    hide, out, err);
+	if (rc)
+		merr_prefix(err, "suite '%s': ", base->name);
+done:
+	for (i = 0; i < n; i++)
+		buf_release(&v[i].text);
+	free(v);
+	free(dx);
+	free(rel);
+	return rc;
+}
