@@ -25,7 +25,8 @@ PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystem
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
 	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev libsystemd-dev
 DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl \
-	build-essential debhelper fakeroot lintian procps lmdb-utils logrotate
+	build-essential debhelper fakeroot lintian procps lmdb-utils logrotate \
+	dose-distcheck
 DEB_BENCH = aptly nginx-light hyperfine time wrk nghttp2-client
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith \
