@@ -5,7 +5,9 @@
 # upstream, every fault-injection case (needs a -DMIRRORD_FAULTS build:
 # the second argument or $MIRRORD_FAULTS_BIN), and the full-disk cases
 # (injected ENOSPC; a real small tmpfs when mount(8) is permitted).
-# See tests/crash/crash.py for the checks.
+# Then tests/crash/compose.py: kills during a partial sync and a `patch`
+# (COMPOSE_ITERS timed kills of each, default 20, and the kill points).
+# See tests/crash/crash.py and compose.py for the checks.
 #
 # Environment: CRASH_SEED (default: random, printed), CRASH_ITERS (kill
 # iterations, default 200), CRASH_ARGS (more crash.py options, e.g.
@@ -21,8 +23,17 @@ FB=${2:-${MIRRORD_FAULTS_BIN:-}}
 if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-set -- --mirrord "$1" --iters "${CRASH_ITERS:-200}"
+BIN=$1
+set -- --mirrord "$BIN" --iters "${CRASH_ITERS:-200}"
 [ -n "${CRASH_SEED:-}" ] && set -- "$@" --seed "$CRASH_SEED"
 [ -n "$FB" ] && set -- "$@" --faults-bin "$FB"
+rc=0
 # shellcheck disable=SC2086
-exec "$PYTHON" "$HERE/crash.py" "$@" ${CRASH_ARGS:-}
+"$PYTHON" "$HERE/crash.py" "$@" ${CRASH_ARGS:-} || rc=$?
+
+# Composed snapshots (issue 15): kills during a partial sync and a patch.
+set -- --mirrord "$BIN" --iters "${COMPOSE_ITERS:-20}"
+[ -n "${CRASH_SEED:-}" ] && set -- "$@" --seed "$CRASH_SEED"
+[ -n "$FB" ] && set -- "$@" --faults-bin "$FB"
+"$PYTHON" "$HERE/compose.py" "$@" || { r=$?; [ "$rc" != 0 ] || rc=$r; }
+exit "$rc"
