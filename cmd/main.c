@@ -286,7 +286,8 @@ run_help(struct cli *cli, const struct args *a)
 
 /*
  * The positional words of a synopsis: those outside an option's
- * brackets ("[--arch ARCH]..." is an option; "[MIRROR...]" is not).
+ * brackets ("[--arch ARCH]..." is an option; "[MIRROR...]" is not),
+ * nor a required option with its value ("--from REF").
  * Sets the minimum and maximum counts (-1: any) and copies the names.
  */
 static void
@@ -294,7 +295,7 @@ cmd_positionals(const struct command *c, char names[][32], int *min,
     int *max)
 {
 	char *copy = xstrdup(c->synopsis), *w, *save = NULL;
-	bool in_opt = false;
+	bool in_opt = false, value = false;
 	int n = 0;
 
 	*min = 0;
@@ -303,6 +304,11 @@ cmd_positionals(const struct command *c, char names[][32], int *min,
 	    &save)) {
 		if (in_opt || str_startswith(w, "[-")) {
 			in_opt = strchr(w, ']') == NULL;
+			continue;
+		}
+		/* A required option ("--from REF") and its value. */
+		if (value || *w == '-') {
+			value = *w == '-';
 			continue;
 		}
 		if (n < 8)

@@ -62,10 +62,14 @@ print_plan(struct cli *cli, const struct patch_opts *o,
 	for (i = 0; i < p->nchanges; i++) {
 		const struct patch_change *c = &p->changes[i];
 
-		printf("  %s %s %s -> %s %s(%s)\n", c->name, c->arch,
+		bool src = strcmp(c->arch, "source") == 0;
+
+		/* dpkg's spellings: name:arch, src:name. */
+		printf("  %s%s%s%s %s -> %s %s%s(%s)\n", src ? "src:" : "",
+		    c->name, src ? "" : ":", src ? "" : c->arch,
 		    c->old_version ? c->old_version : "(none)",
 		    c->new_version ? c->new_version : "(none)",
-		    c->suite ? c->suite : "", c->why);
+		    c->suite ? c->suite : "", c->suite ? " " : "", c->why);
 	}
 	if (moved_to)
 		printf("%s -> %s\n", o->channel, moved_to);

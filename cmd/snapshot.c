@@ -20,8 +20,10 @@ print_snap_json(const struct snap *sn, const char *pin, bool detail)
 	char hex[HASH_HEX_LEN + 1];
 	size_t i, j;
 
-	printf("{\"id\":\"%s\",\"time\":%lld,\"pinned\":", sn->id,
-	    (long long)sn->time);
+	printf("{\"id\":\"%s\",\"time\":%lld,\"kind\":\"%s\",\"recipe\":",
+	    sn->id, (long long)sn->time, snap_kind_name(sn->kind));
+	fmt_json_str_or_null(stdout, sn->recipe);
+	printf(",\"pinned\":");
 	fmt_json_str_or_null(stdout, pin);
 	printf(",\"suites\":[");
 	for (i = 0; i < sn->nsuites; i++) {
@@ -58,6 +60,20 @@ print_snap_json(const struct snap *sn, const char *pin, bool detail)
 	    (unsigned long long)sn->new_bytes);
 }
 
+/* A composed snapshot's recipe, one "recipe: LINE" a line. */
+static void
+print_recipe(const char *r)
+{
+	const char *nl;
+
+	for (; r != NULL && *r != '\0'; r = nl + 1) {
+		nl = strchr(r, '\n');
+		if (nl == NULL)
+			nl = r + strlen(r) - 1;
+		printf("recipe: %.*s\n", (int)(nl - r + (*nl != '\n')), r);
+	}
+}
+
 /* What `snapshot show` prints of sn (pinned with note pin, or NULL). */
 static void
 print_snap_text(const struct snap *sn, const char *pin)
@@ -66,9 +82,11 @@ print_snap_text(const struct snap *sn, const char *pin)
 	size_t i;
 
 	fmt_time_utc(sn->time, when);
-	printf("id: %s\ntime: %s\n", sn->id, when);
+	printf("id: %s\ntime: %s\nkind: %s\n", sn->id, when,
+	    snap_kind_name(sn->kind));
 	if (pin)
 		printf("pinned: %s\n", pin);
+	print_recipe(sn->recipe);
 	for (i = 0; i < sn->nsuites; i++)
 		printf("suite: %s date: %s files: %zu\n",
 		    sn->suites[i].name, sn->suites[i].date_str ?
@@ -149,18 +167,18 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			if (pin_note(t, argv[1], ids[i], &pin, &err))
 				goto fail;
+			if (snap_load(t, argv[1], ids[i], &sn, &err))
+				goto fail;
 			if (!cli->json) {
-				/* The ID first: scripts cut the mark off. */
-				if (pin)
-					printf("%s pinned: %s\n", ids[i], pin);
-				else
-					printf("%s\n", ids[i]);
+				/* The ID first: scripts cut the marks off. */
+				printf("%s%s%s%s%s\n", ids[i], sn.kind ? " " : "",
+				    sn.kind ? snap_kind_name(sn.kind) : "",
+				    pin ? " pinned: " : "", pin ? pin : "");
+				snap_release(&sn);
 				free(pin);
 				pin = NULL;
 				continue;
 			}
-			if (snap_load(t, argv[1], ids[i], &sn, &err))
-				goto fail;
 			if (i)
 				putchar(',');
 			print_snap_json(&sn, pin, false);

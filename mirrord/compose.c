@@ -104,9 +104,8 @@ compose_is_index(const char *path)
 	    (n >= 8 && strncmp(path + n - 8, "/Sources", 8) == 0);
 }
 
-/* Decoding rank of a variant: .xz, .gz, plain; 0 cannot be read. */
-static int
-compose_rank(const char *path)
+int
+compose_variant_rank(const char *path)
 {
 	switch (comp_from_name(path)) {
 	case COMP_XZ:
@@ -132,13 +131,13 @@ compose_best_variant(const struct snap_suite *su, size_t i)
 		const struct snap_file *v = &su->files[j];
 
 		if (comp_strip(v->path) != n || strncmp(v->path, f->path, n) ||
-		    compose_rank(v->path) == 0)
+		    compose_variant_rank(v->path) == 0)
 			continue;
 		/* Each index once: at its first variant in the list. */
 		if (j < i)
 			return NULL;
-		if (best == NULL || compose_rank(v->path) >
-		    compose_rank(best->path))
+		if (best == NULL || compose_variant_rank(v->path) >
+		    compose_variant_rank(best->path))
 			best = v;
 	}
 	return best;
@@ -161,6 +160,47 @@ compose_load_files(struct store *s, const struct snap_suite *su, int layer,
 			return rc;
 	}
 	return 0;
+}
+
+static bool
+same_field(const struct pkgset *ps, uint32_t a, uint32_t b, enum pkg_field f)
+{
+	size_t al, bl;
+	const char *x = pkgset_field(ps, a, f, &al);
+	const char *y = pkgset_field(ps, b, f, &bl);
+
+	return al == bl && (al == 0 || memcmp(x, y, al) == 0);
+}
+
+void
+compose_spread(const struct pkgset *ps, uint8_t *sel)
+{
+	size_t i, n = pkgset_count(ps);
+	uint32_t id, o;
+
+	for (i = 0; i < n; i++) {
+		const struct pkg *p;
+
+		if (!sel[i] || sel[i] == 2)
+			continue;
+		id = (uint32_t)i;
+		p = pkgset_pkg(ps, id);
+		for (o = pkgset_first(ps, p->name); o != PKG_NONE;
+		    o = pkgset_pkg(ps, o)->next) {
+			const struct pkg *q = pkgset_pkg(ps, o);
+
+			if (o == id || sel[o] ||
+			    pkgset_index(ps, q->index)->layer !=
+			    pkgset_index(ps, p->index)->layer ||
+			    pkgset_index(ps, q->index)->kind !=
+			    pkgset_index(ps, p->index)->kind ||
+			    !same_field(ps, o, id, PF_VERSION) ||
+			    !same_field(ps, o, id, PF_ARCH))
+				continue;
+			/* 2: marked here, not a root of the spread. */
+			sel[o] = 2;
+		}
+	}
 }
 
 /* One index of the result being written. */

@@ -90,11 +90,25 @@ int compose_load_files(struct store *s, const struct snap_suite *su,
  */
 bool compose_is_index(const char *path);
 /*
+ * Which variant of an index to read first: .xz 3, .gz 2, plain 1 (the
+ * smallest to read from disk first); 0 for one that cannot be read.
+ */
+int compose_variant_rank(const char *path);
+/*
  * If su->files[i] is the first-listed variant of an index, the variant
  * to read of it; else NULL.
  */
 const struct snap_file *compose_best_variant(const struct snap_suite *su,
     size_t i);
+
+/*
+ * The same package (name, version, architecture, kind and layer) is
+ * often in several indices: an Architecture: all one in each
+ * binary-ARCH Packages, a version in two suites. A resolver picks one
+ * of them; this marks the others too (sel[id] 2), so every index that
+ * lists a selected package keeps it.
+ */
+void compose_spread(const struct pkgset *ps, uint8_t *sel);
 
 /*
  * Writes the suite of a composed snapshot that base (the suite the

@@ -348,6 +348,7 @@ patch_write(struct store *s, struct gpg_signer *g, struct patch_work *w,
 
 	for (i = 0; i < w->r.n; i++)
 		sel[i] = w->r.why[i].kind != CLOSURE_NO;
+	compose_spread(w->ps, sel);
 	sn->kind = SNAP_PATCH;
 	sn->suites = xcalloc(base->nsuites ? base->nsuites : 1,
 	    sizeof(*sn->suites));

@@ -80,21 +80,6 @@ parse_index(struct sync_ctx *x, const char *suite, const char *path,
 	return rc;
 }
 
-static int
-parse_variant_rank(const char *path)
-{
-	switch (comp_from_name(path)) {
-	case COMP_XZ:
-		return 3;
-	case COMP_GZ:
-		return 2;
-	case COMP_NONE:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 static bool
 parse_is_index(enum sel_kind k)
 {
@@ -129,10 +114,10 @@ parse_best_variant(const struct suite_work *w, size_t i, size_t base,
 		if (comp_strip(v->path) != base ||
 		    strncmp(v->path, rf->path, base) != 0 ||
 		    !suite_file(&w->out, v->path) ||
-		    parse_variant_rank(v->path) == 0)
+		    compose_variant_rank(v->path) == 0)
 			continue;
-		if (best == NULL || parse_variant_rank(v->path) >
-		    parse_variant_rank(best->path))
+		if (best == NULL || compose_variant_rank(v->path) >
+		    compose_variant_rank(best->path))
 			best = v;
 	}
 	return best;

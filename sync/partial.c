@@ -102,6 +102,7 @@ partial_resolve(struct sync_ctx *x, const struct pkgset *ps, uint8_t **sel,
 		*sel = xcalloc(r.n ? r.n : 1, 1);
 		for (i = 0; i < r.n; i++)
 			n += (*sel)[i] = r.why[i].kind != CLOSURE_NO;
+		compose_spread(ps, *sel);
 		if (!x->opts->quiet)
 			log_info("mirror '%s': Include: %zu of %zu packages",
 			    m->name, n, r.n);
