@@ -86,7 +86,11 @@ test_expect_success 'the mirror becomes partial: only the closure, the rest let 
 	grep -q "deep-l5" "$T/pc/stable/binary-amd64_Packages" &&
 	! grep -q "^Package: sec-a$" "$T/pc/stable-security/binary-amd64_Packages" &&
 	for r in "$S1" "$P" "$S3"; do pool_check "$r" || return 1; done &&
-	fsck_clean
+	fsck_clean &&
+	n=$(snapshot_count demo) &&
+	run mirrord sync &&
+	assert_rc 0 &&
+	assert_eq "$n" "$(snapshot_count demo)" "snapshots after a sync with nothing new"
 '
 
 test_expect_success 'whole again: every package back, served' '
