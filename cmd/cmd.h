@@ -104,6 +104,7 @@ int run_daemon(struct cli *, const struct args *);		/* daemon.c */
 int run_gc(struct cli *, const struct args *);			/* gc.c */
 int run_fsck(struct cli *, const struct args *);		/* fsck.c */
 int run_index_parse(struct cli *, const struct args *);
+int run_resolve(struct cli *, const struct args *);		/* resolve.c */
 
 /* --- main.c ------------------------------------------------------------ */
 

@@ -227,6 +227,16 @@ static const struct command commands[] = {
 	    { { "--dry-run", 0, NULL, "say what would go; change nothing" } } },
 	{ "fsck", run_fsck, "", "re-hash every blob, check every reference",
 	    0, { { 0 } } },
+	{ "resolve", run_resolve, "[--packages FILE]... [--sources FILE]... "
+	    "[--arch ARCH]... [--recommends] [--exclude SEL]... [--why] "
+	    "SELECTOR...", "the dependency closure of SELECTORs, as apt would "
+	    "install it", CMD_NOCONF | CMD_JSON, { { "--packages", 0, "FILE",
+	    "a Packages file (plain, .gz, .xz; repeatable)" }, { "--sources",
+	    0, "FILE", "a Sources file: select the sources too" }, { "--arch",
+	    0, "ARCH", "architectures (repeatable; default: the files')" },
+	    { "--recommends", 0, NULL, "follow Recommends too" }, {
+	    "--exclude", 0, "SEL", "never select what SEL matches" }, {
+	    "--why", 0, NULL, "say why each package is there" } } },
 	{ "index-parse", run_index_parse, "FILE",
 	    "parse a Packages file (for benchmarks)", CMD_NOCONF, { { 0 } } },
 	{ "version", run_version, "", "print the version", CMD_NOCONF,
