@@ -246,6 +246,16 @@ cl_atom(const struct cstate *st, const struct dep_atom *a, const char *ctx,
 	return cl_provider(st, name, a, ctx, cl, false);
 }
 
+/* Takes x back (apt's MarkKeep of a conflicting package), roots aside. */
+static void
+cl_untake(struct cstate *st, uint32_t x)
+{
+	if (st->r->why[x].kind == CLOSURE_ROOT)
+		return;
+	st->r->why[x].kind = CLOSURE_NO;
+	st->visit[x] = 0;
+}
+
 /* Appends "name[:q] (op v)" of atom a to b. */
 static void
 cl_atom_str(struct buf *b, const struct dep_atom *a)
@@ -376,6 +386,59 @@ cl_push_field(struct cstate *st, uint32_t q, enum pkg_field f,
 	return 0;
 }
 
+/*
+ * What apt's MarkInstall does with the Conflicts and Breaks of a package
+ * it marks: a package taken before that they match (but a root) is taken
+ * back. Dependencies it satisfied stay satisfied in apt's eyes (apt does
+ * not look back): so here.
+ */
+static int
+cl_conflicts(struct cstate *st, uint32_t y, const char *ctx, size_t cl,
+    struct merr *err)
+{
+	static const enum pkg_field fields[] = { PF_CONFLICTS, PF_BREAKS };
+	static const char *const names[] = { "Conflicts", "Breaks" };
+	size_t i, j, len;
+	uint32_t name, x, k;
+	int rc;
+
+	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+		const char *v = pkgset_field(st->ps, y, fields[i], &len);
+
+		if (v == NULL)
+			continue;
+		if ((rc = deps_parse(&st->d, DEPS_DEPENDS, names[i], v, len,
+		    err))) {
+			v = pkgset_field(st->ps, y, PF_PACKAGE, &len);
+			return merr_prefix(err, "package '%.*s': ", (int)len, v);
+		}
+		for (j = 0; j < st->d.n; j++) {
+			const struct dep_atom *a = &st->d.v[j];
+
+			name = pkgset_lookup(st->ps, a->name, a->name_len);
+			if (name == PKG_NONE)
+				continue;
+			for (x = pkgset_first(st->ps, name); x != PKG_NONE;
+			    x = pkgset_pkg(st->ps, x)->next)
+				if (x != y && st->visit[x] == st->pass &&
+				    cl_elig(st, x, a, ctx, cl) &&
+				    cl_sat(st, x, a))
+					cl_untake(st, x);
+			for (k = pkgset_first_provider(st->ps, name);
+			    k != PKG_NONE; k = pkgset_provide(st->ps, k)->next) {
+				const struct pkg_provide *pv =
+				    pkgset_provide(st->ps, k);
+
+				if (pv->pkg != y && st->visit[pv->pkg] ==
+				    st->pass && cl_elig(st, pv->pkg, a, ctx, cl)
+				    && cl_prov_sat(st, pv, a))
+					cl_untake(st, pv->pkg);
+			}
+		}
+	}
+	return 0;
+}
+
 /* Takes q (why) in this pass and pushes its frame. */
 static int
 cl_take(struct cstate *st, uint32_t q, enum closure_reason kind,
@@ -409,6 +472,8 @@ cl_take(struct cstate *st, uint32_t q, enum closure_reason kind,
 	ctx = src ? st->native : cl_ctx(st, q, &cl);
 	if (src)
 		cl = strlen(st->native);
+	if (!src && !st->patch && (rc = cl_conflicts(st, q, ctx, cl, err)))
+		return rc;
 	for (i = 0; i < nf; i++)
 		if ((rc = cl_push_field(st, q, fields[i], src ? bnames[i] :
 		    names[i], ctx, cl, err)))

@@ -170,6 +170,7 @@ pkgset_which(const char *n, size_t l, enum index_kind kind)
 		F("Pre-Depends", PF_PRE_DEPENDS, 1),
 		F("Recommends", PF_RECOMMENDS, 1),
 		F("Provides", PF_PROVIDES, 1),
+		F("Conflicts", PF_CONFLICTS, 1), F("Breaks", PF_BREAKS, 1),
 		F("Build-Depends", PF_DEPENDS, 2),
 		F("Build-Depends-Indep", PF_PRE_DEPENDS, 2),
 		F("Build-Depends-Arch", PF_RECOMMENDS, 2),

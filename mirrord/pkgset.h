@@ -5,7 +5,7 @@
  * The caller hands over each index as its decompressed text; a package
  * (a paragraph) is then a small fixed record of offsets into that text:
  * nothing of a paragraph is copied, so memory is the texts plus about
- * 130 bytes a package, plus one hash table of names. Loading is one
+ * 150 bytes a package, plus one hash table of names. Loading is one
  * linear scan (memchr over lines).
  *
  * Packages are numbered 0..pkgset_count()-1 in the order they were
@@ -38,6 +38,8 @@ enum pkg_field {
 	PF_PRE_DEPENDS,		/* Sources: Build-Depends-Indep */
 	PF_RECOMMENDS,		/* Sources: Build-Depends-Arch */
 	PF_PROVIDES,
+	PF_CONFLICTS,
+	PF_BREAKS,
 	PF_COUNT
 };
 
