@@ -14,6 +14,8 @@
 
 #include "mirrord/closure.h"
 
+enum { CL_EXCLUDED = 1, CL_SRC_DONE = 2 };
+
 /* A package being expanded: atoms [a0, a1) of the stack, next at pos. */
 struct frame {
 	uint32_t pkg;
@@ -25,7 +27,7 @@ struct cstate {
 	const struct closure_opts *o;
 	struct closure_result *r;
 	uint16_t *visit;	/* pass a package was taken in */
-	uint8_t *excluded;
+	uint8_t *excluded;	/* CL_EXCLUDED, CL_SRC_DONE */
 	uint16_t pass;
 	const char *native;	/* this pass's native architecture */
 	unsigned layers;	/* bit mask of the layers eligible now */
@@ -97,7 +99,7 @@ cl_elig(const struct cstate *st, uint32_t q, const struct dep_atom *a,
 	const char *arch;
 	bool all, same;
 
-	if (ix->kind != INDEX_PACKAGES || st->excluded[q] ||
+	if (ix->kind != INDEX_PACKAGES || (st->excluded[q] & CL_EXCLUDED) ||
 	    !(st->layers & (1u << ix->layer)))
 		return 0;
 	arch = pkgset_field(st->ps, q, PF_ARCH, &al);
@@ -305,6 +307,35 @@ cl_where_list(const struct cstate *st, struct buf *b, bool comp)
 }
 
 /*
+ * "root -> ... -> q -> " by why links (the stack holds siblings too when
+ * patching). A package taken back and taken again could make a loop: the
+ * walk stops after as many steps as there are packages.
+ */
+static void
+cl_chain(const struct cstate *st, uint32_t q, struct buf *b)
+{
+	uint32_t *path = NULL;
+	size_t n = 0, i, len;
+	const char *s;
+
+	for (;;) {
+		const struct closure_why *w = &st->r->why[q];
+
+		path = xreallocarray(path, n + 1, sizeof(*path));
+		path[n++] = q;
+		if (w->kind != CLOSURE_NEEDED || n > st->r->n)
+			break;
+		q = w->from;
+	}
+	for (i = n; i-- > 0;) {
+		s = pkgset_field(st->ps, path[i], PF_PACKAGE, &len);
+		buf_add(b, s, len);
+		buf_adds(b, " -> ");
+	}
+	free(path);
+}
+
+/*
  * A dependency group [g0, g1) of the top frame that nothing satisfies:
  * "root -> ... -> pkg -> a | b (>= 1): not in SUITES COMPONENTS ARCH".
  * An error, or a warning with opts.unsatisfied_warn (then 0).
@@ -314,14 +345,9 @@ cl_unsat(struct cstate *st, size_t g0, size_t g1, const char *ctx,
     size_t cl, struct merr *err)
 {
 	struct buf b = BUF_INIT;
-	size_t i, len;
-	const char *n;
+	size_t i;
 
-	for (i = 0; i < st->nfr; i++) {
-		n = pkgset_field(st->ps, st->fr[i].pkg, PF_PACKAGE, &len);
-		buf_add(&b, n, len);
-		buf_adds(&b, " -> ");
-	}
+	cl_chain(st, st->fr[st->nfr - 1].pkg, &b);
 	for (i = g0; i < g1; i++) {
 		if (i > g0)
 			buf_adds(&b, " | ");
@@ -627,7 +653,8 @@ cl_exclude(struct cstate *st, const char *const *ex, size_t nex)
 
 	for (q = 0; q < n; q++)
 		for (i = 0; i < nex && !st->excluded[q]; i++)
-			st->excluded[q] = cl_sel_match(st, q, ex[i]);
+			if (cl_sel_match(st, q, ex[i]))
+				st->excluded[q] = CL_EXCLUDED;
 }
 
 /* Takes root q (from selector i) and its closure, unless taken. */
@@ -740,8 +767,10 @@ cl_sources(struct cstate *st)
 		const char *sn, *nm;
 
 		if (!cl_selected(st, b) || pkgset_index(st->ps,
-		    p->index)->kind != INDEX_PACKAGES)
+		    p->index)->kind != INDEX_PACKAGES ||
+		    (st->excluded[b] & CL_SRC_DONE))
 			continue;
+		st->excluded[b] |= CL_SRC_DONE;
 		s = cl_source_of(st, b);
 		if (s != PKG_NONE) {
 			if (!cl_selected(st, s)) {
