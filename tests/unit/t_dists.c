@@ -388,6 +388,51 @@ check_by_hash(const struct snap_suite *out)
 	free(url);
 }
 
+/*
+ * Committed as a patch snapshot, the suite reads back whole and its new
+ * blobs are in the blobs table: what serve/ answers by-hash names from
+ * once a snapshot no longer lists them (route.c: suite_old_by_hash).
+ */
+static void
+commit_composed(struct fix *x, const struct snap_suite *su)
+{
+	struct merr err = { 0, "" };
+	struct snap_delta *d = snap_delta_new();
+	struct store_blob_rec rec;
+	struct store_txn *t;
+	struct snap sn, got;
+	int rc;
+
+	memset(&sn, 0, sizeof(sn));
+	sn.kind = SNAP_PATCH;
+	sn.recipe = xstrdup("openssl: named\n");
+	sn.suites = xcalloc(1, sizeof(*sn.suites));
+	sn.nsuites = 1;
+	snap_suite_copy(&sn.suites[0], su);
+	rc = store_sync(x->s, &err);
+	rc = rc ? rc : store_lock(x->s, "t_dists", false, &err);
+	rc = rc ? rc : snap_commit(x->s, "m", &sn, d, NULL, &err);
+	is_int(rc, 0, "commit: a composed suite as a patch (%s)",
+	    rc ? err.msg : "");
+	memset(&got, 0, sizeof(got));
+	if (rc == 0 && store_txn_begin(x->s, false, &t, &err) == 0) {
+		rc = snap_load(t, "m", sn.id, &got, &err);
+		ok(rc == 0 && got.kind == SNAP_PATCH && got.nsuites == 1 &&
+		    got.suites[0].nfiles == su->nfiles &&
+		    got.suites[0].nindices == su->nindices,
+		    "commit: read back by its ID, every file and index");
+		rc = store_blob_get(t, snap_suite_file(su,
+		    "main/binary-amd64/Packages.gz")->hash, &rec, &err);
+		ok(rc == 0 && rec.size == snap_suite_file(su,
+		    "main/binary-amd64/Packages.gz")->size,
+		    "commit: the new .gz is a recorded blob");
+		store_txn_abort(t);
+	}
+	snap_release(&got);
+	snap_release(&sn);
+	snap_delta_free(d);
+}
+
 static void
 test_compose(struct fix *x)
 {
@@ -431,6 +476,7 @@ test_compose(struct fix *x)
 	    memcmp(snap_suite_file(&again, "Release")->hash, rf->hash,
 	    HASH_LEN) == 0, "composed twice: the same .gz and Release");
 	snap_suite_release(&again);
+	commit_composed(x, &out);
 out:
 	free(rel);
 	free(up);
