@@ -32,11 +32,9 @@ Exit status: 0 passed, 1 a check failed, 2 a setup error.
 """
 
 import argparse
-import hashlib
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,19 +57,8 @@ POINTS = ["write", "fsync", "rename", "syncfs", "commit"]
 class Env(crash.Env):
     """crash.py's Env with the compose fixture as the upstream."""
 
-    def bump(self):
-        self.gen += 1
-        r = subprocess.run([crash.PY, MKCOMPOSE, self.archive, "--gnupghome",
-                            self.gnupg, "--generation", str(self.gen),
-                            "--no-closures"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=300)
-        if r.returncode != 0:
-            raise RuntimeError("mkcompose.py: " + r.stdout.decode())
-        if not os.path.exists(self.key):
-            shutil.copy(os.path.join(self.archive, "archive-key.gpg"),
-                        self.key)
-        return self.gen
+    FIXTURE = MKCOMPOSE
+    FIXTURE_ARGS = ["--no-closures"]
 
 
 class Store(crash.Store):
@@ -226,16 +213,9 @@ def case(env, a, rng, kind, pristine, old, want, how):
             res = crash.kill_at(env, st, args, how[1])
             res = "killed" if res == "killed" else "finished (%.2f s)" % res
         else:
-            rc, out, err = st.run(*args, fault=how[1])
-            if "fault: killing" not in err:
-                if rc != 0:
-                    raise Fail("'%s' exited %d: %s" % (" ".join(args), rc,
-                                                       err[-500:]))
-                return "not reached"
-            if rc != -signal.SIGKILL:
-                raise Fail("'%s' was not killed (exit %d)" % (
-                    " ".join(args), rc))
-            res = "killed"
+            res = crash.run_kill_point(st, args, how[1])
+            if res == "not reached":
+                return res
         moved = (env.s1,) if kind == "patch" else None
         new = check_after(st, old, want, moved)
         # the next uninterrupted run
@@ -317,8 +297,8 @@ def main():
     log("compose: seed %s, %d timed kills per operation, kill points %s" % (
         a.seed, a.iters, "yes" if a.faults_bin else "no (no faults binary)"))
     env = Env(a)
-    rc = 0
-    try:
+
+    def body():
         p, old, refs = setup(env, a)
         plan = []
         for i in range(a.iters):
@@ -355,17 +335,8 @@ def main():
                                           "%.0f ms" % (how[1] * 1000), res))
         log("compose: %d cases passed in %.0f s (seed %s)" % (
             n, time.time() - start, a.seed))
-    except Fail as e:
-        print("FAIL: %s" % e, flush=True)
-        rc = 1
-    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-        print("ERROR: %s (seed %s)" % (e, a.seed), flush=True)
-        rc = 2
-    finally:
-        env.cleanup()
-    return rc
+    return crash.guarded(env, a, body)
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sys.exit(main())
+    crash.run_main(main)

@@ -110,6 +110,9 @@ def free_port():
 class Env:
     """The temp dir, the upstream, the binaries, the child processes."""
 
+    FIXTURE = MKARCHIVE         # the upstream's generator, and its options
+    FIXTURE_ARGS = []
+
     def __init__(self, a):
         self.a = a
         self.t = tempfile.mkdtemp(prefix="mirrord-crash.",
@@ -187,12 +190,14 @@ class Env:
     def bump(self):
         """Upstream moves to the next generation; returns it."""
         self.gen += 1
-        r = subprocess.run([PY, MKARCHIVE, self.archive, "--gnupghome",
-                            self.gnupg, "--generation", str(self.gen)],
+        r = subprocess.run([PY, self.FIXTURE, self.archive, "--gnupghome",
+                            self.gnupg, "--generation", str(self.gen)] +
+                           self.FIXTURE_ARGS,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=180)
         if r.returncode != 0:
-            raise RuntimeError("mkarchive.py: " + r.stdout.decode())
+            raise RuntimeError("%s: %s" % (os.path.basename(self.FIXTURE),
+                                           r.stdout.decode()))
         if not os.path.exists(self.key):
             shutil.copy(os.path.join(self.archive, "archive-key.gpg"),
                         self.key)
@@ -867,6 +872,20 @@ def kill_points(env, a, rng, deadline):
     return done
 
 
+def run_kill_point(st, args, spec):
+    """mirrord ARGS with MIRRORD_FAULT=SPEC (POINT:N:KILL): "killed", or
+    "not reached" if it finished (with status 0) before the Nth call."""
+    rc, out, err = st.run(*args, fault=spec)
+    if "fault: killing" not in err:
+        if rc != 0:
+            raise Fail("'%s' exited %d: %s" % (" ".join(args), rc,
+                                               err[-500:]))
+        return "not reached"
+    if rc != -signal.SIGKILL:
+        raise Fail("'%s' was not killed (exit %d)" % (" ".join(args), rc))
+    return "killed"
+
+
 def kill_point(env, a, rng, n, op, spec):
     if op == "key":
         name = "case%d" % n
@@ -905,14 +924,8 @@ def kill_point(env, a, rng, n, op, spec):
                 args = ["promote", "demo", want, "fault"]
             else:
                 args = ["gc"]
-        rc, out, err = st.run(*args, fault=spec)
-        if "fault: killing" not in err:
-            if rc != 0:
-                raise Fail("'%s' exited %d: %s" % (" ".join(args), rc,
-                                                   err[-500:]))
+        if run_kill_point(st, args, spec) == "not reached":
             return "not reached"
-        if rc != -signal.SIGKILL:
-            raise Fail("'%s' was not killed (exit %d)" % (" ".join(args), rc))
         st.fsck("after the kill")
         st.observe(op, "fault", want)
         st.check_snapshots(rng, npool=1000, nidx=1000)
@@ -1101,8 +1114,8 @@ def main():
         a.seed, a.iters, a.faults if a.faults_bin else "none (no binary)",
         a.fulldisk, ", sample" if a.sample else ""))
     env = Env(a)
-    rc = 0
-    try:
+
+    def body():
         main_st, durs = setup(env)
         log("setup (%.0f s): %s" % (time.time() - start, ", ".join("%s %.0f ms" % (k, v * 1000)
                                     for k, v in sorted(durs.items()))))
@@ -1142,17 +1155,30 @@ def main():
                 % left)
         main_st.stop_serve()
         log("passed in %.0f s (seed %s)" % (time.time() - start, a.seed))
+    return guarded(env, a, body)
+
+
+def guarded(env, a, body):
+    """Runs body(); returns the exit status: 0, 1 on a failed check, 2 on
+    a setup error. env is cleaned up in every case."""
+    try:
+        body()
+        return 0
     except Fail as e:
         print("FAIL: %s" % e, flush=True)
-        rc = 1
+        return 1
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         print("ERROR: %s (seed %s)" % (e, a.seed), flush=True)
-        rc = 2
+        return 2
     finally:
         env.cleanup()
-    return rc
+
+
+def run_main(main_fn):
+    """The scripts' entry point: SIGTERM exits 143 (cleanups run)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(main_fn())
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sys.exit(main())
+    run_main(main)
