@@ -116,6 +116,29 @@ test_expect_success 'mirrord resolve: apt'"'"'s closure, from Packages files and
 	  same_set "$T/want.both" "$T/res" "mirrord resolve web (amd64, or both architectures)"; }
 '
 
+BOOKWORM_LISTS=$(ls /var/lib/apt/lists/*debian_dists_bookworm_main_binary-amd64_Packages.lz4 \
+    2>/dev/null | head -n 1)
+test_lazy_prereq BOOKWORM 'test -n "$BOOKWORM_LISTS" && command -v lz4 &&
+    command -v apt-ftparchive' \
+    "no apt lists of bookworm main amd64 (lz4), or no lz4 or apt-ftparchive"
+
+test_expect_success BOOKWORM,APT 'the real bookworm index: mirrord resolve gives apt'"'"'s set' '
+	apt_box "$T/bw" &&
+	mkdir -p "$T/bw/repo" &&
+	lz4 -dc "$BOOKWORM_LISTS" >"$T/bw/repo/Packages" &&
+	(cd "$T/bw/repo" && apt-ftparchive release . >Release) &&
+	echo "deb [trusted=yes] file:$T/bw/repo ./" >"$T/bw/etc/apt/sources.list" &&
+	apt_update_ok "$T/bw" &&
+	run apt_get "$T/bw" -s install --no-install-recommends nginx openssh-server postgresql-15 &&
+	assert_rc 0 &&
+	sed -n "s/^Inst \([^ ]*\) (\([^ ]*\) [^[]*\[\([^]]*\)\]).*/\1 \2 \3/p" "$T/out" >"$T/bw.want" &&
+	[ "$(wc -l <"$T/bw.want")" -gt 50 ] &&
+	run mirrord resolve --packages "$T/bw/repo/Packages" --arch amd64 \
+	    nginx openssh-server postgresql-15 &&
+	assert_rc 0 &&
+	same_set "$T/bw.want" "$T/out" "closure of nginx openssh-server postgresql-15 (bookworm)"
+'
+
 test_expect_success 'Exclude: drops what it matches' '
 	add_composed ex "deep-*" "*-dbg" &&
 	sync_ok ex &&
