@@ -229,7 +229,7 @@ static const struct command commands[] = {
 	    0, { { 0 } } },
 	{ "resolve", run_resolve, "[--packages FILE]... [--sources FILE]... "
 	    "[--arch ARCH]... [--recommends] [--exclude SEL]... [--why] "
-	    "SELECTOR...", "the dependency closure of SELECTORs, as apt would "
+	    "[MIRROR REF] SELECTOR...", "the dependency closure of SELECTORs, as apt would "
 	    "install it", CMD_NOCONF | CMD_JSON, { { "--packages", 0, "FILE",
 	    "a Packages file (plain, .gz, .xz; repeatable)" }, { "--sources",
 	    0, "FILE", "a Sources file: select the sources too" }, { "--arch",

@@ -13,18 +13,22 @@
  * The form against a stored snapshot, `mirrord resolve MIRROR REF
  * SELECTOR...`, is told apart by the absence of --packages: the first
  * two words are then MIRROR and REF (the row is CMD_NOCONF: that form
- * loads the configuration itself, load_conf()).
+ * loads the configuration itself, load_conf()), the indices are the
+ * snapshot's (compose_load) and the architectures the mirror's.
  */
 #include "mirrord/common.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "mirrord/channel.h"
 #include "mirrord/closure.h"
+#include "mirrord/compose.h"
 #include "mirrord/decomp.h"
 #include "mirrord/fmt.h"
 #include "mirrord/log.h"
 #include "mirrord/pkgset.h"
+#include "mirrord/store.h"
 #include "cmd/cmd.h"
 
 /* The options, as indexed in the command's row (main.c). */
@@ -309,25 +313,73 @@ resolve_print(struct cli *cli, const struct pkgset *ps,
 	free(ids);
 }
 
+/*
+ * The stored form: REF's snapshot of MIRROR (argv[0], argv[1]) into ps;
+ * *m the mirror's configuration.
+ */
+static int
+resolve_stored(struct cli *cli, const struct args *a, struct pkgset *ps,
+    const struct conf_mirror **m, struct merr *err)
+{
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	struct channel ch;
+	struct snap sn;
+	int rc;
+
+	if (load_conf(cli) || check_mirror(cli, a->argv[0]))
+		return merr_set(err, MERR_CONF, "no such mirror");
+	*m = conf_mirror(cli->conf, a->argv[0]);
+	if (open_store(cli, false, &s))
+		return merr_set(err, MERR_STORE, "cannot open the store");
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc == 0)
+		rc = channel_resolve(t, a->argv[0], a->argv[1], &sn, &ch, err);
+	if (t)
+		store_txn_abort(t);
+	if (rc == 0) {
+		size_t i;
+
+		channel_free(&ch);
+		/* A partial mirror resolves against what upstream had. */
+		if (sn.kind != SNAP_PARTIAL)
+			rc = compose_load(s, &sn, 0, ps, err);
+		else
+			compose_upstream_view(&sn);
+		for (i = 0; sn.kind == SNAP_PARTIAL && i < sn.nsuites &&
+		    rc == 0; i++)
+			rc = compose_load_files(s, &sn.suites[i], 0, ps, err);
+		snap_release(&sn);
+	}
+	store_close(s);
+	return rc;
+}
+
 int
 run_resolve(struct cli *cli, const struct args *a)
 {
+	const struct conf_mirror *m = NULL;
 	struct closure_opts o;
 	struct closure_result r;
 	struct merr err = { 0 };
 	struct pkgset *ps;
-	char **archs = NULL;
-	size_t narchs = 0, i;
+	char **archs = NULL, **sel = a->argv;
+	size_t narchs = 0, nsel = (size_t)a->argc, i;
 	int rc = 0;
 
-	if (a->nval[RO_PACKAGES] == 0) {
-		/* Where `resolve MIRROR REF SELECTOR...` will go. */
-		log_error("resolve: --packages FILE is needed (see mirrord "
-		    "resolve --help)");
+	if (a->nval[RO_PACKAGES] == 0 && a->argc < 3) {
+		log_error("resolve: want --packages FILE..., or MIRROR REF, "
+		    "then SELECTOR...");
+		usage(stderr);
 		return 2;
 	}
 	memset(&r, 0, sizeof(r));
 	ps = pkgset_new();
+	if (a->nval[RO_PACKAGES] == 0) {
+		rc = resolve_stored(cli, a, ps, &m, &err);
+		sel += 2;
+		nsel -= 2;
+	}
 	for (i = 0; i < a->nval[RO_PACKAGES] && rc == 0; i++)
 		rc = resolve_load(ps, a->val[RO_PACKAGES][i], INDEX_PACKAGES,
 		    &err);
@@ -335,14 +387,20 @@ run_resolve(struct cli *cli, const struct args *a)
 		rc = resolve_load(ps, a->val[RO_SOURCES][i], INDEX_SOURCES,
 		    &err);
 	if (rc == 0) {
-		archs = resolve_archs(ps, a, &narchs);
+		if (m && a->nval[RO_ARCH] == 0) {
+			archs = xcalloc(m->narches + 1, sizeof(*archs));
+			for (narchs = 0; narchs < m->narches; narchs++)
+				archs[narchs] = xstrdup(m->arches[narchs]);
+		} else
+			archs = resolve_archs(ps, a, &narchs);
 		memset(&o, 0, sizeof(o));
 		o.archs = (const char *const *)archs;
 		o.narchs = narchs;
-		o.recommends = a->nval[RO_RECOMMENDS] > 0;
+		o.recommends = a->nval[RO_RECOMMENDS] > 0 ||
+		    (m && m->include_recommends);
 		o.sources = a->nval[RO_SOURCES] > 0;
-		rc = closure_include(ps, &o, (const char *const *)a->argv,
-		    (size_t)a->argc, (const char *const *)a->val[RO_EXCLUDE],
+		rc = closure_include(ps, &o, (const char *const *)sel, nsel,
+		    (const char *const *)a->val[RO_EXCLUDE],
 		    a->nval[RO_EXCLUDE], &r, &err);
 	}
 	for (i = 0; i < r.nwarnings; i++)

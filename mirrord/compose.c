@@ -311,3 +311,26 @@ done:
 	free(rel);
 	return rc;
 }
+
+void
+compose_upstream_view(struct snap *sn)
+{
+	size_t plen = strlen(COMPOSE_UPSTREAM_DIR), i, j;
+
+	for (i = 0; i < sn->nsuites; i++) {
+		struct snap_suite *su = &sn->suites[i], up;
+
+		memset(&up, 0, sizeof(up));
+		up.name = xstrdup(su->name);
+		up.date = su->date;
+		up.date_str = su->date_str ? xstrdup(su->date_str) : NULL;
+		for (j = 0; j < su->nfiles; j++)
+			if (strncmp(su->files[j].path, COMPOSE_UPSTREAM_DIR,
+			    plen) == 0)
+				snap_suite_add_file(&up, su->files[j].path +
+				    plen, su->files[j].hash,
+				    su->files[j].size);
+		snap_suite_release(su);
+		*su = up;
+	}
+}

@@ -71,6 +71,13 @@ const struct snap_index *compose_find_index(const struct snap_suite *su,
     const char *path);
 
 /*
+ * Turns each suite of a partial mirror's snapshot into upstream's files
+ * as the snapshot keeps them under COMPOSE_UPSTREAM_DIR (no indices
+ * listed: compose_load_files reads them).
+ */
+void compose_upstream_view(struct snap *sn);
+
+/*
  * Loads into ps, with layer, every Packages/Sources index sn's manifest
  * names (the variant that was parsed), decompressed whole. Errors name
  * the suite and index: the store's, decomp_read's, pkgset_add_index's.

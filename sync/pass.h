@@ -75,7 +75,7 @@ struct sync_ctx {
 	/*
 	 * prev: the mirror's latest (never a patch), what suites are
 	 * compared with and copied from; for a partial mirror, in the form
-	 * of upstream's files (partial_upstream_view). newest: the newest
+	 * of upstream's files (compose_upstream_view). newest: the newest
 	 * snapshot of any kind when the delta must be stated against it
 	 * rather than prev (a patch came after prev; a partial mirror's
 	 * every pass), else not loaded.
@@ -192,12 +192,6 @@ int parse_mark_missing(void *ctx, const char *suite,
 
 /* partial.c: a partial mirror's step 3 (Include:). */
 
-/*
- * Turns each suite of a partial mirror's snapshot into upstream's files
- * as the snapshot keeps them (COMPOSE_UPSTREAM_DIR), so that step 1
- * compares and copies upstream's, not mirrord's, Release files.
- */
-void partial_upstream_view(struct snap *sn);
 /* The recipe a partial mirror's snapshot records: its selectors. */
 char *partial_recipe(const struct conf_mirror *m);
 /*

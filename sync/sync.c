@@ -597,7 +597,7 @@ sync_prev(struct sync_ctx *x, struct merr *err)
 		return 0;
 	}
 	if (x->partial)
-		partial_upstream_view(&x->prev);
+		compose_upstream_view(&x->prev);
 	else if (x->newest.seq == x->prev.seq) {
 		snap_release(&x->newest);
 		x->have_newest = false;
