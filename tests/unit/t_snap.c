@@ -1301,6 +1301,24 @@ test_kind_refs(const char *root)
 	    "kinds: only a patch: snap_load_newest finds it");
 	load_id(s, "k", "latest", got, &k, &rc, &err);
 	is_str(got, sync2, "kinds: another mirror's patch is not seen");
+
+	/* A manifest the walk cannot read stops it with MERR_STORE. */
+	{
+		static const char row[] = "mirrord-snapshot 1\nid "
+		    "20300101T000000Z\nseq 9\ntime 1893456000\nkind odd\n";
+		static const char key[] = "bad\0" "20300101T000000Z";
+		struct store_txn *t;
+
+		rc = store_txn_begin(s, true, &t, &err);
+		rc = rc ? rc : store_put(t, TBL_SNAPS, key, sizeof(key) - 1,
+		    row, sizeof(row) - 1, &err);
+		rc = rc ? rc : store_txn_commit(t, &err);
+		load_id(s, "bad", "latest", got, &k, &rc, &err);
+		is_int(rc, MERR_STORE, "kinds: an unknown kind on the walk: "
+		    "MERR_STORE");
+		is_str(err.msg, "snapshot '20300101T000000Z': corrupt snapshot "
+		    "manifest at line 5", "kinds: naming the snapshot and line");
+	}
 out:
 	store_close(s);
 }
