@@ -175,8 +175,10 @@ dists_sign_release(struct store *s, struct gpg_signer *g, const char *rel,
 	return rc;
 }
 
-/* Which ix (n if none) path is a variant of: the same path, a suffix of
- * decomp.h's, or a pdiff of it. */
+/*
+ * Which ix (n if none) path is a variant of: the same path, with one of
+ * decomp.h's compression suffixes, or a pdiff of it (path.diff/...).
+ */
 static size_t
 replaced_by(const char *path, const struct dists_index *ix, size_t n)
 {

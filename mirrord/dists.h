@@ -100,7 +100,7 @@ struct dists_index {
  *
  * Cost: the .gz is encoded in a second thread while the plain text is
  * written; bookworm main amd64's full Packages (50 MB, 63,440 packages)
- * composes, Release signed, in about 0.4 s (one core 0.6 s).
+ * composes, Release signed, in about 0.4 s (0.6 s on one core).
  *
  * The new blobs are written, not synced: the caller runs store_sync()
  * before snap_commit(), as a sync does. MERR_INVAL for an ix path that is
