@@ -338,17 +338,17 @@ resolve_stored(struct cli *cli, const struct args *a, struct pkgset *ps,
 	if (t)
 		store_txn_abort(t);
 	if (rc == 0) {
-		size_t i;
+		const struct snap *one = &sn;
 
 		channel_free(&ch);
 		/* A partial mirror resolves against what upstream had. */
 		if (sn.kind != SNAP_PARTIAL)
-			rc = compose_load(s, &sn, 0, ps, err);
-		else
+			rc = compose_load(s, &one, 1, ps, err);
+		else {
 			compose_upstream_view(&sn);
-		for (i = 0; sn.kind == SNAP_PARTIAL && i < sn.nsuites &&
-		    rc == 0; i++)
-			rc = compose_load_files(s, &sn.suites[i], 0, ps, err);
+			rc = compose_load_files(s, sn.suites, sn.nsuites, ps,
+			    err);
+		}
 		snap_release(&sn);
 	}
 	store_close(s);

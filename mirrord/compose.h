@@ -78,19 +78,21 @@ const struct snap_index *compose_find_index(const struct snap_suite *su,
 void compose_upstream_view(struct snap *sn);
 
 /*
- * Loads into ps, with layer, every Packages/Sources index sn's manifest
- * names (the variant that was parsed), decompressed whole. Errors name
- * the suite and index: the store's, decomp_read's, pkgset_add_index's.
+ * Loads into ps every Packages/Sources index that each of sns (nsn of
+ * them; sns[k]'s with layer k) names in its manifest (the variant that
+ * was parsed), decompressed whole: on a few threads, added in order.
+ * Errors name the suite and index: the store's, decomp_read's,
+ * pkgset_add_index's.
  */
-int compose_load(struct store *s, const struct snap *sn, int layer,
+int compose_load(struct store *s, const struct snap *const *sns, size_t nsn,
     struct pkgset *ps, struct merr *err);
 /*
- * The same for a suite known only by its files (upstream's, before any
- * index was parsed): the best variant (.xz, .gz, plain) of each
- * Packages/Sources index among su's files.
+ * The same, layer 0, for suites known only by their files (upstream's,
+ * before any index was parsed): the best variant (.xz, .gz, plain) of
+ * each Packages/Sources index among each suite's files.
  */
-int compose_load_files(struct store *s, const struct snap_suite *su,
-    int layer, struct pkgset *ps, struct merr *err);
+int compose_load_files(struct store *s, const struct snap_suite *sus,
+    size_t nsu, struct pkgset *ps, struct merr *err);
 /*
  * Is path (under dists/<suite>/) a Packages or Sources index, in any
  * compression, outside by-hash/ and COMPOSE_UPSTREAM_DIR?

@@ -412,10 +412,10 @@ patch_plan(struct store *s, struct gpg_signer *g, const struct patch_opts *o,
 	if (rc == 0) {
 		memcpy(p->base, w.base.id, sizeof(p->base));
 		memcpy(p->from, w.from.id, sizeof(p->from));
-		rc = compose_load(s, &w.base, 0, w.ps, err);
+		const struct snap *both[2] = { &w.base, &w.from };
+
+		rc = compose_load(s, both, 2, w.ps, err);
 	}
-	if (rc == 0)
-		rc = compose_load(s, &w.from, 1, w.ps, err);
 	if (rc == 0)
 		rc = patch_sources(&w, err);
 	if (rc == 0)

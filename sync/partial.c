@@ -159,6 +159,7 @@ int
 partial_compose(struct sync_ctx *x, struct merr *err)
 {
 	struct pkgset *ps = pkgset_new();
+	struct snap_suite *ups;
 	struct gpg_signer *g = NULL;
 	int64_t now = (int64_t)time(NULL);
 	uint8_t *sel = NULL;
@@ -166,11 +167,11 @@ partial_compose(struct sync_ctx *x, struct merr *err)
 	int rc = 0;
 
 	x->phase = "compose";
-	for (i = 0; i < x->nsw && rc == 0; i++) {
-		rc = compose_load_files(x->store, &x->sw[i].out, 0, ps, err);
-		if (rc)
-			sync_fail_suite(x, x->sw[i].name);
-	}
+	ups = xcalloc(x->nsw, sizeof(*ups));
+	for (i = 0; i < x->nsw; i++)
+		ups[i] = x->sw[i].out;	/* borrowed: not released */
+	rc = compose_load_files(x->store, ups, x->nsw, ps, err);
+	free(ups);
 	if (rc == 0)
 		rc = partial_resolve(x, ps, &sel, err);
 	if (rc == 0)
