@@ -620,7 +620,8 @@ cl_sel_match(const struct cstate *st, uint32_t q, const char *sel)
 		s = pkgset_field(st->ps, q, PF_PACKAGE, &len);
 	if (len >= sizeof(buf))
 		return false;
-	memcpy(buf, s, len);
+	if (len)
+		memcpy(buf, s, len);
 	buf[len] = '\0';
 	if (strpbrk(sel, "*?[") == NULL)
 		return strcmp(buf, sel) == 0;

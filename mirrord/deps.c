@@ -112,8 +112,9 @@ deps_version(struct dparse *x, struct dep_atom *a)
 		return deps_fail(x, "a provided version needs '='");
 	deps_skip(x);
 	v = x->p;
-	while (x->p < x->end && !deps_blank(*x->p) && *x->p != ')' &&
-	    *x->p != '(' && *x->p != ',' && *x->p != '|')
+	/* deb-version(7)'s characters ('_' too, as dpkg lets it by). */
+	while (x->p < x->end && (deps_namechar(*x->p) || *x->p == '~' ||
+	    *x->p == ':'))
 		x->p++;
 	if (x->p == v)
 		return deps_fail(x, "missing version");
@@ -277,11 +278,12 @@ deps_arch_word(const char *w, size_t wl, const char *arch)
 bool
 deps_arch_match(const struct dep_atom *a, const char *arch)
 {
-	const char *p = a->archs, *end = a->archs + a->archs_len;
+	const char *p = a->archs, *end;
 	bool neg = false, hit = false;
 
-	if (a->archs == NULL)
+	if (p == NULL)
 		return true;
+	end = p + a->archs_len;
 	while (p < end) {
 		const char *w;
 
@@ -303,11 +305,12 @@ deps_arch_match(const struct dep_atom *a, const char *arch)
 bool
 deps_profiles_match(const struct dep_atom *a)
 {
-	const char *p = a->profiles, *end = a->profiles + a->profiles_len;
+	const char *p = a->profiles, *end;
 	bool group_ok = true;
 
-	if (a->profiles == NULL)
+	if (p == NULL)
 		return true;
+	end = p + a->profiles_len;
 	/* Groups "<t t>": each term true only if negated (none active). */
 	for (; p < end; p++) {
 		if (*p == '>') {

@@ -10,7 +10,8 @@
 #                                            tests/fuzz/corpus/<t>/ and
 #                                            tests/fuzz/regress/<t>/ once
 #
-# Targets: deb822 release index path route conf confval clearsign: all if none.
+# Targets: deb822 release index path route conf confval clearsign pkgset: all
+# if none.
 # Environment: FUZZ_SECONDS (600), FUZZ_PARALLEL (1: how many targets run
 # at once), FUZZ_OUT (build/fuzz), CLANG (clang), CC (gcc, for --regress),
 # FUZZ_ARGS (extra libFuzzer flags), FUZZ_LIB (with --regress: link this
@@ -28,7 +29,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 
-ALL_TARGETS="deb822 release index path route conf confval clearsign"
+ALL_TARGETS="deb822 release index path route conf confval clearsign pkgset"
 OUT=${FUZZ_OUT:-build/fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-1}
@@ -126,6 +127,7 @@ max_len() {
 	route) echo 2048 ;;
 	conf) echo 8192 ;;
 	confval) echo 4096 ;;
+	pkgset) echo 65536 ;;
 	esac
 }
 
