@@ -31,6 +31,7 @@ daemon|
 gc|
 fsck|
 index-parse|FILE
+resolve|nginx
 version|
 help|'
 
