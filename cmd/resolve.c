@@ -18,6 +18,8 @@
  */
 #include "mirrord/common.h"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -43,15 +45,21 @@ resolve_read(const char *path, char **text, size_t *len, struct merr *err)
 {
 	struct buf b = BUF_INIT;
 	struct decomp *d;
+	struct stat st;
 	ssize_t n;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return merr_errno(err, "cannot open '%s'", path);
+	/* A plain file is read in one go into its size: no regrowing. */
+	if (comp_from_name(path) == COMP_NONE && fstat(fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && (uint64_t)st.st_size < RESOLVE_MAX_INDEX)
+		buf_grow(&b, (size_t)st.st_size + 1);
 	d = decomp_new(fd, comp_from_name(path), RESOLVE_MAX_INDEX, path);
 	do {
-		buf_grow(&b, 1 << 20);
+		if (b.cap - b.len < 2)
+			buf_grow(&b, b.cap ? b.cap : 1 << 20);
 		n = decomp_read(d, b.p + b.len, b.cap - b.len - 1, err);
 		if (n > 0)
 			b.len += (size_t)n;
