@@ -1,5 +1,6 @@
 /*
- * closure.c: dependency closure, depth first with an explicit stack.
+ * closure.c: dependency closure, depth first with an explicit stack, and
+ * patching (closure_patch); partial mirrors are closure_include.c's.
  *
  * A frame is a package whose relations are being satisfied: its atoms
  * are copied (parsed once) onto a shared atom stack and popped with it,
@@ -10,35 +11,8 @@
  */
 #include "mirrord/common.h"
 
-#include <fnmatch.h>
-
 #include "mirrord/closure.h"
-
-enum { CL_EXCLUDED = 1, CL_SRC_DONE = 2 };
-
-/* A package being expanded: atoms [a0, a1) of the stack, next at pos. */
-struct frame {
-	uint32_t pkg;
-	size_t a0, a1, pos;
-};
-
-struct cstate {
-	const struct pkgset *ps;
-	const struct closure_opts *o;
-	struct closure_result *r;
-	uint16_t *visit;	/* pass a package was taken in */
-	uint8_t *excluded;	/* CL_EXCLUDED, CL_SRC_DONE */
-	uint16_t pass;
-	const char *native;	/* this pass's native architecture */
-	unsigned layers;	/* bit mask of the layers eligible now */
-	unsigned pick_layers;	/* those picks come from */
-	bool patch;		/* a pick takes its whole source */
-	struct frame *fr;
-	size_t nfr, capfr;
-	struct dep_atom *at;
-	size_t nat, capat;
-	struct deps d;
-};
+#include "mirrord/closure_int.h"
 
 void
 closure_result_release(struct closure_result *r)
@@ -55,15 +29,15 @@ cl_eq(const char *s, size_t len, const char *c)
 	return strlen(c) == len && memcmp(s, c, len) == 0;
 }
 
-static bool
-cl_selected(const struct cstate *st, uint32_t q)
+bool
+closure_selected(const struct cl_state *st, uint32_t q)
 {
 	return st->r->why[q].kind != CLOSURE_NO;
 }
 
 /* The architecture a package's relations are read in. */
 static const char *
-cl_ctx(const struct cstate *st, uint32_t q, size_t *len)
+cl_ctx(const struct cl_state *st, uint32_t q, size_t *len)
 {
 	const char *a = pkgset_field(st->ps, q, PF_ARCH, len);
 
@@ -75,7 +49,7 @@ cl_ctx(const struct cstate *st, uint32_t q, size_t *len)
 }
 
 static bool
-cl_arch_configured(const struct cstate *st, const char *a, size_t len)
+cl_arch_configured(const struct cl_state *st, const char *a, size_t len)
 {
 	size_t i;
 
@@ -90,7 +64,7 @@ cl_arch_configured(const struct cstate *st, const char *a, size_t len)
  * (its architecture or "all"), 2 yes, as a foreign one (tried after).
  */
 static int
-cl_elig(const struct cstate *st, uint32_t q, const struct dep_atom *a,
+cl_elig(const struct cl_state *st, uint32_t q, const struct dep_atom *a,
     const char *ctx, size_t cl)
 {
 	const struct pkg *p = pkgset_pkg(st->ps, q);
@@ -123,7 +97,7 @@ cl_elig(const struct cstate *st, uint32_t q, const struct dep_atom *a,
 }
 
 static int
-cl_vcmp(const struct cstate *st, uint32_t x, uint32_t y)
+cl_vcmp(const struct cl_state *st, uint32_t x, uint32_t y)
 {
 	size_t xl, yl;
 	const char *xv = pkgset_field(st->ps, x, PF_VERSION, &xl);
@@ -133,7 +107,7 @@ cl_vcmp(const struct cstate *st, uint32_t x, uint32_t y)
 }
 
 static bool
-cl_sat(const struct cstate *st, uint32_t q, const struct dep_atom *a)
+cl_sat(const struct cl_state *st, uint32_t q, const struct dep_atom *a)
 {
 	size_t vl;
 	const char *v = pkgset_field(st->ps, q, PF_VERSION, &vl);
@@ -146,8 +120,8 @@ cl_sat(const struct cstate *st, uint32_t q, const struct dep_atom *a)
  * the candidate (highest version) if it satisfies, else the highest
  * version that does; PKG_NONE if none. *any: some package had the rank.
  */
-static uint32_t
-cl_real(const struct cstate *st, uint32_t name, const struct dep_atom *a,
+uint32_t
+closure_candidate(const struct cl_state *st, uint32_t name, const struct dep_atom *a,
     const char *ctx, size_t cl, int rank, bool *any)
 {
 	uint32_t q, cand = PKG_NONE, best = PKG_NONE;
@@ -170,7 +144,7 @@ cl_real(const struct cstate *st, uint32_t name, const struct dep_atom *a,
 
 /* Whether provider record v (of q) satisfies a. */
 static bool
-cl_prov_sat(const struct cstate *st, const struct pkg_provide *v,
+cl_prov_sat(const struct cl_state *st, const struct pkg_provide *v,
     const struct dep_atom *a)
 {
 	const struct pkgset_index *ix;
@@ -190,7 +164,7 @@ cl_prov_sat(const struct cstate *st, const struct pkg_provide *v,
  * highest Priority, else the first. PKG_NONE if none.
  */
 static uint32_t
-cl_provider(const struct cstate *st, uint32_t name, const struct dep_atom *a,
+cl_provider(const struct cl_state *st, uint32_t name, const struct dep_atom *a,
     const char *ctx, size_t cl, bool taken_only)
 {
 	uint32_t i, best = PKG_NONE;
@@ -206,7 +180,7 @@ cl_provider(const struct cstate *st, uint32_t name, const struct dep_atom *a,
 
 		if (rank == 0 || !cl_prov_sat(st, v, a))
 			continue;
-		if (cl_real(st, p->name, NULL, ctx, cl, rank, &any) != v->pkg)
+		if (closure_candidate(st, p->name, NULL, ctx, cl, rank, &any) != v->pkg)
 			continue;	/* not its name's candidate */
 		if (st->visit[v->pkg] == st->pass)
 			return v->pkg;
@@ -223,7 +197,7 @@ cl_provider(const struct cstate *st, uint32_t name, const struct dep_atom *a,
  * this pass (any version or provider that satisfies), else the pick.
  */
 static uint32_t
-cl_atom(const struct cstate *st, const struct dep_atom *a, const char *ctx,
+cl_atom(const struct cl_state *st, const struct dep_atom *a, const char *ctx,
     size_t cl, bool taken_only)
 {
 	uint32_t name = pkgset_lookup(st->ps, a->name, a->name_len), q;
@@ -241,7 +215,7 @@ cl_atom(const struct cstate *st, const struct dep_atom *a, const char *ctx,
 		return cl_provider(st, name, a, ctx, cl, true);
 	}
 	for (rank = 1; rank <= 2; rank++) {
-		q = cl_real(st, name, a, ctx, cl, rank, &any);
+		q = closure_candidate(st, name, a, ctx, cl, rank, &any);
 		if (q != PKG_NONE)
 			return q;
 	}
@@ -250,7 +224,7 @@ cl_atom(const struct cstate *st, const struct dep_atom *a, const char *ctx,
 
 /* Takes x back (apt's MarkKeep of a conflicting package), roots aside. */
 static void
-cl_untake(struct cstate *st, uint32_t x)
+cl_untake(struct cl_state *st, uint32_t x)
 {
 	if (st->r->why[x].kind == CLOSURE_ROOT)
 		return;
@@ -274,7 +248,7 @@ cl_atom_str(struct buf *b, const struct dep_atom *a)
 
 /* Appends each distinct value of the indices' suites or components. */
 static void
-cl_where_list(const struct cstate *st, struct buf *b, bool comp)
+cl_where_list(const struct cl_state *st, struct buf *b, bool comp)
 {
 	size_t i, j, n = pkgset_nindices(st->ps), start = b->len;
 
@@ -312,7 +286,7 @@ cl_where_list(const struct cstate *st, struct buf *b, bool comp)
  * walk stops after as many steps as there are packages.
  */
 static void
-cl_chain(const struct cstate *st, uint32_t q, struct buf *b)
+cl_chain(const struct cl_state *st, uint32_t q, struct buf *b)
 {
 	uint32_t *path = NULL;
 	size_t n = 0, i, len;
@@ -341,7 +315,7 @@ cl_chain(const struct cstate *st, uint32_t q, struct buf *b)
  * An error, or a warning with opts.unsatisfied_warn (then 0).
  */
 static int
-cl_unsat(struct cstate *st, size_t g0, size_t g1, const char *ctx,
+cl_unsat(struct cl_state *st, size_t g0, size_t g1, const char *ctx,
     size_t cl, struct merr *err)
 {
 	struct buf b = BUF_INIT;
@@ -371,7 +345,7 @@ cl_unsat(struct cstate *st, size_t g0, size_t g1, const char *ctx,
 
 /* Parses field f of q onto the atom stack, keeping what applies. */
 static int
-cl_push_field(struct cstate *st, uint32_t q, enum pkg_field f,
+cl_push_field(struct cl_state *st, uint32_t q, enum pkg_field f,
     const char *fname, const char *ctx, size_t cl, struct merr *err)
 {
 	char arch[64];
@@ -419,7 +393,7 @@ cl_push_field(struct cstate *st, uint32_t q, enum pkg_field f,
  * not look back): so here.
  */
 static int
-cl_conflicts(struct cstate *st, uint32_t y, const char *ctx, size_t cl,
+cl_conflicts(struct cl_state *st, uint32_t y, const char *ctx, size_t cl,
     struct merr *err)
 {
 	static const enum pkg_field fields[] = { PF_CONFLICTS, PF_BREAKS };
@@ -466,8 +440,8 @@ cl_conflicts(struct cstate *st, uint32_t y, const char *ctx, size_t cl,
 }
 
 /* Takes q (why) in this pass and pushes its frame. */
-static int
-cl_take(struct cstate *st, uint32_t q, enum closure_reason kind,
+int
+closure_take(struct cl_state *st, uint32_t q, enum closure_reason kind,
     uint32_t from, struct merr *err)
 {
 	static const char *const names[] = { "Pre-Depends", "Depends",
@@ -478,7 +452,7 @@ cl_take(struct cstate *st, uint32_t q, enum closure_reason kind,
 	    PF_RECOMMENDS };
 	const struct pkg *p = pkgset_pkg(st->ps, q);
 	bool src = pkgset_index(st->ps, p->index)->kind == INDEX_SOURCES;
-	struct frame *f;
+	struct cl_frame *f;
 	const char *ctx;
 	size_t cl, i, nf = st->o->recommends || src ? 3 : 2;
 	int rc;
@@ -510,14 +484,14 @@ cl_take(struct cstate *st, uint32_t q, enum closure_reason kind,
 }
 
 /* In patch mode: takes every ref package of q's source and version. */
-static int cl_take_source(struct cstate *st, uint32_t q,
+static int cl_take_source(struct cl_state *st, uint32_t q,
     enum closure_reason kind, uint32_t from, struct merr *err);
 
 /* Satisfies the next group of the top frame; pops it when done. */
 static int
-cl_step(struct cstate *st, struct merr *err)
+cl_step(struct cl_state *st, struct merr *err)
 {
-	struct frame *f = &st->fr[st->nfr - 1];
+	struct cl_frame *f = &st->fr[st->nfr - 1];
 	uint32_t from = f->pkg, q = PKG_NONE;
 	size_t g0 = f->pos, g1 = g0 + 1, i, cl;
 	const char *ctx;
@@ -547,12 +521,12 @@ cl_step(struct cstate *st, struct merr *err)
 		return cl_unsat(st, g0, g1, ctx, cl, err);
 	if (st->patch)
 		return cl_take_source(st, q, CLOSURE_NEEDED, from, err);
-	return cl_take(st, q, CLOSURE_NEEDED, from, err);
+	return closure_take(st, q, CLOSURE_NEEDED, from, err);
 }
 
 /* Runs the stack empty. */
-static int
-cl_run(struct cstate *st, struct merr *err)
+int
+closure_run(struct cl_state *st, struct merr *err)
 {
 	int rc;
 
@@ -562,8 +536,8 @@ cl_run(struct cstate *st, struct merr *err)
 	return 0;
 }
 
-static void
-cl_state_init(struct cstate *st, const struct pkgset *ps,
+void
+closure_state_init(struct cl_state *st, const struct pkgset *ps,
     const struct closure_opts *o, struct closure_result *r)
 {
 	size_t n = pkgset_count(ps);
@@ -581,8 +555,8 @@ cl_state_init(struct cstate *st, const struct pkgset *ps,
 	deps_init(&st->d);
 }
 
-static void
-cl_state_release(struct cstate *st)
+void
+closure_state_release(struct cl_state *st)
 {
 	free(st->visit);
 	free(st->excluded);
@@ -591,130 +565,11 @@ cl_state_release(struct cstate *st)
 	deps_release(&st->d);
 }
 
-/* --- selectors ---------------------------------------------------------- */
-
-/* Whether the name of q matches selector sel (checked by cl_sel_check). */
-static bool
-cl_sel_match(const struct cstate *st, uint32_t q, const char *sel)
-{
-	const struct pkg *p = pkgset_pkg(st->ps, q);
-	char buf[256];
-	const char *s;
-	size_t len;
-
-	if (str_startswith(sel, "priority:")) {
-		static const char *const lv[] = { "required", "important",
-		    "standard" };
-		size_t i;
-
-		for (i = 0; i < ARRAY_SIZE(lv); i++)
-			if (strcmp(sel + 9, lv[i]) == 0)
-				break;
-		return p->priority != PRIO_NONE &&
-		    p->priority <= PRIO_REQUIRED + i;
-	}
-	if (str_startswith(sel, "section:")) {
-		s = pkgset_field(st->ps, q, PF_SECTION, &len);
-		sel += 8;
-	} else
-		s = pkgset_field(st->ps, q, PF_PACKAGE, &len);
-	if (len >= sizeof(buf))
-		return false;
-	if (len)
-		memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (strpbrk(sel, "*?[") == NULL)
-		return strcmp(buf, sel) == 0;
-	return fnmatch(sel, buf, 0) == 0;
-}
-
-static int
-cl_sel_check(const char *sel, struct merr *err)
-{
-	const char *lv;
-
-	if (*sel == '\0')
-		return merr_set(err, MERR_INVAL, "an empty selector");
-	if (!str_startswith(sel, "priority:"))
-		return 0;
-	lv = sel + 9;
-	if (strcmp(lv, "required") && strcmp(lv, "important") &&
-	    strcmp(lv, "standard"))
-		return merr_set(err, MERR_INVAL, "selector '%s': the level is "
-		    "required, important or standard", sel);
-	return 0;
-}
-
-/* Marks the binaries an exclude selector matches. */
-static void
-cl_exclude(struct cstate *st, const char *const *ex, size_t nex)
-{
-	size_t n = pkgset_count(st->ps), i;
-	uint32_t q;
-
-	for (q = 0; q < n; q++)
-		for (i = 0; i < nex && !st->excluded[q]; i++)
-			if (cl_sel_match(st, q, ex[i]))
-				st->excluded[q] = CL_EXCLUDED;
-}
-
-/* Takes root q (from selector i) and its closure, unless taken. */
-static int
-cl_root(struct cstate *st, uint32_t q, size_t i, struct merr *err)
-{
-	int rc;
-
-	if (st->visit[q] == st->pass)
-		return 0;
-	if ((rc = cl_take(st, q, CLOSURE_ROOT, (uint32_t)i, err)))
-		return rc;
-	return cl_run(st, err);
-}
-
-/*
- * The roots of this pass, selector by selector as apt takes its command
- * line: the candidate of each name the selector matches (a plain name is
- * looked up, the others scan every name). Counts matches in hits.
- */
-static int
-cl_roots(struct cstate *st, const char *const *inc, size_t ninc,
-    size_t *hits, struct merr *err)
-{
-	size_t nn = pkgset_nnames(st->ps), cl = strlen(st->native), i;
-	uint32_t name, q;
-	bool any;
-	int rc;
-
-	for (i = 0; i < ninc; i++) {
-		if (strchr(inc[i], ':') == NULL && strpbrk(inc[i], "*?[") ==
-		    NULL) {
-			name = pkgset_lookup(st->ps, inc[i], strlen(inc[i]));
-			q = name == PKG_NONE ? PKG_NONE : cl_real(st, name,
-			    NULL, st->native, cl, 1, &any);
-			if (q == PKG_NONE)
-				continue;
-			hits[i]++;
-			if ((rc = cl_root(st, q, i, err)))
-				return rc;
-			continue;
-		}
-		for (name = 0; name < nn; name++) {
-			q = cl_real(st, name, NULL, st->native, cl, 1, &any);
-			if (q == PKG_NONE || !cl_sel_match(st, q, inc[i]))
-				continue;
-			hits[i]++;
-			if ((rc = cl_root(st, q, i, err)))
-				return rc;
-		}
-	}
-	return 0;
-}
-
-/* --- sources ------------------------------------------------------------ */
+/* --- sources and patch --------------------------------------------------- */
 
 /* Whether q's source (name and version) is [sn, sn+sl), [sv, sv+vl). */
-static bool
-cl_is_source(const struct cstate *st, uint32_t q, const char *sn, size_t sl,
+bool
+closure_is_source(const struct cl_state *st, uint32_t q, const char *sn, size_t sl,
     const char *sv, size_t vl)
 {
 	size_t l;
@@ -728,138 +583,8 @@ cl_is_source(const struct cstate *st, uint32_t q, const char *sn, size_t sl,
 	return version_cmp_n(s, l, sv, vl) == 0;
 }
 
-/* The Sources paragraph of binary b: same suite and component first. */
-static uint32_t
-cl_source_of(const struct cstate *st, uint32_t b)
-{
-	const struct pkgset_index *bx = pkgset_index(st->ps,
-	    pkgset_pkg(st->ps, b)->index);
-	size_t sl, vl, cl = strcspn(bx->path, "/");
-	const char *sn = pkgset_field(st->ps, b, PF_SOURCE, &sl);
-	const char *sv = pkgset_field(st->ps, b, PF_SOURCE_VERSION, &vl);
-	uint32_t name = pkgset_lookup(st->ps, sn, sl), q, any = PKG_NONE;
-
-	for (q = pkgset_first(st->ps, name); q != PKG_NONE;
-	    q = pkgset_pkg(st->ps, q)->next) {
-		const struct pkgset_index *ix = pkgset_index(st->ps,
-		    pkgset_pkg(st->ps, q)->index);
-
-		if (ix->kind != INDEX_SOURCES || ix->layer != bx->layer ||
-		    !cl_is_source(st, q, sn, sl, sv, vl))
-			continue;
-		if (strcmp(ix->suite, bx->suite) == 0 &&
-		    strncmp(ix->path, bx->path, cl + 1) == 0)
-			return q;
-		if (any == PKG_NONE)
-			any = q;
-	}
-	return any;
-}
-
-/* Selects the source of every selected binary; warns of those missing. */
-static void
-cl_sources(struct cstate *st)
-{
-	size_t n = pkgset_count(st->ps), sl, nl;
-	uint32_t b, s;
-
-	for (b = 0; b < n; b++) {
-		const struct pkg *p = pkgset_pkg(st->ps, b);
-		const char *sn, *nm;
-
-		if (!cl_selected(st, b) || pkgset_index(st->ps,
-		    p->index)->kind != INDEX_PACKAGES ||
-		    (st->excluded[b] & CL_SRC_DONE))
-			continue;
-		st->excluded[b] |= CL_SRC_DONE;
-		s = cl_source_of(st, b);
-		if (s != PKG_NONE) {
-			if (!cl_selected(st, s)) {
-				st->r->why[s].kind = CLOSURE_SOURCE;
-				st->r->why[s].from = b;
-			}
-			continue;
-		}
-		sn = pkgset_field(st->ps, b, PF_SOURCE, &sl);
-		nm = pkgset_field(st->ps, b, PF_PACKAGE, &nl);
-		st->r->warnings = xreallocarray(st->r->warnings,
-		    st->r->nwarnings + 1, sizeof(char *));
-		st->r->warnings[st->r->nwarnings++] = xasprintf("%.*s: no "
-		    "source package '%.*s' of its version", (int)nl, nm,
-		    (int)sl, sn);
-	}
-}
-
-/* Build-Depends of every selected source, for the native arch. */
 static int
-cl_build_depends(struct cstate *st, struct merr *err)
-{
-	size_t n = pkgset_count(st->ps);
-	uint32_t s;
-	int rc;
-
-	st->pass++;
-	st->native = st->o->archs[0];
-	for (s = 0; s < n; s++) {
-		if (!cl_selected(st, s) || pkgset_index(st->ps,
-		    pkgset_pkg(st->ps, s)->index)->kind != INDEX_SOURCES)
-			continue;
-		if ((rc = cl_take(st, s, st->r->why[s].kind, st->r->why[s].from,
-		    err)) || (rc = cl_run(st, err)))
-			return rc;
-	}
-	cl_sources(st);
-	return 0;
-}
-
-/* --- include ------------------------------------------------------------ */
-
-int
-closure_include(const struct pkgset *ps, const struct closure_opts *o,
-    const char *const *include, size_t ninclude, const char *const *exclude,
-    size_t nexclude, struct closure_result *r, struct merr *err)
-{
-	struct cstate st;
-	size_t *hits = NULL, i;
-	int rc = 0;
-
-	cl_state_init(&st, ps, o, r);
-	if (o->narchs == 0) {
-		rc = merr_set(err, MERR_INVAL, "no architecture to resolve for");
-		goto out;
-	}
-	for (i = 0; i < ninclude + nexclude; i++)
-		if ((rc = cl_sel_check(i < ninclude ? include[i] :
-		    exclude[i - ninclude], err)))
-			goto out;
-	cl_exclude(&st, exclude, nexclude);
-	hits = xcalloc(ninclude ? ninclude : 1, sizeof(*hits));
-	for (i = 0; i < o->narchs; i++) {
-		st.pass++;
-		st.native = o->archs[i];
-		if ((rc = cl_roots(&st, include, ninclude, hits, err)))
-			goto out;
-	}
-	for (i = 0; i < ninclude; i++)
-		if (hits[i] == 0) {
-			rc = merr_set(err, MERR_NOTFOUND, "selector '%s' "
-			    "matches no package", include[i]);
-			goto out;
-		}
-	if (o->sources)
-		cl_sources(&st);
-	if (o->build_depends && o->sources)
-		rc = cl_build_depends(&st, err);
-out:
-	free(hits);
-	cl_state_release(&st);
-	return rc;
-}
-
-/* --- patch -------------------------------------------------------------- */
-
-static int
-cl_take_source(struct cstate *st, uint32_t q, enum closure_reason kind,
+cl_take_source(struct cl_state *st, uint32_t q, enum closure_reason kind,
     uint32_t from, struct merr *err)
 {
 	size_t n = pkgset_count(st->ps), sl, vl;
@@ -872,21 +597,21 @@ cl_take_source(struct cstate *st, uint32_t q, enum closure_reason kind,
 		const struct pkgset_index *ix = pkgset_index(st->ps,
 		    pkgset_pkg(st->ps, p)->index);
 
-		if (!cl_is_source(st, p, sn, sl, NULL, 0))
+		if (!closure_is_source(st, p, sn, sl, NULL, 0))
 			continue;
 		if (ix->layer == 0 && st->r->why[p].kind == CLOSURE_BASE) {
 			st->r->why[p].kind = CLOSURE_NO;
 			st->visit[p] = 0;
 			continue;
 		}
-		if (ix->layer != 1 || cl_selected(st, p) ||
-		    !cl_is_source(st, p, sn, sl, sv, vl))
+		if (ix->layer != 1 || closure_selected(st, p) ||
+		    !closure_is_source(st, p, sn, sl, sv, vl))
 			continue;
 		if (ix->kind == INDEX_SOURCES) {
 			st->r->why[p].kind = (uint8_t)kind;
 			st->r->why[p].from = from;
 			st->visit[p] = st->pass;
-		} else if ((rc = cl_take(st, p, kind, from, err)))
+		} else if ((rc = closure_take(st, p, kind, from, err)))
 			return rc;
 	}
 	return 0;
@@ -894,7 +619,7 @@ cl_take_source(struct cstate *st, uint32_t q, enum closure_reason kind,
 
 /* The package of source [sn, sn+sl) in layer with the newest version. */
 static uint32_t
-cl_newest_source(const struct cstate *st, const char *sn, size_t sl,
+cl_newest_source(const struct cl_state *st, const char *sn, size_t sl,
     int layer)
 {
 	size_t n = pkgset_count(st->ps), al, bl;
@@ -904,7 +629,7 @@ cl_newest_source(const struct cstate *st, const char *sn, size_t sl,
 		const char *a, *b;
 
 		if (pkgset_index(st->ps, pkgset_pkg(st->ps, p)->index)->layer !=
-		    layer || !cl_is_source(st, p, sn, sl, NULL, 0))
+		    layer || !closure_is_source(st, p, sn, sl, NULL, 0))
 			continue;
 		if (best != PKG_NONE) {
 			a = pkgset_field(st->ps, p, PF_SOURCE_VERSION, &al);
@@ -919,7 +644,7 @@ cl_newest_source(const struct cstate *st, const char *sn, size_t sl,
 
 /* The ref's newest package of source s, checked newer than the base's. */
 static int
-cl_patch_check(const struct cstate *st, const char *s, uint32_t *out,
+cl_patch_check(const struct cl_state *st, const char *s, uint32_t *out,
     struct merr *err)
 {
 	const char *ref = st->o->ref_name ? st->o->ref_name : "the ref";
@@ -948,12 +673,12 @@ closure_patch(const struct pkgset *ps, const struct closure_opts *o,
     const char *const *sources, size_t n, struct closure_result *r,
     struct merr *err)
 {
-	struct cstate st;
+	struct cl_state st;
 	uint32_t *first = xcalloc(n ? n : 1, sizeof(*first)), p;
 	size_t i, np = pkgset_count(ps);
 	int rc = 0;
 
-	cl_state_init(&st, ps, o, r);
+	closure_state_init(&st, ps, o, r);
 	st.patch = true;
 	st.pick_layers = 1u << 1;
 	st.pass = 1;
@@ -968,11 +693,11 @@ closure_patch(const struct pkgset *ps, const struct closure_opts *o,
 			goto out;
 	for (i = 0; i < n; i++) {
 		if ((rc = cl_take_source(&st, first[i], CLOSURE_NAMED,
-		    (uint32_t)i, err)) || (rc = cl_run(&st, err)))
+		    (uint32_t)i, err)) || (rc = closure_run(&st, err)))
 			goto out;
 	}
 out:
 	free(first);
-	cl_state_release(&st);
+	closure_state_release(&st);
 	return rc;
 }
