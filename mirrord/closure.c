@@ -168,13 +168,15 @@ cl_provider(const struct cl_state *st, uint32_t name, const struct dep_atom *a,
     const char *ctx, size_t cl, bool taken_only)
 {
 	uint32_t i, best = PKG_NONE;
-	unsigned bestprio = 99;
+	unsigned bestprio = 1000;
 
 	for (i = pkgset_first_provider(st->ps, name); i != PKG_NONE;
 	    i = pkgset_provide(st->ps, i)->next) {
 		const struct pkg_provide *v = pkgset_provide(st->ps, i);
 		const struct pkg *p = pkgset_pkg(st->ps, v->pkg);
-		unsigned prio = p->priority ? p->priority : 98;
+		/* apt's CompareProviders: Essential first, then Priority. */
+		unsigned prio = (p->essential ? 0 : 100) +
+		    (p->priority ? p->priority : 98);
 		int rank = cl_elig(st, v->pkg, a, ctx, cl);
 		bool any;
 

@@ -17,8 +17,10 @@
  *     the highest version that does, else by a provider;
  *   - a provider counts only as its own name's candidate, and satisfies a
  *     versioned dependency only with a versioned Provides that does
- *     (dpkg's rule); among several: one already selected, else the one
- *     with the highest Priority, else the first loaded;
+ *     (dpkg's rule); among several: one already selected, else an
+ *     Essential one, else the one with the highest Priority, else the
+ *     first loaded (apt's CompareProviders, but that apt breaks the last
+ *     tie by its cache's order);
  *   - "a | b": nothing is added if an alternative is satisfied by a
  *     package already selected; else the first satisfiable alternative;
  *   - architectures: opts.archs[0] is the native one, the others foreign

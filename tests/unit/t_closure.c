@@ -130,6 +130,40 @@ test_chain(void)
 	buf_release(&want);
 }
 
+/* 10,000 alternatives (only the last there), a 1 MB Depends line. */
+static void
+test_hostile(void)
+{
+	struct closure_opts o = opts(amd64, 1);
+	struct buf b = BUF_INIT, want = BUF_INIT;
+	struct pkgset *ps;
+	size_t i, n;
+
+	buf_adds(&b, "Package: r\nVersion: 1\nArchitecture: amd64\nDepends: ");
+	for (i = 0; i < 10000; i++)
+		buf_addf(&b, "missing%zu | ", i);
+	buf_adds(&b, "there\n\nPackage: there\nVersion: 1\nArchitecture: "
+	    "all\n\nPackage: big\nVersion: 1\nArchitecture: amd64\n"
+	    "Depends: ");
+	buf_adds(&want, "big=1/amd64");
+	for (n = 0; b.len < 2 * 1024 * 1024; n++) {
+		buf_addf(&b, "%sd%zu (>= 0)", n ? ",\n " : "", n);
+		buf_addf(&want, " d%zu=1/amd64", n);
+	}
+	buf_adds(&b, "\n\n");
+	for (i = 0; i < n; i++)
+		buf_addf(&b, "Package: d%zu\nVersion: 1\nArchitecture: amd64\n"
+		    "Depends: big, d%zu\n\n", i, (i + 1) % n);
+	ps = set1("bookworm", b.p);
+	include(ps, &o, "r", NULL, 0, "r=1/amd64 there=1",
+	    "10,000 alternatives, the last one there");
+	include(ps, &o, "big", NULL, 0, want.p, "a 1 MB Depends line of "
+	    "packages in a ring back to it");
+	pkgset_free(ps);
+	buf_release(&b);
+	buf_release(&want);
+}
+
 static void
 test_alternatives(void)
 {
@@ -196,6 +230,10 @@ test_virtual(void)
 	    PA("l", "1", "amd64", "Depends: libx (>= 2)\n")
 	    PA("px1", "1", "amd64", "Provides: libx (= 1)\n")
 	    PA("px2", "1", "amd64", "Provides: libx (= 2)\n")
+	    PA("e", "1", "amd64", "Depends: awk\n")
+	    PA("gawk", "1", "amd64", "Priority: required\nProvides: awk\n")
+	    PA("mawk", "1", "amd64", "Essential: yes\nPriority: optional\n"
+	    "Provides: awk\n")
 	    PA("u", "1", "amd64", "Depends: liby (>= 1)\n")
 	    PA("py", "1", "amd64", "Provides: liby\n"));
 
@@ -205,6 +243,8 @@ test_virtual(void)
 	    "several providers: the highest Priority");
 	include(ps, &o, "exim m", NULL, 0, "m=1/amd64 exim=1/amd64",
 	    "several providers: one already selected");
+	include(ps, &o, "e", NULL, 0, "e=1/amd64 mawk=1/amd64",
+	    "several providers: an Essential one before Priority");
 	include(ps, &o, "d", NULL, 0, "d=1/amd64 foo=1/amd64",
 	    "a real package of the name before a provider");
 	include(ps, &o, "l", NULL, 0, "l=1/amd64 px2=1/amd64",
@@ -518,6 +558,7 @@ int
 main(void)
 {
 	test_chain();
+	test_hostile();
 	test_alternatives();
 	test_versions();
 	test_virtual();
