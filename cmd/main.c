@@ -305,7 +305,7 @@ cmd_positionals(const struct command *c, char names[][32], int *min,
     int *max)
 {
 	char *copy = xstrdup(c->synopsis), *w, *save = NULL;
-	bool in_opt = false, value = false;
+	bool in_opt = false, value = false, in_group = false, optional;
 	int n = 0;
 
 	*min = 0;
@@ -321,13 +321,16 @@ cmd_positionals(const struct command *c, char names[][32], int *min,
 			value = *w == '-';
 			continue;
 		}
-		if (n < 8)
-			snprintf(names[n++], 32, "%s", w + (*w == '['));
+		/* "[MIRROR REF]": optional words, together. */
+		optional = in_group || *w == '[';
+		in_group = optional && strchr(w, ']') == NULL;
+		if (n < 8 && !optional)	/* what "needs X" can name */
+			snprintf(names[n++], 32, "%s", w);
 		if (strstr(w, "..."))
 			*max = -1;
 		else if (*max >= 0)
 			(*max)++;
-		if (*w != '[')
+		if (!optional)
 			(*min)++;
 	}
 	free(copy);

@@ -218,19 +218,20 @@ resolve_str(const struct pkgset *ps, uint32_t id, enum pkg_field f)
 	return xstrndup(s ? s : "", len);
 }
 
-/* Why id was selected, in words: "root nginx", "needed-by libc6"... */
+/*
+ * Why id was selected, in words: "selected nginx", "needed-by libc6"...
+ * sel: the selectors, as closure_include() had them.
+ */
 static char *
 resolve_why(const struct pkgset *ps, const struct closure_result *r,
-    const struct args *a, uint32_t id)
+    char *const *sel, uint32_t id)
 {
 	const struct closure_why *w = &r->why[id];
-	const char *sels = NULL;
 	char *n, *s;
 
 	switch (w->kind) {
 	case CLOSURE_ROOT:
-		sels = a->argv[w->from];
-		return xasprintf("selected %s", sels);
+		return xasprintf("selected %s", sel[w->from]);
 	case CLOSURE_NEEDED:
 	case CLOSURE_SOURCE:
 		n = resolve_str(ps, w->from, PF_PACKAGE);
@@ -246,15 +247,15 @@ resolve_why(const struct pkgset *ps, const struct closure_result *r,
 /* Prints one selected package: text or a JSON object. */
 static void
 resolve_print_one(struct cli *cli, const struct pkgset *ps,
-    const struct closure_result *r, const struct args *a, uint32_t id,
-    bool first)
+    const struct closure_result *r, const struct args *a, char *const *sel,
+    uint32_t id, bool first)
 {
 	bool src = pkgset_index(ps, pkgset_pkg(ps, id)->index)->kind ==
 	    INDEX_SOURCES;
 	char *name = resolve_str(ps, id, PF_PACKAGE);
 	char *ver = resolve_str(ps, id, PF_VERSION);
 	char *arch = src ? xstrdup("source") : resolve_str(ps, id, PF_ARCH);
-	char *why = resolve_why(ps, r, a, id);
+	char *why = resolve_why(ps, r, sel, id);
 
 	if (cli->json) {
 		printf("%s{\"package\":", first ? "" : ",");
@@ -299,7 +300,7 @@ resolve_same(const struct pkgset *ps, uint32_t a, uint32_t b)
 /* The selection, sorted; a package found in two indices printed once. */
 static void
 resolve_print(struct cli *cli, const struct pkgset *ps,
-    const struct closure_result *r, const struct args *a)
+    const struct closure_result *r, const struct args *a, char *const *sel)
 {
 	uint32_t *ids = xcalloc(r->n ? r->n : 1, sizeof(*ids));
 	size_t n = 0, i, shown = 0;
@@ -314,7 +315,7 @@ resolve_print(struct cli *cli, const struct pkgset *ps,
 	for (i = 0; i < n; i++) {
 		if (i > 0 && resolve_same(ps, ids[i - 1], ids[i]))
 			continue;
-		resolve_print_one(cli, ps, r, a, ids[i], shown++ == 0);
+		resolve_print_one(cli, ps, r, a, sel, ids[i], shown++ == 0);
 	}
 	if (cli->json)
 		printf("]\n");
@@ -416,7 +417,7 @@ run_resolve(struct cli *cli, const struct args *a)
 	if (rc)
 		log_error("resolve: %s", err.msg);
 	else
-		resolve_print(cli, ps, &r, a);
+		resolve_print(cli, ps, &r, a, sel);
 	closure_result_release(&r);
 	strv_free(archs, narchs);
 	pkgset_free(ps);

@@ -32,6 +32,7 @@ gc|
 fsck|
 index-parse|FILE
 resolve|nginx
+patch|--from latest demo production
 version|
 help|'
 
