@@ -13,15 +13,11 @@
 #   BENCH_KEEP=1                     keep the aptly root and mirrord store after the run
 set -u -o pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-MIRRORD=${1:-$top/build/mirrord}
-case $MIRRORD in /*) ;; *) MIRRORD=$PWD/$MIRRORD ;; esac
+# here, top, MIRRORD, BDIR, LISTS_GLOB; measure, calc
+. "$(dirname "$0")/lib.sh"
 SHAPE=${BENCH_SHAPE:-generated}
 NPKG=${BENCH_PACKAGES:-20000}
 CONN=${BENCH_CONNECTIONS:-8}
-BDIR=${BENCH_DIR:-$top/build/bench}
-LISTS_GLOB='/var/lib/apt/lists/*debian_dists_bookworm_main_binary-amd64_Packages.lz4'
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -101,44 +97,12 @@ fi
 find "$UP/www" -type f -print0 | xargs -0 cat > /dev/null
 
 # ---------------------------------------------------------------- nginx
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sed -e "s|@ROOT@|$UP/www|g" -e "s|@PORT@|$PORT|g" -e "s|@RUN@|$RUN/nginx|g" \
-    -e "s|@USER@|$(id -un)|g" "$here/nginx.conf.in" > "$RUN/nginx/nginx.conf"
-nginx -p "$RUN/nginx" -e "$RUN/nginx/error.log" -c "$RUN/nginx/nginx.conf" \
-    > "$RUN/nginx/stdout.log" 2>&1 &
-NGINX_PID=$!
-cleanup() {
-	if [ -n "${NGINX_PID:-}" ]; then
-		kill "$NGINX_PID" 2>/dev/null
-		wait "$NGINX_PID" 2>/dev/null
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+start_nginx "$UP/www" "/debian/dists/$CODENAME/InRelease"
 URL=http://127.0.0.1:$PORT/debian
-for _ in $(seq 50); do
-	curl -sf -o /dev/null "$URL/dists/$CODENAME/InRelease" && break
-	kill -0 "$NGINX_PID" 2>/dev/null || die "nginx did not start: $(cat "$RUN/nginx/error.log")"
-	sleep 0.1
-done
-curl -sf -o /dev/null "$URL/dists/$CODENAME/InRelease" || die "nginx does not answer on $URL"
 say "upstream: $SHAPE, $POOL_FILES pool files, $PARAGRAPHS paragraphs, served at $URL"
 
 # ---------------------------------------------------------------- helpers
-# measure NAME CMD...: run CMD under /usr/bin/time; sets RC, SECS, KB (peak RSS) and CPU
-# (user + system seconds).
-measure() {
-	local name=$1
-	shift
-	sync
-	/usr/bin/time -f '%e %M %U %S' -o "$RUN/$name.time" "$@" > "$RUN/$name.out" 2> "$RUN/$name.err"
-	RC=$?
-	# /usr/bin/time prefixes "Command exited with non-zero status N" on failure.
-	read -r SECS KB USR SYS < <(tail -n1 "$RUN/$name.time")
-	CPU=$(calc '%.2f' "$USR + $SYS")
-}
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 mb() { calc '%.1f' "$1 / 1024"; }
 
 ROWS=()
@@ -416,4 +380,10 @@ cat "$RES"
 # runs first.  BENCH_KEEP=1 keeps them for inspection.
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
 	rm -rf "$RUN/aptly" "$RUN/store"
+fi
+
+# Composed snapshots (issue 15) on the real bookworm index: bench/compose.sh, its own table in
+# build/bench/compose-results.txt.  BENCH_COMPOSE=0 skips it.
+if [ -n "$lists" ] && [ "${BENCH_COMPOSE:-1}" != 0 ]; then
+	"$here/compose.sh" "$MIRRORD" || say "bench/compose.sh failed"
 fi

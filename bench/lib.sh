@@ -1,0 +1,52 @@
+# bench/lib.sh: sourced (bash) by bench/run.sh and bench/compose.sh, with the sourcing
+# script's arguments ("$1" = the mirrord binary).  Sets here (bench/), top (the tree),
+# MIRRORD (absolute), BDIR (BENCH_DIR, default build/bench) and LISTS_GLOB (apt's bookworm
+# main amd64 index); measure needs RUN, the script's log directory.
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+MIRRORD=${1:-$top/build/mirrord}
+case $MIRRORD in /*) ;; *) MIRRORD=$PWD/$MIRRORD ;; esac
+BDIR=${BENCH_DIR:-$top/build/bench}
+LISTS_GLOB='/var/lib/apt/lists/*debian_dists_bookworm_main_binary-amd64_Packages.lz4'
+
+# measure NAME CMD...: run CMD under /usr/bin/time; sets RC, SECS, KB (peak RSS) and CPU
+# (user + system seconds); CMD's output in $RUN/NAME.out and .err.
+measure() {
+	local name=$1
+	shift
+	sync
+	/usr/bin/time -f '%e %M %U %S' -o "$RUN/$name.time" "$@" > "$RUN/$name.out" 2> "$RUN/$name.err"
+	RC=$?
+	# /usr/bin/time prefixes "Command exited with non-zero status N" on failure.
+	read -r SECS KB USR SYS < <(tail -n1 "$RUN/$name.time")
+	CPU=$(calc '%.2f' "$USR + $SYS")
+}
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+# start_nginx ROOT PROBE: nginx (nginx.conf.in) serving ROOT on a free 127.0.0.1 port, in
+# the background, killed on exit; waits until GET PROBE (a path) answers.  Sets PORT and
+# NGINX_PID; its files under $RUN/nginx.
+start_nginx() {
+	mkdir -p "$RUN/nginx/client_body" "$RUN/nginx/proxy"
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	sed -e "s|@ROOT@|$1|g" -e "s|@PORT@|$PORT|g" -e "s|@RUN@|$RUN/nginx|g" \
+	    -e "s|@USER@|$(id -un)|g" "$here/nginx.conf.in" > "$RUN/nginx/nginx.conf"
+	nginx -p "$RUN/nginx" -e "$RUN/nginx/error.log" -c "$RUN/nginx/nginx.conf" \
+	    > "$RUN/nginx/stdout.log" 2>&1 &
+	NGINX_PID=$!
+	trap nginx_stop EXIT
+	trap 'exit 130' INT TERM
+	for _ in $(seq 50); do
+		curl -sf -o /dev/null "http://127.0.0.1:$PORT$2" && break
+		kill -0 "$NGINX_PID" 2>/dev/null || die "nginx did not start: $(cat "$RUN/nginx/error.log")"
+		sleep 0.1
+	done
+	curl -sf -o /dev/null "http://127.0.0.1:$PORT$2" || die "nginx does not answer on port $PORT"
+}
+nginx_stop() {
+	if [ -n "${NGINX_PID:-}" ]; then
+		kill "$NGINX_PID" 2>/dev/null
+		wait "$NGINX_PID" 2>/dev/null
+	fi
+}
