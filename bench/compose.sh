@@ -85,6 +85,7 @@ if [ "$(cat "$UP2/.stamp" 2>/dev/null)" != "$stamp2" ]; then
 import hashlib, lzma, os, re, subprocess, sys, time
 from email.utils import formatdate
 up, up2, src = sys.argv[1:4]
+sys.dont_write_bytecode = True     # no __pycache__ in the tree
 sys.path.insert(0, os.environ["BENCH_HERE"])
 import mkupstream as mk
 www2 = os.path.join(up2, "www", "debian")
