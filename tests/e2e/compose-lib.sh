@@ -69,13 +69,14 @@ mirrord_keyring() {
 }
 
 # composed_fetch URL DIR [SUITES]: composed.py fetch (signature, kept
-# Release fields, hashes, upstream's other indices) into DIR.
+# Release fields, hashes, upstream's other indices) into DIR. Upstream is
+# $FETCH_ARCHIVE (default $ARCHIVE): a patch snapshot keeps its base's.
 composed_fetch() {
 	[ -n "${MKEY:-}" ] || mirrord_keyring
 	rm -rf "$2"
 	mkdir -p "$2"
 	# shellcheck disable=SC2086
-	"$PYTHON" "$COMPOSED_PY" fetch "$1" "$MKEY" "$ARCHIVE" "$2" \
+	"$PYTHON" "$COMPOSED_PY" fetch "$1" "$MKEY" "${FETCH_ARCHIVE:-$ARCHIVE}" "$2" \
 	    ${3:-stable stable-security} >"$T/fetch.out" 2>&1 ||
 		fail "what $1 serves: $(cat "$T/fetch.out")"
 	cat "$T/fetch.out"

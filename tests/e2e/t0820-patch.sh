@@ -102,6 +102,7 @@ expect_unchanged() {
 
 test_expect_success 'production at generation 1, latest at generation 2' '
 	mkcompose --generation 1 --no-closures &&
+	cp -a "$ARCHIVE" "$T/gen1" &&
 	start_upstream &&
 	new_conf &&
 	add_full demo &&
@@ -181,7 +182,7 @@ test_expect_success 'snapshot diff: exactly the patched binaries, at their new v
 '
 
 test_expect_success DOSE 'the patched snapshot: mirrord-signed, every package installable' '
-	composed_fetch "$SERVE_URL/demo/$P1" "$T/p1" &&
+	FETCH_ARCHIVE=$T/gen1 composed_fetch "$SERVE_URL/demo/$P1" "$T/p1" &&
 	for f in "$T"/p1/*/*.packages; do
 		# the fixture'"'"'s broken chain, broken upstream too
 		awk -v RS= -v ORS="\n\n" "!/^Package: broken-/" "$f" >"$f.x" &&
