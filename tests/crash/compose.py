@@ -310,7 +310,7 @@ def main():
         if a.faults_bin:
             for kind, base in (("partial", "gen1"), ("patch", "full")):
                 for point in POINTS:
-                    for n in (1, 2, 3, 5, 8):
+                    for n in (1, 2, 3, 5, 8, 13, 21, 34):
                         plan.append((kind, base, ("fault", "%s:%d:KILL" % (
                             point, n))))
         stop = set()
