@@ -15,6 +15,8 @@
 
 #include <unistd.h>
 
+#include "mirrord/channel.h"
+#include "mirrord/compose.h"
 #include "mirrord/decomp.h"
 #include "mirrord/gpg.h"
 #include "mirrord/hash.h"
@@ -317,6 +319,49 @@ snapfix_env_release(struct snapfix_env *x)
 	store_close(x->s);
 	helpers_tmpdir_free(x->root);
 	memset(x, 0, sizeof(*x));
+}
+
+/*
+ * Commits sn as the next snapshot of mirror as a sync does: the pool
+ * difference against the newest snapshot of any kind (compose_delta),
+ * store_sync, snap_commit (the caller holds the writer lock).
+ */
+static inline int
+snapfix_commit(struct store *s, const char *mirror, struct snap *sn,
+    struct merr *err)
+{
+	struct snap_delta *d = snap_delta_new();
+	struct snap old;
+	bool have = false;
+	int rc;
+
+	rc = snapfix_load(s, mirror, NULL, &old, &have, err);
+	rc = rc ? rc : compose_delta(s, have ? &old : NULL, sn, d, NULL, NULL,
+	    err);
+	rc = rc ? rc : store_sync(s, err);
+	rc = rc ? rc : snap_commit(s, mirror, sn, d, NULL, err);
+	if (have)
+		snap_release(&old);
+	snap_delta_free(d);
+	return rc;
+}
+
+/* Promotes channel of mirror to ref under the channel lock. */
+static inline int
+snapfix_promote(struct snapfix_env *x, const char *mirror,
+    const char *channel, const char *ref, char target[SNAP_ID_LEN + 1],
+    struct merr *err)
+{
+	struct channel_move_opts mo = { "test@host", 0, NULL, NULL };
+	int rc;
+
+	target[0] = '\0';
+	rc = store_lock_channels(x->s, "snapfix", false, err);
+	if (rc == 0)
+		rc = channel_promote(x->s, x->g, mirror, ref, channel, &mo,
+		    target, err);
+	store_unlock_channels(x->s);
+	return rc;
 }
 
 /* --- a commit's store cost ---------------------------------------------- */

@@ -5,23 +5,19 @@
  * (checked the way a client would: decompressed, verified with the
  * signer's exported key), and a patch of one source into a channel over
  * a 2,000-package suite, whose store cost is counted in rows and blobs
- * as t_snap counts a sync's; then a sync after the patch, whose pool
- * membership must be exactly what its index says.
+ * as t_snap counts a sync's; then a sync after the patch and a patch of
+ * the patch, whose pool membership must be exactly what their indices say.
  *
  * Index blobs are real Packages texts; the pool files they name are not
  * stored (a pool blob is only a hash and a size to the rows).
  */
 #include "mirrord/common.h"
 
-#include "mirrord/channel.h"
 #include "mirrord/compose.h"
 #include "mirrord/conf.h"
 #include "mirrord/patch.h"
 #include "mirrord/pkgset.h"
 #include "mirrord/pool.h"
-#include "mirrord/snap.h"
-#include "mirrord/store.h"
-#include "helpers.h"
 #include "snapfix.h"
 #include "tap.h"
 
@@ -606,24 +602,14 @@ static int
 commit_state(struct snapfix_env *x, const struct state *st, struct snap *sn,
     struct merr *err)
 {
-	struct snap_delta *d = snap_delta_new();
 	struct buf t = BUF_INIT;
-	struct snap old;
-	bool have = false;
 	int rc;
 
 	snapfix_init(sn);
 	state_text(st, &t);
 	rc = snapfix_index(x->s, &sn->suites[0], PKGS_GZ, &t, err);
 	rc = rc ? rc : snapfix_add_release(x->s, &sn->suites[0], PKGS_GZ, err);
-	rc = rc ? rc : snapfix_load(x->s, MIRROR, NULL, &old, &have, err);
-	rc = rc ? rc : compose_delta(x->s, have ? &old : NULL, sn, d, NULL,
-	    NULL, err);
-	rc = rc ? rc : store_sync(x->s, err);
-	rc = rc ? rc : snap_commit(x->s, MIRROR, sn, d, NULL, err);
-	if (have)
-		snap_release(&old);
-	snap_delta_free(d);
+	rc = rc ? rc : snapfix_commit(x->s, MIRROR, sn, err);
 	buf_release(&t);
 	return rc;
 }
@@ -709,37 +695,17 @@ blobs_foreign(const struct snapfix_rows *before,
 	return bad;
 }
 
-/* Counts open intervals of MIRROR, and those whose refs are not 1. */
-struct opens {
-	size_t open, not_one;
-};
-
+/* n[0]: open intervals of MIRROR, n[1]: those whose refs are not 1. */
 static int
 open_row(void *ctx, const struct pool_interval *iv, struct merr *err)
 {
-	struct opens *o = ctx;
+	size_t *n = ctx;
 
-	if (iv == NULL || strcmp(iv->mirror, MIRROR) != 0 || iv->to != 0)
-		return 0;
-	o->open++;
-	o->not_one += iv->refs != 1;
+	if (iv && strcmp(iv->mirror, MIRROR) == 0 && iv->to == 0) {
+		n[0]++;
+		n[1] += iv->refs != 1;
+	}
 	return 0;
-}
-
-static int
-promote(struct snapfix_env *x, const char *ref, char target[SNAP_ID_LEN + 1],
-    struct merr *err)
-{
-	struct channel_move_opts mo = { "test@host", 0, NULL, NULL };
-	int rc;
-
-	target[0] = '\0';
-	rc = store_lock_channels(x->s, "t_compose", false, err);
-	if (rc == 0)
-		rc = channel_promote(x->s, x->g, MIRROR, ref, "prod", &mo,
-		    target, err);
-	store_unlock_channels(x->s);
-	return rc;
 }
 
 /* The pool rows of the store: TBL_POOL, TBL_POOLSEQ, TBL_BREFS. */
@@ -866,18 +832,76 @@ check_patch_snap(struct snapfix_env *x, const struct patch_plan *p,
 	buf_release(&want);
 }
 
+/* patch_plan of one source from latest into prod (*p: release it). */
+static int
+plan(struct snapfix_env *x, const char *src, bool dry, struct patch_plan *p,
+    struct merr *err)
+{
+	char *arches[] = { (char *)"amd64" };
+	const char *srcs[] = { src };
+	struct conf_mirror m;
+	struct patch_opts o;
+
+	memset(&m, 0, sizeof(m));
+	m.name = (char *)MIRROR;
+	m.deb = true;
+	m.arches = arches;
+	m.narches = 1;
+	memset(&o, 0, sizeof(o));
+	o.m = &m;
+	o.channel = "prod";
+	o.from = "latest";
+	o.sources = srcs;
+	o.nsources = 1;
+	o.dry_run = dry;
+	patch_plan_release(p);
+	return patch_plan(x->s, x->g, &o, p, err);
+}
+
+/*
+ * 6. A patch of a patch (prod's target), after the sync: errors change
+ * nothing; src0009 from snapshot 4 gives seq 5, exact as its index says.
+ */
+static void
+test_patch_again(struct snapfix_env *x, const struct state *sp,
+    const struct state *s3)
+{
+	struct merr err = { 0, "" };
+	struct patch_plan p;
+	struct state s5 = *sp;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	rc = plan(x, "src0007", false, &p, &err);
+	ok(rc == MERR_INVAL && strstr(err.msg, "'src0007'") &&
+	    strstr(err.msg, "no newer"), "again: a source latest has no newer "
+	    "than prod: MERR_INVAL naming it (%s)", err.msg);
+	rc = plan(x, "nosuch", false, &p, &err);
+	ok(rc == MERR_NOTFOUND && strstr(err.msg, "'nosuch'"), "again: an "
+	    "unknown source: MERR_NOTFOUND naming it (%s)", err.msg);
+	rc = plan(x, "src0009", true, &p, &err);
+	ok(rc == 0 && !p.have_result && p.nchanges == 2, "again: a dry run "
+	    "plans 2 changes and makes no snapshot (%s)", rc ? err.msg : "ok");
+	rc = plan(x, "src0009", false, &p, &err);
+	rc = rc ? rc : patch_commit(x->s, MIRROR, &p, &err);
+	ok(rc == 0 && p.result.seq == 5, "again: src0009 patched into the "
+	    "patch, seq 5 (%s)", rc ? err.msg : "ok");
+	s5.v[9] = 2;
+	is_int(pool_mismatches(x, 5, &s5), 0, "again: every pool file in it "
+	    "exactly as its index says");
+	is_int(pool_mismatches(x, 3, sp) + pool_mismatches(x, 4, s3), 0,
+	    "again: the patch and snapshot 4 unchanged");
+	patch_plan_release(&p);
+}
+
 static void
 test_patch(struct snapfix_env *x)
 {
 	struct merr err = { 0, "" };
-	static const char *const srcs[] = { "src0007" };
-	char *arches[] = { (char *)"amd64" };
-	struct conf_mirror m;
-	struct patch_opts o;
 	struct patch_plan p;
 	struct state s1, s2, sp, s3;
 	struct snap sn1, sn2, sn3;
-	struct opens op = { 0, 0 };
+	size_t op[2] = { 0, 0 };
 	char target[SNAP_ID_LEN + 1];
 	struct store_txn *t;
 	int rc;
@@ -900,22 +924,11 @@ test_patch(struct snapfix_env *x)
 		goto out;
 	is_int(pool_mismatches(x, 1, &s1) + pool_mismatches(x, 2, &s2), 0,
 	    "big: pool membership of snapshots 1 and 2 as their indices say");
-	rc = promote(x, sn1.id, target, &err);
+	rc = snapfix_promote(x, MIRROR, "prod", sn1.id, target, &err);
 	ok(rc == 0 && strcmp(target, sn1.id) == 0, "big: prod at snapshot 1 "
 	    "(%s)", rc ? err.msg : "ok");
 
-	memset(&m, 0, sizeof(m));
-	m.name = (char *)MIRROR;
-	m.deb = true;
-	m.arches = arches;
-	m.narches = 1;
-	memset(&o, 0, sizeof(o));
-	o.m = &m;
-	o.channel = "prod";
-	o.from = "latest";
-	o.sources = srcs;
-	o.nsources = 1;
-	rc = patch_plan(x->s, x->g, &o, &p, &err);
+	rc = plan(x, "src0007", false, &p, &err);
 	is_int(rc, 0, "patch: planned (%s)", rc ? err.msg : "ok");
 	if (rc)
 		goto out;
@@ -928,7 +941,7 @@ test_patch(struct snapfix_env *x)
 	    "patch: the plan is src0007's two binaries, 1.0-1 -> 1.0-2");
 	check_patch_cost(x, &p);
 	check_patch_snap(x, &p, &sn2, &sp);
-	rc = promote(x, p.result.id, target, &err);
+	rc = snapfix_promote(x, MIRROR, "prod", p.result.id, target, &err);
 	ok(rc == 0 && strcmp(target, p.result.id) == 0, "patch: prod moves to "
 	    "the patch (%s)", rc ? err.msg : "ok");
 
@@ -951,12 +964,13 @@ test_patch(struct snapfix_env *x)
 	is_int(sn3.files, NPKG3, "sync after: distinct files");
 	rc = store_txn_begin(x->s, false, &t, &err);
 	if (rc == 0) {
-		rc = pool_each(t, open_row, &op, &err);
+		rc = pool_each(t, open_row, op, &err);
 		store_txn_abort(t);
 	}
-	ok(rc == 0 && op.open == NPKG3 && op.not_one == 0,
+	ok(rc == 0 && op[0] == NPKG3 && op[1] == 0,
 	    "sync after: %zu open intervals, each listed once (%zu not)",
-	    op.open, op.not_one);
+	    op[0], op[1]);
+	test_patch_again(x, &sp, &s3);
 out:
 	patch_plan_release(&p);
 	snap_release(&sn1);
