@@ -20,6 +20,7 @@
 #include "mirrord/decomp.h"
 #include "mirrord/gpg.h"
 #include "mirrord/hash.h"
+#include "mirrord/pool.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 #include "helpers.h"
@@ -33,6 +34,20 @@ snapfix_init(struct snap *sn)
 	sn->nsuites = 1;
 	sn->suites[0].name = xstrdup("stable");
 	return &sn->suites[0];
+}
+
+/* Appends an empty suite name to sn (valid until the next add). */
+static inline struct snap_suite *
+snapfix_add_suite(struct snap *sn, const char *name)
+{
+	struct snap_suite *su;
+
+	sn->suites = xreallocarray(sn->suites, sn->nsuites + 1,
+	    sizeof(*sn->suites));
+	su = &sn->suites[sn->nsuites++];
+	memset(su, 0, sizeof(*su));
+	su->name = xstrdup(name);
+	return su;
 }
 
 /* Stores text as a blob (h gets its hash) and lists it in su as path. */
@@ -321,6 +336,25 @@ snapfix_env_release(struct snapfix_env *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* pool_lookup of path in snapshot seq of mirror, in its own transaction. */
+static inline int
+snapfix_lookup(struct store *s, const char *mirror, const char *path,
+    uint32_t seq)
+{
+	struct merr err = { 0, "" };
+	struct store_txn *t;
+	unsigned char h[HASH_LEN];
+	uint64_t size;
+	int rc;
+
+	rc = store_txn_begin(s, false, &t, &err);
+	if (rc)
+		return rc;
+	rc = pool_lookup(t, mirror, path, seq, h, &size, &err);
+	store_txn_abort(t);
+	return rc;
+}
+
 /*
  * Commits sn as the next snapshot of mirror as a sync does: the pool
  * difference against the newest snapshot of any kind (compose_delta),
@@ -496,6 +530,33 @@ snapfix_rows_has(const struct snapfix_rows *rs, const char *row)
 {
 	return rs->n && bsearch(&row, rs->r, rs->n, sizeof(*rs->r),
 	    snapfix_str_cmp) != NULL;
+}
+
+/*
+ * How many rows of after are not in before (*added), and how many of
+ * those are not blobs of su's files (the return value): for blobs.
+ */
+static inline size_t
+snapfix_blobs_foreign(const struct snapfix_rows *before,
+    const struct snapfix_rows *after, const struct snap_suite *su,
+    size_t *added)
+{
+	struct snapfix_rows files = { NULL, 0 };
+	size_t i, bad = 0;
+
+	for (i = 0; i < su->nfiles; i++)
+		snapfix_row(&files, (const char *)su->files[i].hash, HASH_LEN,
+		    "", 0, NULL);
+	snapfix_rows_sort(&files);
+	*added = 0;
+	for (i = 0; i < after->n; i++) {
+		if (snapfix_rows_has(before, after->r[i]))
+			continue;
+		(*added)++;
+		bad += !snapfix_rows_has(&files, after->r[i]);
+	}
+	strv_free(files.r, files.n);
+	return bad;
 }
 
 static inline void

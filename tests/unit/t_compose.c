@@ -21,11 +21,19 @@
 #include "snapfix.h"
 #include "tap.h"
 
+/* A known bug: "not ok N - ... # TODO bug: why", not a failure. */
+#define todo_ok(cond, why, ...) do { \
+	printf("%s %d - ", (cond) ? "ok" : "not ok", ++tap_n); \
+	printf(__VA_ARGS__); \
+	printf(" # TODO bug: %s\n", why); \
+} while (0)
+
 #define MIRROR "m"
 #define DATE 1780000000		/* Thu, 28 May 2026 20:26:40 UTC */
 #define NSRC 1000		/* sources of the big suite, 2 binaries each */
 #define NVER 3			/* versions 1.0-1 .. 1.0-3 of each */
 #define PKGS_GZ "main/binary-amd64/Packages.gz"
+#define PKGS "main/binary-amd64/Packages"
 
 /* --- suites and snapshots ----------------------------------------------- */
 
@@ -95,8 +103,8 @@ delta_snaps(struct snapfix_env *x, struct snap *a, struct snap *b,
 	struct snap_suite *sa = snapfix_init(a), *sb = snapfix_init(b);
 	int rc;
 
-	rc = snapfix_put(x->s, sa, "main/binary-amd64/Packages",
-	    "a 1.0 all; b 1.0 amd64; c 1.0 amd64", err);
+	rc = snapfix_put(x->s, sa, PKGS, "a 1.0 all; b 1.0 amd64; c 1.0 amd64",
+	    err);
 	rc = rc ? rc : snapfix_put(x->s, sa, "contrib/binary-amd64/Packages",
 	    xy, err);
 	rc = rc ? rc : snapfix_put(x->s, sb, "contrib/binary-amd64/Packages",
@@ -151,7 +159,7 @@ test_delta(struct snapfix_env *x)
 	got = delta_lines(d, &sc);
 	is_str(got, want_first, "delta: a first snapshot adds each file once");
 	free(got);
-	ix = compose_find_index(&a.suites[0], "main/binary-amd64/Packages");
+	ix = compose_find_index(&a.suites[0], PKGS);
 	ok(ix && ix->npara == 3 && ix->nfiles == 3 && ix->bytes ==
 	    snapfix_pool_size("pool/main/a/a/a_1.0_all.deb") +
 	    snapfix_pool_size("pool/main/b/b/b_1.0_amd64.deb") +
@@ -233,19 +241,6 @@ spread_add(struct pkgset *ps, const char *suite, const char *path,
 	    err);
 }
 
-/* sel as "0 1 2 ..." */
-static char *
-sel_str(const uint8_t *sel, size_t n)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	buf_adds(&b, "");
-	for (i = 0; i < n; i++)
-		buf_addf(&b, "%s%u", i ? " " : "", sel[i]);
-	return buf_detach(&b, NULL);
-}
-
 static void
 test_spread(void)
 {
@@ -262,20 +257,20 @@ test_spread(void)
 		{ 5, 5, "0 0 0 0 0 1 0", "a layer-1 package stays alone" },
 	};
 	uint8_t sel[16];
-	size_t i;
-	char *got;
+	char got[16];
+	size_t i, j;
 	int rc;
 
 	/* ids: 0 foo amd64, 1 tool all 1.0 | 2 foo arm64, 3 tool all 1.0 */
-	rc = spread_add(ps, "stable", "main/binary-amd64/Packages",
-	    INDEX_PACKAGES, 0, "foo 1.0 amd64; tool 1.0 all", &err);
+	rc = spread_add(ps, "stable", PKGS, INDEX_PACKAGES, 0,
+	    "foo 1.0 amd64; tool 1.0 all", &err);
 	rc = rc ? rc : spread_add(ps, "stable", "main/binary-arm64/Packages",
 	    INDEX_PACKAGES, 0, "foo 1.0 arm64; tool 1.0 all", &err);
 	/* 4: another version; 5: the same one in layer 1; 6: a source. */
 	rc = rc ? rc : spread_add(ps, "updates", "main/binary-arm64/Packages",
 	    INDEX_PACKAGES, 0, "tool 2.0 all", &err);
-	rc = rc ? rc : spread_add(ps, "stable", "main/binary-amd64/Packages",
-	    INDEX_PACKAGES, 1, "tool 1.0 all", &err);
+	rc = rc ? rc : spread_add(ps, "stable", PKGS, INDEX_PACKAGES, 1,
+	    "tool 1.0 all", &err);
 	rc = rc ? rc : spread_add(ps, "stable", "main/source/Sources",
 	    INDEX_SOURCES, 0, "Package: tool\nVersion: 1.0\n"
 	    "Architecture: all\n\n", &err);
@@ -288,9 +283,11 @@ test_spread(void)
 		memset(sel, 0, sizeof(sel));
 		sel[c[i].a] = sel[c[i].b] = 1;
 		compose_spread(ps, sel);
-		got = sel_str(sel, 7);
+		for (j = 0; j < 7; j++) {
+			got[2 * j] = (char)('0' + sel[j]);
+			got[2 * j + 1] = j < 6 ? ' ' : '\0';
+		}
 		is_str(got, c[i].want, "spread: %s", c[i].what);
-		free(got);
 	}
 out:
 	pkgset_free(ps);
@@ -361,20 +358,18 @@ write_snaps(struct snapfix_env *x, const struct buf w[NPARAS],
 	int rc;
 
 	join(&t, w, (const int[]){ P1, P2, P3, -1 });
-	rc = snapfix_index(x->s, b, "main/binary-amd64/Packages", &t, err);
+	rc = snapfix_index(x->s, b, PKGS, &t, err);
 	rc = rc ? rc : snapfix_index(x->s, b, "main/binary-arm64/Packages",
 	    &w[Q1], err);
 	rc = rc ? rc : snapfix_blob(x->s, b, "main/i18n/Translation-en", tr,
 	    strlen(tr), false, err);
-	rc = rc ? rc : snapfix_add_release(x->s, b,
-	    "main/binary-amd64/Packages", err);
+	rc = rc ? rc : snapfix_add_release(x->s, b, PKGS, err);
 	rc = rc ? rc : snapfix_file(x->s, b, "InRelease", "not signed\n", h,
 	    err);
 	rc = rc ? rc : snapfix_file(x->s, b, "Release.gpg", "sig\n", h, err);
 	join(&t, w, (const int[]){ P4, P2NEW, -1 });
 	t.len--;
-	rc = rc ? rc : snapfix_index(x->s, r, "main/binary-amd64/Packages",
-	    &t, err);
+	rc = rc ? rc : snapfix_index(x->s, r, PKGS, &t, err);
 	rc = rc ? rc : snapfix_index(x->s, r, "main/binary-arm64/Packages",
 	    &w[Q1], err);
 	buf_release(&t);
@@ -391,8 +386,7 @@ check_signed(struct snapfix_env *x, const struct snap_suite *base,
 	    "Date: Thu, 28 May 2026 20:26:40 UTC\n";
 	struct merr err = { 0, "" };
 	const struct snap_file *rf = snap_suite_file(out, "Release");
-	const struct snap_file *pf = snap_suite_file(out,
-	    "main/binary-amd64/Packages");
+	const struct snap_file *pf = snap_suite_file(out, PKGS);
 	char *rel, *inr, *sig, *text = NULL, *line, fpr[GPG_FPR_LEN + 1];
 	char hex[HASH_HEX_LEN + 1];
 	size_t rlen, ilen, slen, tlen = 0;
@@ -401,12 +395,10 @@ check_signed(struct snapfix_env *x, const struct snap_suite *base,
 	rel = snapfix_text(x->s, rf, &rlen);
 	inr = snapfix_text(x->s, snap_suite_file(out, "InRelease"), &ilen);
 	sig = snapfix_text(x->s, snap_suite_file(out, "Release.gpg"), &slen);
-	ok(rel && !snapfix_same(rf, snap_suite_file(base, "Release")),
-	    "write: a new Release");
-	if (rel == NULL || inr == NULL || sig == NULL || pf == NULL) {
-		ok(0, "write: Release, InRelease, Release.gpg and Packages");
+	ok(rel && inr && sig && pf && !snapfix_same(rf, snap_suite_file(base,
+	    "Release")), "write: a new Release, InRelease and Release.gpg");
+	if (!rel || !inr || !sig || !pf)
 		goto out;
-	}
 	ok(strncmp(rel, head, strlen(head)) == 0, "write: upstream's fields "
 	    "kept byte for byte, Date the composition's");
 	hash_to_hex(pf->hash, hex);
@@ -432,26 +424,23 @@ out:
 	free(text);
 }
 
-/* Each variant of path in su decompresses to want; how many there are. */
-static size_t
+/* Each variant of path in su decompresses to want. */
+static void
 check_variants(struct snapfix_env *x, const struct snap_suite *su,
     const char *path, const struct buf *want, const char *what)
 {
 	static const char *const sfx[] = { "", ".gz", ".xz" };
-	size_t i, n = 0, len;
+	size_t i, len;
 	char *p, *got;
 
 	for (i = 0; i < ARRAY_SIZE(sfx); i++) {
 		p = xasprintf("%s%s", path, sfx[i]);
 		got = snapfix_text(x->s, snap_suite_file(su, p), &len);
-		if (got)
-			n++;
 		ok(got && len == want->len && memcmp(got, want->p, len) == 0,
 		    "write: %s: %s", p, what);
 		free(got);
 		free(p);
 	}
-	return n;
 }
 
 static void
@@ -486,8 +475,8 @@ test_write(struct snapfix_env *x)
 	pick(ps, sel, 0, " p1 p2 p3 q1 ");
 	rc = compose_write_suite(x->s, x->g, ps, sel, bs, false, DATE, NULL,
 	    &out, &changed, &err);
-	is_int(rc, 0, "write: base selected (%s)", rc ? err.msg : "ok");
-	ok(!changed, "write: nothing changed: *changed is false");
+	ok(rc == 0 && !changed, "write: the base selected: *changed false (%s)",
+	    rc ? err.msg : "ok");
 	for (i = 0; i < out.nfiles && i < bs->nfiles; i++)
 		same += strcmp(out.files[i].path, bs->files[i].path) == 0 &&
 		    snapfix_same(&out.files[i], &bs->files[i]);
@@ -502,8 +491,7 @@ test_write(struct snapfix_env *x)
 	    &out, &changed, &err);
 	ok(rc == 0 && changed, "write: forced (%s)", rc ? err.msg : "ok");
 	join(&want, w, (const int[]){ P1, P2, P3, -1 });
-	check_variants(x, &out, "main/binary-amd64/Packages", &want,
-	    "the base's text, byte for byte");
+	check_variants(x, &out, PKGS, &want, "the base's text, byte for byte");
 	snap_suite_release(&out);
 
 	/* p2 from the ref: layer 0 in its order, then layer 1. */
@@ -517,13 +505,10 @@ test_write(struct snapfix_env *x)
 	if (rc)
 		goto out;
 	join(&want, w, (const int[]){ P1, P3, P2NEW, -1 });
-	is_int(check_variants(x, &out, "main/binary-amd64/Packages", &want,
-	    "p1, p3 (base), then p2 2.0 (ref), byte for byte"), 3,
-	    "write: plain, .gz and .xz");
-	ix = compose_find_index(&out, "main/binary-amd64/Packages");
-	ok(ix && strcmp(ix->path, "main/binary-amd64/Packages") == 0 &&
-	    ix->npara == 3 && snapfix_same(snap_suite_file(&out, ix->path),
-	    snap_suite_file(&out, "main/binary-amd64/Packages")),
+	check_variants(x, &out, PKGS, &want,
+	    "p1, p3 (base), then p2 2.0 (ref), byte for byte");
+	ix = compose_find_index(&out, PKGS);
+	ok(ix && strcmp(ix->path, PKGS) == 0 && ix->npara == 3,
 	    "write: the index names the plain file, 3 paragraphs");
 	ok(snapfix_same(snap_suite_file(&out, "main/binary-arm64/Packages"),
 	    snap_suite_file(bs, "main/binary-arm64/Packages")) &&
@@ -551,23 +536,24 @@ struct state {
 	uint8_t v[NSRC];
 };
 
+/* Source i's package (0: src%04u-bin, 1: libsrc%04u), source, 1.0-k. */
 static void
-src_names(unsigned i, char src[16], char bin[24], char lib[24])
+src_names(unsigned i, unsigned b, unsigned k, char pkg[24], char src[16],
+    char ver[16])
 {
+	snprintf(pkg, 24, b ? "libsrc%04u" : "src%04u-bin", i);
 	snprintf(src, 16, "src%04u", i);
-	snprintf(bin, 24, "src%04u-bin", i);
-	snprintf(lib, 24, "libsrc%04u", i);
+	snprintf(ver, 16, "1.0-%u", k);
 }
 
 /* The pool file of source i's binary (lib: its library) at 1.0-k. */
 static void
 src_path(unsigned i, bool lib, unsigned k, char path[256])
 {
-	char src[16], pkg[2][24], ver[16];
+	char src[16], pkg[24], ver[16];
 
-	src_names(i, src, pkg[0], pkg[1]);
-	snprintf(ver, sizeof(ver), "1.0-%u", k);
-	snapfix_pool_path(pkg[lib], src, ver, "amd64", path, 256);
+	src_names(i, lib, k, pkg, src, ver);
+	snapfix_pool_path(pkg, src, ver, "amd64", path, 256);
 }
 
 /* Source i's two paragraphs at version 1.0-k. */
@@ -576,8 +562,8 @@ src_paras(struct buf *b, unsigned i, unsigned k)
 {
 	char src[16], bin[24], lib[24], ver[16], *dep;
 
-	src_names(i, src, bin, lib);
-	snprintf(ver, sizeof(ver), "1.0-%u", k);
+	src_names(i, 0, k, bin, src, ver);
+	src_names(i, 1, k, lib, src, ver);
 	dep = xasprintf("Depends: %s (>= %s)\n", lib, ver);
 	snapfix_para(b, bin, src, ver, "amd64", dep);
 	snapfix_para(b, lib, src, ver, "amd64", NULL);
@@ -654,45 +640,10 @@ static int
 lookup_one(struct snapfix_env *x, uint32_t seq, unsigned i, bool lib,
     unsigned k)
 {
-	struct merr err = { 0, "" };
-	struct store_txn *t;
-	unsigned char h[HASH_LEN];
 	char path[256];
-	uint64_t size;
-	int rc;
 
 	src_path(i, lib, k, path);
-	rc = store_txn_begin(x->s, false, &t, &err);
-	if (rc)
-		return rc;
-	rc = pool_lookup(t, MIRROR, path, seq, h, &size, &err);
-	store_txn_abort(t);
-	return rc;
-}
-
-/* Blobs of after not in before; how many of them are not files of su. */
-static size_t
-blobs_foreign(const struct snapfix_rows *before,
-    const struct snapfix_rows *after, const struct snap_suite *su,
-    size_t *added)
-{
-	struct snapfix_rows files;
-	size_t i, bad = 0;
-
-	memset(&files, 0, sizeof(files));
-	for (i = 0; i < su->nfiles; i++)
-		snapfix_row(&files, (const char *)su->files[i].hash, HASH_LEN,
-		    "", 0, NULL);
-	snapfix_rows_sort(&files);
-	*added = 0;
-	for (i = 0; i < after->n; i++) {
-		if (snapfix_rows_has(before, after->r[i]))
-			continue;
-		(*added)++;
-		bad += !snapfix_rows_has(&files, after->r[i]);
-	}
-	snapfix_rows_release(&files);
-	return bad;
+	return snapfix_lookup(x->s, MIRROR, path, seq);
 }
 
 /* n[0]: open intervals of MIRROR, n[1]: those whose refs are not 1. */
@@ -765,7 +716,8 @@ check_patch_cost(struct snapfix_env *x, struct patch_plan *p)
 	}
 
 	/* New blobs: only the patch's own dists files. */
-	foreign = blobs_foreign(&bl0, &bl1, &p->result.suites[0], &added);
+	foreign = snapfix_blobs_foreign(&bl0, &bl1, &p->result.suites[0],
+	    &added);
 	is_int(added, 6, "cost: 6 new blobs: Packages (plain, .gz, .xz) and "
 	    "the 3 Release files");
 	is_int(foreign, 0, "cost: each new blob is a file of the patch");
@@ -782,16 +734,14 @@ check_patch_snap(struct snapfix_env *x, const struct patch_plan *p,
 	struct merr err = { 0, "" };
 	struct snap sn;
 	struct buf want = BUF_INIT;
-	const struct snap_file *f;
 	bool have = false;
 	char *text;
 	size_t len;
 	int rc;
 
-	ok(p->result.kind == SNAP_PATCH && p->result.seq == 3,
-	    "patch: kind patch, seq 3");
-	is_int(p->result.packages, 2 * NSRC, "patch: its packages counter");
-	is_int(p->result.files, 2 * NSRC, "patch: its distinct pool files");
+	ok(p->result.kind == SNAP_PATCH && p->result.seq == 3 &&
+	    p->result.packages == 2 * NSRC && p->result.files == 2 * NSRC,
+	    "patch: kind patch, seq 3, 2,000 packages and distinct files");
 	rc = snapfix_load(x->s, MIRROR, "latest", &sn, &have, &err);
 	ok(have && strcmp(sn.id, s2->id) == 0, "patch: 'latest' is still "
 	    "snapshot 2 (%s)", rc ? err.msg : sn.id);
@@ -823,8 +773,8 @@ check_patch_snap(struct snapfix_env *x, const struct patch_plan *p,
 
 	/* The patched index: the base's paragraphs, then the ref's. */
 	patched_text(sp, 7, 2, &want);
-	f = snap_suite_file(&p->result.suites[0], "main/binary-amd64/Packages");
-	text = snapfix_text(x->s, f, &len);
+	text = snapfix_text(x->s, snap_suite_file(&p->result.suites[0], PKGS),
+	    &len);
 	ok(text && len == want.len && memcmp(text, want.p, len) == 0,
 	    "patch: Packages is the target's paragraphs without src0007's, "
 	    "then snapshot 2's src0007, byte for byte");
@@ -834,8 +784,8 @@ check_patch_snap(struct snapfix_env *x, const struct patch_plan *p,
 
 /* patch_plan of one source from latest into prod (*p: release it). */
 static int
-plan(struct snapfix_env *x, const char *src, bool dry, struct patch_plan *p,
-    struct merr *err)
+plan(struct snapfix_env *x, const char *mirror, const char *src, bool dry,
+    struct patch_plan *p, struct merr *err)
 {
 	char *arches[] = { (char *)"amd64" };
 	const char *srcs[] = { src };
@@ -843,7 +793,7 @@ plan(struct snapfix_env *x, const char *src, bool dry, struct patch_plan *p,
 	struct patch_opts o;
 
 	memset(&m, 0, sizeof(m));
-	m.name = (char *)MIRROR;
+	m.name = (char *)mirror;
 	m.deb = true;
 	m.arches = arches;
 	m.narches = 1;
@@ -856,6 +806,53 @@ plan(struct snapfix_env *x, const char *src, bool dry, struct patch_plan *p,
 	o.dry_run = dry;
 	patch_plan_release(p);
 	return patch_plan(x->s, x->g, &o, p, err);
+}
+
+/*
+ * 7. A patch whose new version is in a suite the channel's target lacks
+ * (one added to the mirror after the target was synced): the result must
+ * hold the new version, or the plan must refuse; the package must not
+ * vanish. Mirror "e": target {stable: app 1, other 1}, latest {stable:
+ * the same, stable-updates: app 2}.
+ */
+static void
+test_patch_new_suite(struct snapfix_env *x)
+{
+	static const char stable[] = "app 1.0 amd64; other 1.0 amd64";
+	struct merr err = { 0, "" };
+	struct patch_plan p;
+	struct snap a, b;
+	char target[SNAP_ID_LEN + 1];
+	int rc, in_new = MERR_NOTFOUND, in_old = MERR_NOTFOUND;
+
+	memset(&p, 0, sizeof(p));
+	rc = snapfix_put(x->s, snapfix_init(&a), PKGS, stable, &err);
+	rc = rc ? rc : snapfix_put(x->s, snapfix_init(&b), PKGS, stable, &err);
+	rc = rc ? rc : snapfix_put(x->s, snapfix_add_suite(&b,
+	    "stable-updates"), PKGS, "app 2.0 amd64", &err);
+	rc = rc ? rc : snapfix_add_release(x->s, &a.suites[0], PKGS, &err);
+	rc = rc ? rc : snapfix_add_release(x->s, &b.suites[0], PKGS, &err);
+	rc = rc ? rc : snapfix_add_release(x->s, &b.suites[1], PKGS, &err);
+	rc = rc ? rc : snapfix_commit(x->s, "e", &a, &err);
+	rc = rc ? rc : snapfix_commit(x->s, "e", &b, &err);
+	rc = rc ? rc : snapfix_promote(x, "e", "prod", a.id, target, &err);
+	ok(rc == 0, "new suite: target and latest (%s)", rc ? err.msg : "ok");
+	if (rc == 0 && plan(x, "e", "app", false, &p, &err) == 0 &&
+	    patch_commit(x->s, "e", &p, &err) == 0) {
+		in_new = snapfix_lookup(x->s, "e",
+		    "pool/main/a/app/app_2.0_amd64.deb", p.result.seq);
+		in_old = snapfix_lookup(x->s, "e",
+		    "pool/main/a/app/app_1.0_amd64.deb", p.result.seq);
+		printf("# patch: app 2.0 %d, app 1.0 %d, %zu suites\n", in_new,
+		    in_old, p.result.nsuites);
+	}
+	todo_ok(!p.have_result || in_new == 0 || in_old == 0, "patch_write "
+	    "(mirrord/patch.c) writes only the base's suites: app 1.0 leaves "
+	    "stable, app 2.0 goes nowhere", "new suite: the patched package "
+	    "is in the result, or the patch is refused");
+	patch_plan_release(&p);
+	snap_release(&a);
+	snap_release(&b);
 }
 
 /*
@@ -872,17 +869,17 @@ test_patch_again(struct snapfix_env *x, const struct state *sp,
 	int rc;
 
 	memset(&p, 0, sizeof(p));
-	rc = plan(x, "src0007", false, &p, &err);
+	rc = plan(x, MIRROR, "src0007", false, &p, &err);
 	ok(rc == MERR_INVAL && strstr(err.msg, "'src0007'") &&
 	    strstr(err.msg, "no newer"), "again: a source latest has no newer "
 	    "than prod: MERR_INVAL naming it (%s)", err.msg);
-	rc = plan(x, "nosuch", false, &p, &err);
+	rc = plan(x, MIRROR, "nosuch", false, &p, &err);
 	ok(rc == MERR_NOTFOUND && strstr(err.msg, "'nosuch'"), "again: an "
 	    "unknown source: MERR_NOTFOUND naming it (%s)", err.msg);
-	rc = plan(x, "src0009", true, &p, &err);
+	rc = plan(x, MIRROR, "src0009", true, &p, &err);
 	ok(rc == 0 && !p.have_result && p.nchanges == 2, "again: a dry run "
 	    "plans 2 changes and makes no snapshot (%s)", rc ? err.msg : "ok");
-	rc = plan(x, "src0009", false, &p, &err);
+	rc = plan(x, MIRROR, "src0009", false, &p, &err);
 	rc = rc ? rc : patch_commit(x->s, MIRROR, &p, &err);
 	ok(rc == 0 && p.result.seq == 5, "again: src0009 patched into the "
 	    "patch, seq 5 (%s)", rc ? err.msg : "ok");
@@ -928,7 +925,7 @@ test_patch(struct snapfix_env *x)
 	ok(rc == 0 && strcmp(target, sn1.id) == 0, "big: prod at snapshot 1 "
 	    "(%s)", rc ? err.msg : "ok");
 
-	rc = plan(x, "src0007", false, &p, &err);
+	rc = plan(x, MIRROR, "src0007", false, &p, &err);
 	is_int(rc, 0, "patch: planned (%s)", rc ? err.msg : "ok");
 	if (rc)
 		goto out;
@@ -952,16 +949,15 @@ test_patch(struct snapfix_env *x)
 	s3.v[9] = 2;
 	s3.v[10] = 0;
 	rc = commit_state(x, &s3, &sn3, &err);
-	is_int(rc, 0, "sync after: snapshot 4 committed against the patch "
-	    "(%s)", rc ? err.msg : "ok");
-	is_int(sn3.seq, 4, "sync after: seq 4");
+	ok(rc == 0 && sn3.seq == 4, "sync after: snapshot 4 (seq 4) committed "
+	    "against the patch (%s)", rc ? err.msg : "ok");
 	is_int(pool_mismatches(x, 4, &s3), 0, "sync after: every pool file "
 	    "in it exactly as its index says");
 	is_int(pool_mismatches(x, 1, &s1) + pool_mismatches(x, 2, &s2) +
 	    pool_mismatches(x, 3, &sp), 0, "sync after: snapshots 1 to 3 "
 	    "unchanged");
-	is_int(sn3.packages, NPKG3, "sync after: packages");
-	is_int(sn3.files, NPKG3, "sync after: distinct files");
+	ok(sn3.packages == NPKG3 && sn3.files == NPKG3, "sync after: its "
+	    "packages and distinct files counters");
 	rc = store_txn_begin(x->s, false, &t, &err);
 	if (rc == 0) {
 		rc = pool_each(t, open_row, op, &err);
@@ -993,6 +989,7 @@ main(void)
 		test_delta(&x);
 		test_write(&x);
 		test_patch(&x);
+		test_patch_new_suite(&x);
 	}
 	snapfix_env_release(&x);
 	return tap_done();
