@@ -721,6 +721,7 @@ check_patch_cost(struct snapfix_env *x, struct patch_plan *p)
 	is_int(added, 6, "cost: 6 new blobs: Packages (plain, .gz, .xz) and "
 	    "the 3 Release files");
 	is_int(foreign, 0, "cost: each new blob is a file of the patch");
+	is_int(p->result.new_files, added, "cost: its new_files counter");
 	is_int(n1 - n0, added, "cost: the blob totals agree");
 	snapfix_rows_release(&bl0);
 	snapfix_rows_release(&bl1);
