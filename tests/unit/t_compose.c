@@ -462,8 +462,8 @@ test_write(struct snapfix_env *x)
 	paras_init(w);
 	memset(&out, 0, sizeof(out));
 	rc = write_snaps(x, w, &base, &ref, &err);
-	rc = rc ? rc : compose_load(x->s, &base, 0, ps, &err);
-	rc = rc ? rc : compose_load(x->s, &ref, 1, ps, &err);
+	rc = rc ? rc : compose_load(x->s, (const struct snap *const[]){ &base,
+	    &ref }, 2, ps, &err);
 	ok(rc == 0 && pkgset_count(ps) == 7, "write: base and ref loaded, 7 "
 	    "packages (%s)", rc ? err.msg : "ok");
 	if (rc || pkgset_count(ps) != 7)
