@@ -35,8 +35,6 @@
 #define PKGS_GZ "main/binary-amd64/Packages.gz"
 #define PKGS "main/binary-amd64/Packages"
 
-/* --- suites and snapshots ----------------------------------------------- */
-
 /* --- 1. compose_delta ---------------------------------------------------- */
 
 struct seen {
