@@ -333,6 +333,27 @@ patch_recipe(const struct patch_work *w, const struct patch_plan *p)
 	return buf_detach(&b, NULL);
 }
 
+/* Does suite hold a selected package of the ref (layer 1)? */
+static bool
+patch_suite_has(const struct patch_work *w, const uint8_t *sel,
+    const char *suite)
+{
+	size_t i, ni = pkgset_nindices(w->ps);
+	uint32_t id;
+
+	for (i = 0; i < ni; i++) {
+		const struct pkgset_index *ix = pkgset_index(w->ps,
+		    (uint32_t)i);
+
+		if (ix->layer != 1 || strcmp(ix->suite, suite) != 0)
+			continue;
+		for (id = ix->first; id < ix->first + ix->count; id++)
+			if (sel[id])
+				return true;
+	}
+	return false;
+}
+
 /* The result's suites: the base's, each written again if it changed. */
 static int
 patch_write(struct store *s, struct gpg_signer *g, struct patch_work *w,
@@ -350,12 +371,26 @@ patch_write(struct store *s, struct gpg_signer *g, struct patch_work *w,
 		sel[i] = w->r.why[i].kind != CLOSURE_NO;
 	compose_spread(w->ps, sel);
 	sn->kind = SNAP_PATCH;
-	sn->suites = xcalloc(base->nsuites ? base->nsuites : 1,
+	sn->suites = xcalloc(base->nsuites + w->from.nsuites + 1,
 	    sizeof(*sn->suites));
 	p->have_result = true;
 	for (i = 0; i < base->nsuites && rc == 0; i++) {
 		rc = compose_write_suite(s, g, w->ps, sel, &base->suites[i],
 		    false, now, NULL, &sn->suites[i], &changed, err);
+		sn->nsuites++;
+	}
+	/*
+	 * A fix in a suite the target lacks (one added to the mirror since):
+	 * that suite comes with the fixes alone, not with the rest of it.
+	 */
+	for (i = 0; i < w->from.nsuites && rc == 0; i++) {
+		const struct snap_suite *fs = &w->from.suites[i];
+
+		if (snap_find_suite(base, fs->name) != NULL ||
+		    !patch_suite_has(w, sel, fs->name))
+			continue;
+		rc = compose_write_suite(s, g, w->ps, sel, fs, true, now, NULL,
+		    &sn->suites[sn->nsuites], &changed, err);
 		sn->nsuites++;
 	}
 	free(sel);
