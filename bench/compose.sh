@@ -107,8 +107,10 @@ for para in text.split("\n\n"):
                               ver.split(":")[-1], f["Architecture"])
     size, md5, sha = pool.add(fn)
     new = {"Version": ver, "Filename": fn, "Size": str(size), "MD5sum": md5, "SHA256": sha}
+    # and "(= ${binary:Version})" between the source's binaries follows
     paras.append("\n".join(re.sub(r"^(Version|Filename|Size|MD5sum|SHA256): .*$",
                                   lambda m: "%s: %s" % (m.group(1), new[m.group(1)]), l)
+                           .replace("(= %s)" % f["Version"], "(= %s)" % ver)
                            for l in para.strip("\n").split("\n")) + "\n")
     n += 1
 if not n:

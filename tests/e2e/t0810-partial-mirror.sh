@@ -19,6 +19,9 @@ test_expect_success 'generation 1 of the compose fixture, served' '
 	new_conf &&
 	add_composed web "$(fixture_set partial include)" &&
 	add_composed ex "$(fixture_set exclude include)" "$(fixture_set exclude exclude)" &&
+	add_composed rec deep-app "" "Include-Recommends: yes" &&
+	printf "# a file of selectors\nwebapp\n\nsection:debug\n" >"$T/sel.list" &&
+	add_composed sel "file:$T/sel.list" &&
 	start_serve
 '
 
@@ -147,6 +150,28 @@ test_expect_success 'Exclude: drops what it matches' '
 	"$PYTHON" "$COMPOSED_PY" entries "$T/cx" amd64 >"$T/got.x" &&
 	same_set "$T/want.x" "$T/got.x" "binary-amd64 with Exclude: *-dbg" &&
 	! grep -q "^deep-l1-dbg " "$T/got.x"
+'
+
+# apt_vs_mirror MIRROR APT_ARGS...: MIRROR's new snapshot, binary-amd64,
+# against apt's resolution (mkcompose.py --closure APT_ARGS).
+apt_vs_mirror() {
+	_m=$1; shift
+	sync_ok "$_m"
+	composed_fetch "$SERVE_URL/$_m/$SNAP" "$T/c-$_m" >/dev/null
+	"$PYTHON" "$MKCOMPOSE_PY" --closure "$ARCHIVE" "$@" >"$T/want-$_m" ||
+		fail "apt: cannot resolve $*"
+	"$PYTHON" "$COMPOSED_PY" entries "$T/c-$_m" amd64 >"$T/got-$_m"
+	same_set "$T/want-$_m" "$T/got-$_m" "binary-amd64 of $_m"
+}
+
+test_expect_success 'Include-Recommends: yes: apt'"'"'s closure with Recommends' '
+	apt_vs_mirror rec --recommends deep-app &&
+	grep -q "^rec-extra " "$T/got-rec"
+'
+
+test_expect_success 'file: and section: selectors (a comment, a blank line)' '
+	apt_vs_mirror sel webapp deep-l1-dbg &&
+	grep -q "^deep-l1-dbg " "$T/got-sel"
 '
 
 test_expect_success 'an unsatisfiable dependency: sync fails naming the chain; no snapshot' '
