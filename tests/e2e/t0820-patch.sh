@@ -227,9 +227,24 @@ test_expect_success APT 'apt-get -s dist-upgrade: the two fixes and libneed1, no
 	! grep -q "stab-c" "$T/inst"
 '
 
-test_expect_success 'latest is still generation 2; fsck is clean' '
+test_expect_success 'latest is still generation 2' '
+	run mirrord snapshot show demo latest &&
+	assert_out_match "^id: $S2\$"
+'
+
+test_expect_success 'gc (Keep-Snapshots: last 1, no grace): latest stays the sync of generation 2; the patched target and all its files stay' '
+	MIRRORD_TEST_GC_GRACE_MIN=0 &&
+	export MIRRORD_TEST_GC_GRACE_MIN &&
+	set_global Keep-Snapshots "last 1" &&
+	set_global Gc-Grace 0 &&
+	run mirrord gc &&
+	assert_rc 0 &&
+	mirrord snapshot list demo >"$T/left" &&
+	grep -q "$P2" "$T/left" &&
 	run mirrord snapshot show demo latest &&
 	assert_out_match "^id: $S2\$" &&
+	FETCH_ARCHIVE=$T/gen1 composed_fetch "$SERVE_URL/demo/$P2" "$T/p2" &&
+	"$PYTHON" "$COMPOSED_PY" pool "$SERVE_URL/demo/$P2" "$T/p2" &&
 	run mirrord fsck &&
 	assert_rc 0
 '
