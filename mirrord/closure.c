@@ -585,6 +585,40 @@ closure_is_source(const struct cl_state *st, uint32_t q, const char *sn, size_t 
 	return version_cmp_n(s, l, sv, vl) == 0;
 }
 
+/*
+ * Marks in drop[] (one per index) the base (layer 0) indices at the same
+ * suite and path as a ref index holding source [sn, sn+sl) at version
+ * [sv, sv+vl): only there does the new version replace the old. A
+ * frozen pocket (jammy, bookworm) keeps its own version of the source,
+ * so a client of that pocket alone (debootstrap) still finds it.
+ */
+static void
+cl_replaced_in(const struct cl_state *st, const char *sn, size_t sl,
+    const char *sv, size_t vl, bool *drop)
+{
+	size_t ni = pkgset_nindices(st->ps), i, j;
+	uint32_t p;
+
+	for (i = 0; i < ni; i++) {
+		const struct pkgset_index *ix = pkgset_index(st->ps,
+		    (uint32_t)i);
+		bool has = false;
+
+		if (ix->layer != 1)
+			continue;
+		for (p = ix->first; p < ix->first + ix->count && !has; p++)
+			has = closure_is_source(st, p, sn, sl, sv, vl);
+		for (j = 0; has && j < ni; j++) {
+			const struct pkgset_index *b = pkgset_index(st->ps,
+			    (uint32_t)j);
+
+			if (b->layer == 0 && strcmp(b->suite, ix->suite) == 0 &&
+			    strcmp(b->path, ix->path) == 0)
+				drop[j] = true;
+		}
+	}
+}
+
 static int
 cl_take_source(struct cl_state *st, uint32_t q, enum closure_reason kind,
     uint32_t from, struct merr *err)
@@ -592,18 +626,22 @@ cl_take_source(struct cl_state *st, uint32_t q, enum closure_reason kind,
 	size_t n = pkgset_count(st->ps), sl, vl;
 	const char *sn = pkgset_field(st->ps, q, PF_SOURCE, &sl);
 	const char *sv = pkgset_field(st->ps, q, PF_SOURCE_VERSION, &vl);
+	bool *drop = xcalloc(pkgset_nindices(st->ps) + 1, sizeof(*drop));
 	uint32_t p;
-	int rc;
+	int rc = 0;
 
-	for (p = 0; p < n; p++) {
-		const struct pkgset_index *ix = pkgset_index(st->ps,
-		    pkgset_pkg(st->ps, p)->index);
+	cl_replaced_in(st, sn, sl, sv, vl, drop);
+	for (p = 0; p < n && rc == 0; p++) {
+		uint32_t xi = pkgset_pkg(st->ps, p)->index;
+		const struct pkgset_index *ix = pkgset_index(st->ps, xi);
 
 		if (!closure_is_source(st, p, sn, sl, NULL, 0))
 			continue;
 		if (ix->layer == 0 && st->r->why[p].kind == CLOSURE_BASE) {
-			st->r->why[p].kind = CLOSURE_NO;
-			st->visit[p] = 0;
+			if (drop[xi]) {
+				st->r->why[p].kind = CLOSURE_NO;
+				st->visit[p] = 0;
+			}
 			continue;
 		}
 		if (ix->layer != 1 || closure_selected(st, p) ||
@@ -613,10 +651,11 @@ cl_take_source(struct cl_state *st, uint32_t q, enum closure_reason kind,
 			st->r->why[p].kind = (uint8_t)kind;
 			st->r->why[p].from = from;
 			st->visit[p] = st->pass;
-		} else if ((rc = closure_take(st, p, kind, from, err)))
-			return rc;
+		} else
+			rc = closure_take(st, p, kind, from, err);
 	}
-	return 0;
+	free(drop);
+	return rc;
 }
 
 /* The package of source [sn, sn+sl) in layer with the newest version. */

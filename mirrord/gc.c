@@ -68,6 +68,7 @@ struct gc_snap {
 	uint32_t seq;
 	int64_t time;
 	bool keep;
+	bool patch;		/* SNAP_PATCH: not a state of upstream */
 };
 
 static void
@@ -236,6 +237,27 @@ out:
 	return rc;
 }
 
+/*
+ * "last N" counts states of upstream, not patches (a channel keeps those
+ * it needs), and `latest`, the newest of them, is kept whatever the rule:
+ * /<mirror>/latest/ and the next sync build on it.
+ */
+static void
+keep_last(struct gc_snap *v, size_t n, unsigned last_n)
+{
+	size_t i, seen = 0;
+	bool latest = false;
+
+	for (i = n; i-- > 0;) {
+		if (v[i].patch)
+			continue;
+		if (!latest || (last_n && seen < last_n))
+			v[i].keep = true;
+		latest = true;
+		seen++;
+	}
+}
+
 /* Retention for one mirror, in transaction t. */
 static int
 retain(struct store_txn *t, const struct conf *c, const char *mirror,
@@ -272,12 +294,12 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 		memcpy(v[i].id, sn.id, sizeof(v[i].id));
 		v[i].seq = sn.seq;
 		v[i].time = sn.time;
+		v[i].patch = sn.kind == SNAP_PATCH;
 		if (sn.seq > maxseq)
 			maxseq = sn.seq;
 		snap_release(&sn);
 		v[i].keep = i + 1 == n ||		/* the newest */
-		    (max_age && now - v[i].time < max_age) ||
-		    (last_n && i + last_n >= n);
+		    (max_age && now - v[i].time < max_age);
 		pin_name(&k, ids[i]);
 		rc = store_meta_get(t, mirror, k.p, k.len, &pv, &pvl, err);
 		buf_release(&k);
@@ -287,6 +309,7 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 			goto out;
 		rc = 0;
 	}
+	keep_last(v, n, last_n);
 	rc = keep_channels(t, mirror, c->channel_history, v, n, err);
 	if (rc == 0)
 		rc = drop_unkept(t, mirror, v, n, maxseq, dry_run, cand, st,
@@ -751,7 +774,7 @@ gc_drop(struct store *s, const struct conf *c, const char *mirror,
 	struct gc_snap *v = NULL;
 	struct buf why = BUF_INIT;
 	char **ids = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, latest;
 	uint32_t maxseq = 0;
 	int64_t now = (int64_t)time(NULL);
 	bool found = false;
@@ -777,12 +800,21 @@ gc_drop(struct store *s, const struct conf *c, const char *mirror,
 		if (sn.seq > maxseq)
 			maxseq = sn.seq;
 		snap_release(&sn);
+		v[i].patch = sn.kind == SNAP_PATCH;
 		v[i].keep = strcmp(v[i].id, id) != 0;
 		found |= !v[i].keep;
 	}
+	for (latest = n; latest-- > 0 && v[latest].patch;)
+		;
 	if (!found) {
 		rc = merr_set(err, MERR_NOTFOUND, "no snapshot '%s' (drop "
 		    "takes an exact ID)", id);
+		goto out;
+	}
+	if (latest < n && strcmp(ids[latest], id) == 0 &&
+	    strcmp(ids[n - 1], id) != 0) {
+		rc = merr_set(err, MERR_INVAL, "snapshot '%s' is 'latest', "
+		    "the newest state of upstream: sync a newer one first", id);
 		goto out;
 	}
 	if (strcmp(ids[n - 1], id) == 0) {

@@ -234,6 +234,29 @@ touched_cmp(const void *a, const void *b)
 	return touched_cmp_ps(sort_ps, a, b);
 }
 
+/* The base's newest package of id's name, architecture and kind. */
+static uint32_t
+base_newest(const struct pkgset *ps, uint32_t id)
+{
+	const struct pkg *p = pkgset_pkg(ps, id);
+	enum index_kind kind = pkgset_index(ps, p->index)->kind;
+	uint32_t o, best = PKG_NONE;
+
+	for (o = pkgset_first(ps, p->name); o != PKG_NONE;
+	    o = pkgset_pkg(ps, o)->next) {
+		const struct pkgset_index *ix = pkgset_index(ps,
+		    pkgset_pkg(ps, o)->index);
+
+		if (ix->layer != 0 || ix->kind != kind ||
+		    touched_cmp_ps(ps, &(struct touched){ o, false },
+		    &(struct touched){ id, false }) != 0)
+			continue;
+		if (best == PKG_NONE || pkg_vercmp(ps, o, best) > 0)
+			best = o;
+	}
+	return best;
+}
+
 static char *
 patch_why(const struct pkgset *ps, const struct closure_why *why)
 {
@@ -291,6 +314,9 @@ patch_changes(const struct patch_work *w, struct patch_plan *p)
 		c.arch = pkgset_index(ps, pkgset_pkg(ps, v[i].id)->index)->kind
 		    == INDEX_SOURCES ? xstrdup("source") :
 		    pkg_dup(ps, v[i].id, PF_ARCH);
+		/* What the channel serves now, dropped or not. */
+		if (new != PKG_NONE)
+			old = base_newest(ps, new);
 		c.old_version = old == PKG_NONE ? NULL :
 		    pkg_dup(ps, old, PF_VERSION);
 		if (new != PKG_NONE) {

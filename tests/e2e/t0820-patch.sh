@@ -181,8 +181,20 @@ test_expect_success 'snapshot diff: exactly the patched binaries, at their new v
 	diff_check "$P1" sec-a
 '
 
-test_expect_success DOSE 'the patched snapshot: mirrord-signed, every package installable' '
+# A suite the patch did not change (stable: sec-a is in stable-security)
+# is served as upstream signed it; the one it changed is mirrord'"'"'s. A
+# client trusts both keys (mirrord sources): so does this check.
+test_expect_success DOSE 'the patched snapshot: signed, every package installable' '
+	[ -n "${MKEY:-}" ] || mirrord_keyring
+	cat "$MKEY" "$KEY" >"$T/both.gpg" &&
+	mkey=$MKEY && MKEY=$T/both.gpg &&
 	FETCH_ARCHIVE=$T/gen1 composed_fetch "$SERVE_URL/demo/$P1" "$T/p1" &&
+	MKEY=$mkey &&
+	curl -sf "$SERVE_URL/demo/$P1/dists/stable/InRelease" >"$T/st.inr" &&
+	cmp -s "$T/st.inr" "$T/gen1/dists/stable/InRelease" &&
+	curl -sf "$SERVE_URL/demo/$P1/dists/stable-security/InRelease" \
+	    >"$T/se.inr" &&
+	gpgv --keyring "$MKEY" "$T/se.inr" 2>/dev/null &&
 	for f in "$T"/p1/*/*.packages; do
 		# the fixture'"'"'s broken chain, broken upstream too
 		awk -v RS= -v ORS="\n\n" "!/^Package: broken-/" "$f" >"$f.x" &&
@@ -243,7 +255,9 @@ test_expect_success 'gc (Keep-Snapshots: last 1, no grace): latest stays the syn
 	grep -q "$P2" "$T/left" &&
 	run mirrord snapshot show demo latest &&
 	assert_out_match "^id: $S2\$" &&
+	mkey=$MKEY && MKEY=$T/both.gpg &&
 	FETCH_ARCHIVE=$T/gen1 composed_fetch "$SERVE_URL/demo/$P2" "$T/p2" &&
+	MKEY=$mkey &&
 	"$PYTHON" "$COMPOSED_PY" pool "$SERVE_URL/demo/$P2" "$T/p2" &&
 	run mirrord fsck &&
 	assert_rc 0

@@ -512,12 +512,15 @@ test_patch(void)
 	size_t len;
 	int why_ok = 0;
 
+	/* bookworm keeps its openssl: the fix is in bookworm-security. */
 	patch(ps, "openssl", 0,
-	    "libfoo=1/amd64 foo=1/src libnew=2/amd64 libnew-data=2 "
+	    "libssl3=3.0.2-1/amd64 openssl=3.0.2-1/amd64 libfoo=1/amd64 "
+	    "openssl=3.0.2-1/src foo=1/src libnew=2/amd64 libnew-data=2 "
 	    "libssl3=3.0.2-2/amd64 openssl=3.0.2-2/amd64 "
 	    "libssl-new=3.0.2-2/amd64 newsrc=2/src openssl=3.0.2-2/src",
-	    "patch: every binary of the source replaced (a new one too), a "
-	    "dependency pulled with its whole source");
+	    "patch: every binary of the source taken (a new one too) where "
+	    "the ref has it, a dependency pulled with its whole source, "
+	    "replacing the base's in the same index");
 	ok(closure_patch(ps, &o, &name, 1, &r, &err) == 0, "patch again");
 	for (id = 0; id < r.n; id++) {
 		const char *n = pkgset_field(ps, id, PF_PACKAGE, &len);
@@ -547,10 +550,28 @@ test_patch(void)
 	    "patch: a dependency neither the result nor the ref satisfies");
 	pkgset_free(ps);
 	ps = patch_set("libfoo");
-	patch(ps, "openssl", 0, "libfoo=1/amd64 libnew=1/amd64 foo=1/src "
+	patch(ps, "openssl", 0, "libssl3=3.0.2-1/amd64 openssl=3.0.2-1/amd64 "
+	    "libfoo=1/amd64 libnew=1/amd64 openssl=3.0.2-1/src foo=1/src "
 	    "newsrc=1/src libssl3=3.0.2-2/amd64 openssl=3.0.2-2/amd64 "
 	    "libssl-new=3.0.2-2/amd64 openssl=3.0.2-2/src",
 	    "patch: a dependency the base satisfies pulls nothing");
+	pkgset_free(ps);
+	/* The same index in the base: the old version leaves it. */
+	ps = pkgset_new();
+	add(ps, "bookworm", "main/binary-amd64/Packages", INDEX_PACKAGES, 0,
+	    PA("hello", "1", "amd64", "")
+	    PA("libhello", "1", "amd64", "Source: hello\n"));
+	add(ps, "bookworm-security", "main/binary-amd64/Packages",
+	    INDEX_PACKAGES, 0, PA("hello", "1+s1", "amd64", ""));
+	add(ps, "bookworm", "main/binary-amd64/Packages", INDEX_PACKAGES, 1,
+	    PA("hello", "1", "amd64", "")
+	    PA("libhello", "1", "amd64", "Source: hello\n"));
+	add(ps, "bookworm-security", "main/binary-amd64/Packages",
+	    INDEX_PACKAGES, 1, PA("hello", "1+s2", "amd64", ""));
+	patch(ps, "hello", 0, "hello=1/amd64 libhello=1/amd64 "
+	    "hello=1+s2/amd64", "patch: the fixed version replaces the old "
+	    "one in its index (bookworm-security), the frozen pocket keeps "
+	    "its own");
 	pkgset_free(ps);
 }
 
