@@ -160,14 +160,7 @@ decode_rank(const char *path)
 	}
 }
 
-/*
- * The variant of index path among su's files that is quickest to read
- * whole: a sync parses the .xz (the fewest bytes from disk, as a
- * stream), but xz decodes at a quarter of gzip's speed, and composing
- * reads indices whole. Every variant listed was verified against the
- * signed Release. NULL if su lists none.
- */
-static const struct snap_file *
+const struct snap_file *
 compose_fastest(const struct snap_suite *su, const char *path)
 {
 	const struct snap_file *best = NULL;

@@ -94,6 +94,16 @@ int compose_load(struct store *s, const struct snap *const *sns, size_t nsn,
 int compose_load_files(struct store *s, const struct snap_suite *sus,
     size_t nsu, struct pkgset *ps, struct merr *err);
 /*
+ * The variant of index path among su's files that is quickest to read
+ * whole: a sync parses the .xz (the fewest bytes from disk, as a
+ * stream), but xz decodes at a quarter of gzip's speed. Every variant
+ * listed was verified against the signed Release (or written by
+ * mirrord). NULL if su lists none.
+ */
+const struct snap_file *compose_fastest(const struct snap_suite *su,
+    const char *path);
+
+/*
  * Is path (under dists/<suite>/) a Packages or Sources index, in any
  * compression, outside by-hash/ and COMPOSE_UPSTREAM_DIR?
  */

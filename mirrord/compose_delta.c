@@ -88,6 +88,27 @@ compose_find_index(const struct snap_suite *su, const char *path)
 	return NULL;
 }
 
+/*
+ * Parses index ix of suite su from its quickest variant to decode (the
+ * same text: every variant is verified against the same Release).
+ */
+static int
+delta_parse(struct store *s, const struct snap_suite *su,
+    const struct snap_index *ix, int sign, struct snap_delta *d,
+    struct snap_index *counts, compose_entry_fn fn, void *ctx,
+    struct merr *err)
+{
+	const struct snap_file *f = compose_fastest(su, ix->path);
+	struct snap_index v = *ix;
+
+	if (f) {
+		v.path = f->path;
+		memcpy(v.hash, f->hash, HASH_LEN);
+	}
+	return compose_parse_index(s, su->name, &v, COMPOSE_INDEX_MAX, sign,
+	    d, counts, fn, ctx, err);
+}
+
 /* What one suite of new adds and drops against old's (NULL: none). */
 static int
 delta_suite(struct store *s, const struct snap_suite *os,
@@ -108,19 +129,18 @@ delta_suite(struct store *s, const struct snap_suite *os,
 			ix->bytes = oi->bytes;
 			continue;
 		}
-		rc = compose_parse_index(s, ns->name, ix, COMPOSE_INDEX_MAX, 1,
-		    d, ix, fn, ctx, err);
+		rc = delta_parse(s, ns, ix, 1, d, ix, fn, ctx, err);
 		if (rc == 0 && oi)
-			rc = compose_parse_index(s, os->name, oi,
-			    COMPOSE_INDEX_MAX, -1, d, NULL, NULL, NULL, err);
+			rc = delta_parse(s, os, oi, -1, d, NULL, NULL, NULL,
+			    err);
 		if (rc)
 			return rc;
 	}
 	for (i = 0; os && i < os->nindices; i++) {
 		if (compose_find_index(ns, os->indices[i].path))
 			continue;
-		rc = compose_parse_index(s, os->name, &os->indices[i],
-		    COMPOSE_INDEX_MAX, -1, d, NULL, NULL, NULL, err);
+		rc = delta_parse(s, os, &os->indices[i], -1, d, NULL, NULL,
+		    NULL, err);
 		if (rc)
 			return rc;
 	}

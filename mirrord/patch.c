@@ -8,6 +8,7 @@
 #include "mirrord/channel.h"
 #include "mirrord/closure.h"
 #include "mirrord/compose.h"
+#include "mirrord/log.h"
 #include "mirrord/patch.h"
 #include "mirrord/pkgset.h"
 #include "mirrord/version.h"
@@ -477,12 +478,17 @@ patch_plan(struct store *s, struct gpg_signer *g, const struct patch_opts *o,
 
 		rc = compose_load(s, both, 2, w.ps, err);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		log_debug("patch: %zu packages of %s and %s loaded",
+		    pkgset_count(w.ps), p->base, p->from);
 		rc = patch_sources(&w, err);
+	}
 	if (rc == 0)
 		rc = patch_resolve(&w, p, err);
-	if (rc == 0 && !o->dry_run)
+	if (rc == 0 && !o->dry_run) {
+		log_debug("patch: %zu changes", p->nchanges);
 		rc = patch_write(s, g, &w, p, err);
+	}
 	closure_result_release(&w.r);
 	pkgset_free(w.ps);
 	strv_free(w.sources, w.nsources);
@@ -509,6 +515,8 @@ patch_commit(struct store *s, const char *mirror, struct patch_plan *p,
 		store_txn_abort(t);
 	}
 	if (rc == 0) {
+		log_debug("patch: written; the pool difference from %s",
+		    newest.id);
 		rc = compose_delta(s, &newest, &p->result, d, NULL, NULL,
 		    err);
 		snap_release(&newest);

@@ -198,6 +198,7 @@ main(void)
 {
 	static const enum comp cs[] = { COMP_GZ, COMP_XZ };
 	struct buf empty = BUF_INIT, small = BUF_INIT, big = BUF_INIT;
+	struct buf huge = BUF_INIT;
 	size_t i;
 
 	dir = helpers_tmpdir_new("t_decomp");
@@ -217,6 +218,11 @@ main(void)
 		external(cs[i], &small, "small");
 		external(cs[i], &big, "big");
 	}
+	/* Over 8 MiB: gzip in 4 MiB blocks on threads, one stream. */
+	text_of(((size_t)21 << 20) + 12345, &huge);
+	round_trip(COMP_GZ, &huge, COMP_LEVEL_AUTO, "huge (blocks)");
+	external(COMP_GZ, &huge, "huge (blocks)");
+	buf_release(&huge);
 	test_header();
 	test_refused();
 	test_levels();
