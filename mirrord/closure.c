@@ -324,14 +324,11 @@ cl_unsat(struct cl_state *st, size_t g0, size_t g1, const char *ctx,
 	size_t i;
 
 	cl_chain(st, st->fr[st->nfr - 1].pkg, &b);
-	/* A hostile field may hold thousands: the message names a few. */
-	for (i = g0; i < g1 && i < g0 + 4; i++) {
+	for (i = g0; i < g1; i++) {
 		if (i > g0)
 			buf_adds(&b, " | ");
 		cl_atom_str(&b, &st->at[i]);
 	}
-	if (g1 - g0 > 4)
-		buf_addf(&b, " | ... (%zu more alternatives)", g1 - g0 - 4);
 	buf_adds(&b, ": not in ");
 	cl_where_list(st, &b, false);
 	buf_addc(&b, ' ');
