@@ -18,6 +18,7 @@
  */
 #include "mirrord/common.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -39,27 +40,43 @@ enum { RO_PACKAGES, RO_SOURCES, RO_ARCH, RO_RECOMMENDS, RO_EXCLUDE, RO_WHY };
 /* Decompressed indices are capped as the sync caps them. */
 #define RESOLVE_MAX_INDEX	(1ull << 30)
 
-/* Reads path whole, decompressed per its suffix, into *text (owned). */
+/*
+ * Reads path whole, decompressed per its suffix, into *text (owned). A
+ * plain regular file is mapped instead (*mapped set): the pkgset then
+ * gives its pages back as it loads them (pkgset_add_index_mapped), so
+ * that a 50 MB index is not resident whole.
+ */
 static int
-resolve_read(const char *path, char **text, size_t *len, struct merr *err)
+resolve_read(const char *path, char **text, size_t *len, bool *mapped,
+    struct merr *err)
 {
 	struct buf b = BUF_INIT;
 	struct decomp *d;
 	struct stat st;
 	ssize_t n;
+	void *m;
 	int fd;
 
+	*mapped = false;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return merr_errno(err, "cannot open '%s'", path);
-	/* A plain file is read in one go into its size: no regrowing. */
 	if (comp_from_name(path) == COMP_NONE && fstat(fd, &st) == 0 &&
-	    S_ISREG(st.st_mode) && (uint64_t)st.st_size < RESOLVE_MAX_INDEX)
-		buf_grow(&b, (size_t)st.st_size + 1);
+	    S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size < RESOLVE_MAX_INDEX) {
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd,
+		    0);
+		if (m != MAP_FAILED) {
+			close(fd);
+			*text = m;
+			*len = (size_t)st.st_size;
+			*mapped = true;
+			return 0;
+		}
+	}
 	d = decomp_new(fd, comp_from_name(path), RESOLVE_MAX_INDEX, path);
 	do {
-		if (b.cap - b.len < 2)
-			buf_grow(&b, b.cap ? b.cap : 1 << 20);
+		buf_grow(&b, 1 << 20);
 		n = decomp_read(d, b.p + b.len, b.cap - b.len - 1, err);
 		if (n > 0)
 			b.len += (size_t)n;
@@ -120,14 +137,20 @@ resolve_load(struct pkgset *ps, const char *file, enum index_kind kind,
     struct merr *err)
 {
 	char *text = NULL, *suite, *path;
-	size_t len;
+	bool mapped;
+	size_t len = 0;
 	int rc;
 
-	rc = resolve_read(file, &text, &len, err);
+	rc = resolve_read(file, &text, &len, &mapped, err);
 	if (rc)
 		return rc;
 	resolve_where(file, &suite, &path);
-	rc = pkgset_add_index(ps, suite, path, kind, 0, text, len, NULL, err);
+	if (mapped)
+		rc = pkgset_add_index_mapped(ps, suite, path, kind, 0, text,
+		    len, NULL, err);
+	else
+		rc = pkgset_add_index(ps, suite, path, kind, 0, text, len,
+		    NULL, err);
 	free(suite);
 	free(path);
 	return rc;

@@ -464,6 +464,8 @@ closure_take(struct cl_state *st, uint32_t q, enum closure_reason kind,
 		st->r->why[q].from = from;
 	}
 	st->visit[q] = st->pass;
+	if (++st->ntaken % CL_GIVE_BACK == 0)
+		pkgset_give_back(st->ps);
 	if (st->nfr == st->capfr) {
 		st->capfr = st->capfr ? st->capfr * 2 : 64;
 		st->fr = xreallocarray(st->fr, st->capfr, sizeof(*st->fr));

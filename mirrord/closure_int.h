@@ -11,6 +11,9 @@
 
 enum { CL_EXCLUDED = 1, CL_SRC_DONE = 2 };
 
+/* Mapped index pages read are given back every so many packages taken. */
+#define CL_GIVE_BACK	64
+
 /* A package being expanded: atoms [a0, a1) of the stack, next at pos. */
 struct cl_frame {
 	uint32_t pkg;
@@ -28,6 +31,7 @@ struct cl_state {
 	unsigned layers;	/* bit mask of the layers eligible now */
 	unsigned pick_layers;	/* those picks come from */
 	bool patch;		/* a pick takes its whole source */
+	size_t ntaken;		/* every CL_GIVE_BACK, pkgset_give_back */
 	struct cl_frame *fr;
 	size_t nfr, capfr;
 	struct dep_atom *at;

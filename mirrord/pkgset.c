@@ -9,11 +9,19 @@
  */
 #include "mirrord/common.h"
 
-#include "mirrord/pkgset.h"
+#include <sys/mman.h>
 
-/* A name: into some index's text; the heads of its two lists. */
+#include <unistd.h>
+
+#include "mirrord/pkgset.h"
+#include "mirrord/util.h"
+
+/*
+ * A name: a copy in the set's arena (lookups never touch index texts,
+ * which may be mappings given back while loading); its two lists.
+ */
 struct pkgname {
-	const char *s;
+	uint32_t s;			/* offset in the arena */
 	uint32_t len, hash;
 	uint32_t first, last;		/* packages of that name */
 	uint32_t prov_first, prov_last;	/* pkg_provide records */
@@ -30,8 +38,13 @@ struct pkgset {
 	size_t nslots;
 	struct pkg_provide *provs;
 	size_t nprovs, capprovs;
+	struct buf arena;	/* the names */
 	struct deps scratch;	/* Provides and Source parsing */
+	size_t page;		/* for giving back mapped pages */
 };
+
+/* A mapped index's pages are given back by this much (pkgset_scan). */
+#define PKGSET_GIVE_BACK	(1u << 20)
 
 /* Fields read as values at the paragraph's end, after enum pkg_field. */
 enum { PF_MULTIARCH = PF_COUNT, PF_PRIORITY, PF_ESSENTIAL, PF_ALL };
@@ -50,9 +63,24 @@ struct pkgset *
 pkgset_new(void)
 {
 	struct pkgset *ps = xcalloc(1, sizeof(*ps));
+	long page = sysconf(_SC_PAGESIZE);
 
 	deps_init(&ps->scratch);
+	buf_init(&ps->arena);
+	ps->page = page > 0 ? (size_t)page : 4096;
 	return ps;
+}
+
+/* Frees an index's strings and text (or unmaps it). */
+static void
+pkgset_index_release(struct pkgset_index *ix)
+{
+	free(ix->suite);
+	free(ix->path);
+	if (ix->mapped)
+		munmap(ix->text, ix->len);
+	else
+		free(ix->text);
 }
 
 void
@@ -62,16 +90,14 @@ pkgset_free(struct pkgset *ps)
 
 	if (ps == NULL)
 		return;
-	for (i = 0; i < ps->nidx; i++) {
-		free(ps->idx[i].suite);
-		free(ps->idx[i].path);
-		free(ps->idx[i].text);
-	}
+	for (i = 0; i < ps->nidx; i++)
+		pkgset_index_release(&ps->idx[i]);
 	free(ps->idx);
 	free(ps->pkgs);
 	free(ps->names);
 	free(ps->slots);
 	free(ps->provs);
+	buf_release(&ps->arena);
 	deps_release(&ps->scratch);
 	free(ps);
 }
@@ -98,25 +124,27 @@ pkgset_slot(const struct pkgset *ps, const char *s, size_t len, uint32_t h)
 		if (ps->slots[i] == 0)
 			return &ps->slots[i];
 		n = &ps->names[ps->slots[i] - 1];
-		if (n->hash == h && n->len == len && memcmp(n->s, s, len) == 0)
+		if (n->hash == h && n->len == len &&
+		    memcmp(ps->arena.p + n->s, s, len) == 0)
 			return &ps->slots[i];
 	}
 }
 
+/* The slots again, for nslots of them (grown, or after an unwind). */
 static void
-pkgset_rehash(struct pkgset *ps)
+pkgset_rehash(struct pkgset *ps, size_t nslots)
 {
 	size_t i;
 
 	free(ps->slots);
-	ps->nslots = ps->nslots ? ps->nslots * 2 : 1024;
+	ps->nslots = nslots;
 	ps->slots = xcalloc(ps->nslots, sizeof(*ps->slots));
 	for (i = 0; i < ps->nnames; i++)
-		*pkgset_slot(ps, ps->names[i].s, ps->names[i].len,
-		    ps->names[i].hash) = (uint32_t)i + 1;
+		*pkgset_slot(ps, ps->arena.p + ps->names[i].s,
+		    ps->names[i].len, ps->names[i].hash) = (uint32_t)i + 1;
 }
 
-/* The id of name [s, s+len), added if new (s must outlive the set). */
+/* The id of name [s, s+len), added (copied) if new. */
 static uint32_t
 pkgset_intern(struct pkgset *ps, const char *s, size_t len)
 {
@@ -124,7 +152,7 @@ pkgset_intern(struct pkgset *ps, const char *s, size_t len)
 	struct pkgname *n;
 
 	if (2 * (ps->nnames + 1) > ps->nslots)
-		pkgset_rehash(ps);
+		pkgset_rehash(ps, ps->nslots ? ps->nslots * 2 : 1024);
 	slot = pkgset_slot(ps, s, len, h);
 	if (*slot)
 		return *slot - 1;
@@ -133,8 +161,11 @@ pkgset_intern(struct pkgset *ps, const char *s, size_t len)
 		ps->names = xreallocarray(ps->names, ps->capnames,
 		    sizeof(*ps->names));
 	}
+	if (ps->arena.len + len >= UINT32_MAX)
+		util_oom();	/* 4 GiB of distinct names */
 	n = &ps->names[ps->nnames];
-	n->s = s;
+	n->s = (uint32_t)ps->arena.len;
+	buf_add(&ps->arena, s, len);
 	n->len = (uint32_t)len;
 	n->hash = h;
 	n->first = n->last = n->prov_first = n->prov_last = PKG_NONE;
@@ -264,7 +295,50 @@ pkgset_priority(const char *s, size_t len)
 	return PRIO_NONE;
 }
 
-/* The paragraph read into pa becomes a package (not yet named). */
+/*
+ * Names package id and indexes what it provides (the atoms of its
+ * Provides, parsed into ps->scratch).
+ */
+static void
+pkgset_link_one(struct pkgset *ps, uint32_t id, const char *text)
+{
+	struct pkg *p = &ps->pkgs[id];
+	struct pkgname *n;
+	size_t i;
+
+	p->name = pkgset_intern(ps, text + p->f[PF_PACKAGE].off,
+	    p->f[PF_PACKAGE].len);
+	n = &ps->names[p->name];
+	if (n->last == PKG_NONE)
+		n->first = id;
+	else
+		ps->pkgs[n->last].next = id;
+	n->last = id;
+	for (i = 0; i < ps->scratch.n; i++) {
+		const struct dep_atom *a = &ps->scratch.v[i];
+		struct pkg_provide *v;
+
+		if (ps->nprovs == ps->capprovs) {
+			ps->capprovs = ps->capprovs ? ps->capprovs * 2 : 1024;
+			ps->provs = xreallocarray(ps->provs, ps->capprovs,
+			    sizeof(*ps->provs));
+		}
+		v = &ps->provs[ps->nprovs];
+		v->pkg = id;
+		v->next = PKG_NONE;
+		v->name = pkgset_intern(ps, a->name, a->name_len);
+		v->version = a->ver ? pkgset_span(text, a->ver, a->ver_len) :
+		    pkgset_span(text, text, 0);
+		n = &ps->names[v->name];
+		if (n->prov_last == PKG_NONE)
+			n->prov_first = (uint32_t)ps->nprovs;
+		else
+			ps->provs[n->prov_last].next = (uint32_t)ps->nprovs;
+		n->prov_last = (uint32_t)ps->nprovs++;
+	}
+}
+
+/* The paragraph read into pa becomes a package, named and linked. */
 static int
 pkgset_para_end(struct pkgset *ps, const struct pkgset_index *ix,
     uint32_t index, struct para *pa, size_t end, struct merr *err)
@@ -273,6 +347,7 @@ pkgset_para_end(struct pkgset *ps, const struct pkgset_index *ix,
 	    "Architecture" };
 	const char *text = ix->text;
 	struct pkg *p;
+	struct pkg q;
 	size_t i, nneed = ix->kind == INDEX_PACKAGES ? 3 : 2;
 	enum multiarch ma = MA_NO;
 	int rc;
@@ -286,6 +361,12 @@ pkgset_para_end(struct pkgset *ps, const struct pkgset_index *ix,
 	if (pa->f[PF_MULTIARCH].len && (rc = deps_parse_multiarch(text +
 	    pa->f[PF_MULTIARCH].off, pa->f[PF_MULTIARCH].len, &ma, err)))
 		return rc;
+	memset(&q, 0, sizeof(q));
+	memcpy(q.f, pa->f, sizeof(q.f));
+	if ((rc = pkgset_source(ps, text, &q, err)))
+		return rc;
+	/* Last: its atoms stay in ps->scratch for pkgset_link_one. */
+	ps->scratch.n = 0;
 	if (pa->f[PF_PROVIDES].len && (rc = deps_parse(&ps->scratch,
 	    DEPS_PROVIDES, "Provides", text + pa->f[PF_PROVIDES].off,
 	    pa->f[PF_PROVIDES].len, err)))
@@ -296,10 +377,7 @@ pkgset_para_end(struct pkgset *ps, const struct pkgset_index *ix,
 		    sizeof(*ps->pkgs));
 	}
 	p = &ps->pkgs[ps->npkgs];
-	memset(p, 0, sizeof(*p));
-	memcpy(p->f, pa->f, sizeof(p->f));
-	if ((rc = pkgset_source(ps, text, p, err)))
-		return rc;
+	*p = q;
 	p->index = index;
 	p->off = (uint32_t)pa->start;
 	p->len = (uint32_t)(end - pa->start);
@@ -309,7 +387,7 @@ pkgset_para_end(struct pkgset *ps, const struct pkgset_index *ix,
 	    pa->f[PF_PRIORITY].len);
 	p->essential = str_ieq(text + pa->f[PF_ESSENTIAL].off,
 	    pa->f[PF_ESSENTIAL].len, "yes") && pa->f[PF_ESSENTIAL].len == 3;
-	ps->npkgs++;
+	pkgset_link_one(ps, (uint32_t)ps->npkgs++, text);
 	return 0;
 }
 
@@ -348,7 +426,7 @@ pkgset_scan(struct pkgset *ps, const struct pkgset_index *ix,
     uint32_t index, size_t *line, struct merr *err)
 {
 	const char *text = ix->text;
-	size_t off = 0, len = ix->len, pend = 0;
+	size_t off = 0, len = ix->len, pend = 0, given = 0;
 	struct para pa;
 	bool in_para = false;
 	int rc;
@@ -356,6 +434,18 @@ pkgset_scan(struct pkgset *ps, const struct pkgset_index *ix,
 	memset(&pa, 0, sizeof(pa));
 	*line = 0;
 	while (off < len) {
+		/*
+		 * A mapping's pages behind us go back every MiB: the
+		 * fields read later fault them in again from the page cache,
+		 * and a large index never stays resident whole.
+		 */
+		if (ix->mapped && off - given >= PKGSET_GIVE_BACK) {
+			size_t upto = off - off % ps->page;
+
+			madvise((char *)text + given, upto - given,
+			    MADV_DONTNEED);
+			given = upto;
+		}
 		const char *ls = text + off, *nl = memchr(ls, '\n', len - off);
 		size_t ll = nl ? (size_t)(nl - ls) : len - off, i = 0;
 
@@ -397,54 +487,89 @@ pkgset_scan(struct pkgset *ps, const struct pkgset_index *ix,
 	return 0;
 }
 
-/* Names the new packages first..npkgs-1 and indexes what they provide. */
+/*
+ * Undoes a failed load: the packages from first on, the provides and
+ * names added since (the lists of older names relinked from scratch:
+ * O(set), on this error path only).
+ */
 static void
-pkgset_link(struct pkgset *ps, uint32_t first, const char *text)
+pkgset_unwind(struct pkgset *ps, size_t first, size_t nprovs, size_t nnames,
+    size_t arena)
 {
-	uint32_t id;
 	size_t i;
 
-	for (id = first; id < ps->npkgs; id++) {
-		struct pkg *p = &ps->pkgs[id];
-		const struct pkg_str *pr = &p->f[PF_PROVIDES];
-		struct pkgname *n;
+	ps->npkgs = first;
+	ps->nprovs = nprovs;
+	ps->nnames = nnames;
+	ps->arena.len = arena;
+	pkgset_rehash(ps, ps->nslots);
+	for (i = 0; i < nnames; i++)
+		ps->names[i].first = ps->names[i].last =
+		    ps->names[i].prov_first = ps->names[i].prov_last =
+		    PKG_NONE;
+	for (i = 0; i < first; i++) {
+		struct pkgname *n = &ps->names[ps->pkgs[i].name];
 
-		p->name = pkgset_intern(ps, text + p->f[PF_PACKAGE].off,
-		    p->f[PF_PACKAGE].len);
-		n = &ps->names[p->name];
+		ps->pkgs[i].next = PKG_NONE;
 		if (n->last == PKG_NONE)
-			n->first = id;
+			n->first = (uint32_t)i;
 		else
-			ps->pkgs[n->last].next = id;
-		n->last = id;
-		if (pr->len == 0 || deps_parse(&ps->scratch, DEPS_PROVIDES,
-		    "Provides", text + pr->off, pr->len, NULL))
-			continue;
-		for (i = 0; i < ps->scratch.n; i++) {
-			const struct dep_atom *a = &ps->scratch.v[i];
-			struct pkg_provide *v;
-			uint32_t nm = pkgset_intern(ps, a->name, a->name_len);
-
-			if (ps->nprovs == ps->capprovs) {
-				ps->capprovs = ps->capprovs ?
-				    ps->capprovs * 2 : 1024;
-				ps->provs = xreallocarray(ps->provs,
-				    ps->capprovs, sizeof(*ps->provs));
-			}
-			v = &ps->provs[ps->nprovs];
-			v->pkg = id;
-			v->next = PKG_NONE;
-			v->version = a->ver ? pkgset_span(text, a->ver,
-			    a->ver_len) : pkgset_span(text, text, 0);
-			n = &ps->names[nm];
-			if (n->prov_last == PKG_NONE)
-				n->prov_first = (uint32_t)ps->nprovs;
-			else
-				ps->provs[n->prov_last].next =
-				    (uint32_t)ps->nprovs;
-			n->prov_last = (uint32_t)ps->nprovs++;
-		}
+			ps->pkgs[n->last].next = (uint32_t)i;
+		n->last = (uint32_t)i;
 	}
+	for (i = 0; i < nprovs; i++) {
+		struct pkgname *n = &ps->names[ps->provs[i].name];
+
+		ps->provs[i].next = PKG_NONE;
+		if (n->prov_last == PKG_NONE)
+			n->prov_first = (uint32_t)i;
+		else
+			ps->provs[n->prov_last].next = (uint32_t)i;
+		n->prov_last = (uint32_t)i;
+	}
+}
+
+/* pkgset_add_index and pkgset_add_index_mapped. */
+static int
+pkgset_add(struct pkgset *ps, const char *suite, const char *path,
+    enum index_kind kind, int layer, char *text, size_t len, bool mapped,
+    uint32_t *id, struct merr *err)
+{
+	struct pkgset_index *ix;
+	size_t first = ps->npkgs, nprovs = ps->nprovs, nnames = ps->nnames;
+	size_t arena = ps->arena.len, line;
+	int rc;
+
+	ps->idx = xreallocarray(ps->idx, ps->nidx + 1, sizeof(*ps->idx));
+	ix = &ps->idx[ps->nidx];
+	memset(ix, 0, sizeof(*ix));
+	ix->suite = xstrdup(suite);
+	ix->path = xstrdup(path);
+	ix->kind = kind;
+	ix->layer = layer;
+	ix->text = text;
+	ix->len = len;
+	ix->mapped = mapped;
+	ix->first = (uint32_t)first;
+	if (len >= UINT32_MAX) {
+		pkgset_index_release(ix);
+		return merr_set(err, MERR_LIMIT, "index '%s %s': %zu bytes, "
+		    "over 4 GiB", suite, path, len);
+	}
+	rc = pkgset_scan(ps, ix, (uint32_t)ps->nidx, &line, err);
+	if (rc) {
+		pkgset_fail(suite, path, line, err);
+		pkgset_unwind(ps, first, nprovs, nnames, arena);
+		pkgset_index_release(ix);
+		return rc;
+	}
+	ix->count = (uint32_t)(ps->npkgs - first);
+	if (mapped)
+		madvise(text, len, MADV_DONTNEED);	/* all of it now */
+	if (id)
+		*id = (uint32_t)ps->nidx;
+	ps->nidx++;
+	return 0;
 }
 
 int
@@ -452,39 +577,28 @@ pkgset_add_index(struct pkgset *ps, const char *suite, const char *path,
     enum index_kind kind, int layer, char *text, size_t len, uint32_t *id,
     struct merr *err)
 {
-	struct pkgset_index *ix;
-	size_t first = ps->npkgs, line;
-	int rc;
+	return pkgset_add(ps, suite, path, kind, layer, text, len, false, id,
+	    err);
+}
 
-	if (len >= UINT32_MAX) {
-		free(text);
-		return merr_set(err, MERR_LIMIT, "index '%s %s': %zu bytes, "
-		    "over 4 GiB", suite, path, len);
-	}
-	ps->idx = xreallocarray(ps->idx, ps->nidx + 1, sizeof(*ps->idx));
-	ix = &ps->idx[ps->nidx];
-	ix->suite = xstrdup(suite);
-	ix->path = xstrdup(path);
-	ix->kind = kind;
-	ix->layer = layer;
-	ix->text = text;
-	ix->len = len;
-	ix->first = (uint32_t)first;
-	rc = pkgset_scan(ps, ix, (uint32_t)ps->nidx, &line, err);
-	if (rc) {
-		pkgset_fail(suite, path, line, err);
-		ps->npkgs = first;
-		free(ix->suite);
-		free(ix->path);
-		free(text);
-		return rc;
-	}
-	ix->count = (uint32_t)(ps->npkgs - first);
-	pkgset_link(ps, (uint32_t)first, text);
-	if (id)
-		*id = (uint32_t)ps->nidx;
-	ps->nidx++;
-	return 0;
+int
+pkgset_add_index_mapped(struct pkgset *ps, const char *suite,
+    const char *path, enum index_kind kind, int layer, const char *text,
+    size_t len, uint32_t *id, struct merr *err)
+{
+	return pkgset_add(ps, suite, path, kind, layer, (char *)text, len,
+	    true, id, err);
+}
+
+void
+pkgset_give_back(const struct pkgset *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->nidx; i++)
+		if (ps->idx[i].mapped)
+			madvise(ps->idx[i].text, ps->idx[i].len,
+			    MADV_DONTNEED);
 }
 
 size_t
@@ -517,14 +631,52 @@ pkgset_index(const struct pkgset *ps, uint32_t i)
 	return &ps->idx[i];
 }
 
+/*
+ * A field not kept in the record: the paragraph scanned for it, line by
+ * line as pkgset_scan() reads (it was valid then), continuation lines
+ * included, blanks trimmed.
+ */
+static struct pkg_str
+pkgset_lazy(const struct pkgset *ps, const struct pkg *p, enum pkg_field f)
+{
+	const struct pkgset_index *ix = &ps->idx[p->index];
+	const char *text = ix->text, *end = text + p->off + p->len;
+	const char *ls = text + p->off, *colon, *v;
+	struct pkg_str out = { 0, 0 };
+	bool in = false;
+
+	while (ls < end) {
+		const char *nl = memchr(ls, '\n', (size_t)(end - ls));
+		const char *le = nl ? nl : end;
+
+		if (*ls == ' ' || *ls == '\t') {
+			if (in)
+				out.len = (uint32_t)(le - text - out.off);
+		} else if (in) {
+			break;
+		} else if ((colon = memchr(ls, ':', (size_t)(le - ls))) &&
+		    pkgset_which(ls, (size_t)(colon - ls), ix->kind) ==
+		    (int)f) {
+			for (v = colon + 1; v < le && pkgset_blank(*v); v++)
+				;
+			out = pkgset_span(text, v, (size_t)(le - v));
+			in = true;
+		}
+		ls = le + 1;
+	}
+	pkgset_trim(text, &out);
+	return out;
+}
+
 const char *
 pkgset_field(const struct pkgset *ps, uint32_t id, enum pkg_field f,
     size_t *len)
 {
 	const struct pkg *p = &ps->pkgs[id];
+	struct pkg_str v = f < PF_STORED ? p->f[f] : pkgset_lazy(ps, p, f);
 
-	*len = p->f[f].len;
-	return p->f[f].len ? ps->idx[p->index].text + p->f[f].off : NULL;
+	*len = v.len;
+	return v.len ? ps->idx[p->index].text + v.off : NULL;
 }
 
 const char *
@@ -540,7 +692,7 @@ const char *
 pkgset_name(const struct pkgset *ps, uint32_t name, size_t *len)
 {
 	*len = ps->names[name].len;
-	return ps->names[name].s;
+	return ps->arena.p + ps->names[name].s;
 }
 
 uint32_t

@@ -5,7 +5,8 @@
  * The caller hands over each index as its decompressed text; a package
  * (a paragraph) is then a small fixed record of offsets into that text:
  * nothing of a paragraph is copied, so memory is the texts plus about
- * 150 bytes a package, plus one hash table of names. Loading is one
+ * 90 bytes a package, plus one hash table of names (a copy of each
+ * name: lookups never read the texts). Loading is one
  * linear scan (memchr over lines).
  *
  * Packages are numbered 0..pkgset_count()-1 in the order they were
@@ -26,18 +27,24 @@
 
 #define PKG_NONE UINT32_MAX
 
-/* The fields kept, as offsets into the index text. */
+/*
+ * The fields pkgset_field() gives. Those before PF_STORED are kept as
+ * offsets in each package's record; the others, rarer, are found when
+ * asked for by scanning the paragraph (which may fault a page of a
+ * mapped index back in).
+ */
 enum pkg_field {
 	PF_PACKAGE,
 	PF_VERSION,
 	PF_ARCH,		/* Sources: the list ("any all") */
 	PF_SOURCE,		/* the source's name: Package if no Source: */
 	PF_SOURCE_VERSION,	/* "Source: x (v)"'s v, else Version */
-	PF_SECTION,
 	PF_DEPENDS,		/* Sources: Build-Depends */
 	PF_PRE_DEPENDS,		/* Sources: Build-Depends-Indep */
-	PF_RECOMMENDS,		/* Sources: Build-Depends-Arch */
 	PF_PROVIDES,
+	PF_STORED,
+	PF_SECTION = PF_STORED,
+	PF_RECOMMENDS,		/* Sources: Build-Depends-Arch */
 	PF_CONFLICTS,
 	PF_BREAKS,
 	PF_COUNT
@@ -57,7 +64,7 @@ struct pkg {
 	uint32_t off, len;	/* the paragraph, without its blank line */
 	uint32_t name;		/* its name's id (pkgset_name) */
 	uint32_t next;		/* next package of the same name, PKG_NONE */
-	struct pkg_str f[PF_COUNT];
+	struct pkg_str f[PF_STORED];	/* use pkgset_field() */
 	uint8_t priority;	/* enum pkg_priority */
 	uint8_t multiarch;	/* enum multiarch */
 	bool essential;
@@ -71,12 +78,14 @@ struct pkgset_index {
 	int layer;
 	char *text;		/* owned by the set */
 	size_t len;
+	bool mapped;		/* text is a mapping: munmap, not free */
 	uint32_t first, count;	/* its packages: ids first..first+count-1 */
 };
 
 /* Who provides a name: a package, with the version it provides. */
 struct pkg_provide {
 	uint32_t pkg;
+	uint32_t name;		/* the name provided (pkgset_name) */
 	uint32_t next;		/* next provider of the name, or PKG_NONE */
 	struct pkg_str version;	/* "Provides: x (= v)": v; len 0: none */
 };
@@ -103,6 +112,27 @@ void pkgset_free(struct pkgset *ps);
 int pkgset_add_index(struct pkgset *ps, const char *suite, const char *path,
     enum index_kind kind, int layer, char *text, size_t len, uint32_t *id,
     struct merr *err);
+
+/*
+ * As pkgset_add_index, for text that is a whole file mapped read-only
+ * (mmap PROT_READ, MAP_PRIVATE, len bytes, len > 0): the set munmaps it,
+ * whatever the result. While loading, the pages already scanned are
+ * given back (madvise MADV_DONTNEED) and fault in again from the page
+ * cache when a field is read: the set's resident memory is then its
+ * records and names, not the index (bookworm's 50 MB Packages: ~15 MB).
+ * The file must not change while the set lives.
+ */
+int pkgset_add_index_mapped(struct pkgset *ps, const char *suite,
+    const char *path, enum index_kind kind, int layer, const char *text,
+    size_t len, uint32_t *id, struct merr *err);
+
+/*
+ * Gives back the resident pages of the mapped indices (their contents
+ * stay: they fault in again from the page cache when read): for a long
+ * computation that reads here and there (closure.c calls it every few
+ * dozen packages). Safe alongside readers.
+ */
+void pkgset_give_back(const struct pkgset *ps);
 
 /* Counts, and records by number (valid until pkgset_free). */
 size_t pkgset_count(const struct pkgset *ps);

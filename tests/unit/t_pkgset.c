@@ -6,7 +6,13 @@
  */
 #include "mirrord/common.h"
 
+#include <sys/mman.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "mirrord/pkgset.h"
+#include "helpers.h"
 #include "tap.h"
 
 static const char packages[] =
@@ -42,8 +48,11 @@ static const char packages[] =
     "Architecture: amd64\n"
     "Multi-Arch: foreign";
 
+#define PB(name, ver) \
+	"Package: " name "\nVersion: " ver "\nArchitecture: amd64\n\n"
+
 static char *
-dup(const char *s)
+tdup(const char *s)
 {
 	return xstrdup(s);
 }
@@ -78,7 +87,7 @@ test_fields(void)
 	int rc;
 
 	rc = pkgset_add_index(ps, "bookworm", "main/binary-amd64/Packages",
-	    INDEX_PACKAGES, 0, dup(packages), strlen(packages), &idx, &err);
+	    INDEX_PACKAGES, 0, tdup(packages), strlen(packages), &idx, &err);
 	is_int(rc, 0, "a Packages index loads (%s)", rc ? err.msg : "");
 	is_int(idx, 0, "its number");
 	is_int(pkgset_count(ps), 4, "4 packages");
@@ -147,11 +156,11 @@ test_lookups(void)
 	size_t np = 0;
 
 	ok(pkgset_add_index(ps, "bookworm", "main/binary-amd64/Packages",
-	    INDEX_PACKAGES, 0, dup(packages), strlen(packages), NULL, &err) ==
+	    INDEX_PACKAGES, 0, tdup(packages), strlen(packages), NULL, &err) ==
 	    0 && pkgset_add_index(ps, "bookworm-updates",
-	    "main/binary-amd64/Packages", INDEX_PACKAGES, 1, dup(updates),
+	    "main/binary-amd64/Packages", INDEX_PACKAGES, 1, tdup(updates),
 	    strlen(updates), NULL, &err) == 0 && pkgset_add_index(ps,
-	    "bookworm", "main/source/Sources", INDEX_SOURCES, 0, dup(sources),
+	    "bookworm", "main/source/Sources", INDEX_SOURCES, 0, tdup(sources),
 	    strlen(sources), NULL, &err) == 0, "three indices load");
 	is_int(pkgset_nindices(ps), 3, "three indices");
 	for (id = first(ps, "nginx"); id != PKG_NONE;
@@ -199,10 +208,10 @@ refused(const char *text, const char *want, const char *what)
 	int rc;
 
 	ok(pkgset_add_index(ps, "bookworm", "main/binary-amd64/Packages",
-	    INDEX_PACKAGES, 0, dup(packages), strlen(packages), NULL, &err) ==
+	    INDEX_PACKAGES, 0, tdup(packages), strlen(packages), NULL, &err) ==
 	    0, "%s: a good index first", what);
 	rc = pkgset_add_index(ps, "sid", "main/binary-amd64/Packages",
-	    INDEX_PACKAGES, 0, dup(text), strlen(text), NULL, &err);
+	    INDEX_PACKAGES, 0, tdup(text), strlen(text), NULL, &err);
 	ok(rc == MERR_PARSE || rc == MERR_LIMIT, "%s: refused", what);
 	is_str(err.msg, want, "%s: the message", what);
 	ok(pkgset_count(ps) == 4 && pkgset_nindices(ps) == 1 &&
@@ -273,11 +282,119 @@ test_hostile(void)
 	pkgset_free(ps);
 }
 
+static size_t
+chain_len(const struct pkgset *ps, const char *name)
+{
+	size_t n = 0;
+	uint32_t id;
+
+	for (id = first(ps, name); id != PKG_NONE; id = pkgset_pkg(ps, id)->next)
+		n++;
+	return n;
+}
+
+static size_t
+providers(const struct pkgset *ps, const char *name)
+{
+	size_t n = 0;
+	uint32_t i, nm = pkgset_lookup(ps, name, strlen(name));
+
+	for (i = pkgset_first_provider(ps, nm); i != PKG_NONE;
+	    i = pkgset_provide(ps, i)->next)
+		n++;
+	return n;
+}
+
+/*
+ * A load that fails after adding to names the set already had: their
+ * lists are as before, the new names gone, and a later load links well.
+ */
+static void
+test_unwind(void)
+{
+	struct pkgset *ps = pkgset_new();
+	struct merr err = { 0 };
+	static const char bad[] =
+	    PB("nginx", "9") PB("zz-new", "1")
+	    "Package: postfix2\nVersion: 1\nArchitecture: amd64\n"
+	    "Provides: mail-transport-agent\n\n"
+	    "Package: broken\nArchitecture: amd64\n";
+	int rc;
+
+	rc = pkgset_add_index(ps, "bookworm", "main/binary-amd64/Packages",
+	    INDEX_PACKAGES, 0, tdup(packages), strlen(packages), NULL, &err);
+	rc |= pkgset_add_index(ps, "bookworm-updates",
+	    "main/binary-amd64/Packages", INDEX_PACKAGES, 0, tdup(updates),
+	    strlen(updates), NULL, &err);
+	is_int(rc, 0, "unwind: two indices load");
+	is_int(pkgset_add_index(ps, "sid", "main/binary-amd64/Packages",
+	    INDEX_PACKAGES, 0, tdup(bad), strlen(bad), NULL, &err), MERR_PARSE,
+	    "unwind: a third fails at its last paragraph");
+	ok(chain_len(ps, "nginx") == 2 && providers(ps,
+	    "mail-transport-agent") == 2 && pkgset_lookup(ps, "zz-new", 6) ==
+	    PKG_NONE && pkgset_lookup(ps, "postfix2", 8) == PKG_NONE &&
+	    pkgset_count(ps) == 6, "unwind: names and lists as before");
+	is_int(pkgset_add_index(ps, "sid", "main/binary-amd64/Packages",
+	    INDEX_PACKAGES, 0, tdup(updates), strlen(updates), NULL, &err), 0,
+	    "unwind: a later index loads");
+	ok(chain_len(ps, "nginx") == 3 && providers(ps,
+	    "mail-transport-agent") == 3 && pkgset_count(ps) == 8,
+	    "unwind: and links after the others");
+	pkgset_free(ps);
+}
+
+/* A mapped file: the same fields, the rarer ones found by scanning. */
+static void
+test_mapped(void)
+{
+	char *dir = helpers_tmpdir_new("t_pkgset"), *path;
+	struct pkgset *ps = pkgset_new();
+	struct merr err = { 0 };
+	size_t len = strlen(packages);
+	uint32_t id;
+	void *m;
+	int fd, rc;
+
+	path = xasprintf("%s/Packages", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ok(fd >= 0 && write(fd, packages, len) == (ssize_t)len,
+	    "mapped: a Packages file");
+	m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	ok(m != MAP_FAILED, "mapped: mmap");
+	rc = pkgset_add_index_mapped(ps, "bookworm",
+	    "main/binary-amd64/Packages", INDEX_PACKAGES, 0, m, len, NULL, &err);
+	is_int(rc, 0, "mapped: loads");
+	ok(pkgset_index(ps, 0)->mapped, "mapped: marked so");
+	id = first(ps, "postfix");
+	is_str(field(ps, id, PF_CONFLICTS), "mail-transport-agent",
+	    "mapped: a field scanned for (Conflicts)");
+	is_str(field(ps, first(ps, "nginx"), PF_SECTION), "httpd",
+	    "mapped: Section");
+	is_str(field(ps, first(ps, "nginx"), PF_DEPENDS), "nginx-common (= "
+	    "1.22.1-9), libc6 (>= 2.34),\n libssl3 (>= 3.0.0)",
+	    "mapped: a kept field, after the pages were given back");
+	{
+		size_t n = 99;
+
+		ok(pkgset_field(ps, first(ps, "nginx"), PF_BREAKS, &n) ==
+		    NULL && n == 0, "mapped: an absent field scanned for");
+	}
+	pkgset_give_back(ps);
+	is_str(field(ps, first(ps, "libssl3"), PF_VERSION),
+	    "3.0.11-1~deb12u2+b1", "mapped: read again after give_back");
+	pkgset_free(ps);
+	free(path);
+	helpers_tmpdir_free(dir);
+}
+
 int
 main(void)
 {
 	test_fields();
 	test_lookups();
 	test_hostile();
+	test_unwind();
+	test_mapped();
 	return tap_done();
 }
