@@ -295,6 +295,32 @@ pkgset_priority(const char *s, size_t len)
 	return PRIO_NONE;
 }
 
+/* Appends package id (named) to its name's list. */
+static void
+pkgset_link_pkg(struct pkgset *ps, uint32_t id)
+{
+	struct pkgname *n = &ps->names[ps->pkgs[id].name];
+
+	if (n->last == PKG_NONE)
+		n->first = id;
+	else
+		ps->pkgs[n->last].next = id;
+	n->last = id;
+}
+
+/* Appends provide record i to its name's list of providers. */
+static void
+pkgset_link_prov(struct pkgset *ps, uint32_t i)
+{
+	struct pkgname *n = &ps->names[ps->provs[i].name];
+
+	if (n->prov_last == PKG_NONE)
+		n->prov_first = i;
+	else
+		ps->provs[n->prov_last].next = i;
+	n->prov_last = i;
+}
+
 /*
  * Names package id and indexes what it provides (the atoms of its
  * Provides, parsed into ps->scratch).
@@ -303,17 +329,11 @@ static void
 pkgset_link_one(struct pkgset *ps, uint32_t id, const char *text)
 {
 	struct pkg *p = &ps->pkgs[id];
-	struct pkgname *n;
 	size_t i;
 
 	p->name = pkgset_intern(ps, text + p->f[PF_PACKAGE].off,
 	    p->f[PF_PACKAGE].len);
-	n = &ps->names[p->name];
-	if (n->last == PKG_NONE)
-		n->first = id;
-	else
-		ps->pkgs[n->last].next = id;
-	n->last = id;
+	pkgset_link_pkg(ps, id);
 	for (i = 0; i < ps->scratch.n; i++) {
 		const struct dep_atom *a = &ps->scratch.v[i];
 		struct pkg_provide *v;
@@ -329,12 +349,7 @@ pkgset_link_one(struct pkgset *ps, uint32_t id, const char *text)
 		v->name = pkgset_intern(ps, a->name, a->name_len);
 		v->version = a->ver ? pkgset_span(text, a->ver, a->ver_len) :
 		    pkgset_span(text, text, 0);
-		n = &ps->names[v->name];
-		if (n->prov_last == PKG_NONE)
-			n->prov_first = (uint32_t)ps->nprovs;
-		else
-			ps->provs[n->prov_last].next = (uint32_t)ps->nprovs;
-		n->prov_last = (uint32_t)ps->nprovs++;
+		pkgset_link_prov(ps, (uint32_t)ps->nprovs++);
 	}
 }
 
@@ -508,24 +523,12 @@ pkgset_unwind(struct pkgset *ps, size_t first, size_t nprovs, size_t nnames,
 		    ps->names[i].prov_first = ps->names[i].prov_last =
 		    PKG_NONE;
 	for (i = 0; i < first; i++) {
-		struct pkgname *n = &ps->names[ps->pkgs[i].name];
-
 		ps->pkgs[i].next = PKG_NONE;
-		if (n->last == PKG_NONE)
-			n->first = (uint32_t)i;
-		else
-			ps->pkgs[n->last].next = (uint32_t)i;
-		n->last = (uint32_t)i;
+		pkgset_link_pkg(ps, (uint32_t)i);
 	}
 	for (i = 0; i < nprovs; i++) {
-		struct pkgname *n = &ps->names[ps->provs[i].name];
-
 		ps->provs[i].next = PKG_NONE;
-		if (n->prov_last == PKG_NONE)
-			n->prov_first = (uint32_t)i;
-		else
-			ps->provs[n->prov_last].next = (uint32_t)i;
-		n->prov_last = (uint32_t)i;
+		pkgset_link_prov(ps, (uint32_t)i);
 	}
 }
 
