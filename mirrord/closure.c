@@ -234,18 +234,36 @@ cl_untake(struct cl_state *st, uint32_t x)
 	st->visit[x] = 0;
 }
 
+/* Names in messages are cut at this length (a hostile index's may not). */
+#define CL_NAME_MAX	100
+/* Chains longer than this show their first and last halves only. */
+#define CL_CHAIN_MAX	8
+/* A group's alternatives are listed up to about this many bytes. */
+#define CL_ALTS_MAX	400
+
+/* Appends [s, s+len), cut to CL_NAME_MAX with "...". */
+static void
+cl_name_str(struct buf *b, const char *s, size_t len)
+{
+	buf_add(b, s, len > CL_NAME_MAX ? CL_NAME_MAX : len);
+	if (len > CL_NAME_MAX)
+		buf_adds(b, "...");
+}
+
 /* Appends "name[:q] (op v)" of atom a to b. */
 static void
 cl_atom_str(struct buf *b, const struct dep_atom *a)
 {
-	buf_add(b, a->name, a->name_len);
+	cl_name_str(b, a->name, a->name_len);
 	if (a->archq) {
 		buf_addc(b, ':');
-		buf_add(b, a->archq, a->archq_len);
+		cl_name_str(b, a->archq, a->archq_len);
 	}
-	if (a->op != DEP_NONE)
-		buf_addf(b, " (%s %.*s)", version_op_str(a->op),
-		    (int)a->ver_len, a->ver);
+	if (a->op != DEP_NONE) {
+		buf_addf(b, " (%s ", version_op_str(a->op));
+		cl_name_str(b, a->ver, a->ver_len);
+		buf_addc(b, ')');
+	}
 }
 
 /* Appends each distinct value of the indices' suites or components. */
@@ -304,8 +322,18 @@ cl_chain(const struct cl_state *st, uint32_t q, struct buf *b)
 		q = w->from;
 	}
 	for (i = n; i-- > 0;) {
+		size_t from_root = n - 1 - i;
+
+		/* A long chain: its root end and its failing end. */
+		if (n > CL_CHAIN_MAX && from_root >= CL_CHAIN_MAX / 2 &&
+		    i >= CL_CHAIN_MAX / 2) {
+			if (from_root == CL_CHAIN_MAX / 2)
+				buf_addf(b, "... (%zu more) -> ",
+				    n - CL_CHAIN_MAX);
+			continue;
+		}
 		s = pkgset_field(st->ps, path[i], PF_PACKAGE, &len);
-		buf_add(b, s, len);
+		cl_name_str(b, s, len);
 		buf_adds(b, " -> ");
 	}
 	free(path);
@@ -321,12 +349,17 @@ cl_unsat(struct cl_state *st, size_t g0, size_t g1, const char *ctx,
     size_t cl, struct merr *err)
 {
 	struct buf b = BUF_INIT;
-	size_t i;
+	size_t i, start;
 
 	cl_chain(st, st->fr[st->nfr - 1].pkg, &b);
+	start = b.len;
 	for (i = g0; i < g1; i++) {
 		if (i > g0)
 			buf_adds(&b, " | ");
+		if (b.len - start > CL_ALTS_MAX) {
+			buf_addf(&b, "... (%zu alternatives)", g1 - g0);
+			break;
+		}
 		cl_atom_str(&b, &st->at[i]);
 	}
 	buf_adds(&b, ": not in ");

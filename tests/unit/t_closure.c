@@ -125,6 +125,10 @@ test_chain(void)
 	}
 	ps = set1("bookworm", b.p);
 	include(ps, &o, "a0", NULL, 0, want.p, "a 20,000-deep chain");
+	include(ps, &o, "a0", "a19999", MERR_NOTFOUND, "a0 -> a1 -> a2 -> a3 "
+	    "-> ... (19991 more) -> a19995 -> a19996 -> a19997 -> a19998 -> "
+	    "a19999: not in bookworm main amd64", "a 20,000-deep chain broken "
+	    "at its end: both ends of the chain");
 	pkgset_free(ps);
 	buf_release(&b);
 	buf_release(&want);
@@ -157,6 +161,16 @@ test_hostile(void)
 	ps = set1("bookworm", b.p);
 	include(ps, &o, "r", NULL, 0, "r=1/amd64 there=1",
 	    "10,000 alternatives, the last one there");
+	include(ps, &o, "r", "there", MERR_NOTFOUND, "r -> missing0 | "
+	    "missing1 | missing2 | missing3 | missing4 | missing5 | missing6 | "
+	    "missing7 | missing8 | missing9 | missing10 | missing11 | "
+	    "missing12 | missing13 | missing14 | missing15 | missing16 | "
+	    "missing17 | missing18 | missing19 | missing20 | missing21 | "
+	    "missing22 | missing23 | missing24 | missing25 | missing26 | "
+	    "missing27 | missing28 | missing29 | missing30 | missing31 | "
+	    "missing32 | missing33 | missing34 | ... (10001 alternatives): not "
+	    "in bookworm main amd64", "10,001 unsatisfiable alternatives: "
+	    "the error lists the first ones and says why");
 	include(ps, &o, "big", NULL, 0, want.p, "a 1 MB Depends line of "
 	    "packages in a ring back to it");
 	pkgset_free(ps);
