@@ -597,6 +597,7 @@ closure_state_release(struct cl_state *st)
 {
 	free(st->visit);
 	free(st->excluded);
+	free(st->by_src);
 	free(st->fr);
 	free(st->at);
 	deps_release(&st->d);
@@ -620,6 +621,57 @@ closure_is_source(const struct cl_state *st, uint32_t q, const char *sn, size_t 
 	return version_cmp_n(s, l, sv, vl) == 0;
 }
 
+/* Compares q's source name with [sn, sn+sl), as memcmp. */
+static int
+cl_src_name_cmp(const struct pkgset *ps, uint32_t q, const char *sn,
+    size_t sl)
+{
+	size_t ql;
+	const char *qs = pkgset_field(ps, q, PF_SOURCE, &ql);
+	int c = memcmp(qs, sn, ql < sl ? ql : sl);
+
+	return c ? c : ql < sl ? -1 : ql > sl;
+}
+
+/* Orders package ids by source name, then by id (load order). */
+static int
+cl_src_cmp(const void *x, const void *y, void *ctx)
+{
+	const struct pkgset *ps = ctx;
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	size_t bl;
+	const char *bs = pkgset_field(ps, b, PF_SOURCE, &bl);
+	int c = cl_src_name_cmp(ps, a, bs, bl);
+
+	return c ? c : a < b ? -1 : a > b;
+}
+
+/*
+ * The packages of source [sn, sn+sl), in load order: by_src[*lo, *hi)
+ * (by_src: every package sorted by source name, made once per patch, so
+ * that --security's hundreds of sources are not each a whole scan).
+ */
+static void
+cl_src_range(const struct cl_state *st, const char *sn, size_t sl,
+    size_t *lo, size_t *hi)
+{
+	size_t l = 0, h = st->nby_src;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (cl_src_name_cmp(st->ps, st->by_src[mid], sn, sl) < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*lo = l;
+	while (h < st->nby_src && cl_src_name_cmp(st->ps, st->by_src[h], sn,
+	    sl) == 0)
+		h++;
+	*hi = h;
+}
+
 /*
  * Marks in drop[] (one per index) the base (layer 0) indices at the same
  * suite and path as a ref index holding source [sn, sn+sl) at version
@@ -631,19 +683,18 @@ static void
 cl_replaced_in(const struct cl_state *st, const char *sn, size_t sl,
     const char *sv, size_t vl, bool *drop)
 {
-	size_t ni = pkgset_nindices(st->ps), i, j;
-	uint32_t p;
+	size_t ni = pkgset_nindices(st->ps), j, k, lo, hi;
 
-	for (i = 0; i < ni; i++) {
+	cl_src_range(st, sn, sl, &lo, &hi);
+	for (k = lo; k < hi; k++) {
+		uint32_t p = st->by_src[k];
 		const struct pkgset_index *ix = pkgset_index(st->ps,
-		    (uint32_t)i);
-		bool has = false;
+		    pkgset_pkg(st->ps, p)->index);
 
-		if (ix->layer != 1)
+		if (ix->layer != 1 || !closure_is_source(st, p, sn, sl, sv,
+		    vl))
 			continue;
-		for (p = ix->first; p < ix->first + ix->count && !has; p++)
-			has = closure_is_source(st, p, sn, sl, sv, vl);
-		for (j = 0; has && j < ni; j++) {
+		for (j = 0; j < ni; j++) {
 			const struct pkgset_index *b = pkgset_index(st->ps,
 			    (uint32_t)j);
 
@@ -658,7 +709,7 @@ static int
 cl_take_source(struct cl_state *st, uint32_t q, enum closure_reason kind,
     uint32_t from, struct merr *err)
 {
-	size_t n = pkgset_count(st->ps), sl, vl;
+	size_t sl, vl, k, lo, hi;
 	const char *sn = pkgset_field(st->ps, q, PF_SOURCE, &sl);
 	const char *sv = pkgset_field(st->ps, q, PF_SOURCE_VERSION, &vl);
 	bool *drop = xcalloc(pkgset_nindices(st->ps) + 1, sizeof(*drop));
@@ -666,12 +717,14 @@ cl_take_source(struct cl_state *st, uint32_t q, enum closure_reason kind,
 	int rc = 0;
 
 	cl_replaced_in(st, sn, sl, sv, vl, drop);
-	for (p = 0; p < n && rc == 0; p++) {
-		uint32_t xi = pkgset_pkg(st->ps, p)->index;
-		const struct pkgset_index *ix = pkgset_index(st->ps, xi);
+	cl_src_range(st, sn, sl, &lo, &hi);
+	for (k = lo; k < hi && rc == 0; k++) {
+		uint32_t xi;
+		const struct pkgset_index *ix;
 
-		if (!closure_is_source(st, p, sn, sl, NULL, 0))
-			continue;
+		p = st->by_src[k];
+		xi = pkgset_pkg(st->ps, p)->index;
+		ix = pkgset_index(st->ps, xi);
 		if (ix->layer == 0 && st->r->why[p].kind == CLOSURE_BASE) {
 			if (drop[xi]) {
 				st->r->why[p].kind = CLOSURE_NO;
@@ -698,14 +751,16 @@ static uint32_t
 cl_newest_source(const struct cl_state *st, const char *sn, size_t sl,
     int layer)
 {
-	size_t n = pkgset_count(st->ps), al, bl;
+	size_t al, bl, k, lo, hi;
 	uint32_t p, best = PKG_NONE;
 
-	for (p = 0; p < n; p++) {
+	cl_src_range(st, sn, sl, &lo, &hi);
+	for (k = lo; k < hi; k++) {
 		const char *a, *b;
 
+		p = st->by_src[k];
 		if (pkgset_index(st->ps, pkgset_pkg(st->ps, p)->index)->layer !=
-		    layer || !closure_is_source(st, p, sn, sl, NULL, 0))
+		    layer)
 			continue;
 		if (best != PKG_NONE) {
 			a = pkgset_field(st->ps, p, PF_SOURCE_VERSION, &al);
@@ -759,11 +814,16 @@ closure_patch(const struct pkgset *ps, const struct closure_opts *o,
 	st.pick_layers = 1u << 1;
 	st.pass = 1;
 	st.native = o->narchs ? o->archs[0] : "";
-	for (p = 0; p < np; p++)
+	st.by_src = xcalloc(np ? np : 1, sizeof(*st.by_src));
+	st.nby_src = np;
+	for (p = 0; p < np; p++) {
+		st.by_src[p] = p;
 		if (pkgset_index(ps, pkgset_pkg(ps, p)->index)->layer == 0) {
 			r->why[p].kind = CLOSURE_BASE;
 			st.visit[p] = st.pass;
 		}
+	}
+	qsort_r(st.by_src, np, sizeof(*st.by_src), cl_src_cmp, (void *)ps);
 	for (i = 0; i < n; i++)
 		if ((rc = cl_patch_check(&st, sources[i], &first[i], err)))
 			goto out;

@@ -32,6 +32,8 @@ struct cl_state {
 	unsigned pick_layers;	/* those picks come from */
 	bool patch;		/* a pick takes its whole source */
 	size_t ntaken;		/* every CL_GIVE_BACK, pkgset_give_back */
+	uint32_t *by_src;	/* patch: ids by source name (closure.c) */
+	size_t nby_src;
 	struct cl_frame *fr;
 	size_t nfr, capfr;
 	struct dep_atom *at;
