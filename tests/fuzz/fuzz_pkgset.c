@@ -4,8 +4,9 @@
  *
  * Input: byte 0 says what the rest is. Bits 0-1: a field to parse as
  * Depends (0), Provides (1), Source (2), or a Packages index (3). Bit 2:
- * for an index, load it as Sources instead. Bits 3-7: for an index, how
- * many names (from the first packages) to resolve as roots.
+ * for an index, load it as Sources instead. Bits 3-6: for an index, how
+ * many names (from the first packages) to resolve as roots. Bit 7: load
+ * the index as a mapped file (pkgset_add_index_mapped, from a memfd).
  *
  * Invariants:
  *  - deps: on success every atom points inside the input with a non-empty
@@ -21,6 +22,10 @@
  *    only packages of the set.
  */
 #include "mirrord/common.h"
+
+#include <sys/mman.h>
+
+#include <unistd.h>
 
 #include "mirrord/closure.h"
 #include "mirrord/deps.h"
@@ -135,19 +140,41 @@ fuzz_closure(const struct pkgset *ps, unsigned nroots)
 		free(names[i]);
 }
 
+/* [s, s+len) as a read-only mapping of a memfd, or NULL. */
+static void *
+fuzz_map(const char *s, size_t len)
+{
+	int fd = memfd_create("fuzz_pkgset", MFD_CLOEXEC);
+	void *m;
+
+	FUZZ_CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
+	FUZZ_CHECK(write(fd, s, len) == (ssize_t)len, "write to memfd");
+	m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	FUZZ_CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
+	return m;
+}
+
 static void
-fuzz_index(bool sources, unsigned nroots, const char *s, size_t len)
+fuzz_index(bool sources, bool mapped, unsigned nroots, const char *s,
+    size_t len)
 {
 	struct pkgset *ps = pkgset_new();
 	struct merr err = { 0 };
 	const struct pkgset_index *ix;
+	const char *path = sources ? "main/source/Sources" :
+	    "main/binary-amd64/Packages";
+	enum index_kind kind = sources ? INDEX_SOURCES : INDEX_PACKAGES;
 	uint32_t id, q;
 	size_t i, flen;
 	int rc;
 
-	rc = pkgset_add_index(ps, "sid", sources ? "main/source/Sources" :
-	    "main/binary-amd64/Packages", sources ? INDEX_SOURCES :
-	    INDEX_PACKAGES, 0, xstrndup(s, len), len, NULL, &err);
+	if (mapped && len > 0)
+		rc = pkgset_add_index_mapped(ps, "sid", path, kind, 0,
+		    fuzz_map(s, len), len, NULL, &err);
+	else
+		rc = pkgset_add_index(ps, "sid", path, kind, 0,
+		    xstrndup(s, len), len, NULL, &err);
 	if (rc) {
 		FUZZ_CHECK(rc == MERR_PARSE && pkgset_count(ps) == 0 &&
 		    pkgset_nindices(ps) == 0, "rc %d", rc);
@@ -191,7 +218,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	mode = data[0];
 	if ((mode & 3) == 3)
-		fuzz_index(mode & 4, mode >> 3, s, size - 1);
+		fuzz_index(mode & 4, mode & 128, (mode >> 3) & 15, s,
+		    size - 1);
 	else
 		fuzz_deps((enum deps_kind)(mode & 3), s, size - 1);
 	return 0;
