@@ -100,7 +100,11 @@ void closure_result_release(struct closure_result *r);
  *                  satisfies: "nginx -> libnginx-mod-http-geoip2 ->
  *                  libmaxminddb0 (>= 1.3): not in bookworm main amd64"
  *                  (the chain from the root, then the suites, components
- *                  and architecture that were searched);
+ *                  and architecture that were searched; a chain of more
+ *                  than 8 shows its two ends around "... (N more) ->", a
+ *                  group its first alternatives then "... (N
+ *                  alternatives)", names are cut at 100 bytes: the
+ *                  message always ends with what was searched);
  *   MERR_INVAL     a bad selector ("priority:sometimes", an empty one),
  *                  no architecture in opts;
  *   MERR_PARSE     a malformed dependency field of a package reached.
