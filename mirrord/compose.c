@@ -15,6 +15,10 @@
  */
 #include "mirrord/common.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -62,6 +66,7 @@ struct load_job {
 	int layer;
 	char *text;
 	size_t len;
+	bool mapped;		/* text is a file mapping, not malloc'd */
 	int rc;
 	struct merr err;
 };
@@ -73,6 +78,58 @@ struct load_pool {
 	atomic_size_t next;
 };
 
+/*
+ * The index of j as a read-only file mapping: the blob itself when it is
+ * plain, else its text decompressed into an unnamed file of the store's
+ * tmp/ (O_TMPFILE: gone with the mapping, whatever happens). A pkgset
+ * gives a mapping's pages back as it scans (pkgset_add_index_mapped), so
+ * what stays resident is its records, not Debian's 50 MB of text; the
+ * text is still there, in the page cache, when a paragraph is written
+ * out. -1 when that cannot be done (an empty index, no O_TMPFILE, a
+ * store not writable by this user...): then the text is read into
+ * memory, as it always may be.
+ */
+static int
+compose_map(struct store *s, struct load_job *j)
+{
+	char *dir = NULL, buf[1 << 16];
+	struct decomp *r = NULL;
+	struct stat st;
+	ssize_t n = 0;
+	void *p;
+	int fd, in = -1;
+
+	fd = store_blob_open(s, j->hash, &j->err);
+	if (fd < 0)
+		return -1;
+	if (comp_from_name(j->path) != COMP_NONE) {
+		in = fd;
+		dir = xasprintf("%s/tmp", store_dir(s));
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		free(dir);
+		r = fd < 0 ? NULL : decomp_new(in, comp_from_name(j->path),
+		    COMPOSE_INDEX_MAX, j->path);
+		while (r && (n = decomp_read(r, buf, sizeof(buf), NULL)) > 0)
+			if (write(fd, buf, (size_t)n) != n)
+				n = -1;
+		decomp_free(r);
+		close(in);
+	}
+	if (fd < 0 || n < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	j->text = p;
+	j->len = (size_t)st.st_size;
+	j->mapped = true;
+	return 0;
+}
+
 static void *
 load_worker(void *arg)
 {
@@ -82,6 +139,8 @@ load_worker(void *arg)
 	while ((i = atomic_fetch_add(&lp->next, 1)) < lp->n) {
 		struct load_job *j = &lp->jobs[i];
 
+		if (compose_map(lp->s, j) == 0)
+			continue;
 		j->rc = compose_read(lp->s, j->suite, j->path, j->hash,
 		    &j->text, &j->len, &j->err);
 	}
@@ -113,6 +172,7 @@ compose_run(struct store *s, struct load_job *jobs, size_t n,
 		pthread_join(th[i], NULL);
 	for (i = 0; i < n; i++) {
 		struct load_job *j = &jobs[i];
+		enum index_kind kind;
 		char *base;
 
 		if (rc == 0 && j->rc) {
@@ -120,13 +180,21 @@ compose_run(struct store *s, struct load_job *jobs, size_t n,
 			*err = j->err;
 		}
 		if (rc) {
-			free(j->text);
+			if (j->mapped)
+				munmap(j->text, j->len);
+			else
+				free(j->text);
 			continue;
 		}
 		base = xstrndup(j->path, comp_strip(j->path));
-		rc = pkgset_add_index(ps, j->suite, base, strstr(base,
-		    "Sources") ? INDEX_SOURCES : INDEX_PACKAGES, j->layer,
-		    j->text, j->len, NULL, err);
+		kind = strstr(base, "Sources") ? INDEX_SOURCES :
+		    INDEX_PACKAGES;
+		if (j->mapped)
+			rc = pkgset_add_index_mapped(ps, j->suite, base, kind,
+			    j->layer, j->text, j->len, NULL, err);
+		else
+			rc = pkgset_add_index(ps, j->suite, base, kind,
+			    j->layer, j->text, j->len, NULL, err);
 		free(base);
 	}
 	return rc;
