@@ -37,3 +37,20 @@ test_expect_success FAULTS_BUILD 'one injected failure per fault point fails cle
 	grep -Eq "^# fault cases: [1-9][0-9]* run" "$T/crash.out" ||
 		fail "crash.py ran no fault case with MIRRORD_FAULTS_BIN=$FB"
 '
+
+# Composed snapshots (issue 15): kill -9 during a partial sync and a
+# patch, at random moments (and, with the faults build, at a few kill
+# points); `make crash` runs more of each.
+test_expect_success 'kill -9 during a partial sync and a patch' - <<'EOT'
+set -- --mirrord "$MIRRORD" --seed "$seed" --iters "${COMPOSE_ITERS:-2}" \
+    --budget "${COMPOSE_BUDGET:-30}"
+[ -n "$FB" ] && set -- "$@" --faults-bin "$FB"
+TMPDIR=$T "$PYTHON" "$ROOT/tests/crash/compose.py" "$@" >"$T/compose.out" \
+    2>&1 || {
+	cat "$T/compose.out"
+	fail "compose crash sample failed (replay: CRASH_SEED=$seed sh $0)"
+}
+cat "$T/compose.out"
+grep -Eq '^# compose: [1-9][0-9]* cases passed' "$T/compose.out" ||
+	fail "compose.py ran no case"
+EOT
