@@ -136,3 +136,23 @@ apt_channel_box() {
 	cp "$T/out" "$1/etc/apt/sources.list.d/$2.sources"
 	apt_update_ok "$1"
 }
+
+# production_gen1_latest_gen2: the fixture's generation 1 synced into
+# mirror demo and promoted to production (S1; a copy of that archive in
+# $T/gen1), then generation 2 synced (S2, latest). Serves the store.
+production_gen1_latest_gen2() {
+	mkcompose --generation 1 --no-closures &&
+	cp -a "$ARCHIVE" "$T/gen1" &&
+	start_upstream &&
+	new_conf &&
+	add_full demo &&
+	start_serve &&
+	sync_ok &&
+	S1=$SNAP &&
+	run mirrord promote demo latest production &&
+	assert_rc 0 &&
+	mkcompose --generation 2 --no-closures &&
+	sleep 1 &&
+	sync_ok &&
+	S2=$SNAP
+}

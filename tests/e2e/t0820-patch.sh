@@ -101,20 +101,7 @@ expect_unchanged() {
 }
 
 test_expect_success 'production at generation 1, latest at generation 2' '
-	mkcompose --generation 1 --no-closures &&
-	cp -a "$ARCHIVE" "$T/gen1" &&
-	start_upstream &&
-	new_conf &&
-	add_full demo &&
-	start_serve &&
-	sync_ok &&
-	S1=$SNAP &&
-	run mirrord promote demo latest production &&
-	assert_rc 0 &&
-	mkcompose --generation 2 --no-closures &&
-	sleep 1 &&
-	sync_ok &&
-	S2=$SNAP &&
+	production_gen1_latest_gen2 &&
 	assert_eq "$S1" "$(channel_target production)" "production"
 '
 

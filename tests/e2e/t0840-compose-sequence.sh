@@ -40,19 +40,7 @@ fsck_clean() {
 }
 
 test_expect_success 'gen 1 synced and in production, gen 2 synced, sec-a patched in' '
-	mkcompose --generation 1 --no-closures &&
-	start_upstream &&
-	new_conf &&
-	add_full demo &&
-	start_serve &&
-	sync_ok &&
-	S1=$SNAP &&
-	run mirrord promote demo latest production &&
-	assert_rc 0 &&
-	mkcompose --generation 2 --no-closures &&
-	sleep 1 &&
-	sync_ok &&
-	S2=$SNAP &&
+	production_gen1_latest_gen2 &&
 	run mirrord patch demo production --from latest sec-a &&
 	assert_rc 0 &&
 	P=$(sed -n "s/^production -> //p" "$T/out") &&
