@@ -58,13 +58,14 @@ int compose_delta(struct store *s, const struct snap *old, struct snap *new,
  * Parses one index blob of suite (at most max_out bytes decompressed:
  * index_parse_fd's limit) into d with sign (+1 or -1); counts (may be
  * NULL) gets npara, nfiles and bytes; fn as above (sign > 0). Errors are
- * index_parse_fd's, prefixed "'SUITE/PATH': ".
+ * index_parse_fd's, prefixed "'SUITE/PATH': ". tee (may be NULL) gets a
+ * copy of the decompressed text (store_blob_write).
  */
 int compose_parse_index(struct store *s, const char *suite,
     const struct snap_index *ix, uint64_t max_out, int sign,
     struct snap_delta *d,
     struct snap_index *counts, compose_entry_fn fn, void *ctx,
-    struct merr *err);
+    struct blob_writer *tee, struct merr *err);
 
 /* The index of su (may be NULL) at path up to its compression suffix. */
 const struct snap_index *compose_find_index(const struct snap_suite *su,

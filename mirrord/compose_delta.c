@@ -43,12 +43,18 @@ delta_entry(void *arg, const struct index_entry *e, struct merr *err)
 	return dc->fn ? dc->fn(dc->ctx, dc->suite, e, first, err) : 0;
 }
 
+static int
+delta_tee(void *ctx, const char *buf, size_t len, struct merr *err)
+{
+	return store_blob_write(ctx, buf, len, err);
+}
+
 int
 compose_parse_index(struct store *s, const char *suite,
     const struct snap_index *ix, uint64_t max_out, int sign,
     struct snap_delta *d,
     struct snap_index *counts, compose_entry_fn fn, void *ctx,
-    struct merr *err)
+    struct blob_writer *tee, struct merr *err)
 {
 	struct delta_ctx dc = { suite, d, sign, counts, sign > 0 ? fn : NULL,
 	    ctx };
@@ -66,8 +72,9 @@ compose_parse_index(struct store *s, const char *suite,
 	fd = store_blob_open(s, ix->hash, err);
 	if (fd < 0)
 		return merr_prefix(err, "'%s/%s': ", suite, ix->path);
-	rc = index_parse_fd(fd, comp_from_name(ix->path), max_out,
-	    kind, ix->path, delta_entry, &dc, &npara, err);
+	rc = index_parse_fd_tee(fd, comp_from_name(ix->path), max_out,
+	    kind, ix->path, delta_entry, &dc, &npara, tee ? delta_tee : NULL,
+	    tee, err);
 	close(fd);
 	if (rc)
 		return merr_prefix(err, "'%s/%s': ", suite, ix->path);
@@ -106,7 +113,7 @@ delta_parse(struct store *s, const struct snap_suite *su,
 		memcpy(v.hash, f->hash, HASH_LEN);
 	}
 	return compose_parse_index(s, su->name, &v, COMPOSE_INDEX_MAX, sign,
-	    d, counts, fn, ctx, err);
+	    d, counts, fn, ctx, NULL, err);
 }
 
 /* What one suite of new adds and drops against old's (NULL: none). */

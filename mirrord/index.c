@@ -419,6 +419,15 @@ index_parse_fd(int fd, enum comp comp, uint64_t max_out,
     enum index_kind kind, const char *name, index_entry_fn cb, void *ctx,
     uint64_t *npara, struct merr *err)
 {
+	return index_parse_fd_tee(fd, comp, max_out, kind, name, cb, ctx,
+	    npara, NULL, NULL, err);
+}
+
+int
+index_parse_fd_tee(int fd, enum comp comp, uint64_t max_out,
+    enum index_kind kind, const char *name, index_entry_fn cb, void *ctx,
+    uint64_t *npara, index_tee_fn tee, void *tee_ctx, struct merr *err)
+{
 	struct scan s;
 	struct decomp *d;
 	char *out;
@@ -446,6 +455,8 @@ index_parse_fd(int fd, enum comp comp, uint64_t max_out,
 		}
 		if (n == 0)
 			break;
+		if (tee && (rc = tee(tee_ctx, out, (size_t)n, err)) != 0)
+			goto out;
 		rc = scan_chunk(&s, out, (size_t)n, err);
 		if (rc)
 			goto out;

@@ -53,4 +53,16 @@ int index_parse_fd(int fd, enum comp comp, uint64_t max_out,
     enum index_kind kind, const char *name, index_entry_fn cb, void *ctx,
     uint64_t *npara, struct merr *err);
 
+/*
+ * The same, also handing every decompressed chunk, in order, to tee
+ * (ctx tee_ctx): a copy of the text as it is read (the sync keeps the
+ * plain index this way). tee returns 0, or a negative MERR that stops
+ * the parse and is returned.
+ */
+typedef int (*index_tee_fn)(void *ctx, const char *buf, size_t len,
+    struct merr *err);
+int index_parse_fd_tee(int fd, enum comp comp, uint64_t max_out,
+    enum index_kind kind, const char *name, index_entry_fn cb, void *ctx,
+    uint64_t *npara, index_tee_fn tee, void *tee_ctx, struct merr *err);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "mirrord/compose.h"
 #include "mirrord/decomp.h"
+#include "mirrord/log.h"
 #include "sync/pass.h"
 
 /* Which of the mirror's suites is name (0 if none: a tag, not a key). */
@@ -69,12 +70,21 @@ parse_index(struct sync_ctx *x, const char *suite, const char *path,
     const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
     struct snap_index *ix, struct merr *err)
 {
+	return parse_index_tee(x, suite, path, h, max_out, sign, ix, NULL,
+	    err);
+}
+
+int
+parse_index_tee(struct sync_ctx *x, const char *suite, const char *path,
+    const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
+    struct snap_index *ix, struct blob_writer *tee, struct merr *err)
+{
 	struct snap_index one = { .path = (char *)path };
 	int rc;
 
 	memcpy(one.hash, h, HASH_LEN);
 	rc = compose_parse_index(x->store, suite, &one, max_out, sign,
-	    x->delta, ix, parse_mark_missing, x, err);
+	    x->delta, ix, parse_mark_missing, x, tee, err);
 	if (rc && sign < 0)
 		merr_prefix(err, "previous snapshot's ");
 	return rc;
@@ -123,6 +133,51 @@ parse_best_variant(const struct suite_work *w, size_t i, size_t base,
 	return best;
 }
 
+/*
+ * The plain text of a compressed index, as the signed Release lists it
+ * (Debian and Ubuntu list the uncompressed Packages and Sources without
+ * serving them): kept in the snapshot, because reading an index whole
+ * (compose, resolve, patch) is then a mapping, not an xz decode (half a
+ * second for Debian's main Packages). Listed in w->out at once when the
+ * store has it (an unchanged index); *tee when the parse should write
+ * it. Errors are the store's.
+ */
+static int
+parse_plain_known(struct sync_ctx *x, struct suite_work *w,
+    const struct release_file *plain, const struct release_file *best,
+    bool *tee)
+{
+	struct merr e = { 0 };
+	bool known = false;
+
+	*tee = false;
+	if (plain == NULL || plain == best || suite_file(&w->out, plain->path))
+		return 0;
+	if (plan_blob_known(x->rtxn, plain->sha256, &known, &e) != 0)
+		return 0;	/* only an optimisation: do without */
+	if (known)
+		snap_suite_add_file(&w->out, plain->path, plain->sha256,
+		    plain->size);
+	*tee = !known;
+	return 0;
+}
+
+/* The tee of a parse is done: keep it if it is what the Release says. */
+static void
+parse_plain_keep(struct sync_ctx *x, struct suite_work *w,
+    const struct release_file *plain, struct blob_writer *bw)
+{
+	struct merr e = { 0 };
+
+	if (store_blob_finish(bw, plain->sha256, plain->size, &e) == 0)
+		snap_suite_add_file(&w->out, plain->path, plain->sha256,
+		    plain->size);
+	else
+		log_warn("mirror '%s': suite '%s': '%s' decompressed is not "
+		    "what the Release lists (%s): not kept", x->m->name,
+		    w->name, plain->path, e.msg);
+}
+
 /* One index of a changed suite: its best variant, parsed if it changed. */
 static int
 parse_suite_index(struct sync_ctx *x, struct suite_work *w,
@@ -132,9 +187,10 @@ parse_suite_index(struct sync_ctx *x, struct suite_work *w,
 	const struct release_file *best;
 	const struct snap_index *oi;
 	struct snap_index *ix;
+	struct blob_writer bw;
 	size_t base = comp_strip(rf->path);
 	char *plain_path;
-	bool seen;
+	bool seen, tee = false;
 	int rc;
 
 	best = parse_best_variant(w, i, base, &seen);
@@ -149,14 +205,23 @@ parse_suite_index(struct sync_ctx *x, struct suite_work *w,
 	free(plain_path);
 	ix = snap_suite_add_index(&w->out, best->path, best->sha256);
 	oi = compose_find_index(old, best->path);
+	rc = parse_plain_known(x, w, plain, best, &tee);
 	if (oi && memcmp(oi->hash, best->sha256, HASH_LEN) == 0) {
 		ix->npara = oi->npara;
 		ix->nfiles = oi->nfiles;
 		ix->bytes = oi->bytes;
-		return 0;
+		return rc;
 	}
-	rc = parse_index(x, w->name, best->path, best->sha256,
-	    plain ? plain->size : INDEX_MAX_UNLISTED, 1, ix, err);
+	if (rc == 0 && tee)
+		tee = store_blob_begin(x->store, plain->size, &bw, err) == 0;
+	if (rc == 0)
+		rc = parse_index_tee(x, w->name, best->path, best->sha256,
+		    plain ? plain->size : INDEX_MAX_UNLISTED, 1, ix,
+		    tee ? &bw : NULL, err);
+	if (tee && rc == 0)
+		parse_plain_keep(x, w, plain, &bw);
+	else if (tee)
+		store_blob_abort(&bw);
 	if (rc)
 		return rc;
 	if (oi)

@@ -181,6 +181,10 @@ int parse_suite(struct sync_ctx *x, struct suite_work *w, struct merr *err);
 int parse_index(struct sync_ctx *x, const char *suite, const char *path,
     const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
     struct snap_index *ix, struct merr *err);
+/* The same, tee (may be NULL) getting the decompressed text. */
+int parse_index_tee(struct sync_ctx *x, const char *suite, const char *path,
+    const unsigned char h[HASH_LEN], uint64_t max_out, int sign,
+    struct snap_index *ix, struct blob_writer *tee, struct merr *err);
 /* The pool files parsing marked as missing, queued in x->pool. */
 int parse_queue_pool(struct sync_ctx *x, struct merr *err);
 /*
