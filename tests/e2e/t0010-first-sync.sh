@@ -36,6 +36,23 @@ for s in stable stable-updates; do
 	[ -f "$(blob_path "$h")" ] || fail "dists/$s/InRelease ($h) is not a blob"
 done
 
+step "the uncompressed Packages and Sources the Release lists are kept"
+# Debian's Release lists them without serving them: the sync keeps the
+# text it decompressed when it matches that signed hash (composing and
+# resolving then read it without decoding xz).
+# (Those of the configured architectures and sources; an empty one is
+# nothing to keep.)
+fixture_files "$ARCHIVE" listed_only |
+    grep -E ' [1-9][0-9]* [^ ]*/(binary-(amd64|arm64)/Packages|source/Sources)$' \
+    >"$T/plain1"
+[ -s "$T/plain1" ] || fail "the fixture lists no uncompressed index"
+while read -r h _size path; do
+	[ -f "$(blob_path "$h")" ] || fail "$path ($h) is not a blob"
+	[ "$(file_sha256 "$(blob_path "$h")")" = "$h" ] ||
+		fail "$path: its blob does not hash to $h"
+done <"$T/plain1"
+step "$(wc -l <"$T/plain1") uncompressed indices kept"
+
 step "snapshot list --json accounts for every byte"
 blob_list >"$T/blobs1"
 total1=$(blob_bytes "$T/blobs1")
