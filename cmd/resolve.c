@@ -50,12 +50,9 @@ static int
 resolve_read(const char *path, char **text, size_t *len, bool *mapped,
     struct merr *err)
 {
-	struct buf b = BUF_INIT;
-	struct decomp *d;
 	struct stat st;
-	ssize_t n;
 	void *m;
-	int fd;
+	int fd, rc;
 
 	*mapped = false;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -74,21 +71,10 @@ resolve_read(const char *path, char **text, size_t *len, bool *mapped,
 			return 0;
 		}
 	}
-	d = decomp_new(fd, comp_from_name(path), RESOLVE_MAX_INDEX, path);
-	do {
-		buf_grow(&b, 1 << 20);
-		n = decomp_read(d, b.p + b.len, b.cap - b.len - 1, err);
-		if (n > 0)
-			b.len += (size_t)n;
-	} while (n > 0);
-	decomp_free(d);
+	rc = decomp_read_all(fd, comp_from_name(path), RESOLVE_MAX_INDEX,
+	    path, text, len, err);
 	close(fd);
-	if (n < 0) {
-		buf_release(&b);
-		return (int)n;
-	}
-	*text = buf_detach(&b, len);
-	return 0;
+	return rc;
 }
 
 /*

@@ -33,30 +33,15 @@ compose_read(struct store *s, const char *suite, const char *path,
     const unsigned char h[HASH_LEN], char **text, size_t *len,
     struct merr *err)
 {
-	struct buf b = BUF_INIT;
-	struct decomp *r;
-	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	fd = store_blob_open(s, h, err);
 	if (fd < 0)
 		return merr_prefix(err, "'%s/%s': ", suite, path);
-	r = decomp_new(fd, comp_from_name(path), COMPOSE_INDEX_MAX, path);
-	for (;;) {
-		buf_grow(&b, 1u << 20);
-		n = decomp_read(r, b.p + b.len, b.cap - b.len, err);
-		if (n <= 0)
-			break;
-		b.len += (size_t)n;
-	}
-	decomp_free(r);
+	rc = decomp_read_all(fd, comp_from_name(path), COMPOSE_INDEX_MAX, path,
+	    text, len, err);
 	close(fd);
-	if (n < 0) {
-		buf_release(&b);
-		return merr_prefix(err, "'%s/%s': ", suite, path);
-	}
-	*text = buf_detach(&b, len);
-	return 0;
+	return rc ? merr_prefix(err, "'%s/%s': ", suite, path) : 0;
 }
 
 /* One index to load: read (in any thread), then added (in order). */

@@ -413,6 +413,30 @@ decomp_read(void *reader, char *buf, size_t len, struct merr *err)
 	return n;
 }
 
+int
+decomp_read_all(int fd, enum comp comp, uint64_t max_out, const char *name,
+    char **text, size_t *len, struct merr *err)
+{
+	struct decomp *d = decomp_new(fd, comp, max_out, name);
+	struct buf b = BUF_INIT;
+	ssize_t n;
+
+	do {
+		buf_grow(&b, 1u << 20);
+		n = decomp_read(d, b.p + b.len, b.cap - b.len - 1, err);
+		if (n > 0)
+			b.len += (size_t)n;
+	} while (n > 0);
+	decomp_free(d);
+	if (n < 0) {
+		buf_release(&b);
+		return (int)n;
+	}
+	b.p[b.len] = '\0';
+	*text = buf_detach(&b, len);
+	return 0;
+}
+
 void
 decomp_free(struct decomp *r)
 {

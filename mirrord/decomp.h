@@ -47,6 +47,14 @@ struct decomp *decomp_new(int fd, enum comp comp, uint64_t max_out,
  */
 ssize_t decomp_read(void *reader, char *buf, size_t len, struct merr *err);
 
+/*
+ * Reads fd (borrowed) to its end, decompressed per comp, into *text
+ * (owned, NUL-terminated; *len bytes without the NUL): for a whole index
+ * in memory. Errors are decomp_read's.
+ */
+int decomp_read_all(int fd, enum comp comp, uint64_t max_out,
+    const char *name, char **text, size_t *len, struct merr *err);
+
 /* Frees r (NULL is fine); does not close its fd. */
 void decomp_free(struct decomp *r);
 

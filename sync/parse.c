@@ -123,7 +123,7 @@ parse_best_variant(const struct suite_work *w, size_t i, size_t base,
 
 		if (comp_strip(v->path) != base ||
 		    strncmp(v->path, rf->path, base) != 0 ||
-		    !suite_file(&w->out, v->path) ||
+		    !snap_suite_file(&w->out, v->path) ||
 		    compose_variant_rank(v->path) == 0)
 			continue;
 		if (best == NULL || compose_variant_rank(v->path) >
@@ -151,7 +151,7 @@ parse_plain_known(struct sync_ctx *x, struct suite_work *w,
 	bool known = false;
 
 	*tee = false;
-	if (plain == NULL || plain == best || suite_file(&w->out, plain->path))
+	if (plain == NULL || plain == best || snap_suite_file(&w->out, plain->path))
 		return 0;
 	if (plan_blob_known(x->rtxn, plain->sha256, &known, &e) != 0)
 		return 0;	/* only an optimisation: do without */

@@ -133,9 +133,6 @@ int suite_release(struct sync_ctx *x, struct suite_work *w,
  */
 int suite_missing(struct sync_ctx *x, struct suite_work *w,
     struct merr *err);
-/* The file of su (may be NULL) at path, or NULL; valid while su is. */
-const struct snap_file *suite_file(const struct snap_suite *su,
-    const char *path);
 
 /* plan.c */
 

@@ -256,7 +256,7 @@ plan_pdiff_jobs(struct sync_ctx *x, struct joblist *patches, struct merr *err)
 			const struct release_file *rf = &w->rel.files[w->sel[j]];
 
 			if (w->kinds[j] != SEL_PDIFF ||
-			    !suite_file(&w->out, rf->path))
+			    !snap_suite_file(&w->out, rf->path))
 				continue;
 			rc = plan_pdiff(x, w, patches, rf->path, rf->sha256,
 			    err);

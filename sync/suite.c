@@ -24,17 +24,6 @@ struct suite_fetch {
 	bool unchanged;			/* w->out is a copy of old */
 };
 
-const struct snap_file *
-suite_file(const struct snap_suite *su, const char *path)
-{
-	size_t i;
-
-	for (i = 0; su && i < su->nfiles; i++)
-		if (strcmp(su->files[i].path, path) == 0)
-			return &su->files[i];
-	return NULL;
-}
-
 /* The verifier costs a gpg start-up: made only when a Release changed. */
 static int
 suite_gpg(struct sync_ctx *x, struct merr *err)
@@ -106,7 +95,7 @@ suite_inrelease(struct sync_ctx *x, struct suite_work *w,
 		return 0;
 	/* The very bytes verified last time: nothing new to check. */
 	hash_buf(sf->inr.data, sf->inr.len, h);
-	of = suite_file(sf->old, "InRelease");
+	of = snap_suite_file(sf->old, "InRelease");
 	if (of && memcmp(of->hash, h, HASH_LEN) == 0) {
 		suite_unchanged(w, sf);
 		return 0;
@@ -159,7 +148,7 @@ suite_release_gpg(struct sync_ctx *x, struct suite_work *w,
 	}
 	/* Without InRelease, an unchanged Release is no change. */
 	hash_buf(sf->rel.data, sf->rel.len, h);
-	of = suite_file(sf->old, "Release");
+	of = snap_suite_file(sf->old, "Release");
 	if (!have_inr && of && memcmp(of->hash, h, HASH_LEN) == 0) {
 		suite_unchanged(w, sf);
 		return 0;
