@@ -318,10 +318,14 @@ resolve_print(struct cli *cli, const struct pkgset *ps,
 	for (id = 0; id < r->n; id++)
 		if (r->why[id].kind != CLOSURE_NO)
 			ids[n++] = id;
+	pkgset_give_back(ps);	/* what the closure read */
 	qsort_r(ids, n, sizeof(*ids), resolve_cmp, (void *)ps);
 	if (cli->json)
 		putchar('[');
 	for (i = 0; i < n; i++) {
+		/* Each package read faults a window of a mapped index in. */
+		if (i % 32 == 31)
+			pkgset_give_back(ps);
 		if (i > 0 && resolve_same(ps, ids[i - 1], ids[i]))
 			continue;
 		resolve_print_one(cli, ps, r, a, sel, ids[i], shown++ == 0);

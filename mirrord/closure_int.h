@@ -12,7 +12,7 @@
 enum { CL_EXCLUDED = 1, CL_SRC_DONE = 2 };
 
 /* Mapped index pages read are given back every so many packages taken. */
-#define CL_GIVE_BACK	64
+#define CL_GIVE_BACK	8
 
 /* A package being expanded: atoms [a0, a1) of the stack, next at pos. */
 struct cl_frame {

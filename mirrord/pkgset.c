@@ -40,11 +40,17 @@ struct pkgset {
 	size_t nprovs, capprovs;
 	struct buf arena;	/* the names */
 	struct deps scratch;	/* Provides and Source parsing */
-	size_t page;		/* for giving back mapped pages */
+	size_t window;		/* giving back: a page, or the fault-around */
 };
 
 /* A mapped index's pages are given back by this much (pkgset_scan). */
 #define PKGSET_GIVE_BACK	(1u << 20)
+/*
+ * Linux's fault_around_bytes (mm/memory.c; 64 KiB by default): a read
+ * fault on a file mapping maps the pages of the aligned window around
+ * it that the page cache holds.
+ */
+#define PKGSET_FAULT_AROUND	(64u << 10)
 
 /* Fields read as values at the paragraph's end, after enum pkg_field. */
 enum { PF_MULTIARCH = PF_COUNT, PF_PRIORITY, PF_ESSENTIAL, PF_ALL };
@@ -67,7 +73,8 @@ pkgset_new(void)
 
 	deps_init(&ps->scratch);
 	buf_init(&ps->arena);
-	ps->page = page > 0 ? (size_t)page : 4096;
+	ps->window = page > PKGSET_FAULT_AROUND ? (size_t)page :
+	    PKGSET_FAULT_AROUND;
 	return ps;
 }
 
@@ -452,14 +459,23 @@ pkgset_scan(struct pkgset *ps, const struct pkgset_index *ix,
 		/*
 		 * A mapping's pages behind us go back every MiB: the
 		 * fields read later fault them in again from the page cache,
-		 * and a large index never stays resident whole.
+		 * and a large index never stays resident whole. Only up to
+		 * the paragraph being read (its fields are read again at
+		 * its end), rounded down to the kernel's fault-around
+		 * window: a fault maps the aligned window around the page it
+		 * needs, so a boundary inside one would bring the tail of
+		 * what was given back in again, at every MiB (measured:
+		 * 3.2 MB of bookworm's Packages stayed resident so).
 		 */
 		if (ix->mapped && off - given >= PKGSET_GIVE_BACK) {
-			size_t upto = off - off % ps->page;
+			size_t upto = in_para ? pa.start : off;
 
-			madvise((char *)text + given, upto - given,
-			    MADV_DONTNEED);
-			given = upto;
+			upto -= upto % ps->window;
+			if (upto > given) {
+				madvise((char *)text + given, upto - given,
+				    MADV_DONTNEED);
+				given = upto;
+			}
 		}
 		const char *ls = text + off, *nl = memchr(ls, '\n', len - off);
 		size_t ll = nl ? (size_t)(nl - ls) : len - off, i = 0;
@@ -676,8 +692,11 @@ pkgset_field(const struct pkgset *ps, uint32_t id, enum pkg_field f,
     size_t *len)
 {
 	const struct pkg *p = &ps->pkgs[id];
-	struct pkg_str v = f < PF_STORED ? p->f[f] : pkgset_lazy(ps, p, f);
+	struct pkg_str v;
 
+	if (f == PF_PACKAGE)	/* the copy: no page of the text touched */
+		return pkgset_name(ps, p->name, len);
+	v = f < PF_STORED ? p->f[f] : pkgset_lazy(ps, p, f);
 	*len = v.len;
 	return v.len ? ps->idx[p->index].text + v.off : NULL;
 }

@@ -143,6 +143,8 @@ const struct pkgset_index *pkgset_index(const struct pkgset *ps, uint32_t i);
 /*
  * Field f of package id: a pointer into its index's text (not
  * NUL-terminated), *len its length; NULL with *len 0 when absent.
+ * PF_PACKAGE is the set's copy of the name (pkgset_name), so that
+ * sorting and printing names touch no page of a mapped index.
  */
 const char *pkgset_field(const struct pkgset *ps, uint32_t id,
     enum pkg_field f, size_t *len);

@@ -194,8 +194,13 @@ fuzz_index(bool sources, bool mapped, unsigned nroots, const char *s,
 		    para[p->len - 1] != '\n', "paragraph %u bounds", id);
 		for (i = 0; i < PF_COUNT; i++) {
 			f = pkgset_field(ps, id, (enum pkg_field)i, &flen);
-			FUZZ_CHECK(f == NULL || (f >= para && f + flen <= para +
-			    p->len), "field %zu of %u outside it", i, id);
+			if (i == PF_PACKAGE)	/* the set's copy of it */
+				FUZZ_CHECK(f != NULL && memmem(para, p->len, f,
+				    flen) != NULL, "name of %u not in it", id);
+			else
+				FUZZ_CHECK(f == NULL || (f >= para && f + flen
+				    <= para + p->len), "field %zu of %u "
+				    "outside it", i, id);
 		}
 		f = pkgset_field(ps, id, PF_PACKAGE, &flen);
 		for (q = pkgset_first(ps, pkgset_lookup(ps, f, flen));
