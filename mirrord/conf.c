@@ -54,6 +54,8 @@ conf_mirror_release(struct conf_mirror *m)
 	strv_free(m->include, m->ninclude);
 	strv_free(m->exclude, m->nexclude);
 	strv_free(m->security_suites, m->nsecurity_suites);
+	free(m->security_tracker);
+	free(m->security_osv);
 	free(m->file);
 	memset(m, 0, sizeof(*m));
 }

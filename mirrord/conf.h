@@ -66,6 +66,15 @@ struct conf_mirror {
 	/* Security-Suites:; NULL = the suites whose name ends in -security */
 	char **security_suites;
 	size_t nsecurity_suites;
+	bool security_all;	/* Security: yes: every suite is a security
+				 * suite (Debian's separate security archive) */
+	/*
+	 * Advisory feeds (exposure.h): Security-Tracker: Debian's security
+	 * tracker JSON, Security-OSV: a folder of Ubuntu OSV records; each
+	 * an absolute path, or an http(s) URL the daemon fetches. NULL: none.
+	 */
+	char *security_tracker;
+	char *security_osv;
 	char *file;		/* where it was defined, for messages */
 	unsigned line;
 };

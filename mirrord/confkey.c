@@ -71,6 +71,7 @@ struct confkey {
 static int confkey_path(const struct confkey_set *s, struct merr *err);
 static int confkey_listen(const struct confkey_set *s, struct merr *err);
 static int confkey_url(const struct confkey_set *s, struct merr *err);
+static int confkey_feed(const struct confkey_set *s, struct merr *err);
 static int confkey_uint(const struct confkey_set *s, struct merr *err);
 static int confkey_duration(const struct confkey_set *s, struct merr *err);
 static int confkey_gc_grace(const struct confkey_set *s, struct merr *err);
@@ -157,6 +158,9 @@ static const struct confkey confkey_table[] = {
 	    M(include_warn) },
 	{ "Security-Suites", confkey_words, CS_OTHER,
 	    MW(security_suites, nsecurity_suites) },
+	{ "Security", confkey_bool, CS_BOOL, M(security_all) },
+	{ "Security-Tracker", confkey_feed, CS_STR, M(security_tracker) },
+	{ "Security-OSV", confkey_feed, CS_STR, M(security_osv) },
 };
 
 int
@@ -261,6 +265,16 @@ confkey_url(const struct confkey_set *s, struct merr *err)
 		return confkey_err(err, s->src, s->f->line, "%s", e.msg);
 	confkey_put_str(s->p, u);
 	return 0;
+}
+
+/* An advisory feed: an http(s) URL, else a path. */
+static int
+confkey_feed(const struct confkey_set *s, struct merr *err)
+{
+	if (strncmp(s->f->value, "http://", 7) == 0 ||
+	    strncmp(s->f->value, "https://", 8) == 0)
+		return confkey_url(s, err);
+	return confkey_path(s, err);
 }
 
 static int

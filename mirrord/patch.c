@@ -62,6 +62,8 @@ patch_security_suite(const struct conf_mirror *m, const char *suite)
 {
 	size_t i;
 
+	if (m->security_all)
+		return true;
 	if (m->nsecurity_suites == 0)
 		return str_endswith(suite, "-security");
 	for (i = 0; i < m->nsecurity_suites; i++)
