@@ -1,0 +1,80 @@
+/*
+ * exposure.h: what a channel (or any ref) lacks of the security fixes
+ * the mirror's latest snapshot has — `mirrord exposure`, `status`,
+ * /metrics and the channel pages.
+ *
+ * A source package is pending when its newest version in latest's
+ * security suites (patch_security_suite(): Security-Suites:, Security:
+ * yes, else the suites named *-security) is newer than the ref's newest
+ * version of it in any suite (dpkg's order). A source the ref lacks
+ * altogether is a new package, not a pending fix. "Pending since" is when
+ * that fixed version first appeared in a security suite of a snapshot of
+ * this mirror: the time of the oldest sync (or partial) snapshot, walking
+ * back from latest through the history without a gap, that has it (or a
+ * newer one) — from the snapshot history, never the wall clock.
+ *
+ * Advisory data (advisory.h), when given, adds CVE IDs, urgency and the
+ * advisory IDs to each item. A feed that cannot be loaded never hides
+ * the exposure computed from the archive: it becomes a warning naming
+ * the file and field, and the items are computed without it.
+ *
+ * A struct exposure is the caller's (exposure_release); nothing here is
+ * shared, so any thread may compute one with its own store transaction.
+ */
+#ifndef MIRRORD_EXPOSURE_H
+#define MIRRORD_EXPOSURE_H
+
+#include "mirrord/common.h"
+#include "mirrord/conf.h"
+#include "mirrord/snap.h"
+#include "mirrord/store.h"
+
+struct exposure_item {
+	char *source;
+	char *installed;	/* the ref's newest version */
+	char *fixed;		/* latest's newest in a security suite */
+	char *suite;		/* that suite */
+	int64_t since;		/* unix time: first snapshot with it */
+	char since_id[SNAP_ID_LEN + 1];	/* that snapshot */
+	/* From the advisory feeds; empty without them. */
+	char **cves;		/* sorted, unique */
+	size_t ncves;
+	char **advisories;	/* USN-…, DSA-…: sorted, unique */
+	size_t nadvisories;
+	char *urgency;		/* the highest the feeds give, or NULL */
+};
+
+struct exposure {
+	char target[SNAP_ID_LEN + 1];	/* the ref's snapshot */
+	char latest[SNAP_ID_LEN + 1];	/* compared with */
+	struct exposure_item *items;	/* by source name */
+	size_t n;
+	int64_t oldest;		/* the oldest since; 0 when n is 0 */
+	char **warnings;	/* feeds that could not be used, and why */
+	size_t nwarnings;
+};
+
+struct exposure_opts {
+	/*
+	 * The feeds to read: a tracker JSON file and an OSV folder, each a
+	 * local path or NULL. The caller resolves Security-Tracker: and
+	 * Security-OSV: (a URL: the daemon's fetched copy).
+	 */
+	const char *tracker;
+	const char *osv;
+};
+
+/*
+ * Computes the exposure of ref (a channel, snapshot ID, timestamp or
+ * "latest") of mirror m into *out (zeroed here; exposure_release it
+ * whatever the result). Errors: MERR_NOTFOUND (no such ref, or the mirror
+ * has no snapshot), the store's, MERR_PARSE for an index of the store
+ * that does not parse (the message names it).
+ */
+int exposure_compute(struct store *s, const struct conf_mirror *m,
+    const char *ref, const struct exposure_opts *o, struct exposure *out,
+    struct merr *err);
+
+void exposure_release(struct exposure *e);
+
+#endif
