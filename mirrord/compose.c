@@ -26,6 +26,7 @@
 #include "mirrord/compose.h"
 #include "mirrord/decomp.h"
 #include "mirrord/dists.h"
+#include "mirrord/log.h"
 
 /* Reads a whole index blob, decompressed, into *text (owned). */
 static int
@@ -393,7 +394,7 @@ out_find(struct out_index *v, size_t n, const char *path)
 /* The selected paragraphs of each of suite's indices, layer by layer. */
 static struct out_index *
 compose_texts(const struct pkgset *ps, const uint8_t *sel, const char *suite,
-    size_t *nout)
+    const struct compose_edit *edit, size_t *nout)
 {
 	struct out_index *v = NULL, *o;
 	size_t n = 0, i, layer, ni = pkgset_nindices(ps);
@@ -426,7 +427,11 @@ compose_texts(const struct pkgset *ps, const uint8_t *sel, const char *suite,
 				}
 				o->changed |= layer > 0;
 				p = pkgset_para(ps, id, &len);
-				buf_add(&o->text, p, len);
+				if (edit && edit->fn(edit->ctx, ps, id, p, len,
+				    &o->text))
+					o->changed = true;
+				else
+					buf_add(&o->text, p, len);
 				buf_add(&o->text, "\n\n", 2);
 				o->npara++;
 			}
@@ -442,6 +447,17 @@ compose_write_suite(struct store *s, struct gpg_signer *g,
     bool force, int64_t date, const char *hide, struct snap_suite *out,
     bool *changed, struct merr *err)
 {
+	return compose_write_suite_edit(s, g, ps, sel, NULL, base, force, date,
+	    hide, out, changed, err);
+}
+
+int
+compose_write_suite_edit(struct store *s, struct gpg_signer *g,
+    const struct pkgset *ps, const uint8_t *sel,
+    const struct compose_edit *edit, const struct snap_suite *base,
+    bool force, int64_t date, const char *hide, struct snap_suite *out,
+    bool *changed, struct merr *err)
+{
 	struct out_index *v;
 	struct dists_index *dx;
 	size_t n, i, nd = 0, rlen = 0;
@@ -449,7 +465,7 @@ compose_write_suite(struct store *s, struct gpg_signer *g,
 	int rc = 0;
 
 	*changed = false;
-	v = compose_texts(ps, sel, base->name, &n);
+	v = compose_texts(ps, sel, base->name, edit, &n);
 	dx = xcalloc(n ? n : 1, sizeof(*dx));
 	for (i = 0; i < n; i++) {
 		if (!force && !v[i].changed)
@@ -501,4 +517,35 @@ compose_upstream_view(struct snap *sn)
 		snap_suite_release(su);
 		*su = up;
 	}
+}
+
+int
+compose_commit(struct store *s, const char *mirror, struct snap *result,
+    struct merr *err)
+{
+	struct snap_delta *d = snap_delta_new();
+	struct snap_state **states;
+	struct store_txn *t;
+	struct snap newest;
+	int rc;
+
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc == 0) {
+		rc = snap_load_newest(t, mirror, &newest, err);
+		store_txn_abort(t);
+	}
+	if (rc == 0) {
+		log_debug("%s: written; the pool difference from %s",
+		    snap_kind_name(result->kind), newest.id);
+		rc = compose_delta(s, &newest, result, d, NULL, NULL, err);
+		snap_release(&newest);
+	}
+	if (rc == 0)
+		rc = store_sync(s, err);
+	states = xcalloc(result->nsuites + 1, sizeof(*states));
+	if (rc == 0)
+		rc = snap_commit(s, mirror, result, d, states, err);
+	free(states);
+	snap_delta_free(d);
+	return rc;
 }

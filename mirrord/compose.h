@@ -149,5 +149,33 @@ int compose_write_suite(struct store *s, struct gpg_signer *g,
     const char *hide, struct snap_suite *out, bool *changed,
     struct merr *err);
 
+/*
+ * An edit of the paragraphs a composed suite writes (phase.c's
+ * Phased-Update-Percentage): fn either appends paragraph id's text
+ * (p, len: as its index has it, without the blank line) changed to out
+ * and returns true, or appends nothing and returns false (the paragraph
+ * is copied as it is). An index with an edited paragraph is written.
+ */
+struct compose_edit {
+	bool (*fn)(void *ctx, const struct pkgset *ps, uint32_t id,
+	    const char *p, size_t len, struct buf *out);
+	void *ctx;
+};
+
+/* compose_write_suite, with each selected paragraph through edit. */
+int compose_write_suite_edit(struct store *s, struct gpg_signer *g,
+    const struct pkgset *ps, const uint8_t *sel,
+    const struct compose_edit *edit, const struct snap_suite *base,
+    bool force, int64_t date, const char *hide, struct snap_suite *out,
+    bool *changed, struct merr *err);
+
+/*
+ * Commits a composed snapshot (written by compose_write_suite) as the
+ * mirror's next: the pool difference against the newest snapshot
+ * (compose_delta), the barrier (store_sync), snap_commit. The caller
+ * holds the store's writer lock. result->id gets the ID.
+ */
+int compose_commit(struct store *s, const char *mirror, struct snap *result,
+    struct merr *err);
 
 #endif

@@ -68,7 +68,7 @@ struct gc_snap {
 	uint32_t seq;
 	int64_t time;
 	bool keep;
-	bool patch;		/* SNAP_PATCH: not a state of upstream */
+	bool patch;		/* a patch or phase: not a state of upstream */
 };
 
 static void
@@ -294,7 +294,7 @@ retain(struct store_txn *t, const struct conf *c, const char *mirror,
 		memcpy(v[i].id, sn.id, sizeof(v[i].id));
 		v[i].seq = sn.seq;
 		v[i].time = sn.time;
-		v[i].patch = sn.kind == SNAP_PATCH;
+		v[i].patch = !snap_kind_upstream(sn.kind);
 		if (sn.seq > maxseq)
 			maxseq = sn.seq;
 		snap_release(&sn);
@@ -800,7 +800,7 @@ gc_drop(struct store *s, const struct conf *c, const char *mirror,
 		if (sn.seq > maxseq)
 			maxseq = sn.seq;
 		snap_release(&sn);
-		v[i].patch = sn.kind == SNAP_PATCH;
+		v[i].patch = !snap_kind_upstream(sn.kind);
 		v[i].keep = strcmp(v[i].id, id) != 0;
 		found |= !v[i].keep;
 	}

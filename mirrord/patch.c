@@ -505,32 +505,7 @@ int
 patch_commit(struct store *s, const char *mirror, struct patch_plan *p,
     struct merr *err)
 {
-	struct snap_delta *d = snap_delta_new();
-	struct snap_state **states;
-	struct store_txn *t;
-	struct snap newest;
-	int rc;
-
-	rc = store_txn_begin(s, false, &t, err);
-	if (rc == 0) {
-		rc = snap_load_newest(t, mirror, &newest, err);
-		store_txn_abort(t);
-	}
-	if (rc == 0) {
-		log_debug("patch: written; the pool difference from %s",
-		    newest.id);
-		rc = compose_delta(s, &newest, &p->result, d, NULL, NULL,
-		    err);
-		snap_release(&newest);
-	}
-	if (rc == 0)
-		rc = store_sync(s, err);
-	states = xcalloc(p->result.nsuites + 1, sizeof(*states));
-	if (rc == 0)
-		rc = snap_commit(s, mirror, &p->result, d, states, err);
-	free(states);
-	snap_delta_free(d);
-	return rc;
+	return compose_commit(s, mirror, &p->result, err);
 }
 
 void

@@ -296,7 +296,7 @@ snap_find(struct store_txn *t, const char *mirror, const char *ref,
 			rc = merr_prefix(err, "snapshot '%s': ", id);
 			break;
 		}
-		if (kind != SNAP_PATCH)
+		if (snap_kind_upstream(kind))
 			break;
 		/*
 		 * Keys of one mirror have one length: the last key below

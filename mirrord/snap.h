@@ -66,11 +66,21 @@ struct snap_suite {
 enum snap_kind {
 	SNAP_SYNC = 0,		/* a sync: upstream's indices as they were */
 	SNAP_PARTIAL,		/* a sync of a mirror with Include: */
-	SNAP_PATCH		/* `mirrord patch`: a release manager's mix */
+	SNAP_PATCH,		/* `mirrord patch`: a release manager's mix */
+	SNAP_PHASE		/* a rollout's phased copy of a snapshot
+				 * (phase.h) */
 };
 
-/* "sync", "partial", "patch" (static strings; "?" for another value). */
+/* "sync", "partial", "patch", "phase" (static; "?" for another value). */
 const char *snap_kind_name(enum snap_kind kind);
+
+/*
+ * Is a snapshot of this kind a state of the upstream archive (a sync or
+ * a partial sync), rather than a composition made here (patch, phase)?
+ * `latest`, timestamps, exposure's history and retention's "last N" go
+ * by the upstream states alone.
+ */
+bool snap_kind_upstream(enum snap_kind kind);
 
 struct snap {
 	char id[SNAP_ID_LEN + 1];
@@ -131,9 +141,10 @@ int snap_drop(struct store_txn *t, const char *mirror, const char *id,
  * Loads a snapshot into *out (owned: snap_release). ref: an exact ID
  * loads that snapshot, whatever its kind; "latest", or a timestamp in the
  * ID format that is no snapshot's ID, loads the newest snapshot at or
- * before it that is not a SNAP_PATCH: a patch is a composition, not a
- * state of the archive, so `patch --from latest` and /<mirror>/latest/
- * mean upstream's newest. The walk back over patches reads only the
+ * before it that is an upstream state (snap_kind_upstream): a patch or
+ * a phase is a composition, not a state of the archive, so `patch --from
+ * latest` and /<mirror>/latest/ mean upstream's newest. The walk back
+ * over compositions reads only the
  * first lines of their manifests. MERR_NOTFOUND if none, MERR_INVAL if
  * ref is neither an ID nor "latest", MERR_STORE if a manifest on the way
  * does not parse.

@@ -33,6 +33,7 @@ static const char *const kind_names[] = {
 	[SNAP_SYNC] = "sync",
 	[SNAP_PARTIAL] = "partial",
 	[SNAP_PATCH] = "patch",
+	[SNAP_PHASE] = "phase",
 };
 
 const char *
@@ -41,6 +42,12 @@ snap_kind_name(enum snap_kind kind)
 	if ((size_t)kind >= ARRAY_SIZE(kind_names))
 		return "?";
 	return kind_names[kind];
+}
+
+bool
+snap_kind_upstream(enum snap_kind kind)
+{
+	return kind == SNAP_SYNC || kind == SNAP_PARTIAL;
 }
 
 static int
