@@ -93,6 +93,7 @@ int run_snapshot_drop(struct cli *, const struct args *);
 int run_promote(struct cli *, const struct args *);		/* channel.c */
 int run_rollback(struct cli *, const struct args *);
 int run_patch(struct cli *, const struct args *);		/* patch.c */
+int run_phase(struct cli *, const struct args *);		/* phase.c */
 int run_channel_list(struct cli *, const struct args *);
 int run_channel_log(struct cli *, const struct args *);
 int run_channel_delete(struct cli *, const struct args *);

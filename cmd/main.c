@@ -199,6 +199,9 @@ static const struct command commands[] = {
 	    "security suites is newer" },
 	    { "--dry-run", 0, NULL, "print the plan; write nothing" },
 	    OPT_MESSAGE } },
+	{ "phase", run_phase, "[-m MESSAGE] MIRROR CHANNEL REF PERCENT",
+	    "serve REF to PERCENT of CHANNEL's machines (apt's phased "
+	    "updates)", 0, { OPT_MESSAGE } },
 	{ "channel list", run_channel_list, "MIRROR [--json]",
 	    "channels and their targets", CMD_JSON, { { 0 } } },
 	{ "channel log", run_channel_log, "MIRROR CHANNEL [--json]",

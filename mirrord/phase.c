@@ -49,6 +49,15 @@ phase_recipe_id(const struct snap *sn, const char *key,
 	return false;
 }
 
+/* The recipe's "percent N", or -1. */
+static long
+phase_recipe_percent(const struct snap *sn)
+{
+	const char *p = sn->recipe ? strstr(sn->recipe, "\npercent ") : NULL;
+
+	return p ? strtol(p + 9, NULL, 10) : -1;
+}
+
 bool
 phase_base(const struct snap *sn, char base[SNAP_ID_LEN + 1])
 {
@@ -293,7 +302,8 @@ phase_make(struct store *s, struct gpg_signer *g,
  */
 static int
 phase_prev(struct store *s, const char *mirror, const char *channel,
-    const char *target, char prev[SNAP_ID_LEN + 1], struct merr *err)
+    const char *target, char prev[SNAP_ID_LEN + 1], long *cur_pct,
+    char cur_id[SNAP_ID_LEN + 1], struct merr *err)
 {
 	struct store_txn *t;
 	struct channel ch;
@@ -321,6 +331,8 @@ phase_prev(struct store *s, const char *mirror, const char *channel,
 		if (!phase_recipe_id(&cur, "over", prev))
 			rc = merr_set(err, MERR_STORE, "phase snapshot '%s' "
 			    "names nothing it is over", cur.id);
+		*cur_pct = phase_recipe_percent(&cur);
+		memcpy(cur_id, cur.id, SNAP_ID_LEN + 1);
 	} else
 		memcpy(prev, base, SNAP_ID_LEN + 1);
 	snap_release(&cur);
@@ -343,7 +355,16 @@ phase_channel(struct store *s, struct gpg_signer *g,
 		return merr_set(err, MERR_INVAL, "phase %u%%: 0 to 100",
 		    percent);
 	if (percent < 100) {
-		rc = phase_prev(s, m->name, channel, target, prev, err);
+		long cur_pct = -1;
+		char cur_id[SNAP_ID_LEN + 1];
+
+		rc = phase_prev(s, m->name, channel, target, prev, &cur_pct,
+		    cur_id, err);
+		/* That phase already: nothing to make, nowhere to move. */
+		if (rc == 0 && cur_pct == (long)percent) {
+			memcpy(moved_to, cur_id, SNAP_ID_LEN + 1);
+			return 0;
+		}
 		if (rc == 0)
 			rc = phase_make(s, g, m, target, prev, percent, id,
 			    nphased, err);

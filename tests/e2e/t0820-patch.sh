@@ -13,15 +13,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/compose-lib.sh"
 
-# channel_target CHANNEL: production's target snapshot ID.
-channel_target() {
-	mirrord channel list demo --json >"$T/ch.json" 2>"$T/ch.err" ||
-		fail "channel list: $(cat "$T/ch.err")"
-	"$PYTHON" -c 'import json, sys
-print("".join(c["target"] for c in json.load(open(sys.argv[1]))
-              if c["name"] == sys.argv[2]))' "$T/ch.json" "$1"
-}
-
 # want_bins ARCH|any SOURCE...: "name version arch" of the binaries of the
 # named sources in generation 2's stable-security, plus libneed1 for sec-b.
 want_bins() {
@@ -34,44 +25,6 @@ want_bins() {
 	            arch in ("any", b["arch"]):
 	        print(b["name"], b["version"], b["arch"])
 	EOF
-}
-
-# box_status BOX: BOX's dpkg status: every amd64 package of its lists at
-# the highest version there (broken-* left out), "install ok installed".
-box_status() {
-	"$PYTHON" - "$1" <<-\EOF
-	import functools, glob, os, subprocess, sys
-	box = sys.argv[1]
-	def newer(a, b):
-	    return subprocess.run(["dpkg", "--compare-versions", a, "gt", b]).returncode == 0
-	best = {}
-	for f in glob.glob(os.path.join(box, "var/lib/apt/lists/*binary-amd64_Packages")):
-	    for para in open(f).read().split("\n\n"):
-	        lines = [l for l in para.split("\n") if l]
-	        if not lines:
-	            continue
-	        f_ = dict(l.split(": ", 1) for l in lines if not l[0].isspace() and ": " in l)
-	        n, v = f_["Package"], f_["Version"]
-	        if n.startswith("broken-"):
-	            continue
-	        if n not in best or newer(v, best[n][0]):
-	            keep = [l for l in lines if l.split(":")[0] not in
-	                    ("Filename", "Size", "MD5sum", "SHA256", "Description-md5")]
-	            best[n] = (v, [keep[0], "Status: install ok installed"] + keep[1:])
-	with open(os.path.join(box, "var/lib/dpkg/status"), "w") as out:
-	    for n in sorted(best):
-	        out.write("\n".join(best[n][1]) + "\n\n")
-	print("%d packages installed" % len(best))
-	EOF
-}
-
-# apt_inst BOX ACTION: "name version arch" of each Inst line of apt-get -s.
-apt_inst() {
-	apt_get "$1" update >"$T/upd.out" 2>&1 || fail "apt-get update: $(cat "$T/upd.out")"
-	apt_get "$1" -s "$2" >"$T/inst.out" 2>&1 || fail "apt-get -s $2: $(cat "$T/inst.out")"
-	# "Inst NAME [OLD] (NEW ORIGIN:SUITE [ARCH])", maybe followed by " []"
-	sed -n 's/^Inst \([^ ]*\) \(\[[^]]*\] \)\{0,1\}(\([^ ]*\) [^[]*\[\([^]]*\)\]).*/\1 \3 \4/p' \
-	    "$T/inst.out"
 }
 
 # diff_check SNAP SOURCE...: `snapshot diff demo $S1 SNAP` names exactly
