@@ -71,6 +71,7 @@ struct daemon {
 	char *signing_key;	/* the key file loaded at start */
 	char *listen;		/* bound at start, for good */
 	char *access_log;	/* Access-Log: at start, or NULL */
+	char *adoption_file;	/* <Store>/adoption (serve.h) */
 	volatile sig_atomic_t reopen_log;	/* the server reopens it */
 	char *keyring;		/* <store>/keyring.gpg, or NULL */
 	char *by;		/* "daemon@HOST", for the channel log */
@@ -656,6 +657,7 @@ daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
 	d->by = xasprintf("daemon@%s", host);
 	d->listen = xstrdup(c->listen ? c->listen : "127.0.0.1:8080");
 	d->access_log = c->access_log ? xstrdup(c->access_log) : NULL;
+	d->adoption_file = xasprintf("%s/adoption", c->store);
 	return 0;
 }
 
@@ -686,6 +688,7 @@ threads_start(struct daemon *d, struct merr *err)
 	d->so.access_log = d->access_log;
 	d->so.reopen_log = &d->reopen_log;
 	d->so.keyring = d->keyring;
+	d->so.adoption_file = d->adoption_file;
 	rc = pthread_create(&d->serve_th, NULL, serve_main, d);
 	if (rc) {
 		errno = rc;
@@ -784,6 +787,7 @@ daemon_release(struct daemon *d)
 	free(d->signing_key);
 	free(d->listen);
 	free(d->access_log);
+	free(d->adoption_file);
 	free(d->keyring);
 	free(d->by);
 }

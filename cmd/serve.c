@@ -28,7 +28,7 @@ cmd_serve(struct cli *cli)
 	struct serve_opts o;
 	struct store *s = NULL;
 	struct merr err = { 0 };
-	char *key = NULL, *keyfile = NULL;
+	char *key = NULL, *keyfile = NULL, *adoption;
 	size_t len;
 	int rc;
 
@@ -54,11 +54,13 @@ cmd_serve(struct cli *cli)
 	    cli->conf->log_file;
 	o.reopen_log = &serve_reopen;
 	o.keyring = keyfile;
+	o.adoption_file = adoption = xasprintf("%s/adoption", cli->conf->store);
 	rc = serve_run(cli->conf, s, &o, &serve_stop, &err);
 	if (rc)
 		log_error("%s", err.msg);
 	store_close(s);
 	free(keyfile);
+	free(adoption);
 	return rc ? 1 : 0;
 }
 

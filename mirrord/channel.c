@@ -89,6 +89,8 @@ state_write(const struct channel *ch, struct buf *b)
 	buf_addf(b, "target %s\nmoved_at %lld\nvalid_until %lld\nby %s\n",
 	    ch->target, (long long)ch->moved_at, (long long)ch->valid_until,
 	    ch->moved_by ? ch->moved_by : "");
+	if (ch->prev[0] != '\0')
+		buf_addf(b, "prev %s\n", ch->prev);
 	for (i = 0; i < ch->nsuites; i++) {
 		const struct snap_suite *su = &ch->suites[i];
 
@@ -120,6 +122,9 @@ state_parse(const char *name, const char *data, size_t len,
 		if (str_startswith(line, "target ") &&
 		    strlen(line + 7) == SNAP_ID_LEN) {
 			memcpy(ch->target, line + 7, SNAP_ID_LEN + 1);
+		} else if (str_startswith(line, "prev ") &&
+		    strlen(line + 5) == SNAP_ID_LEN) {
+			memcpy(ch->prev, line + 5, SNAP_ID_LEN + 1);
 		} else if (str_startswith(line, "moved_at ")) {
 			ch->moved_at = strtoll(line + 9, NULL, 10);
 		} else if (str_startswith(line, "valid_until ")) {
@@ -450,6 +455,8 @@ channel_move(struct store *s, struct gpg_signer *g, const char *mirror,
 	memset(&ch, 0, sizeof(ch));
 	snprintf(ch.name, sizeof(ch.name), "%s", name);
 	memcpy(ch.target, target->id, SNAP_ID_LEN + 1);
+	if (from != NULL && strlen(from) == SNAP_ID_LEN)
+		memcpy(ch.prev, from, SNAP_ID_LEN + 1);
 	ch.moved_at = now;
 	ch.moved_by = xstrdup(o->by);
 	ch.valid_until = o->valid_for ? now + o->valid_for : 0;

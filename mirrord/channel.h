@@ -33,6 +33,12 @@ struct channel {
 	int64_t moved_at;		/* unix time of the last move */
 	char *moved_by;			/* "user@host", owned */
 	int64_t valid_until;		/* 0: no Valid-Until */
+	/*
+	 * The target before the last move ("" for a first promotion, or a
+	 * channel last moved by a mirrord that did not record it): what the
+	 * fleet had before, for adoption counts (serve/adoption.h).
+	 */
+	char prev[SNAP_ID_LEN + 1];
 	/* Per suite: the generated InRelease, Release, Release.gpg. */
 	struct snap_suite *suites;	/* files only; date = moved_at */
 	size_t nsuites;

@@ -98,6 +98,9 @@ struct conf {
 	long valid_for;		/* Valid-For:, seconds, 0 = no Valid-Until */
 	long gc_grace;		/* Gc-Grace:, seconds, default 36h */
 	unsigned channel_history; /* Channel-History:, default 5 */
+	long fleet_window;	/* Fleet-Window:, seconds, default 24h: how
+				 * recent a client's apt update must be to
+				 * count in a channel's fleet */
 	unsigned serve_threads;	/* Serve-Threads:, 0 = one per CPU */
 	unsigned serve_map_mib;	/* Serve-Map-MiB:, default 64; 0: none */
 	unsigned max_clients;	/* Max-Clients:, default 1024 */

@@ -125,6 +125,8 @@ static const struct confkey confkey_table[] = {
 	    .min = CONFKEY_GC_GRACE_MIN, .def = 36 * 3600 },
 	{ "Channel-History", confkey_uint, CS_UINT, G(channel_history),
 	    .min = 1, .max = 10000, .def = 5 },
+	{ "Fleet-Window", confkey_duration, CS_LONG, G(fleet_window),
+	    .min = 60, .def = 24 * 3600 },
 	{ "Serve-Threads", confkey_uint, CS_UINT, G(serve_threads),
 	    .min = 1, .max = 256 },
 	{ "Serve-Map-MiB", confkey_uint, CS_UINT, G(serve_map_mib),

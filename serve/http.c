@@ -650,8 +650,13 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 	struct http *h = q->t->h;
 	struct server_reply rp;
 	enum MHD_Result ret;
+	/* A GET fetches: its client counts for adoption; a HEAD does not. */
+	const union MHD_ConnectionInfo *ci = strcmp(q->method, "GET") == 0 ?
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) :
+	    NULL;
 
-	server_reply(&h->sv, q->t->front, url, &rp);
+	server_reply(&h->sv, q->t->front, url, ci ? ci->client_addr : NULL,
+	    &rp);
 	switch (rp.kind) {
 	case REPLY_HEALTHY:
 		ret = queue_canned(q, conn, C_HEALTH, 200);
@@ -776,6 +781,14 @@ http_log_lost(struct http *h, int *last_errno)
 	*last_errno = atomic_load_explicit(&h->m.log_errno,
 	    memory_order_relaxed);
 	return atomic_load_explicit(&h->m.log_lost, memory_order_relaxed);
+}
+
+int
+http_save_adoption(struct http *h, const char *path, struct merr *err)
+{
+	if (h->sv.adoption == NULL)
+		return 0;
+	return adoption_save(h->sv.adoption, path, err);
 }
 
 int
@@ -910,6 +923,15 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 
 	h = xcalloc(1, sizeof(*h));
 	server_init(&h->sv, c, conf_lock, conf_ptr, s, &h->m);
+	if (o->adoption_file != NULL) {
+		struct merr aerr;
+
+		h->sv.adoption = adoption_new(0);
+		/* Counts start again rather than keep the server down. */
+		if (adoption_load(h->sv.adoption, o->adoption_file, &aerr))
+			log_warn("%s; fleet adoption counts start empty",
+			    aerr.msg);
+	}
 	server_sizes(&h->sv, o, &z);
 	rc = listen_parse(z.spec, &ss, &sl, err);
 	if (rc)
@@ -984,8 +1006,14 @@ http_stop_daemons(struct http *h, unsigned grace_ms)
 }
 
 void
-http_stop(struct http *h, unsigned grace_ms)
+http_stop(struct http *h, unsigned grace_ms, const char *adoption_file)
 {
+	struct merr err;
+
 	http_stop_daemons(h, grace_ms);
+	/* After the last request: every fetch it answered is counted. */
+	if (adoption_file != NULL &&
+	    http_save_adoption(h, adoption_file, &err))
+		log_warn("fleet adoption: %s", err.msg);
 	http_free(h);
 }

@@ -47,10 +47,11 @@ int http_start_shared(pthread_rwlock_t *conf_lock,
 unsigned http_port(const struct http *h);
 /*
  * Stops accepting connections, waits up to grace_ms for the requests in
- * flight to finish, then stops the threads (closing idle connections)
- * and frees h.
+ * flight to finish, then stops the threads (closing idle connections),
+ * saves the fleet adoption tables to adoption_file (NULL: not) and
+ * frees h.
  */
-void http_stop(struct http *h, unsigned grace_ms);
+void http_stop(struct http *h, unsigned grace_ms, const char *adoption_file);
 /*
  * Drops the open-blob cache's expired entries, with their descriptors
  * and mappings once no connection sends from them (serve_run does every
@@ -64,6 +65,9 @@ void http_sweep(struct http *h);
  * do when the log is stderr. On an error the old file stays in use.
  */
 int http_reopen_log(struct http *h, const char *path, struct merr *err);
+
+/* Saves the fleet adoption tables to path (adoption_save); 0 if none. */
+int http_save_adoption(struct http *h, const char *path, struct merr *err);
 /*
  * Access-log lines not written whole so far (a full disk, an I/O
  * error), with the errno of the last in *last_errno.

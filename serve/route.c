@@ -620,6 +620,10 @@ resolve_ref(struct store *s, struct store_txn **t, struct refcache *cache,
 	 * that never goes backwards for its URLs.
 	 */
 	res->mtime = ch->name[0] != '\0' ? ch->moved_at : sn->time;
+	if (ch->name[0] != '\0') {
+		res->channel = true;
+		memcpy(res->prev, ch->prev, sizeof(res->prev));
+	}
 
 	switch (r->kind) {
 	case ROUTE_REF:

@@ -110,6 +110,12 @@ struct route_result {
 	const char *content_type;	/* static */
 	struct listing listing;		/* ANSWER_LISTING */
 	struct buf location;		/* ANSWER_REDIRECT: URL-encoded */
+	/*
+	 * A ref that is a channel: its last move and the target before it
+	 * (channel.h), for adoption counts; channel false otherwise.
+	 */
+	bool channel;
+	char prev[SNAP_ID_LEN + 1];
 };
 
 /* Frees what res owns (its listing, its location). */

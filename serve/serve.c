@@ -40,6 +40,19 @@ warn_log_lost(struct http *h, const char *path, uint64_t *reported,
 	*last = now;
 }
 
+/* Fleet adoption to its file: every minute, and at stop. */
+#define SERVE_ADOPTION_TICKS 600
+
+static void
+save_adoption(struct http *h, const struct serve_opts *o)
+{
+	struct merr err;
+
+	if (o->adoption_file != NULL &&
+	    http_save_adoption(h, o->adoption_file, &err))
+		log_warn("fleet adoption: %s", err.msg);
+}
+
 static int
 serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
     const struct conf *const *conf_ptr, struct store *s,
@@ -76,6 +89,8 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 		if (ticks % SERVE_SWEEP_TICKS == 0)
 			http_sweep(h);
 		warn_log_lost(h, o->access_log, &lost_said, &lost_when);
+		if (ticks % SERVE_ADOPTION_TICKS == 0)
+			save_adoption(h, o);
 		if (o->reopen_log != NULL && *o->reopen_log) {
 			struct merr rerr = { 0, "" };
 
@@ -89,7 +104,7 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 		}
 	}
 	log_info("stopping: finishing requests in flight");
-	http_stop(h, 10 * 1000);
+	http_stop(h, 10 * 1000, o->adoption_file);
 	return 0;
 }
 

@@ -49,6 +49,11 @@ struct serve_opts {
 	/* Set non-zero (a signal handler may): access_log is opened
 	 * again within 100 ms (logrotate), then it is reset. */
 	volatile sig_atomic_t *reopen_log;
+	/*
+	 * Where fleet adoption (adoption.h) is kept across restarts, saved
+	 * every minute and at stop; NULL: adoption is not counted.
+	 */
+	const char *adoption_file;
 };
 
 /*

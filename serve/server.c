@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mirrord/log.h"
+#include "mirrord/pool.h"
 #include "mirrord/status.h"
 #include "serve/fdcache.h"
 #include "serve/pages.h"
@@ -31,6 +32,7 @@ server_init(struct server *sv, const struct conf *c,
 	sv->store = s;
 	sv->m = m;
 	sv->cache = refcache_new(SERVER_REF_TTL_MS);
+	pthread_mutex_init(&sv->prev_lock, NULL);
 }
 
 void
@@ -39,6 +41,8 @@ server_release(struct server *sv)
 	refcache_free(sv->cache);
 	free(sv->keyring);
 	keyrings_free(sv->keyrings);
+	adoption_free(sv->adoption);
+	pthread_mutex_destroy(&sv->prev_lock);
 	memset(sv, 0, sizeof(*sv));
 }
 
@@ -256,9 +260,95 @@ reply_route(struct server *sv, struct refcache_front *front,
 	}
 }
 
+/* The sequence number of mirror's snapshot id (memo), or 0. */
+static uint32_t
+prev_seq(struct server *sv, const char *mirror, const char *id)
+{
+	struct store_txn *t;
+	struct snap sn;
+	struct merr err;
+	uint32_t seq = 0;
+	unsigned i;
+
+	pthread_mutex_lock(&sv->prev_lock);
+	for (i = 0; i < ARRAY_SIZE(sv->prev); i++)
+		if (strcmp(sv->prev[i].id, id) == 0 &&
+		    strcmp(sv->prev[i].mirror, mirror) == 0)
+			seq = sv->prev[i].seq;
+	pthread_mutex_unlock(&sv->prev_lock);
+	if (seq != 0 || store_txn_begin(sv->store, false, &t, &err) != 0)
+		return seq;
+	if (snap_load(t, mirror, id, &sn, &err) == 0) {
+		seq = sn.seq;
+		snap_release(&sn);
+	}
+	store_txn_abort(t);
+	if (seq == 0 || strlen(mirror) >= sizeof(sv->prev[0].mirror))
+		return seq;
+	pthread_mutex_lock(&sv->prev_lock);
+	i = sv->prev_next++ % ARRAY_SIZE(sv->prev);
+	snprintf(sv->prev[i].mirror, sizeof(sv->prev[i].mirror), "%s", mirror);
+	memcpy(sv->prev[i].id, id, SNAP_ID_LEN + 1);
+	sv->prev[i].seq = seq;
+	pthread_mutex_unlock(&sv->prev_lock);
+	return seq;
+}
+
+/* Whether pool file r->path (res) is one the channel's prev lacked. */
+static bool
+pool_is_new(struct server *sv, const struct route *r,
+    const struct route_result *res)
+{
+	unsigned char h[HASH_LEN];
+	struct store_txn *t;
+	struct merr err;
+	uint64_t size;
+	uint32_t seq;
+	int rc;
+
+	if (res->prev[0] == '\0')
+		return false;	/* a first promotion: nothing was before */
+	if ((seq = prev_seq(sv, r->mirror, res->prev)) == 0 ||
+	    store_txn_begin(sv->store, false, &t, &err) != 0)
+		return false;
+	rc = pool_lookup(t, r->mirror, r->path, seq, h, &size, &err);
+	store_txn_abort(t);
+	return rc == MERR_NOTFOUND ||
+	    (rc == 0 && memcmp(h, res->hash, HASH_LEN) != 0);
+}
+
+/* What a channel's answer says of the fleet (adoption.h). */
+static void
+note_fleet(struct server *sv, const struct route *r,
+    const struct route_result *res, const struct sockaddr *client)
+{
+	const char *base;
+	int64_t now = (int64_t)time(NULL);
+
+	if (client == NULL || sv->adoption == NULL || !res->channel ||
+	    res->answer != ANSWER_FILE)
+		return;
+	if (r->kind == ROUTE_SUITE) {
+		base = strrchr(r->path, '/') ? strrchr(r->path, '/') + 1 :
+		    r->path;
+		if (strcmp(base, "InRelease") == 0 ||
+		    strcmp(base, "Release") == 0 ||
+		    strcmp(base, "Release.gpg") == 0)
+			adoption_note(sv->adoption, client, r->mirror, r->ref,
+			    ADOPT_RELEASE, now);
+		else if (route_is_by_hash(r->path))
+			adoption_note(sv->adoption, client, r->mirror, r->ref,
+			    ADOPT_INDEX, now);
+	} else if (r->kind == ROUTE_POOL &&
+	    !adoption_upgraded(sv->adoption, client, r->mirror, r->ref,
+	    res->mtime) && pool_is_new(sv, r, res))
+		adoption_note(sv->adoption, client, r->mirror, r->ref,
+		    ADOPT_POOL, now);
+}
+
 void
 server_reply(struct server *sv, struct refcache_front *front, const char *url,
-    struct server_reply *out)
+    const struct sockaddr *client, struct server_reply *out)
 {
 	char path[ROUTE_BUF_MAX];
 	struct route r;
@@ -290,6 +380,7 @@ server_reply(struct server *sv, struct refcache_front *front, const char *url,
 		break;
 	default:
 		reply_route(sv, front, &r, out);
+		note_fleet(sv, &r, &out->res, client);
 		break;
 	}
 }

@@ -24,6 +24,7 @@
 #include "mirrord/common.h"
 #include "mirrord/conf.h"
 #include "mirrord/store.h"
+#include "serve/adoption.h"
 #include "serve/keyrings.h"
 #include "serve/metrics.h"
 #include "serve/route.h"
@@ -52,6 +53,18 @@ struct server {
 	size_t keyring_len;
 	struct keyrings *keyrings;	/* /<mirror>/keyring.gpg, or NULL */
 	struct metrics *m;		/* for /metrics */
+	/*
+	 * Fleet adoption (adoption.h): owned, NULL when not counted; and
+	 * the sequence numbers of channels' previous targets, found once.
+	 */
+	struct adoption *adoption;
+	pthread_mutex_t prev_lock;
+	struct server_prev {
+		char mirror[65];
+		char id[SNAP_ID_LEN + 1];
+		uint32_t seq;
+	} prev[16];
+	unsigned prev_next;
 };
 
 /*
@@ -112,11 +125,15 @@ struct server_reply {
 /*
  * The answer to a GET or HEAD of the raw URL url (as the client sent
  * it), resolved with the calling thread's front to the route cache.
+ * client (NULL for a HEAD: nothing fetched) is counted in sv->adoption
+ * when the answer is a channel's Release file, by-hash index or a pool
+ * file new in its last move.
  * Errors are answered (500, 503) and logged here, once. *out is owned:
  * release it with server_reply_release() whatever its kind.
  */
 void server_reply(struct server *sv, struct refcache_front *front,
-    const char *url, struct server_reply *out);
+    const char *url, const struct sockaddr *client,
+    struct server_reply *out);
 void server_reply_release(struct server_reply *r);
 
 #endif

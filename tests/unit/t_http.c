@@ -1168,7 +1168,7 @@ static void *
 run_thread(void *p)
 {
 	struct run_arg *a = p;
-	struct serve_opts o = { a->listen, NULL, NULL, 0, 0, 1, 0, 0, NULL };
+	struct serve_opts o = { a->listen, NULL, NULL, 0, 0, 1, 0, 0, NULL, NULL };
 
 	a->rc = serve_run(&a->f->conf, a->f->s, &o, &a->stop, &a->err);
 	return NULL;
@@ -1180,7 +1180,7 @@ test_serve_run(struct fixture *f)
 	struct run_arg a;
 	pthread_t th;
 	char spec[64];
-	struct serve_opts o = { spec, NULL, NULL, 0, 0, 1, 0, 0, NULL };
+	struct serve_opts o = { spec, NULL, NULL, 0, 0, 1, 0, 0, NULL, NULL };
 	struct merr err = { 0, "" };
 	struct timespec t0, t1;
 
@@ -1231,7 +1231,7 @@ int
 main(void)
 {
 	struct fixture f;
-	struct serve_opts o = { "127.0.0.1:0", NULL, NULL, 16, 5, 2, 0, 0, NULL };
+	struct serve_opts o = { "127.0.0.1:0", NULL, NULL, 16, 5, 2, 0, 0, NULL, NULL };
 	struct http *h;
 	struct merr err = { 0, "" };
 	char *logp, *keyp, *log = NULL, *tmp;
@@ -1269,7 +1269,7 @@ main(void)
 
 	curl_easy_cleanup(curl);
 	curl = NULL;
-	http_stop(h, 2000);
+	http_stop(h, 2000, NULL);
 
 	is_int(read_file(logp, 1 << 20, &log, &loglen, &err), 0,
 	    "access log written");
@@ -1296,7 +1296,7 @@ main(void)
 	test_blobs(&f, false);
 	curl_easy_cleanup(curl);
 	curl = NULL;
-	http_stop(h, 2000);
+	http_stop(h, 2000, NULL);
 
 	/* Entries that live 200 ms; room to map deb2 and nothing more. */
 	curl = curl_easy_init();
@@ -1309,7 +1309,7 @@ main(void)
 	test_damaged(&f, h, o.cache_ttl_ms);
 	curl_easy_cleanup(curl);
 	curl = NULL;
-	http_stop(h, 2000);
+	http_stop(h, 2000, NULL);
 
 	test_pool_memo(&f);	/* last: it commits a third snapshot */
 
