@@ -52,6 +52,13 @@ struct exposure {
 	int64_t oldest;		/* the oldest since; 0 when n is 0 */
 	char **warnings;	/* feeds that could not be used, and why */
 	size_t nwarnings;
+	/*
+	 * What the "pending since" walk cost: the snapshots whose security
+	 * indices it loaded (a snapshot with the same ones as the last
+	 * loaded is not loaded again), and those it looked at.
+	 */
+	size_t history_loads;
+	size_t history_seen;
 };
 
 struct exposure_opts {

@@ -76,6 +76,7 @@ patch_security_suite(const struct conf_mirror *m, const char *suite)
 struct srcver {
 	const char *name, *ver;
 	uint32_t nl, vl;
+	uint32_t id;		/* the package: load order breaks ties */
 	int layer;
 };
 
@@ -88,36 +89,35 @@ srcver_cmp(const void *a, const void *b)
 
 	if (c == 0 && x->nl != y->nl)
 		c = x->nl < y->nl ? -1 : 1;
-	return c ? c : x->layer - y->layer;
+	if (c == 0)
+		c = x->layer - y->layer;
+	if (c == 0)
+		c = x->id < y->id ? -1 : x->id > y->id;
+	return c;
 }
 
-/*
- * Appends to w->sources every source whose newest version in the ref's
- * security suites is newer than the base's newest (sources the base
- * lacks are not pending fixes: they are new packages).
- */
-static void
-patch_pending(struct patch_work *w)
+void
+patch_pending_each(const struct pkgset *ps, const struct conf_mirror *m,
+    patch_pending_fn fn, void *ctx)
 {
-	size_t n = 0, i, j, ni = pkgset_nindices(w->ps);
-	struct srcver *v = xcalloc(pkgset_count(w->ps) + 1, sizeof(*v));
+	size_t n = 0, i, j, ni = pkgset_nindices(ps);
+	struct srcver *v = xcalloc(pkgset_count(ps) + 1, sizeof(*v));
 	uint32_t id;
 
 	for (i = 0; i < ni; i++) {
-		const struct pkgset_index *ix = pkgset_index(w->ps,
-		    (uint32_t)i);
+		const struct pkgset_index *ix = pkgset_index(ps, (uint32_t)i);
 
-		if (ix->layer != 0 && !patch_security_suite(w->o->m,
-		    ix->suite))
+		if (ix->layer != 0 && !patch_security_suite(m, ix->suite))
 			continue;
 		for (id = ix->first; id < ix->first + ix->count; id++) {
 			size_t nl, vl;
 
-			v[n].name = pkgset_field(w->ps, id, PF_SOURCE, &nl);
-			v[n].ver = pkgset_field(w->ps, id, PF_SOURCE_VERSION,
+			v[n].name = pkgset_field(ps, id, PF_SOURCE, &nl);
+			v[n].ver = pkgset_field(ps, id, PF_SOURCE_VERSION,
 			    &vl);
 			v[n].nl = (uint32_t)nl;
 			v[n].vl = (uint32_t)vl;
+			v[n].id = id;
 			v[n++].layer = ix->layer != 0;
 		}
 	}
@@ -135,13 +135,27 @@ patch_pending(struct patch_work *w)
 		}
 		if (base && fix && version_cmp_n(fix->ver, fix->vl, base->ver,
 		    base->vl) > 0) {
-			w->sources = xreallocarray(w->sources,
-			    w->nsources + 1, sizeof(*w->sources));
-			w->sources[w->nsources++] = xstrndup(fix->name,
-			    fix->nl);
+			struct patch_pending pp = {
+				fix->name, base->ver, fix->ver,
+				fix->nl, base->vl, fix->vl,
+				pkgset_index(ps, pkgset_pkg(ps,
+				    fix->id)->index)->suite,
+			};
+
+			fn(ctx, &pp);
 		}
 	}
 	free(v);
+}
+
+static void
+patch_pending_add(void *ctx, const struct patch_pending *pp)
+{
+	struct patch_work *w = ctx;
+
+	w->sources = xreallocarray(w->sources, w->nsources + 1,
+	    sizeof(*w->sources));
+	w->sources[w->nsources++] = xstrndup(pp->name, pp->nl);
 }
 
 /* The sources to patch: named ones, then pending fixes not named. */
@@ -157,7 +171,7 @@ patch_sources(struct patch_work *w, struct merr *err)
 		w->sources[w->nsources++] = xstrdup(o->sources[i]);
 	}
 	if (o->security) {
-		patch_pending(w);
+		patch_pending_each(w->ps, o->m, patch_pending_add, w);
 		/* Drop pending fixes that were named as well. */
 		for (n = named, i = named; i < w->nsources; i++) {
 			size_t k;

@@ -91,4 +91,27 @@ void patch_plan_release(struct patch_plan *p);
  */
 bool patch_security_suite(const struct conf_mirror *m, const char *suite);
 
+struct pkgset;
+
+/*
+ * A pending security fix: a source whose newest version in a security
+ * suite of layer 1 is newer than its newest in layer 0 (any suite). The
+ * strings point into the set (not NUL-terminated): valid while it lives.
+ */
+struct patch_pending {
+	const char *name, *installed, *fixed;
+	size_t nl, il, fl;
+	const char *suite;	/* the fixed version's (the first loaded) */
+};
+typedef void (*patch_pending_fn)(void *ctx, const struct patch_pending *p);
+
+/*
+ * Calls fn for each pending fix of ps (layer 0: the base; layer 1: the
+ * ref, of which only m's security suites count), by source name (byte
+ * order). A source layer 0 lacks is a new package, not a pending fix.
+ * What `patch --security` patches and `exposure` reports.
+ */
+void patch_pending_each(const struct pkgset *ps, const struct conf_mirror *m,
+    patch_pending_fn fn, void *ctx);
+
 #endif
