@@ -106,6 +106,7 @@ int run_gc(struct cli *, const struct args *);			/* gc.c */
 int run_fsck(struct cli *, const struct args *);		/* fsck.c */
 int run_index_parse(struct cli *, const struct args *);
 int run_resolve(struct cli *, const struct args *);		/* resolve.c */
+int run_exposure(struct cli *, const struct args *);		/* exposure.c */
 
 /* --- main.c ------------------------------------------------------------ */
 

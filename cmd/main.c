@@ -202,6 +202,10 @@ static const struct command commands[] = {
 	{ "phase", run_phase, "[-m MESSAGE] MIRROR CHANNEL REF PERCENT",
 	    "serve REF to PERCENT of CHANNEL's machines (apt's phased "
 	    "updates)", 0, { OPT_MESSAGE } },
+	{ "exposure", run_exposure, "[--fail-pending] MIRROR REF [--json]",
+	    "security fixes latest has and REF lacks, pending since when",
+	    CMD_JSON, { { "--fail-pending", 0, NULL, "exit 1 if a fix is "
+	    "pending (a gate for cron or CI)" } } },
 	{ "channel list", run_channel_list, "MIRROR [--json]",
 	    "channels and their targets", CMD_JSON, { { 0 } } },
 	{ "channel log", run_channel_log, "MIRROR CHANNEL [--json]",
