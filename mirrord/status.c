@@ -565,8 +565,10 @@ status_report_release(struct status_report *r)
 		status_sync_release(&m->last);
 		status_sync_release(&m->last_ok);
 		free(m->stale);
-		for (j = 0; j < m->nchannels; j++)
+		for (j = 0; j < m->nchannels; j++) {
 			free(m->channels[j].moved_by);
+			free(m->channels[j].exposure_error);
+		}
 		free(m->channels);
 		for (j = 0; j < m->npins; j++)
 			free(m->pins[j].note);
@@ -645,6 +647,45 @@ print_sync_text(FILE *f, const char *label, const struct status_sync *s,
 		    bytes);
 	else
 		fprintf(f, "  %-14sno change upstream\n", "");
+}
+
+/* Under a channel's line: its pending security fixes, if computed. */
+static void
+status_print_exposure(FILE *f, const struct status_channel *c, int64_t now)
+{
+	char rel[32];
+
+	if (c->exposure_error)
+		fprintf(f, "  %-14s  security: unknown (%s)\n", "",
+		    c->exposure_error);
+	if (!c->have_exposure)
+		return;
+	if (c->security_pending == 0) {
+		fprintf(f, "  %-14s  security: no update pending\n", "");
+		return;
+	}
+	fmt_rel(c->security_oldest - now, rel, sizeof(rel));
+	fprintf(f, "  %-14s  security: %zu update%s pending, oldest since "
+	    "%s\n", "", c->security_pending,
+	    c->security_pending == 1 ? "" : "s", rel);
+}
+
+/* A channel's exposure fields: null when not computed. */
+static void
+status_json_exposure(FILE *f, const struct status_channel *c, int64_t now)
+{
+	if (!c->have_exposure) {
+		fputs(",\"security_pending\":null,"
+		    "\"security_oldest_pending_seconds\":null", f);
+		if (c->exposure_error) {
+			fputs(",\"security_error\":", f);
+			fmt_json_str(f, c->exposure_error);
+		}
+		return;
+	}
+	fprintf(f, ",\"security_pending\":%zu,"
+	    "\"security_oldest_pending_seconds\":%lld", c->security_pending,
+	    c->security_pending ? (long long)(now - c->security_oldest) : 0ll);
 }
 
 /* The suites a failure at one suite kept from advancing, or 0 of them. */
@@ -776,6 +817,7 @@ status_print_text(FILE *f, const struct status_report *r)
 			snprintf(ref, sizeof(ref), "%s", j ? "" : "channels:");
 			fprintf(f, "  %-14s%-16s -> %s  promoted %s by %s\n",
 			    ref, c->name, c->target, when, c->moved_by);
+			status_print_exposure(f, c, r->now);
 		}
 		if (m->nchannels == 0)
 			fprintf(f, "  %-14snone\n", "channels:");
@@ -926,6 +968,7 @@ status_print_json(FILE *f, const struct status_report *r)
 				fprintf(f, "%lld", (long long)c->valid_until);
 			else
 				fputs("null", f);
+			status_json_exposure(f, c, r->now);
 			putc('}', f);
 		}
 		fputs("],\"pins\":[", f);

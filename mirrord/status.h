@@ -129,6 +129,11 @@ struct status_channel {
 	int64_t moved_at;
 	int64_t valid_until;	/* 0: none */
 	char *moved_by;		/* owned */
+	/* Filled by status_collect_exposure (have_exposure), else zero: */
+	bool have_exposure;
+	size_t security_pending;	/* exposure.h's pending fixes */
+	int64_t security_oldest;	/* the oldest's since; 0: none */
+	char *exposure_error;	/* owned: why it could not be computed */
 };
 
 /* A pinned snapshot (snapshot pin MIRROR REF NOTE). */
@@ -194,6 +199,17 @@ struct status_report {
 int status_collect(struct store *s, const struct conf *c,
     bool (*alive)(long pid), struct status_report *out, struct merr *err);
 void status_report_release(struct status_report *r);
+
+/*
+ * Adds to each channel of r (after status_collect) its exposure
+ * (exposure.h): the pending security fixes and the oldest's since.
+ * Loads indices (the target's, latest's security suites, and the
+ * history's until every fix is dated): once per distinct target of a
+ * mirror, not per channel. A channel whose exposure cannot be computed
+ * gets exposure_error instead (the report is still whole): nothing fails
+ * but memory, which aborts.
+ */
+void status_collect_exposure(struct store *s, struct status_report *r);
 
 /*
  * Prints r as text (aligned blocks) or as one JSON object; write errors

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/exposure.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
 #include "serve/metrics.h"
@@ -21,6 +22,10 @@ metrics_init(struct metrics *m, struct metrics_req **req, size_t nreq)
 	atomic_init(&m->refused, 0);
 	atomic_init(&m->log_lost, 0);
 	atomic_init(&m->log_errno, 0);
+	pthread_mutex_init(&m->exposure_lock, NULL);
+	m->nexposure = 0;
+	m->exposure_next = 0;
+	m->exposure_computed = 0;
 }
 
 void
@@ -114,12 +119,142 @@ help(struct buf *b, const char *name, const char *type, const char *text)
 	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-static int
-mirror_gauges(struct store_txn *t, const char *mirror, int64_t now,
-    struct buf *snaps, struct buf *ages, struct buf *chans,
-    struct merr *err)
+/* A channel whose exposure /metrics reports, as read in the transaction. */
+struct expo_chan {
+	const struct conf_mirror *cm;
+	char channel[CHANNEL_NAME_MAX + 1];
+	char target[SNAP_ID_LEN + 1];
+	char latest[SNAP_ID_LEN + 1];
+};
+
+struct expo_list {
+	struct expo_chan *v;
+	size_t n;
+};
+
+/* The cached answer for c's (mirror, target, latest) into *x, if any. */
+static bool
+expo_lookup(struct metrics *m, const struct expo_chan *c,
+    struct metrics_exposure *x)
 {
+	bool found = false;
+	size_t i;
+
+	pthread_mutex_lock(&m->exposure_lock);
+	for (i = 0; i < m->nexposure && !found; i++) {
+		const struct metrics_exposure *e = &m->exposure[i];
+
+		if (strcmp(e->mirror, c->cm->name) == 0 &&
+		    strcmp(e->target, c->target) == 0 &&
+		    strcmp(e->latest, c->latest) == 0) {
+			*x = *e;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&m->exposure_lock);
+	return found;
+}
+
+static void
+expo_store(struct metrics *m, const struct metrics_exposure *x)
+{
+	size_t i;
+
+	pthread_mutex_lock(&m->exposure_lock);
+	m->exposure_computed++;
+	for (i = 0; i < m->nexposure; i++)
+		if (strcmp(m->exposure[i].mirror, x->mirror) == 0 &&
+		    strcmp(m->exposure[i].target, x->target) == 0 &&
+		    strcmp(m->exposure[i].latest, x->latest) == 0)
+			break;
+	if (i == m->nexposure && m->nexposure < METRICS_EXPOSURE_MAX)
+		m->nexposure++;
+	else if (i == m->nexposure)
+		i = m->exposure_next++ % METRICS_EXPOSURE_MAX;
+	m->exposure[i] = *x;
+	pthread_mutex_unlock(&m->exposure_lock);
+}
+
+/*
+ * c's exposure: from the cache, else computed (outside the lock: two
+ * scrapes at once may both compute it, and get the same answer).
+ */
+static void
+expo_get(struct metrics *m, struct store *s, const struct expo_chan *c,
+    struct metrics_exposure *x)
+{
+	struct merr err = { 0 };
+	struct exposure e;
+
+	if (expo_lookup(m, c, x))
+		return;
+	memset(x, 0, sizeof(*x));
+	snprintf(x->mirror, sizeof(x->mirror), "%s", c->cm->name);
+	memcpy(x->target, c->target, sizeof(x->target));
+	memcpy(x->latest, c->latest, sizeof(x->latest));
+	if (exposure_compute(s, c->cm, c->target, NULL, &e, &err) == 0) {
+		x->ok = true;
+		x->pending = e.n;
+		x->oldest = e.oldest;
+		/* What it was computed against, if a sync came in between. */
+		memcpy(x->latest, e.latest, sizeof(x->latest));
+	}
+	exposure_release(&e);
+	expo_store(m, x);
+}
+
+/* The two exposure gauges of each channel of l into b. */
+static void
+expo_gauges(struct metrics *m, struct store *s, const struct expo_list *l,
+    int64_t now, struct buf *b)
+{
+	struct buf oldest = BUF_INIT;
+	struct metrics_exposure x;
+	size_t i;
+
+	help(b, "mirrord_channel_security_pending", "gauge",
+	    "Security fixes the mirror's latest has and the channel lacks.");
+	for (i = 0; i < l->n; i++) {
+		expo_get(m, s, &l->v[i], &x);
+		if (!x.ok)
+			continue;
+		buf_adds(b, "mirrord_channel_security_pending{mirror=\"");
+		label(b, x.mirror);
+		buf_adds(b, "\",channel=\"");
+		label(b, l->v[i].channel);
+		buf_addf(b, "\"} %zu\n", x.pending);
+		buf_adds(&oldest, "mirrord_channel_security_oldest_pending_"
+		    "seconds{mirror=\"");
+		label(&oldest, x.mirror);
+		buf_adds(&oldest, "\",channel=\"");
+		label(&oldest, l->v[i].channel);
+		buf_addf(&oldest, "\"} %lld\n",
+		    x.pending ? (long long)(now - x.oldest) : 0ll);
+	}
+	help(b, "mirrord_channel_security_oldest_pending_seconds", "gauge",
+	    "Seconds since the oldest of those first appeared in a snapshot "
+	    "(0: none pending).");
+	if (oldest.len)
+		buf_add(b, oldest.p, oldest.len);
+	buf_release(&oldest);
+	help(b, "mirrord_exposure_computed_total", "counter",
+	    "Channel exposures computed (loading indices) rather than taken "
+	    "from the cache.");
+	pthread_mutex_lock(&m->exposure_lock);
+	buf_addf(b, "mirrord_exposure_computed_total %llu\n",
+	    (unsigned long long)m->exposure_computed);
+	pthread_mutex_unlock(&m->exposure_lock);
+}
+
+static int
+mirror_gauges(struct store_txn *t, const struct conf_mirror *cm, int64_t now,
+    struct buf *snaps, struct buf *ages, struct buf *chans,
+    struct expo_list *el, struct merr *err)
+{
+	const char *mirror = cm->name;
 	char **ids, **names;
+	char latest[SNAP_ID_LEN + 1] = "";
+	struct snap sn;
 	size_t n, nc, i;
 	int rc;
 
@@ -136,6 +271,13 @@ mirror_gauges(struct store_txn *t, const char *mirror, int64_t now,
 		    (long long)(now - id_time(ids[n - 1])));
 	}
 	strv_free(ids, n);
+	rc = n ? snap_load(t, mirror, "latest", &sn, err) : MERR_NOTFOUND;
+	if (rc == 0) {
+		memcpy(latest, sn.id, sizeof(latest));
+		snap_release(&sn);
+	} else if (rc != MERR_NOTFOUND) {
+		return rc;
+	}
 
 	rc = channel_list(t, mirror, &names, &nc, err);
 	if (rc)
@@ -152,6 +294,17 @@ mirror_gauges(struct store_txn *t, const char *mirror, int64_t now,
 		label(chans, ch.name);
 		buf_addf(chans, "\"} %lld\n",
 		    (long long)(now - id_time(ch.target)));
+		if (latest[0] != '\0') {
+			struct expo_chan *c;
+
+			el->v = xreallocarray(el->v, el->n + 1,
+			    sizeof(*el->v));
+			c = &el->v[el->n++];
+			c->cm = cm;
+			memcpy(c->channel, ch.name, sizeof(c->channel));
+			memcpy(c->target, ch.target, sizeof(c->target));
+			memcpy(c->latest, latest, sizeof(c->latest));
+		}
 		channel_free(&ch);
 	}
 	for (i = 0; i < nc; i++)
@@ -268,6 +421,7 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
     int64_t now, struct buf *b, struct merr *err)
 {
 	struct buf snaps = BUF_INIT, ages = BUF_INIT, chans = BUF_INIT;
+	struct expo_list el = { NULL, 0 };
 	struct buf sb[SM_N];
 	struct store_txn *t;
 	size_t i;
@@ -309,8 +463,8 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	for (k = 0; k < SM_N; k++)
 		buf_init(&sb[k]);
 	for (i = 0; i < c->nmirrors && rc == 0; i++) {
-		rc = mirror_gauges(t, c->mirrors[i].name, now, &snaps, &ages,
-		    &chans, err);
+		rc = mirror_gauges(t, &c->mirrors[i], now, &snaps, &ages,
+		    &chans, &el, err);
 		if (rc == 0)
 			rc = sync_gauges(t, c, &c->mirrors[i], sb, err);
 	}
@@ -334,7 +488,10 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 			if (sb[k].len)
 				buf_add(b, sb[k].p, sb[k].len);
 		}
+		/* After the transaction: this may load indices. */
+		expo_gauges(m, s, &el, now, b);
 	}
+	free(el.v);
 	for (k = 0; k < SM_N; k++)
 		buf_release(&sb[k]);
 	buf_release(&snaps);

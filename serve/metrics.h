@@ -15,9 +15,12 @@
 
 #include "mirrord/common.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
+#include "mirrord/channel.h"
 #include "mirrord/conf.h"
+#include "mirrord/snap.h"
 #include "mirrord/store.h"
 
 /* The status codes counted on their own; others count as "other". */
@@ -32,6 +35,24 @@ struct metrics_req {
 	atomic_long in_flight;		/* requests not yet done */
 };
 
+/*
+ * A channel target's exposure (exposure.h) as last computed against a
+ * latest: computing loads indices, so /metrics keeps the answer per
+ * (mirror, target, latest) and computes again only when one of them
+ * changes. ok false: it could not be computed (not retried until then).
+ */
+struct metrics_exposure {
+	char mirror[64 + 1];	/* conf.h: at most 64 bytes */
+	char target[SNAP_ID_LEN + 1];
+	char latest[SNAP_ID_LEN + 1];
+	bool ok;
+	size_t pending;
+	int64_t oldest;
+};
+
+/* How many answers are kept; beyond, the oldest entries are replaced. */
+#define METRICS_EXPOSURE_MAX 128
+
 struct metrics {
 	struct metrics_req **req;	/* the threads', nreq of them */
 	size_t nreq;
@@ -41,6 +62,12 @@ struct metrics {
 	 * and the errno of the last: rare, so shared. */
 	atomic_uint_fast64_t log_lost;
 	atomic_int log_errno;
+	/* The exposure cache, under exposure_lock (metrics_render). */
+	pthread_mutex_t exposure_lock;
+	struct metrics_exposure exposure[METRICS_EXPOSURE_MAX];
+	size_t nexposure;	/* entries used */
+	size_t exposure_next;	/* the next to replace when full */
+	uint64_t exposure_computed;	/* how many times, for tests */
 };
 
 /* m counts for the nreq threads' req[], borrowed (they outlive m). */
@@ -62,7 +89,12 @@ long metrics_in_flight(const struct metrics *m);
  * its status records (status.h): mirrord_sync_ok, _last_attempt_ and
  * _last_success_timestamp_seconds, _duration_seconds, _fetched_bytes,
  * _fetched_files, _failures_total{reason}, _failing_suite{suite,reason},
- * _warnings and _max_age_seconds (Max-Sync-Age).
+ * _warnings and _max_age_seconds (Max-Sync-Age); per channel
+ * mirrord_channel_security_pending and
+ * mirrord_channel_security_oldest_pending_seconds (exposure.h, from the
+ * cache above: a scrape loads indices only for a channel whose target,
+ * or whose mirror's latest, changed since the last), and
+ * mirrord_exposure_computed_total (how many times it was computed).
  */
 int metrics_render(struct metrics *m, const struct conf *c, struct store *s,
     int64_t now, struct buf *b, struct merr *err);
