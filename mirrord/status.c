@@ -665,7 +665,7 @@ status_print_exposure(FILE *f, const struct status_channel *c, int64_t now)
 		return;
 	}
 	fmt_rel(c->security_oldest - now, rel, sizeof(rel));
-	fprintf(f, "  %-14s  security: %zu update%s pending, oldest since "
+	fprintf(f, "  %-14s  security: %zu update%s pending, oldest "
 	    "%s\n", "", c->security_pending,
 	    c->security_pending == 1 ? "" : "s", rel);
 }
