@@ -6,6 +6,7 @@
 #include "mirrord/common.h"
 
 #include "mirrord/channel.h"
+#include "mirrord/exposure.h"
 #include "mirrord/snap.h"
 #include "serve/listing.h"
 
@@ -33,6 +34,25 @@ mirror_release(struct listing_mirror *m)
 	free(m->name);
 }
 
+static void
+listing_pending_release(struct listing *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->npending; i++) {
+		free(l->pending[i].source);
+		free(l->pending[i].installed);
+		free(l->pending[i].fixed);
+		free(l->pending[i].suite);
+	}
+	free(l->pending);
+	free(l->exposure_latest);
+	l->pending = NULL;
+	l->npending = 0;
+	l->exposure_latest = NULL;
+	l->have_exposure = false;
+}
+
 void
 listing_release(struct listing *l)
 {
@@ -49,7 +69,27 @@ listing_release(struct listing *l)
 	free(l->entries);
 	free(l->snapshot);
 	free(l->title);
+	listing_pending_release(l);
 	memset(l, 0, sizeof(*l));
+}
+
+void
+listing_set_exposure(struct listing *l, const struct exposure *e)
+{
+	size_t i;
+
+	listing_pending_release(l);
+	l->have_exposure = true;
+	l->exposure_latest = xstrdup(e->latest);
+	l->pending = xcalloc(e->n + 1, sizeof(*l->pending));
+	for (i = 0; i < e->n; i++) {
+		l->pending[i].source = xstrdup(e->items[i].source);
+		l->pending[i].installed = xstrdup(e->items[i].installed);
+		l->pending[i].fixed = xstrdup(e->items[i].fixed);
+		l->pending[i].suite = xstrdup(e->items[i].suite);
+		l->pending[i].since = e->items[i].since;
+	}
+	l->npending = e->n;
 }
 
 /* m's snapshots, newest first. */

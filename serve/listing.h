@@ -54,6 +54,15 @@ struct listing_entry {
 	bool dir;
 };
 
+/* A security fix the ref lacks (exposure.h), for a REF listing. */
+struct listing_pending {
+	char *source;
+	char *installed;
+	char *fixed;
+	char *suite;
+	int64_t since;		/* when it first appeared in a snapshot */
+};
+
 struct listing {
 	enum listing_kind kind;
 	char *title;		/* shown as the page's title */
@@ -64,6 +73,11 @@ struct listing {
 	size_t nsuites;
 	struct listing_entry *entries;	/* DIR: sorted, no duplicates */
 	size_t nentries;
+	/* REF: its exposure against latest, if known (listing_set_exposure) */
+	bool have_exposure;
+	char *exposure_latest;	/* the latest snapshot's ID */
+	struct listing_pending *pending;	/* by source */
+	size_t npending;
 };
 
 #define LISTING_INIT { .kind = LISTING_NONE }
@@ -82,6 +96,11 @@ void listing_release(struct listing *l);
  */
 int listing_add_mirror(struct listing *l, struct store_txn *t,
     const char *mirror, struct merr *err);
+
+struct exposure;
+
+/* Copies e's target's pending fixes (and its latest) into l. */
+void listing_set_exposure(struct listing *l, const struct exposure *e);
 
 /* Appends a suite's name (copied) to l->suites. */
 void listing_add_suite(struct listing *l, const char *name);

@@ -9,6 +9,7 @@
 #include "mirrord/exposure.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
+#include "serve/listing.h"
 #include "serve/metrics.h"
 
 static const int metrics_codes[] = METRICS_CODES;
@@ -132,75 +133,130 @@ struct expo_list {
 	size_t n;
 };
 
-/* The cached answer for c's (mirror, target, latest) into *x, if any. */
 static bool
-expo_lookup(struct metrics *m, const struct expo_chan *c,
-    struct metrics_exposure *x)
+expo_same(const struct metrics_exposure *x, const char *mirror,
+    const char *target, const char *latest)
 {
-	bool found = false;
-	size_t i;
-
-	pthread_mutex_lock(&m->exposure_lock);
-	for (i = 0; i < m->nexposure && !found; i++) {
-		const struct metrics_exposure *e = &m->exposure[i];
-
-		if (strcmp(e->mirror, c->cm->name) == 0 &&
-		    strcmp(e->target, c->target) == 0 &&
-		    strcmp(e->latest, c->latest) == 0) {
-			*x = *e;
-			found = true;
-		}
-	}
-	pthread_mutex_unlock(&m->exposure_lock);
-	return found;
+	return strcmp(x->mirror, mirror) == 0 &&
+	    strcmp(x->target, target) == 0 && strcmp(x->latest, latest) == 0;
 }
 
-static void
-expo_store(struct metrics *m, const struct metrics_exposure *x)
+/* Puts x (taken) into the cache, in place of one with its key if any. */
+static struct metrics_exposure *
+expo_store(struct metrics *m, struct metrics_exposure *x)
 {
 	size_t i;
 
-	pthread_mutex_lock(&m->exposure_lock);
 	m->exposure_computed++;
 	for (i = 0; i < m->nexposure; i++)
-		if (strcmp(m->exposure[i].mirror, x->mirror) == 0 &&
-		    strcmp(m->exposure[i].target, x->target) == 0 &&
-		    strcmp(m->exposure[i].latest, x->latest) == 0)
+		if (expo_same(&m->exposure[i], x->mirror, x->target,
+		    x->latest))
 			break;
-	if (i == m->nexposure && m->nexposure < METRICS_EXPOSURE_MAX)
+	if (i < m->nexposure) {
+		exposure_release(&m->exposure[i].e);	/* the same key */
+	} else if (m->nexposure < METRICS_EXPOSURE_MAX) {
 		m->nexposure++;
-	else if (i == m->nexposure)
+	} else {
 		i = m->exposure_next++ % METRICS_EXPOSURE_MAX;
+		exposure_release(&m->exposure[i].e);
+	}
 	m->exposure[i] = *x;
-	pthread_mutex_unlock(&m->exposure_lock);
+	return &m->exposure[i];
 }
 
 /*
- * c's exposure: from the cache, else computed (outside the lock: two
- * scrapes at once may both compute it, and get the same answer).
+ * Calls fn with the exposure of target against latest (from the cache,
+ * else computed outside the lock and then kept: two threads at once may
+ * both compute it, and get the same answer), under the cache's lock.
  */
 static void
-expo_get(struct metrics *m, struct store *s, const struct expo_chan *c,
-    struct metrics_exposure *x)
+expo_with(struct metrics *m, struct store *s, const struct conf_mirror *cm,
+    const char *target, const char *latest,
+    void (*fn)(void *ctx, const struct metrics_exposure *x), void *ctx)
 {
+	struct metrics_exposure x, *hit = NULL;
 	struct merr err = { 0 };
-	struct exposure e;
+	size_t i;
 
-	if (expo_lookup(m, c, x))
+	pthread_mutex_lock(&m->exposure_lock);
+	for (i = 0; i < m->nexposure && hit == NULL; i++)
+		if (expo_same(&m->exposure[i], cm->name, target, latest))
+			hit = &m->exposure[i];
+	if (hit)
+		fn(ctx, hit);
+	pthread_mutex_unlock(&m->exposure_lock);
+	if (hit)
 		return;
-	memset(x, 0, sizeof(*x));
-	snprintf(x->mirror, sizeof(x->mirror), "%s", c->cm->name);
-	memcpy(x->target, c->target, sizeof(x->target));
-	memcpy(x->latest, c->latest, sizeof(x->latest));
-	if (exposure_compute(s, c->cm, c->target, NULL, &e, &err) == 0) {
-		x->ok = true;
-		x->pending = e.n;
-		x->oldest = e.oldest;
-		/* What it was computed against, if a sync came in between. */
-		memcpy(x->latest, e.latest, sizeof(x->latest));
-	}
-	exposure_release(&e);
-	expo_store(m, x);
+	memset(&x, 0, sizeof(x));
+	snprintf(x.mirror, sizeof(x.mirror), "%s", cm->name);
+	snprintf(x.target, sizeof(x.target), "%s", target);
+	snprintf(x.latest, sizeof(x.latest), "%s", latest);
+	x.ok = exposure_compute(s, cm, target, NULL, &x.e, &err) == 0;
+	/* What it was computed against, if a sync came in between. */
+	if (x.ok)
+		memcpy(x.latest, x.e.latest, sizeof(x.latest));
+	pthread_mutex_lock(&m->exposure_lock);
+	fn(ctx, expo_store(m, &x));
+	pthread_mutex_unlock(&m->exposure_lock);
+}
+
+void
+metrics_release(struct metrics *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nexposure; i++)
+		exposure_release(&m->exposure[i].e);
+	m->nexposure = 0;
+	pthread_mutex_destroy(&m->exposure_lock);
+}
+
+/* For the gauges: whether computed, how many, the oldest. */
+struct expo_counts {
+	bool ok;
+	size_t pending;
+	int64_t oldest;
+};
+
+static void
+expo_count(void *ctx, const struct metrics_exposure *x)
+{
+	struct expo_counts *c = ctx;
+
+	c->ok = x->ok;
+	c->pending = x->e.n;
+	c->oldest = x->e.oldest;
+}
+
+static void
+expo_listing(void *ctx, const struct metrics_exposure *x)
+{
+	if (x->ok)
+		listing_set_exposure(ctx, &x->e);
+}
+
+void
+metrics_listing_exposure(struct metrics *m, const struct conf *c,
+    struct store *s, const char *mirror, struct listing *l)
+{
+	const struct conf_mirror *cm = conf_mirror(c, mirror);
+	struct merr err = { 0 };
+	struct store_txn *t;
+	struct snap sn;
+	char latest[SNAP_ID_LEN + 1];
+	int rc;
+
+	if (cm == NULL || l->kind != LISTING_REF || l->snapshot == NULL)
+		return;
+	if (store_txn_begin(s, false, &t, &err) != 0)
+		return;
+	rc = snap_load(t, mirror, "latest", &sn, &err);
+	store_txn_abort(t);
+	if (rc)
+		return;
+	memcpy(latest, sn.id, sizeof(latest));
+	snap_release(&sn);
+	expo_with(m, s, cm, l->snapshot, latest, expo_listing, l);
 }
 
 /* The two exposure gauges of each channel of l into b. */
@@ -209,23 +265,25 @@ expo_gauges(struct metrics *m, struct store *s, const struct expo_list *l,
     int64_t now, struct buf *b)
 {
 	struct buf oldest = BUF_INIT;
-	struct metrics_exposure x;
+	struct expo_counts x;
 	size_t i;
 
 	help(b, "mirrord_channel_security_pending", "gauge",
 	    "Security fixes the mirror's latest has and the channel lacks.");
 	for (i = 0; i < l->n; i++) {
-		expo_get(m, s, &l->v[i], &x);
+		const struct expo_chan *c = &l->v[i];
+
+		expo_with(m, s, c->cm, c->target, c->latest, expo_count, &x);
 		if (!x.ok)
 			continue;
 		buf_adds(b, "mirrord_channel_security_pending{mirror=\"");
-		label(b, x.mirror);
+		label(b, c->cm->name);
 		buf_adds(b, "\",channel=\"");
 		label(b, l->v[i].channel);
 		buf_addf(b, "\"} %zu\n", x.pending);
 		buf_adds(&oldest, "mirrord_channel_security_oldest_pending_"
 		    "seconds{mirror=\"");
-		label(&oldest, x.mirror);
+		label(&oldest, c->cm->name);
 		buf_adds(&oldest, "\",channel=\"");
 		label(&oldest, l->v[i].channel);
 		buf_addf(&oldest, "\"} %lld\n",

@@ -20,6 +20,7 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
+#include "mirrord/exposure.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 
@@ -46,8 +47,7 @@ struct metrics_exposure {
 	char target[SNAP_ID_LEN + 1];
 	char latest[SNAP_ID_LEN + 1];
 	bool ok;
-	size_t pending;
-	int64_t oldest;
+	struct exposure e;	/* owned (its items, for the pages) */
 };
 
 /* How many answers are kept; beyond, the oldest entries are replaced. */
@@ -73,6 +73,8 @@ struct metrics {
 /* m counts for the nreq threads' req[], borrowed (they outlive m). */
 void metrics_init(struct metrics *m, struct metrics_req **req,
     size_t nreq);
+/* Frees the exposure cache, once the threads are gone. */
+void metrics_release(struct metrics *m);
 void metrics_req_init(struct metrics_req *r);
 /* Counts one answered request and the body bytes it sent. */
 void metrics_count(struct metrics_req *r, int code, uint64_t bytes);
@@ -98,5 +100,18 @@ long metrics_in_flight(const struct metrics *m);
  */
 int metrics_render(struct metrics *m, const struct conf *c, struct store *s,
     int64_t now, struct buf *b, struct merr *err);
+
+struct listing;
+
+/*
+ * Adds to a REF listing of mirror (l->snapshot: the ref's snapshot) its
+ * exposure against the mirror's latest (listing_set_exposure), from the
+ * cache above or computed into it: the channel pages show what /metrics
+ * counts. Nothing is added when it cannot be computed (the page is still
+ * served). Reads the store in one short read transaction, then perhaps
+ * the indices; any thread.
+ */
+void metrics_listing_exposure(struct metrics *m, const struct conf *c,
+    struct store *s, const char *mirror, struct listing *l);
 
 #endif

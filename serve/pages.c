@@ -136,6 +136,41 @@ mirror(const struct listing *l, struct buf *b)
 	}
 }
 
+/* The security fixes the ref lacks: a table, or a line saying none. */
+static void
+pending_table(const struct listing *l, struct buf *b)
+{
+	char when[FMT_TIME_MAX];
+	size_t i;
+
+	buf_addf(b, "<h2>Security updates pending: %zu</h2>\n", l->npending);
+	buf_adds(b, "<p>against latest (");
+	escape_html(b, l->exposure_latest ? l->exposure_latest : "");
+	buf_adds(b, ")</p>\n");
+	if (l->npending == 0)
+		return;
+	buf_adds(b, "<table>\n<tr><th>source</th><th>installed</th>"
+	    "<th>fixed</th><th>suite</th><th>pending since</th></tr>\n");
+	for (i = 0; i < l->npending; i++) {
+		const struct listing_pending *p = &l->pending[i];
+		const char *cell[4] = { p->source, p->installed, p->fixed,
+		    p->suite };
+		size_t k;
+
+		buf_adds(b, "<tr>");
+		for (k = 0; k < 4; k++) {
+			buf_adds(b, "<td>");
+			escape_html(b, cell[k]);
+			buf_adds(b, "</td>");
+		}
+		fmt_time_iso(p->since, when);
+		buf_adds(b, "<td>");
+		escape_html(b, when);
+		buf_adds(b, "</td></tr>\n");
+	}
+	buf_adds(b, "</table>\n");
+}
+
 static void
 ref(const struct listing *l, struct buf *b)
 {
@@ -148,6 +183,8 @@ ref(const struct listing *l, struct buf *b)
 	buf_adds(b, "</li>\n<li>");
 	a_href(b, "pool/", "pool/");
 	buf_adds(b, "</li>\n</ul>\n");
+	if (l->have_exposure)
+		pending_table(l, b);
 }
 
 static void

@@ -7,7 +7,12 @@
  */
 #include "mirrord/common.h"
 
+#include <time.h>
+
 #include "mirrord/exposure.h"
+#include "serve/listing.h"
+#include "serve/metrics.h"
+#include "serve/pages.h"
 #include "tap.h"
 #include "snapfix.h"
 
@@ -264,6 +269,84 @@ test_since(struct snapfix_env *x)
 	exposure_release(&e);
 }
 
+/* The value of a /metrics line starting with prefix, or -1. */
+static long long
+metric(const struct buf *b, const char *prefix)
+{
+	const char *p = b->p;
+	size_t n = strlen(prefix);
+
+	while (p != NULL && p < b->p + b->len) {
+		if (strncmp(p, prefix, n) == 0)
+			return strtoll(p + n, NULL, 10);
+		p = memchr(p, '\n', b->len - (size_t)(p - b->p));
+		p = p ? p + 1 : NULL;
+	}
+	return -1;
+}
+
+/*
+ * Mirror "h" (test_since) served: /metrics counts prod's 4 pending fixes,
+ * computed once whatever the scrapes; prod's page lists them (escaped),
+ * from the same cache.
+ */
+static void
+test_serve(struct snapfix_env *x)
+{
+	struct merr err = { 0, "" };
+	struct conf c;
+	struct conf_mirror m;
+	struct metrics *mt = xcalloc(1, sizeof(*mt));
+	struct listing l;
+	struct buf b = BUF_INIT, page = BUF_INIT;
+	struct exposure e;
+	int64_t now = (int64_t)time(NULL);
+	int rc, k;
+
+	memset(&c, 0, sizeof(c));
+	mirror_init(&m, "h");
+	c.mirrors = &m;
+	c.nmirrors = 1;
+	metrics_init(mt, NULL, 0);
+	rc = exposure_compute(x->s, &m, "prod", NULL, &e, &err);
+	for (k = 0; k < 3 && rc == 0; k++) {
+		buf_reset(&b);
+		rc = metrics_render(mt, &c, x->s, now, &b, &err);
+	}
+	ok(rc == 0, "serve: three scrapes (%s)", rc ? err.msg : "ok");
+	is_int((int)metric(&b, "mirrord_channel_security_pending{mirror=\"h\","
+	    "channel=\"prod\"} "), 4, "serve: prod's 4 pending fixes");
+	ok(metric(&b, "mirrord_channel_security_oldest_pending_seconds{"
+	    "mirror=\"h\",channel=\"prod\"} ") == now - e.oldest,
+	    "serve: the oldest's age");
+	is_int((int)metric(&b, "mirrord_exposure_computed_total "), 1,
+	    "serve: computed once in three scrapes");
+	listing_init(&l, LISTING_REF, "h/prod/");
+	l.snapshot = xstrdup(rc == 0 ? e.target : "");
+	metrics_listing_exposure(mt, &c, x->s, "h", &l);
+	buf_reset(&b);
+	rc = metrics_render(mt, &c, x->s, now, &b, &err);
+	is_int((int)metric(&b, "mirrord_exposure_computed_total "), 1,
+	    "serve: the page took the cached answer");
+	ok(l.have_exposure && l.npending == 4 && strcmp(l.pending[0].source,
+	    "curl") == 0, "serve: the listing has the 4 items");
+	free(l.pending[0].source);
+	l.pending[0].source = xstrdup("<curl&>");
+	pages_render(&l, &page);
+	buf_addc(&page, '\0');
+	ok(strstr(page.p, "Security updates pending: 4") != NULL &&
+	    strstr(page.p, "<td>&lt;curl&amp;&gt;</td><td>7.0</td><td>7.1"
+	    "</td><td>stable-security</td>") != NULL &&
+	    strstr(page.p, "<td>sudo</td>") != NULL, "serve: the page lists "
+	    "them, escaped");
+	listing_release(&l);
+	exposure_release(&e);
+	metrics_release(mt);
+	free(mt);
+	buf_release(&b);
+	buf_release(&page);
+}
+
 int
 main(void)
 {
@@ -276,6 +359,7 @@ main(void)
 	if (rc == 0) {
 		test_pending(&x);
 		test_since(&x);
+		test_serve(&x);
 	}
 	snapfix_env_release(&x);
 	return tap_done();
