@@ -211,6 +211,7 @@ exposure_history(struct store *s, const struct conf_mirror *m,
     const struct snap *latest, struct exposure *e, struct merr *err)
 {
 	struct exposure_walk w = { .m = m, .e = e, .left = e->n };
+	struct snap view;
 	struct store_txn *t;
 	char **ids = NULL;
 	size_t nids = 0, i;
@@ -227,6 +228,13 @@ exposure_history(struct store *s, const struct conf_mirror *m,
 	buf_init(&w.prev);
 	w.settled = xcalloc(e->n + 1, sizeof(*w.settled));
 	w.has = xcalloc(e->n + 1, sizeof(*w.has));
+	/* Latest has every fix: a snapshot with its indices needs no load. */
+	exposure_security_view(m, latest, &view);
+	exposure_view_key(&view, &w.prev);
+	free(view.suites);
+	for (i = 0; i < e->n; i++)
+		w.has[i] = true;
+	w.loaded = true;
 	for (i = nids; i > 0 && strcmp(ids[i - 1], latest->id) != 0; i--)
 		;
 	/* i - 1 is latest: start before it. */
