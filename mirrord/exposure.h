@@ -74,9 +74,19 @@ struct exposure_opts {
 /*
  * Computes the exposure of ref (a channel, snapshot ID, timestamp or
  * "latest") of mirror m into *out (zeroed here; exposure_release it
- * whatever the result). Errors: MERR_NOTFOUND (no such ref, or the mirror
- * has no snapshot), the store's, MERR_PARSE for an index of the store
- * that does not parse (the message names it).
+ * whatever the result). o may be NULL (no feeds). Errors: MERR_NOTFOUND
+ * (no such ref, or one of no valid shape: "mirror 'M': no channel or
+ * snapshot 'REF'"; or the mirror has no snapshot), the store's,
+ * MERR_PARSE for an index of the store that does not parse (the message
+ * names it).
+ *
+ * Cost: the ref's indices (all suites) and latest's security suites, in
+ * memory at once; then, one snapshot at a time, the security suites of
+ * the snapshots the "pending since" walk reaches (none past the point
+ * where every item is dated; none for a snapshot whose security indices
+ * are those of the last one loaded, latest's to begin with).
+ * patch_pending_each (patch.h) decides what is pending, as for
+ * `patch --security`.
  */
 int exposure_compute(struct store *s, const struct conf_mirror *m,
     const char *ref, const struct exposure_opts *o, struct exposure *out,
