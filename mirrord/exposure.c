@@ -155,7 +155,7 @@ struct exposure_walk {
 	size_t nloads;
 };
 
-/* Takes snapshot sn (not a patch) into the walk: settles or moves since. */
+/* Takes sn (an upstream state) into the walk: settles or moves since. */
 static int
 exposure_step(struct store *s, struct exposure_walk *w, const struct snap *sn,
     struct merr *err)
@@ -253,7 +253,7 @@ exposure_history(struct store *s, const struct conf_mirror *m,
 		}
 		if (rc)
 			break;
-		if (sn.kind != SNAP_PATCH) {
+		if (snap_kind_upstream(sn.kind)) {
 			e->history_seen++;
 			rc = exposure_step(s, &w, &sn, err);
 		}

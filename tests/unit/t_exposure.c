@@ -196,12 +196,14 @@ snap_time(struct snapfix_env *x, const char *mirror, const char *id)
 }
 
 /*
- * Mirror "h": h1 (prod) .. h5 (latest), a patch between h3 and h4.
+ * Mirror "h": h1 (prod) .. h5 (latest), a patch and a phase between h3
+ * and h4 (compositions: no state of upstream's history).
  *   h1   security: gzip 1.0
  *   h2   openssl 1.1, sudo 1.1, gzip 1.0, curl 7.1
  *   h2b  the same indices as h2 (not loaded again)
  *   h3   openssl 1.1, gzip 1.0, curl 7.1          (sudo's fix gone)
  *   P    a patch: gzip 1.0 only (skipped, or curl would stop there)
+ *   F    a phase: the same (skipped too)
  *   h4   openssl 1.2, sudo 1.1, gzip 1.1, curl 7.1
  *   h5   the same as h4 (latest: h4 needs no load)
  */
@@ -216,12 +218,13 @@ test_since(struct snapfix_env *x)
 		    "curl 7.1 amd64",
 		"openssl 1.1 amd64; gzip 1.0 amd64; curl 7.1 amd64",
 		"gzip 1.0 amd64",
+		"gzip 1.0 amd64",
 		"openssl 1.2 amd64; sudo 1.1 amd64; gzip 1.1 amd64; "
 		    "curl 7.1 amd64",
 		"openssl 1.2 amd64; sudo 1.1 amd64; gzip 1.1 amd64; "
 		    "curl 7.1 amd64",
 	};
-	char id[7][SNAP_ID_LEN + 1], t[SNAP_ID_LEN + 1];
+	char id[8][SNAP_ID_LEN + 1], t[SNAP_ID_LEN + 1];
 	struct merr err = { 0, "" };
 	struct conf_mirror m;
 	struct exposure e;
@@ -229,43 +232,43 @@ test_since(struct snapfix_env *x)
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < 7 && rc == 0; i++)
-		rc = commit(x, "h", i == 4 ? SNAP_PATCH : SNAP_SYNC, STABLE,
-		    sec[i], NULL, id[i], &err);
+	for (i = 0; i < 8 && rc == 0; i++)
+		rc = commit(x, "h", i == 4 ? SNAP_PATCH : i == 5 ? SNAP_PHASE :
+		    SNAP_SYNC, STABLE, sec[i], NULL, id[i], &err);
 	rc = rc ? rc : snapfix_promote(x, "h", "prod", id[0], t, &err);
-	ok(rc == 0, "since: seven snapshots, one a patch (%s)",
+	ok(rc == 0, "since: eight snapshots, a patch and a phase (%s)",
 	    rc ? err.msg : "ok");
 	if (rc)
 		return;
 	h2 = snap_time(x, "h", id[1]);
-	h4 = snap_time(x, "h", id[5]);
+	h4 = snap_time(x, "h", id[6]);
 	ok(h2 > 0 && h4 > h2, "since: the snapshots' times");
 	mirror_init(&m, "h");
 	rc = exposure_compute(x->s, &m, "prod", NULL, &e, &err);
-	ok(rc == 0 && e.n == 4 && strcmp(e.latest, id[6]) == 0,
+	ok(rc == 0 && e.n == 4 && strcmp(e.latest, id[7]) == 0,
 	    "since: 4 pending against h5 (%s)", rc ? err.msg : "ok");
 	if (rc == 0 && e.n == 4) {
 		/* curl, gzip, openssl, sudo */
 		ok(e.items[0].since == h2 && strcmp(e.items[0].since_id,
-		    id[1]) == 0, "since: curl 7.1 since h2 (the patch "
-		    "without it skipped)");
+		    id[1]) == 0, "since: curl 7.1 since h2 (the patch and "
+		    "the phase without it skipped)");
 		ok(e.items[1].since == h4 && strcmp(e.items[1].since_id,
-		    id[5]) == 0, "since: gzip 1.1 since h4");
+		    id[6]) == 0, "since: gzip 1.1 since h4");
 		ok(e.items[2].since == h4 && strcmp(e.items[2].fixed, "1.2") ==
 		    0, "since: openssl 1.2 since h4, not h2's 1.1");
 		ok(e.items[3].since == h4, "since: sudo 1.1 since h4: it "
 		    "vanished in h3");
 		is_int((int)e.oldest, (int)h2, "since: the oldest is curl's");
 		is_int((int)e.history_seen, 5, "since: h4, h3, h2b, h2, h1 "
-		    "looked at, the patch not");
+		    "looked at, the patch and the phase not");
 		is_int((int)e.history_loads, 3, "since: h4 (h5's indices) and "
 		    "h2 (h2b's) not loaded");
 	}
 	exposure_release(&e);
 	rc = exposure_compute(x->s, &m, id[3], NULL, &e, &err);
 	ok(rc == 0 && e.n == 3 && e.history_seen == 2, "since: against h3, "
-	    "the walk stops at h3 (after h4) once every item is settled (%zu seen)",
-	    e.history_seen);
+	    "the walk stops at h3 (after h4) once every item is settled "
+	    "(%zu seen)", e.history_seen);
 	exposure_release(&e);
 }
 
