@@ -150,7 +150,7 @@ struct exposure_walk {
 	bool *settled;		/* per item: its since is final */
 	bool *has;		/* per item, in the last snapshot loaded */
 	size_t left;		/* items not settled */
-	struct buf key, prev;	/* exposure_view_key of this one, the last */
+	struct buf key, prev;	/* the view keys: this one, the last */
 	bool loaded;		/* has and prev are set */
 	size_t nloads;
 };
