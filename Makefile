@@ -20,10 +20,11 @@ FAULTS_BUILD = build/faults$(if $(SANDIR),-$(SANDIR))
 comma := ,
 CC ?= gcc
 
-PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd
+PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd json-c
 # Debian packages needed to build, test and run the demo.
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
-	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev libsystemd-dev
+	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev libsystemd-dev \
+	libjson-c-dev
 DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl \
 	build-essential debhelper fakeroot lintian procps lmdb-utils logrotate \
 	dose-distcheck

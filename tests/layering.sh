@@ -30,6 +30,7 @@ zlib.h			mirrord/decomp.c
 openssl/		mirrord/hash.c
 systemd/		cmd/daemon.c
 dpkg/			mirrord/version.c
+json-c/			mirrord/advisory.c
 '
 
 # C11 and POSIX (and the few glibc/Linux headers the tree uses): anyone.

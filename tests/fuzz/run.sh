@@ -10,7 +10,8 @@
 #                                            tests/fuzz/corpus/<t>/ and
 #                                            tests/fuzz/regress/<t>/ once
 #
-# Targets: deb822 release index path route conf confval clearsign pkgset: all
+# Targets: deb822 release index path route conf confval clearsign pkgset
+# advisory: all
 # if none.
 # Environment: FUZZ_SECONDS (600), FUZZ_PARALLEL (1: how many targets run
 # at once), FUZZ_OUT (build/fuzz), CLANG (clang), CC (gcc, for --regress),
@@ -29,13 +30,13 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 
-ALL_TARGETS="deb822 release index path route conf confval clearsign pkgset"
+ALL_TARGETS="deb822 release index path route conf confval clearsign pkgset advisory"
 OUT=${FUZZ_OUT:-build/fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-1}
 CLANG=${CLANG:-clang}
 GCC=${CC:-gcc}
-PKGS="libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd"
+PKGS="libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd json-c"
 
 mode=fuzz
 case "${1:-}" in
@@ -128,6 +129,7 @@ max_len() {
 	conf) echo 8192 ;;
 	confval) echo 4096 ;;
 	pkgset) echo 65536 ;;
+	advisory) echo 65536 ;;
 	esac
 }
 
