@@ -480,7 +480,8 @@ adv_tracker_cve(struct adv_ctx *c, struct json_object *cv,
 	snprintf(c->where, sizeof(c->where), "source '%.64s', %.64s", source,
 	    cve);
 	if (!json_object_is_type(cv, json_type_object))
-		return adv_bad(c, cve, "is not an object");
+		return merr_set(c->err, MERR_PARSE, "'%s': %s is not an object",
+		    c->file, c->where);
 	rc = adv_get(c, cv, "releases", json_type_object, &rels);
 	if (rc || rels == NULL)
 		return rc;
@@ -490,7 +491,8 @@ adv_tracker_cve(struct adv_ctx *c, struct json_object *cv,
 		snprintf(c->where, sizeof(c->where), "source '%.64s', %.64s, "
 		    "release '%.64s'", source, cve, codenames[i]);
 		if (!json_object_is_type(r, json_type_object))
-			return adv_bad(c, codenames[i], "is not an object");
+			return merr_set(c->err, MERR_PARSE, "'%s': %s is not "
+			    "an object", c->file, c->where);
 		rc = adv_word(c, "source", source, strlen(source));
 		if (rc == 0)
 			rc = adv_word(c, "CVE", cve, strlen(cve));
@@ -511,7 +513,8 @@ adv_tracker_source(struct adv_ctx *c, struct json_object *src,
 
 	snprintf(c->where, sizeof(c->where), "source '%.64s'", source);
 	if (!json_object_is_type(src, json_type_object))
-		return adv_bad(c, source, "is not an object");
+		return merr_set(c->err, MERR_PARSE, "'%s': %s is not an object",
+		    c->file, c->where);
 	json_object_object_foreach(src, cve, cv) {
 		rc = adv_tracker_cve(c, cv, source, cve, codenames, n);
 		if (rc)
