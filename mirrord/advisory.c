@@ -441,6 +441,36 @@ adv_add(struct adv_ctx *c, const char *kind, const char *rel,
 /* ---- Debian's security tracker. ---- */
 
 /*
+ * A name from the feed, fit for a message: at most 64 bytes, control
+ * bytes as '?' (the name may be anything; the message reaches logs).
+ */
+static const char *
+adv_safe(char *dst, size_t size, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && i < 64 && s[i] != '\0'; i++)
+		dst[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	dst[i] = '\0';
+	return dst;
+}
+
+/* c->where = "source 'S', CVE" (cve NULL: without it). */
+static void
+adv_where(struct adv_ctx *c, const char *source, const char *cve,
+    const char *codename)
+{
+	char s[80], v[80];
+
+	snprintf(c->where, sizeof(c->where), "source '%s'%s%s%s%s%s",
+	    adv_safe(s, sizeof(s), source), cve ? ", " : "",
+	    cve ? adv_safe(v, sizeof(v), cve) : "",
+	    codename ? ", release '" : "", codename ? codename : "",
+	    codename ? "'" : "");
+}
+
+/*
  * One release entry of a CVE: kept when resolved with a fixed version
  * other than "0" (which says the release was never affected).
  */
@@ -477,8 +507,7 @@ adv_tracker_cve(struct adv_ctx *c, struct json_object *cv,
 	size_t i;
 	int rc;
 
-	snprintf(c->where, sizeof(c->where), "source '%.64s', %.64s", source,
-	    cve);
+	adv_where(c, source, cve, NULL);
 	if (!json_object_is_type(cv, json_type_object))
 		return merr_set(c->err, MERR_PARSE, "'%s': %s is not an object",
 		    c->file, c->where);
@@ -488,8 +517,7 @@ adv_tracker_cve(struct adv_ctx *c, struct json_object *cv,
 	for (i = 0; i < n; i++) {
 		if (!json_object_object_get_ex(rels, codenames[i], &r))
 			continue;
-		snprintf(c->where, sizeof(c->where), "source '%.64s', %.64s, "
-		    "release '%.64s'", source, cve, codenames[i]);
+		adv_where(c, source, cve, codenames[i]);
 		if (!json_object_is_type(r, json_type_object))
 			return merr_set(c->err, MERR_PARSE, "'%s': %s is not "
 			    "an object", c->file, c->where);
@@ -511,7 +539,7 @@ adv_tracker_source(struct adv_ctx *c, struct json_object *src,
 {
 	int rc;
 
-	snprintf(c->where, sizeof(c->where), "source '%.64s'", source);
+	adv_where(c, source, NULL, NULL);
 	if (!json_object_is_type(src, json_type_object))
 		return merr_set(c->err, MERR_PARSE, "'%s': %s is not an object",
 		    c->file, c->where);

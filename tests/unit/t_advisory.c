@@ -296,6 +296,8 @@ t_hostile_types(struct advisory_db *db)
 	    "object", "top level an array");
 	t_bad_tracker(db, "{\"openssl\": [1]}", MERR_PARSE,
 	    "source 'openssl' is not an object", "source an array");
+	t_bad_tracker(db, "{\"open\\nssl\\u0007\": 1}", MERR_PARSE,
+	    "source 'open?ssl?' is not an object", "control bytes in a name");
 	t_bad_tracker(db, "{\"openssl\": {\"CVE-2026-1\": \"x\"}}", MERR_PARSE,
 	    "source 'openssl', CVE-2026-1 is not an object", "CVE a string");
 	t_bad_tracker(db, "{\"openssl\": {\"CVE-2026-1\": {\"releases\": 1}}}",
