@@ -24,125 +24,19 @@
 #include <json-c/json.h>
 
 #include "mirrord/advisory.h"
+#include "mirrord/advisory_int.h"
 #include "mirrord/util.h"
 #include "mirrord/version.h"
-
-/* One advisory of one source in one release. */
-struct adv_entry {
-	char *rel;		/* "T:" codename or "O:" ecosystem prefix */
-	char *source;
-	struct advisory a;
-};
-
-struct adv_vec {
-	struct adv_entry *v;
-	size_t n, cap;
-};
-
-struct advisory_db {
-	struct adv_vec e;	/* sorted by rel, source, id, fixed */
-};
 
 /* Where a walk is, for messages: "source 'openssl', CVE-2026-1". */
 struct adv_ctx {
 	const char *file;
 	char where[256];
-	struct adv_vec *out;
+	struct advisory_vec *out;
 	struct merr *err;
 };
 
 #define ADV_CHUNK 65536
-
-static void
-adv_entry_release(struct adv_entry *e)
-{
-	free(e->rel);
-	free(e->source);
-	free(e->a.id);
-	strv_free(e->a.cves, e->a.ncves);
-	free(e->a.urgency);
-	free(e->a.fixed);
-}
-
-static void
-adv_vec_release(struct adv_vec *v)
-{
-	size_t i;
-
-	for (i = 0; i < v->n; i++)
-		adv_entry_release(&v->v[i]);
-	free(v->v);
-	memset(v, 0, sizeof(*v));
-}
-
-static struct adv_entry *
-adv_vec_add(struct adv_vec *v)
-{
-	if (v->n == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 64;
-		v->v = xreallocarray(v->v, v->cap, sizeof(*v->v));
-	}
-	memset(&v->v[v->n], 0, sizeof(v->v[0]));
-	return &v->v[v->n++];
-}
-
-struct advisory_db *
-advisory_db_new(void)
-{
-	return xcalloc(1, sizeof(struct advisory_db));
-}
-
-void
-advisory_db_free(struct advisory_db *db)
-{
-	if (db == NULL)
-		return;
-	adv_vec_release(&db->e);
-	free(db);
-}
-
-size_t
-advisory_db_count(const struct advisory_db *db)
-{
-	return db->e.n;
-}
-
-static int
-adv_cmp(const void *pa, const void *pb)
-{
-	const struct adv_entry *a = pa, *b = pb;
-	int c = strcmp(a->rel, b->rel);
-
-	if (c == 0)
-		c = strcmp(a->source, b->source);
-	if (c == 0)
-		c = strcmp(a->a.id, b->a.id);
-	if (c == 0)
-		c = version_cmp(a->a.fixed, b->a.fixed);
-	return c;
-}
-
-/* Moves add's entries into db, sorted; an entry already there is dropped. */
-static void
-adv_db_merge(struct advisory_db *db, struct adv_vec *add)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < add->n; i++)
-		*adv_vec_add(&db->e) = add->v[i];
-	free(add->v);
-	memset(add, 0, sizeof(*add));
-	if (db->e.n == 0)
-		return;
-	qsort(db->e.v, db->e.n, sizeof(db->e.v[0]), adv_cmp);
-	for (i = 1; i < db->e.n; i++) {
-		if (adv_cmp(&db->e.v[n], &db->e.v[i]) == 0)
-			adv_entry_release(&db->e.v[i]);
-		else
-			db->e.v[++n] = db->e.v[i];
-	}
-	db->e.n = n + 1;
-}
 
 /* ---- Reading a file into a tree, 64 KiB at a time. ---- */
 
@@ -387,52 +281,17 @@ adv_get(struct adv_ctx *c, struct json_object *o, const char *key,
 	return 0;
 }
 
-static int
-adv_str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorts v and drops repeats. */
-static void
-adv_strv_uniq(char **v, size_t *n)
-{
-	size_t i, k = 0;
-
-	if (*n == 0)
-		return;
-	qsort(v, *n, sizeof(*v), adv_str_cmp);
-	for (i = 1; i < *n; i++) {
-		if (strcmp(v[k], v[i]) == 0)
-			free(v[i]);
-		else
-			v[++k] = v[i];
-	}
-	*n = k + 1;
-}
-
-static char **
-adv_strv_dup(char *const *v, size_t n)
-{
-	char **d = n ? xcalloc(n, sizeof(*d)) : NULL;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		d[i] = xstrdup(v[i]);
-	return d;
-}
-
 static void
 adv_add(struct adv_ctx *c, const char *kind, const char *rel,
     const char *source, const char *id, char *const *cves, size_t ncves,
     const char *urgency, const char *fixed)
 {
-	struct adv_entry *e = adv_vec_add(c->out);
+	struct advisory_entry *e = advisory_vec_add(c->out);
 
 	e->rel = xasprintf("%s%s", kind, rel);
 	e->source = xstrdup(source);
 	e->a.id = xstrdup(id);
-	e->a.cves = adv_strv_dup(cves, ncves);
+	e->a.cves = advisory_strv_dup(cves, ncves);
 	e->a.ncves = ncves;
 	e->a.urgency = urgency ? xstrdup(urgency) : NULL;
 	e->a.fixed = xstrdup(fixed);
@@ -573,13 +432,13 @@ adv_tracker_tree(struct advisory_db *db, const char *name,
     struct json_object *top, const char *const *codenames, size_t n,
     struct merr *err)
 {
-	struct adv_vec add = { 0 };
+	struct advisory_vec add = { 0 };
 	struct adv_ctx c = { .file = name, .out = &add, .err = err };
 	int rc = adv_tracker_walk(&c, top, codenames, n);
 
 	if (rc == 0 && db != NULL)
-		adv_db_merge(db, &add);
-	adv_vec_release(&add);
+		advisory_db_merge(db, &add);
+	advisory_vec_release(&add);
 	return rc;
 }
 
@@ -804,7 +663,7 @@ adv_osv_record(struct adv_ctx *c, struct json_object *rec,
 		rc = adv_osv_priority(c, rec, &r);
 	if (rc == 0)
 		rc = adv_get(c, rec, "affected", json_type_array, &affected);
-	adv_strv_uniq(r.cves, &r.ncves);
+	advisory_strv_uniq(r.cves, &r.ncves);
 	for (i = 0; rc == 0 && affected && i <
 	    json_object_array_length(affected); i++) {
 		snprintf(c->where, sizeof(c->where), "record %.64s, "
@@ -862,7 +721,7 @@ adv_osv_list(const char *dir, char ***out, size_t *nout, struct merr *err)
 		return MERR_IO;
 	}
 	closedir(d);
-	adv_strv_uniq(v, &n);
+	advisory_strv_uniq(v, &n);
 	*out = v;
 	*nout = n;
 	return 0;
@@ -872,7 +731,7 @@ int
 advisory_load_osv(struct advisory_db *db, const char *dir,
     const char *const *ecosystems, size_t n, struct merr *err)
 {
-	struct adv_vec add = { 0 };
+	struct advisory_vec add = { 0 };
 	struct adv_ctx c = { .out = &add, .err = err };
 	char **names = NULL, *path;
 	size_t i, nn = 0;
@@ -884,86 +743,8 @@ advisory_load_osv(struct advisory_db *db, const char *dir,
 		free(path);
 	}
 	if (rc == 0)
-		adv_db_merge(db, &add);
-	adv_vec_release(&add);
+		advisory_db_merge(db, &add);
+	advisory_vec_release(&add);
 	strv_free(names, nn);
 	return rc;
-}
-
-/* ---- Queries. ---- */
-
-/* The first entry of (rel, source), or db->e.n. */
-static size_t
-adv_lower(const struct advisory_db *db, const char *rel, const char *source)
-{
-	size_t lo = 0, hi = db->e.n, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(db->e.v[mid].rel, rel);
-		if (c == 0)
-			c = strcmp(db->e.v[mid].source, source);
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static void
-adv_find_rel(const struct advisory_db *db, const char *rel,
-    const char *source, const char *installed, const char *fixed,
-    const struct advisory ***out, size_t *n)
-{
-	const struct adv_entry *e;
-	size_t i;
-
-	for (i = adv_lower(db, rel, source); i < db->e.n; i++) {
-		e = &db->e.v[i];
-		if (strcmp(e->rel, rel) != 0 || strcmp(e->source, source) != 0)
-			break;
-		if (version_cmp(e->a.fixed, fixed) > 0)
-			continue;
-		if (installed != NULL && version_cmp(installed, e->a.fixed) >= 0)
-			continue;
-		*out = xreallocarray(*out, *n + 1, sizeof(**out));
-		(*out)[(*n)++] = &e->a;
-	}
-}
-
-static int
-adv_cmp_found(const void *pa, const void *pb)
-{
-	const struct advisory *a = *(const struct advisory *const *)pa;
-	const struct advisory *b = *(const struct advisory *const *)pb;
-	int c = strcmp(a->id, b->id);
-
-	return c ? c : version_cmp(a->fixed, b->fixed);
-}
-
-size_t
-advisory_find(const struct advisory_db *db,
-    const struct advisory_release *rel, const char *source,
-    const char *installed, const char *fixed,
-    const struct advisory ***out)
-{
-	size_t n = 0;
-	char *key;
-
-	*out = NULL;
-	if (rel->codename != NULL) {
-		key = xasprintf("T:%s", rel->codename);
-		adv_find_rel(db, key, source, installed, fixed, out, &n);
-		free(key);
-	}
-	if (rel->osv_ecosystem != NULL) {
-		key = xasprintf("O:%s", rel->osv_ecosystem);
-		adv_find_rel(db, key, source, installed, fixed, out, &n);
-		free(key);
-	}
-	if (n > 1)
-		qsort(*out, n, sizeof(**out), adv_cmp_found);
-	return n;
 }
