@@ -1,13 +1,15 @@
 /*
  * advisory.c: the security advisory feeds (advisory.h), read with json-c.
  *
- * json-c builds a tree of the whole document; there is no event API. So
- * a file is fed to its tokener 64 KiB at a time (the text itself is never
- * held whole), the tree is walked once to copy out the few entries of the
- * releases asked for, and is freed before returning. The tree is the peak:
- * for the tracker's whole file (tens of MB) it is several times the file
- * (README.md and the report of issue 16 give the measured figure); an OSV
- * folder costs one record's tree at a time.
+ * json-c builds a tree of a whole document (there is no event API), and
+ * its tree of the tracker's file is some 16 times the file: 2 GB for a
+ * 126 MB file. So a file is fed to json-c 64 KiB at a time (its text is
+ * never held whole), and the tracker's top-level object is not given to
+ * json-c whole: the bytes between its members (white space, ':', ',' and
+ * the braces) are read here, and json-c reads each key and each source's
+ * value, whose tree is walked for the releases asked for and freed
+ * before the next. The peak is then one source's tree and the entries
+ * kept. An OSV record is one small file, read as one tree.
  *
  * A load builds its entries aside and adds them to the database only when
  * the whole feed has been read: an error leaves the database as it was.
@@ -34,50 +36,29 @@ struct adv_ctx {
 	char where[256];
 	struct advisory_vec *out;
 	struct merr *err;
+	const char *const *names;	/* the releases asked for */
+	size_t nnames;
 };
 
 #define ADV_CHUNK 65536
 
-/* ---- Reading a file into a tree, 64 KiB at a time. ---- */
+/* ---- Reading, 64 KiB at a time. ---- */
 
 /*
- * Feeds [p, p+len) to tok; *obj gets the document when it is complete.
- * Returns 0 (more wanted, or done), or MERR_PARSE.
+ * Where the bytes of a feed go, chunk by chunk: feed() gets each chunk
+ * and the offset of its first byte, finish() the end of the input.
  */
-static int
-adv_feed(struct json_tokener *tok, const char *name, const char *p,
-    size_t len, size_t at, struct json_object **obj, struct merr *err)
-{
-	enum json_tokener_error je;
-	size_t end, i;
-
-	if (*obj != NULL) {
-		/* After the document: only white space may follow. */
-		for (i = 0; i < len; i++)
-			if (strchr(" \t\r\n", p[i]) == NULL)
-				return merr_set(err, MERR_PARSE,
-				    "'%s': not JSON: data after the document "
-				    "at byte %zu", name, at + i);
-		return 0;
-	}
-	if (len > INT32_MAX)
-		return merr_set(err, MERR_PARSE, "'%s': chunk too large", name);
-	*obj = json_tokener_parse_ex(tok, p, (int)len);
-	je = json_tokener_get_error(tok);
-	if (*obj == NULL && je == json_tokener_continue)
-		return 0;
-	if (*obj == NULL || je != json_tokener_success)
-		return merr_set(err, MERR_PARSE, "'%s': not JSON: %s at byte "
-		    "%zu", name, json_tokener_error_desc(je),
-		    at + json_tokener_get_parse_end(tok));
-	end = json_tokener_get_parse_end(tok);
-	return adv_feed(tok, name, p + end, len - end, at + end, obj, err);
-}
+struct adv_sink {
+	int (*feed)(void *arg, const char *p, size_t len, size_t at,
+	    struct merr *err);
+	int (*finish)(void *arg, size_t at, struct merr *err);
+	void *arg;
+};
 
 static struct json_tokener *
-adv_tokener(void)
+adv_tokener(int depth)
 {
-	struct json_tokener *tok = json_tokener_new_ex(ADVISORY_MAX_DEPTH);
+	struct json_tokener *tok = json_tokener_new_ex(depth);
 
 	if (tok == NULL)
 		util_oom();
@@ -85,48 +66,223 @@ adv_tokener(void)
 	return tok;
 }
 
-/* The end of the input: a document still open is truncated. */
-static int
-adv_finish(struct json_tokener *tok, const char *name, size_t at,
-    struct json_object **obj, struct merr *err)
+static bool
+adv_space(char ch)
 {
-	int rc;
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
 
-	if (*obj != NULL)
-		return 0;
-	/*
-	 * A bare number at the very end is complete only once the tokener
-	 * sees a terminator: json-c's documented way is a final NUL.
-	 */
-	rc = adv_feed(tok, name, "", 1, at, obj, err);
-	if (rc == 0 && *obj == NULL)
-		rc = merr_set(err, MERR_PARSE, "'%s': not JSON: truncated at "
-		    "byte %zu", name, at);
-	return rc;
+/* A whole document (an OSV record): json-c's tree of it. */
+struct adv_doc {
+	const char *name;
+	struct json_tokener *tok;
+	struct json_object *obj;
+};
+
+static int
+adv_doc_feed(void *arg, const char *p, size_t len, size_t at,
+    struct merr *err)
+{
+	struct adv_doc *d = arg;
+	enum json_tokener_error je;
+	size_t end, i;
+
+	if (d->obj == NULL) {
+		d->obj = json_tokener_parse_ex(d->tok, p, (int)len);
+		je = json_tokener_get_error(d->tok);
+		if (d->obj == NULL && je == json_tokener_continue)
+			return 0;
+		if (d->obj == NULL || je != json_tokener_success)
+			return merr_set(err, MERR_PARSE, "'%s': not JSON: %s "
+			    "at byte %zu", d->name, json_tokener_error_desc(je),
+			    at + json_tokener_get_parse_end(d->tok));
+		end = json_tokener_get_parse_end(d->tok);
+		p += end;
+		len -= end;
+		at += end;
+	}
+	for (i = 0; i < len; i++)
+		if (!adv_space(p[i]))
+			return merr_set(err, MERR_PARSE, "'%s': not JSON: data "
+			    "after the document at byte %zu", d->name, at + i);
+	return 0;
 }
 
 static int
-adv_parse_mem(const char *name, const char *data, size_t len,
-    struct json_object **out, struct merr *err)
+adv_doc_finish(void *arg, size_t at, struct merr *err)
 {
-	struct json_tokener *tok = adv_tokener();
-	struct json_object *obj = NULL;
+	struct adv_doc *d = arg;
+
+	/* A bare number ends only at a terminator: json-c's is a NUL. */
+	if (d->obj == NULL && adv_doc_feed(arg, "", 1, at, err) != 0)
+		return err->code;
+	if (d->obj == NULL)
+		return merr_set(err, MERR_PARSE, "'%s': not JSON: unexpected "
+		    "end of data at byte %zu", d->name, at);
+	return 0;
+}
+
+/*
+ * The members of a top-level object one at a time (the tracker): json-c
+ * reads each key and each value; only the punctuation between them is
+ * read here. member() gets each value's tree, freed once it returns, so
+ * the peak is one source's tree, not the document's.
+ */
+enum adv_state {
+	AS_START, AS_FIRST, AS_KEY, AS_COLON, AS_VALUE, AS_COMMA, AS_NEXT,
+	AS_DONE
+};
+
+struct adv_members {
+	const char *name;
+	struct json_tokener *tok;
+	enum adv_state st;
+	bool in_token;		/* json-c is reading a key or a value */
+	char *key;
+	int (*member)(void *arg, const char *key, struct json_object *v);
+	void *arg;
+};
+
+/* One more piece of a key or value: *used bytes of [p, p+len) read. */
+static int
+adv_members_token(struct adv_members *m, const char *p, size_t len,
+    size_t at, size_t *used, struct merr *err)
+{
+	struct json_object *o = json_tokener_parse_ex(m->tok, p, (int)len);
+	enum json_tokener_error je = json_tokener_get_error(m->tok);
+	int rc = 0;
+
+	*used = len;
+	if (o == NULL && je == json_tokener_continue)
+		return 0;
+	if (o == NULL || je != json_tokener_success)
+		return merr_set(err, MERR_PARSE, "'%s': not JSON: %s at byte "
+		    "%zu", m->name, json_tokener_error_desc(je),
+		    at + json_tokener_get_parse_end(m->tok));
+	*used = json_tokener_get_parse_end(m->tok);
+	m->in_token = false;
+	if (m->st == AS_KEY) {
+		m->key = xstrdup(json_object_get_string(o));
+		m->st = AS_COLON;
+	} else {
+		rc = m->member(m->arg, m->key, o);
+		free(m->key);
+		m->key = NULL;
+		m->st = AS_COMMA;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* The byte ch at offset at, outside keys and values. */
+static int
+adv_members_punct(struct adv_members *m, char ch, size_t at,
+    struct merr *err)
+{
+	const char *want;
+
+	switch (m->st) {
+	case AS_START:
+		if (ch == '{') {
+			m->st = AS_FIRST;
+			return 0;
+		}
+		if (strchr("[\"-0123456789tfn", ch) != NULL && ch != '\0')
+			return merr_set(err, MERR_PARSE, "'%s': the top level "
+			    "is not an object", m->name);
+		want = "'{'";
+		break;
+	case AS_FIRST:
+	case AS_NEXT:
+		if (ch == '}' && m->st == AS_FIRST) {
+			m->st = AS_DONE;
+			return 0;
+		}
+		want = "a key";
+		if (ch != '"')
+			break;
+		/* FALLTHROUGH */
+	case AS_VALUE:
+		json_tokener_reset(m->tok);
+		m->in_token = true;
+		if (m->st != AS_VALUE)
+			m->st = AS_KEY;
+		return 0;
+	case AS_COLON:
+		if (ch == ':') {
+			m->st = AS_VALUE;
+			return 0;
+		}
+		want = "':'";
+		break;
+	case AS_COMMA:
+		if (ch == ',' || ch == '}') {
+			m->st = ch == ',' ? AS_NEXT : AS_DONE;
+			return 0;
+		}
+		want = "',' or '}'";
+		break;
+	default:
+		return merr_set(err, MERR_PARSE, "'%s': not JSON: data after "
+		    "the document at byte %zu", m->name, at);
+	}
+	return merr_set(err, MERR_PARSE, "'%s': not JSON: %s expected at "
+	    "byte %zu", m->name, want, at);
+}
+
+static int
+adv_members_feed(void *arg, const char *p, size_t len, size_t at,
+    struct merr *err)
+{
+	struct adv_members *m = arg;
+	size_t i = 0, used;
+	int rc;
+
+	while (i < len) {
+		if (m->in_token) {
+			rc = adv_members_token(m, p + i, len - i, at + i,
+			    &used, err);
+			if (rc)
+				return rc;
+			i += used;
+		} else if (adv_space(p[i])) {
+			i++;
+		} else {
+			rc = adv_members_punct(m, p[i], at + i, err);
+			if (rc)
+				return rc;
+			/* A key or value starts here: json-c reads it. */
+			if (!m->in_token)
+				i++;
+		}
+	}
+	return 0;
+}
+
+static int
+adv_members_finish(void *arg, size_t at, struct merr *err)
+{
+	struct adv_members *m = arg;
+
+	if (m->st != AS_DONE)
+		return merr_set(err, MERR_PARSE, "'%s': not JSON: unexpected "
+		    "end of data at byte %zu", m->name, at);
+	return 0;
+}
+
+/* Every chunk of [data, data+len) to sink. */
+static int
+adv_read_mem(const char *data, size_t len, const struct adv_sink *sink,
+    struct merr *err)
+{
 	size_t at, n;
 	int rc = 0;
 
 	for (at = 0; rc == 0 && at < len; at += n) {
 		n = len - at < ADV_CHUNK ? len - at : ADV_CHUNK;
-		rc = adv_feed(tok, name, data + at, n, at, &obj, err);
+		rc = sink->feed(sink->arg, data + at, n, at, err);
 	}
-	if (rc == 0)
-		rc = adv_finish(tok, name, len, &obj, err);
-	json_tokener_free(tok);
-	if (rc) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	*out = obj;
-	return rc;
+	return rc ? rc : sink->finish(sink->arg, len, err);
 }
 
 /*
@@ -162,22 +318,19 @@ adv_open(const char *path, int *fdp, struct merr *err)
 	return 0;
 }
 
-/* Reads path into a tree (*out owned: json_object_put). */
+/* Every chunk of the file at path to sink. */
 static int
-adv_parse_file(const char *path, struct json_object **out, struct merr *err)
+adv_read_file(const char *path, const struct adv_sink *sink,
+    struct merr *err)
 {
-	struct json_tokener *tok;
-	struct json_object *obj = NULL;
 	char *chunk;
 	size_t at = 0;
 	ssize_t n;
 	int fd = -1, rc;
 
-	*out = NULL;
 	rc = adv_open(path, &fd, err);
 	if (rc)
 		return rc;
-	tok = adv_tokener();
 	chunk = xmalloc(ADV_CHUNK);
 	for (;;) {
 		n = read(fd, chunk, ADV_CHUNK);
@@ -188,7 +341,7 @@ adv_parse_file(const char *path, struct json_object **out, struct merr *err)
 			break;
 		}
 		if (n == 0) {
-			rc = adv_finish(tok, path, at, &obj, err);
+			rc = sink->finish(sink->arg, at, err);
 			break;
 		}
 		if (at + (size_t)n > ADVISORY_MAX_FILE) {
@@ -198,18 +351,30 @@ adv_parse_file(const char *path, struct json_object **out, struct merr *err)
 			    (unsigned)(ADVISORY_MAX_FILE >> 20));
 			break;
 		}
-		rc = adv_feed(tok, path, chunk, (size_t)n, at, &obj, err);
+		rc = sink->feed(sink->arg, chunk, (size_t)n, at, err);
 		if (rc)
 			break;
 		at += (size_t)n;
 	}
 	free(chunk);
 	close(fd);
-	json_tokener_free(tok);
-	if (rc)
-		json_object_put(obj);
-	else
-		*out = obj;
+	return rc;
+}
+
+/* The file at path as one tree (*out owned: json_object_put). */
+static int
+adv_parse_file(const char *path, struct json_object **out, struct merr *err)
+{
+	struct adv_doc d = { path, adv_tokener(ADVISORY_MAX_DEPTH), NULL };
+	struct adv_sink sink = { adv_doc_feed, adv_doc_finish, &d };
+	int rc = adv_read_file(path, &sink, err);
+
+	json_tokener_free(d.tok);
+	if (rc) {
+		json_object_put(d.obj);
+		d.obj = NULL;
+	}
+	*out = d.obj;
 	return rc;
 }
 
@@ -411,31 +576,38 @@ adv_tracker_source(struct adv_ctx *c, struct json_object *src,
 }
 
 static int
-adv_tracker_walk(struct adv_ctx *c, struct json_object *top,
-    const char *const *codenames, size_t n)
+adv_tracker_member(void *arg, const char *source, struct json_object *src)
 {
-	int rc;
+	struct adv_ctx *c = arg;
 
-	if (!json_object_is_type(top, json_type_object))
-		return merr_set(c->err, MERR_PARSE, "'%s': the top level is "
-		    "not an object", c->file);
-	json_object_object_foreach(top, source, src) {
-		rc = adv_tracker_source(c, src, source, codenames, n);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return adv_tracker_source(c, src, source, c->names, c->nnames);
 }
 
+/*
+ * Reads a tracker, from the file name or (mem) from [data, data+len),
+ * into db (NULL: only checked), one source at a time.
+ */
 static int
-adv_tracker_tree(struct advisory_db *db, const char *name,
-    struct json_object *top, const char *const *codenames, size_t n,
+adv_tracker_read(struct advisory_db *db, const char *name, bool mem,
+    const char *data, size_t len, const char *const *codenames, size_t n,
     struct merr *err)
 {
 	struct advisory_vec add = { 0 };
-	struct adv_ctx c = { .file = name, .out = &add, .err = err };
-	int rc = adv_tracker_walk(&c, top, codenames, n);
+	struct adv_ctx c = { .file = name, .out = &add, .err = err,
+	    .names = codenames, .nnames = n };
+	struct adv_members m = { .name = name, .member = adv_tracker_member,
+	    .arg = &c };
+	struct adv_sink sink = { adv_members_feed, adv_members_finish, &m };
+	int rc;
 
+	/* The top-level object is read here: json-c starts one level in. */
+	m.tok = adv_tokener(ADVISORY_MAX_DEPTH - 1);
+	if (mem)
+		rc = adv_read_mem(data, len, &sink, err);
+	else
+		rc = adv_read_file(name, &sink, err);
+	json_tokener_free(m.tok);
+	free(m.key);
 	if (rc == 0 && db != NULL)
 		advisory_db_merge(db, &add);
 	advisory_vec_release(&add);
@@ -446,28 +618,14 @@ int
 advisory_load_tracker(struct advisory_db *db, const char *path,
     const char *const *codenames, size_t n, struct merr *err)
 {
-	struct json_object *top;
-	int rc = adv_parse_file(path, &top, err);
-
-	if (rc)
-		return rc;
-	rc = adv_tracker_tree(db, path, top, codenames, n, err);
-	json_object_put(top);
-	return rc;
+	return adv_tracker_read(db, path, false, NULL, 0, codenames, n, err);
 }
 
 int
 advisory_check_tracker_mem(const char *name, const char *data, size_t len,
     struct merr *err)
 {
-	struct json_object *top;
-	int rc = adv_parse_mem(name, data, len, &top, err);
-
-	if (rc)
-		return rc;
-	rc = adv_tracker_tree(NULL, name, top, NULL, 0, err);
-	json_object_put(top);
-	return rc;
+	return adv_tracker_read(NULL, name, true, data, len, NULL, 0, err);
 }
 
 /* ---- Ubuntu's OSV records. ---- */

@@ -292,6 +292,12 @@ t_hostile_types(struct advisory_db *db)
 	    "two documents");
 	t_bad_tracker(db, "{\"a\": \"\xff\xfe\"}", MERR_PARSE, "not JSON",
 	    "not UTF-8");
+	t_bad_tracker(db, "{\"a\": {} \"b\": {}}", MERR_PARSE,
+	    "not JSON: ',' or '}' expected at byte 9", "a comma missing");
+	t_bad_tracker(db, "{\"a\" {}}", MERR_PARSE,
+	    "not JSON: ':' expected at byte 5", "a colon missing");
+	t_bad_tracker(db, "{\"a\": {},}", MERR_PARSE,
+	    "not JSON: a key expected at byte 9", "a trailing comma");
 	t_bad_tracker(db, "[1, 2]", MERR_PARSE, "the top level is not an "
 	    "object", "top level an array");
 	t_bad_tracker(db, "{\"openssl\": [1]}", MERR_PARSE,
@@ -342,10 +348,12 @@ t_hostile_sizes(struct advisory_db *db)
 	free(s);
 
 	/* Deep nesting, past json-c's depth limit. */
+	buf_adds(&b, "{\"openssl\": ");
 	for (i = 0; i < 200; i++)
 		buf_addc(&b, '[');
 	for (i = 0; i < 200; i++)
 		buf_addc(&b, ']');
+	buf_adds(&b, "}");
 	s = buf_detach(&b, NULL);
 	t_bad_tracker(db, s, MERR_PARSE, "nesting too deep", "200 levels");
 	free(s);
