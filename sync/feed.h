@@ -17,11 +17,12 @@
 
 #include "mirrord/common.h"
 
+#include "mirrord/advisory.h"
 #include "mirrord/conf.h"
 #include "sync/fetch.h"
 
 /* The largest feed fetched: advisory.c's cap on a file it reads. */
-#define FEED_MAX_BYTES ((size_t)512 << 20)
+#define FEED_MAX_BYTES ((size_t)ADVISORY_MAX_FILE)
 
 /* Checks a downloaded body (name: the URL, for messages). */
 typedef int (*feed_check_fn)(const char *name, const char *data,
