@@ -46,6 +46,7 @@
 #include "mirrord/status.h"
 #include "mirrord/store.h"
 #include "serve/serve.h"
+#include "sync/feed.h"
 #include "sync/fetch.h"
 #include "sync/sync.h"
 #include "cmd/cmd.h"
@@ -229,6 +230,13 @@ daemon_sync(struct daemon *d, const struct conf *c, struct schedule_entry *sc)
 		so.cancel = &d->cancel;
 		so.by = "daemon";
 		rc = sync_mirror(c, m, d->store, f, &so, &res, &err);
+	}
+	/* The advisory feeds given as URLs, whatever the sync did. */
+	if (f != NULL && !atomic_load(&d->cancel)) {
+		struct merr ferr = { 0 };
+
+		if (feed_update_mirror(f, c, m, &ferr) != 0)
+			log_warn("%s", ferr.msg);
 	}
 	fetch_free(f);
 	if (rc && atomic_load(&d->cancel)) {

@@ -171,6 +171,7 @@ run_exposure(struct cli *cli, const struct args *a)
 	m = conf_mirror(cli->conf, a->argv[0]);
 	if (open_store(cli, false, &s))
 		return 1;
+	o.conf = cli->conf;
 	rc = exposure_compute(s, m, a->argv[1], &o, &e, &err);
 	if (rc) {
 		log_mirror_error(m->name, &err);

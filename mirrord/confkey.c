@@ -72,6 +72,7 @@ static int confkey_path(const struct confkey_set *s, struct merr *err);
 static int confkey_listen(const struct confkey_set *s, struct merr *err);
 static int confkey_url(const struct confkey_set *s, struct merr *err);
 static int confkey_feed(const struct confkey_set *s, struct merr *err);
+static int confkey_osv(const struct confkey_set *s, struct merr *err);
 static int confkey_uint(const struct confkey_set *s, struct merr *err);
 static int confkey_duration(const struct confkey_set *s, struct merr *err);
 static int confkey_gc_grace(const struct confkey_set *s, struct merr *err);
@@ -162,7 +163,7 @@ static const struct confkey confkey_table[] = {
 	    MW(security_suites, nsecurity_suites) },
 	{ "Security", confkey_bool, CS_BOOL, M(security_all) },
 	{ "Security-Tracker", confkey_feed, CS_STR, M(security_tracker) },
-	{ "Security-OSV", confkey_feed, CS_STR, M(security_osv) },
+	{ "Security-OSV", confkey_osv, CS_STR, M(security_osv) },
 };
 
 int
@@ -276,6 +277,22 @@ confkey_feed(const struct confkey_set *s, struct merr *err)
 	if (strncmp(s->f->value, "http://", 7) == 0 ||
 	    strncmp(s->f->value, "https://", 8) == 0)
 		return confkey_url(s, err);
+	return confkey_path(s, err);
+}
+
+/*
+ * Security-OSV: a folder. Ubuntu publishes its OSV records one file each
+ * (a git repository, a tarball), never as one document to fetch.
+ */
+static int
+confkey_osv(const struct confkey_set *s, struct merr *err)
+{
+	if (strncmp(s->f->value, "http://", 7) == 0 ||
+	    strncmp(s->f->value, "https://", 8) == 0)
+		return confkey_err(err, s->src, s->f->line, "'%.*s' takes a "
+		    "folder of OSV records, not a URL (Ubuntu publishes them "
+		    "one file each: sync them into a folder)",
+		    (int)s->f->name_len, s->f->name);
 	return confkey_path(s, err);
 }
 

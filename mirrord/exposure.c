@@ -281,7 +281,6 @@ exposure_compute(struct store *s, const struct conf_mirror *m,
 	size_t i;
 	int rc;
 
-	(void)o;	/* the feeds are advisory.h's, joined by the caller */
 	memset(out, 0, sizeof(*out));
 	rc = exposure_refs(s, m->name, ref, &target, &latest, have, err);
 	if (rc)
@@ -312,6 +311,8 @@ exposure_compute(struct store *s, const struct conf_mirror *m,
 	for (i = 0; i < out->n && rc == 0; i++)
 		if (out->oldest == 0 || out->items[i].since < out->oldest)
 			out->oldest = out->items[i].since;
+	if (rc == 0 && o != NULL && o->conf != NULL)
+		exposure_join_feeds(s, o->conf, m, &latest, out);
 out:
 	pkgset_free(ps);
 	if (have[0])

@@ -63,13 +63,24 @@ struct exposure {
 
 struct exposure_opts {
 	/*
-	 * The feeds to read: a tracker JSON file and an OSV folder, each a
-	 * local path or NULL. The caller resolves Security-Tracker: and
-	 * Security-OSV: (a URL: the daemon's fetched copy).
+	 * The configuration whose Security-Tracker: and Security-OSV: are
+	 * read (feedpath.h: a path, or the daemon's copy of a URL) and
+	 * joined into the items (exposure_join_feeds); NULL: no feeds.
 	 */
-	const char *tracker;
-	const char *osv;
+	const struct conf *conf;
 };
+
+/*
+ * Joins m's advisory feeds into e's items: for each item, what the
+ * feeds say its fixed version closes that its installed one lacks
+ * (advisory_find), the release named as latest's Release files name the
+ * item's suite (Codename: without "-security" for the tracker, "Ubuntu:"
+ * and Version: for OSV). A feed that cannot be found or read adds a
+ * warning to e, naming it; the items stay as computed.
+ */
+void exposure_join_feeds(struct store *s, const struct conf *c,
+    const struct conf_mirror *m, const struct snap *latest,
+    struct exposure *e);
 
 /*
  * Computes the exposure of ref (a channel, snapshot ID, timestamp or

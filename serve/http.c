@@ -681,16 +681,6 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 	return ret;
 }
 
-/* s into out (size n), cut short if need be. */
-static void
-copy_cut(char *out, size_t n, const char *s)
-{
-	size_t len = strnlen(s, n - 1);
-
-	memcpy(out, s, len);
-	out[len] = '\0';
-}
-
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -709,8 +699,9 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		 * make MHD close the connection (it cannot know the body was
 		 * read), so wait for the call that says the request is whole.
 		 */
-		copy_cut(q->method, sizeof(q->method), method);
-		copy_cut(q->version, sizeof(q->version), version);
+		/* Cut short if need be. */
+		snprintf(q->method, sizeof(q->method), "%s", method);
+		snprintf(q->version, sizeof(q->version), "%s", version);
 		/* Other methods: 405 now, without reading their bodies. */
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return queue_status(q, conn, 405);
@@ -758,6 +749,7 @@ http_free(struct http *h)
 	for (i = 0; i < h->nth; i++)
 		refcache_front_free(h->th[i].front);
 	free(h->d);
+	metrics_release(&h->m);
 	free(h->m.req);
 	free(h->th);
 	limits_free(h->limits);
@@ -783,12 +775,10 @@ http_log_lost(struct http *h, int *last_errno)
 	return atomic_load_explicit(&h->m.log_lost, memory_order_relaxed);
 }
 
-int
-http_save_adoption(struct http *h, const char *path, struct merr *err)
+void
+http_save_adoption(struct http *h, const char *path)
 {
-	if (h->sv.adoption == NULL)
-		return 0;
-	return adoption_save(h->sv.adoption, path, err);
+	server_adoption_save(&h->sv, path);
 }
 
 int
@@ -923,15 +913,8 @@ http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
 
 	h = xcalloc(1, sizeof(*h));
 	server_init(&h->sv, c, conf_lock, conf_ptr, s, &h->m);
-	if (o->adoption_file != NULL) {
-		struct merr aerr;
-
-		h->sv.adoption = adoption_new(0);
-		/* Counts start again rather than keep the server down. */
-		if (adoption_load(h->sv.adoption, o->adoption_file, &aerr))
-			log_warn("%s; fleet adoption counts start empty",
-			    aerr.msg);
-	}
+	if (o->adoption_file != NULL)
+		server_adoption_open(&h->sv, o->adoption_file);
 	server_sizes(&h->sv, o, &z);
 	rc = listen_parse(z.spec, &ss, &sl, err);
 	if (rc)
@@ -1008,12 +991,8 @@ http_stop_daemons(struct http *h, unsigned grace_ms)
 void
 http_stop(struct http *h, unsigned grace_ms, const char *adoption_file)
 {
-	struct merr err;
-
 	http_stop_daemons(h, grace_ms);
 	/* After the last request: every fetch it answered is counted. */
-	if (adoption_file != NULL &&
-	    http_save_adoption(h, adoption_file, &err))
-		log_warn("fleet adoption: %s", err.msg);
+	server_adoption_save(&h->sv, adoption_file);
 	http_free(h);
 }

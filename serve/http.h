@@ -66,8 +66,8 @@ void http_sweep(struct http *h);
  */
 int http_reopen_log(struct http *h, const char *path, struct merr *err);
 
-/* Saves the fleet adoption tables to path (adoption_save); 0 if none. */
-int http_save_adoption(struct http *h, const char *path, struct merr *err);
+/* Saves the fleet adoption tables to path (server_adoption_save). */
+void http_save_adoption(struct http *h, const char *path);
 /*
  * Access-log lines not written whole so far (a full disk, an I/O
  * error), with the errno of the last in *last_errno.

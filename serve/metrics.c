@@ -170,11 +170,12 @@ expo_store(struct metrics *m, struct metrics_exposure *x)
  * both compute it, and get the same answer), under the cache's lock.
  */
 static void
-expo_with(struct metrics *m, struct store *s, const struct conf_mirror *cm,
-    const char *target, const char *latest,
+expo_with(struct metrics *m, struct store *s, const struct conf *c,
+    const struct conf_mirror *cm, const char *target, const char *latest,
     void (*fn)(void *ctx, const struct metrics_exposure *x), void *ctx)
 {
 	struct metrics_exposure x, *hit = NULL;
+	struct exposure_opts o = { c };
 	struct merr err = { 0 };
 	size_t i;
 
@@ -191,7 +192,7 @@ expo_with(struct metrics *m, struct store *s, const struct conf_mirror *cm,
 	snprintf(x.mirror, sizeof(x.mirror), "%s", cm->name);
 	snprintf(x.target, sizeof(x.target), "%s", target);
 	snprintf(x.latest, sizeof(x.latest), "%s", latest);
-	x.ok = exposure_compute(s, cm, target, NULL, &x.e, &err) == 0;
+	x.ok = exposure_compute(s, cm, target, &o, &x.e, &err) == 0;
 	/* What it was computed against, if a sync came in between. */
 	if (x.ok)
 		memcpy(x.latest, x.e.latest, sizeof(x.latest));
@@ -256,13 +257,13 @@ metrics_listing_exposure(struct metrics *m, const struct conf *c,
 		return;
 	memcpy(latest, sn.id, sizeof(latest));
 	snap_release(&sn);
-	expo_with(m, s, cm, l->snapshot, latest, expo_listing, l);
+	expo_with(m, s, c, cm, l->snapshot, latest, expo_listing, l);
 }
 
 /* The two exposure gauges of each channel of l into b. */
 static void
-expo_gauges(struct metrics *m, struct store *s, const struct expo_list *l,
-    int64_t now, struct buf *b)
+expo_gauges(struct metrics *m, struct store *s, const struct conf *conf,
+    const struct expo_list *l, int64_t now, struct buf *b)
 {
 	struct buf oldest = BUF_INIT;
 	struct expo_counts x;
@@ -273,7 +274,8 @@ expo_gauges(struct metrics *m, struct store *s, const struct expo_list *l,
 	for (i = 0; i < l->n; i++) {
 		const struct expo_chan *c = &l->v[i];
 
-		expo_with(m, s, c->cm, c->target, c->latest, expo_count, &x);
+		expo_with(m, s, conf, c->cm, c->target, c->latest, expo_count,
+		    &x);
 		if (!x.ok)
 			continue;
 		buf_adds(b, "mirrord_channel_security_pending{mirror=\"");
@@ -547,7 +549,7 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 				buf_add(b, sb[k].p, sb[k].len);
 		}
 		/* After the transaction: this may load indices. */
-		expo_gauges(m, s, &el, now, b);
+		expo_gauges(m, s, c, &el, now, b);
 	}
 	free(el.v);
 	for (k = 0; k < SM_N; k++)

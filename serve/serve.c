@@ -40,18 +40,8 @@ warn_log_lost(struct http *h, const char *path, uint64_t *reported,
 	*last = now;
 }
 
-/* Fleet adoption to its file: every minute, and at stop. */
+/* Fleet adoption to its file: every minute, and at stop (http_stop). */
 #define SERVE_ADOPTION_TICKS 600
-
-static void
-save_adoption(struct http *h, const struct serve_opts *o)
-{
-	struct merr err;
-
-	if (o->adoption_file != NULL &&
-	    http_save_adoption(h, o->adoption_file, &err))
-		log_warn("fleet adoption: %s", err.msg);
-}
 
 static int
 serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
@@ -90,7 +80,7 @@ serve_loop(const struct conf *c, pthread_rwlock_t *conf_lock,
 			http_sweep(h);
 		warn_log_lost(h, o->access_log, &lost_said, &lost_when);
 		if (ticks % SERVE_ADOPTION_TICKS == 0)
-			save_adoption(h, o);
+			http_save_adoption(h, o->adoption_file);
 		if (o->reopen_log != NULL && *o->reopen_log) {
 			struct merr rerr = { 0, "" };
 

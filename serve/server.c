@@ -247,6 +247,11 @@ reply_route(struct server *sv, struct refcache_front *front,
 		out->kind = REPLY_FILE;
 		break;
 	case ANSWER_LISTING:
+		if (res->listing.kind == LISTING_REF) {
+			metrics_listing_exposure(sv->m, server_conf_get(sv),
+			    sv->store, r->mirror, &res->listing);
+			server_conf_put(sv);
+		}
 		pages_render(&res->listing, &out->body);
 		reply_body(out, 200, "text/html; charset=utf-8",
 		    ROUTE_CC_MOVING);
@@ -258,6 +263,27 @@ reply_route(struct server *sv, struct refcache_front *front,
 		reply_status(out, res->status);
 		break;
 	}
+}
+
+void
+server_adoption_open(struct server *sv, const char *path)
+{
+	struct merr err;
+
+	sv->adoption = adoption_new(0);
+	/* Counts start again rather than keep the server down. */
+	if (adoption_load(sv->adoption, path, &err))
+		log_warn("%s; fleet adoption counts start empty", err.msg);
+}
+
+void
+server_adoption_save(const struct server *sv, const char *path)
+{
+	struct merr err;
+
+	if (path != NULL && sv->adoption != NULL &&
+	    adoption_save(sv->adoption, path, &err))
+		log_warn("fleet adoption: %s", err.msg);
 }
 
 /* The sequence number of mirror's snapshot id (memo), or 0. */

@@ -96,6 +96,15 @@ void server_sizes(const struct server *sv, const struct serve_opts *o,
 void server_raise_nofile(const struct server_sizes *z);
 
 /*
+ * Fleet adoption (adoption.h): counted from now on, starting from the
+ * tables saved at path (a file that does not parse is warned about: the
+ * counts start empty); and saved to path (NULL, or not counted: nothing;
+ * a failure is warned about).
+ */
+void server_adoption_open(struct server *sv, const char *path);
+void server_adoption_save(const struct server *sv, const char *path);
+
+/*
  * Reads mirrord's public key at path (1 MiB at most) for /keyring.gpg
  * and makes each mirror's keyring now rather than at the first request.
  * Errors name the file.

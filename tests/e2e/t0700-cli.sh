@@ -33,6 +33,8 @@ fsck|
 index-parse|FILE
 resolve|nginx
 patch|--from latest demo production
+phase|demo production latest 50
+exposure|demo production
 version|
 help|'
 
