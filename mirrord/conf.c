@@ -15,6 +15,7 @@
 
 #include "mirrord/conf.h"
 #include "mirrord/confkey.h"
+#include "mirrord/confroll.h"
 #include "mirrord/confval.h"
 #include "mirrord/deb822.h"
 #include "mirrord/hash.h"
@@ -252,7 +253,9 @@ conf_load_file(struct conf *c, const char *file, bool mirrors_d,
 		rc = deb822_next(p, &para, err);
 		if (rc <= 0)
 			break;
-		if (!mirrors_d && deb822_field(para, "Name") == NULL) {
+		if (deb822_field(para, "Rollout") != NULL) {
+			rc = confroll_parse(c, &src, para, err);
+		} else if (!mirrors_d && deb822_field(para, "Name") == NULL) {
 			if (*have_global) {
 				rc = confkey_err(err, &src, para->line,
 				    "second global stanza (the first is at "
@@ -391,6 +394,8 @@ conf_load(const char *path, struct conf **out, struct merr *err)
 		rc = conf_load_mirrors_d(c, path, err);
 	for (i = 0; rc == 0 && i < c->nmirrors; i++)
 		rc = conf_trusted_parts(c, &c->mirrors[i], err);
+	if (rc == 0)
+		rc = confroll_check(c, err);
 	if (rc) {
 		conf_free(c);
 		return rc;
@@ -409,6 +414,9 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nmirrors; i++)
 		conf_mirror_release(&c->mirrors[i]);
 	free(c->mirrors);
+	for (i = 0; i < c->nrollouts; i++)
+		confroll_release(&c->rollouts[i]);
+	free(c->rollouts);
 	hash_index_release(&c->names);
 	free(c->path);
 	free(c->store);

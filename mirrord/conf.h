@@ -23,6 +23,7 @@
 
 #include "mirrord/common.h"
 
+#include "mirrord/confroll.h"
 #include "mirrord/confval.h"
 #include "mirrord/hash.h"
 
@@ -117,10 +118,15 @@ struct conf {
 	size_t nmirrors;
 	size_t mirrors_cap;	/* private: allocated entries */
 	struct hash_index names; /* private: name -> position in mirrors */
+	/* Rollout: stanzas (confroll.h), in the order read. */
+	struct conf_rollout *rollouts;
+	size_t nrollouts;
 };
 
 /*
  * Loads path and path's sibling mirrors.d/NAME.sources (in name order).
+ * A stanza with a Rollout: field, in either, is a rollout plan
+ * (confroll.h), checked against the mirrors once all are read.
  * Errors (MERR_CONF) name the file and line: unknown keys, missing
  * required keys (Name, Types, URIs, Suites, Components, Signed-By;
  * Architectures for deb), bad values, keys of the other stanza, duplicate
