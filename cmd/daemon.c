@@ -98,6 +98,8 @@ struct daemon {
 	struct schedule plan;	/* the enabled mirrors' next syncs */
 	int64_t chan_next;	/* next channel check, monotonic ms */
 	int64_t readers_next;	/* next reader table check, monotonic ms */
+	int64_t roll_next;	/* next rollout tick, monotonic ms */
+	struct daemon_rollouts rolls;
 
 	bool locks_init, serve_started, worker_started;
 	pthread_t serve_th, worker_th;
@@ -425,6 +427,7 @@ worker_main(void *arg)
 			dc->refs++;
 			schedule_update(&d->plan, dc->c, now);
 			d->chan_next = now;
+			d->roll_next = now;
 			/* The plan changes only in this thread. */
 			pthread_mutex_unlock(&d->mu);
 			sched_publish(d, dc->c, false, false);
@@ -454,6 +457,21 @@ worker_main(void *arg)
 			pthread_mutex_lock(&d->mu);
 			continue;
 		}
+		/*
+		 * Rollouts between syncs: a health check holds this thread
+		 * for at most its Health-Timeout, never the server.
+		 */
+		if (d->roll_next <= now && dc->c->nrollouts > 0) {
+			int64_t wall;
+
+			pthread_mutex_unlock(&d->mu);
+			wall = daemon_rollouts(&d->rolls, d->store, d->signer,
+			    dc->c);
+			d->roll_next = schedule_mono(wall, (int64_t)time(NULL),
+			    mono_ms());
+			pthread_mutex_lock(&d->mu);
+			continue;
+		}
 		due = schedule_due(&d->plan, now);
 		if (due != NULL) {
 			/* The plan changes only in this thread: due stays. */
@@ -467,6 +485,8 @@ worker_main(void *arg)
 		/* Nothing due: publish what comes next, sleep until then. */
 		wake = d->chan_next < d->readers_next ? d->chan_next :
 		    d->readers_next;
+		if (dc->c->nrollouts > 0 && d->roll_next < wake)
+			wake = d->roll_next;
 		first = schedule_first(&d->plan);
 		d->next_name[0] = '\0';
 		if (first != NULL) {
@@ -792,6 +812,7 @@ daemon_release(struct daemon *d)
 	gpg_signer_free(d->signer);
 	store_close(d->store);
 	schedule_release(&d->plan);
+	daemon_rollouts_release(&d->rolls);
 	free(d->signing_key);
 	free(d->listen);
 	free(d->access_log);

@@ -48,4 +48,27 @@
  */
 int daemon_run(const char *conf_path, struct conf **conf, struct merr *err);
 
+/*
+ * daemon_rollout.c: the rollout plans (rollout.h), run by the worker.
+ * daemon_rollouts() advances each plan of c as far as it can now
+ * (rollout_run: moves, health checks bounded by Health-Timeout, Security:
+ * immediate patches), logs what it does and what fails (a plan that
+ * failed is retried ROLLOUT_RETRY_S later), and returns the unix time to
+ * call again: a plan's next due action, and at most 2 s away (a new
+ * snapshot or a `mirrord rollout` command shows then). dr is the
+ * caller's, zeroed at first, released with daemon_rollouts_release().
+ * One thread at a time.
+ */
+struct store;
+struct gpg_signer;
+
+struct daemon_rollouts {
+	const struct conf *c;	/* the plans retry[] is for */
+	int64_t *retry;		/* per plan: not before (unix time) */
+};
+
+int64_t daemon_rollouts(struct daemon_rollouts *dr, struct store *s,
+    struct gpg_signer *g, const struct conf *c);
+void daemon_rollouts_release(struct daemon_rollouts *dr);
+
 #endif

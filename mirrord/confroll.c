@@ -166,7 +166,8 @@ roll_check(const struct roll_ctx *x, const char *v, struct merr *err)
 	struct conf_rollout *r = x->r;
 	struct merr e2 = { 0 };
 	struct stat st;
-	char *u;
+	char *u, *path;
+	int rc;
 
 	free(r->check);
 	r->check = NULL;
@@ -182,9 +183,15 @@ roll_check(const struct roll_ctx *x, const char *v, struct merr *err)
 	if (v[0] != '/')
 		return roll_err(err, x, "want an http(s) URL or an absolute "
 		    "path, not '%s'", v);
-	if (stat(v, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    access(v, X_OK) != 0)
-		return roll_err(err, x, "'%s' is not an executable file", v);
+	/* The program is the first word; the others are its arguments. */
+	path = xstrndup(v, strcspn(v, " \t"));
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    access(path, X_OK) != 0) {
+		rc = roll_err(err, x, "'%s' is not an executable file", path);
+		free(path);
+		return rc;
+	}
+	free(path);
 	r->check = xstrdup(v);
 	r->check_url = false;
 	return 0;
