@@ -107,6 +107,12 @@ int run_fsck(struct cli *, const struct args *);		/* fsck.c */
 int run_index_parse(struct cli *, const struct args *);
 int run_resolve(struct cli *, const struct args *);		/* resolve.c */
 int run_exposure(struct cli *, const struct args *);		/* exposure.c */
+int run_rollout_list(struct cli *, const struct args *);	/* rollout.c */
+int run_rollout_show(struct cli *, const struct args *);
+int run_rollout_pause(struct cli *, const struct args *);
+int run_rollout_resume(struct cli *, const struct args *);
+int run_rollout_advance(struct cli *, const struct args *);
+int run_rollout_abort(struct cli *, const struct args *);
 
 /* --- main.c ------------------------------------------------------------ */
 

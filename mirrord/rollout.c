@@ -47,6 +47,7 @@ static const struct {
 	F("phase-idx", RT_INT, phase_idx),
 	F("phase-since", RT_I64, phase_since),
 	F("halt", RT_STR, halt),
+	F("rolled-back", RT_BOOL, rolled_back),
 	F("sec-seen", RT_STR, sec_seen),
 #undef F
 };
@@ -216,6 +217,68 @@ rollout_state_parse(const char *text, size_t len, struct rollout_state *st,
 		    (unsigned)ROLLOUT_STATE_VERSION);
 	st->version = version;
 	return 0;
+}
+
+/* --- what the CLI asks ------------------------------------------------- */
+
+/* Resume after a halt: the check again, or the rolled-back step again. */
+static void
+ctl_unhalt(struct rollout_state *st)
+{
+	st->halt[0] = '\0';
+	st->check_step = -1;
+	st->check_at = 0;
+	st->status = ROLLOUT_RUNNING;
+	if (st->rolled_back && st->step <= 0) {
+		/* From the first step: with From's snapshot as it is now. */
+		st->status = ROLLOUT_IDLE;
+		st->done[0] = '\0';
+	} else if (st->rolled_back) {
+		/* The step before is checked, then the failed one moved. */
+		st->step--;
+		st->since = 0;
+	}
+	st->rolled_back = false;
+}
+
+int
+rollout_control(struct rollout_state *st, enum rollout_ctl ctl,
+    const char *by, struct merr *err)
+{
+	bool running = st->status == ROLLOUT_RUNNING,
+	    halted = st->status == ROLLOUT_HALTED;
+
+	switch (ctl) {
+	case ROLLOUT_PAUSE:
+		st->paused = true;
+		return 0;
+	case ROLLOUT_RESUME:
+		if (!st->paused && !halted)
+			return merr_set(err, MERR_INVAL, "neither paused nor "
+			    "halted (%s)", rollout_status_name(st->status));
+		st->paused = false;
+		if (halted)
+			ctl_unhalt(st);
+		return 0;
+	case ROLLOUT_ADVANCE:
+		if (!running)
+			return merr_set(err, MERR_INVAL, "nothing to advance: "
+			    "%s%s", rollout_status_name(st->status), halted ?
+			    " (resume runs the check again)" : "");
+		snprintf(st->advance_by, sizeof(st->advance_by), "%s", by);
+		return 0;
+	case ROLLOUT_ABORT:
+		if (!running && !halted)
+			return merr_set(err, MERR_INVAL, "nothing in flight: "
+			    "%s", rollout_status_name(st->status));
+		st->status = ROLLOUT_ABORTED;
+		memcpy(st->done, st->snapshot, sizeof(st->done));
+		st->intent = ROLLOUT_INTENT_NONE;
+		st->paused = false;
+		st->advance_by[0] = '\0';
+		return 0;
+	}
+	return merr_set(err, MERR_INVAL, "unknown request");
 }
 
 /* --- the state in the store -------------------------------------------- */

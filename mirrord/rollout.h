@@ -82,6 +82,7 @@ struct rollout_state {
 	int64_t phase_since;
 
 	char halt[ROLLOUT_LINE_MAX];	/* why it halted */
+	bool rolled_back;		/* ... and step was rolled back */
 	char sec_seen[SNAP_ID_LEN + 1];	/* latest looked at for security */
 };
 
@@ -108,6 +109,24 @@ int rollout_state_load(struct store_txn *t, const char *mirror,
     const char *name, struct rollout_state *st, struct merr *err);
 int rollout_state_save(struct store_txn *t, const char *mirror,
     const char *name, const struct rollout_state *st, struct merr *err);
+
+/* What `mirrord rollout` asks of a plan. */
+enum rollout_ctl {
+	ROLLOUT_PAUSE,		/* no action until resumed */
+	ROLLOUT_RESUME,		/* unpause; or after a halt, check again
+				 * (after a rollback: promote the step again) */
+	ROLLOUT_ADVANCE,	/* skip the current soak; by moves next */
+	ROLLOUT_ABORT,		/* stop; the channels stay where they are */
+};
+
+/*
+ * Applies ctl to st (by: "user@host", for ADVANCE). MERR_INVAL, saying
+ * why, where it makes no sense: resume of a plan neither paused nor
+ * halted, advance of one not running, abort with nothing in flight.
+ * The caller holds the channel lock from load to save.
+ */
+int rollout_control(struct rollout_state *st, enum rollout_ctl ctl,
+    const char *by, struct merr *err);
 
 /* What the store says now, for rollout_decide. */
 struct rollout_input {

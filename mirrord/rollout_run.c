@@ -88,9 +88,11 @@ record_move(const struct conf_rollout *r, struct rollout_state *st,
 		st->phase_idx = 0;
 		st->phase_since = 0;
 		st->halt[0] = '\0';
+		st->rolled_back = false;
 	}
 	if (a->act == ROLLOUT_ROLLBACK) {
 		st->status = ROLLOUT_HALTED;
+		st->rolled_back = true;
 		set_str(st->halt, sizeof(st->halt), a->why);
 	} else if (a->act == ROLLOUT_PROMOTE) {
 		st->status = ROLLOUT_RUNNING;
@@ -238,6 +240,7 @@ security_failed(struct run *x, size_t i, const char *out, struct merr *err)
 		rc = run_load(x, &st, err);
 	if (rc == 0) {
 		st.status = ROLLOUT_HALTED;
+		st.rolled_back = x->r->rollback;
 		set_str(st.halt, sizeof(st.halt), why);
 		rc = run_save(x, &st, err);
 	}
