@@ -7,6 +7,7 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/exposure.h"
+#include "mirrord/rollout.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
 #include "serve/listing.h"
@@ -476,13 +477,67 @@ sync_gauges(struct store_txn *t, const struct conf *c,
 	return 0;
 }
 
+/*
+ * The rollout plans (rollout.h): each one's step (1.., 0: none yet),
+ * whether it is halted, and the seconds to its next action (0: due now;
+ * -1: none planned: done, halted, paused, or waiting for a snapshot).
+ */
+static int
+rollout_gauges(struct store_txn *t, const struct conf *c, int64_t now,
+    struct buf *b, struct merr *err)
+{
+	struct buf step = BUF_INIT, halted = BUF_INIT, next = BUF_INIT;
+	struct rollout_state st;
+	struct rollout_action a;
+	int64_t secs;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->nrollouts && rc == 0; i++) {
+		const struct conf_rollout *r = &c->rollouts[i];
+
+		rc = rollout_peek(t, r, now, &st, &a, err);
+		if (rc)
+			break;
+		secs = a.act != ROLLOUT_WAIT ? 0 : a.at > 0 ? a.at - now : -1;
+		buf_adds(&step, "mirrord_rollout_step{rollout=\"");
+		label(&step, r->name);
+		buf_adds(&step, "\",mirror=\"");
+		label(&step, r->mirror);
+		buf_addf(&step, "\"} %d\n", st.step + 1);
+		buf_adds(&halted, "mirrord_rollout_halted{rollout=\"");
+		label(&halted, r->name);
+		buf_addf(&halted, "\"} %d\n",
+		    st.status == ROLLOUT_HALTED ? 1 : 0);
+		buf_adds(&next, "mirrord_rollout_next_action_seconds"
+		    "{rollout=\"");
+		label(&next, r->name);
+		buf_addf(&next, "\"} %lld\n", (long long)secs);
+	}
+	if (rc == 0 && c->nrollouts > 0) {
+		help(b, "mirrord_rollout_step", "gauge",
+		    "The step each rollout plan has reached (1..; 0: none).");
+		buf_add(b, step.p, step.len);
+		help(b, "mirrord_rollout_halted", "gauge",
+		    "1 if the rollout plan is halted (a failed check).");
+		buf_add(b, halted.p, halted.len);
+		help(b, "mirrord_rollout_next_action_seconds", "gauge",
+		    "Seconds to the plan's next action (-1: none planned).");
+		buf_add(b, next.p, next.len);
+	}
+	buf_release(&step);
+	buf_release(&halted);
+	buf_release(&next);
+	return rc;
+}
+
 int
 metrics_render(struct metrics *m, const struct conf *c, struct store *s,
     int64_t now, struct buf *b, struct merr *err)
 {
 	struct buf snaps = BUF_INIT, ages = BUF_INIT, chans = BUF_INIT;
 	struct expo_list el = { NULL, 0 };
-	struct buf sb[SM_N];
+	struct buf sb[SM_N], rolls = BUF_INIT;
 	struct store_txn *t;
 	size_t i;
 	int k, rc;
@@ -528,6 +583,8 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 		if (rc == 0)
 			rc = sync_gauges(t, c, &c->mirrors[i], sb, err);
 	}
+	if (rc == 0)
+		rc = rollout_gauges(t, c, now, &rolls, err);
 	store_txn_abort(t);
 	if (rc == 0) {
 		help(b, "mirrord_snapshots", "gauge",
@@ -552,6 +609,9 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 		expo_gauges(m, s, c, &el, now, b);
 	}
 	free(el.v);
+	if (rc == 0 && rolls.len)
+		buf_add(b, rolls.p, rolls.len);
+	buf_release(&rolls);
 	for (k = 0; k < SM_N; k++)
 		buf_release(&sb[k]);
 	buf_release(&snaps);
