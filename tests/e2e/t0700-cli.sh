@@ -35,6 +35,12 @@ resolve|nginx
 patch|--from latest demo production
 phase|demo production latest 50
 exposure|demo production
+rollout list|
+rollout show|weekly
+rollout pause|weekly
+rollout resume|weekly
+rollout advance|weekly
+rollout abort|weekly
 version|
 help|'
 
