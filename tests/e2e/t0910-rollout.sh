@@ -122,6 +122,18 @@ metric '^mirrord_rollout_halted\{rollout="weekly"\} 0$' ||
 	fail "halted gauge not 0"
 EOT
 
+test_expect_success 'a reload with a bad plan is refused, the running one kept' - <<'EOT'
+cp "$CONF" "$T/good.conf"
+printf '\nRollout: other\nMirror: demo\nSteps: x 1h, x\n' >>"$CONF"
+kill -HUP "$MPID"
+wait_for 10 "the reload refused" log_has \
+    "reload: .*rollout 'other': Steps: channel 'x' is a step twice; keeping the running configuration"
+cp "$T/good.conf" "$CONF"
+run mirrord rollout show weekly
+assert_rc 0
+assert_out_match '^state +done'
+EOT
+
 test_expect_success 'a failing check at step 2 halts; production untouched' - <<'EOT'
 echo staging >"$T/fail-on"
 mkarchive --generation 2

@@ -665,6 +665,68 @@ test_state_text(void)
 	free(text);
 }
 
+static void
+test_control(void)
+{
+	struct conf_rollout r = plan3();
+	struct rollout_ops o;
+	struct fake f;
+	struct rollout_state st;
+	struct merr err = { 0 };
+	int64_t next;
+
+	rollout_state_init(&st);
+	is_int(rollout_control(&st, ROLLOUT_ADVANCE, "a@h", &err), MERR_INVAL,
+	    "control: nothing to advance when idle");
+	is_int(rollout_control(&st, ROLLOUT_ABORT, "a@h", &err), MERR_INVAL,
+	    "control: nothing to abort when idle");
+	is_int(rollout_control(&st, ROLLOUT_RESUME, "a@h", &err), MERR_INVAL,
+	    "control: resume of a plan neither paused nor halted");
+
+	/* Halted with a rollback at staging; resumed: staging again. */
+	r.rollback = true;
+	fake_init(&f, &o);
+	snprintf(f.from, sizeof(f.from), "20261201T000000Z");
+	snprintf(f_chan(&f, "staging", true)->target, SNAP_ID_LEN + 1,
+	    "20261101T000000Z");
+	snprintf(f.fail_check, sizeof(f.fail_check), "staging");
+	f.now = run(&r, &o);
+	f.now = run(&r, &o);
+	run(&r, &o);
+	st = fake_state(&f);
+	ok(st.status == ROLLOUT_HALTED && st.rolled_back,
+	    "control: halted after a rollback");
+	is_int(rollout_control(&st, ROLLOUT_ADVANCE, "a@h", &err), MERR_INVAL,
+	    "control: a halted plan is not advanced");
+	ok(strstr(err.msg, "resume") != NULL, "control: says %s", err.msg);
+	is_int(rollout_control(&st, ROLLOUT_RESUME, "a@h", &err), 0,
+	    "control: resume after a halt");
+	free(f.state);
+	f.state = rollout_state_format(&st, &f.state_len);
+	f.fail_check[0] = '\0';
+	f.now += 60;
+	next = run(&r, &o);
+	is_str(f.mv[f.nmv - 1].chan, "staging",
+	    "control: resume promotes the rolled-back step again");
+	is_str(f.mv[f.nmv - 1].to, "20261201T000000Z",
+	    "control: with the snapshot in flight");
+	is_int(next, f.now + 24 * H, "control: and its soak starts again");
+
+	/* Abort: the channels stay, the snapshot is not rolled out again. */
+	st = fake_state(&f);
+	is_int(rollout_control(&st, ROLLOUT_ABORT, "a@h", &err), 0,
+	    "control: abort a running plan");
+	free(f.state);
+	f.state = rollout_state_format(&st, &f.state_len);
+	f.now += 100 * H;
+	is_int(run(&r, &o), 0, "control: aborted: nothing planned");
+	is_str(f_chan(&f, "staging", false)->target, "20261201T000000Z",
+	    "control: abort leaves the channels where they are");
+	ok(f_chan(&f, "production", false) == NULL,
+	    "control: and moves nothing more");
+	free(f.state);
+}
+
 /* --- configuration ----------------------------------------------------- */
 
 static char *tmp;
@@ -785,6 +847,7 @@ main(void)
 	test_phases(false);
 	test_phases(true);
 	test_security();
+	test_control();
 	test_conf();
 	return tap_done();
 }
