@@ -35,16 +35,23 @@ target_is() {	# CHANNEL SNAPSHOT
 	    grep -Eq "^$1[[:space:]]+$2" "$T/chans"
 }
 
-show_field() {	# FIELD of `rollout show weekly --json`
-	mirrord rollout show weekly --json >"$T/show.json" ||
+show_field() {	# FIELD [PLAN]: of `rollout show PLAN --json` (weekly)
+	mirrord rollout show "${2:-weekly}" --json >"$T/show.json" ||
 		fail "rollout show failed"
 	"$PYTHON" -c 'import json, sys
 v = json.load(open(sys.argv[1]))[sys.argv[2]]
 print("" if v is None else v)' "$T/show.json" "$1"
 }
 
-state_is() {
-	[ "$(show_field state)" = "$1" ]
+state_is() {	# STATE [PLAN]
+	[ "$(show_field state "${2:-weekly}")" = "$1" ]
+}
+
+# gone PID: not running (a zombie nobody reaped yet counts as gone).
+gone() {
+	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+	case $_st in Z*) return 0 ;; esac
+	return 1
 }
 
 metric() {	# ERE: some line of /metrics matches
@@ -84,10 +91,25 @@ Steps: canary ${SOAK}s, staging ${SOAK}s, production
 Health-Check: $T/check.sh %c
 Health-Timeout: 10s
 On-Failure: rollback
+
+Rollout: slow
+Mirror: demo
+Steps: slow-a 1s, slow-b
+Health-Check: $T/slow.sh
+Health-Timeout: 2s
 EOF
+cat >"$T/slow.sh" <<EOF
+#!/bin/sh
+sleep 120 &
+echo \$! >"$T/slow-child.pid"
+echo "checking slowly"
+sleep 120
+EOF
+chmod +x "$T/slow.sh"
 run mirrord rollout list
 assert_rc 0
 assert_out_match '^weekly[[:space:]]+demo[[:space:]]+idle'
+assert_out_match '^slow[[:space:]]+demo[[:space:]]+idle'
 EOT
 
 test_expect_success 'a plan naming an unknown mirror is refused at load' - <<'EOT'
@@ -120,6 +142,18 @@ metric '^mirrord_rollout_step\{rollout="weekly",mirror="demo"\} 3$' ||
 	fail "no step gauge: $(grep rollout "$T/metrics")"
 metric '^mirrord_rollout_halted\{rollout="weekly"\} 0$' ||
 	fail "halted gauge not 0"
+EOT
+
+test_expect_success 'a check past Health-Timeout is unhealthy; its group is killed' - <<'EOT'
+wait_for 30 "plan slow halted" state_is halted slow
+halt=$(show_field halt_reason slow)
+case $halt in
+*"check of slow-a: timed out after 2s: checking slowly"*) ;;
+*) fail "slow's halt reason: '$halt'" ;;
+esac
+wait_for 10 "the check's background child killed" gone "$(cat "$T/slow-child.pid")"
+target_is slow-a "$SNAP1" || fail "slow-a not at $SNAP1"
+! target_is slow-b "$SNAP1" || fail "slow-b moved after a timed-out check"
 EOT
 
 test_expect_success 'a reload with a bad plan is refused, the running one kept' - <<'EOT'
