@@ -26,6 +26,7 @@
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
 #include "mirrord/patch.h"
+#include "mirrord/phase.h"
 #include "mirrord/rollout.h"
 #include "mirrord/store.h"
 #include "sync/fetch.h"
@@ -183,19 +184,40 @@ dr_rollback(void *ctx, const struct conf_rollout *r, const char *channel,
 }
 
 /*
- * Phasing: at 100% the channel serves the snapshot as it is. Below, the
- * composed snapshot with Phased-Update-Percentage is phase_make()'s
- * (mirrord/phase.c), which this operation is to call.
+ * Phasing: phase_channel() (mirrord/phase.h) makes the step's phased copy
+ * and moves the channel to it (100: to the snapshot itself). It needs the
+ * writer lock too, which comes before the channel lock we hold: so it is
+ * only tried (busy: the intent stays, and the runner tries again soon).
  */
 static int
 dr_phase(void *ctx, const struct conf_rollout *r, const char *channel,
     const char *snapshot, unsigned pct, const char *by, const char *why,
     struct merr *err)
 {
-	if (pct == 100)
-		return dr_promote(ctx, r, channel, snapshot, by, why, err);
-	return merr_set(err, MERR_INVAL, "rollout '%s': phasing at %u%% "
-	    "needs phase_make(), which this build lacks", r->name, pct);
+	struct droll *d = ctx;
+	struct channel_move_opts o;
+	char to[SNAP_ID_LEN + 1];
+	struct merr e2 = { 0 };
+	size_t nphased = 0;
+	int64_t at;
+	int rc;
+
+	/* A new channel has no machines to hold back: all of it is new. */
+	if (pct < 100 && dr_channel(d, r->mirror, channel, to, &at,
+	    &e2) == MERR_NOTFOUND)
+		return dr_promote(d, r, channel, snapshot, by, why, err);
+	rc = store_lock(d->s, "daemon rollout phase", false, err);
+	if (rc)
+		return rc;
+	dr_move_opts(d, by, why, &o);
+	rc = phase_channel(d->s, d->g, conf_mirror(d->c, r->mirror), channel,
+	    snapshot, pct, &o, to, &nphased, err);
+	store_unlock(d->s);
+	if (rc == 0)
+		log_info("rollout '%s': mirror '%s': channel '%s' -> %s, %zu "
+		    "packages at %u%% (%s)", r->name, r->mirror, channel, to,
+		    nphased, pct, why);
+	return rc;
 }
 
 /* --- health checks ------------------------------------------------------ */

@@ -92,6 +92,11 @@ Health-Check: $T/check.sh %c
 Health-Timeout: 10s
 On-Failure: rollback
 
+Rollout: phased
+Mirror: demo
+Steps: ph-a 1s, ph-b
+Phases: 50 100 every 3s
+
 Rollout: slow
 Mirror: demo
 Steps: slow-a 1s, slow-b
@@ -193,6 +198,28 @@ metric '^mirrord_rollout_halted\{rollout="weekly"\} 1$' ||
 	fail "halted gauge not 1: $(grep rollout "$T/metrics")"
 sleep 3
 target_is production "$SNAP1" || fail "production moved while halted"
+EOT
+
+test_expect_success 'phases: the last step at 50% (a phase snapshot), then 100%' - <<'EOT'
+S=$(show_field snapshot weekly)
+wait_for 30 "ph-b at $S" target_is ph-b "$S"
+mirrord channel log demo ph-b --json >"$T/phb.json"
+"$PYTHON" - "$T/phb.json" "$S" >"$T/phb.out" <<'PY' || fail "ph-b's log: $(cat "$T/phb.out")"
+import json, sys
+log, s = json.load(open(sys.argv[1])), sys.argv[2]
+i = [k for k, e in enumerate(log) if e["to"] == s][-1]
+at50, at100 = log[i - 1], log[i]
+assert at50["to"] != s, "no move to a phase snapshot before 100%"
+assert "soak 1s of ph-a done" in at50["message"], at50["message"]
+assert "phase raised to 100%" in at100["message"], at100["message"]
+assert at100["time"] >= at50["time"] + 3, "raised before 3 s"
+assert at50["by"] == at100["by"] == "rollout phased"
+print(at50["to"])
+PY
+run mirrord snapshot show demo "$(cat "$T/phb.out")" --json
+assert_rc 0
+assert_out_match '"kind": *"phase"'
+wait_for 10 "plan phased done" state_is done phased
 EOT
 
 test_expect_success 'abort, then kill -9 mid-soak: same schedule, no double move' - <<'EOT'
