@@ -8,8 +8,9 @@
  * Mirror (required, a configured mirror), From (default "latest", or a
  * channel), Steps (required: "canary 4h, staging 24h, production":
  * channels with soak durations; the last may have none), Health-Check
- * (an http(s) URL or an absolute path to an executable; %c and %s are
- * the channel and the snapshot ID), Health-Timeout (default 30s),
+ * (an http(s) URL, or an absolute path to an executable and its
+ * arguments; %c and %s are the channel and the snapshot ID, substituted
+ * when the check runs), Health-Timeout (default 30s),
  * Phases ("10 25 50 100 every 6h": percentages, increasing, ending at
  * 100, for the last step), Security (immediate|soak, default soak),
  * On-Failure (halt|rollback, default halt), Supersede (yes|no, default
@@ -42,7 +43,8 @@ struct conf_rollout {
 	char *from;		/* "latest" or a channel name */
 	struct conf_rollout_step *steps;
 	size_t nsteps;		/* 1..CONFROLL_STEPS_MAX */
-	char *check;		/* Health-Check: URL or path, or NULL */
+	char *check;		/* Health-Check: as written (URL, or path and
+				 * arguments), or NULL */
 	bool check_url;		/* check is an http(s) URL */
 	long check_timeout;	/* seconds, > 0 */
 	unsigned phases[CONFROLL_PHASES_MAX];	/* increasing, last 100 */

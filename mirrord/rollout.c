@@ -499,7 +499,9 @@ rollout_decide(const struct conf_rollout *r, const struct rollout_state *st,
 	memset(a, 0, sizeof(*a));
 	a->at = now;
 	a->step = st->step;
-	if (st->intent != ROLLOUT_INTENT_NONE) {
+	/* An intent for a step a reload took away is forgotten. */
+	if (st->intent != ROLLOUT_INTENT_NONE && st->intent_step >= 0 &&
+	    (size_t)st->intent_step < r->nsteps) {
 		decide_intent(st, in, a);
 		return;
 	}

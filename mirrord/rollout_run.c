@@ -26,7 +26,13 @@ struct run {
 static int
 run_load(struct run *x, struct rollout_state *st, struct merr *err)
 {
-	return x->ops->load(x->ops->ctx, x->r, st, err);
+	int rc = x->ops->load(x->ops->ctx, x->r, st, err);
+
+	/* An intent for a step a reload took away is forgotten. */
+	if (rc == 0 && st->intent != ROLLOUT_INTENT_NONE &&
+	    (st->intent_step < 0 || (size_t)st->intent_step >= x->r->nsteps))
+		st->intent = ROLLOUT_INTENT_NONE;
+	return rc;
 }
 
 static int

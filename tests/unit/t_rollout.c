@@ -493,6 +493,14 @@ test_newer_snapshot(bool supersede)
 }
 
 static void
+do_stale_intent(struct rollout_state *st)
+{
+	st->intent = ROLLOUT_INTENT_PROMOTE;
+	st->intent_step = 7;
+	st->intent_at = 1;
+}
+
+static void
 test_crash(void)
 {
 	struct conf_rollout r = plan3();
@@ -530,6 +538,24 @@ test_crash(void)
 	is_int(f.nmv, 2, "restart: the move is made once");
 	is_str(f.mv[1].chan, "staging", "restart: to the right step");
 	is_int(next, f.now + 24 * H, "restart: staging's soak from then");
+	free(f.state);
+
+	/* An intent for a step a reload took away: forgotten, no move. */
+	fake_init(&f, &o);
+	snprintf(f.from, sizeof(f.from), "20261201T000000Z");
+	run(&r, &o);
+	fake_edit(&f, do_stale_intent);
+	f.now += 60;
+	next = run(&r, &o);
+	is_int(f.nmv, 1, "stale intent: no move");
+	is_int(next, f.now - 60 + 4 * H, "stale intent: the soak goes on");
+	f.now = next;
+	run(&r, &o);
+	is_int(f.nmv, 2, "stale intent: the next move is made, once");
+	is_str(f.mv[1].chan, "staging", "stale intent: the right one");
+	st = fake_state(&f);
+	ok(st.intent == ROLLOUT_INTENT_NONE && st.step == 1,
+	    "stale intent: gone with the next record");
 	free(f.state);
 }
 
