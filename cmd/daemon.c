@@ -466,7 +466,7 @@ worker_main(void *arg)
 
 			pthread_mutex_unlock(&d->mu);
 			wall = daemon_rollouts(&d->rolls, d->store, d->signer,
-			    dc->c);
+			    dc->c, &d->cancel);
 			d->roll_next = schedule_mono(wall, (int64_t)time(NULL),
 			    mono_ms());
 			pthread_mutex_lock(&d->mu);

@@ -35,6 +35,9 @@
 #define MIRRORD_CMD_DAEMON_H
 
 #include "mirrord/common.h"
+
+#include <stdatomic.h>
+
 #include "mirrord/conf.h"
 
 /*
@@ -55,7 +58,9 @@ int daemon_run(const char *conf_path, struct conf **conf, struct merr *err);
  * immediate patches), logs what it does and what fails (a plan that
  * failed is retried ROLLOUT_RETRY_S later), and returns the unix time to
  * call again: a plan's next due action, and at most 2 s away (a new
- * snapshot or a `mirrord rollout` command shows then). dr is the
+ * snapshot or a `mirrord rollout` command shows then). Once *cancel is
+ * set (the daemon stops), a check in progress is cut short (its process
+ * group killed) and not recorded, and the plans are left. dr is the
  * caller's, zeroed at first, released with daemon_rollouts_release().
  * One thread at a time.
  */
@@ -68,7 +73,7 @@ struct daemon_rollouts {
 };
 
 int64_t daemon_rollouts(struct daemon_rollouts *dr, struct store *s,
-    struct gpg_signer *g, const struct conf *c);
+    struct gpg_signer *g, const struct conf *c, const atomic_bool *cancel);
 void daemon_rollouts_release(struct daemon_rollouts *dr);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@ struct droll {
 	struct store *s;
 	struct gpg_signer *g;
 	const struct conf *c;
+	const atomic_bool *cancel;	/* the daemon is stopping */
 	bool locked;
 };
 
@@ -257,10 +259,10 @@ first_line(const char *text, size_t n, char *out, size_t outn)
 	snprintf(out, outn, "%.*s", (int)len, text);
 }
 
-static void
+static int
 dr_check_url(struct droll *d, const struct conf_rollout *r,
     const char *channel, const char *snapshot, bool *ok, char *out,
-    size_t n)
+    size_t n, struct merr *cerr)
 {
 	struct fetch_opts fo;
 	struct fetch *f = NULL;
@@ -276,9 +278,11 @@ dr_check_url(struct droll *d, const struct conf_rollout *r,
 	fo.connect_timeout = r->check_timeout;
 	fo.stall_timeout = r->check_timeout;
 	rc = fetch_new(&fo, &f, &err);
-	if (rc == 0)
+	if (rc == 0) {
+		fetch_set_cancel(f, d->cancel);
 		rc = fetch_get_mem(f, url, ROLL_URL_MAX, NULL, NULL, &res,
 		    &err);
+	}
 	*ok = rc == 0 && res.status == 200;
 	if (rc)
 		snprintf(out, n, "%s", err.msg);
@@ -289,6 +293,9 @@ dr_check_url(struct droll *d, const struct conf_rollout *r,
 	fetch_mem_release(&res);
 	fetch_free(f);
 	free(url);
+	if (rc == MERR_CANCEL && cerr != NULL)
+		*cerr = err;
+	return rc == MERR_CANCEL ? rc : 0;
 }
 
 /* The child: its own process group, default signals, then exec. */
@@ -307,9 +314,12 @@ dr_child(int fd, char **argv, char **envp)
 	_exit(127);
 }
 
-/* Reads the child's output until EOF or deadline (monotonic ms). */
+#define ROLL_SLICE_MS 100	/* how soon a stop is seen during a check */
+
+/* Reads the child's output until EOF, deadline (monotonic ms) or stop. */
 static size_t
-dr_read(int fd, char *buf, size_t cap, int64_t deadline)
+dr_read(int fd, char *buf, size_t cap, int64_t deadline,
+    const atomic_bool *cancel)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
 	size_t len = 0;
@@ -319,7 +329,13 @@ dr_read(int fd, char *buf, size_t cap, int64_t deadline)
 
 	for (;;) {
 		left = deadline - mono_ms();
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+		if (left <= 0 || atomic_load(cancel))
+			break;
+		k = poll(&p, 1, left < ROLL_SLICE_MS ? (int)left :
+		    ROLL_SLICE_MS);
+		if (k == 0 || (k < 0 && errno == EINTR))
+			continue;
+		if (k < 0)
 			break;
 		if (len < cap)
 			k = read(fd, buf + len, cap - len);
@@ -333,9 +349,12 @@ dr_read(int fd, char *buf, size_t cap, int64_t deadline)
 	return len;
 }
 
-/* Waits for pid until deadline; then kills its group. -1: timed out. */
+/*
+ * Waits for pid until deadline (or a stop); then kills its group.
+ * -1: timed out, -2: stopped.
+ */
 static int
-dr_wait(pid_t pid, int64_t deadline)
+dr_wait(pid_t pid, int64_t deadline, const atomic_bool *cancel)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int status = 0;
@@ -345,10 +364,10 @@ dr_wait(pid_t pid, int64_t deadline)
 		w = waitpid(pid, &status, WNOHANG);
 		if (w == pid || (w < 0 && errno != EINTR))
 			break;
-		if (mono_ms() >= deadline) {
+		if (mono_ms() >= deadline || atomic_load(cancel)) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			return -1;
+			return atomic_load(cancel) ? -2 : -1;
 		}
 		nanosleep(&ts, NULL);
 	}
@@ -357,15 +376,16 @@ dr_wait(pid_t pid, int64_t deadline)
 	return status;
 }
 
-static void
-dr_check_exec(const struct conf_rollout *r, const char *channel,
-    const char *snapshot, bool *ok, char *out, size_t n)
+static int
+dr_check_exec(struct droll *d, const struct conf_rollout *r,
+    const char *channel, const char *snapshot, bool *ok, char *out,
+    size_t n, struct merr *err)
 {
 	char **argv = NULL, *env[8], buf[ROLL_OUT_MAX], line[200], *cmd;
 	size_t argc = 0, len, i, ne = 0;
 	const char *path = getenv("PATH");
 	int64_t deadline;
-	int fds[2], status;
+	int fds[2], status = 0;
 	pid_t pid;
 
 	*ok = false;
@@ -394,12 +414,15 @@ dr_check_exec(const struct conf_rollout *r, const char *channel,
 		snprintf(out, n, "cannot fork: %s", strerror(errno));
 		goto out;
 	}
-	len = dr_read(fds[0], buf, sizeof(buf), deadline);
+	len = dr_read(fds[0], buf, sizeof(buf), deadline, d->cancel);
 	close(fds[0]);
-	status = dr_wait(pid, deadline);
+	status = dr_wait(pid, deadline, d->cancel);
 	*ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	first_line(buf, len, line, sizeof(line));
-	if (status < 0)
+	if (status == -2)
+		merr_set(err, MERR_CANCEL, "rollout '%s': the check of '%s' "
+		    "was stopped", r->name, channel);
+	else if (status < 0)
 		snprintf(out, n, "timed out after %lds%s%.150s",
 		    r->check_timeout, line[0] ? ": " : "", line);
 	else if (WIFEXITED(status))
@@ -412,18 +435,25 @@ out:
 		free(env[i]);
 	strv_free(argv, argc);
 	free(cmd);
+	return status == -2 ? MERR_CANCEL : 0;
 }
 
-static void
+static int
 dr_check(void *ctx, const struct conf_rollout *r, const char *channel,
-    const char *snapshot, bool *ok, char *out, size_t n)
+    const char *snapshot, bool *ok, char *out, size_t n, struct merr *err)
 {
+	int rc;
+
 	if (r->check_url)
-		dr_check_url(ctx, r, channel, snapshot, ok, out, n);
+		rc = dr_check_url(ctx, r, channel, snapshot, ok, out, n, err);
 	else
-		dr_check_exec(r, channel, snapshot, ok, out, n);
-	log_info("rollout '%s': health check of '%s' at %s: %s: %s", r->name,
-	    channel, snapshot, *ok ? "healthy" : "unhealthy", out);
+		rc = dr_check_exec(ctx, r, channel, snapshot, ok, out, n,
+		    err);
+	if (rc == 0)
+		log_info("rollout '%s': health check of '%s' at %s: %s: %s",
+		    r->name, channel, snapshot, *ok ? "healthy" :
+		    "unhealthy", out);
+	return rc;
 }
 
 /* --- Security: immediate ----------------------------------------------- */
@@ -500,9 +530,9 @@ dr_security(void *ctx, const struct conf_rollout *r, const char *latest,
 
 int64_t
 daemon_rollouts(struct daemon_rollouts *dr, struct store *s,
-    struct gpg_signer *g, const struct conf *c)
+    struct gpg_signer *g, const struct conf *c, const atomic_bool *cancel)
 {
-	struct droll d = { s, g, c, false };
+	struct droll d = { s, g, c, cancel, false };
 	struct rollout_ops o = {
 		.ctx = &d, .now = dr_now, .lock = dr_lock,
 		.unlock = dr_unlock, .load = dr_load, .save = dr_save,
@@ -530,6 +560,8 @@ daemon_rollouts(struct daemon_rollouts *dr, struct store *s,
 		memset(&err, 0, sizeof(err));
 		rc = rollout_run(&c->rollouts[i], &o, &at, &err);
 		dr_unlock(&d);	/* a failed op may leave it held */
+		if (rc == MERR_CANCEL)
+			break;	/* stopping: the check is run again later */
 		if (rc == MERR_BUSY) {
 			at = now + ROLL_BUSY_S;
 		} else if (rc) {

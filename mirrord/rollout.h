@@ -241,11 +241,12 @@ struct rollout_ops {
 	 * The health check of channel at snapshot, bounded by the plan's
 	 * Health-Timeout; called without the lock. *ok, and a line (at most
 	 * n - 1 bytes) saying what it answered ("exit 1: disk full",
-	 * "HTTP 503", "timed out after 30s").
+	 * "HTTP 503", "timed out after 30s"). MERR_CANCEL (err set) when
+	 * it was cut short by a stop: no answer, nothing is recorded.
 	 */
-	void (*check)(void *ctx, const struct conf_rollout *r,
+	int (*check)(void *ctx, const struct conf_rollout *r,
 	    const char *channel, const char *snapshot, bool *ok, char *out,
-	    size_t n);
+	    size_t n, struct merr *err);
 	/*
 	 * Security: immediate: every step's channel patched with latest's
 	 * pending security fixes (patch_plan with security, patch_commit,

@@ -200,9 +200,10 @@ run_check(struct run *x, const struct rollout_state *st,
 	int rc;
 
 	out[0] = '\0';
-	o->check(o->ctx, x->r, x->r->steps[a->step].channel, a->snapshot,
-	    &ok, out, sizeof(out));
-	rc = o->lock(o->ctx, err);
+	rc = o->check(o->ctx, x->r, x->r->steps[a->step].channel,
+	    a->snapshot, &ok, out, sizeof(out), err);
+	if (rc == 0)
+		rc = o->lock(o->ctx, err);
 	if (rc)
 		return rc;
 	rc = run_load(x, &now_st, err);
@@ -297,9 +298,9 @@ run_security(struct run *x, const struct rollout_action *a, struct merr *err)
 			continue;
 		out[0] = '\0';
 		ok = false;
-		o->check(o->ctx, x->r, x->r->steps[i].channel, target, &ok,
-		    out, sizeof(out));
-		if (!ok)
+		rc = o->check(o->ctx, x->r, x->r->steps[i].channel, target,
+		    &ok, out, sizeof(out), err);
+		if (rc == 0 && !ok)
 			return security_failed(x, i, out, err);
 	}
 	return rc;

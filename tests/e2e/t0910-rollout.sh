@@ -243,3 +243,19 @@ for c in canary staging production; do
 	assert_eq 1 "$(moves "$c" "$S")" "moves of $c to $S after the restart"
 done
 EOT
+
+test_expect_success 'SIGTERM during a long check: a prompt stop, nothing recorded' - <<'EOT'
+cat >"$T/hang.sh" <<EOF
+#!/bin/sh
+touch "$T/hang.started"
+sleep 100
+EOF
+chmod +x "$T/hang.sh"
+printf '\nRollout: hang\nMirror: demo\nSteps: hang-a 1s, hang-b\nHealth-Check: %s\nHealth-Timeout: 100s\n' \
+    "$T/hang.sh" >>"$CONF"
+kill -HUP "$MPID"
+wait_for 30 "the long check started" test -f "$T/hang.started"
+stop_daemon 10
+assert_eq running "$(show_field state hang)" "hang's state after the stop"
+assert_eq "" "$(show_field last_check hang)" "hang's last check"
+EOT

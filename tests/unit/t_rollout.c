@@ -206,15 +206,16 @@ f_phase(void *ctx, const struct conf_rollout *r, const char *channel,
 	return f_move(ctx, "phase", channel, snapshot, pct, by, why, err);
 }
 
-static void
+static int
 f_check(void *ctx, const struct conf_rollout *r, const char *channel,
-    const char *snapshot, bool *okp, char *out, size_t n)
+    const char *snapshot, bool *okp, char *out, size_t n, struct merr *err)
 {
 	struct fake *f = ctx;
 
 	f->checks++;
 	*okp = strcmp(f->fail_check, channel) != 0;
 	snprintf(out, n, "%s", *okp ? "exit 0" : "exit 1: boom");
+	return 0;
 }
 
 static int
