@@ -244,6 +244,23 @@ for c in canary staging production; do
 done
 EOT
 
+test_expect_success 'checks by URL: %c substituted, 200 healthy, 404 halts' - <<'EOT'
+printf '\nRollout: web-ok\nMirror: demo\nSteps: wa 1s, wb\nHealth-Check: %s\n' \
+    "$DAEMON_URL/demo/%c/dists/stable/InRelease" >>"$CONF"
+printf '\nRollout: web-bad\nMirror: demo\nSteps: wx 1s, wy\nHealth-Check: %s\n' \
+    "$DAEMON_URL/demo/%s-nope/dists/stable/InRelease" >>"$CONF"
+kill -HUP "$MPID"
+S=$(show_field snapshot weekly)
+wait_for 30 "wb at $S" target_is wb "$S"
+wait_for 30 "web-bad halted" state_is halted web-bad
+halt=$(show_field halt_reason web-bad)
+case $halt in
+*"check of wx: HTTP 404"*) ;;
+*) fail "web-bad's halt reason: '$halt'" ;;
+esac
+! target_is wy "$S" || fail "wy moved after a 404"
+EOT
+
 test_expect_success 'SIGTERM during a long check: a prompt stop, nothing recorded' - <<'EOT'
 cat >"$T/hang.sh" <<EOF
 #!/bin/sh

@@ -857,6 +857,16 @@ test_conf(void)
 	conf_bad("shared channel", "Rollout: w\nMirror: demo\nSteps: a\n\n"
 	    "Rollout: v\nMirror: demo\nSteps: b 1h, a\n", 16,
 	    "channel 'a' is a step of rollout 'w' too");
+	conf_bad("duplicate plan", "Rollout: w\nMirror: demo\nSteps: a\n\n"
+	    "Rollout: w\nMirror: demo\nSteps: b\n", 16,
+	    "rollout 'w': stanza: already defined in");
+	conf_bad("From among the steps", "Rollout: w\nMirror: demo\n"
+	    "From: a\nSteps: b 1h, a\n", 12, "From: 'a' is also one of its "
+	    "steps");
+	conf_bad("bad Security", "Rollout: w\nMirror: demo\nSteps: a\n"
+	    "Security: later\n", 15, "must be immediate or soak");
+	conf_bad("bad timeout", "Rollout: w\nMirror: demo\nSteps: a\n"
+	    "Health-Timeout: 0s\n", 15, "invalid duration '0s'");
 	helpers_tmpdir_free(tmp);
 }
 
