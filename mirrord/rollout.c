@@ -426,7 +426,7 @@ static void
 decide_running(const struct conf_rollout *r, const struct rollout_state *st,
     const struct rollout_input *in, int64_t now, struct rollout_action *a)
 {
-	size_t i = (size_t)st->step, last = r->nsteps - 1;
+	size_t i = (size_t)st->step, last = r->nsteps - 1, k;
 	int64_t due;
 	char dur[FMT_TIME_MAX];
 	bool checked;
@@ -436,8 +436,17 @@ decide_running(const struct conf_rollout *r, const struct rollout_state *st,
 		act_start(r, in->from_id, "superseding: rollout of", a);
 		return;
 	}
+	if (st->phasing && r->nphases == 0) {
+		/* A reload took Phases away: serve the snapshot itself. */
+		a->act = ROLLOUT_PHASE;
+		a->pct = 100;
+		snprintf(a->snapshot, sizeof(a->snapshot), "%s",
+		    st->snapshot);
+		act_why(a, "phasing removed from the plan");
+		return;
+	}
 	if (st->phasing) {
-		if (st->phase_idx + 1 >= r->nphases) {
+		if (st->phase != 0 && st->phase_idx + 1 >= r->nphases) {
 			a->act = ROLLOUT_FINISH;
 			return;
 		}
@@ -468,13 +477,15 @@ decide_running(const struct conf_rollout *r, const struct rollout_state *st,
 		return;
 	}
 	if (st->phasing) {
+		/* At 0 (resumed after a failure): back to where it was. */
+		k = st->phase == 0 ? st->phase_idx : st->phase_idx + 1;
 		a->act = ROLLOUT_PHASE;
 		a->step = st->step;
-		a->pct = r->phases[st->phase_idx + 1];
+		a->pct = r->phases[k < r->nphases ? k : r->nphases - 1];
 		snprintf(a->snapshot, sizeof(a->snapshot), "%s",
 		    st->snapshot);
-		act_why(a, "phase raised to %u%%%s",
-		    a->pct, r->check ? ": check passed" : "");
+		act_why(a, "phase %s %u%%%s", st->phase == 0 ? "back to" :
+		    "raised to", a->pct, r->check ? ": check passed" : "");
 		return;
 	}
 	if (i == last) {

@@ -601,6 +601,22 @@ test_phases(bool fail)
 		    "failure: halted");
 		ok(strstr(st.halt, "phase set to 0%") != NULL,
 		    "failure: why: %s", st.halt);
+		/* Resumed and healthy again: back to 10% after the interval. */
+		is_int(rollout_control(&st, ROLLOUT_RESUME, "a@h", NULL), 0,
+		    "failure: resumed");
+		free(f.state);
+		f.state = rollout_state_format(&st, &f.state_len);
+		f.fail_check[0] = '\0';
+		next = run(&r, &o);
+		is_int(next, f.now + 6 * H, "resumed: the interval first");
+		f.now = next;
+		next = run(&r, &o);
+		is_int(f.mv[3].pct, 10, "resumed: back to 10%%, not beyond");
+		ok(strstr(f.mv[3].why, "phase back to 10%") != NULL,
+		    "resumed: why: %s", f.mv[3].why);
+		f.now = next;
+		run(&r, &o);
+		is_int(f.mv[4].pct, 25, "resumed: then raised to 25%%");
 		free(f.state);
 		return;
 	}
