@@ -163,8 +163,10 @@ show_text(const struct view *v)
 	view_next(v, next, sizeof(next));
 	printf("%-12s %s\n", "next", next);
 	print_time("next at", view_next_at(v));
-	if (st->phasing)
+	if (st->phasing) {
 		printf("%-12s %u%%\n", "phase", st->phase);
+		print_time("phase since", st->phase_since);
+	}
 	if (st->check_at > 0) {
 		print_time("last check", st->check_at);
 		printf("%-12s %s: %s\n", "check", st->check_ok ? "healthy" :
@@ -209,6 +211,7 @@ show_json(const struct view *v)
 		printf("\"phase\":%u,", st->phase);
 	else
 		printf("\"phase\":null,");
+	json_time("phase_since", st->phasing ? st->phase_since : 0, true);
 	printf("\"last_check\":");
 	if (st->check_at > 0) {
 		printf("{");
