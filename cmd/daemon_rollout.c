@@ -303,13 +303,16 @@ static _Noreturn void
 dr_child(int fd, char **argv, char **envp)
 {
 	sigset_t none;
+	int null;
 
 	setpgid(0, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	dup2(fd, 1);
 	dup2(fd, 2);
-	close(0);
+	null = open("/dev/null", O_RDONLY);
+	if (null >= 0 && null != 0)
+		dup2(null, 0);
 	execve(argv[0], argv, envp);
 	_exit(127);
 }
@@ -408,6 +411,9 @@ dr_check_exec(struct droll *d, const struct conf_rollout *r,
 	pid = fork();
 	if (pid == 0)
 		dr_child(fds[1], argv, env);
+	/* Both sides, so that the group exists before any kill(-pid). */
+	if (pid > 0)
+		setpgid(pid, pid);
 	close(fds[1]);
 	if (pid < 0) {
 		close(fds[0]);
