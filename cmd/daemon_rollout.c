@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mirrord/adoption.h"
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
 #include "mirrord/confval.h"
@@ -532,6 +533,33 @@ dr_security(void *ctx, const struct conf_rollout *r, const char *latest,
 	return rc;
 }
 
+/*
+ * The share of channel's fleet that fetched the indices of its move at
+ * moved_at, from the tables the server saves every minute (adoption.h).
+ */
+static int
+dr_adoption(void *ctx, const struct conf_rollout *r, const char *channel,
+    int64_t moved_at, int *pct, struct merr *err)
+{
+	struct droll *d = ctx;
+	struct adoption *a = adoption_new(0);
+	struct adoption_counts n;
+	char *path = xasprintf("%s/adoption", d->c->store);
+	int rc;
+
+	*pct = -1;
+	rc = adoption_load(a, path, err);
+	if (rc == 0) {
+		adoption_counts(a, r->mirror, channel, moved_at,
+		    d->c->fleet_window, (int64_t)time(NULL), &n);
+		*pct = n.clients == 0 ? 0 : n.indices >= n.clients ? 100 :
+		    (int)(n.indices * 100 / n.clients);
+	}
+	adoption_free(a);
+	free(path);
+	return rc;
+}
+
 /* --- the tick ----------------------------------------------------------- */
 
 int64_t
@@ -545,7 +573,7 @@ daemon_rollouts(struct daemon_rollouts *dr, struct store *s,
 		.resolve = dr_resolve, .channel = dr_channel,
 		.promote = dr_promote, .rollback = dr_rollback,
 		.phase = dr_phase, .check = dr_check,
-		.security = dr_security,
+		.security = dr_security, .adoption = dr_adoption,
 	};
 	int64_t now = (int64_t)time(NULL), next = now + ROLL_POLL_S, at;
 	struct merr err;

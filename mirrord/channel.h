@@ -36,7 +36,7 @@ struct channel {
 	/*
 	 * The target before the last move ("" for a first promotion, or a
 	 * channel last moved by a mirrord that did not record it): what the
-	 * fleet had before, for adoption counts (serve/adoption.h).
+	 * fleet had before, for adoption counts (adoption.h).
 	 */
 	char prev[SNAP_ID_LEN + 1];
 	/* Per suite: the generated InRelease, Release, Release.gpg. */

@@ -256,6 +256,14 @@ roll_field(const struct roll_ctx *x, const char *k, const char *v,
 		    err);
 	if (strcasecmp(k, "Supersede") == 0)
 		return roll_choice(x, v, "yes", "no", &r->supersede, err);
+	if (strcasecmp(k, "Require-Adoption") == 0) {
+		size_t l = strlen(v) - (str_endswith(v, "%") ? 1 : 0);
+
+		if (confval_uint(v, l, 1, 100, &r->require_adoption, &e2))
+			return roll_err(err, x, "'%s': want a percentage, 1 "
+			    "to 100", v);
+		return 0;
+	}
 	return roll_err(err, x, "unknown key in a Rollout stanza");
 }
 

@@ -53,6 +53,13 @@ struct conf_rollout {
 	bool security_immediate;	/* Security: immediate */
 	bool rollback;		/* On-Failure: rollback */
 	bool supersede;		/* Supersede: yes */
+	/*
+	 * Require-Adoption: N%: a step's soak ends only when N% of the
+	 * channel's fleet (adoption.h: the addresses that ran apt update
+	 * on it within Fleet-Window:) fetched the indices of its last move.
+	 * 0: not required.
+	 */
+	unsigned require_adoption;
 	char *file;		/* where it was defined, for messages */
 	unsigned line;
 };

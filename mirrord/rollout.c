@@ -492,6 +492,21 @@ decide_running(const struct conf_rollout *r, const struct rollout_state *st,
 		a->act = ROLLOUT_FINISH;
 		return;
 	}
+	/* The fleet must have taken this step before the next (not when
+	 * someone advances by hand). */
+	if (r->require_adoption && !st->advance_by[0] &&
+	    in->adoption < (int)r->require_adoption) {
+		act_wait(a, now + ROLLOUT_ADOPTION_POLL);
+		if (in->adoption < 0)
+			act_why(a, "waiting for %s's fleet: adoption not "
+			    "known yet (%u%% required)", r->steps[i].channel,
+			    r->require_adoption);
+		else
+			act_why(a, "waiting for %s's fleet: %d%% adopted, "
+			    "%u%% required", r->steps[i].channel,
+			    in->adoption, r->require_adoption);
+		return;
+	}
 	act_step(r, (int)i + 1, st->snapshot, a);
 	fmt_duration((int64_t)r->steps[i].soak * 1000, dur);
 	if (st->advance_by[0])
@@ -593,6 +608,7 @@ rollout_gather(const struct conf_rollout *r, const struct rollout_state *st,
 	int rc;
 
 	memset(in, 0, sizeof(*in));
+	in->adoption = -1;
 	rc = resolve(ctx, r->mirror, r->from, ids->from, err);
 	if (rc == 0)
 		in->from_id = ids->from;

@@ -138,6 +138,12 @@ struct rollout_input {
 	 */
 	const char *intent_target;
 	int64_t intent_moved_at;
+	/*
+	 * With Require-Adoption: the percentage of the current step's
+	 * fleet that fetched its new indices (adoption.h); -1: unknown
+	 * (no fleet seen in the window counts as 0).
+	 */
+	int adoption;
 };
 
 enum rollout_act {
@@ -254,7 +260,18 @@ struct rollout_ops {
 	 */
 	int (*security)(void *ctx, const struct conf_rollout *r,
 	    const char *latest, uint32_t *patched, struct merr *err);
+	/*
+	 * With Require-Adoption: into *pct, the percentage of channel's
+	 * fleet that fetched the indices of its move at moved_at (-1: not
+	 * known). May be NULL: adoption is then unknown.
+	 */
+	int (*adoption)(void *ctx, const struct conf_rollout *r,
+	    const char *channel, int64_t moved_at, int *pct,
+	    struct merr *err);
 };
+
+/* How often a step waiting for adoption looks again, seconds. */
+#define ROLLOUT_ADOPTION_POLL 60
 
 /*
  * Runs plan r: decides and carries out actions until one is a wait, at

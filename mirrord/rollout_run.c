@@ -351,6 +351,12 @@ run_one(struct run *x, bool *again, int64_t *next, struct merr *err)
 		o->unlock(o->ctx);
 		return rc;
 	}
+	/* Asked only of a plan that needs it: it reads the fleet's file. */
+	if (x->r->require_adoption && o->adoption != NULL &&
+	    st.status == ROLLOUT_RUNNING && st.step >= 0 &&
+	    (size_t)st.step < x->r->nsteps && o->adoption(o->ctx, x->r,
+	    x->r->steps[st.step].channel, st.since, &in.adoption, err))
+		in.adoption = -1;
 	now = o->now(o->ctx);
 	rollout_decide(x->r, &st, &in, now, &a);
 	if (a.act == ROLLOUT_CHECK || a.act == ROLLOUT_SECURITY) {

@@ -24,7 +24,7 @@
 #include "mirrord/common.h"
 #include "mirrord/conf.h"
 #include "mirrord/store.h"
-#include "serve/adoption.h"
+#include "mirrord/adoption.h"
 #include "serve/keyrings.h"
 #include "serve/metrics.h"
 #include "serve/route.h"

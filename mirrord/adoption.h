@@ -25,8 +25,8 @@
  * adoption_save and adoption_load too. A struct adoption is the
  * server's (adoption_free after its threads).
  */
-#ifndef SERVE_ADOPTION_H
-#define SERVE_ADOPTION_H
+#ifndef MIRRORD_ADOPTION_H
+#define MIRRORD_ADOPTION_H
 
 #include <sys/socket.h>
 

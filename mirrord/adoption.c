@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "serve/adoption.h"
+#include "mirrord/adoption.h"
 
 #define ADOPT_MAGIC "mirrord adoption 1\n"
 #define ADOPT_KEY_MAX 256		/* "mirror\0channel" */
@@ -245,7 +245,8 @@ adoption_upgraded(struct adoption *a, const struct sockaddr *sa,
 		return false;
 	pthread_mutex_lock(&c->lock);
 	e = slot_of(c, addr);
-	yes = e != NULL && e->used && e->pool_at >= moved_at;
+	yes = e != NULL && e->used && e->pool_at != 0 &&
+	    e->pool_at >= moved_at;
 	pthread_mutex_unlock(&c->lock);
 	return yes;
 }
