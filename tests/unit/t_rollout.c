@@ -56,6 +56,8 @@ struct fake {
 	uint32_t sec_patch;		/* what security patches */
 	unsigned sec_calls;
 	bool locked;
+	int adoption;			/* what the adoption op says */
+	unsigned adoption_calls;
 };
 
 static int64_t
@@ -234,6 +236,17 @@ f_security(void *ctx, const struct conf_rollout *r, const char *latest,
 	return 0;
 }
 
+static int
+f_adoption(void *ctx, const struct conf_rollout *r, const char *channel,
+    int64_t moved_at, int *pct, struct merr *err)
+{
+	struct fake *f = ctx;
+
+	f->adoption_calls++;
+	*pct = f->adoption;
+	return 0;
+}
+
 static void
 fake_init(struct fake *f, struct rollout_ops *o)
 {
@@ -254,6 +267,7 @@ fake_init(struct fake *f, struct rollout_ops *o)
 	o->phase = f_phase;
 	o->check = f_check;
 	o->security = f_security;
+	o->adoption = f_adoption;
 }
 
 static struct rollout_state
@@ -360,6 +374,49 @@ test_healthy_walk(void)
 	f.now += 100 * H;
 	run(&r, &o);
 	is_int(f.nmv, 3, "the same snapshot is not rolled out again");
+	free(f.state);
+}
+
+/* Require-Adoption: 80%: the next step waits for the fleet. */
+static void
+test_adoption(void)
+{
+	struct conf_rollout r = plan3();
+	struct rollout_ops o;
+	struct fake f;
+	int64_t t0, next;
+
+	r.require_adoption = 80;
+	fake_init(&f, &o);
+	f.adoption = -1;
+	snprintf(f.from, sizeof(f.from), "20261201T000000Z");
+	t0 = f.now;
+	run(&r, &o);
+	is_int(f.nmv, 1, "adoption: the first step is promoted");
+	f.now = t0 + 4 * H;
+	next = run(&r, &o);
+	is_int(f.nmv, 1, "adoption unknown: no next step");
+	is_int(next, f.now + ROLLOUT_ADOPTION_POLL, "it looks again soon");
+	ok(f.adoption_calls > 0, "the fleet was asked");
+	f.adoption = 50;
+	f.now = next;
+	next = run(&r, &o);
+	is_int(f.nmv, 1, "50%% adopted of 80%%: still waiting");
+	f.adoption = 85;
+	f.now = next;
+	run(&r, &o);
+	is_int(f.nmv, 2, "85%% adopted: staging");
+	is_str(f.mv[1].chan, "staging", "the next step");
+	/* Without the requirement the fleet is not asked. */
+	free(f.state);
+	r.require_adoption = 0;
+	fake_init(&f, &o);
+	snprintf(f.from, sizeof(f.from), "20261201T000000Z");
+	run(&r, &o);
+	f.now += 4 * H;
+	run(&r, &o);
+	is_int(f.nmv, 2, "no requirement: the soak's end moves on");
+	is_int(f.adoption_calls, 0, "and the fleet is not asked");
 	free(f.state);
 }
 
@@ -891,6 +948,7 @@ main(void)
 {
 	test_state_text();
 	test_healthy_walk();
+	test_adoption();
 	test_failure(false);
 	test_failure(true);
 	test_pause_advance();
