@@ -24,8 +24,10 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	if (open_store(cli, false, &s))
 		return 1;
 	rc = status_collect(s, cli->conf, NULL, &r, &err);
-	if (rc == 0)
+	if (rc == 0) {
 		status_collect_exposure(s, &r);
+		status_collect_adoption(cli->conf, &r);
+	}
 	if (rc == 0) {
 		if (cli->json)
 			status_print_json(stdout, &r);

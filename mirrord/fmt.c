@@ -103,3 +103,25 @@ fmt_duration(int64_t ms, char out[FMT_TIME_MAX])
 	else
 		snprintf(out, FMT_TIME_MAX, "%lldd", (s + 43200) / 86400);
 }
+
+void
+fmt_rel(int64_t d, char *out, size_t n)
+{
+	long long a = d < 0 ? -d : d;
+	const char *unit = "s";
+
+	if (a >= 2 * 86400) {
+		a = (a + 43200) / 86400;
+		unit = "d";
+	} else if (a >= 2 * 3600) {
+		a = (a + 1800) / 3600;
+		unit = "h";
+	} else if (a >= 120) {
+		a = (a + 30) / 60;
+		unit = "m";
+	}
+	if (d < 0)
+		snprintf(out, n, "%lld%s ago", a, unit);
+	else
+		snprintf(out, n, "in %lld%s", a, unit);
+}

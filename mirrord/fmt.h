@@ -63,4 +63,7 @@ void fmt_time_rfc2822(int64_t t, const char *zone, char *out, size_t n);
  */
 void fmt_duration(int64_t ms, char out[FMT_TIME_MAX]);
 
+/* "3m ago", "in 2h": d seconds from now (negative: past), into out (n). */
+void fmt_rel(int64_t d, char *out, size_t n);
+
 #endif

@@ -580,29 +580,6 @@ status_report_release(struct status_report *r)
 
 /* --- text --------------------------------------------------------------- */
 
-/* "3m ago", "in 2h": d seconds from now (negative: past). */
-static void
-fmt_rel(int64_t d, char *out, size_t n)
-{
-	long long a = d < 0 ? -d : d;
-	const char *unit = "s";
-
-	if (a >= 2 * 86400) {
-		a = (a + 43200) / 86400;
-		unit = "d";
-	} else if (a >= 2 * 3600) {
-		a = (a + 1800) / 3600;
-		unit = "h";
-	} else if (a >= 120) {
-		a = (a + 30) / 60;
-		unit = "m";
-	}
-	if (d < 0)
-		snprintf(out, n, "%lld%s ago", a, unit);
-	else
-		snprintf(out, n, "in %lld%s", a, unit);
-}
-
 /* "1.2 GiB" */
 static void
 fmt_bytes(uint64_t b, char *out, size_t n)
@@ -647,45 +624,6 @@ print_sync_text(FILE *f, const char *label, const struct status_sync *s,
 		    bytes);
 	else
 		fprintf(f, "  %-14sno change upstream\n", "");
-}
-
-/* Under a channel's line: its pending security fixes, if computed. */
-static void
-status_print_exposure(FILE *f, const struct status_channel *c, int64_t now)
-{
-	char rel[32];
-
-	if (c->exposure_error)
-		fprintf(f, "  %-14s  security: unknown (%s)\n", "",
-		    c->exposure_error);
-	if (!c->have_exposure)
-		return;
-	if (c->security_pending == 0) {
-		fprintf(f, "  %-14s  security: no update pending\n", "");
-		return;
-	}
-	fmt_rel(c->security_oldest - now, rel, sizeof(rel));
-	fprintf(f, "  %-14s  security: %zu update%s pending, oldest "
-	    "%s\n", "", c->security_pending,
-	    c->security_pending == 1 ? "" : "s", rel);
-}
-
-/* A channel's exposure fields: null when not computed. */
-static void
-status_json_exposure(FILE *f, const struct status_channel *c, int64_t now)
-{
-	if (!c->have_exposure) {
-		fputs(",\"security_pending\":null,"
-		    "\"security_oldest_pending_seconds\":null", f);
-		if (c->exposure_error) {
-			fputs(",\"security_error\":", f);
-			fmt_json_str(f, c->exposure_error);
-		}
-		return;
-	}
-	fprintf(f, ",\"security_pending\":%zu,"
-	    "\"security_oldest_pending_seconds\":%lld", c->security_pending,
-	    c->security_pending ? (long long)(now - c->security_oldest) : 0ll);
 }
 
 /* The suites a failure at one suite kept from advancing, or 0 of them. */
@@ -817,7 +755,7 @@ status_print_text(FILE *f, const struct status_report *r)
 			snprintf(ref, sizeof(ref), "%s", j ? "" : "channels:");
 			fprintf(f, "  %-14s%-16s -> %s  promoted %s by %s\n",
 			    ref, c->name, c->target, when, c->moved_by);
-			status_print_exposure(f, c, r->now);
+			status_print_channel_extra(f, c, r->now);
 		}
 		if (m->nchannels == 0)
 			fprintf(f, "  %-14snone\n", "channels:");
@@ -968,7 +906,7 @@ status_print_json(FILE *f, const struct status_report *r)
 				fprintf(f, "%lld", (long long)c->valid_until);
 			else
 				fputs("null", f);
-			status_json_exposure(f, c, r->now);
+			status_json_channel_extra(f, c, r->now);
 			putc('}', f);
 		}
 		fputs("],\"pins\":[", f);

@@ -134,6 +134,11 @@ struct status_channel {
 	size_t security_pending;	/* exposure.h's pending fixes */
 	int64_t security_oldest;	/* the oldest's since; 0: none */
 	char *exposure_error;	/* owned: why it could not be computed */
+	/* Filled by status_collect_adoption (have_fleet), else zero: */
+	bool have_fleet;
+	uint64_t fleet_clients;		/* adoption.h's counts */
+	uint64_t fleet_indices;
+	uint64_t fleet_upgraded;
 };
 
 /* A pinned snapshot (snapshot pin MIRROR REF NOTE). */
@@ -210,6 +215,22 @@ void status_report_release(struct status_report *r);
  * but memory, which aborts.
  */
 void status_collect_exposure(struct store *s, struct status_report *r);
+
+/*
+ * Fills each channel's fleet counts (adoption.h) from the tables the
+ * server saves in <Store>/adoption, counted over c's Fleet-Window:; none
+ * (have_fleet false) when there is no such file or it does not parse.
+ */
+void status_collect_adoption(const struct conf *c, struct status_report *r);
+
+/*
+ * A channel's lines (text) or fields (JSON) beyond its target: its
+ * pending security fixes and its fleet, where they were collected.
+ */
+void status_print_channel_extra(FILE *f, const struct status_channel *c,
+    int64_t now);
+void status_json_channel_extra(FILE *f, const struct status_channel *c,
+    int64_t now);
 
 /*
  * Prints r as text (aligned blocks) or as one JSON object; write errors

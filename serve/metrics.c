@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "mirrord/adoption.h"
 #include "mirrord/channel.h"
 #include "mirrord/exposure.h"
 #include "mirrord/rollout.h"
@@ -617,5 +618,75 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	buf_release(&snaps);
 	buf_release(&ages);
 	buf_release(&chans);
+	return rc;
+}
+
+/* One channel's three fleet gauges (channel_each). */
+struct fleet_ctx {
+	struct adoption *a;
+	const struct conf *c;
+	int64_t now;
+	struct buf g[3];
+};
+
+static int
+fleet_one(void *ctx, const char *mirror, const struct channel *ch,
+    struct merr *err)
+{
+	static const char *const names[] = { "mirrord_channel_fleet_clients",
+	    "mirrord_channel_fleet_new_indices",
+	    "mirrord_channel_fleet_upgraded" };
+	struct fleet_ctx *x = ctx;
+	struct adoption_counts n;
+	uint64_t v[3];
+	size_t i;
+
+	if (conf_mirror(x->c, mirror) == NULL)
+		return 0;
+	adoption_counts(x->a, mirror, ch->name, ch->moved_at,
+	    x->c->fleet_window, x->now, &n);
+	v[0] = n.clients;
+	v[1] = n.indices;
+	v[2] = n.upgraded;
+	for (i = 0; i < 3; i++) {
+		buf_addf(&x->g[i], "%s{mirror=\"", names[i]);
+		label(&x->g[i], mirror);
+		buf_adds(&x->g[i], "\",channel=\"");
+		label(&x->g[i], ch->name);
+		buf_addf(&x->g[i], "\"} %llu\n", (unsigned long long)v[i]);
+	}
+	return 0;
+}
+
+int
+metrics_adoption(struct adoption *a, const struct conf *c, struct store *s,
+    int64_t now, struct buf *b, struct merr *err)
+{
+	static const char *const help_text[][2] = {
+		{ "mirrord_channel_fleet_clients", "Addresses that fetched the "
+		    "channel's Release files within Fleet-Window." },
+		{ "mirrord_channel_fleet_new_indices", "Addresses that fetched "
+		    "an index of the channel's target since its last move." },
+		{ "mirrord_channel_fleet_upgraded", "Addresses that fetched a "
+		    "pool file the channel's last move brought." },
+	};
+	struct fleet_ctx x = { a, c, now, { BUF_INIT, BUF_INIT, BUF_INIT } };
+	struct store_txn *t;
+	size_t i;
+	int rc;
+
+	if (a == NULL)
+		return 0;
+	if ((rc = store_txn_begin(s, false, &t, err)))
+		return rc;
+	rc = channel_each(t, fleet_one, &x, err);
+	store_txn_abort(t);
+	for (i = 0; i < 3; i++) {
+		if (rc == 0) {
+			help(b, help_text[i][0], "gauge", help_text[i][1]);
+			buf_add(b, x.g[i].p, x.g[i].len);
+		}
+		buf_release(&x.g[i]);
+	}
 	return rc;
 }

@@ -114,4 +114,15 @@ struct listing;
 void metrics_listing_exposure(struct metrics *m, const struct conf *c,
     struct store *s, const char *mirror, struct listing *l);
 
+struct adoption;
+
+/*
+ * Appends the fleet gauges of every configured channel to b:
+ * mirrord_channel_fleet_clients, _new_indices and _upgraded{mirror,
+ * channel} (adoption.h's counts over c's Fleet-Window:). Nothing when a
+ * is NULL. Errors: the store's.
+ */
+int metrics_adoption(struct adoption *a, const struct conf *c,
+    struct store *s, int64_t now, struct buf *b, struct merr *err);
+
 #endif

@@ -211,11 +211,15 @@ reply_mirror_keyring(struct server *sv, const char *mirror,
 static void
 reply_metrics(struct server *sv, struct server_reply *out)
 {
+	const struct conf *c = server_conf_get(sv);
+	int64_t now = (int64_t)time(NULL);
 	struct merr err;
 	int rc;
 
-	rc = metrics_render(sv->m, server_conf_get(sv), sv->store,
-	    (int64_t)time(NULL), &out->body, &err);
+	rc = metrics_render(sv->m, c, sv->store, now, &out->body, &err);
+	if (rc == 0)
+		rc = metrics_adoption(sv->adoption, c, sv->store, now,
+		    &out->body, &err);
 	server_conf_put(sv);
 	if (rc) {
 		log_error("http: metrics: %s", err.msg);
