@@ -8,7 +8,9 @@
 #include "mirrord/common.h"
 
 #include <time.h>
+#include <unistd.h>
 
+#include "mirrord/adoption.h"
 #include "mirrord/conf.h"
 #include "mirrord/fmt.h"
 #include "mirrord/log.h"
@@ -22,6 +24,9 @@ struct view {
 	struct rollout_state st;
 	struct rollout_action a;
 	int64_t now;
+	/* The current step's fleet (adoption.h), from the server's file. */
+	bool have_fleet;
+	struct adoption_counts fleet;
 };
 
 static const char *
@@ -176,6 +181,15 @@ show_text(const struct view *v)
 		printf("%-12s %s\n", "halted", st->halt);
 	if (st->advance_by[0])
 		printf("%-12s %s\n", "advanced by", st->advance_by);
+	if (v->have_fleet)
+		printf("%-12s %llu clients; since the step %llu took the new "
+		    "indices (%llu%%), %llu upgraded\n", "fleet",
+		    (unsigned long long)v->fleet.clients,
+		    (unsigned long long)v->fleet.indices,
+		    (unsigned long long)(v->fleet.clients ? (v->fleet.indices >=
+		    v->fleet.clients ? 100 : v->fleet.indices * 100 /
+		    v->fleet.clients) : 0),
+		    (unsigned long long)v->fleet.upgraded);
 }
 
 static void
@@ -223,19 +237,52 @@ show_json(const struct view *v)
 		printf("null,");
 	}
 	json_kv("halt_reason", st->halt, true);
-	json_kv("advanced_by", st->advance_by, false);
+	json_kv("advanced_by", st->advance_by, true);
+	if (v->have_fleet)
+		printf("\"fleet\":{\"clients\":%llu,\"new_indices\":%llu,"
+		    "\"upgraded\":%llu}", (unsigned long long)v->fleet.clients,
+		    (unsigned long long)v->fleet.indices,
+		    (unsigned long long)v->fleet.upgraded);
+	else
+		printf("\"fleet\":null");
 	printf("}");
 }
 
-/* Reads r's view from t. */
-static int
-view_load(struct store_txn *t, const struct conf_rollout *r, struct view *v,
-    struct merr *err)
+/* The current step's fleet since its move, if the server counted it. */
+static void
+view_fleet(const struct conf *c, struct view *v)
 {
+	struct adoption *a;
+	char *path;
+	struct merr err;
+
+	if (view_step(v) == NULL || v->st.since == 0)
+		return;
+	a = adoption_new(0);
+	path = xasprintf("%s/adoption", c->store);
+	if (adoption_load(a, path, &err) == 0 && access(path, F_OK) == 0) {
+		adoption_counts(a, v->r->mirror, view_step(v), v->st.since,
+		    c->fleet_window, v->now, &v->fleet);
+		v->have_fleet = true;
+	}
+	adoption_free(a);
+	free(path);
+}
+
+/* Reads r's view from t (and its fleet from c's store). */
+static int
+view_load(struct store_txn *t, const struct conf *c,
+    const struct conf_rollout *r, struct view *v, struct merr *err)
+{
+	int rc;
+
 	memset(v, 0, sizeof(*v));
 	v->r = r;
 	v->now = (int64_t)time(NULL);
-	return rollout_peek(t, r, v->now, &v->st, &v->a, err);
+	rc = rollout_peek(t, r, v->now, &v->st, &v->a, err);
+	if (rc == 0)
+		view_fleet(c, v);
+	return rc;
 }
 
 static const struct conf_rollout *
@@ -265,7 +312,7 @@ run_rollout_list(struct cli *cli, const struct args *a)
 	if (cli->json && rc == 0)
 		putchar('[');
 	for (i = 0; rc == 0 && i < cli->conf->nrollouts; i++) {
-		rc = view_load(t, &cli->conf->rollouts[i], &v, &err);
+		rc = view_load(t, cli->conf, &cli->conf->rollouts[i], &v, &err);
 		if (rc)
 			break;
 		if (cli->json) {
@@ -303,7 +350,7 @@ run_rollout_show(struct cli *cli, const struct args *a)
 		return 1;
 	rc = store_txn_begin(s, false, &t, &err);
 	if (rc == 0)
-		rc = view_load(t, r, &v, &err);
+		rc = view_load(t, cli->conf, r, &v, &err);
 	if (t != NULL)
 		store_txn_abort(t);
 	store_close(s);
