@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""compose.py: kill -9 during a partial sync and during `patch` (issue 15).
+"""compose.py: kill -9 during a partial sync, `patch` (issue 15) and `phase`
+(issue 16).
 
     compose.py --mirrord BIN [--faults-bin BIN] [--seed S] [--iters N]
                [--budget SECONDS] [--keep]
@@ -13,6 +14,8 @@ mkcompose.py) served by tests/e2e/upstream.py with a little latency:
    its signing key) and one holding the partial snapshot of generation 1.
 2. patch: a whole mirror with production -> the sync of generation 1 and
    latest = generation 2; `patch demo production --from latest sec-a`.
+3. phase: the same store; `phase demo production latest 50` (a composed
+   snapshot of kind phase, then the move).
 
 Each case is killed -9 at a random delay (--iters per operation, the delay
 drawn up to 1.2 times an uninterrupted run) and, with --faults-bin (a
@@ -26,8 +29,8 @@ Sources) is that of the same operation run uninterrupted in another copy
 of the store; production is at its old target or at that new snapshot,
 never elsewhere, and what it serves is its target's content; every older
 snapshot serves the bytes it served before, byte for byte. Then the
-operation runs again uninterrupted (for patch: only if production did not
-move) and must succeed, leave tmp/ empty, and give the reference content.
+operation runs again uninterrupted (for patch and phase: only if
+production did not move) and must succeed, leave tmp/ empty, and give the reference content.
 Exit status: 0 passed, 1 a check failed, 2 a setup error.
 """
 
@@ -52,6 +55,9 @@ from crash import Fail, log  # noqa: E402
 MKCOMPOSE = os.path.join(ROOT, "tests", "fixtures", "mkcompose.py")
 SUITES = ("stable", "stable-security")
 PATCH = ["patch", "demo", "production", "--from", "latest", "sec-a"]
+PHASE = ["phase", "demo", "production", "latest", "50"]
+# Each operation: its arguments, and whether it moves production.
+OPS = {"partial": ["sync"], "patch": PATCH, "phase": PHASE}
 POINTS = ["write", "fsync", "rename", "syncfs", "commit"]
 
 
@@ -201,13 +207,13 @@ def check_after(st, old, want, moved_ok):
 
 
 def case(env, a, rng, kind, pristine, old, want, how):
-    """One kill: kind 'partial' or 'patch'; how = ('delay', seconds) or
+    """One kill: kind 'partial', 'patch' or 'phase'; how = ('delay', s) or
     ('fault', spec). Returns a one-line result."""
     name = "case-%s-%d" % (kind, rng.randrange(1 << 30))
     shutil.copytree(pristine, os.path.join(env.t, name), symlinks=True)
     st = Store(env, name, include=env.include if kind == "partial" else None,
                bin=a.faults_bin if how[0] == "fault" else None)
-    args = ["sync"] if kind == "partial" else list(PATCH)
+    args = list(OPS[kind])
     try:
         st.start_serve()
         if how[0] == "delay":
@@ -217,7 +223,7 @@ def case(env, a, rng, kind, pristine, old, want, how):
             res = crash.run_kill_point(st, args, how[1])
             if res == "not reached":
                 return res
-        moved = (env.s1,) if kind == "patch" else None
+        moved = (env.s1,) if kind != "partial" else None
         new = check_after(st, old, want, moved)
         # the next uninterrupted run
         if kind == "partial" or st.target("production") == env.s1:
@@ -264,13 +270,14 @@ def setup(env, a):
         old[k] = {sid: st.served(sid)[1] for sid in st.snapshot_ids()}
         st.stop_serve()
     refs = {}
-    for kind, base in (("partial", "empty"), ("patch", "full")):
+    for kind, base in (("partial", "empty"), ("patch", "full"),
+                       ("phase", "full")):
         d = os.path.join(env.t, "ref-" + kind)
         shutil.copytree(p[base].dir, d, symlinks=True)
         st = Store(env, "ref-" + kind,
                    include=env.include if kind == "partial" else None)
         t0 = time.time()
-        st.must(*(["sync"] if kind == "partial" else PATCH))
+        st.must(*OPS[kind])
         refs[kind + "_secs"] = time.time() - t0
         st.start_serve()
         refs[kind] = st.served("latest" if kind == "partial"
@@ -305,10 +312,12 @@ def main():
         for i in range(a.iters):
             plan.append(("partial", rng.choice(["empty", "gen1"]),
                          ("delay", rng.random() * 1.2 * refs["partial_secs"])))
-            plan.append(("patch", "full",
-                         ("delay", rng.random() * 1.2 * refs["patch_secs"])))
+            for kind in ("patch", "phase"):
+                plan.append((kind, "full", ("delay", rng.random() * 1.2 *
+                                            refs[kind + "_secs"])))
         if a.faults_bin:
-            for kind, base in (("partial", "gen1"), ("patch", "full")):
+            for kind, base in (("partial", "gen1"), ("patch", "full"),
+                               ("phase", "full")):
                 for point in POINTS:
                     for n in (1, 2, 3, 5, 8, 13, 21, 34):
                         plan.append((kind, base, ("fault", "%s:%d:KILL" % (

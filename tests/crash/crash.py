@@ -496,7 +496,8 @@ class Store:
             raise Fail("files left in tmp/ %s: %s" % (what, left[:5]))
         extra = set(os.listdir(self.dir)) - {"blobs", "tmp", "index", "lock",
                                             "lock.channels", "gc-swept",
-                                            "signing-key.asc", "keyring.gpg"}
+                                            "signing-key.asc", "keyring.gpg",
+                                            "adoption"}
         if extra:
             raise Fail("unexpected entries in the store %s: %s" %
                        (what, sorted(extra)))
