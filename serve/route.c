@@ -292,6 +292,20 @@ memo_pool_lookup(struct store *s, struct store_txn **t, struct refcache_front *f
 	return rc;
 }
 
+int
+route_pool_lookup(struct store *s, struct refcache_front *front,
+    const char *mirror, const char *path, uint32_t seq,
+    unsigned char h[HASH_LEN], uint64_t *size, struct merr *err)
+{
+	struct store_txn *t = NULL;
+	int rc = memo_pool_lookup(s, &t, front, store_last_txnid(s), mirror,
+	    path, seq, h, size, err);
+
+	if (t != NULL)
+		store_txn_abort(t);
+	return rc;
+}
+
 /* res becomes a 301 to the directory URL of r (with its trailing '/'). */
 static void
 redirect(const struct route *r, struct route_result *res)

@@ -131,6 +131,15 @@ void route_result_release(struct route_result *res);
  * returns it with res->status 500 and err set (to be logged by the
  * caller).
  */
+/*
+ * pool_lookup of mirror's path at seq through the calling thread's front
+ * (its memo of pool lookups; either may miss), in its own short read
+ * transaction when it does.
+ */
+int route_pool_lookup(struct store *s, struct refcache_front *front,
+    const char *mirror, const char *path, uint32_t seq,
+    unsigned char h[HASH_LEN], uint64_t *size, struct merr *err);
+
 int route_resolve(const struct conf *c, struct store *s,
     struct refcache *cache, struct refcache_front *front,
     const struct route *r, struct route_result *res, struct merr *err);

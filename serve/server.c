@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "mirrord/log.h"
-#include "mirrord/pool.h"
 #include "mirrord/status.h"
 #include "serve/fdcache.h"
 #include "serve/pages.h"
@@ -326,11 +325,10 @@ prev_seq(struct server *sv, const char *mirror, const char *id)
 
 /* Whether pool file r->path (res) is one the channel's prev lacked. */
 static bool
-pool_is_new(struct server *sv, const struct route *r,
-    const struct route_result *res)
+pool_is_new(struct server *sv, struct refcache_front *front,
+    const struct route *r, const struct route_result *res)
 {
 	unsigned char h[HASH_LEN];
-	struct store_txn *t;
 	struct merr err;
 	uint64_t size;
 	uint32_t seq;
@@ -338,19 +336,21 @@ pool_is_new(struct server *sv, const struct route *r,
 
 	if (res->prev[0] == '\0')
 		return false;	/* a first promotion: nothing was before */
-	if ((seq = prev_seq(sv, r->mirror, res->prev)) == 0 ||
-	    store_txn_begin(sv->store, false, &t, &err) != 0)
+	if ((seq = prev_seq(sv, r->mirror, res->prev)) == 0)
 		return false;
-	rc = pool_lookup(t, r->mirror, r->path, seq, h, &size, &err);
-	store_txn_abort(t);
+	/* Through the thread's memo: an old file asked again costs no
+	 * transaction. */
+	rc = route_pool_lookup(sv->store, front, r->mirror, r->path, seq, h,
+	    &size, &err);
 	return rc == MERR_NOTFOUND ||
 	    (rc == 0 && memcmp(h, res->hash, HASH_LEN) != 0);
 }
 
 /* What a channel's answer says of the fleet (adoption.h). */
 static void
-note_fleet(struct server *sv, const struct route *r,
-    const struct route_result *res, const struct sockaddr *client)
+note_fleet(struct server *sv, struct refcache_front *front,
+    const struct route *r, const struct route_result *res,
+    const struct sockaddr *client)
 {
 	const char *base;
 	int64_t now = (int64_t)time(NULL);
@@ -371,7 +371,7 @@ note_fleet(struct server *sv, const struct route *r,
 			    ADOPT_INDEX, now);
 	} else if (r->kind == ROUTE_POOL &&
 	    !adoption_upgraded(sv->adoption, client, r->mirror, r->ref,
-	    res->mtime) && pool_is_new(sv, r, res))
+	    res->mtime) && pool_is_new(sv, front, r, res))
 		adoption_note(sv->adoption, client, r->mirror, r->ref,
 		    ADOPT_POOL, now);
 }
@@ -410,7 +410,7 @@ server_reply(struct server *sv, struct refcache_front *front, const char *url,
 		break;
 	default:
 		reply_route(sv, front, &r, out);
-		note_fleet(sv, &r, &out->res, client);
+		note_fleet(sv, front, &r, &out->res, client);
 		break;
 	}
 }
