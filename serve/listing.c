@@ -28,6 +28,8 @@ mirror_release(struct listing_mirror *m)
 	for (i = 0; i < m->nchans; i++) {
 		free(m->chans[i].name);
 		free(m->chans[i].target);
+		listing_rollouts_free(m->chans[i].rollouts,
+		    m->chans[i].nrollouts);
 	}
 	free(m->snaps);
 	free(m->chans);
@@ -44,6 +46,9 @@ listing_pending_release(struct listing *l)
 		free(l->pending[i].installed);
 		free(l->pending[i].fixed);
 		free(l->pending[i].suite);
+		free(l->pending[i].cves);
+		free(l->pending[i].advisories);
+		free(l->pending[i].urgency);
 	}
 	free(l->pending);
 	free(l->exposure_latest);
@@ -51,6 +56,45 @@ listing_pending_release(struct listing *l)
 	l->npending = 0;
 	l->exposure_latest = NULL;
 	l->have_exposure = false;
+}
+
+void
+listing_rollouts_free(struct listing_rollout *ro, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(ro[i].name);
+		free(ro[i].status);
+		free(ro[i].snapshot);
+		free(ro[i].next);
+		free(ro[i].check_out);
+		free(ro[i].halt);
+	}
+	free(ro);
+}
+
+static void
+dash_release(struct listing_dash *d)
+{
+	size_t i;
+
+	free(d->channel);
+	free(d->target);
+	free(d->kind);
+	free(d->phase_of);
+	free(d->moved_by);
+	listing_rollouts_free(d->rollouts, d->nrollouts);
+	for (i = 0; i < d->nmoves; i++) {
+		free(d->moves[i].action);
+		free(d->moves[i].from);
+		free(d->moves[i].to);
+		free(d->moves[i].by);
+		free(d->moves[i].message);
+	}
+	free(d->moves);
+	free(d->diff.latest);
+	strv_free(d->diff.lines, d->diff.nlines);
 }
 
 void
@@ -70,7 +114,23 @@ listing_release(struct listing *l)
 	free(l->snapshot);
 	free(l->title);
 	listing_pending_release(l);
+	dash_release(&l->dash);
 	memset(l, 0, sizeof(*l));
+}
+
+/* v's n strings joined by spaces (owned; "" for none). */
+static char *
+words(char *const *v, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_adds(&b, " ");
+		buf_adds(&b, v[i]);
+	}
+	return b.p != NULL ? b.p : xstrdup("");
 }
 
 void
@@ -88,6 +148,12 @@ listing_set_exposure(struct listing *l, const struct exposure *e)
 		l->pending[i].fixed = xstrdup(e->items[i].fixed);
 		l->pending[i].suite = xstrdup(e->items[i].suite);
 		l->pending[i].since = e->items[i].since;
+		l->pending[i].cves = words(e->items[i].cves,
+		    e->items[i].ncves);
+		l->pending[i].advisories = words(e->items[i].advisories,
+		    e->items[i].nadvisories);
+		l->pending[i].urgency = xstrdup(e->items[i].urgency ?
+		    e->items[i].urgency : "");
 	}
 	l->npending = e->n;
 }

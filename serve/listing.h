@@ -33,10 +33,45 @@ struct listing_snapshot {
 	uint64_t packages;
 };
 
+/* A channel's fleet adoption (adoption.h), for the pages. */
+struct listing_adoption {
+	bool known;		/* false: not counted (no server tables) */
+	uint64_t clients;	/* ran apt update in the window */
+	uint64_t indices;	/* took the new indices since the move */
+	uint64_t upgraded;	/* fetched a pool file the move brought */
+};
+
+/* A rollout plan with a step on a channel (dashboard.c). */
+struct listing_rollout {
+	char *name;
+	char *status;		/* "running", "halted", "done", "idle"... */
+	bool paused;
+	int step;		/* reached, from 0; -1: none */
+	size_t nsteps;
+	int this_step;		/* the channel's step in the plan */
+	char *snapshot;		/* in flight, or the last one ("": none) */
+	char *next;		/* the next action, in words */
+	int64_t next_at;	/* when; 0: on a change */
+	int64_t check_at;	/* the last check (0: none) */
+	bool check_ok;
+	char *check_out;	/* its first line */
+	char *halt;		/* why it halted, or "" */
+	bool phasing;		/* the last step is phased now */
+	unsigned phase;		/* at this percentage */
+};
+
 struct listing_channel {
 	char *name;
 	char *target;		/* a snapshot ID */
 	int64_t moved_at;
+	/* MIRROR: the summary row, when have_summary (dashboard.c) */
+	bool have_summary;
+	long pending;		/* security fixes pending; -1: unknown */
+	int phase;		/* the target's phase percentage; -1: none */
+	bool rollouts_known;	/* false: "unknown" */
+	struct listing_rollout *rollouts;
+	size_t nrollouts;
+	struct listing_adoption adoption;
 };
 
 struct listing_mirror {
@@ -61,6 +96,56 @@ struct listing_pending {
 	char *fixed;
 	char *suite;
 	int64_t since;		/* when it first appeared in a snapshot */
+	char *cves;		/* "CVE-1 CVE-2", or "" without feeds */
+	char *advisories;	/* "DSA-1 USN-2", or "" */
+	char *urgency;		/* the highest, or "" */
+};
+
+/* A channel log entry (channel.h), for the channel page. */
+struct listing_move {
+	int64_t time;
+	char *action;
+	char *from;		/* "" for a first promotion */
+	char *to;
+	char *by;
+	char *message;		/* "" for none */
+};
+
+/* How many diff lines the channel page shows at most. */
+#define LISTING_DIFF_LINES 50
+
+/* The channel against latest (diff.h), for the channel page. */
+struct listing_diff {
+	bool known;		/* false: "unknown" */
+	char *latest;		/* latest's ID */
+	bool same;		/* the channel serves latest's packages */
+	size_t added, removed, upgraded, downgraded;
+	char **lines;		/* the first LISTING_DIFF_LINES, as text */
+	size_t nlines;
+};
+
+/*
+ * The release manager's view of a channel (REF listings of a channel;
+ * dashboard.c fills it). Each section has its own "known": a section
+ * that could not be read is shown as unknown, never fails the page.
+ */
+struct listing_dash {
+	bool is_channel;
+	char *channel;
+	char *target;		/* the snapshot it serves */
+	char *kind;		/* its kind (snap_kind_name), or "" */
+	char *phase_of;		/* a phase: the snapshot it copies, or NULL */
+	int phase_pct;		/* a phase: its percentage; else -1 */
+	int64_t moved_at;
+	char *moved_by;
+	bool rollouts_known;
+	struct listing_rollout *rollouts;	/* plans with a step here */
+	size_t nrollouts;
+	struct listing_adoption adoption;
+	bool moves_known;
+	struct listing_move *moves;	/* the last ones, newest first */
+	size_t nmoves;
+	struct listing_diff diff;
 };
 
 struct listing {
@@ -78,6 +163,7 @@ struct listing {
 	char *exposure_latest;	/* the latest snapshot's ID */
 	struct listing_pending *pending;	/* by source */
 	size_t npending;
+	struct listing_dash dash;	/* REF of a channel */
 };
 
 #define LISTING_INIT { .kind = LISTING_NONE }
@@ -101,6 +187,9 @@ struct exposure;
 
 /* Copies e's target's pending fixes (and its latest) into l. */
 void listing_set_exposure(struct listing *l, const struct exposure *e);
+
+/* Frees what ro owns (n of them) and the array itself. */
+void listing_rollouts_free(struct listing_rollout *ro, size_t n);
 
 /* Appends a suite's name (copied) to l->suites. */
 void listing_add_suite(struct listing *l, const char *name);

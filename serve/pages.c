@@ -15,8 +15,8 @@
 #include "serve/pages.h"
 
 /* <a href="HREF">TEXT</a>, href percent-encoded, then HTML-escaped. */
-static void
-a_href(struct buf *b, const char *href, const char *text)
+void
+pages_link(struct buf *b, const char *href, const char *text)
 {
 	struct buf u = BUF_INIT;
 
@@ -32,8 +32,15 @@ a_href(struct buf *b, const char *href, const char *text)
 static void
 head(struct buf *b, const char *title)
 {
+	/* Readable on a phone: the device's width, and text that wraps. */
 	buf_adds(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	    "<title>");
+	    "<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\">\n<style>body{font-family:sans-serif;"
+	    "max-width:60em;margin:0 auto;padding:0 .5em;"
+	    "overflow-wrap:anywhere}table{border-collapse:collapse;"
+	    "width:100%}td,th{padding:.1em .3em;text-align:left;"
+	    "vertical-align:top}"
+	    "li{margin:.3em 0}.unknown{color:#a00}</style>\n<title>");
 	escape_html(b, title);
 	buf_adds(b, "</title></head>\n<body>\n<h1>");
 	escape_html(b, title);
@@ -63,7 +70,7 @@ snapshots_table(const struct listing_mirror *m, const char *prefix,
 		href = xasprintf("%s%s/", prefix, sn->id);
 		fmt_time_iso(sn->time, when);
 		buf_adds(b, "<tr><td>");
-		a_href(b, href, sn->id);
+		pages_link(b, href, sn->id);
 		buf_adds(b, "</td><td>");
 		escape_html(b, when);
 		buf_addf(b, "</td><td>%llu</td></tr>\n",
@@ -90,11 +97,11 @@ channels_table(const struct listing_mirror *m, const char *prefix,
 		fmt_time_iso(ch->moved_at, when);
 		buf_adds(b, "<tr><td>");
 		href = xasprintf("%s%s/", prefix, ch->name);
-		a_href(b, href, ch->name);
+		pages_link(b, href, ch->name);
 		free(href);
 		buf_adds(b, "</td><td>");
 		href = xasprintf("%s%s/", prefix, ch->target);
-		a_href(b, href, ch->target);
+		pages_link(b, href, ch->target);
 		free(href);
 		buf_adds(b, "</td><td>");
 		escape_html(b, when);
@@ -114,7 +121,7 @@ root(const struct listing *l, struct buf *b)
 		char *prefix = xasprintf("%s/", m->name);
 
 		buf_adds(b, "<h2>");
-		a_href(b, prefix, m->name);
+		pages_link(b, prefix, m->name);
 		buf_adds(b, "</h2>\n");
 		snapshots_table(m, prefix, b);
 		channels_table(m, prefix, b);
@@ -126,49 +133,17 @@ static void
 mirror(const struct listing *l, struct buf *b)
 {
 	buf_adds(b, "<p>");
-	a_href(b, "../", "../");
+	pages_link(b, "../", "../");
 	buf_adds(b, "</p>\n<ul><li>");
-	a_href(b, "latest/", "latest/");
+	pages_link(b, "latest/", "latest/");
 	buf_adds(b, "</li></ul>\n");
-	if (l->nmirrors > 0) {
+	if (l->nmirrors > 0 && l->mirrors[0].nchans > 0 &&
+	    l->mirrors[0].chans[0].have_summary)
+		pages_mirror_summary(&l->mirrors[0], b);
+	else if (l->nmirrors > 0)
 		channels_table(&l->mirrors[0], "", b);
+	if (l->nmirrors > 0)
 		snapshots_table(&l->mirrors[0], "", b);
-	}
-}
-
-/* The security fixes the ref lacks: a table, or a line saying none. */
-static void
-pending_table(const struct listing *l, struct buf *b)
-{
-	char when[FMT_TIME_MAX];
-	size_t i;
-
-	buf_addf(b, "<h2>Security updates pending: %zu</h2>\n", l->npending);
-	buf_adds(b, "<p>against latest (");
-	escape_html(b, l->exposure_latest ? l->exposure_latest : "");
-	buf_adds(b, ")</p>\n");
-	if (l->npending == 0)
-		return;
-	buf_adds(b, "<table>\n<tr><th>source</th><th>installed</th>"
-	    "<th>fixed</th><th>suite</th><th>pending since</th></tr>\n");
-	for (i = 0; i < l->npending; i++) {
-		const struct listing_pending *p = &l->pending[i];
-		const char *cell[4] = { p->source, p->installed, p->fixed,
-		    p->suite };
-		size_t k;
-
-		buf_adds(b, "<tr>");
-		for (k = 0; k < 4; k++) {
-			buf_adds(b, "<td>");
-			escape_html(b, cell[k]);
-			buf_adds(b, "</td>");
-		}
-		fmt_time_iso(p->since, when);
-		buf_adds(b, "<td>");
-		escape_html(b, when);
-		buf_adds(b, "</td></tr>\n");
-	}
-	buf_adds(b, "</table>\n");
 }
 
 static void
@@ -177,14 +152,16 @@ ref(const struct listing *l, struct buf *b)
 	buf_adds(b, "<p>snapshot ");
 	escape_html(b, l->snapshot != NULL ? l->snapshot : "");
 	buf_adds(b, "</p>\n<ul>\n<li>");
-	a_href(b, "../", "../");
+	pages_link(b, "../", "../");
 	buf_adds(b, "</li>\n<li>");
-	a_href(b, "dists/", "dists/");
+	pages_link(b, "dists/", "dists/");
 	buf_adds(b, "</li>\n<li>");
-	a_href(b, "pool/", "pool/");
+	pages_link(b, "pool/", "pool/");
 	buf_adds(b, "</li>\n</ul>\n");
-	if (l->have_exposure)
-		pending_table(l, b);
+	if (l->dash.is_channel)
+		pages_channel(l, b);
+	else if (l->have_exposure)
+		pages_pending(l, b);
 }
 
 static void
@@ -193,13 +170,13 @@ dists(const struct listing *l, struct buf *b)
 	size_t i;
 
 	buf_adds(b, "<ul>\n<li>");
-	a_href(b, "../", "../");
+	pages_link(b, "../", "../");
 	buf_adds(b, "</li>\n");
 	for (i = 0; i < l->nsuites; i++) {
 		char *href = xasprintf("%s/", l->suites[i]);
 
 		buf_adds(b, "<li>");
-		a_href(b, href, href);
+		pages_link(b, href, href);
 		buf_adds(b, "</li>\n");
 		free(href);
 	}
@@ -213,12 +190,12 @@ dir(const struct listing *l, struct buf *b)
 	size_t i;
 
 	buf_adds(b, "<table>\n<tr><td>");
-	a_href(b, "../", "../");
+	pages_link(b, "../", "../");
 	buf_adds(b, "</td><td></td></tr>\n");
 	for (i = 0; i < l->nentries; i++) {
 		e = &l->entries[i];
 		buf_adds(b, "<tr><td>");
-		a_href(b, e->name, e->name);
+		pages_link(b, e->name, e->name);
 		if (e->dir)
 			buf_adds(b, "</td><td>-</td></tr>\n");
 		else

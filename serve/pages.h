@@ -18,4 +18,14 @@
 /* Appends the page of l to b (l is borrowed). */
 void pages_render(const struct listing *l, struct buf *b);
 
+/*
+ * For pages.c and pages_channel.c: a link (href percent-encoded, text
+ * escaped); the pending security fixes of a REF listing; the channel's
+ * sections (l->dash); a mirror's summary row per channel.
+ */
+void pages_link(struct buf *b, const char *href, const char *text);
+void pages_pending(const struct listing *l, struct buf *b);
+void pages_channel(const struct listing *l, struct buf *b);
+void pages_mirror_summary(const struct listing_mirror *m, struct buf *b);
+
 #endif

@@ -14,6 +14,7 @@
 #include "serve/fdcache.h"
 #include "serve/pages.h"
 #include "serve/server.h"
+#include "serve/dashboard.h"
 
 #define SERVER_KEYRING_MAX (1u << 20)
 /* How long a resolved ref is reused: the delay before a move shows. */
@@ -255,6 +256,9 @@ reply_route(struct server *sv, struct refcache_front *front,
 			    sv->store, r->mirror, &res->listing);
 			server_conf_put(sv);
 		}
+		dashboard_fill(sv->store, sv->adoption, sv->m,
+		    server_conf_get(sv), r, &res->listing);
+		server_conf_put(sv);
 		pages_render(&res->listing, &out->body);
 		reply_body(out, 200, "text/html; charset=utf-8",
 		    ROUTE_CC_MOVING);
