@@ -32,6 +32,10 @@ next_words(const struct conf_rollout *r, const struct rollout_state *st,
 		return xstrdup(st->paused ? "none: paused" :
 		    st->status == ROLLOUT_HALTED ? "none: halted" :
 		    "none: waiting for a new snapshot");
+	if (a->act == ROLLOUT_WAIT)
+		return st->phasing ?
+		    xasprintf("%s's phase is raised", ch) :
+		    xasprintf("%s's soak ends", ch);
 	if (a->act == ROLLOUT_PHASE)
 		return xasprintf("phase %s at %u%%", ch, a->pct);
 	if (a->act == ROLLOUT_PROMOTE)

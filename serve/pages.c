@@ -37,10 +37,13 @@ head(struct buf *b, const char *title)
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\">\n<style>body{font-family:sans-serif;"
 	    "max-width:60em;margin:0 auto;padding:0 .5em;"
-	    "overflow-wrap:anywhere}table{border-collapse:collapse;"
-	    "width:100%}td,th{padding:.1em .3em;text-align:left;"
-	    "vertical-align:top}"
-	    "li{margin:.3em 0}.unknown{color:#a00}</style>\n<title>");
+	    "overflow-wrap:break-word}table{border-collapse:collapse}"
+	    "td,th{padding:.1em .4em;text-align:left;vertical-align:top}"
+	    "li{margin:.3em 0}.unknown{color:#a00}"
+	    "@media(max-width:40em){table.pending tr{display:block;"
+	    "margin:.4em 0}table.pending td{display:inline;padding:0 .2em}"
+	    "table.pending tr:first-child{display:none}}</style>\n"
+	    "<title>");
 	escape_html(b, title);
 	buf_adds(b, "</title></head>\n<body>\n<h1>");
 	escape_html(b, title);
