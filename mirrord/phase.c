@@ -49,13 +49,15 @@ phase_recipe_id(const struct snap *sn, const char *key,
 	return false;
 }
 
-/* The recipe's "percent N", or -1. */
-static long
-phase_recipe_percent(const struct snap *sn)
+int
+phase_percent(const struct snap *sn)
 {
-	const char *p = sn->recipe ? strstr(sn->recipe, "\npercent ") : NULL;
+	const char *p;
 
-	return p ? strtol(p + 9, NULL, 10) : -1;
+	if (sn->kind != SNAP_PHASE || sn->recipe == NULL)
+		return -1;
+	p = strstr(sn->recipe, "\npercent ");
+	return p ? (int)strtol(p + 9, NULL, 10) : -1;
 }
 
 bool
@@ -331,7 +333,7 @@ phase_prev(struct store *s, const char *mirror, const char *channel,
 		if (!phase_recipe_id(&cur, "over", prev))
 			rc = merr_set(err, MERR_STORE, "phase snapshot '%s' "
 			    "names nothing it is over", cur.id);
-		*cur_pct = phase_recipe_percent(&cur);
+		*cur_pct = phase_percent(&cur);
 		memcpy(cur_id, cur.id, SNAP_ID_LEN + 1);
 	} else
 		memcpy(prev, base, SNAP_ID_LEN + 1);

@@ -50,6 +50,9 @@ int phase_make(struct store *s, struct gpg_signer *g,
  */
 bool phase_base(const struct snap *sn, char base[SNAP_ID_LEN + 1]);
 
+/* A phase snapshot's percentage (its recipe's "percent N"), else -1. */
+int phase_percent(const struct snap *sn);
+
 struct channel_move_opts;
 
 /*

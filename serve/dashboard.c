@@ -129,18 +129,6 @@ adoption_of(const struct dashboard_src *src, const char *mirror,
 	out->upgraded = n.upgraded;
 }
 
-/* A phase snapshot's percentage (its recipe's "percent N"), or -1. */
-static int
-phase_pct(const struct snap *sn)
-{
-	const char *p;
-
-	if (sn->kind != SNAP_PHASE || sn->recipe == NULL)
-		return -1;
-	p = strstr(sn->recipe, "percent ");
-	return p ? (int)strtol(p + 8, NULL, 10) : -1;
-}
-
 /* The channel's log, its last DASH_MOVES entries newest first. */
 static void
 moves_of(struct store_txn *t, const char *mirror, const char *channel,
@@ -222,7 +210,7 @@ target_of(struct store_txn *t, const char *mirror, struct listing_dash *d,
 		return rc;
 	free(d->kind);
 	d->kind = xstrdup(snap_kind_name(sn->kind));
-	d->phase_pct = phase_pct(sn);
+	d->phase_pct = phase_percent(sn);
 	if (sn->kind == SNAP_PHASE && phase_base(sn, base))
 		d->phase_of = xstrdup(base);
 	return snap_load(t, mirror, "latest", latest, err);
@@ -287,7 +275,7 @@ summary_of(const struct dashboard_src *src, struct store_txn *t,
 	lc->pending = -1;
 	lc->phase = -1;
 	if (snap_load(t, mirror, lc->target, &sn, &err) == 0) {
-		lc->phase = phase_pct(&sn);
+		lc->phase = phase_percent(&sn);
 		snap_release(&sn);
 	}
 	if (rollouts_of(src, t, mirror, lc->name, &lc->rollouts,
