@@ -181,6 +181,69 @@ test_expect_success '/metrics: the counts per channel, computed once per target'
 		fail "two more scrapes computed again: $(grep computed "$T/metrics")"
 '
 
+# tracker JSON: Debian's security tracker format (source -> CVE ->
+# releases -> codename -> status, fixed_version, urgency) for the fixture's
+# release (stable-security's Codename bookworm-security: "bookworm").
+write_tracker() {
+	cat >"$T/tracker.json" <<-EOF
+	{"sec-a": {
+	  "CVE-2026-1001": {"description": "first", "scope": "remote",
+	    "releases": {"bookworm": {"status": "resolved",
+	      "repositories": {"bookworm": "1.0-1"},
+	      "fixed_version": "1.0-1+deb12u1", "urgency": "medium"}}},
+	  "CVE-2026-1002": {"releases": {"bookworm": {"status": "resolved",
+	      "fixed_version": "1.0-1+deb12u2", "urgency": "high"}}},
+	  "CVE-2019-0001": {"releases": {"bookworm": {"status": "resolved",
+	      "fixed_version": "0.9-1", "urgency": "low"}}},
+	  "CVE-2026-1003": {"releases": {"bullseye": {"status": "resolved",
+	      "fixed_version": "1.0-1+deb11u1", "urgency": "high"}}}},
+	 "sec-b": {
+	  "CVE-2026-2001": {"releases": {"bookworm": {"status": "open",
+	      "urgency": "high"}}},
+	  "CVE-2026-2002": {"releases": {"bookworm": {"status": "resolved",
+	      "fixed_version": "2.0-1+deb12u1", "urgency": "low"}}}},
+	 "stab-c": {
+	  "CVE-2026-3001": {"releases": {"bookworm": {"status": "resolved",
+	      "fixed_version": "3.0-2", "urgency": "high"}}}}}
+	EOF
+}
+
+test_expect_success 'Security-Tracker: each pending fix with the CVEs it closes' '
+	write_tracker &&
+	echo "Security-Tracker: $T/tracker.json" >>"$CONF" &&
+	run mirrord exposure demo production &&
+	assert_rc 0 &&
+	assert_out_match "^  sec-a .*pending since [0-9TZ:-]+  CVE-2026-1001, CVE-2026-1002 \\(high\\)$" &&
+	assert_out_match "^  sec-b .*pending since [0-9TZ:-]+  CVE-2026-2002 \\(low\\)$" &&
+	! grep -q "CVE-2019-0001\|CVE-2026-1003\|CVE-2026-2001\|stab-c" "$T/out" &&
+	run mirrord exposure demo production --json &&
+	"$PYTHON" -c "import json, sys
+j = json.load(open(sys.argv[1]))
+by = {i[\"source\"]: i for i in j[\"items\"]}
+assert by[\"sec-a\"][\"cves\"] == [\"CVE-2026-1001\", \"CVE-2026-1002\"], by
+assert by[\"sec-a\"][\"urgency\"] == \"high\", by
+assert by[\"sec-b\"][\"cves\"] == [\"CVE-2026-2002\"], by
+assert j[\"warnings\"] == [], j" "$T/out"
+'
+
+test_expect_success 'a broken feed: a warning naming it and the field; the exposure stands' '
+	printf "{\"sec-a\": {\"CVE-2026-1001\": {\"releases\": []}}}" >"$T/tracker.json" &&
+	run mirrord exposure demo production --json &&
+	assert_rc 0 &&
+	assert_err_match "tracker.json" &&
+	assert_err_match "releases" &&
+	"$PYTHON" -c "import json, sys
+j = json.load(open(sys.argv[1]))
+assert j[\"pending\"] == 2, j
+assert all(i[\"cves\"] == [] for i in j[\"items\"]), j
+assert any(\"tracker.json\" in w for w in j[\"warnings\"]), j" "$T/out" &&
+	rm "$T/tracker.json" &&
+	run mirrord exposure demo production &&
+	assert_rc 0 &&
+	assert_err_match "tracker.json" &&
+	assert_lines 3
+'
+
 test_expect_success 'patch --from latest --security: production has nothing pending' '
 	run mirrord patch demo production --from latest --security &&
 	assert_rc 0 &&
