@@ -317,7 +317,8 @@ adoption_save(struct adoption *a, const char *path, struct merr *err)
 	pthread_mutex_lock(&a->lock);
 	n = a->n;
 	v = xcalloc(n + 1, sizeof(*v));
-	memcpy(v, a->ch, n * sizeof(*v));
+	if (n > 0)
+		memcpy(v, a->ch, n * sizeof(*v));
 	pthread_mutex_unlock(&a->lock);
 	for (i = 0; i < n; i++)
 		save_one(&b, v[i]);
