@@ -6,10 +6,13 @@
  */
 #include "mirrord/common.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/confval.h"
 #include "mirrord/diff.h"
 #include "mirrord/log.h"
 #include "mirrord/phase.h"
@@ -162,15 +165,79 @@ static const char *const diff_kind_word[] = {
 	[DIFF_UPGRADED] = "upgraded", [DIFF_DOWNGRADED] = "downgraded",
 };
 
+/*
+ * The diffs the pages computed, by (mirror, target, latest): snapshots
+ * never change, so an answer holds as long as the pair does, and a view
+ * costs a lookup rather than parsing the indices that differ. A few
+ * pairs (the channels a release manager looks at); what they hold stays
+ * reachable to the end.
+ */
+#define DASH_DIFFS 16
+
+static struct dash_diff {
+	char key[CONFVAL_NAME_MAX + 2 * SNAP_ID_LEN + 3];
+	struct listing_diff d;
+} dash_diffs[DASH_DIFFS];
+static unsigned dash_diffs_next;
+static pthread_mutex_t dash_diffs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+diff_copy(struct listing_diff *dst, const struct listing_diff *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->latest = xstrdup(src->latest);
+	dst->lines = xcalloc(LISTING_DIFF_LINES + 1, sizeof(*dst->lines));
+	for (i = 0; i < src->nlines; i++)
+		dst->lines[i] = xstrdup(src->lines[i]);
+}
+
+/* The cached diff of key into ld; false if none. */
+static bool
+diff_cached(const char *key, struct listing_diff *ld)
+{
+	bool hit = false;
+	size_t i;
+
+	pthread_mutex_lock(&dash_diffs_lock);
+	for (i = 0; i < DASH_DIFFS && !hit; i++)
+		if (strcmp(dash_diffs[i].key, key) == 0) {
+			diff_copy(ld, &dash_diffs[i].d);
+			hit = true;
+		}
+	pthread_mutex_unlock(&dash_diffs_lock);
+	return hit;
+}
+
+static void
+diff_keep(const char *key, const struct listing_diff *ld)
+{
+	struct dash_diff *e;
+
+	pthread_mutex_lock(&dash_diffs_lock);
+	e = &dash_diffs[dash_diffs_next++ % DASH_DIFFS];
+	free(e->d.latest);
+	strv_free(e->d.lines, e->d.nlines);
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	diff_copy(&e->d, ld);
+	pthread_mutex_unlock(&dash_diffs_lock);
+}
+
 /* What latest has that target lacks, and the other way round. */
 static void
-diff_of(struct store *s, const struct snap *target, const struct snap *latest,
-    struct listing_diff *ld)
+diff_of(struct store *s, const char *mirror, const struct snap *target,
+    const struct snap *latest, struct listing_diff *ld)
 {
+	char key[sizeof(dash_diffs[0].key)];
 	struct diff_entry *v;
 	struct merr err;
 	size_t n, i;
 
+	snprintf(key, sizeof(key), "%s %s %s", mirror, target->id,
+	    latest->id);
+	if (diff_cached(key, ld))
+		return;
 	ld->latest = xstrdup(latest->id);
 	if (diff_snapshots(s, target, latest, &v, &n, &err)) {
 		log_warn("page: diff of %s and latest: %s", target->id,
@@ -195,6 +262,7 @@ diff_of(struct store *s, const struct snap *target, const struct snap *latest,
 		    e->new_version ? e->new_version : "-");
 	}
 	diff_free(v, n);
+	diff_keep(key, ld);
 }
 
 /* The target, its kind and phase, and latest, from t. */
@@ -257,7 +325,7 @@ dashboard_channel(const struct dashboard_src *src, const char *mirror,
 	store_txn_abort(t);
 	adoption_of(src, mirror, ch.name, ch.moved_at, &d->adoption);
 	if (have_snaps)
-		diff_of(src->store, &sn, &latest, &d->diff);
+		diff_of(src->store, mirror, &sn, &latest, &d->diff);
 	snap_release(&sn);
 	snap_release(&latest);
 	channel_free(&ch);

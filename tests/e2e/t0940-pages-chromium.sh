@@ -144,6 +144,9 @@ for c in e:
 print("%(added)d added, %(removed)d removed, %(upgraded)d upgraded, %(downgraded)d downgraded" % n)' "$T/diff.json") ||
 	fail "cannot read snapshot diff --json: $(head -c 300 "$T/diff.json")"
 sees staging "latest is $S2: $want"
+# Again: the diff now comes from the server's cache of (target, latest).
+browse "$DAEMON_URL/demo/staging/" staging2
+sees staging2 "latest is $S2: $want"
 EOT
 
 test_expect_success 'the mirror page: a row per channel' - <<'EOT'
