@@ -35,6 +35,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "mirrord/adoption.h"
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
 #include "mirrord/fmt.h"
@@ -685,7 +686,7 @@ daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
 	d->by = xasprintf("daemon@%s", host);
 	d->listen = xstrdup(c->listen ? c->listen : "127.0.0.1:8080");
 	d->access_log = c->access_log ? xstrdup(c->access_log) : NULL;
-	d->adoption_file = xasprintf("%s/adoption", c->store);
+	d->adoption_file = adoption_file(c->store);
 	return 0;
 }
 

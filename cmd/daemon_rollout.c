@@ -544,7 +544,7 @@ dr_adoption(void *ctx, const struct conf_rollout *r, const char *channel,
 	struct droll *d = ctx;
 	struct adoption *a = adoption_new(0);
 	struct adoption_counts n;
-	char *path = xasprintf("%s/adoption", d->c->store);
+	char *path = adoption_file(d->c->store);
 	int rc;
 
 	*pct = -1;
@@ -552,8 +552,7 @@ dr_adoption(void *ctx, const struct conf_rollout *r, const char *channel,
 	if (rc == 0) {
 		adoption_counts(a, r->mirror, channel, moved_at,
 		    d->c->fleet_window, (int64_t)time(NULL), &n);
-		*pct = n.clients == 0 ? 0 : n.indices >= n.clients ? 100 :
-		    (int)(n.indices * 100 / n.clients);
+		*pct = (int)adoption_share(&n);
 	}
 	adoption_free(a);
 	free(path);

@@ -183,12 +183,10 @@ show_text(const struct view *v)
 		printf("%-12s %s\n", "advanced by", st->advance_by);
 	if (v->have_fleet)
 		printf("%-12s %llu clients; since the step %llu took the new "
-		    "indices (%llu%%), %llu upgraded\n", "fleet",
+		    "indices (%u%%), %llu upgraded\n", "fleet",
 		    (unsigned long long)v->fleet.clients,
 		    (unsigned long long)v->fleet.indices,
-		    (unsigned long long)(v->fleet.clients ? (v->fleet.indices >=
-		    v->fleet.clients ? 100 : v->fleet.indices * 100 /
-		    v->fleet.clients) : 0),
+		    adoption_share(&v->fleet),
 		    (unsigned long long)v->fleet.upgraded);
 }
 
@@ -259,7 +257,7 @@ view_fleet(const struct conf *c, struct view *v)
 	if (view_step(v) == NULL || v->st.since == 0)
 		return;
 	a = adoption_new(0);
-	path = xasprintf("%s/adoption", c->store);
+	path = adoption_file(c->store);
 	if (adoption_load(a, path, &err) == 0 && access(path, F_OK) == 0) {
 		adoption_counts(a, v->r->mirror, view_step(v), v->st.since,
 		    c->fleet_window, v->now, &v->fleet);

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include "mirrord/adoption.h"
 #include "mirrord/log.h"
 #include "mirrord/store.h"
 #include "serve/serve.h"
@@ -54,7 +55,7 @@ cmd_serve(struct cli *cli)
 	    cli->conf->log_file;
 	o.reopen_log = &serve_reopen;
 	o.keyring = keyfile;
-	o.adoption_file = adoption = xasprintf("%s/adoption", cli->conf->store);
+	o.adoption_file = adoption = adoption_file(cli->conf->store);
 	rc = serve_run(cli->conf, s, &o, &serve_stop, &err);
 	if (rc)
 		log_error("%s", err.msg);

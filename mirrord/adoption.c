@@ -281,7 +281,22 @@ adoption_counts(struct adoption *a, const char *mirror, const char *channel,
 	pthread_mutex_unlock(&c->lock);
 }
 
+unsigned
+adoption_share(const struct adoption_counts *n)
+{
+	if (n->clients == 0)
+		return 0;
+	return n->indices >= n->clients ? 100 :
+	    (unsigned)(n->indices * 100 / n->clients);
+}
+
 /* --- the file -------------------------------------------------------- */
+
+char *
+adoption_file(const char *store)
+{
+	return xasprintf("%s/adoption", store);
+}
 
 /* One table: key length, key, dropped, count, the entries in use. */
 static void

@@ -79,6 +79,16 @@ void adoption_counts(struct adoption *a, const char *mirror,
     const char *channel, int64_t moved_at, int64_t window, int64_t now,
     struct adoption_counts *out);
 
+/* Where the server keeps the tables of the store at store (owned). */
+char *adoption_file(const char *store);
+
+/*
+ * The share, 0 to 100, of n's clients that fetched the new indices (0
+ * with no client; at most 100: an address may have fetched them and not
+ * the Release files within the window).
+ */
+unsigned adoption_share(const struct adoption_counts *n);
+
 /*
  * Saves every table to path (written to path.tmp, synced, renamed), or
  * loads them from it (a missing file is no error: empty tables; a file

@@ -67,7 +67,7 @@ void
 status_collect_adoption(const struct conf *conf, struct status_report *r)
 {
 	struct adoption *a = adoption_new(0);
-	char *path = xasprintf("%s/adoption", conf->store);
+	char *path = adoption_file(conf->store);
 	struct merr err;
 	size_t i, j;
 
