@@ -48,7 +48,7 @@
 #include "mirrord/store.h"
 #include "serve/serve.h"
 #include "sync/feed.h"
-#include "sync/fetch.h"
+#include "mirrord/fetch.h"
 #include "sync/sync.h"
 #include "cmd/cmd.h"
 #include "cmd/daemon.h"

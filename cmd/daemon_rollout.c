@@ -31,7 +31,7 @@
 #include "mirrord/phase.h"
 #include "mirrord/rollout.h"
 #include "mirrord/store.h"
-#include "sync/fetch.h"
+#include "mirrord/fetch.h"
 #include "cmd/daemon.h"
 
 #define ROLL_POLL_S 2		/* a new snapshot or a CLI change shows */

@@ -11,7 +11,7 @@
 #include "mirrord/conf.h"
 #include "mirrord/log.h"
 #include "mirrord/store.h"
-#include "sync/fetch.h"
+#include "mirrord/fetch.h"
 #include "sync/sync.h"
 #include "cmd/cmd.h"
 

@@ -19,7 +19,7 @@
 
 #include "mirrord/advisory.h"
 #include "mirrord/conf.h"
-#include "sync/fetch.h"
+#include "mirrord/fetch.h"
 
 /* The largest feed fetched: advisory.c's cap on a file it reads. */
 #define FEED_MAX_BYTES ((size_t)ADVISORY_MAX_FILE)

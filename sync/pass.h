@@ -31,7 +31,7 @@
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
 #include "mirrord/store.h"
-#include "sync/fetch.h"
+#include "mirrord/fetch.h"
 #include "sync/release.h"
 #include "sync/sync.h"
 

@@ -16,7 +16,7 @@
 #include "mirrord/conf.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
-#include "sync/fetch.h"
+#include "mirrord/fetch.h"
 
 /* How to run a pass; borrowed for the call. */
 struct sync_opts {

@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 # header (a prefix ending in / matches a directory) -> the file that owns it
 OWNERS='
-curl/			sync/fetch.c
+curl/			mirrord/fetch.c
 microhttpd.h		serve/http.c
 lmdb.h			mirrord/store.c
 gpgme.h			mirrord/gpg.c
@@ -145,7 +145,7 @@ self_test() {
 			fails=$((fails + 1))
 		fi
 	}
-	plant "core includes sync/" mirrord/log.c '#include "sync/fetch.h"'
+	plant "core includes sync/" mirrord/log.c '#include "sync/sync.h"'
 	plant "core includes cmd/" mirrord/log.c '#include "cmd/cmd.h"'
 	plant "serve includes sync/" serve/respond.c '#include "sync/sync.h"'
 	plant "sync includes serve/" sync/release.c '#include "serve/serve.h"'

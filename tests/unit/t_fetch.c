@@ -15,7 +15,7 @@
 
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
-#include "sync/fetch.h"
+#include "mirrord/fetch.h"
 #include "tests/unit/tap.h"
 
 #define NFILES 500

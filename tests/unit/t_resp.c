@@ -4,7 +4,7 @@
  */
 #include "mirrord/common.h"
 
-#include "sync/resp.h"
+#include "mirrord/resp.h"
 #include "tests/unit/tap.h"
 
 /* Feeds one NUL-terminated line; returns what resp_header() said. */

@@ -14,7 +14,7 @@
 #include "mirrord/conf.h"
 #include "mirrord/status.h"
 #include "mirrord/store.h"
-#include "sync/fetch.h"
+#include "mirrord/fetch.h"
 #include "helpers.h"
 #include "tap.h"
 

@@ -6,7 +6,7 @@
  */
 #include "mirrord/common.h"
 
-#include "sync/resp.h"
+#include "mirrord/resp.h"
 
 void
 resp_reset(struct resp *r)

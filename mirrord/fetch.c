@@ -22,8 +22,8 @@
 #include "mirrord/hash.h"
 #include "mirrord/store.h"
 #include "mirrord/util.h"
-#include "sync/fetch.h"
-#include "sync/resp.h"
+#include "mirrord/fetch.h"
+#include "mirrord/resp.h"
 
 #define FETCH_MAX_CONNECTIONS	64
 #define BACKOFF_CAP_MS		30000	/* longest backoff */
