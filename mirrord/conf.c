@@ -55,6 +55,7 @@ conf_mirror_release(struct conf_mirror *m)
 	strv_free(m->include, m->ninclude);
 	strv_free(m->exclude, m->nexclude);
 	strv_free(m->security_suites, m->nsecurity_suites);
+	strv_free(m->prefetch, m->nprefetch);
 	free(m->security_tracker);
 	free(m->security_osv);
 	free(m->file);

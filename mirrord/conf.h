@@ -76,6 +76,15 @@ struct conf_mirror {
 	 */
 	char *security_tracker;
 	char *security_osv;
+	/*
+	 * Download: on-demand: a sync fetches the Release files and indices
+	 * only; each pool file is fetched the first time a client asks for
+	 * it (the server), by `mirrord fetch`, or before a promotion to a
+	 * channel named in Prefetch: (NULL/0: none).
+	 */
+	bool on_demand;
+	char **prefetch;
+	size_t nprefetch;
 	char *file;		/* where it was defined, for messages */
 	unsigned line;
 };

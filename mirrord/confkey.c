@@ -86,6 +86,7 @@ static int confkey_words(const struct confkey_set *s, struct merr *err);
 static int confkey_signed_by(const struct confkey_set *s, struct merr *err);
 static int confkey_algo(const struct confkey_set *s, struct merr *err);
 static int confkey_selectors(const struct confkey_set *s, struct merr *err);
+static int confkey_download(const struct confkey_set *s, struct merr *err);
 static int confkey_unsatisfied(const struct confkey_set *s,
     struct merr *err);
 
@@ -164,6 +165,8 @@ static const struct confkey confkey_table[] = {
 	{ "Security", confkey_bool, CS_BOOL, M(security_all) },
 	{ "Security-Tracker", confkey_feed, CS_STR, M(security_tracker) },
 	{ "Security-OSV", confkey_osv, CS_STR, M(security_osv) },
+	{ "Download", confkey_download, CS_BOOL, M(on_demand) },
+	{ "Prefetch", confkey_words, CS_OTHER, MW(prefetch, nprefetch) },
 };
 
 int
@@ -712,6 +715,22 @@ confkey_unsatisfied(const struct confkey_set *s, struct merr *err)
 	else
 		return confkey_err(err, s->src, s->f->line,
 		    "'%.*s' wants error or warn, not '%s'",
+		    (int)s->f->name_len, s->f->name, s->f->value);
+	return 0;
+}
+
+static int
+confkey_download(const struct confkey_set *s, struct merr *err)
+{
+	bool *on_demand = s->p;
+
+	if (strcmp(s->f->value, "immediate") == 0)
+		*on_demand = false;
+	else if (strcmp(s->f->value, "on-demand") == 0)
+		*on_demand = true;
+	else
+		return confkey_err(err, s->src, s->f->line,
+		    "'%.*s' wants immediate or on-demand, not '%s'",
 		    (int)s->f->name_len, s->f->name, s->f->value);
 	return 0;
 }
