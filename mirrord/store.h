@@ -31,6 +31,7 @@
  *   TBL_META                   shared by key: "store.*" the store and
  *                              snap.c (counters), "mirror\0pin\0ID" gc.c
  *                              (gc_pin*), "mirror\0status.*" status.c
+ *                              "mirror\0odstats" odstats.c
  *
  * Threads and processes. Any number of processes may open one store; LMDB
  * serialises their write transactions, and the writer lock and channel
