@@ -543,6 +543,8 @@ compose_commit(struct store *s, const char *mirror, struct snap *result,
 	if (rc == 0)
 		rc = store_sync(s, err);
 	states = xcalloc(result->nsuites + 1, sizeof(*states));
+	/* Its pool files are other snapshots': stored or not as there. */
+	result->pool_deferred = true;
 	if (rc == 0)
 		rc = snap_commit(s, mirror, result, d, states, err);
 	free(states);

@@ -419,7 +419,7 @@ struct commit_ctx {
  */
 static int
 commit_blob(struct commit_ctx *c, const unsigned char h[HASH_LEN],
-    uint64_t size, struct merr *err)
+    uint64_t size, bool pool, struct merr *err)
 {
 	struct store_blob_rec rec;
 	int rc;
@@ -432,6 +432,8 @@ commit_blob(struct commit_ctx *c, const unsigned char h[HASH_LEN],
 		return 0;
 	if (rc != MERR_NOTFOUND)
 		return rc;
+	if (pool && c->sn->pool_deferred)
+		return 0;	/* referenced, not stored: fetched later */
 	c->sn->new_files++;
 	c->sn->new_bytes += size;
 	return store_blob_put(c->txn, h, size, err);
@@ -463,7 +465,7 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 		return 0;
 	if (!found) {
 		/* A new interval [seq, open), indexed by its start for gc. */
-		rc = commit_blob(c, h, size, err);
+		rc = commit_blob(c, h, size, true, err);
 		if (rc == 0)
 			rc = pool_open(c->txn, c->mirror, path, h, c->sn->seq,
 			    err);
@@ -716,7 +718,7 @@ snap_commit_once(struct store *s, const char *mirror, struct snap *sn,
 			    sizeof(*su->indices), snap_index_cmp);
 		for (j = 0; j < su->nfiles; j++) {
 			rc = commit_blob(&c, su->files[j].hash,
-			    su->files[j].size, err);
+			    su->files[j].size, false, err);
 			if (rc)
 				goto fail;
 			sn->bytes += su->files[j].size;

@@ -103,6 +103,15 @@ struct snap {
 	uint64_t new_bytes;
 	struct snap_suite *suites;
 	size_t nsuites;
+	/*
+	 * Not in the manifest: what snap_commit() does with a new pool file
+	 * whose blob the store does not list. false: the writer stored and
+	 * verified it (a sync's fetched files), so it is listed now. true:
+	 * it stays unlisted until something fetches it (Download: on-demand,
+	 * and every composed snapshot, whose pool files come from snapshots
+	 * already made and are stored or not as they were there).
+	 */
+	bool pool_deferred;
 };
 
 void snap_release(struct snap *sn);

@@ -35,8 +35,11 @@ parse_mark_missing(void *ctx, const char *suite, const struct index_entry *e,
 
 	/* A large index takes seconds: look at the flag as we go. */
 	rc = sync_check_cancel(x, err);
-	/* Seen in another index already (arch: all, a second suite). */
-	if (rc || !first)
+	/*
+	 * Seen in another index already (arch: all, a second suite), or
+	 * fetched on demand (the commit leaves it unlisted).
+	 */
+	if (rc || !first || x->m->on_demand)
 		return rc;
 	rc = plan_blob_known(x->rtxn, e->hash, &known, err);
 	if (rc || known)

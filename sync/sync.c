@@ -428,6 +428,7 @@ sync_commit(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 			states[i] = &x->sw[i].state;
 	}
 	sn.nsuites = x->nsw;
+	sn.pool_deferred = x->m->on_demand;
 	if (x->partial) {
 		sn.kind = SNAP_PARTIAL;
 		sn.recipe = partial_recipe(x->m);
