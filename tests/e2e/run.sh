@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh MIRRORD_BINARY [TEST...]: runs every tests/e2e/t[0-9]*.sh (or the
-# named ones) in order against the binary, printing TAP ("ok N - name",
+# named ones) against the binary, E2E_JOBS (2) at a time, printing TAP ("ok N - name",
 # "not ok N - name" followed by the test's output as # comments, "ok N -
 # name # SKIP reason" for a test that cannot run here). Under each test
 # that passed, its named steps (lib.sh's test_expect_success) as comments:
@@ -44,41 +44,99 @@ trap 'exit 130' INT TERM HUP
 
 set -- $TESTS
 echo "1..$#"
-n=0
 failed=0
 skipped=0
 skipped_steps=0
 start=$(date +%s)
-for t in "$@"; do
-	case $t in */*) ;; *) t=$E2E_DIR/$t ;; esac
-	n=$((n + 1))
-	name=$(basename "$t" .sh)
+
+# One test, in the background: its output, status and time in files.
+run_one() {	# N PATH
 	t0=$(date +%s)
 	# a bound per test: a hang is a failure, not a stuck suite
-	timeout -k 5 "${E2E_TEST_TIMEOUT:-180}" sh "$t" >"$SUITE_TMP/log" 2>&1
-	rc=$?
-	secs=$(($(date +%s) - t0))
+	timeout -k 5 "${E2E_TEST_TIMEOUT:-180}" sh "$2" >"$SUITE_TMP/$1.log" 2>&1
+	echo $? >"$SUITE_TMP/$1.rc.tmp"
+	echo $(($(date +%s) - t0)) >"$SUITE_TMP/$1.secs"
+	mv "$SUITE_TMP/$1.rc.tmp" "$SUITE_TMP/$1.rc"
+}
+
+# The TAP lines of test N, once it has ended.
+report() {	# N PATH
+	name=$(basename "$2" .sh)
+	log=$SUITE_TMP/$1.log
+	rc=$(cat "$SUITE_TMP/$1.rc")
+	secs=$(cat "$SUITE_TMP/$1.secs")
 	# a step that failed fails its test, whatever the exit status said
-	if [ "$rc" -eq 0 ] && grep -q '^not ok [0-9]' "$SUITE_TMP/log"; then
+	if [ "$rc" -eq 0 ] && grep -q '^not ok [0-9]' "$log"; then
 		rc=1
 	fi
 	if [ "$rc" -eq 0 ]; then
-		echo "ok $n - $name (${secs}s)"
-		grep -E '^ok [0-9]+ - ' "$SUITE_TMP/log" | sed 's/^/#   /'
-		s=$(grep -Ec '^ok [0-9]+ - .* # SKIP' "$SUITE_TMP/log")
+		echo "ok $1 - $name (${secs}s)"
+		grep -E '^ok [0-9]+ - ' "$log" | sed 's/^/#   /'
+		s=$(grep -Ec '^ok [0-9]+ - .* # SKIP' "$log")
 		skipped_steps=$((skipped_steps + s))
 	elif [ "$rc" -eq 77 ]; then
 		# skip_all in lib.sh: TAP's SKIP directive with its reason
-		echo "ok $n - $name # SKIP $(sed -n 's/^# SKIP: //p' \
-		    "$SUITE_TMP/log" | tail -n 1)"
+		echo "ok $1 - $name # SKIP $(sed -n 's/^# SKIP: //p' "$log" |
+		    tail -n 1)"
 		skipped=$((skipped + 1))
 	else
 		failed=$((failed + 1))
 		[ "$rc" -eq 124 ] && echo "# $name timed out"
-		echo "not ok $n - $name (exit $rc, ${secs}s)"
-		sed 's/^/#   /' "$SUITE_TMP/log"
+		echo "not ok $1 - $name (exit $rc, ${secs}s)"
+		sed 's/^/#   /' "$log"
 	fi
+}
+
+# E2E_JOBS tests at a time (default 2: most of a test's time is spent
+# waiting on its processes, not on a CPU). A test that says "# e2e:
+# alone" (one that measures load, fills a disk or counts on timing)
+# runs with no other. Results are printed in the tests' order.
+jobs=${E2E_JOBS:-2}
+total=$#
+i=0		# tests started
+done_n=0	# tests reported
+running=0
+while [ "$done_n" -lt "$total" ]; do
+	alone_next=false
+	if [ "$i" -lt "$total" ]; then
+		eval "next=\${$((i + 1))}"
+		case $next in */*) ;; *) next=$E2E_DIR/$next ;; esac
+		grep -q '^# e2e: alone' "$next" && alone_next=true
+	fi
+	if [ "$i" -lt "$total" ] && [ "$running" -lt "$jobs" ] &&
+	    { ! $alone_next || [ "$running" -eq 0 ]; } &&
+	    ! [ -e "$SUITE_TMP/alone" ]; then
+		i=$((i + 1))
+		if $alone_next; then
+			echo "$i" >"$SUITE_TMP/alone"
+		fi
+		run_one "$i" "$next" &
+		running=$((running + 1))
+		continue
+	fi
+	# Report what has ended, in order; then wait a moment.
+	progressed=false
+	while [ "$done_n" -lt "$i" ] && [ -e "$SUITE_TMP/$((done_n + 1)).rc" ]; do
+		done_n=$((done_n + 1))
+		eval "p=\${$done_n}"
+		case $p in */*) ;; *) p=$E2E_DIR/$p ;; esac
+		report "$done_n" "$p"
+		progressed=true
+	done
+	# Count the running ones again from their status files.
+	running=0
+	k=$done_n
+	while [ "$k" -lt "$i" ]; do
+		k=$((k + 1))
+		[ -e "$SUITE_TMP/$k.rc" ] || running=$((running + 1))
+	done
+	if [ -e "$SUITE_TMP/alone" ] &&
+	    [ -e "$SUITE_TMP/$(cat "$SUITE_TMP/alone").rc" ]; then
+		rm -f "$SUITE_TMP/alone"
+	fi
+	$progressed || sleep 0.2
 done
-echo "# $failed of $n failed, $skipped skipped, $skipped_steps steps of" \
+wait
+echo "# $failed of $total failed, $skipped skipped, $skipped_steps steps of" \
     "passed tests skipped ($(($(date +%s) - start))s)"
 [ "$failed" -eq 0 ]

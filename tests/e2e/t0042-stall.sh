@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # An upstream that sends headers and then nothing: with Stall-Timeout: 2 and
 # Retries: 0 the sync fails in bounded time, naming the mirror.
 . "$(dirname "$0")/lib.sh"

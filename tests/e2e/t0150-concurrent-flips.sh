@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # Three apt clients run `apt-get update` in a loop on channel 'production'
 # for ~20 s while the channel flips between two snapshots (promote, then
 # rollback) every ~0.5 s. Every client run must succeed: no "Hash Sum

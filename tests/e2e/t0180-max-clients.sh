@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # Max-Clients, Max-Clients-Per-IP and Client-Timeout: with Max-Clients: 20,
 # 20 idle connections
 # are held open and every connection beyond them is closed at once (and

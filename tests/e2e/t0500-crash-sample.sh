@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # A bounded sample of the crash suite (tests/crash, `make crash`): kill -9
 # at random moments of sync, promote, rollback and gc (15 iterations,
 # fewer if the time budget runs out), then fsck, byte-identical snapshots

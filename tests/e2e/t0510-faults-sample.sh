@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # A short sample of the hostile-upstream suite (make faults runs it all,
 # tests/faults/run.sh): cases that t0030..t0045 do not cover and that fail
 # fast, all against one snapshot S1 served by `mirrord serve`: a redirect

@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # A short sample of `make abuse` (tests/abuse/run.sh): for 20 s, 100 idle
 # connections, 10 trickling an endless header, 1,000 connection attempts,
 # pipelined requests dropped part-way, range abuse, huge and malformed

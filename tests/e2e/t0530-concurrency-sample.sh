@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # A short sample of `make stress` (tests/stress/run.sh): the concurrency
 # run of tests/stress/concurrency.sh for CONC_SECONDS=20 in place of 45 (a
 # daemon following a moving upstream; 2 clients reading snapshots; sync,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # Issue 13, bug 2: channel moves never wait for a sync's download phase.
 # A sync whose new pool files stall upstream (headers, then nothing) is
 # stuck mid-download, with some of its blobs already renamed into blobs/

@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # A sync that fills the disk, and getting the space back. The store is on
 # a 20 MiB tmpfs. Generation 1 of the fixture is synced (S1) and served;
 # generation 2 adds NBULK incompressible packages, more than the tmpfs

@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: alone (tests/e2e/run.sh: it counts on timing or load, so no other test runs beside it)
 # The index's map follows the data. `mirrord serve` started under ulimit -v
 # maps only 256 MiB of the index (store_open halves the map while mmap
 # fails); another process then grows the data file beyond that (a write of
