@@ -34,7 +34,8 @@ fi
 SUITE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mirrord-e2e-suite.XXXXXX")
 E2E_GNUPG=$SUITE_TMP/gnupg
 MKARCHIVE_CACHE=$SUITE_TMP/debcache
-export E2E_GNUPG MKARCHIVE_CACHE
+MKARCHIVE_SHARED_HOME=$E2E_GNUPG
+export E2E_GNUPG MKARCHIVE_CACHE MKARCHIVE_SHARED_HOME
 cleanup() {
 	gpgconf --homedir "$E2E_GNUPG" --kill gpg-agent >/dev/null 2>&1 || true
 	rm -rf "$SUITE_TMP"
