@@ -281,34 +281,32 @@ out:
 struct each_ctx {
 	pool_each_fn fn;
 	void *ctx;
-	struct buf mirror, path;
+	const char *mirror;	/* pool_each_mirror's, or NULL */
+	struct buf mirror_buf, path;
 };
 
+/*
+ * The interval whose key, after "mirror\0", is rest ("path\0" hash
+ * be32(from), rl bytes), to ec->fn with iv.mirror = mirror.
+ */
 static int
-pool_each_one(void *ctx, const char *key, size_t kl, const void *v,
-    size_t vl, struct merr *err)
+pool_each_rest(struct each_ctx *ec, const char *mirror, const char *rest,
+    size_t rl, const void *v, size_t vl, struct merr *err)
 {
-	struct each_ctx *ec = ctx;
 	struct pool_interval iv;
-	const char *nul = memchr(key, '\0', kl), *path, *end;
+	const char *end;
 
-	if (kl < HASH_LEN + 4 + 4 || nul == NULL)
+	if (rl < HASH_LEN + 4)
 		return ec->fn(ec->ctx, NULL, err);
 	/* The path ends at its NUL, or where the hash begins. */
-	path = nul + 1;
-	end = key + kl - 4 - HASH_LEN;
-	if (path > end)
-		path = end;
-	buf_reset(&ec->mirror);
-	buf_add(&ec->mirror, key, (size_t)(nul - key));
-	buf_addc(&ec->mirror, '\0');
+	end = rest + rl - 4 - HASH_LEN;
 	buf_reset(&ec->path);
-	buf_add(&ec->path, path, strnlen(path, (size_t)(end - path)));
+	buf_add(&ec->path, rest, strnlen(rest, (size_t)(end - rest)));
 	buf_addc(&ec->path, '\0');
-	iv.mirror = ec->mirror.p;
+	iv.mirror = mirror;
 	iv.path = ec->path.p;
-	memcpy(iv.hash, key + kl - 4 - HASH_LEN, HASH_LEN);
-	iv.from = be32_get((const unsigned char *)key + kl - 4);
+	memcpy(iv.hash, rest + rl - 4 - HASH_LEN, HASH_LEN);
+	iv.from = be32_get((const unsigned char *)rest + rl - 4);
 	iv.to = vl == POOL_VAL_LEN ? be32_get(v) : 0;
 	iv.size = vl == POOL_VAL_LEN ?
 	    be64_get((const unsigned char *)v + 4) : 0;
@@ -317,14 +315,58 @@ pool_each_one(void *ctx, const char *key, size_t kl, const void *v,
 	return ec->fn(ec->ctx, &iv, err);
 }
 
+static int
+pool_each_one(void *ctx, const char *key, size_t kl, const void *v,
+    size_t vl, struct merr *err)
+{
+	struct each_ctx *ec = ctx;
+	const char *nul = memchr(key, '\0', kl), *path, *end;
+
+	if (kl < HASH_LEN + 4 + 4 || nul == NULL)
+		return ec->fn(ec->ctx, NULL, err);
+	buf_reset(&ec->mirror_buf);
+	buf_add(&ec->mirror_buf, key, (size_t)(nul - key));
+	buf_addc(&ec->mirror_buf, '\0');
+	/* A NUL inside the hash: an empty path, the hash and start kept. */
+	path = nul + 1;
+	end = key + kl - 4 - HASH_LEN;
+	if (path > end)
+		path = end;
+	return pool_each_rest(ec, ec->mirror_buf.p, path,
+	    (size_t)(key + kl - path), v, vl, err);
+}
+
 int
 pool_each(struct store_txn *t, pool_each_fn fn, void *ctx, struct merr *err)
 {
-	struct each_ctx ec = { fn, ctx, BUF_INIT, BUF_INIT };
+	struct each_ctx ec = { fn, ctx, NULL, BUF_INIT, BUF_INIT };
 	int rc;
 
 	rc = store_scan_prefix(t, TBL_POOL, NULL, 0, pool_each_one, &ec, err);
-	buf_release(&ec.mirror);
+	buf_release(&ec.mirror_buf);
+	buf_release(&ec.path);
+	return rc;
+}
+
+static int
+pool_each_mirror_one(void *ctx, const char *rest, size_t rl, const void *v,
+    size_t vl, struct merr *err)
+{
+	struct each_ctx *ec = ctx;
+
+	return pool_each_rest(ec, ec->mirror, rest, rl, v, vl, err);
+}
+
+int
+pool_each_mirror(struct store_txn *t, const char *mirror, pool_each_fn fn,
+    void *ctx, struct merr *err)
+{
+	struct each_ctx ec = { fn, ctx, mirror, BUF_INIT, BUF_INIT };
+	int rc;
+
+	rc = store_scan_prefix(t, TBL_POOL, mirror, strlen(mirror) + 1,
+	    pool_each_mirror_one, &ec, err);
+	buf_release(&ec.mirror_buf);
 	buf_release(&ec.path);
 	return rc;
 }

@@ -101,4 +101,11 @@ typedef int (*pool_each_fn)(void *ctx, const struct pool_interval *iv,
 int pool_each(struct store_txn *t, pool_each_fn fn, void *ctx,
     struct merr *err);
 
+/*
+ * As pool_each, for mirror's intervals alone (a prefix scan: its cost is
+ * that mirror's intervals, not the store's). iv->mirror is mirror.
+ */
+int pool_each_mirror(struct store_txn *t, const char *mirror,
+    pool_each_fn fn, void *ctx, struct merr *err);
+
 #endif
