@@ -44,6 +44,9 @@ cmd_fsck(struct cli *cli)
 	    (unsigned long long)r.blobs, (double)r.bytes / 1048576.0,
 	    (unsigned long long)r.refs, (unsigned long long)r.orphans,
 	    (unsigned long long)r.problems);
+	if (r.not_stored > 0)
+		printf("%llu pool files referenced, not stored (on demand)\n",
+		    (unsigned long long)r.not_stored);
 	rc = r.problems ? 1 : 0;
 	fsck_report_release(&r);
 	return rc;

@@ -135,6 +135,11 @@ want_one(void *ctx, const struct content_file *f, bool stored,
 	memset(j, 0, sizeof(*j));
 	/* As sync/parse.c's parse_queue_one makes a pool file's URL. */
 	j->url = xasprintf("%s/%s", w->m->uri, f->path);
+	/*
+	 * Optional: a file upstream no longer has (404) does not stop the
+	 * others, which are stored; content_fetch says it after.
+	 */
+	j->optional = true;
 	memcpy(j->hash, f->hash, HASH_LEN);
 	j->size = f->size;
 	w->paths[w->n++] = xstrdup(f->path);
@@ -308,21 +313,51 @@ record(struct store *s, const char *mirror, const struct want *w,
 	return rc;
 }
 
-/* Prefixes err with the snapshot and the path of the job it names. */
-static void
+/*
+ * Prefixes err with the snapshot and the path of the job it names, and
+ * returns odstats' line for it, "snapshot ID PATH: reason" (owned).
+ */
+static char *
 name_failure(const struct want *w, const struct snap *sn, struct merr *err)
 {
+	char *text;
 	size_t i;
 
 	for (i = 0; i < w->n; i++) {
 		if (w->jobs[i].status < 0 &&
 		    strstr(err->msg, w->jobs[i].url) != NULL) {
+			text = xasprintf("snapshot %s %s: %s", sn->id,
+			    w->paths[i], err->msg);
 			merr_prefix(err, "snapshot %s: '%s': ", sn->id,
 			    w->paths[i]);
-			return;
+			return text;
 		}
 	}
+	text = xasprintf("snapshot %s: %s", sn->id, err->msg);
 	merr_prefix(err, "snapshot %s: ", sn->id);
+	return text;
+}
+
+/* MERR_NOTFOUND naming the first job upstream did not have, if any. */
+static int
+gone_upstream(struct want *w, struct merr *err)
+{
+	char more[64] = "";
+	size_t i, first = 0, n = 0;
+
+	for (i = 0; i < w->n; i++) {
+		if (w->jobs[i].status != 1)
+			continue;
+		if (n++ == 0)
+			first = i;
+		w->jobs[i].status = MERR_NOTFOUND;
+	}
+	if (n == 0)
+		return 0;
+	if (n > 1)
+		snprintf(more, sizeof(more), " (and %zu more files)", n - 1);
+	return merr_set(err, MERR_NOTFOUND, "'%s': not found upstream "
+	    "(404)%s", w->jobs[first].url, more);
 }
 
 int
@@ -360,11 +395,14 @@ content_fetch(struct store *s, struct fetch *f, const struct conf_mirror *m,
 	    o ? o->ctx : NULL, &ferr);
 	if (mono_ms() > t0)
 		ms = (uint64_t)(mono_ms() - t0);
+	if (rc == 0)
+		rc = gone_upstream(&w, &ferr);
 	if (rc) {
-		name_failure(&w, sn, &ferr);
-		/* odstats' "snapshot ID path: reason". */
-		if (rc != MERR_CANCEL)
-			fail = xstrdup(ferr.msg);
+		fail = name_failure(&w, sn, &ferr);
+		if (rc == MERR_CANCEL) {
+			free(fail);	/* stopped, not failed */
+			fail = NULL;
+		}
 	}
 	/* What arrived is listed even when the fetch failed: a resume. */
 	rrc = record(s, m->name, &w, ms, fail, &rerr);

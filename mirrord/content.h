@@ -82,8 +82,10 @@ struct content_fetch_result {
  * flag is set to o->cancel), verified against the size and SHA-256 the
  * snapshot names; then one barrier (store_sync) and one write
  * transaction list what arrived and count it in odstats (odstats.h), a
- * failure too. What arrived stays stored whatever failed after, so a run
- * again resumes; a file is fetched once even if two paths name it. o may
+ * failure too. A file upstream no longer has (404) does not stop the
+ * others; a wrong one (size, hash) or a network failure stops new
+ * transfers. What arrived stays stored whatever failed, so a run again
+ * resumes; a file is fetched once even if two paths name it. o may
  * be NULL; res (may be NULL) is filled also on error. Errors: those of
  * fetch_to_store (MERR_NOTFOUND: upstream no longer has a file,
  * MERR_VERIFY: wrong size or hash, MERR_NET, MERR_LIMIT, MERR_IO,

@@ -20,6 +20,7 @@ struct fsck {
 	struct fsck_report *r;
 	uint64_t rows, row_bytes;	/* what the blobs table lists */
 	const char *mirror;		/* the mirror being checked */
+	const struct conf *c;
 };
 
 /* Records a finding (text: taken), and tells opts->found. */
@@ -41,10 +42,13 @@ fsck_add(struct fsck *fk, enum fsck_kind kind, char *text)
 		fk->opts->found(fk->opts->ctx, f);
 }
 
-/* A reference to blob h by what: the index must list h. */
+/*
+ * A reference to blob h by what: the index must list h, unless deferred
+ * (an on-demand mirror's pool file: counted as not stored).
+ */
 static int
-fsck_need(struct fsck *fk, const unsigned char h[HASH_LEN], const char *what,
-    struct merr *err)
+fsck_need_or(struct fsck *fk, const unsigned char h[HASH_LEN],
+    const char *what, bool deferred, struct merr *err)
 {
 	struct store_blob_rec rec;
 	char hex[HASH_HEX_LEN + 1];
@@ -52,6 +56,10 @@ fsck_need(struct fsck *fk, const unsigned char h[HASH_LEN], const char *what,
 
 	fk->r->refs++;
 	rc = store_blob_get(fk->t, h, &rec, err);
+	if (rc == MERR_NOTFOUND && deferred) {
+		fk->r->not_stored++;
+		return 0;
+	}
 	if (rc == MERR_NOTFOUND) {
 		hash_to_hex(h, hex);
 		fsck_add(fk, FSCK_MISSING_REF, xasprintf("blob %s: missing, "
@@ -59,6 +67,13 @@ fsck_need(struct fsck *fk, const unsigned char h[HASH_LEN], const char *what,
 		return 0;
 	}
 	return rc;
+}
+
+static int
+fsck_need(struct fsck *fk, const unsigned char h[HASH_LEN], const char *what,
+    struct merr *err)
+{
+	return fsck_need_or(fk, h, what, false, err);
 }
 
 /*
@@ -146,13 +161,17 @@ static int
 fsck_interval(void *ctx, const struct pool_interval *iv, struct merr *err)
 {
 	struct fsck *fk = ctx;
+	const struct conf_mirror *m;
 
 	if (iv == NULL) {
 		fsck_add(fk, FSCK_POOL_KEY, xstrdup("pool entry: malformed "
 		    "key"));
 		return 0;
 	}
-	return fsck_need(fk, iv->hash, iv->path, err);
+	/* Fetched when a client asks, or by `mirrord fetch`. */
+	m = conf_mirror(fk->c, iv->mirror);
+	return fsck_need_or(fk, iv->hash, iv->path, m != NULL &&
+	    m->on_demand, err);
 }
 
 /* Each file of suites, named by "<what> dists/<suite>/<path>". */
@@ -245,7 +264,7 @@ int
 fsck_run(struct store *s, const struct conf *c, const struct fsck_opts *opts,
     struct fsck_report *r, struct merr *err)
 {
-	struct fsck fk = { s, NULL, opts, r, 0, 0, NULL };
+	struct fsck fk = { s, NULL, opts, r, 0, 0, NULL, c };
 	struct store_blob_walk w = { false, NULL, fsck_file, NULL, &fk };
 	size_t i;
 	int rc;

@@ -48,6 +48,13 @@ struct fsck_report {
 	uint64_t bytes;		/* their bytes as read */
 	uint64_t refs;		/* references checked */
 	uint64_t orphans;	/* FSCK_ORPHAN findings */
+	/*
+	 * Pool files of a Download: on-demand mirror that the blobs table
+	 * does not list: referenced, not stored yet (content.h). Not a
+	 * problem, not a finding; for any other mirror (or one the
+	 * configuration does not name) the same is FSCK_MISSING_REF.
+	 */
+	uint64_t not_stored;
 	uint64_t problems;	/* findings with problem set */
 	struct fsck_finding *findings;	/* in the order found */
 	size_t nfindings;
