@@ -87,7 +87,7 @@ cmd_move(struct cli *cli, bool rollback, const char *message, int argc,
 	struct gpg_signer *g = NULL;
 	struct store *s = NULL;
 	struct merr err = { 0 };
-	char target[SNAP_ID_LEN + 1], *kp;
+	char target[SNAP_ID_LEN + 1], id[SNAP_ID_LEN + 1] = "", *kp;
 	const char *channel = argv[rollback ? 1 : 2];
 	bool have_key;
 	int rc;
@@ -109,6 +109,14 @@ cmd_move(struct cli *cli, bool rollback, const char *message, int argc,
 	 * promotions must not make two keys). A sync holds the writer
 	 * lock, which a move does not take.
 	 */
+	/*
+	 * Prefetch: a channel that takes only fully stored snapshots gets
+	 * its new target's files first, without the channel lock (a fetch
+	 * may take hours); a file gone upstream stops the move here.
+	 */
+	if (rollback ? cmd_prefetch_rollback(cli, NULL, argv[0], channel) :
+	    cmd_prefetch(cli, NULL, argv[0], argv[1], channel, id))
+		return 1;
 	kp = conf_signing_key(cli->conf);
 	have_key = access(kp, F_OK) == 0;
 	free(kp);
@@ -130,8 +138,8 @@ cmd_move(struct cli *cli, bool rollback, const char *message, int argc,
 	if (rollback)
 		rc = channel_rollback(s, g, argv[0], channel, &o, target, &err);
 	else
-		rc = channel_promote(s, g, argv[0], argv[1], channel, &o,
-		    target, &err);
+		rc = channel_promote(s, g, argv[0], id[0] ? id : argv[1],
+		    channel, &o, target, &err);
 	if (rc)
 		log_mirror_error(argv[0], &err);
 	else

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "mirrord/conf.h"
+#include "mirrord/snap.h"
 
 struct gpg_signer;
 struct snap;
@@ -104,6 +105,7 @@ int run_serve(struct cli *, const struct args *);		/* serve.c */
 int run_daemon(struct cli *, const struct args *);		/* daemon.c */
 int run_gc(struct cli *, const struct args *);			/* gc.c */
 int run_fsck(struct cli *, const struct args *);		/* fsck.c */
+int run_fetch(struct cli *, const struct args *);		/* fetch.c */
 int run_index_parse(struct cli *, const struct args *);
 int run_resolve(struct cli *, const struct args *);		/* resolve.c */
 int run_exposure(struct cli *, const struct args *);		/* exposure.c */
@@ -192,6 +194,24 @@ const char *opt_last(const struct args *a, int i);
  */
 int call_sub(int (*fn)(struct cli *, int, char **), struct cli *cli,
     const char *sub, const struct args *a);
+
+/* --- fetch.c ----------------------------------------------------------- */
+
+/*
+ * The Prefetch: hook (content.h), run before a move of channel of mirror
+ * to ref, before the channel lock is taken: when the mirror is on-demand
+ * and names channel in Prefetch:, fetches what ref's snapshot lacks and
+ * sets id to it (move the channel to id, not ref: latest may have moved
+ * meanwhile); otherwise id is "". 1 (logged) if a file could not be
+ * stored: the caller must not move the channel. The rollback variant
+ * fetches the target channel_rollback would move to. s: the caller's
+ * open store, or NULL to open (and close) one here, for a caller that
+ * has not opened its own yet.
+ */
+int cmd_prefetch(struct cli *cli, struct store *s, const char *mirror,
+    const char *ref, const char *channel, char id[SNAP_ID_LEN + 1]);
+int cmd_prefetch_rollback(struct cli *cli, struct store *s,
+    const char *mirror, const char *channel);
 
 /* --- snapshot.c -------------------------------------------------------- */
 

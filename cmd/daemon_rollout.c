@@ -24,6 +24,7 @@
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
 #include "mirrord/confval.h"
+#include "mirrord/content.h"
 #include "mirrord/fmt.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
@@ -45,6 +46,13 @@ struct droll {
 	const struct conf *c;
 	const atomic_bool *cancel;	/* the daemon is stopping */
 	bool locked;
+	/*
+	 * A move that Prefetch: held back (dr_guard): the snapshot to
+	 * fetch once the runner has let the lock go.
+	 */
+	bool pf;
+	char pf_channel[CHANNEL_NAME_MAX + 1];
+	char pf_id[SNAP_ID_LEN + 1];
 };
 
 static int64_t
@@ -150,6 +158,64 @@ dr_move_opts(struct droll *d, const char *by, const char *why,
 	o->message = why;
 }
 
+/*
+ * Prefetch: for the moves the runner makes under the channel lock. A
+ * fetch may take hours, so it is not made here: a move to a snapshot
+ * the channel may not take yet is MERR_BUSY (the runner keeps its
+ * intent and tries again soon) and the fetch is noted, for
+ * daemon_rollouts() to run once the lock is let go. rollback: the
+ * target a rollback would move to, not ref.
+ */
+static int
+dr_guard(struct droll *d, const struct conf_rollout *r, const char *channel,
+    const char *ref, bool rollback, struct merr *err)
+{
+	const struct conf_mirror *m = conf_mirror(d->c, r->mirror);
+	struct store_txn *t;
+	char id[SNAP_ID_LEN + 1];
+	int rc;
+
+	if (!content_prefetch_wanted(m, channel))
+		return 0;
+	rc = store_txn_begin(d->s, false, &t, err);
+	if (rc)
+		return rc;
+	if (rollback)
+		rc = content_rollback_target(t, r->mirror, channel, id, err);
+	else
+		rc = rollout_resolve(t, r->mirror, ref, id, err);
+	if (rc == 0)
+		rc = content_prefetch_check(t, m, channel, id, err);
+	store_txn_abort(t);
+	if (rc == MERR_BUSY) {
+		d->pf = true;
+		snprintf(d->pf_channel, sizeof(d->pf_channel), "%s", channel);
+		memcpy(d->pf_id, id, sizeof(d->pf_id));
+	}
+	/* No rollback target: the rollback says so itself. */
+	return rollback && rc == MERR_NOTFOUND ? 0 : rc;
+}
+
+/* The fetch dr_guard noted, without the lock; 0 or the fetch's error. */
+static int
+dr_prefetch(struct droll *d, const struct conf_rollout *r, struct merr *err)
+{
+	const struct conf_mirror *m = conf_mirror(d->c, r->mirror);
+	struct content_fetch_opts o = { NULL, NULL, d->cancel };
+	struct content_fetch_result res;
+	char id[SNAP_ID_LEN + 1];
+	int rc;
+
+	d->pf = false;
+	rc = content_prefetch_for(d->s, d->c, m, d->pf_id, d->pf_channel, &o,
+	    id, &res, err);
+	if (rc == 0)
+		log_info("rollout '%s': mirror '%s': fetched %llu files of %s "
+		    "for channel '%s' (Prefetch:)", r->name, r->mirror,
+		    (unsigned long long)res.fetched_files, id, d->pf_channel);
+	return rc;
+}
+
 static int
 dr_promote(void *ctx, const struct conf_rollout *r, const char *channel,
     const char *snapshot, const char *by, const char *why, struct merr *err)
@@ -159,6 +225,9 @@ dr_promote(void *ctx, const struct conf_rollout *r, const char *channel,
 	char target[SNAP_ID_LEN + 1];
 	int rc;
 
+	rc = dr_guard(d, r, channel, snapshot, false, err);
+	if (rc)
+		return rc;
 	dr_move_opts(d, by, why, &o);
 	rc = channel_promote(d->s, d->g, r->mirror, snapshot, channel, &o,
 	    target, err);
@@ -177,6 +246,9 @@ dr_rollback(void *ctx, const struct conf_rollout *r, const char *channel,
 	char target[SNAP_ID_LEN + 1];
 	int rc;
 
+	rc = dr_guard(d, r, channel, NULL, true, err);
+	if (rc)
+		return rc;
 	dr_move_opts(d, by, why, &o);
 	rc = channel_rollback(d->s, d->g, r->mirror, channel, &o, target,
 	    err);
@@ -209,7 +281,10 @@ dr_phase(void *ctx, const struct conf_rollout *r, const char *channel,
 	if (pct < 100 && dr_channel(d, r->mirror, channel, to, &at,
 	    &e2) == MERR_NOTFOUND)
 		return dr_promote(d, r, channel, snapshot, by, why, err);
-	rc = store_lock(d->s, "daemon rollout phase", false, err);
+	/* A phase holds the snapshot's files and what the channel has. */
+	rc = dr_guard(d, r, channel, snapshot, false, err);
+	if (rc == 0)
+		rc = store_lock(d->s, "daemon rollout phase", false, err);
 	if (rc)
 		return rc;
 	dr_move_opts(d, by, why, &o);
@@ -489,6 +564,13 @@ dr_patch_one(struct droll *d, const struct conf_rollout *r, size_t i,
 	}
 	if (rc == 0)
 		rc = patch_commit(d->s, r->mirror, &p, err);
+	if (rc == 0) {
+		struct content_fetch_opts fo = { NULL, NULL, d->cancel };
+
+		/* Prefetch: before the channel lock, as the CLI's moves. */
+		rc = content_prefetch_for(d->s, d->c, po.m, p.result.id,
+		    po.channel, &fo, target, NULL, err);
+	}
 	if (rc == 0)
 		rc = store_lock_channels(d->s, "daemon rollout", true, err);
 	if (rc == 0) {
@@ -565,7 +647,7 @@ int64_t
 daemon_rollouts(struct daemon_rollouts *dr, struct store *s,
     struct gpg_signer *g, const struct conf *c, const atomic_bool *cancel)
 {
-	struct droll d = { s, g, c, cancel, false };
+	struct droll d = { s, g, c, cancel, false, false, "", "" };
 	struct rollout_ops o = {
 		.ctx = &d, .now = dr_now, .lock = dr_lock,
 		.unlock = dr_unlock, .load = dr_load, .save = dr_save,
@@ -591,8 +673,16 @@ daemon_rollouts(struct daemon_rollouts *dr, struct store *s,
 			continue;
 		}
 		memset(&err, 0, sizeof(err));
+		d.pf = false;
 		rc = rollout_run(&c->rollouts[i], &o, &at, &err);
 		dr_unlock(&d);	/* a failed op may leave it held */
+		if (rc == MERR_BUSY && d.pf) {
+			/* Prefetch: the move waits for this fetch. */
+			memset(&err, 0, sizeof(err));
+			rc = dr_prefetch(&d, &c->rollouts[i], &err);
+			if (rc == 0)
+				rc = MERR_BUSY;	/* the move, soon */
+		}
 		if (rc == MERR_CANCEL)
 			break;	/* stopping: the check is run again later */
 		if (rc == MERR_BUSY) {

@@ -85,9 +85,14 @@ patch_move(struct cli *cli, struct store *s, struct gpg_signer *g,
 {
 	struct channel_move_opts mo;
 	struct buf why = BUF_INIT;
+	char id[SNAP_ID_LEN + 1];
 	size_t i;
 	int rc;
 
+	/* Prefetch: before the channel lock (the patch is committed). */
+	if (cmd_prefetch(cli, s, o->m->name, p->result.id, o->channel, id))
+		return merr_set(err, MERR_NOTFOUND, "patch %s is committed; "
+		    "channel '%s' not moved", p->result.id, o->channel);
 	rc = store_lock_channels(s, "patch", true, err);
 	if (rc)
 		return rc;

@@ -21,7 +21,7 @@ run_phase(struct cli *cli, const struct args *a)
 	struct gpg_signer *g = NULL;
 	struct store *s = NULL;
 	struct merr err = { 0 }, e;
-	char to[SNAP_ID_LEN + 1], *why;
+	char to[SNAP_ID_LEN + 1], id[SNAP_ID_LEN + 1], *why;
 	unsigned pct;
 	size_t nphased = 0;
 	int rc;
@@ -51,10 +51,22 @@ run_phase(struct cli *cli, const struct args *a)
 	mo.valid_for = cli->conf->valid_for;
 	mo.base_url = cli->conf->base_url;
 	mo.message = opt_last(a, 0) ? opt_last(a, 0) : why;
+	/*
+	 * Prefetch: a phase of REF holds REF's files and what the channel
+	 * serves already (fetched when it moved there): fetch REF's before
+	 * the channel lock.
+	 */
+	if (cmd_prefetch(cli, s, m->name, a->argv[2], a->argv[1], id)) {
+		free((char *)mo.by);
+		free(why);
+		gpg_signer_free(g);
+		store_close(s);
+		return 1;
+	}
 	rc = store_lock_channels(s, "phase", true, &err);
 	if (rc == 0) {
-		rc = phase_channel(s, g, m, a->argv[1], a->argv[2], pct, &mo,
-		    to, &nphased, &err);
+		rc = phase_channel(s, g, m, a->argv[1], id[0] ? id :
+		    a->argv[2], pct, &mo, to, &nphased, &err);
 		store_unlock_channels(s);
 	}
 	if (rc)

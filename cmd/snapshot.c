@@ -5,6 +5,7 @@
 #include "mirrord/common.h"
 
 #include "mirrord/channel.h"
+#include "mirrord/content.h"
 #include "mirrord/diff.h"
 #include "mirrord/fmt.h"
 #include "mirrord/gc.h"
@@ -15,7 +16,8 @@
 #include "cmd/cmd.h"
 
 static void
-print_snap_json(const struct snap *sn, const char *pin, bool detail)
+print_snap_json(const struct snap *sn, const char *pin,
+    const struct content_counts *cc, bool detail)
 {
 	char hex[HASH_HEX_LEN + 1];
 	size_t i, j;
@@ -52,12 +54,19 @@ print_snap_json(const struct snap *sn, const char *pin, bool detail)
 	}
 	printf("],\"packages\":%llu,\"sources\":%llu,\"files\":%llu,"
 	    "\"pool_bytes\":%llu,\"bytes\":%llu,\"new_files\":%llu,"
-	    "\"new_bytes\":%llu}",
+	    "\"new_bytes\":%llu",
 	    (unsigned long long)sn->packages, (unsigned long long)sn->sources,
 	    (unsigned long long)sn->files, (unsigned long long)sn->pool_bytes,
 	    (unsigned long long)sn->bytes,
 	    (unsigned long long)sn->new_files,
 	    (unsigned long long)sn->new_bytes);
+	if (cc != NULL)
+		printf(",\"pool_files\":%llu,\"stored_files\":%llu,"
+		    "\"stored_bytes\":%llu",
+		    (unsigned long long)cc->files,
+		    (unsigned long long)cc->stored_files,
+		    (unsigned long long)cc->stored_bytes);
+	putchar('}');
 }
 
 /* A composed snapshot's recipe, one "recipe: LINE" a line. */
@@ -74,9 +83,13 @@ print_recipe(const char *r)
 	}
 }
 
-/* What `snapshot show` prints of sn (pinned with note pin, or NULL). */
+/*
+ * What `snapshot show` prints of sn (pinned with note pin, or NULL), with
+ * how many of its pool files are stored (cc).
+ */
 static void
-print_snap_text(const struct snap *sn, const char *pin)
+print_snap_text(const struct snap *sn, const char *pin,
+    const struct content_counts *cc)
 {
 	char when[FMT_TIME_MAX];
 	size_t i;
@@ -101,6 +114,11 @@ print_snap_text(const struct snap *sn, const char *pin)
 	    (unsigned long long)sn->bytes,
 	    (unsigned long long)sn->new_files,
 	    (unsigned long long)sn->new_bytes);
+	printf("stored: %llu of %llu pool files, %.1f of %.1f MiB\n",
+	    (unsigned long long)cc->stored_files,
+	    (unsigned long long)cc->files,
+	    (double)cc->stored_bytes / 1048576.0,
+	    (double)cc->bytes / 1048576.0);
 }
 
 /*
@@ -144,6 +162,7 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 	struct store *s = NULL;
 	struct store_txn *t = NULL;
 	struct merr err = { 0 };
+	struct content_counts cc;
 	struct snap sn;
 	char **ids = NULL, *pin = NULL;
 	size_t n = 0, i;
@@ -181,7 +200,7 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 			}
 			if (i)
 				putchar(',');
-			print_snap_json(&sn, pin, false);
+			print_snap_json(&sn, pin, NULL, false);
 			snap_release(&sn);
 			free(pin);
 			pin = NULL;
@@ -193,15 +212,16 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 	}
 	if (resolve_ref(t, argv[1], argv[2], &sn, &err))
 		goto fail;
-	if (pin_note(t, argv[1], sn.id, &pin, &err)) {
+	if (pin_note(t, argv[1], sn.id, &pin, &err) ||
+	    content_count(t, argv[1], sn.seq, &cc, &err)) {
 		snap_release(&sn);
 		goto fail;
 	}
 	if (cli->json) {
-		print_snap_json(&sn, pin, true);
+		print_snap_json(&sn, pin, &cc, true);
 		putchar('\n');
 	} else {
-		print_snap_text(&sn, pin);
+		print_snap_text(&sn, pin, &cc);
 	}
 	snap_release(&sn);
 	rc = 0;
