@@ -462,9 +462,14 @@ collect_mirror(struct store_txn *t, const struct conf_mirror *m,
 			sm->newest_time = sn.time;
 			sm->newest_packages = sn.packages;
 			sm->newest_bytes = sn.bytes;
+			if (m->on_demand)
+				rc = content_count(t, m->name, sn.seq,
+				    &sm->content, err);
 			snap_release(&sn);
 		}
 	}
+	if (rc == 0 && m->on_demand)
+		status_collect_content(t, m, sm);
 	for (i = 0; rc == 0 && i < n; i++) {
 		char *note;
 
@@ -748,6 +753,8 @@ status_print_text(FILE *f, const struct status_report *r)
 			    "newest:", m->newest, rel,
 			    (unsigned long long)m->newest_packages, bytes);
 		}
+		if (m->have_content)
+			status_print_content(f, m, r->now);
 		for (j = 0; j < m->nchannels; j++) {
 			const struct status_channel *c = &m->channels[j];
 
@@ -916,7 +923,9 @@ status_print_json(FILE *f, const struct status_report *r)
 			fmt_json_str(f, m->pins[j].note);
 			putc('}', f);
 		}
-		fputs("]}", f);
+		putc(']', f);
+		status_json_content(f, m);
+		putc('}', f);
 	}
 	fputs("]}\n", f);
 }

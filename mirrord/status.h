@@ -34,6 +34,8 @@
 #include "mirrord/common.h"
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
+#include "mirrord/content.h"
+#include "mirrord/odstats.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 
@@ -170,6 +172,14 @@ struct status_mirror {
 	size_t nchannels;
 	struct status_pin *pins;	/* oldest first */
 	size_t npins;
+	/*
+	 * Download: on-demand mirrors only (have_content): the newest
+	 * snapshot's pool files referenced vs stored (content.h) and the
+	 * on-demand fetch counters (odstats.h).
+	 */
+	bool have_content;
+	struct content_counts content;
+	struct odstats od;
 };
 
 /*
@@ -231,6 +241,18 @@ void status_print_channel_extra(FILE *f, const struct status_channel *c,
     int64_t now);
 void status_json_channel_extra(FILE *f, const struct status_channel *c,
     int64_t now);
+
+/*
+ * An on-demand mirror's part (status_content.c): its odstats into sm
+ * (have_content set; sm->content is counted by status_collect); its
+ * lines after "newest:" (text), and its "download" and "content" fields
+ * (JSON, every mirror: content null but for on-demand ones).
+ */
+void status_collect_content(struct store_txn *t, const struct conf_mirror *m,
+    struct status_mirror *sm);
+void status_print_content(FILE *f, const struct status_mirror *m,
+    int64_t now);
+void status_json_content(FILE *f, const struct status_mirror *m);
 
 /*
  * Prints r as text (aligned blocks) or as one JSON object; write errors
