@@ -246,7 +246,7 @@ void status_json_channel_extra(FILE *f, const struct status_channel *c,
  * An on-demand mirror's part (status_content.c): its odstats into sm
  * (have_content set; sm->content is counted by status_collect); its
  * lines after "newest:" (text), and its "download" and "content" fields
- * (JSON, every mirror: content null but for on-demand ones).
+ * (JSON; nothing for another mirror, whose output stays as it was).
  */
 void status_collect_content(struct store_txn *t, const struct conf_mirror *m,
     struct status_mirror *sm);

@@ -50,12 +50,10 @@ status_json_content(FILE *f, const struct status_mirror *m)
 {
 	const struct odstats *od = &m->od;
 
-	fprintf(f, ",\"download\":\"%s\",\"content\":",
-	    m->conf && m->conf->on_demand ? "on-demand" : "immediate");
-	if (!m->have_content) {
-		fputs("null", f);
+	/* Only then: the keys of other mirrors are unchanged (t0440). */
+	if (!m->have_content)
 		return;
-	}
+	fputs(",\"download\":\"on-demand\",\"content\":", f);
 	fprintf(f, "{\"pool_files\":%llu,\"pool_bytes\":%llu,"
 	    "\"stored_files\":%llu,\"stored_bytes\":%llu,\"fetches\":%llu,"
 	    "\"fetched_bytes\":%llu,\"failures\":%llu,\"latency_ms\":%llu,"
