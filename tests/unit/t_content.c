@@ -6,7 +6,9 @@
  * before it or start after it left out); content_fetch from a file://
  * upstream (a 404, a wrong hash, then success and a run that has nothing
  * left to do), odstats counting it; fsck's on-demand rule; the Prefetch:
- * rule.
+ * rule, on a committed snapshot (the daemon's check, the hook that
+ * fetches); and a count over 64,000 files (its time printed, not
+ * asserted).
  */
 #include "mirrord/common.h"
 
@@ -22,6 +24,7 @@
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 #include "helpers.h"
+#include "snapfix.h"
 #include "tap.h"
 
 /* The pool files: path, bytes, first and end seq (0: open), listed. */
@@ -168,10 +171,16 @@ test_counts(struct store *s)
 static void
 upstream_put(const char *up, const char *path, const char *text)
 {
-	char *full = xasprintf("%s/%s", up, path), *dir = xstrdup(full);
+	char *full = xasprintf("%s/%s", up, path), *dir = xstrdup(full), *p;
 	FILE *fp;
 
 	*strrchr(dir, '/') = '\0';
+	/* mkdir -p: each component below up, in turn. */
+	for (p = dir + strlen(up) + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		mkdir(dir, 0700);
+		*p = '/';
+	}
 	mkdir(dir, 0700);
 	fp = fopen(full, "w");
 	ok(fp != NULL && fputs(text, fp) >= 0 && fclose(fp) == 0,
@@ -362,6 +371,144 @@ test_prefetch_rule(struct store *s)
 	    "names)");
 }
 
+#define BIG 64000
+
+/* BIG open intervals of mirror "big", every 4th blob listed. */
+static void
+test_large(struct store *s)
+{
+	struct content_counts cc;
+	struct store_txn *t;
+	struct merr err = { 0, "" };
+	unsigned char h[HASH_LEN];
+	char path[64];
+	int64_t t0;
+	int i, rc;
+
+	rc = store_txn_begin(s, true, &t, &err);
+	for (i = 0; rc == 0 && i < BIG; i++) {
+		snprintf(path, sizeof(path), "pool/main/p/p%05d/p%05d_1_amd64.deb",
+		    i, i);
+		hash_buf(path, strlen(path), h);
+		rc = pool_open(t, "big", path, h, 1, &err);
+		if (rc == 0)
+			rc = pool_put(t, "big", path, h, 1, 0, 1000, 1, &err);
+		if (rc == 0 && i % 4 == 0)
+			rc = store_blob_put(t, h, 1000, &err);
+	}
+	if (rc == 0)
+		rc = store_txn_commit(t, &err);
+	else if (t)
+		store_txn_abort(t);
+	ok(rc == 0, "%d intervals written (%s)", BIG, rc ? err.msg : "ok");
+	if (rc)
+		return;
+	t0 = mono_ms();
+	rc = store_txn_begin(s, false, &t, &err);
+	if (rc == 0) {
+		rc = content_count(t, "big", 1, &cc, &err);
+		store_txn_abort(t);
+	}
+	printf("# counted %d pool files in %lld ms\n", BIG,
+	    (long long)(mono_ms() - t0));
+	ok(rc == 0 && cc.files == BIG && cc.stored_files == BIG / 4 &&
+	    cc.bytes == (uint64_t)BIG * 1000, "%d files, %d stored", BIG,
+	    BIG / 4);
+}
+
+#define PDEB "the prefetched package"
+#define PDEB_PATH "pool/main/q/q_1_all.deb"
+
+/* A committed snapshot of mirror "p" naming PDEB, not stored. */
+static int
+commit_p(struct store *s, char id[SNAP_ID_LEN + 1], struct merr *err)
+{
+	struct snap sn;
+	struct snap_suite *su = snapfix_init(&sn);
+	struct snap_delta *d = snap_delta_new();
+	unsigned char h[HASH_LEN], rel[HASH_LEN];
+	int rc;
+
+	hash_buf(PDEB, strlen(PDEB), h);
+	rc = snapfix_file(s, su, "Release", "Origin: test\n", rel, err);
+	snap_delta_add(d, PDEB_PATH, strlen(PDEB_PATH), h, strlen(PDEB), 1);
+	sn.pool_deferred = true;
+	if (rc == 0)
+		rc = snap_commit(s, "p", &sn, d, NULL, err);
+	memcpy(id, sn.id, SNAP_ID_LEN + 1);
+	snap_delta_free(d);
+	snap_release(&sn);
+	return rc;
+}
+
+static int
+check(struct store *s, const struct conf_mirror *m, const char *channel,
+    const char *id, struct merr *err)
+{
+	struct store_txn *t;
+	int rc;
+
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc)
+		return rc;
+	rc = content_prefetch_check(t, m, channel, id, err);
+	store_txn_abort(t);
+	return rc;
+}
+
+static void
+test_prefetch(struct store *s, const char *root)
+{
+	struct conf *c = conf_new();
+	struct conf_mirror m;
+	struct content_fetch_result res;
+	struct store_txn *t;
+	struct merr err = { 0, "" };
+	char *pf[] = { "production" };
+	char *up = xasprintf("%s/up-p", root);
+	char id[SNAP_ID_LEN + 1], got[SNAP_ID_LEN + 1];
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.name = "p";
+	m.uri = xasprintf("file://%s", up);
+	m.on_demand = true;
+	m.prefetch = pf;
+	m.nprefetch = 1;
+	mkdir(up, 0700);
+	upstream_put(up, PDEB_PATH, PDEB);
+	rc = commit_p(s, id, &err);
+	ok(rc == 0, "a deferred snapshot of 'p' (%s)", rc ? err.msg : "ok");
+	if (rc)
+		goto out;
+	is_int(check(s, &m, "staging", id, &err), 0, "staging may take it");
+	rc = check(s, &m, "production", id, &err);
+	is_int(rc, MERR_BUSY, "production may not yet (busy: fetch first)");
+	ok(strstr(err.msg, "0 of 1 pool files") != NULL &&
+	    strstr(err.msg, id) != NULL, "saying so: %s", err.msg);
+	rc = content_prefetch_for(s, c, &m, "latest", "staging", NULL, got,
+	    &res, &err);
+	ok(rc == 0 && got[0] == '\0' && res.fetched_files == 0,
+	    "the hook: nothing for staging, no ref resolved");
+	rc = content_prefetch_for(s, c, &m, "latest", "production", NULL, got,
+	    &res, &err);
+	ok(rc == 0, "the hook for production (%s)", rc ? err.msg : "ok");
+	is_str(got, id, "it resolved latest to the snapshot");
+	is_int(res.fetched_files, 1, "and fetched its one file");
+	is_int(check(s, &m, "production", id, &err), 0, "production may take "
+	    "it now");
+	rc = store_txn_begin(s, false, &t, &err);
+	if (rc == 0) {
+		rc = content_rollback_target(t, "p", "production", got, &err);
+		store_txn_abort(t);
+	}
+	is_int(rc, MERR_NOTFOUND, "no channel history: no rollback target");
+out:
+	conf_free(c);
+	free(m.uri);
+	free(up);
+}
+
 int
 main(void)
 {
@@ -384,6 +531,8 @@ main(void)
 		test_fsck(s, false);
 		test_prefetch_rule(s);
 		test_fetch(s, root);
+		test_prefetch(s, root);
+		test_large(s);
 	}
 	store_close(s);
 	free(dir);
