@@ -122,6 +122,7 @@ cmd_fetch(struct cli *cli, const char *mirror, const char *ref)
 	struct bar b;
 	int rc;
 
+	memset(&res, 0, sizeof(res));
 	if (check_mirror(cli, mirror))
 		return 1;
 	m = conf_mirror(cli->conf, mirror);
