@@ -176,3 +176,18 @@ assert_rc 0
 assert_out_match ' 0 problems$'
 assert_tmp_empty
 EOT
+
+test_expect_success 'Prefetch: a rollback to a snapshot that cannot be stored fails' - <<'EOT'
+SNAP3=$SNAP
+run mirrord promote demo "$SNAP3" canary
+assert_rc 0
+run mirrord promote demo "$SNAP2" canary
+assert_rc 0
+# canary takes only fully stored snapshots from now on.
+sed -i 's/^Prefetch: production$/Prefetch: production canary/' "$CONF"
+run mirrord rollback demo canary
+assert_rc 1
+grep -qF "'$BAD'" "$T/err" || fail "the error does not name '$BAD': $(cat "$T/err")"
+assert_err_match "canary"
+assert_eq "$SNAP2" "$(channel_target canary)" "canary after the failed rollback"
+EOT
