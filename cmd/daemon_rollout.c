@@ -201,7 +201,7 @@ static int
 dr_prefetch(struct droll *d, const struct conf_rollout *r, struct merr *err)
 {
 	const struct conf_mirror *m = conf_mirror(d->c, r->mirror);
-	struct content_fetch_opts o = { NULL, NULL, d->cancel };
+	struct content_fetch_opts o = { NULL, NULL, NULL, d->cancel };
 	struct content_fetch_result res;
 	char id[SNAP_ID_LEN + 1];
 	int rc;
@@ -565,7 +565,7 @@ dr_patch_one(struct droll *d, const struct conf_rollout *r, size_t i,
 	if (rc == 0)
 		rc = patch_commit(d->s, r->mirror, &p, err);
 	if (rc == 0) {
-		struct content_fetch_opts fo = { NULL, NULL, d->cancel };
+		struct content_fetch_opts fo = { NULL, NULL, NULL, d->cancel };
 
 		/* Prefetch: before the channel lock, as the CLI's moves. */
 		rc = content_prefetch_for(d->s, d->c, po.m, p.result.id,

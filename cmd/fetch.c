@@ -42,7 +42,7 @@ on_fetch_signal(int sig)
 /* The progress line on a terminal's stderr. */
 struct bar {
 	bool on;
-	const char *mirror, *id;
+	const char *mirror, *what;	/* a snapshot ID, a channel */
 	uint64_t files, bytes;	/* to fetch */
 	int64_t t0;
 };
@@ -58,7 +58,7 @@ bar_draw(void *ctx, uint64_t files, uint64_t bytes)
 	if (!b->on)
 		return;
 	fprintf(stderr, "\r\033[K%s %s: %3u%% %llu/%llu files, %.1f of "
-	    "%.1f MiB at %.1f MiB/s", b->mirror, b->id, pct,
+	    "%.1f MiB at %.1f MiB/s", b->mirror, b->what, pct,
 	    (unsigned long long)files, (unsigned long long)b->files,
 	    (double)bytes / 1048576.0, (double)b->bytes / 1048576.0,
 	    rate / 1048576.0);
@@ -66,15 +66,25 @@ bar_draw(void *ctx, uint64_t files, uint64_t bytes)
 }
 
 static void
-bar_init(struct bar *b, struct cli *cli, const char *mirror, const char *id,
-    const struct content_counts *cc)
+bar_init(struct bar *b, struct cli *cli, const char *mirror,
+    const char *what)
 {
+	memset(b, 0, sizeof(*b));
 	b->on = !cli->quiet && isatty(STDERR_FILENO);
 	b->mirror = mirror;
-	b->id = id;
-	b->files = cc->files - cc->stored_files;
-	b->bytes = cc->bytes - cc->stored_bytes;
+	b->what = what;
+}
+
+/* content_fetch_opts.start: what the transfers hold, and the clock. */
+static void
+bar_start(void *ctx, uint64_t files, uint64_t bytes)
+{
+	struct bar *b = ctx;
+
+	b->files = files;
+	b->bytes = bytes;
 	b->t0 = mono_ms();
+	bar_draw(b, 0, 0);
 }
 
 static void
@@ -84,10 +94,10 @@ bar_end(struct bar *b)
 		fprintf(stderr, "\r\033[K");
 }
 
-/* ref of mirror into *sn (owned) and its counts, in one read. */
+/* ref of mirror into *sn (owned). */
 static int
 load_ref(struct store *s, const char *mirror, const char *ref,
-    struct snap *sn, struct content_counts *cc, struct merr *err)
+    struct snap *sn, struct merr *err)
 {
 	struct store_txn *t;
 	struct channel ch;
@@ -97,12 +107,8 @@ load_ref(struct store *s, const char *mirror, const char *ref,
 	if (rc)
 		return rc;
 	rc = channel_resolve(t, mirror, ref, sn, &ch, err);
-	if (rc == 0) {
+	if (rc == 0)
 		channel_free(&ch);
-		rc = content_count(t, mirror, sn->seq, cc, err);
-		if (rc)
-			snap_release(sn);
-	}
 	store_txn_abort(t);
 	return rc;
 }
@@ -111,9 +117,9 @@ static int
 cmd_fetch(struct cli *cli, const char *mirror, const char *ref)
 {
 	const struct conf_mirror *m;
-	struct content_fetch_opts o = { bar_draw, NULL, &fetch_cancel };
+	struct content_fetch_opts o = { bar_draw, bar_start, NULL,
+	    &fetch_cancel };
 	struct content_fetch_result res;
-	struct content_counts cc;
 	struct fetch_opts fo;
 	struct fetch *f = NULL;
 	struct store *s = NULL;
@@ -128,7 +134,7 @@ cmd_fetch(struct cli *cli, const char *mirror, const char *ref)
 	m = conf_mirror(cli->conf, mirror);
 	if (open_store(cli, true, &s))
 		return 1;
-	rc = load_ref(s, mirror, ref, &sn, &cc, &err);
+	rc = load_ref(s, mirror, ref, &sn, &err);
 	if (rc) {
 		log_mirror_error(mirror, &err);
 		store_close(s);
@@ -137,7 +143,7 @@ cmd_fetch(struct cli *cli, const char *mirror, const char *ref)
 	fetch_opts_of_conf(cli->conf, &fo);
 	rc = fetch_new(&fo, &f, &err);
 	if (rc == 0) {
-		bar_init(&b, cli, mirror, sn.id, &cc);
+		bar_init(&b, cli, mirror, sn.id);
 		o.ctx = &b;
 		/* Until here a signal's default action is as good. */
 		cmd_catch(on_fetch_signal, SIGTERM, SIGINT, 0);
@@ -174,9 +180,10 @@ cmd_prefetch(struct cli *cli, struct store *s, const char *mirror,
     const char *ref, const char *channel, char id[SNAP_ID_LEN + 1])
 {
 	const struct conf_mirror *m = conf_mirror(cli->conf, mirror);
-	struct content_fetch_opts o = { NULL, NULL, NULL };
+	struct content_fetch_opts o = { bar_draw, bar_start, NULL, NULL };
 	struct content_fetch_result res;
 	struct store *own = NULL;
+	struct bar b;
 	struct merr err = { 0 };
 	int rc;
 
@@ -186,8 +193,11 @@ cmd_prefetch(struct cli *cli, struct store *s, const char *mirror,
 	/* Closed before the caller opens its own: one handle at a time. */
 	if (s == NULL && open_store(cli, true, &own))
 		return 1;
+	bar_init(&b, cli, mirror, channel);
+	o.ctx = &b;
 	rc = content_prefetch_for(s ? s : own, cli->conf, m, ref, channel, &o,
 	    id, &res, &err);
+	bar_end(&b);
 	store_close(own);
 	if (rc) {
 		log_mirror_error(mirror, &err);

@@ -389,6 +389,8 @@ content_fetch(struct store *s, struct fetch *f, const struct conf_mirror *m,
 	}
 	if (w.n == 0)
 		goto out;
+	if (o != NULL && o->start != NULL)
+		o->start(o->ctx, res->want_files, res->want_bytes);
 	fetch_set_cancel(f, o ? o->cancel : NULL);
 	t0 = mono_ms();
 	rc = fetch_to_store(f, s, w.jobs, w.n, o ? o->progress : NULL,

@@ -65,6 +65,11 @@ int content_missing_each(struct store_txn *t, const char *mirror,
 
 struct content_fetch_opts {
 	fetch_progress_fn progress;	/* may be NULL; as fetch_to_store */
+	/*
+	 * May be NULL: called once before the transfers begin (not at all
+	 * if nothing is missing) with how many files and bytes they hold.
+	 */
+	void (*start)(void *ctx, uint64_t files, uint64_t bytes);
 	void *ctx;
 	/* Set from elsewhere (a signal, the daemon stopping): MERR_CANCEL. */
 	const atomic_bool *cancel;	/* may be NULL */
