@@ -7,7 +7,10 @@
 # a promotion to staging moves without fetching, one to production
 # fetches first and, with a new .deb answered 404 upstream, fails naming
 # it and leaves production where it was; a .deb with a wrong hash is
-# refused by `fetch`, nothing of it stored.
+# refused by `fetch`, nothing of it stored, and fails a rollback of a
+# Prefetch: channel to it; the daemon's rollout step to a Prefetch:
+# channel waits (its log naming the file) until the file can be stored,
+# then fetches and moves.
 . "$(dirname "$0")/lib.sh"
 
 # pool_requests: how many pool files the upstream was asked for so far.
@@ -190,4 +193,37 @@ assert_rc 1
 grep -qF "'$BAD'" "$T/err" || fail "the error does not name '$BAD': $(cat "$T/err")"
 assert_err_match "canary"
 assert_eq "$SNAP2" "$(channel_target canary)" "canary after the failed rollback"
+EOT
+
+# log_names_bad: the daemon's log has an error naming the wrong file.
+log_names_bad() {
+	grep -F "'$BAD'" "$T/daemon.log" | grep -q "dprod"
+}
+
+target_is() {	# CHANNEL SNAPSHOT
+	[ "$(channel_target "$1")" = "$2" ]
+}
+
+test_expect_success 'the daemon: a rollout step to a Prefetch: channel fetches first' - <<'EOT'
+set_global Sync-Interval 1h
+sed -i 's/^Prefetch: production canary$/Prefetch: production canary dprod/' "$CONF"
+cat >>"$CONF" <<EOF2
+
+Rollout: pf
+Mirror: demo
+Steps: dcan 1s, dprod
+EOF2
+start_daemon
+wait_for 20 "dcan at $SNAP3" target_is dcan "$SNAP3"
+# The wrong file: the step waits, the log says why, dprod stays unset.
+wait_for 20 "the daemon's error naming $BAD" log_names_bad
+assert_eq "" "$(channel_target dprod)" "dprod with a wrong file upstream"
+# Repaired upstream: the retry fetches, then moves.
+flip_byte "$ARCHIVE/$BAD"
+wait_for 60 "dprod at $SNAP3" target_is dprod "$SNAP3"
+set -- $(stored_line "$SNAP3")
+assert_eq "$2" "$1" "stored files of $SNAP3 once dprod moved"
+grep -q "fetched [0-9]* files of $SNAP3 for channel 'dprod' (Prefetch:)" \
+    "$T/daemon.log" || fail "no fetch in the daemon's log: $(tail -n 5 "$T/daemon.log")"
+stop_daemon
 EOT
