@@ -18,6 +18,7 @@ snapshot diff|demo latest latest
 snapshot pin|demo latest note
 snapshot unpin|demo latest
 snapshot drop|demo latest
+fetch|demo latest
 promote|demo latest production
 rollback|demo production
 channel list|demo
