@@ -474,6 +474,15 @@ commit_delta(void *ctx, const char *path, const unsigned char h[HASH_LEN],
 		from = c->sn->seq;
 		c->sn->files++;
 		c->sn->pool_bytes += size;
+	} else if (n > 0) {
+		/*
+		 * Another index lists it too now. Its blob may be unlisted
+		 * (an on-demand snapshot named it, nobody fetched it): this
+		 * sync fetched it then, unless the commit defers it.
+		 */
+		rc = commit_blob(c, h, size, true, err);
+		if (rc)
+			return rc;
 	} else if (now == 0) {
 		if (c->sn->files == 0 || c->sn->pool_bytes < size)
 			return merr_set(err, MERR_STORE,
