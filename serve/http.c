@@ -45,6 +45,7 @@
 #include "serve/accesslog.h"
 #include "serve/fdcache.h"
 #include "serve/http.h"
+#include "serve/http_int.h"
 #include "serve/limits.h"
 #include "serve/listen.h"
 #include "serve/metrics.h"
@@ -62,35 +63,6 @@
  * nginx refuses a header line over 8 KiB by default).
  */
 #define HTTP_CONN_MEMORY (8 * 1024)
-/* What one server thread (one MHD daemon) keeps for itself. */
-struct http_thread {
-	struct http *h;
-	struct refcache_front *front;	/* to h->sv.cache: this thread's */
-	struct accesslog_clock clock;	/* the access log's date */
-	struct metrics_req m;	/* this thread's requests */
-	char pad[64];		/* off the next thread's cache lines */
-};
-
-/* Canned answers, made once and queued as often as needed. */
-enum canned {
-	C_400, C_404, C_405, C_412, C_500, C_HEALTH, C_KEYRING, C_COUNT
-};
-
-struct http {
-	struct server sv;	/* what the answers say (server.h) */
-	struct MHD_Daemon **d;	/* one per thread, nd of them */
-	struct http_thread *th;	/* one per thread, nth of them */
-	unsigned nth;
-	unsigned nd;		/* daemons running */
-	unsigned port;
-	struct accesslog *log;
-	struct MHD_Response *canned[C_COUNT];
-	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
-	struct fdcache *fc;		/* open blobs */
-	struct limits *limits;	/* Max-Clients:, Max-Clients-Per-IP: */
-	struct metrics m;
-};
-
 /*
  * The answers made once per blob in the open-blob cache (fdcache.h). MHD
  * reference-counts responses, so one response can be queued to many
@@ -106,24 +78,6 @@ struct http {
  *   blob would take turns.
  */
 #define HTTP_SHARE_MAX (128 * 1024)
-
-/* A mapped blob, unmapped when MHD frees the last response using it. */
-struct fmap {
-	struct fdcache *fc;
-	void *p;
-	size_t len;
-};
-
-/* One request, from its URI to its completion. */
-struct req {
-	struct http_thread *t;	/* its server thread, and t->h */
-	time_t start;
-	int status;		/* 0 until a response is queued */
-	uint64_t bytes;		/* body bytes of that response */
-	char method[ACCESSLOG_FIELD_MAX];
-	char version[ACCESSLOG_FIELD_MAX];
-	char uri[];		/* raw, with the query */
-};
 
 /* --- access log ----------------------------------------------------- */
 
@@ -761,32 +715,6 @@ http_free(struct http *h)
 
 static void http_stop_daemons(struct http *h, unsigned grace_ms);
 
-void
-http_sweep(struct http *h)
-{
-	fdcache_sweep(h->fc);
-}
-
-uint64_t
-http_log_lost(struct http *h, int *last_errno)
-{
-	*last_errno = atomic_load_explicit(&h->m.log_errno,
-	    memory_order_relaxed);
-	return atomic_load_explicit(&h->m.log_lost, memory_order_relaxed);
-}
-
-void
-http_save_adoption(struct http *h, const char *path)
-{
-	server_adoption_save(&h->sv, path);
-}
-
-int
-http_reopen_log(struct http *h, const char *path, struct merr *err)
-{
-	return accesslog_reopen(h->log, path, err);
-}
-
 /* The canned answers but /keyring.gpg's; false if MHD fails. */
 static bool
 canned_all(struct http *h)
@@ -954,12 +882,6 @@ http_start_shared(pthread_rwlock_t *conf_lock,
     const struct serve_opts *o, struct http **out, struct merr *err)
 {
 	return http_start_ex(NULL, conf_lock, conf_ptr, s, o, out, err);
-}
-
-unsigned
-http_port(const struct http *h)
-{
-	return h->port;
 }
 
 /*
