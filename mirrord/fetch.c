@@ -592,6 +592,25 @@ struct run {
 	bool kick;		/* a slot is free or due: do not sleep */
 };
 
+/* Tells the job's watcher, if any, what its blob writer holds now. */
+static void
+xfer_wrote(const struct xfer *x)
+{
+	if (x->job->on_write != NULL)
+		x->job->on_write(x->job->write_ctx, &x->w);
+}
+
+/* store_blob_rewind of x's writer, told to the job's watcher. */
+static int
+xfer_rewind(struct xfer *x, struct merr *err)
+{
+	int rc = store_blob_rewind(&x->w, err);
+
+	if (rc == 0)
+		xfer_wrote(x);
+	return rc;
+}
+
 static size_t
 xfer_write(char *p, size_t sz, size_t n, void *arg)
 {
@@ -608,7 +627,7 @@ xfer_write(char *p, size_t sz, size_t n, void *arg)
 			return 0;
 		}
 		if (code == 200 && x->w.size > 0 &&
-		    store_blob_rewind(&x->w, &x->werr) < 0) {
+		    xfer_rewind(x, &x->werr) < 0) {
 			/* The server ignored our Range: take it all. */
 			x->werr_set = true;
 			return 0;
@@ -620,6 +639,7 @@ xfer_write(char *p, size_t sz, size_t n, void *arg)
 		x->werr_set = true;
 		return 0;
 	}
+	xfer_wrote(x);
 	return len;
 }
 
@@ -731,7 +751,7 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 		return x->werr.code;
 	}
 	if (x->restart) {
-		if (store_blob_rewind(&x->w, err) < 0)
+		if (xfer_rewind(x, err) < 0)
 			return merr_prefix(err, "'%s': ", x->url);
 		return xfer_retry(run, x, 0, "unexpected Content-Range", err);
 	}
@@ -739,7 +759,7 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 	    &code, why, sizeof(why));
 	if (code == 416 && x->range_from > 0) {
 		/* Our Range is past the end: start over, whole. */
-		if (store_blob_rewind(&x->w, err) < 0)
+		if (xfer_rewind(x, err) < 0)
 			return merr_prefix(err, "'%s': ", x->url);
 		return xfer_retry(run, x, 0, "HTTP 416", err);
 	}
@@ -747,7 +767,7 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 	case O_BODY:
 		/* An empty 200 to a ranged request: nothing was rewound yet. */
 		if (code == 200 && !x->body.checked && x->w.size > 0 &&
-		    store_blob_rewind(&x->w, err) < 0)
+		    xfer_rewind(x, err) < 0)
 			return merr_prefix(err, "'%s': ", x->url);
 		x->have_w = false;
 		ret = store_blob_finish(&x->w, job->hash, job->size, err);
@@ -761,7 +781,7 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 		return 0;
 	case O_ABSENT:
 		if (!x->on_fallback && job->fallback != NULL) {
-			if (x->w.size > 0 && store_blob_rewind(&x->w, err) < 0)
+			if (x->w.size > 0 && xfer_rewind(x, err) < 0)
 				return merr_prefix(err, "'%s': ", x->url);
 			x->url = job->fallback;
 			x->on_fallback = true;

@@ -104,6 +104,16 @@ struct fetch_job {
 	bool optional;		/* 404 everywhere is not an error */
 	int status;		/* out: 0 stored, 1 absent (optional 404),
 				 * <0 failed */
+	/*
+	 * Optional (NULL: none): called with write_ctx in the thread of
+	 * fetch_to_store() after each chunk is written to the job's blob
+	 * writer and after each rewind (w->size back to 0), so that a
+	 * reader can follow the file as it grows: w->tmp_path names the
+	 * temp file, w->size says how much of it is written. w is
+	 * borrowed for the call.
+	 */
+	void (*on_write)(void *ctx, const struct blob_writer *w);
+	void *write_ctx;
 };
 
 /*
