@@ -23,6 +23,22 @@ on_signal(int sig)
 		serve_stop = 1;
 }
 
+/*
+ * Does the server store blobs: is any mirror `Download: on-demand`? Its
+ * pool files are fetched and listed when first asked for, so the store
+ * is opened for writing then (and read-only otherwise, as before).
+ */
+static bool
+serve_writes(const struct conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmirrors; i++)
+		if (c->mirrors[i].on_demand)
+			return true;
+	return false;
+}
+
 static int
 cmd_serve(struct cli *cli)
 {
@@ -43,7 +59,7 @@ cmd_serve(struct cli *cli)
 		}
 		free(key);
 	}
-	if (open_store(cli, false, &s)) {
+	if (open_store(cli, serve_writes(cli->conf), &s)) {
 		free(keyfile);
 		return 1;
 	}

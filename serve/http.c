@@ -161,6 +161,7 @@ request_done(void *cls, struct MHD_Connection *conn, void **ctx,
 	if (q == NULL)
 		return;
 	*ctx = NULL;
+	http_odreq_free(q->od);	/* ended while waiting for its first bytes */
 	if (q->status != 0)
 		metrics_count(&t->m, q->status,
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? q->bytes : 0);
@@ -212,19 +213,6 @@ accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	return MHD_NO;
 }
 
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	log_debug("http: %s", msg);
-}
-
 /* --- answers ------------------------------------------------------------ */
 
 static enum MHD_Result
@@ -261,6 +249,12 @@ queue_status(struct req *q, struct MHD_Connection *conn, int status)
 		return queue_canned(q, conn, C_405, status);
 	case 412:
 		return queue_canned(q, conn, C_412, status);
+	case 502:
+		return queue_canned(q, conn, C_502, status);
+	case 503:
+		return queue_canned(q, conn, C_503, status);
+	case 504:
+		return queue_canned(q, conn, C_504, status);
 	default:
 		return queue_canned(q, conn, C_500, 500);
 	}
@@ -445,16 +439,6 @@ answer_free(void *answer)
 	MHD_destroy_response(answer);
 }
 
-/* What res's cached answers follow from. */
-static void
-blob_key(const struct route_result *res, struct fdcache_key *k)
-{
-	memcpy(k->hash, res->hash, HASH_LEN);
-	k->mtime = res->mtime;
-	k->cc = res->cache_control;
-	k->ctype = res->content_type;
-}
-
 /* Fills n for res from the blob open on fd (n owns fd, even on failure). */
 static int
 blob_answers(struct fdcache *fc, struct fdcache_ent *n,
@@ -462,7 +446,7 @@ blob_answers(struct fdcache *fc, struct fdcache_ent *n,
 {
 	int dfd;
 
-	blob_key(res, &n->key);
+	http_blob_key(res, &n->key);
 	n->born = now;
 	n->fd = fd;
 	n->full = NULL;
@@ -503,7 +487,7 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	int64_t now = mono_ms();
 	int ret, fd;
 
-	blob_key(res, &k);
+	http_blob_key(res, &k);
 	e = fdcache_lock(fc, &k, now);
 	if (e == NULL) {
 		fdcache_unlock(fc, &k);
@@ -538,18 +522,13 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	return ret;
 }
 
-/* Answers a blob: validators, ranges, then the file descriptor. */
-static enum MHD_Result
-queue_file(struct req *q, struct MHD_Connection *conn,
-    const struct route_result *res)
+/* The request's validators and range against res, into *p. */
+static void
+plan(struct MHD_Connection *conn, const struct route_result *res,
+    struct respond_plan *p)
 {
-	char etag[RESPOND_ETAG_LEN], crange[80];
+	char etag[RESPOND_ETAG_LEN];
 	struct respond_req rq;
-	struct respond_plan p;
-	struct MHD_Response *r;
-	struct merr err;
-	enum MHD_Result ret;
-	int fd, rc, openrc = 0;
 
 	respond_etag(res->hash, etag);
 	rq.if_match = header(conn, MHD_HTTP_HEADER_IF_MATCH);
@@ -559,22 +538,186 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 	    MHD_HTTP_HEADER_IF_UNMODIFIED_SINCE);
 	rq.if_range = header(conn, MHD_HTTP_HEADER_IF_RANGE);
 	rq.range = header(conn, MHD_HTTP_HEADER_RANGE);
-	respond_plan(&rq, etag, res->mtime, res->size, &p);
+	respond_plan(&rq, etag, res->mtime, res->size, p);
+}
 
+/* The 416 for res. */
+static enum MHD_Result
+queue_416(struct req *q, struct MHD_Connection *conn,
+    const struct route_result *res)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char crange[80];
+
+	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return queue_status(q, conn, 500);
+	snprintf(crange, sizeof(crange), "bytes */%llu",
+	    (unsigned long long)res->size);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+	blob_headers(r, res);
+	ret = queue(q, conn, 416, r, 0);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * --- on-demand pool files (ondemand.h) ----------------------------------
+ *
+ * An answer that waits for upstream never blocks its server thread: the
+ * connection is suspended while its flight has nothing new for it and
+ * resumed by the flight's thread (ondemand.h's park and wake). Before the
+ * headers, the handler suspends until the first bytes or a failure (which
+ * then becomes its status); then a callback response sends the bytes as
+ * they come, its reader suspending when it has caught up.
+ */
+static void
+od_park(void *ctx)
+{
+	struct odreq *o = ctx;
+
+	MHD_suspend_connection(o->conn);
+}
+
+static void
+od_wake(void *ctx)
+{
+	struct odreq *o = ctx;
+
+	MHD_resume_connection(o->conn);
+}
+
+/*
+ * The body's reader: what the file holds of the range, but its last byte
+ * until the file verified; suspended when there is nothing new; cut short
+ * (the client sees a short body) when the flight fails.
+ */
+static ssize_t
+od_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct odreq *o = cls;
+	uint64_t at = o->p.off + pos, limit;
+	enum ondemand_step st;
+	ssize_t n;
+	int fd;
+
+	st = ondemand_next(&o->r, at, &fd, &limit);
+	if (st == OD_WAIT)
+		return 0;
+	if (st == OD_FAILED)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (limit - at < max)
+		max = (size_t)(limit - at);
+	n = pread(fd, buf, max, (off_t)at);
+	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void
+od_free(void *cls)
+{
+	http_odreq_free(cls);
+}
+
+/* After a wake, or at once: the headers, a failure's status, or wait. */
+static enum MHD_Result
+ondemand_continue(struct req *q, struct MHD_Connection *conn)
+{
+	struct odreq *o = q->od;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	int status = 500;
+
+	switch (ondemand_start(&o->r, &status)) {
+	case OD_WAIT:
+		return MHD_YES;	/* suspended until its first bytes */
+	case OD_FAILED:
+		q->od = NULL;
+		http_odreq_free(o);
+		return queue_status(q, conn, status);
+	default:
+		break;
+	}
+	q->od = NULL;	/* the response's from here */
+	r = MHD_create_response_from_callback(o->p.len, 64 * 1024, od_read, o,
+	    od_free);
+	if (r == NULL) {
+		http_odreq_free(o);
+		return queue_status(q, conn, 500);
+	}
+	body_headers(r, &o->res, o->p.status == 206 ? &o->p : NULL);
+	ret = queue(q, conn, o->p.status, r, o->p.len);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * A pool file of an on-demand mirror that is not stored: HEAD and the
+ * conditional answers from the index alone, a GET joins (or starts) the
+ * file's flight.
+ */
+static enum MHD_Result
+queue_ondemand(struct req *q, struct MHD_Connection *conn,
+    const struct route_result *res)
+{
+	struct MHD_Response *r;
+	struct respond_plan p;
+	enum MHD_Result ret;
+	struct odreq *o;
+	struct merr err;
+
+	plan(conn, res, &p);
+	if (p.status == 412)
+		return queue_status(q, conn, 412);
+	if (p.status == 416)
+		return queue_416(q, conn, res);
+	if (p.status == 304 || strcmp(q->method, "HEAD") == 0) {
+		/* No body is sent: a response whose reader is never called. */
+		r = not_modified_response(res);
+		if (r == NULL)
+			return queue_status(q, conn, 500);
+		if (p.status != 304)
+			body_headers(r, res, p.status == 206 ? &p : NULL);
+		ret = queue(q, conn, p.status, r, 0);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->conn = conn;
+	memcpy(o->res.hash, res->hash, HASH_LEN);
+	o->res.size = res->size;
+	o->res.mtime = res->mtime;
+	o->res.cache_control = res->cache_control;
+	o->res.content_type = res->content_type;
+	o->p = p;
+	if (ondemand_open(q->t->h->od, res->want, p.off + p.len, od_park,
+	    od_wake, o, &o->r, &err) != 0) {
+		free(o);
+		return queue_status(q, conn, 503);
+	}
+	q->od = o;
+	return ondemand_continue(q, conn);
+}
+
+/* Answers a blob: validators, ranges, then the file descriptor. */
+static enum MHD_Result
+queue_file(struct req *q, struct MHD_Connection *conn,
+    const struct route_result *res)
+{
+	struct respond_plan p;
+	struct MHD_Response *r;
+	struct merr err;
+	enum MHD_Result ret;
+	int fd, rc, openrc = 0;
+
+	if (res->want != NULL)
+		return queue_ondemand(q, conn, res);
+	plan(conn, res, &p);
 	switch (p.status) {
 	case 412:
 		return queue_status(q, conn, 412);
 	case 416:
-		r = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT);
-		if (r == NULL)
-			return queue_status(q, conn, 500);
-		snprintf(crange, sizeof(crange), "bytes */%llu",
-		    (unsigned long long)res->size);
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE,
-		    crange);
-		blob_headers(r, res);
-		break;
+		return queue_416(q, conn, res);
 	case 206:
 		fd = store_blob_open(q->t->h->sv.store, res->hash, &err);
 		if (fd < 0) {
@@ -590,7 +733,7 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 			return (enum MHD_Result)rc;
 		goto open_failed;
 	}
-	ret = queue(q, conn, p.status, r, p.status == 206 ? p.len : 0);
+	ret = queue(q, conn, p.status, r, p.len);
 	MHD_destroy_response(r);
 	return ret;
 open_failed:
@@ -661,6 +804,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 			return queue_status(q, conn, 405);
 		return MHD_YES;
 	}
+	if (q->od != NULL && q->status == 0)	/* resumed: its first bytes? */
+		return ondemand_continue(q, conn);
 	if (*upload_data_size != 0 || q->status != 0) {
 		/* A request body (we take none): discard it. */
 		*upload_data_size = 0;
@@ -692,7 +837,7 @@ canned_new(struct http *h, enum canned which, const char *body, size_t len,
 #define CANNED(h, which, body, cc) \
 	canned_new((h), (which), (body), sizeof(body) - 1, "text/plain", (cc))
 
-static void
+void
 http_free(struct http *h)
 {
 	size_t i;
@@ -706,14 +851,13 @@ http_free(struct http *h)
 	metrics_release(&h->m);
 	free(h->m.req);
 	free(h->th);
+	ondemand_free(h->od);	/* after the daemons: no reader is left */
 	limits_free(h->limits);
 	fdcache_free(h->fc);
 	accesslog_free(h->log);
 	server_release(&h->sv);
 	free(h);
 }
-
-static void http_stop_daemons(struct http *h, unsigned grace_ms);
 
 /* The canned answers but /keyring.gpg's; false if MHD fails. */
 static bool
@@ -724,6 +868,10 @@ canned_all(struct http *h)
 	    !CANNED(h, C_405, "method not allowed\n", "no-store") ||
 	    !CANNED(h, C_412, "precondition failed\n", "no-store") ||
 	    !CANNED(h, C_500, "internal error\n", "no-store") ||
+	    !CANNED(h, C_502, "bad gateway: upstream failed\n", "no-store") ||
+	    !CANNED(h, C_503, "service unavailable\n", "no-store") ||
+	    !CANNED(h, C_504, "gateway timeout: upstream unreachable\n",
+	    "no-store") ||
 	    !CANNED(h, C_HEALTH, "ok\n", "no-store"))
 		return false;
 	MHD_add_response_header(h->canned[C_405], MHD_HTTP_HEADER_ALLOW,
@@ -731,8 +879,7 @@ canned_all(struct http *h)
 	return true;
 }
 
-/* Everything but the sockets and the threads. */
-static int
+int
 http_prepare(struct http *h, const struct serve_opts *o,
     const struct server_sizes *z, struct merr *err)
 {
@@ -740,6 +887,7 @@ http_prepare(struct http *h, const struct serve_opts *o,
 
 	h->limits = limits_new(z->conns, z->per_ip);
 	h->fc = fdcache_new(z->map_budget, z->ttl_ms, answer_free);
+	h->od = ondemand_new(h->sv.store, 0);
 	metrics_init(&h->m, NULL, 0);	/* the threads' come later */
 	rc = accesslog_open(o->access_log, &h->log, err);
 	if (rc)
@@ -761,25 +909,6 @@ nomem:
 	return merr_set(err, MERR_IO, "cannot create HTTP responses");
 }
 
-/* What each of n server threads keeps for itself, and its counters. */
-static void
-threads_init(struct http *h, unsigned n)
-{
-	size_t i;
-
-	h->d = xcalloc(n, sizeof(*h->d));
-	h->th = xcalloc(n, sizeof(*h->th));
-	h->nth = n;
-	h->m.req = xcalloc(n, sizeof(*h->m.req));
-	h->m.nreq = n;
-	for (i = 0; i < n; i++) {
-		h->th[i].h = h;
-		h->th[i].front = refcache_front_new();
-		metrics_req_init(&h->th[i].m);
-		h->m.req[i] = &h->th[i].m;
-	}
-}
-
 /*
  * One MHD daemon per thread, each on its own socket of fds (which it
  * owns from here; closed here if it cannot start).
@@ -791,21 +920,21 @@ threads_init(struct http *h, unsigned n)
  * may get more than its share), and accept_policy() holds the total to
  * it.
  */
-static int
-daemons_start(struct http *h, const int *fds, bool ipv6,
+int
+http_daemons_start(struct http *h, const int *fds, bool ipv6,
     const struct server_sizes *z, struct merr *err)
 {
 	unsigned flags, i;
 
 	/* ITC: needed by MHD_quiesce_daemon with internal threads. */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG;
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
 	for (h->nd = 0; h->nd < h->nth; h->nd++) {
 		h->d[h->nd] = MHD_start_daemon(flags, 0, accept_policy, h,
 		    handle, &h->th[h->nd],
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fds[h->nd],
 		    MHD_OPTION_CONNECTION_LIMIT, z->conns,
 		    MHD_OPTION_CONNECTION_TIMEOUT, z->timeout,
@@ -826,69 +955,11 @@ daemons_start(struct http *h, const int *fds, bool ipv6,
 	return 0;
 }
 
-/* http_start, with the configuration under conf_lock if that is set. */
-static int
-http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
-    const struct conf *const *conf_ptr, struct store *s,
-    const struct serve_opts *o, struct http **out, struct merr *err)
-{
-	struct server_sizes z;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	struct http *h;
-	int *fds = NULL;
-	int rc;
-
-	h = xcalloc(1, sizeof(*h));
-	server_init(&h->sv, c, conf_lock, conf_ptr, s, &h->m);
-	if (o->adoption_file != NULL)
-		server_adoption_open(&h->sv, o->adoption_file);
-	server_sizes(&h->sv, o, &z);
-	rc = listen_parse(z.spec, &ss, &sl, err);
-	if (rc)
-		goto fail;
-	rc = http_prepare(h, o, &z, err);
-	if (rc)
-		goto fail;
-	server_raise_nofile(&z);
-	fds = xcalloc(z.threads, sizeof(*fds));
-	rc = listen_all(z.spec, &ss, sl, fds, z.threads, &h->port, err);
-	if (rc)
-		goto fail;
-	threads_init(h, z.threads);
-	rc = daemons_start(h, fds, ss.ss_family == AF_INET6, &z, err);
-	if (rc)
-		goto fail;
-	free(fds);
-	*out = h;
-	return 0;
-fail:
-	free(fds);
-	http_stop_daemons(h, 0);
-	http_free(h);
-	return rc;
-}
-
-int
-http_start(const struct conf *c, struct store *s, const struct serve_opts *o,
-    struct http **out, struct merr *err)
-{
-	return http_start_ex(c, NULL, NULL, s, o, out, err);
-}
-
-int
-http_start_shared(pthread_rwlock_t *conf_lock,
-    const struct conf *const *conf_ptr, struct store *s,
-    const struct serve_opts *o, struct http **out, struct merr *err)
-{
-	return http_start_ex(NULL, conf_lock, conf_ptr, s, o, out, err);
-}
-
 /*
  * Stops accepting on every thread, lets the responses in flight finish
  * within grace_ms, then stops the threads.
  */
-static void
+void
 http_stop_daemons(struct http *h, unsigned grace_ms)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -908,13 +979,4 @@ http_stop_daemons(struct http *h, unsigned grace_ms)
 	for (i = 0; i < h->nd; i++)
 		MHD_stop_daemon(h->d[i]);
 	h->nd = 0;
-}
-
-void
-http_stop(struct http *h, unsigned grace_ms, const char *adoption_file)
-{
-	http_stop_daemons(h, grace_ms);
-	/* After the last request: every fetch it answered is counted. */
-	server_adoption_save(&h->sv, adoption_file);
-	http_free(h);
 }

@@ -6,9 +6,14 @@
 #include "mirrord/common.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 
+#include <sys/socket.h>
+
+#include "mirrord/log.h"
 #include "serve/http.h"
 #include "serve/http_int.h"
+#include "serve/listen.h"
 
 void
 http_sweep(struct http *h)
@@ -42,3 +47,124 @@ http_port(const struct http *h)
 	return h->port;
 }
 
+/* libmicrohttpd's messages, into the log at debug level. */
+void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_debug("http: %s", msg);
+}
+
+/* What each of n server threads keeps for itself, and its counters. */
+void
+http_threads_init(struct http *h, unsigned n)
+{
+	size_t i;
+
+	h->d = xcalloc(n, sizeof(*h->d));
+	h->th = xcalloc(n, sizeof(*h->th));
+	h->nth = n;
+	h->m.req = xcalloc(n, sizeof(*h->m.req));
+	h->m.nreq = n;
+	for (i = 0; i < n; i++) {
+		h->th[i].h = h;
+		h->th[i].front = refcache_front_new();
+		metrics_req_init(&h->th[i].m);
+		h->m.req[i] = &h->th[i].m;
+	}
+}
+
+/* What res's cached answers follow from. */
+void
+http_blob_key(const struct route_result *res, struct fdcache_key *k)
+{
+	memcpy(k->hash, res->hash, HASH_LEN);
+	k->mtime = res->mtime;
+	k->cc = res->cache_control;
+	k->ctype = res->content_type;
+}
+
+int
+http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
+    const struct serve_opts *o, struct http **out, struct merr *err)
+{
+	struct server_sizes z;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct http *h;
+	int *fds = NULL;
+	int rc;
+
+	h = xcalloc(1, sizeof(*h));
+	server_init(&h->sv, c, conf_lock, conf_ptr, s, &h->m);
+	if (o->adoption_file != NULL)
+		server_adoption_open(&h->sv, o->adoption_file);
+	server_sizes(&h->sv, o, &z);
+	rc = listen_parse(z.spec, &ss, &sl, err);
+	if (rc)
+		goto fail;
+	rc = http_prepare(h, o, &z, err);
+	if (rc)
+		goto fail;
+	server_raise_nofile(&z);
+	fds = xcalloc(z.threads, sizeof(*fds));
+	rc = listen_all(z.spec, &ss, sl, fds, z.threads, &h->port, err);
+	if (rc)
+		goto fail;
+	http_threads_init(h, z.threads);
+	rc = http_daemons_start(h, fds, ss.ss_family == AF_INET6, &z, err);
+	if (rc)
+		goto fail;
+	free(fds);
+	*out = h;
+	return 0;
+fail:
+	free(fds);
+	http_stop_daemons(h, 0);
+	http_free(h);
+	return rc;
+}
+
+int
+http_start(const struct conf *c, struct store *s, const struct serve_opts *o,
+    struct http **out, struct merr *err)
+{
+	return http_start_ex(c, NULL, NULL, s, o, out, err);
+}
+
+int
+http_start_shared(pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
+    const struct serve_opts *o, struct http **out, struct merr *err)
+{
+	return http_start_ex(NULL, conf_lock, conf_ptr, s, o, out, err);
+}
+
+/* Closes o's reader and frees o (NULL is fine). */
+void
+http_odreq_free(struct odreq *o)
+{
+	if (o == NULL)
+		return;
+	ondemand_close(&o->r);
+	free(o);
+}
+
+void
+http_stop(struct http *h, unsigned grace_ms, const char *adoption_file)
+{
+	/* Wakes every connection waiting for upstream, so MHD can end it. */
+	if (h->od != NULL)
+		ondemand_cancel(h->od);
+	http_stop_daemons(h, grace_ms);
+	/* After the last request: every fetch it answered is counted. */
+	server_adoption_save(&h->sv, adoption_file);
+	http_free(h);
+}

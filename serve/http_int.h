@@ -8,6 +8,8 @@
 
 #include "mirrord/common.h"
 
+#include <pthread.h>
+#include <stdarg.h>
 #include <time.h>
 
 #include "serve/accesslog.h"
@@ -15,6 +17,9 @@
 #include "serve/limits.h"
 #include "serve/metrics.h"
 #include "serve/refcache.h"
+#include "serve/respond.h"
+#include "serve/ondemand.h"
+#include "serve/route.h"
 #include "serve/server.h"
 
 struct MHD_Daemon;
@@ -31,7 +36,8 @@ struct http_thread {
 
 /* Canned answers, made once and queued as often as needed. */
 enum canned {
-	C_400, C_404, C_405, C_412, C_500, C_HEALTH, C_KEYRING, C_COUNT
+	C_400, C_404, C_405, C_412, C_500, C_502, C_503, C_504, C_HEALTH,
+	C_KEYRING, C_COUNT
 };
 
 struct http {
@@ -46,6 +52,7 @@ struct http {
 	size_t canned_len[C_COUNT];	/* their body lengths, for the log */
 	struct fdcache *fc;		/* open blobs */
 	struct limits *limits;	/* Max-Clients:, Max-Clients-Per-IP: */
+	struct ondemand *od;	/* on-demand pool files being fetched */
 	struct metrics m;
 };
 
@@ -64,7 +71,43 @@ struct req {
 	uint64_t bytes;		/* body bytes of that response */
 	char method[ACCESSLOG_FIELD_MAX];
 	char version[ACCESSLOG_FIELD_MAX];
+	struct odreq *od;	/* an on-demand file, until its response */
 	char uri[];		/* raw, with the query */
 };
+
+/* http_start, with the configuration under conf_lock if that is set. */
+int http_start_ex(const struct conf *c, pthread_rwlock_t *conf_lock,
+    const struct conf *const *conf_ptr, struct store *s,
+    const struct serve_opts *o, struct http **out, struct merr *err);
+/* An on-demand pool file's request (http.c says how it goes). */
+struct MHD_Connection;
+struct odreq {
+	struct ondemand_reader r;
+	struct MHD_Connection *conn;
+	struct route_result res;	/* the validators only: no pointers */
+	struct respond_plan p;		/* 200 or 206 */
+};
+/* Closes o's reader and frees o (NULL is fine). */
+void http_odreq_free(struct odreq *o);
+
+/* Everything but the sockets and the threads. */
+int http_prepare(struct http *h, const struct serve_opts *o,
+    const struct server_sizes *z, struct merr *err);
+/* One MHD daemon per thread on fds (owned from here). */
+int http_daemons_start(struct http *h, const int *fds, bool ipv6,
+    const struct server_sizes *z, struct merr *err);
+/*
+ * Stops accepting on every thread, lets the responses in flight finish
+ * within grace_ms, then stops the threads.
+ */
+void http_stop_daemons(struct http *h, unsigned grace_ms);
+/* Frees h and all it holds; its daemons stopped. */
+void http_free(struct http *h);
+/* What each of n server threads keeps for itself, and its counters. */
+void http_threads_init(struct http *h, unsigned n);
+/* libmicrohttpd's messages, at debug level. */
+void http_mhd_log(void *cls, const char *fmt, va_list ap);
+/* What res's cached answers follow from. */
+void http_blob_key(const struct route_result *res, struct fdcache_key *k);
 
 #endif

@@ -577,12 +577,37 @@ resolve_suite(struct store *s, struct store_txn **t, const struct route *r,
 	return 0;
 }
 
+/*
+ * A pool file of an on-demand mirror m: if the blobs table does not list
+ * it, what fetching it takes (res->want). Read in *t (begun if need be).
+ */
+static int
+resolve_ondemand(const struct conf *c, const struct conf_mirror *m,
+    struct store *s, struct store_txn **t, const struct route *r,
+    const struct snap *sn, struct route_result *res, struct merr *err)
+{
+	struct store_blob_rec rec;
+	struct fetch_opts fo;
+	int rc;
+
+	if (*t == NULL && (rc = store_txn_begin(s, false, t, err)) != 0)
+		return rc;
+	rc = store_blob_get(*t, res->hash, &rec, err);
+	if (rc != MERR_NOTFOUND)
+		return rc;
+	fetch_opts_of_conf(c, &fo);
+	res->want = ondemand_want_new(m->name, m->uri, sn->id, r->path,
+	    res->hash, res->size, &fo);
+	return 0;
+}
+
 /* /<mirror>/<ref>/pool/<path>: a pool file of the ref's snapshot. */
 static int
-resolve_pool(struct store *s, struct store_txn **t,
+resolve_pool(const struct conf *c, struct store *s, struct store_txn **t,
     struct refcache_front *front, uint64_t txnid, const struct route *r,
     const struct snap *sn, struct route_result *res, struct merr *err)
 {
+	const struct conf_mirror *m = conf_mirror(c, r->mirror);
 	int rc;
 
 	/* Pool directories are not listed: 404. */
@@ -598,6 +623,11 @@ resolve_pool(struct store *s, struct store_txn **t,
 	}
 	if (rc)
 		return rc;
+	if (m != NULL && m->on_demand) {
+		rc = resolve_ondemand(c, m, s, t, r, sn, res, err);
+		if (rc)
+			return rc;
+	}
 	res->answer = ANSWER_FILE;
 	res->cache_control = ROUTE_CC_IMMUTABLE;
 	res->content_type = route_content_type(r->path);
@@ -609,9 +639,9 @@ resolve_pool(struct store *s, struct store_txn **t,
  * *t (begun here when needed), then the path.
  */
 static int
-resolve_ref(struct store *s, struct store_txn **t, struct refcache *cache,
-    struct refcache_front *front, const struct route *r,
-    struct route_result *res, struct merr *err)
+resolve_ref(const struct conf *c, struct store *s, struct store_txn **t,
+    struct refcache *cache, struct refcache_front *front,
+    const struct route *r, struct route_result *res, struct merr *err)
 {
 	const struct snap *sn;
 	const struct channel *ch;
@@ -662,7 +692,7 @@ resolve_ref(struct store *s, struct store_txn **t, struct refcache *cache,
 		rc = resolve_suite(s, t, r, sn, ch, moving, res, err);
 		break;
 	case ROUTE_POOL:
-		rc = resolve_pool(s, t, front, txnid, r, sn, res, err);
+		rc = resolve_pool(c, s, t, front, txnid, r, sn, res, err);
 		break;
 	default:
 		status(res, 404);
@@ -698,6 +728,8 @@ route_result_release(struct route_result *res)
 {
 	listing_release(&res->listing);
 	buf_release(&res->location);
+	ondemand_want_free(res->want);
+	res->want = NULL;
 }
 
 int
@@ -730,7 +762,7 @@ route_resolve(const struct conf *c, struct store *s,
 	case ROUTE_DISTS:
 	case ROUTE_SUITE:
 	case ROUTE_POOL:
-		rc = resolve_ref(s, &t, cache, front, r, res, err);
+		rc = resolve_ref(c, s, &t, cache, front, r, res, err);
 		break;
 	default:
 		break;

@@ -23,6 +23,7 @@
 #include "mirrord/path.h"
 #include "mirrord/store.h"
 #include "serve/listing.h"
+#include "serve/ondemand.h"
 #include "serve/refcache.h"
 
 /* Room for a decoded path: path_check's limit plus the URL's prefix. */
@@ -116,9 +117,14 @@ struct route_result {
 	 */
 	bool channel;
 	char prev[SNAP_ID_LEN + 1];
+	/*
+	 * ANSWER_FILE of an on-demand mirror's pool file that the blobs
+	 * table does not list: what fetching it takes (owned); else NULL.
+	 */
+	struct ondemand_want *want;
 };
 
-/* Frees what res owns (its listing, its location). */
+/* Frees what res owns (its listing, its location, its want). */
 void route_result_release(struct route_result *res);
 
 /*

@@ -1,0 +1,145 @@
+/*
+ * ondemand.h: fetching the pool files of a `Download: on-demand` mirror
+ * when a client first asks for them, while serving them (private to
+ * serve/; free of libmicrohttpd: http.c adapts it to connections).
+ *
+ * A flight is the one upstream transfer of one blob (by hash): every
+ * request for that blob while it runs joins it (single flight). Each
+ * flight runs in a thread of its own, at most max_flights at once (the
+ * rest wait for a slot), with its own struct fetch (fetch.h: retries,
+ * resume, size cap), into a blob writer that readers follow: they
+ * pread() the temp file as it grows. When the file has verified (size
+ * and SHA-256 of the snapshot's signed index), it is made durable (fsync
+ * of the file and its directory) and listed in the blobs table, with the
+ * mirror's odstats, in one write transaction; a failure stores nothing,
+ * counts in the odstats with its text, is logged, and the next request
+ * starts a new flight. A blob found at its final path but not listed (a
+ * kill between the rename and the commit) is re-hashed and adopted rather
+ * than fetched again.
+ *
+ * The safety rule: apt must never accept a wrong file. So a reader may
+ * send every byte of its range as it arrives but the last one, which it
+ * gets only once the whole file verified; a failure (or a restart of
+ * the transfer from zero after it sent bytes) cuts it short.
+ *
+ * Threads: every function may be called from any thread, but
+ * ondemand_free(), which must be the last. A reader is one connection's:
+ * one thread at a time. Locks: the table's, then a flight's; the park
+ * and wake callbacks of a reader run under its flight's lock and must
+ * not call back into this module.
+ */
+#ifndef SERVE_ONDEMAND_H
+#define SERVE_ONDEMAND_H
+
+#include "mirrord/common.h"
+#include "mirrord/fetch.h"
+#include "mirrord/hash.h"
+#include "mirrord/store.h"
+
+/* Flights running at once; more wait for a slot. */
+#define ONDEMAND_FLIGHTS 16
+/* Readers waiting for bytes are woken at least every this many bytes. */
+#define ONDEMAND_WAKE_BYTES (64 * 1024)
+/* ... or when this many ms passed since the last wake, whichever first. */
+#define ONDEMAND_WAKE_MS 50
+
+/*
+ * What fetching one pool file needs, made where the URL is resolved
+ * (route.c) and owned by its answer. Every string is owned.
+ */
+struct ondemand_want {
+	char *mirror;
+	char *snap;		/* the snapshot's ID */
+	char *path;		/* "pool/..." */
+	char *url;		/* upstream's: the mirror's URI "/" path */
+	unsigned char hash[HASH_LEN];
+	uint64_t size;
+	struct fetch_opts fo;	/* the configuration's, when resolved */
+};
+
+/* A want for path of mirror (uri: its upstream) in snapshot snap, owned. */
+struct ondemand_want *ondemand_want_new(const char *mirror, const char *uri,
+    const char *snap, const char *path, const unsigned char h[HASH_LEN],
+    uint64_t size, const struct fetch_opts *fo);
+void ondemand_want_free(struct ondemand_want *w);	/* NULL is fine */
+
+struct ondemand;
+struct ondemand_flight;
+
+/*
+ * The flight table for store s (borrowed, opened for writing; must
+ * outlive it), running at most max_flights at once (0: ONDEMAND_FLIGHTS).
+ * Owned: free with ondemand_free().
+ */
+struct ondemand *ondemand_new(struct store *s, unsigned max_flights);
+/*
+ * Fails every flight (their readers get status 503 and are woken), stops
+ * their transfers (fetch_set_cancel) and refuses new ones: for a server
+ * that stops. Returns at once.
+ */
+void ondemand_cancel(struct ondemand *od);
+/*
+ * Cancels, waits for every flight's thread to end and frees od (NULL is
+ * fine). Every reader must be closed before.
+ */
+void ondemand_free(struct ondemand *od);
+/* Flights in the table now: running or waiting for a slot. */
+unsigned ondemand_inflight(struct ondemand *od);
+
+/*
+ * One client's read of [off, end) of a flight's blob. park(ctx) is called
+ * (under the flight's lock) when the reader must wait: it then gets
+ * exactly one wake(ctx), from another thread, when there is something new
+ * to look at (bytes, the end, a failure). The fields are the module's.
+ */
+struct ondemand_reader {
+	struct ondemand_flight *f;
+	uint64_t end;
+	unsigned gen;		/* the transfer's restarts, when it began */
+	bool started;		/* it has bytes to send (or sent them) */
+	bool waiting;		/* parked, in f's waiters */
+	void (*park)(void *ctx);
+	void (*wake)(void *ctx);
+	void *ctx;
+	struct ondemand_reader *next;	/* in f's waiters */
+};
+
+/*
+ * Joins the flight for want (starting one if none runs) as reader r of
+ * its bytes up to end (exclusive; at most want->size). r is closed with
+ * ondemand_close(), whatever happens next. Errors: MERR_CANCEL once
+ * ondemand_cancel() ran.
+ */
+int ondemand_open(struct ondemand *od, const struct ondemand_want *want,
+    uint64_t end, void (*park)(void *), void (*wake)(void *), void *ctx,
+    struct ondemand_reader *r, struct merr *err);
+/* Leaves r's flight (unparking r if need be). */
+void ondemand_close(struct ondemand_reader *r);
+
+enum ondemand_step {
+	OD_READY,	/* go on (bytes, or the end, are there) */
+	OD_WAIT,	/* parked: wait for the wake, then ask again */
+	OD_FAILED	/* the flight failed: *status says the answer */
+};
+
+/*
+ * Before the headers: OD_READY once the flight has its first bytes (or
+ * is done); OD_WAIT (parked) before; OD_FAILED with *status 502 (upstream
+ * no longer has the file, or it did not verify, or another HTTP
+ * failure), 504 (upstream unreachable: connection refused or timed out,
+ * after the retries), 503 (the server stops) or 500 (the store failed).
+ */
+enum ondemand_step ondemand_start(struct ondemand_reader *r, int *status);
+
+/*
+ * The body, with pos the next byte to send (pos < r->end): OD_READY with
+ * *fd (valid until ondemand_close) to pread() from and *limit, how far
+ * (exclusive, > pos) the bytes there may be sent now; r->end itself only
+ * once the file verified. OD_WAIT (parked) if there is nothing more yet;
+ * OD_FAILED if the flight failed, or restarted from zero after r began
+ * sending: the response must be cut before its end.
+ */
+enum ondemand_step ondemand_next(struct ondemand_reader *r, uint64_t pos,
+    int *fd, uint64_t *limit);
+
+#endif
