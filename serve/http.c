@@ -144,6 +144,7 @@ uri_begin(void *cls, const char *uri, struct MHD_Connection *conn)
 	q->start = time(NULL);
 	q->status = 0;
 	q->bytes = 0;
+	q->od = NULL;
 	q->method[0] = '\0';
 	q->version[0] = '\0';
 	memcpy(q->uri, uri, len + 1);
@@ -326,9 +327,9 @@ blob_headers(struct MHD_Response *r, const struct route_result *res)
 	    res->cache_control);
 }
 
-/* The headers of a 200 (p == NULL) or of a 206 for p. */
+/* The headers of a 200 (p == NULL) or of a 206 for p but the validators. */
 static void
-body_headers(struct MHD_Response *r, const struct route_result *res,
+range_headers(struct MHD_Response *r, const struct route_result *res,
     const struct respond_plan *p)
 {
 	char crange[80];
@@ -344,6 +345,14 @@ body_headers(struct MHD_Response *r, const struct route_result *res,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE,
 		    crange);
 	}
+}
+
+/* The headers of a 200 (p == NULL) or of a 206 for p. */
+static void
+body_headers(struct MHD_Response *r, const struct route_result *res,
+    const struct respond_plan *p)
+{
+	range_headers(r, res, p);
 	blob_headers(r, res);
 }
 
@@ -645,7 +654,14 @@ ondemand_continue(struct req *q, struct MHD_Connection *conn)
 		http_odreq_free(o);
 		return queue_status(q, conn, 500);
 	}
-	body_headers(r, &o->res, o->p.status == 206 ? &o->p : NULL);
+	/*
+	 * No validators: a client that resumes a cut transfer (apt does,
+	 * with If-Range) must not join what it has of a failed fetch to
+	 * good bytes; without them its If-Range gets the whole file.
+	 */
+	range_headers(r, &o->res, o->p.status == 206 ? &o->p : NULL);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    o->res.cache_control);
 	ret = queue(q, conn, o->p.status, r, o->p.len);
 	MHD_destroy_response(r);
 	return ret;
@@ -673,7 +689,9 @@ queue_ondemand(struct req *q, struct MHD_Connection *conn,
 		return queue_416(q, conn, res);
 	if (p.status == 304 || strcmp(q->method, "HEAD") == 0) {
 		/* No body is sent: a response whose reader is never called. */
-		r = not_modified_response(res);
+		r = p.status == 304 ? not_modified_response(res) :
+		    MHD_create_response_from_callback(p.len, 64, no_body_reader,
+		    NULL, NULL);
 		if (r == NULL)
 			return queue_status(q, conn, 500);
 		if (p.status != 304)
