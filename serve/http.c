@@ -906,6 +906,7 @@ http_prepare(struct http *h, const struct serve_opts *o,
 	h->limits = limits_new(z->conns, z->per_ip);
 	h->fc = fdcache_new(z->map_budget, z->ttl_ms, answer_free);
 	h->od = ondemand_new(h->sv.store, 0);
+	h->sv.od = h->od;
 	metrics_init(&h->m, NULL, 0);	/* the threads' come later */
 	rc = accesslog_open(o->access_log, &h->log, err);
 	if (rc)

@@ -8,11 +8,13 @@
 #include "mirrord/adoption.h"
 #include "mirrord/channel.h"
 #include "mirrord/exposure.h"
+#include "mirrord/odstats.h"
 #include "mirrord/rollout.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
 #include "serve/listing.h"
 #include "serve/metrics.h"
+#include "serve/ondemand.h"
 
 static const int metrics_codes[] = METRICS_CODES;
 
@@ -687,6 +689,114 @@ metrics_adoption(struct adoption *a, const struct conf *c, struct store *s,
 			buf_add(b, x.g[i].p, x.g[i].len);
 		}
 		buf_release(&x.g[i]);
+	}
+	return rc;
+}
+
+/* The on-demand gauges, each mirror's in this order. */
+enum {
+	ODM_FETCHES, ODM_BYTES, ODM_FAILURES, ODM_SECONDS_SUM,
+	ODM_SECONDS_COUNT, ODM_INFLIGHT, ODM_LAST_FAILURE, ODM_N
+};
+
+static const struct {
+	const char *name, *type, *help;
+} od_metrics[ODM_N] = {
+	{ "mirrord_ondemand_fetches_total", "counter",
+	    "Pool files fetched and stored on a client's request." },
+	{ "mirrord_ondemand_bytes_total", "counter",
+	    "Their bytes." },
+	{ "mirrord_ondemand_failures_total", "counter",
+	    "On-demand fetches that stored nothing (upstream gone or down, "
+	    "a wrong file)." },
+	{ "mirrord_ondemand_fetch_seconds_sum", "counter",
+	    "Seconds the stored on-demand fetches took, summed." },
+	{ "mirrord_ondemand_fetch_seconds_count", "counter",
+	    "The stored on-demand fetches timed." },
+	{ "mirrord_ondemand_inflight", "gauge",
+	    "On-demand fetches running or waiting for a slot now." },
+	{ "mirrord_ondemand_last_failure_timestamp_seconds", "gauge",
+	    "When the last on-demand fetch failed, with what (which file of "
+	    "which snapshot, and why) in the label 'what'." },
+};
+
+/* One mirror's on-demand gauges, into g[ODM_N]. */
+static int
+od_gauges(struct store_txn *t, struct ondemand *od, const char *mirror,
+    struct buf *g, struct merr *err)
+{
+	struct odstats st;
+	int k, rc;
+
+	rc = odstats_get(t, mirror, &st, err);
+	if (rc)
+		return rc;
+	for (k = 0; k < ODM_N; k++) {
+		if (k == ODM_LAST_FAILURE && st.last_failure == 0)
+			continue;
+		buf_adds(&g[k], od_metrics[k].name);
+		buf_adds(&g[k], "{mirror=\"");
+		label(&g[k], mirror);
+		buf_addc(&g[k], '"');
+		if (k == ODM_LAST_FAILURE) {
+			buf_adds(&g[k], ",what=\"");
+			label(&g[k], st.last_text);
+			buf_addc(&g[k], '"');
+		}
+		buf_adds(&g[k], "} ");
+	}
+	buf_addf(&g[ODM_FETCHES], "%llu\n", (unsigned long long)st.fetches);
+	buf_addf(&g[ODM_BYTES], "%llu\n", (unsigned long long)st.bytes);
+	buf_addf(&g[ODM_FAILURES], "%llu\n", (unsigned long long)st.failures);
+	buf_addf(&g[ODM_SECONDS_SUM], "%.3f\n", (double)st.latency_ms / 1000);
+	buf_addf(&g[ODM_SECONDS_COUNT], "%llu\n",
+	    (unsigned long long)st.fetches);
+	buf_addf(&g[ODM_INFLIGHT], "%u\n",
+	    od != NULL ? ondemand_inflight(od, mirror) : 0);
+	if (st.last_failure != 0)
+		buf_addf(&g[ODM_LAST_FAILURE], "%lld\n",
+		    (long long)st.last_failure);
+	return 0;
+}
+
+/*
+ * TODO(lead): per on-demand mirror, its latest snapshot's pool files and
+ * bytes referenced vs stored (mirrord_pool_files{mirror,state=
+ * "referenced|stored"}, mirrord_pool_bytes{...}) with the count of
+ * mirrord/content.h once it lands (issue 17, another part): one count,
+ * not a second one here; cached per store_last_txnid, since it walks the
+ * snapshot's pool.
+ */
+int
+metrics_ondemand(struct ondemand *od, const struct conf *c, struct store *s,
+    struct buf *b, struct merr *err)
+{
+	struct buf g[ODM_N];
+	struct store_txn *t;
+	size_t i;
+	int k, rc;
+
+	for (i = 0; i < c->nmirrors && !c->mirrors[i].on_demand; i++)
+		;
+	if (i == c->nmirrors)
+		return 0;	/* no on-demand mirror: no such gauges */
+	rc = store_txn_begin(s, false, &t, err);
+	if (rc)
+		return rc;
+	for (k = 0; k < ODM_N; k++)
+		buf_init(&g[k]);
+	for (i = 0; i < c->nmirrors && rc == 0; i++)
+		if (c->mirrors[i].on_demand)
+			rc = od_gauges(t, od, c->mirrors[i].name, g, err);
+	store_txn_abort(t);
+	for (k = 0; k < ODM_N; k++) {
+		if (rc == 0) {
+			help(b, od_metrics[k].name, od_metrics[k].type,
+			    od_metrics[k].help);
+			if (g[k].len)
+				buf_add(b, g[k].p, g[k].len);
+		}
+		buf_release(&g[k]);
 	}
 	return rc;
 }

@@ -26,8 +26,8 @@
 
 /* The status codes counted on their own; others count as "other". */
 #define METRICS_CODES { 200, 206, 301, 304, 400, 404, 405, 412, 416, 500, \
-	503 }
-#define METRICS_NCODES 12	/* the codes above and "other" */
+	502, 503, 504 }
+#define METRICS_NCODES 14	/* the codes above and "other" */
 
 /* One thread's requests. */
 struct metrics_req {
@@ -124,5 +124,20 @@ struct adoption;
  */
 int metrics_adoption(struct adoption *a, const struct conf *c,
     struct store *s, int64_t now, struct buf *b, struct merr *err);
+
+struct ondemand;
+
+/*
+ * Appends the on-demand gauges of every `Download: on-demand` mirror of
+ * c to b: from its odstats (odstats.h: what `status` shows too, kept
+ * across restarts) mirrord_ondemand_fetches_total, _bytes_total,
+ * _failures_total, _fetch_seconds_sum and _count, and
+ * _last_failure_timestamp_seconds{mirror,what} (what: the last failure's
+ * text; one series per mirror); and from od (NULL: 0)
+ * mirrord_ondemand_inflight, the fetches running or waiting now. One
+ * short read transaction; errors: the store's.
+ */
+int metrics_ondemand(struct ondemand *od, const struct conf *c,
+    struct store *s, struct buf *b, struct merr *err);
 
 #endif

@@ -41,7 +41,6 @@ struct ondemand {
 	pthread_mutex_t lock;		/* what follows */
 	pthread_cond_t cond;		/* a slot or a thread is free */
 	struct ondemand_flight *flights;	/* joinable */
-	unsigned nflights;
 	unsigned running;		/* holding a slot */
 	unsigned threads;		/* flight threads alive */
 	bool cancelled;
@@ -102,12 +101,15 @@ ondemand_new(struct store *s, unsigned max_flights)
 }
 
 unsigned
-ondemand_inflight(struct ondemand *od)
+ondemand_inflight(struct ondemand *od, const char *mirror)
 {
-	unsigned n;
+	struct ondemand_flight *f;
+	unsigned n = 0;
 
 	pthread_mutex_lock(&od->lock);
-	n = od->nflights;
+	for (f = od->flights; f != NULL; f = f->next)
+		if (mirror == NULL || strcmp(f->w.mirror, mirror) == 0)
+			n++;
 	pthread_mutex_unlock(&od->lock);
 	return n;
 }
@@ -226,7 +228,6 @@ flight_new(struct ondemand *od, const struct ondemand_want *want,
 	od->threads++;
 	f->next = od->flights;
 	od->flights = f;
-	od->nflights++;
 	*out = f;
 	return 0;
 }
@@ -242,7 +243,6 @@ flight_unlist(struct ondemand_flight *f)
 	for (p = &od->flights; *p != NULL; p = &(*p)->next)
 		if (*p == f) {
 			*p = f->next;
-			od->nflights--;
 			break;
 		}
 	pthread_mutex_unlock(&od->lock);

@@ -83,8 +83,11 @@ void ondemand_cancel(struct ondemand *od);
  * fine). Every reader must be closed before.
  */
 void ondemand_free(struct ondemand *od);
-/* Flights in the table now: running or waiting for a slot. */
-unsigned ondemand_inflight(struct ondemand *od);
+/*
+ * Flights in the table now (running or waiting for a slot), of mirror's
+ * files (NULL: of all mirrors).
+ */
+unsigned ondemand_inflight(struct ondemand *od, const char *mirror);
 
 /*
  * One client's read of [off, end) of a flight's blob. park(ctx) is called

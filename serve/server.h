@@ -27,6 +27,7 @@
 #include "mirrord/adoption.h"
 #include "serve/keyrings.h"
 #include "serve/metrics.h"
+#include "serve/ondemand.h"
 #include "serve/route.h"
 #include "serve/serve.h"
 
@@ -53,6 +54,7 @@ struct server {
 	size_t keyring_len;
 	struct keyrings *keyrings;	/* /<mirror>/keyring.gpg, or NULL */
 	struct metrics *m;		/* for /metrics */
+	struct ondemand *od;		/* on-demand flights (borrowed) */
 	/*
 	 * Fleet adoption (adoption.h): owned, NULL when not counted; and
 	 * the sequence numbers of channels' previous targets, found once.
