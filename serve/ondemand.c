@@ -308,6 +308,8 @@ ondemand_close(struct ondemand_reader *r)
 static enum ondemand_step
 park(struct ondemand_flight *f, struct ondemand_reader *r)
 {
+	if (r->waiting)
+		return OD_WAIT;	/* asked again before its wake: parked */
 	r->next = f->waiters;
 	f->waiters = r;
 	r->waiting = true;
@@ -498,10 +500,10 @@ flight_note_failed(struct ondemand_flight *f, const struct merr *why)
 	struct merr err;
 	int rc, tries = 0;
 
+	if (why->code == MERR_CANCEL || atomic_load(&f->cancel))
+		return;	/* the server stops: not upstream's failure */
 	log_warn("mirror '%s': snapshot %s: cannot fetch '%s' on demand: %s",
 	    f->w.mirror, f->w.snap, f->w.path, why->msg);
-	if (why->code == MERR_CANCEL)
-		return;	/* the server stops: not upstream's failure */
 	/* Cut to fit: the record's text has a bound. */
 	if (snprintf(text, sizeof(text), "snapshot %s %s: %s", f->w.snap,
 	    f->w.path, why->msg) >= (int)sizeof(text))
