@@ -414,6 +414,22 @@ t_adopt(struct ondemand *od)
 	free(path);
 }
 
+static struct ondemand *the_od;
+
+/*
+ * Lets a flight's thread out of its open of the FIFO at path, if it is
+ * there (the cancel may have come before it): true once it is out.
+ */
+static bool
+fifo_released(void *ctx)
+{
+	int fd = open(ctx, O_WRONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		close(fd);	/* EOF for the reader */
+	return ondemand_inflight(the_od, NULL) == 0;
+}
+
 /* A server that stops fails its flights and wakes their readers. */
 static void
 t_cancel(struct ondemand *od)
@@ -423,8 +439,9 @@ t_cancel(struct ondemand *od)
 	struct conn c = { 0 };
 	char *fifo = up_path("c.deb");
 	struct merr err;
-	int fd, status = 0;
+	int status = 0;
 
+	the_od = od;
 	ok(mkfifo(fifo, 0600) == 0, "mkfifo");
 	ok(ondemand_open(od, w, 5000, c_park, c_wake, &c, &r, &err) == 0,
 	    "a reader");
@@ -436,8 +453,7 @@ t_cancel(struct ondemand *od)
 	is_int(ondemand_open(od, w, 5000, c_park, c_wake, &c, &r2, &err),
 	    MERR_CANCEL, "no new reader once cancelled");
 	ondemand_close(&r);
-	fd = open(fifo, O_WRONLY);	/* lets the thread out of its open */
-	close(fd);
+	ok(until(fifo_released, fifo), "the flight's thread ends");
 	ondemand_want_free(w);
 	free(fifo);
 }
