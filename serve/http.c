@@ -241,24 +241,17 @@ queue_canned(struct req *q, struct MHD_Connection *conn, enum canned which,
 static enum MHD_Result
 queue_status(struct req *q, struct MHD_Connection *conn, int status)
 {
-	switch (status) {
-	case 400:
-		return queue_canned(q, conn, C_400, status);
-	case 404:
-		return queue_canned(q, conn, C_404, status);
-	case 405:
-		return queue_canned(q, conn, C_405, status);
-	case 412:
-		return queue_canned(q, conn, C_412, status);
-	case 502:
-		return queue_canned(q, conn, C_502, status);
-	case 503:
-		return queue_canned(q, conn, C_503, status);
-	case 504:
-		return queue_canned(q, conn, C_504, status);
-	default:
-		return queue_canned(q, conn, C_500, 500);
-	}
+	/* The canned answers by status; any other is a 500. */
+	static const struct { int status; enum canned c; } by[] = {
+		{ 400, C_400 }, { 404, C_404 }, { 405, C_405 }, { 412, C_412 },
+		{ 502, C_502 }, { 503, C_503 }, { 504, C_504 },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(by); i++)
+		if (by[i].status == status)
+			return queue_canned(q, conn, by[i].c, status);
+	return queue_canned(q, conn, C_500, 500);
 }
 
 /* A response owning the heap buffer b (emptied). */

@@ -1,7 +1,9 @@
 /*
- * http_ctl.c: the HTTP server's controls that need no libmicrohttpd
- * (http.h): what the controlling thread calls while the server threads
- * serve.
+ * http_ctl.c: the parts of the HTTP server (http.h) that need no
+ * libmicrohttpd, so that http.c, its one user, holds only what does:
+ * the controls the controlling thread calls while the server threads
+ * serve, starting and stopping around http.c's daemons, and small
+ * helpers (http_int.h).
  */
 #include "mirrord/common.h"
 

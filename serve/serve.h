@@ -18,7 +18,8 @@
  * libmicrohttpd glue, server.c decides what an answer says, route.c
  * resolves URLs (listing.c, pages.c: directory pages), respond.c holds
  * the HTTP rules and formats, and fdcache.c, limits.c, accesslog.c,
- * listen.c, keyrings.c, metrics.c and escape.c one concern each. Only
+ * listen.c, keyrings.c, metrics.c and escape.c one concern each;
+ * ondemand.c fetches an on-demand mirror's pool files as clients ask. Only
  * mirrord/ is included from here (never sync/).
  *
  * Threads: serve_run and serve_run_shared block the calling thread (it
@@ -57,10 +58,13 @@ struct serve_opts {
 };
 
 /*
- * Serves c's mirrors from s (opened read-only) until *stop becomes
- * non-zero (a signal handler sets it), then stops accepting, finishes
- * in-flight responses within a bound and returns 0. Binding or starting
- * failures are returned with err naming the address.
+ * Serves c's mirrors from s until *stop becomes non-zero (a signal
+ * handler sets it), then stops accepting, finishes in-flight responses
+ * within a bound and returns 0. s may be read-only unless a mirror is
+ * `Download: on-demand`: the server then stores the pool files it
+ * fetches for clients (ondemand.h), and a read-only store answers those
+ * requests with 500. Binding or starting failures are returned with err
+ * naming the address.
  */
 int serve_run(const struct conf *c, struct store *s,
     const struct serve_opts *o, volatile sig_atomic_t *stop,
