@@ -28,6 +28,8 @@ metrics_init(struct metrics *m, struct metrics_req **req, size_t nreq)
 	atomic_init(&m->log_lost, 0);
 	atomic_init(&m->log_errno, 0);
 	pthread_mutex_init(&m->exposure_lock, NULL);
+	pthread_mutex_init(&m->pool_lock, NULL);
+	m->npool = 0;
 	m->nexposure = 0;
 	m->exposure_next = 0;
 	m->exposure_computed = 0;
@@ -214,6 +216,7 @@ metrics_release(struct metrics *m)
 		exposure_release(&m->exposure[i].e);
 	m->nexposure = 0;
 	pthread_mutex_destroy(&m->exposure_lock);
+	pthread_mutex_destroy(&m->pool_lock);
 }
 
 /* For the gauges: whether computed, how many, the oldest. */
@@ -696,7 +699,8 @@ metrics_adoption(struct adoption *a, const struct conf *c, struct store *s,
 /* The on-demand gauges, each mirror's in this order. */
 enum {
 	ODM_FETCHES, ODM_BYTES, ODM_FAILURES, ODM_SECONDS_SUM,
-	ODM_SECONDS_COUNT, ODM_INFLIGHT, ODM_LAST_FAILURE, ODM_N
+	ODM_SECONDS_COUNT, ODM_INFLIGHT, ODM_LAST_FAILURE, ODM_POOL_FILES,
+	ODM_POOL_BYTES, ODM_N
 };
 
 static const struct {
@@ -718,6 +722,11 @@ static const struct {
 	{ "mirrord_ondemand_last_failure_timestamp_seconds", "gauge",
 	    "When the last on-demand fetch failed, with what (which file of "
 	    "which snapshot, and why) in the label 'what'." },
+	{ "mirrord_pool_files", "gauge",
+	    "Pool files of the latest snapshot of an on-demand mirror: "
+	    "all it references, and those stored." },
+	{ "mirrord_pool_bytes", "gauge",
+	    "Their bytes." },
 };
 
 /* One mirror's on-demand gauges, into g[ODM_N]. */
@@ -731,7 +740,8 @@ od_gauges(struct store_txn *t, struct ondemand *od, const char *mirror,
 	rc = odstats_get(t, mirror, &st, err);
 	if (rc)
 		return rc;
-	for (k = 0; k < ODM_N; k++) {
+	/* All but the pool's (od_pool_gauges). */
+	for (k = 0; k < ODM_POOL_FILES; k++) {
 		if (k == ODM_LAST_FAILURE && st.last_failure == 0)
 			continue;
 		buf_adds(&g[k], od_metrics[k].name);
@@ -760,17 +770,78 @@ od_gauges(struct store_txn *t, struct ondemand *od, const char *mirror,
 }
 
 /*
- * TODO(lead): per on-demand mirror, its latest snapshot's pool files and
- * bytes referenced vs stored (mirrord_pool_files{mirror,state=
- * "referenced|stored"}, mirrord_pool_bytes{...}) with the count of
- * mirrord/content.h once it lands (issue 17, another part): one count,
- * not a second one here; cached per store_last_txnid, since it walks the
- * snapshot's pool.
+ * The pool counts of mirror's latest snapshot at txnid into *cc, from
+ * m's cache or counted in t (1: the mirror has no snapshot).
  */
-int
-metrics_ondemand(struct ondemand *od, const struct conf *c, struct store *s,
-    struct buf *b, struct merr *err)
+static int
+od_pool(struct metrics *m, struct store_txn *t, uint64_t txnid,
+    const char *mirror, struct content_counts *cc, struct merr *err)
 {
+	struct metrics_pool *p = NULL;
+	struct snap sn;
+	size_t i;
+	int rc;
+
+	pthread_mutex_lock(&m->pool_lock);
+	for (i = 0; i < m->npool && p == NULL; i++)
+		if (strcmp(m->pool[i].mirror, mirror) == 0)
+			p = &m->pool[i];
+	if (p != NULL && p->txnid == txnid) {
+		*cc = p->c;
+		pthread_mutex_unlock(&m->pool_lock);
+		return 0;
+	}
+	rc = snap_load(t, mirror, "latest", &sn, err);
+	if (rc == 0) {
+		rc = content_count(t, mirror, sn.seq, cc, err);
+		snap_release(&sn);
+	} else if (rc == MERR_NOTFOUND)
+		rc = 1;
+	if (rc == 0 && p == NULL && m->npool < METRICS_POOL_MAX) {
+		p = &m->pool[m->npool++];
+		snprintf(p->mirror, sizeof(p->mirror), "%s", mirror);
+	}
+	if (rc == 0 && p != NULL) {
+		p->txnid = txnid;
+		p->c = *cc;
+	}
+	pthread_mutex_unlock(&m->pool_lock);
+	return rc;
+}
+
+/* mirrord_pool_files and _bytes of mirror, into g. */
+static int
+od_pool_gauges(struct metrics *m, struct store_txn *t, uint64_t txnid,
+    const char *mirror, struct buf *g, struct merr *err)
+{
+	struct content_counts cc;
+	int k, rc;
+
+	rc = od_pool(m, t, txnid, mirror, &cc, err);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	for (k = ODM_POOL_FILES; k <= ODM_POOL_BYTES; k++) {
+		buf_adds(&g[k], od_metrics[k].name);
+		buf_adds(&g[k], "{mirror=\"");
+		label(&g[k], mirror);
+		buf_addf(&g[k], "\",state=\"referenced\"} %llu\n",
+		    (unsigned long long)(k == ODM_POOL_FILES ? cc.files :
+		    cc.bytes));
+		buf_adds(&g[k], od_metrics[k].name);
+		buf_adds(&g[k], "{mirror=\"");
+		label(&g[k], mirror);
+		buf_addf(&g[k], "\",state=\"stored\"} %llu\n",
+		    (unsigned long long)(k == ODM_POOL_FILES ? cc.stored_files :
+		    cc.stored_bytes));
+	}
+	return 0;
+}
+
+int
+metrics_ondemand(struct metrics *m, struct ondemand *od,
+    const struct conf *c, struct store *s, struct buf *b, struct merr *err)
+{
+	uint64_t txnid = store_last_txnid(s);
 	struct buf g[ODM_N];
 	struct store_txn *t;
 	size_t i;
@@ -785,9 +856,14 @@ metrics_ondemand(struct ondemand *od, const struct conf *c, struct store *s,
 		return rc;
 	for (k = 0; k < ODM_N; k++)
 		buf_init(&g[k]);
-	for (i = 0; i < c->nmirrors && rc == 0; i++)
-		if (c->mirrors[i].on_demand)
-			rc = od_gauges(t, od, c->mirrors[i].name, g, err);
+	for (i = 0; i < c->nmirrors && rc == 0; i++) {
+		if (!c->mirrors[i].on_demand)
+			continue;
+		rc = od_gauges(t, od, c->mirrors[i].name, g, err);
+		if (rc == 0)
+			rc = od_pool_gauges(m, t, txnid, c->mirrors[i].name, g,
+			    err);
+	}
 	store_txn_abort(t);
 	for (k = 0; k < ODM_N; k++) {
 		if (rc == 0) {

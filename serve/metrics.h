@@ -20,6 +20,7 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/conf.h"
+#include "mirrord/content.h"
 #include "mirrord/exposure.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
@@ -53,6 +54,20 @@ struct metrics_exposure {
 /* How many answers are kept; beyond, the oldest entries are replaced. */
 #define METRICS_EXPOSURE_MAX 128
 
+/*
+ * An on-demand mirror's latest snapshot's pool files, referenced and
+ * stored (content.h), as counted at the store's txnid: counting reads
+ * the blobs table once per file, so a scrape counts again only after a
+ * commit (a sync, a fetch) changed the store.
+ */
+struct metrics_pool {
+	char mirror[64 + 1];
+	uint64_t txnid;
+	struct content_counts c;
+};
+
+#define METRICS_POOL_MAX 64	/* mirrors; beyond, counted every scrape */
+
 struct metrics {
 	struct metrics_req **req;	/* the threads', nreq of them */
 	size_t nreq;
@@ -68,6 +83,10 @@ struct metrics {
 	size_t nexposure;	/* entries used */
 	size_t exposure_next;	/* the next to replace when full */
 	uint64_t exposure_computed;	/* how many times, for tests */
+	/* The pool counts, under pool_lock (metrics_ondemand). */
+	pthread_mutex_t pool_lock;
+	struct metrics_pool pool[METRICS_POOL_MAX];
+	size_t npool;
 };
 
 /* m counts for the nreq threads' req[], borrowed (they outlive m). */
@@ -133,11 +152,13 @@ struct ondemand;
  * across restarts) mirrord_ondemand_fetches_total, _bytes_total,
  * _failures_total, _fetch_seconds_sum and _count, and
  * _last_failure_timestamp_seconds{mirror,what} (what: the last failure's
- * text; one series per mirror); and from od (NULL: 0)
- * mirrord_ondemand_inflight, the fetches running or waiting now. One
- * short read transaction; errors: the store's.
+ * text; one series per mirror); from od (NULL: 0)
+ * mirrord_ondemand_inflight, the fetches running or waiting now; and of
+ * its latest snapshot mirrord_pool_files and mirrord_pool_bytes{mirror,
+ * state="referenced|stored"} (content_count, cached as above). One read
+ * transaction; errors: the store's.
  */
-int metrics_ondemand(struct ondemand *od, const struct conf *c,
-    struct store *s, struct buf *b, struct merr *err);
+int metrics_ondemand(struct metrics *m, struct ondemand *od,
+    const struct conf *c, struct store *s, struct buf *b, struct merr *err);
 
 #endif

@@ -221,7 +221,8 @@ reply_metrics(struct server *sv, struct server_reply *out)
 		rc = metrics_adoption(sv->adoption, c, sv->store, now,
 		    &out->body, &err);
 	if (rc == 0)
-		rc = metrics_ondemand(sv->od, c, sv->store, &out->body, &err);
+		rc = metrics_ondemand(sv->m, sv->od, c, sv->store, &out->body,
+		    &err);
 	server_conf_put(sv);
 	if (rc) {
 		log_error("http: metrics: %s", err.msg);
