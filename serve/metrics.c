@@ -815,25 +815,26 @@ od_pool_gauges(struct metrics *m, struct store_txn *t, uint64_t txnid,
     const char *mirror, struct buf *g, struct merr *err)
 {
 	struct content_counts cc;
-	int k, rc;
+	uint64_t v[2][2];	/* files, bytes: referenced, stored */
+	int j, k, rc;
 
 	rc = od_pool(m, t, txnid, mirror, &cc, err);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	for (k = ODM_POOL_FILES; k <= ODM_POOL_BYTES; k++) {
-		buf_adds(&g[k], od_metrics[k].name);
-		buf_adds(&g[k], "{mirror=\"");
-		label(&g[k], mirror);
-		buf_addf(&g[k], "\",state=\"referenced\"} %llu\n",
-		    (unsigned long long)(k == ODM_POOL_FILES ? cc.files :
-		    cc.bytes));
-		buf_adds(&g[k], od_metrics[k].name);
-		buf_adds(&g[k], "{mirror=\"");
-		label(&g[k], mirror);
-		buf_addf(&g[k], "\",state=\"stored\"} %llu\n",
-		    (unsigned long long)(k == ODM_POOL_FILES ? cc.stored_files :
-		    cc.stored_bytes));
-	}
+	v[0][0] = cc.files;
+	v[0][1] = cc.stored_files;
+	v[1][0] = cc.bytes;
+	v[1][1] = cc.stored_bytes;
+	for (k = 0; k < 2; k++)
+		for (j = 0; j < 2; j++) {
+			buf_adds(&g[ODM_POOL_FILES + k],
+			    od_metrics[ODM_POOL_FILES + k].name);
+			buf_adds(&g[ODM_POOL_FILES + k], "{mirror=\"");
+			label(&g[ODM_POOL_FILES + k], mirror);
+			buf_addf(&g[ODM_POOL_FILES + k], "\",state=\"%s\"} %llu\n",
+			    j == 0 ? "referenced" : "stored",
+			    (unsigned long long)v[k][j]);
+		}
 	return 0;
 }
 
