@@ -827,11 +827,12 @@ od_pool_gauges(struct metrics *m, struct store_txn *t, uint64_t txnid,
 	v[1][1] = cc.stored_bytes;
 	for (k = 0; k < 2; k++)
 		for (j = 0; j < 2; j++) {
-			buf_adds(&g[ODM_POOL_FILES + k],
-			    od_metrics[ODM_POOL_FILES + k].name);
-			buf_adds(&g[ODM_POOL_FILES + k], "{mirror=\"");
-			label(&g[ODM_POOL_FILES + k], mirror);
-			buf_addf(&g[ODM_POOL_FILES + k], "\",state=\"%s\"} %llu\n",
+			struct buf *o = &g[ODM_POOL_FILES + k];
+
+			buf_adds(o, od_metrics[ODM_POOL_FILES + k].name);
+			buf_adds(o, "{mirror=\"");
+			label(o, mirror);
+			buf_addf(o, "\",state=\"%s\"} %llu\n",
 			    j == 0 ? "referenced" : "stored",
 			    (unsigned long long)v[k][j]);
 		}
