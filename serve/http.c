@@ -703,6 +703,8 @@ queue_ondemand(struct req *q, struct MHD_Connection *conn,
 	o->p = p;
 	if (ondemand_open(q->t->h->od, res->want, p.off + p.len, od_park,
 	    od_wake, o, &o->r, &err) != 0) {
+		if (err.code != MERR_CANCEL)	/* too many at once */
+			log_warn("http: %s", err.msg);
 		free(o);
 		return queue_status(q, conn, 503);
 	}

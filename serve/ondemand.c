@@ -41,6 +41,7 @@ struct ondemand {
 	pthread_mutex_t lock;		/* what follows */
 	pthread_cond_t cond;		/* a slot or a thread is free */
 	struct ondemand_flight *flights;	/* joinable */
+	unsigned nflights;
 	unsigned running;		/* holding a slot */
 	unsigned threads;		/* flight threads alive */
 	bool cancelled;
@@ -228,6 +229,7 @@ flight_new(struct ondemand *od, const struct ondemand_want *want,
 	od->threads++;
 	f->next = od->flights;
 	od->flights = f;
+	od->nflights++;
 	*out = f;
 	return 0;
 }
@@ -243,6 +245,7 @@ flight_unlist(struct ondemand_flight *f)
 	for (p = &od->flights; *p != NULL; p = &(*p)->next)
 		if (*p == f) {
 			*p = f->next;
+			od->nflights--;
 			break;
 		}
 	pthread_mutex_unlock(&od->lock);
@@ -270,7 +273,10 @@ ondemand_open(struct ondemand *od, const struct ondemand_want *want,
 	for (f = od->flights; f != NULL; f = f->next)
 		if (memcmp(f->w.hash, want->hash, HASH_LEN) == 0)
 			break;
-	if (f != NULL) {
+	if (f == NULL && od->nflights >= ONDEMAND_QUEUE)
+		rc = merr_set(err, MERR_LIMIT, "'%s': %u files being fetched "
+		    "already", want->path, od->nflights);
+	else if (f != NULL) {
 		/* Listed: its thread holds a reference meanwhile. */
 		pthread_mutex_lock(&f->lock);
 		f->refs++;

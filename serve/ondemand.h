@@ -38,6 +38,8 @@
 
 /* Flights running at once; more wait for a slot. */
 #define ONDEMAND_FLIGHTS 16
+/* Flights in the table at most (each a thread): beyond, MERR_LIMIT. */
+#define ONDEMAND_QUEUE 1024
 /* Readers waiting for bytes are woken at least every this many bytes. */
 #define ONDEMAND_WAKE_BYTES (64 * 1024)
 /* ... or when this many ms passed since the last wake, whichever first. */
@@ -111,7 +113,8 @@ struct ondemand_reader {
  * Joins the flight for want (starting one if none runs) as reader r of
  * its bytes up to end (exclusive; at most want->size). r is closed with
  * ondemand_close(), whatever happens next. Errors: MERR_CANCEL once
- * ondemand_cancel() ran.
+ * ondemand_cancel() ran; MERR_LIMIT when ONDEMAND_QUEUE files are being
+ * fetched or wait for a slot already; MERR_IO if no thread can start.
  */
 int ondemand_open(struct ondemand *od, const struct ondemand_want *want,
     uint64_t end, void (*park)(void *), void (*wake)(void *), void *ctx,
