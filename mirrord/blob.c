@@ -341,17 +341,22 @@ tmp_owner(const char *name)
 }
 
 /*
- * True if tmp/ entry name belongs to another live process: a sync, gc or
- * channel move running beside us (they no longer exclude each other).
- * kill(0) fails with EPERM for a live process of another user.
+ * True if tmp/ entry name belongs to a live process: a sync, gc or
+ * channel move running beside us (they no longer exclude each other), or
+ * this one, whose other threads write blobs meanwhile (the daemon's
+ * server fetching on-demand pool files while a sync begins); a writer
+ * removes its own temp file when it ends, whatever happened. kill(0)
+ * fails with EPERM for a live process of another user.
  */
 static bool
 tmp_live(const char *name)
 {
 	pid_t pid = tmp_owner(name);
 
-	if (pid <= 0 || pid == getpid())
+	if (pid <= 0)
 		return false;
+	if (pid == getpid())
+		return true;
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
