@@ -100,15 +100,12 @@ load_ref(struct store *s, const char *mirror, const char *ref,
     struct snap *sn, struct merr *err)
 {
 	struct store_txn *t;
-	struct channel ch;
 	int rc;
 
 	rc = store_txn_begin(s, false, &t, err);
 	if (rc)
 		return rc;
-	rc = channel_resolve(t, mirror, ref, sn, &ch, err);
-	if (rc == 0)
-		channel_free(&ch);
+	rc = channel_resolve_snap(t, mirror, ref, sn, err);
 	store_txn_abort(t);
 	return rc;
 }

@@ -121,24 +121,6 @@ print_snap_text(const struct snap *sn, const char *pin,
 	    (double)cc->bytes / 1048576.0);
 }
 
-/*
- * Resolves ref as the server and promote do (a snapshot ID, a timestamp,
- * 'latest' or a channel) to its snapshot, loaded into *sn (free with
- * snap_release).
- */
-static int
-resolve_ref(struct store_txn *t, const char *mirror, const char *ref,
-    struct snap *sn, struct merr *err)
-{
-	struct channel ch;
-	int rc;
-
-	rc = channel_resolve(t, mirror, ref, sn, &ch, err);
-	if (rc == 0)
-		channel_free(&ch);
-	return rc;
-}
-
 /* A snapshot's pin note in *note (owned), or NULL if it is not pinned. */
 static int
 pin_note(struct store_txn *t, const char *mirror, const char *id,
@@ -210,7 +192,7 @@ cmd_snapshot(struct cli *cli, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (resolve_ref(t, argv[1], argv[2], &sn, &err))
+	if (channel_resolve_snap(t, argv[1], argv[2], &sn, &err))
 		goto fail;
 	if (pin_note(t, argv[1], sn.id, &pin, &err) ||
 	    content_count(t, argv[1], sn.seq, &cc, &err)) {
@@ -352,7 +334,7 @@ cmd_pin(struct cli *cli, bool pin, int argc, char **argv)
 		return 1;
 	rc = store_txn_begin(s, false, &t, &err);
 	if (rc == 0)
-		rc = resolve_ref(t, argv[0], argv[1], &sn, &err);
+		rc = channel_resolve_snap(t, argv[0], argv[1], &sn, &err);
 	if (t)
 		store_txn_abort(t);
 	if (rc == 0) {

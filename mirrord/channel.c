@@ -365,6 +365,19 @@ channel_resolve(struct store_txn *t, const char *mirror, const char *ref,
 	return rc;
 }
 
+int
+channel_resolve_snap(struct store_txn *t, const char *mirror, const char *ref,
+    struct snap *sn, struct merr *err)
+{
+	struct channel ch;
+	int rc;
+
+	rc = channel_resolve(t, mirror, ref, sn, &ch, err);
+	if (rc == 0)
+		channel_free(&ch);
+	return rc;
+}
+
 static int
 put_log(struct store_txn *t, const char *mirror, const char *name,
     const struct channel_log *e, struct merr *err)

@@ -97,6 +97,9 @@ int channel_log_get(struct store_txn *t, const char *mirror,
  */
 int channel_resolve(struct store_txn *t, const char *mirror, const char *ref,
     struct snap *sn, struct channel *ch, struct merr *err);
+/* channel_resolve for the snapshot alone (*sn: free with snap_release). */
+int channel_resolve_snap(struct store_txn *t, const char *mirror,
+    const char *ref, struct snap *sn, struct merr *err);
 
 /*
  * The file a ref serves at dists/<suite>/<path>: a channel's own Release

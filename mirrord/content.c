@@ -444,15 +444,13 @@ resolve_counts(struct store *s, const char *mirror, const char *ref,
     struct snap *sn, struct content_counts *cc, struct merr *err)
 {
 	struct store_txn *t;
-	struct channel ch;
 	int rc;
 
 	rc = store_txn_begin(s, false, &t, err);
 	if (rc)
 		return rc;
-	rc = channel_resolve(t, mirror, ref, sn, &ch, err);
+	rc = channel_resolve_snap(t, mirror, ref, sn, err);
 	if (rc == 0) {
-		channel_free(&ch);
 		rc = content_count(t, mirror, sn->seq, cc, err);
 		if (rc)
 			snap_release(sn);

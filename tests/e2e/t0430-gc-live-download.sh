@@ -14,33 +14,13 @@ export MIRRORD_TEST_GC_GRACE_MIN=0
 BIG=$((32 * 1024 * 1024))
 RATE=2000000
 
-# mkarchive.py with one more package in generation 1: 'bigdata', whose
-# .deb holds BIG incompressible (seeded, so cached) bytes, uncompressed.
-cat >"$T/mkbig.py" <<'EOF'
-import os, random, sys
-sys.path.insert(0, os.path.dirname(os.environ["MKARCHIVE_PY"]))
-import mkarchive as mk
-BIG = int(os.environ["BIG"])
-cat0, payload0, build0 = mk.catalogue, mk.deb_payload, mk.build_deb
-def catalogue(gen, nfill):
-    cat = cat0(gen, nfill)
-    if gen == 1:
-        cat[("stable-updates", "main")].append(
-            mk.Pkg("bigdata", "1.0-1", "all", section="misc"))
-    return cat
-def deb_payload(p, arch):
-    if p.name == "bigdata":
-        return random.Random(430).randbytes(BIG)
-    return payload0(p, arch)
-def build_deb(p, arch, cache, compressor):
-    return build0(p, arch, cache, "none" if p.name == "bigdata" else compressor)
-mk.catalogue, mk.deb_payload, mk.build_deb = catalogue, deb_payload, build_deb
-mk.main()
-EOF
+# generation 1 has one more package, 'bigdata', whose .deb holds BIG
+# incompressible bytes (tests/fixtures/mkbig.py).
 
 # mkbig GENERATION: (re)builds $ARCHIVE with mkbig.py.
 mkbig() {
-	MKARCHIVE_PY=$MKARCHIVE_PY BIG=$BIG timeout 120 "$PYTHON" "$T/mkbig.py" \
+	BIG_SIZE=$BIG BIG_SEED=430 BIG_GENERATIONS=1 timeout 120 "$PYTHON" \
+	    "$ROOT/tests/fixtures/mkbig.py" \
 	    "$ARCHIVE" --gnupghome "$GNUPG" --generation "$1" \
 	    >"$T/mkarchive.out" 2>&1 ||
 		fail "mkbig.py --generation $1: $(cat "$T/mkarchive.out")"

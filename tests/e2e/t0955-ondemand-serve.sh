@@ -10,29 +10,9 @@
 
 BIG=$((5 * 1024 * 1024))
 
-# mkarchive.py with one more package: 'bigdata' (stable-updates main, all),
-# a .deb of BIG incompressible (seeded, so cached) bytes, uncompressed.
-cat >"$T/mkbig.py" <<'EOF'
-import os, random, sys
-sys.path.insert(0, os.path.dirname(os.environ["MKARCHIVE_PY"]))
-import mkarchive as mk
-BIG = int(os.environ["BIG"])
-cat0, payload0, build0 = mk.catalogue, mk.deb_payload, mk.build_deb
-def catalogue(gen, nfill):
-    cat = cat0(gen, nfill)
-    cat[("stable-updates", "main")].append(
-        mk.Pkg("bigdata", "1.0-1", "all", section="misc"))
-    return cat
-def deb_payload(p, arch):
-    if p.name == "bigdata":
-        return random.Random(955).randbytes(BIG)
-    return payload0(p, arch)
-def build_deb(p, arch, cache, compressor):
-    return build0(p, arch, cache, "none" if p.name == "bigdata" else compressor)
-mk.catalogue, mk.deb_payload, mk.build_deb = catalogue, deb_payload, build_deb
-mk.main()
-EOF
-MKARCHIVE_PY=$MKARCHIVE_PY BIG=$BIG timeout 120 "$PYTHON" "$T/mkbig.py" \
+# One more package: 'bigdata' (stable-updates main, all), a .deb of BIG
+# incompressible bytes (tests/fixtures/mkbig.py).
+BIG_SIZE=$BIG BIG_SEED=955 timeout 120 "$PYTHON" "$ROOT/tests/fixtures/mkbig.py" \
     "$ARCHIVE" --gnupghome "$GNUPG" --generation 1 >"$T/mkarchive.out" 2>&1 ||
 	fail "mkbig.py: $(cat "$T/mkarchive.out")"
 cp "$ARCHIVE/archive-key.gpg" "$KEY"
