@@ -263,3 +263,17 @@ test_expect_success 'fsck is clean after it all' '
 	stop_serve &&
 	fsck_clean
 '
+
+test_expect_success 'gc with no grace keeps every blob stored on demand' '
+	while read -r h s p; do
+		! blob_stored "$h" || echo "$h $p"
+	done <"$T/pool" >"$T/ondemand.stored" &&
+	[ -s "$T/ondemand.stored" ] &&
+	set_global Gc-Grace 0 &&
+	MIRRORD_TEST_GC_GRACE_MIN=0 run mirrord gc &&
+	assert_rc 0 &&
+	while read -r h p; do
+		blob_stored "$h" || fail "gc removed $p, which the snapshot names"
+	done <"$T/ondemand.stored" &&
+	MIRRORD_TEST_GC_GRACE_MIN=0 fsck_clean
+'
