@@ -1,7 +1,8 @@
-# bench/lib.sh: sourced (bash) by bench/run.sh and bench/compose.sh, with the sourcing
+# bench/lib.sh: sourced (bash) by bench/run.sh, compose.sh and ondemand.sh, with the sourcing
 # script's arguments ("$1" = the mirrord binary).  Sets here (bench/), top (the tree),
 # MIRRORD (absolute), BDIR (BENCH_DIR, default build/bench) and LISTS_GLOB (apt's bookworm
-# main amd64 index); measure needs RUN, the script's log directory.
+# main amd64 index); measure needs RUN, the script's log directory; bookworm_upstream
+# needs the sourcing script's say and die.
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -23,15 +24,40 @@ measure() {
 	CPU=$(calc '%.2f' "$USR + $SYS")
 }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# median: the median of the numbers on stdin, one a line (the lower middle of an even count).
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
-# start_nginx ROOT PROBE: nginx (nginx.conf.in) serving ROOT on a free 127.0.0.1 port, in
-# the background, killed on exit; waits until GET PROBE (a path) answers.  Sets PORT and
-# NGINX_PID; its files under $RUN/nginx.
+# bookworm_upstream LISTS: the bookworm shape of mkupstream.py (from LISTS, apt's index), built
+# into $BDIR/upstream-bookworm unless a build from this mkupstream.py is there.  Sets UP and
+# UP_STAMP (what the build depends on, for caches derived from it); exits through die.
+bookworm_upstream() {
+	UP=$BDIR/upstream-bookworm
+	UP_STAMP=$( (cat "$here/mkupstream.py"; echo "bookworm ${BENCH_PACKAGES:-20000}") |
+	    sha256sum | cut -c1-16)
+	[ "$(cat "$UP/.stamp" 2>/dev/null)" = "$UP_STAMP" ] && return
+	say "building the bookworm upstream in '$UP'"
+	python3 "$here/mkupstream.py" "$UP" --shape bookworm --lists "$1" ||
+	    die "mkupstream.py failed"
+	echo "$UP_STAMP" > "$UP/.stamp"
+}
+
+# free_port: print a TCP port of 127.0.0.1 that nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_nginx ROOT PROBE [TEMPLATE]: nginx (TEMPLATE, default nginx.conf.in) serving ROOT on a
+# free 127.0.0.1 port, in the background, killed on exit; waits until GET PROBE (a path)
+# answers.  Sets PORT, PORT2 (a second free port, for a template's @PORT2@) and NGINX_PID;
+# its files under $RUN/nginx.
 start_nginx() {
 	mkdir -p "$RUN/nginx/client_body" "$RUN/nginx/proxy"
-	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	sed -e "s|@ROOT@|$1|g" -e "s|@PORT@|$PORT|g" -e "s|@RUN@|$RUN/nginx|g" \
-	    -e "s|@USER@|$(id -un)|g" "$here/nginx.conf.in" > "$RUN/nginx/nginx.conf"
+	PORT=$(free_port)
+	PORT2=$(free_port)
+	while [ "$PORT2" = "$PORT" ]; do PORT2=$(free_port); done
+	sed -e "s|@ROOT@|$1|g" -e "s|@PORT@|$PORT|g" -e "s|@PORT2@|$PORT2|g" \
+	    -e "s|@RUN@|$RUN/nginx|g" -e "s|@USER@|$(id -un)|g" "${3:-$here/nginx.conf.in}" \
+	    > "$RUN/nginx/nginx.conf"
 	nginx -p "$RUN/nginx" -e "$RUN/nginx/error.log" -c "$RUN/nginx/nginx.conf" \
 	    > "$RUN/nginx/stdout.log" 2>&1 &
 	NGINX_PID=$!
