@@ -192,6 +192,7 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory all CFLAGS="-O2 -g"
 	@bench/run.sh $(BUILD)/mirrord
 	@bench/serve.sh $(BUILD)/mirrord
+	@bench/ondemand.sh $(BUILD)/mirrord
 
 install: $(BUILD)/mirrord
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/mirrord

@@ -18,8 +18,8 @@
 # anything but 200 with the right bytes) is n/a and says why.  See bench/README.md.
 #
 # Environment: BENCH_DIR (default build/bench), BENCH_CONNECTIONS (8), BENCH_OD_RUNS (5, at
-# most (OD_FILES - 2) / 2), BENCH_KEEP=1 keeps the stores.  About 3 minutes with the cached
-# upstream (the full sync stores 63,440 files); building the upstream adds 1-2 minutes.
+# most (OD_FILES - 2) / 2 = 7), BENCH_KEEP=1 keeps the stores.  About a minute with the
+# cached upstream (the full sync stores 63,440 files); building the upstream adds 1-2 more.
 set -u -o pipefail
 
 # here, top, MIRRORD, BDIR, LISTS_GLOB; measure, calc, median, free_port, start_nginx,
@@ -41,7 +41,10 @@ done
     die "BENCH_OD_RUNS must be 1 to $(((OD_FILES - 2) / 2))"
 lists=
 for f in $LISTS_GLOB; do [ -f "$f" ] && lists=$f; done
-[ -n "$lists" ] || die "no $LISTS_GLOB (apt-get update on a bookworm system)"
+if [ -z "$lists" ]; then
+	say "skipped: no $LISTS_GLOB (apt-get update on a bookworm system)"
+	exit 0
+fi
 
 mkdir -p "$BDIR" || die "cannot create '$BDIR'"
 BDIR=$(cd "$BDIR" && pwd)
