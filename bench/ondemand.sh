@@ -8,18 +8,21 @@
 #   (b) the first request of a pool file the store does not hold yet (~1.5 MB): time to first
 #       byte and total (curl), median over distinct files (each one a cold fetch), against the
 #       same file served from the store afterwards and against nginx proxy_cache in front of
-#       the same upstream, cold (a distinct file per run too).
+#       the same upstream, cold (a distinct file per run too); once with the upstream on
+#       loopback, once with it slowed down (nginx limit_rate), where streaming shows.
 #
 # Upstream: bench/mkupstream.py's bookworm shape (BENCH_DIR/upstream-bookworm, shared with
 # run.sh and compose.sh) with OD_FILES packages given a stand-in of their real size, the ones
 # whose size in apt's lists is nearest 1.5 MB (cached in BENCH_DIR/upstream-bookworm-ondemand;
-# the rest of the pool is hard-linked).  One nginx serves it and, on a second port, proxies
-# it with proxy_cache.  Nothing asserts; a figure that cannot be measured (mirrord answers
-# anything but 200 with the right bytes) is n/a and says why.  See bench/README.md.
+# the rest of the pool is hard-linked).  One nginx serves it (also slowed, under /slow/) and,
+# on a second port, proxies it with proxy_cache.  Nothing asserts; a figure that cannot be
+# measured (mirrord answers anything but 200 with the right bytes) is n/a and says why.  See
+# bench/README.md.
 #
 # Environment: BENCH_DIR (default build/bench), BENCH_CONNECTIONS (8), BENCH_OD_RUNS (5, at
-# most (OD_FILES - 2) / 2 = 7), BENCH_KEEP=1 keeps the stores.  About a minute with the
-# cached upstream (the full sync stores 63,440 files); building the upstream adds 1-2 more.
+# most OD_FILES / 4 - 1 = 7), BENCH_OD_RATE (1m: the slowed upstream's nginx limit_rate),
+# BENCH_KEEP=1 keeps the stores.  About 40 s with the cached upstream (the full sync stores
+# 63,440 files); building the upstream adds a minute.
 set -u -o pipefail
 
 # here, top, MIRRORD, BDIR, LISTS_GLOB; measure, calc, median, free_port, start_nginx,
@@ -27,7 +30,8 @@ set -u -o pipefail
 . "$(dirname "$0")/lib.sh"
 CONN=${BENCH_CONNECTIONS:-8}
 RUNS=${BENCH_OD_RUNS:-5}
-OD_FILES=16
+RATE=${BENCH_OD_RATE:-1m}
+OD_FILES=32
 TARGET=1500000
 
 say() { printf 'bench-ondemand: %s\n' "$*" >&2; }
@@ -37,8 +41,10 @@ for t in nginx python3 gpg curl lz4 xz; do
 	command -v "$t" >/dev/null || die "'$t' is not installed (make deps-bench)"
 done
 [ -x /usr/bin/time ] || die "'/usr/bin/time' is not installed (apt-get install time)"
-[ "$RUNS" -ge 1 ] && [ $((2 * RUNS + 2)) -le "$OD_FILES" ] ||
-    die "BENCH_OD_RUNS must be 1 to $(((OD_FILES - 2) / 2))"
+# Two sets (loopback, RATE) of a warm-up and RUNS cold requests for each server.
+if [ "$RUNS" -lt 1 ] || [ $((4 * (RUNS + 1))) -gt "$OD_FILES" ]; then
+	die "BENCH_OD_RUNS must be 1 to $((OD_FILES / 4 - 1))"
+fi
 lists=
 for f in $LISTS_GLOB; do [ -f "$f" ] && lists=$f; done
 if [ -z "$lists" ]; then
@@ -177,18 +183,28 @@ http {
 		root @ROOT@;
 		access_log @RUN@/upstream.log bytes;
 		location / { }
+		# The same files slower: nginx sends a second's worth at once, then one a second,
+		# so a 1.5 MB file at 1m (MiB/s) takes a second, and its first byte comes at once.
+		location /slow/ {
+			alias @ROOT@/;
+			limit_rate @RATE@;
+		}
 	}
 	server {
 		listen 127.0.0.1:@PORT2@;
+		proxy_cache od;
+		proxy_cache_valid 200 1d;
+		add_header X-Cache-Status $upstream_cache_status;
 		location / {
 			proxy_pass http://127.0.0.1:@PORT@;
-			proxy_cache od;
-			proxy_cache_valid 200 1d;
-			add_header X-Cache-Status $upstream_cache_status;
+		}
+		location /slow/ {
+			proxy_pass http://127.0.0.1:@PORT@/slow/;
 		}
 	}
 }
 EOF
+sed -i "s|@RATE@|$RATE|" "$RUN/nginx.conf.in"
 # Read the whole upstream once so that no one pays for a cold page cache.
 find "$UP2/www" -type f -print0 | xargs -0 cat > /dev/null
 start_nginx "$UP2/www" "/debian/dists/$CODENAME/InRelease" "$RUN/nginx.conf.in"
@@ -204,7 +220,7 @@ ROWS=()
 NOTES=()
 FAILURES=()
 # row METRIC FULL-OR-PEER MIRRORD RATIO
-row() { ROWS+=("$(printf '%-40s|%16s|%16s|%14s' "$@")"); }
+row() { ROWS+=("$(printf '%-44s|%16s|%16s|%14s' "$@")"); }
 # ulog_lines: how many requests the upstream logged so far.
 ulog_lines() { wc -l < "$ULOG"; }
 # ulog_since N: "REQUESTS BODY_BYTES POOL_REQUESTS" of the upstream's log after line N.
@@ -317,21 +333,30 @@ get() {
 	rm -f "$RUN/dl/$1"
 }
 cache_status() { awk 'tolower($1) == "x-cache-status:" { print $2 }' "$RUN/dl/$1.h" | tr -d '\r'; }
-# upstream_gets PATH: how many times the upstream sent pool file PATH since line B0 of its log.
-upstream_gets() { tail -n +"$((B0 + 1))" "$ULOG" | awk -v u="/debian/$1" '$4 == u { n++ } END { print n + 0 }'; }
+# upstream_gets PATH: how many times the upstream sent pool file PATH (under /debian/ or
+# /slow/debian/) since line B0 of its log.
+upstream_gets() {
+	tail -n +"$((B0 + 1))" "$ULOG" | awk -v u="/debian/$1" '{ l = length($4) - length(u) }
+	    l >= 0 && substr($4, l + 1) == u { n++ } END { print n + 0 }'
+}
 med() { printf '%s\n' "$@" | median; }
 
-MURL='' SERVE_PID=''
+SERVE_PID=''
 stop_serve() {
 	if [ -n "$SERVE_PID" ]; then
 		kill "$SERVE_PID" 2>/dev/null
 		wait "$SERVE_PID" 2>/dev/null
 	fi
-	SERVE_PID=
+	SERVE_PID=''
 }
 trap 'stop_serve; nginx_stop' EXIT
-if [ -n "$OD_SNAP" ]; then
-	"$MIRRORD" -c "$RUN/od.conf" serve > "$RUN/serve.out" 2> "$RUN/serve.err" &
+# start_serve NAME PREFIX: mirrord serve of the on-demand store with the mirror's upstream at
+# PREFIX/debian (the same files, maybe slower); sets MURL, empty if it does not answer.
+start_serve() {
+	MURL=''
+	[ -n "$OD_SNAP" ] || return
+	sed "s|^URIs: .*|URIs: http://127.0.0.1:$PORT$2/debian|" "$RUN/od.conf" > "$RUN/$1.conf"
+	"$MIRRORD" -c "$RUN/$1.conf" serve > "$RUN/$1.out" 2> "$RUN/$1.err" &
 	SERVE_PID=$!
 	for _ in $(seq 100); do
 		curl -sf -o /dev/null "http://127.0.0.1:$MPORT/healthz" && break
@@ -340,27 +365,20 @@ if [ -n "$OD_SNAP" ]; then
 	done
 	if curl -sf -o /dev/null "http://127.0.0.1:$MPORT/healthz"; then
 		MURL=http://127.0.0.1:$MPORT/bw/$OD_SNAP
-		say "mirrord serve: snapshot $OD_SNAP at $MURL/"
 	else
-		FAILURES+=("serve did not answer on port $MPORT: $(tail -n3 "$RUN/serve.err" | tr '\n' ' ')")
+		FAILURES+=("$1: serve did not answer on port $MPORT: $(tail -n3 "$RUN/$1.err" | tr '\n' ' ')")
 	fi
-fi
+}
 
-# Files 0 and 1 are one warm-up request for each server (not counted); run i takes file 2i
-# for mirrord and 2i+1 for nginx, alternating which goes first.  Every file is fetched cold
-# exactly once, so the upstream must log exactly one GET of each.
-m_ok=0
-[ -n "$MURL" ] && m_ok=1
-M_WHY=
-mc_t=() mc_f=() mw_t=() mw_f=() nc_t=() nc_f=() nw_t=() nw_f=() d_t=() d_f=()
-# fetch SERVER I PHASE: GET file I from SERVER (mirrord, nginx, or upstream: direct).
+# fetch SERVER I PHASE: GET file I from SERVER (mirrord, nginx, or upstream: direct) at the
+# set's URLs (MURL, S_PURL, S_URL).
 fetch() {
 	local fn size sha base
 	read -r fn size sha <<< "${ODF[$2]}"
-	case $1 in mirrord) base=$MURL ;; nginx) base=$PURL ;; *) base=$URL ;; esac
+	case $1 in mirrord) base=$MURL ;; nginx) base=$S_PURL ;; *) base=$S_URL ;; esac
 	get "$1-$2-$3" "$base/$fn" "$size" "$sha"
-	[ "$1" = nginx ] && [ "$GOOD" = 0 ] &&
-	    die "nginx proxy_cache: HTTP $CODE or wrong bytes for $fn (see $RUN/nginx)"
+	[ "$1" != mirrord ] && [ "$GOOD" = 0 ] &&
+	    die "$1: HTTP $CODE or wrong bytes for $base/$fn (see $RUN/nginx)"
 }
 # fetch_m I PHASE: fetch from mirrord while it works; the first failure makes its cells n/a.
 fetch_m() {
@@ -376,54 +394,6 @@ want_cache() { # want_cache I PHASE STATUS: nginx's X-Cache-Status says STATUS
 	st=$(cache_status "nginx-$1-$2")
 	[ "$st" = "$3" ] || NOTES+=("nginx $2 request of file $1: X-Cache-Status '$st', not $3")
 }
-B0=$(ulog_lines)
-say "first requests of ~1.5 MB pool files: $RUNS cold runs per server, then warm"
-fetch_m 0 warmup
-fetch nginx 1 warmup
-for i in $(seq "$RUNS"); do
-	order="mirrord nginx"
-	[ $((i % 2)) = 0 ] && order="nginx mirrord"
-	for srv in $order; do
-		if [ "$srv" = nginx ]; then
-			fetch nginx $((2 * i + 1)) cold
-			want_cache $((2 * i + 1)) cold MISS
-			nc_t+=("$TTFB") nc_f+=("$TOTAL")
-		elif fetch_m $((2 * i)) cold; then
-			mc_t+=("$TTFB") mc_f+=("$TOTAL")
-		fi
-	done
-done
-# Warm: the same files again, from the store and from nginx's cache.
-for i in $(seq "$RUNS"); do
-	if fetch_m $((2 * i)) warm; then
-		mw_t+=("$TTFB") mw_f+=("$TOTAL")
-	fi
-	fetch nginx $((2 * i + 1)) warm
-	want_cache $((2 * i + 1)) warm HIT
-	nw_t+=("$TTFB") nw_f+=("$TOTAL")
-done
-# Each file went to the upstream once; mirrord's are stored (blobs/ab/cd/SHA256).
-if [ "$m_ok" = 1 ]; then
-	for i in $(seq 0 "$RUNS"); do
-		read -r fn _ sha <<< "${ODF[$((2 * i))]}"
-		n=$(upstream_gets "$fn")
-		[ "$n" = 1 ] || FAILURES+=("$fn: $n upstream GETs for a cold and a warm request, not 1")
-		[ -f "$RUN/store-od/blobs/${sha:0:2}/${sha:2:2}/$sha" ] ||
-		    FAILURES+=("$fn: served, but no blob $sha in the store")
-	done
-fi
-for i in $(seq 0 "$RUNS"); do
-	read -r fn _ _ <<< "${ODF[$((2 * i + 1))]}"
-	n=$(upstream_gets "$fn")
-	[ "$n" = 1 ] || NOTES+=("nginx: $fn: $n upstream GETs, not 1")
-done
-# For reference: the same files straight from the upstream.
-for i in $(seq "$RUNS"); do
-	fetch upstream $((2 * i + 1)) direct
-	d_t+=("$TTFB") d_f+=("$TOTAL")
-done
-[ -n "$MURL" ] || M_WHY=${M_WHY:-"no mirrord serve (see the failures)"}
-
 # cells PEER-ARRAY MIRRORD-ARRAY LABEL: a row of medians, mirrord's n/a unless it worked.
 cells() {
 	local -n pa=$1 ma=$2
@@ -436,16 +406,79 @@ cells() {
 		row "$3" "$p" "n/a" "-"
 	fi
 }
-row "first request, ~1.5 MB (ms, median $RUNS)" "nginx cache" "mirrord" "mirrord/nginx"
-cells nc_t mc_t "  cold: time to first byte"
-cells nc_f mc_f "  cold: total"
-cells nw_t mw_t "  warm (cache hit / store): first byte"
-cells nw_f mw_f "  warm: total"
-row "  direct from the upstream: first byte" "$(med "${d_t[@]}")" "-" "-"
-row "  direct from the upstream: total" "$(med "${d_f[@]}")" "-" "-"
-[ "$m_ok" = 1 ] && NOTES+=("mirrord cold/warm total: $(calc '%.1f' "$(med "${mc_f[@]}") / $(med "${mw_f[@]}")")x")
-[ -n "$M_WHY" ] && NOTES+=("mirrord first-request cells n/a: $M_WHY")
-stop_serve
+
+# request_set LABEL FIRST PREFIX: the first requests over the upstream at PREFIX/debian, with
+# files FIRST.. of od-files.txt.  Files FIRST and FIRST+1 are one warm-up request for each
+# server (not counted); run i takes FIRST+2i for mirrord and FIRST+2i+1 for nginx,
+# alternating which goes first.  Every file is fetched cold once, so the upstream must log
+# one GET of each; then every file again (warm), then nginx's straight from the upstream.
+request_set() {
+	local label=$1 f0=$2 i srv order fn sha n
+	local -a mc_t=() mc_f=() mw_t=() mw_f=() nc_t=() nc_f=() nw_t=() nw_f=() d_t=() d_f=()
+	S_URL=http://127.0.0.1:$PORT$3/debian S_PURL=http://127.0.0.1:$PORT2$3/debian
+	start_serve "serve${3//\//-}" "$3"
+	m_ok=0 M_WHY="no mirrord serve (see the failures)"
+	[ -n "$MURL" ] && m_ok=1 M_WHY=''
+	say "first requests of ~1.5 MB pool files, upstream $label: $RUNS cold runs per server, then warm"
+	fetch_m "$f0" warmup
+	fetch nginx $((f0 + 1)) warmup
+	for i in $(seq "$RUNS"); do
+		order="mirrord nginx"
+		[ $((i % 2)) = 0 ] && order="nginx mirrord"
+		for srv in $order; do
+			if [ "$srv" = nginx ]; then
+				fetch nginx $((f0 + 2 * i + 1)) cold
+				want_cache $((f0 + 2 * i + 1)) cold MISS
+				nc_t+=("$TTFB") nc_f+=("$TOTAL")
+			elif fetch_m $((f0 + 2 * i)) cold; then
+				mc_t+=("$TTFB") mc_f+=("$TOTAL")
+			fi
+		done
+	done
+	for i in $(seq "$RUNS"); do
+		if fetch_m $((f0 + 2 * i)) warm; then
+			mw_t+=("$TTFB") mw_f+=("$TOTAL")
+		fi
+		fetch nginx $((f0 + 2 * i + 1)) warm
+		want_cache $((f0 + 2 * i + 1)) warm HIT
+		nw_t+=("$TTFB") nw_f+=("$TOTAL")
+	done
+	# Each file went to the upstream once; mirrord's are stored (blobs/ab/cd/SHA256).
+	for i in $(seq 0 "$RUNS"); do
+		read -r fn _ sha <<< "${ODF[$((f0 + 2 * i))]}"
+		[ "$m_ok" = 1 ] || break
+		n=$(upstream_gets "$fn")
+		[ "$n" = 1 ] || FAILURES+=("$fn: $n upstream GETs for a cold and a warm request, not 1")
+		[ -f "$RUN/store-od/blobs/${sha:0:2}/${sha:2:2}/$sha" ] ||
+		    FAILURES+=("$fn: served, but no blob $sha in the store")
+	done
+	for i in $(seq 0 "$RUNS"); do
+		read -r fn _ _ <<< "${ODF[$((f0 + 2 * i + 1))]}"
+		n=$(upstream_gets "$fn")
+		[ "$n" = 1 ] || NOTES+=("nginx: $fn: $n upstream GETs, not 1")
+	done
+	[ -n "$MURL" ] && curl -s "http://127.0.0.1:$MPORT/metrics" > "$RUN/metrics$3.txt"
+	stop_serve
+	for i in $(seq "$RUNS"); do
+		fetch upstream $((f0 + 2 * i + 1)) direct
+		d_t+=("$TTFB") d_f+=("$TOTAL")
+	done
+	row "first request ~1.5 MB, upstream $label" "nginx cache" "mirrord" "mirrord/nginx"
+	cells nc_t mc_t "  cold: time to first byte (ms)"
+	cells nc_f mc_f "  cold: total (ms)"
+	cells nw_t mw_t "  warm (cache hit / store): first byte"
+	cells nw_f mw_f "  warm: total (ms)"
+	row "  straight from the upstream: first byte" "$(med "${d_t[@]}")" "-" "-"
+	row "  straight from the upstream: total" "$(med "${d_f[@]}")" "-" "-"
+	if [ "$m_ok" = 1 ]; then
+		NOTES+=("upstream $label: mirrord cold/warm total: $(calc '%.1f' "$(med "${mc_f[@]}") / $(med "${mw_f[@]}")")x")
+	else
+		NOTES+=("upstream $label: mirrord's first-request cells are n/a: $M_WHY")
+	fi
+}
+B0=$(ulog_lines)
+request_set "on loopback" 0 ""
+request_set "at $RATE/s" $((2 * (RUNS + 1))) /slow
 
 # ---------------------------------------------------------------- report
 {
@@ -458,7 +491,9 @@ stop_serve
 	    "(/usr/bin/time), on-demand first"
 	echo "first requests: curl -w '%{time_starttransfer} %{time_total}', a new connection each," \
 	    "a distinct file per cold request (one warm-up each, not counted); warm = the same" \
-	    "files again; nginx $(nginx -v 2>&1 | sed 's/^nginx version: //') proxy_cache, defaults"
+	    "files again; nginx $(nginx -v 2>&1 | sed 's/^nginx version: //') proxy_cache, defaults;" \
+	    "the upstream on loopback, then at $RATE/s per connection (nginx limit_rate: a second's" \
+	    "worth at once, the rest a second later)"
 	echo
 	printf '%s\n' "${ROWS[@]}"
 	echo
