@@ -19,9 +19,9 @@
 # measured (mirrord answers anything but 200 with the right bytes) is n/a and says why.  See
 # bench/README.md.
 #
-# Environment: BENCH_DIR (default build/bench), BENCH_CONNECTIONS (8), BENCH_OD_RUNS (5, at
+# Environment: BENCH_DIR (default build/bench), BENCH_CONNECTIONS (8), BENCH_OD_RUNS (7, at
 # most OD_FILES / 4 - 1 = 7), BENCH_OD_RATE (1m: the slowed upstream's nginx limit_rate),
-# BENCH_KEEP=1 keeps the stores.  About 40 s with the cached upstream (the full sync stores
+# BENCH_KEEP=1 keeps the stores.  About a minute with the cached upstream (the full sync stores
 # 63,440 files); building the upstream adds a minute.
 set -u -o pipefail
 
@@ -29,7 +29,7 @@ set -u -o pipefail
 # bookworm_upstream
 . "$(dirname "$0")/lib.sh"
 CONN=${BENCH_CONNECTIONS:-8}
-RUNS=${BENCH_OD_RUNS:-5}
+RUNS=${BENCH_OD_RUNS:-7}
 RATE=${BENCH_OD_RATE:-1m}
 OD_FILES=32
 TARGET=1500000
@@ -413,10 +413,10 @@ cells() {
 # alternating which goes first.  Every file is fetched cold once, so the upstream must log
 # one GET of each; then every file again (warm), then nginx's straight from the upstream.
 request_set() {
-	local label=$1 f0=$2 i srv order fn sha n
+	local label=$1 f0=$2 tag=serve${3//\//-} i srv order fn sha n
 	local -a mc_t=() mc_f=() mw_t=() mw_f=() nc_t=() nc_f=() nw_t=() nw_f=() d_t=() d_f=()
 	S_URL=http://127.0.0.1:$PORT$3/debian S_PURL=http://127.0.0.1:$PORT2$3/debian
-	start_serve "serve${3//\//-}" "$3"
+	start_serve "$tag" "$3"
 	m_ok=0 M_WHY="no mirrord serve (see the failures)"
 	[ -n "$MURL" ] && m_ok=1 M_WHY=''
 	say "first requests of ~1.5 MB pool files, upstream $label: $RUNS cold runs per server, then warm"
@@ -457,7 +457,13 @@ request_set() {
 		n=$(upstream_gets "$fn")
 		[ "$n" = 1 ] || NOTES+=("nginx: $fn: $n upstream GETs, not 1")
 	done
-	[ -n "$MURL" ] && curl -s "http://127.0.0.1:$MPORT/metrics" > "$RUN/metrics$3.txt"
+	# mirrord's own counters (kept in the store: they add up over both sets).
+	if [ -n "$MURL" ] && curl -s -o "$RUN/$tag-metrics.txt" "http://127.0.0.1:$MPORT/metrics"; then
+		n=$(awk '/^mirrord_ondemand_(fetches_total|failures_total|fetch_seconds_sum)\{mirror="bw"\}/ {
+		    sub(/\{.*/, "", $1); sub(/^mirrord_ondemand_/, "", $1); printf "%s %s, ", $1, $2 }' \
+		    "$RUN/$tag-metrics.txt")
+		[ -n "$n" ] && NOTES+=("upstream $label: mirrord's /metrics after it: ${n%, }")
+	fi
 	stop_serve
 	for i in $(seq "$RUNS"); do
 		fetch upstream $((f0 + 2 * i + 1)) direct
