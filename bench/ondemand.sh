@@ -291,7 +291,7 @@ if [ "$HAVE_M" = 1 ]; then
 	fi
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$RUN/store-full"
 fi
-# pair LABEL FULL OD FMT: a row, with OD / FULL as the ratio.
+# pair LABEL FULL OD: a row, with OD / FULL as the ratio (- when FULL is 0).
 pair() {
 	local r=-
 	[ "$(calc '%d' "($2 > 0)")" = 1 ] && r=$(calc '%.3g' "$3 / $2")
