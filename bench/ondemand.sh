@@ -253,6 +253,14 @@ ${3:-}
 EOF
 }
 
+# stored_note WHEN: a note with `snapshot show`'s "stored: ..." line for the on-demand store
+# (none from a mirrord that does not print one).
+stored_note() {
+	local l
+	l=$("$MIRRORD" -c "$RUN/od.conf" snapshot show bw latest 2>/dev/null | grep '^stored:')
+	[ -n "$l" ] && NOTES+=("$1, snapshot show says: $l")
+}
+
 # ---------------------------------------------------------------- (a) the two syncs
 # msync NAME: measure a first sync with RUN/NAME.conf; sets SECS KB CPU, UREQ UBYTES UPOOL
 # (the upstream's requests, body bytes, pool-file requests), SFILES SBYTES (blobs stored)
@@ -312,6 +320,7 @@ if [ -n "$od_secs" ] && [ -n "$full_secs" ]; then
 	    awk '{ b += $1 } END { print b }')
 	NOTES+=("the suite's files under dists/ (Release files, Packages.gz and .xz; by-hash aside): $(mb "$idx") MB; the on-demand sync's upstream bytes are $(calc '%.3f' "$od_bytes / $idx")x that")
 	[ "$od_pool" = 0 ] || FAILURES+=("the on-demand sync fetched $od_pool pool files")
+	stored_note "after the on-demand sync"
 else
 	row "sync, empty store" "full" "on-demand" "n/a"
 fi
@@ -485,6 +494,7 @@ request_set() {
 B0=$(ulog_lines)
 request_set "on loopback" 0 ""
 request_set "at $RATE/s" $((2 * (RUNS + 1))) /slow
+[ -n "$OD_SNAP" ] && stored_note "after the first requests"
 
 # ---------------------------------------------------------------- report
 {
