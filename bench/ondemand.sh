@@ -297,7 +297,6 @@ if [ "$HAVE_M" = 1 ]; then
 		full_secs=$SECS full_kb=$KB full_cpu=$CPU full_req=$UREQ full_bytes=$UBYTES
 		full_pool=$UPOOL full_files=$SFILES full_sbytes=$SBYTES
 	fi
-	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$RUN/store-full"
 fi
 # pair LABEL FULL OD: a row, with OD / FULL as the ratio (- when FULL is 0).
 pair() {
@@ -519,4 +518,6 @@ request_set "at $RATE/s" $((2 * (RUNS + 1))) /slow
 } > "$RES.tmp"
 mv "$RES.tmp" "$RES"
 cat "$RES"
+# The full store goes at the end, not at the next run's start: on ext4 a burst of freshly
+# deleted inodes slows the next inode allocations (bench/README.md, Caveats).
 [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$RUN/store-od" "$RUN/store-full" "$RUN/nginx/cache"
