@@ -82,14 +82,8 @@ med3() {
 }
 
 # ---------------------------------------------------------------- the two generations
-UP=$BDIR/upstream-bookworm
-stamp=$( (cat "$here/mkupstream.py"; echo "bookworm ${BENCH_PACKAGES:-20000}") | sha256sum | cut -c1-16)
-if [ "$(cat "$UP/.stamp" 2>/dev/null)" != "$stamp" ]; then
-	say "building the bookworm upstream in '$UP'"
-	python3 "$here/mkupstream.py" "$UP" --shape bookworm --lists "$lists" ||
-	    die "mkupstream.py failed"
-	echo "$stamp" >"$UP/.stamp"
-fi
+bookworm_upstream "$lists"
+stamp=$UP_STAMP
 UP2=$BDIR/upstream-bookworm-patch
 stamp2=$( (echo "$stamp $SRC"; sed -n '/^# gen2 begin/,/^# gen2 end/p' "$0") | sha256sum | cut -c1-16)
 if [ "$(cat "$UP2/.stamp" 2>/dev/null)" != "$stamp2" ]; then

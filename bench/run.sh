@@ -102,7 +102,6 @@ URL=http://127.0.0.1:$PORT/debian
 say "upstream: $SHAPE, $POOL_FILES pool files, $PARAGRAPHS paragraphs, served at $URL"
 
 # ---------------------------------------------------------------- helpers
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 mb() { calc '%.1f' "$1 / 1024"; }
 
 ROWS=()
