@@ -160,6 +160,13 @@ bool str_endswith(const char *s, const char *suffix);
  */
 int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
+/*
+ * The next line of [*p, end) into a NUL-terminated copy of at most n - 1
+ * bytes, *p moved past it; false if there is no complete line left (the
+ * text records of TBL_META: status.c, odstats.c).
+ */
+bool text_next_line(const char **p, const char *end, char *out, size_t n);
+
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts and schedules. */
 int64_t mono_ms(void);
 

@@ -13,37 +13,13 @@
 #define ODSTATS_KEY	"odstats"
 #define ODSTATS_FORMAT	"odstats 1"
 
-/* The next line of [*p, end) into out (cut to n - 1 bytes); false at end. */
-static bool
-od_line(const char **p, const char *end, char *out, size_t n)
-{
-	const char *nl;
-	size_t len;
-
-	if (*p >= end)
-		return false;
-	nl = memchr(*p, '\n', (size_t)(end - *p));
-	if (nl == NULL)
-		nl = end;
-	len = (size_t)(nl - *p);
-	if (len >= n)
-		len = n - 1;
-	memcpy(out, *p, len);
-	out[len] = '\0';
-	*p = nl < end ? nl + 1 : end;
-	return true;
-}
-
 static bool
 od_u64(const char **p, const char *end, uint64_t *v)
 {
-	char f[32], *e;
+	char f[32];
 
-	if (!od_line(p, end, f, sizeof(f)) || f[0] < '0' || f[0] > '9')
-		return false;
-	errno = 0;
-	*v = strtoull(f, &e, 10);
-	return errno == 0 && *e == '\0';
+	return text_next_line(p, end, f, sizeof(f)) &&
+	    parse_u64(f, strlen(f), UINT64_MAX, v) == 0;
 }
 
 int
@@ -66,7 +42,7 @@ odstats_get(struct store_txn *t, const char *mirror, struct odstats *st,
 		return rc;
 	p = v;
 	end = p + vl;
-	if (!od_line(&p, end, f, sizeof(f)) || strcmp(f, ODSTATS_FORMAT) ||
+	if (!text_next_line(&p, end, f, sizeof(f)) || strcmp(f, ODSTATS_FORMAT) ||
 	    !od_u64(&p, end, &st->fetches) || !od_u64(&p, end, &st->bytes) ||
 	    !od_u64(&p, end, &st->failures) ||
 	    !od_u64(&p, end, &st->latency_ms) || !od_u64(&p, end, &last)) {
@@ -75,7 +51,7 @@ odstats_get(struct store_txn *t, const char *mirror, struct odstats *st,
 		    "counters in an unknown format", mirror);
 	}
 	st->last_failure = (int64_t)last;
-	od_line(&p, end, st->last_text, sizeof(st->last_text));
+	text_next_line(&p, end, st->last_text, sizeof(st->last_text));
 	return 0;
 }
 

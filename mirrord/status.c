@@ -141,27 +141,6 @@ status_record_sync(struct store *s, const char *mirror,
 	return store_txn_commit(t, err);
 }
 
-/*
- * The next line of [*p, end) into a NUL-terminated copy of at most n - 1
- * bytes; false if there is no complete line left.
- */
-static bool
-next_line(const char **p, const char *end, char *out, size_t n)
-{
-	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
-	size_t len;
-
-	if (nl == NULL)
-		return false;
-	len = (size_t)(nl - *p);
-	if (len >= n)
-		len = n - 1;
-	memcpy(out, *p, len);
-	out[len] = '\0';
-	*p = nl + 1;
-	return true;
-}
-
 static bool
 parse_i64(const char *s, int64_t *out)
 {
@@ -183,12 +162,12 @@ sync_decode2(const char **p, const char *end, struct status_sync *r)
 	uint64_t nw, i;
 	size_t k;
 
-	if (!next_line(p, end, reason, sizeof(reason)) ||
-	    !next_line(p, end, r->suite, sizeof(r->suite)) ||
-	    !next_line(p, end, f, sizeof(f)) ||
+	if (!text_next_line(p, end, reason, sizeof(reason)) ||
+	    !text_next_line(p, end, r->suite, sizeof(r->suite)) ||
+	    !text_next_line(p, end, f, sizeof(f)) ||
 	    !parse_i64(f, &r->failing_since) ||
-	    !next_line(p, end, fails, sizeof(fails)) ||
-	    !next_line(p, end, f, sizeof(f)) ||
+	    !text_next_line(p, end, fails, sizeof(fails)) ||
+	    !text_next_line(p, end, f, sizeof(f)) ||
 	    parse_u64(f, strlen(f), 10000, &nw))
 		return false;
 	for (k = 0; k < STATUS_NREASONS; k++)
@@ -222,17 +201,17 @@ sync_decode(const char *val, size_t len, struct status_sync *r)
 	char format[8];
 
 	memset(r, 0, sizeof(*r));
-	if (!next_line(&p, end, format, sizeof(format)) ||
+	if (!text_next_line(&p, end, format, sizeof(format)) ||
 	    (strcmp(format, STATUS_SYNC_FORMAT) &&
 	    strcmp(format, STATUS_SYNC_FORMAT1)) ||
-	    !next_line(&p, end, result, sizeof(result)) ||
-	    !next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &r->started) ||
-	    !next_line(&p, end, f, sizeof(f)) ||
+	    !text_next_line(&p, end, result, sizeof(result)) ||
+	    !text_next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &r->started) ||
+	    !text_next_line(&p, end, f, sizeof(f)) ||
 	    !parse_i64(f, &r->finished) ||
-	    !next_line(&p, end, r->snapshot, sizeof(r->snapshot)) ||
-	    !next_line(&p, end, files, sizeof(files)) ||
-	    !next_line(&p, end, bytes, sizeof(bytes)) ||
-	    !next_line(&p, end, r->by, sizeof(r->by)) ||
+	    !text_next_line(&p, end, r->snapshot, sizeof(r->snapshot)) ||
+	    !text_next_line(&p, end, files, sizeof(files)) ||
+	    !text_next_line(&p, end, bytes, sizeof(bytes)) ||
+	    !text_next_line(&p, end, r->by, sizeof(r->by)) ||
 	    parse_u64(files, strlen(files), UINT64_MAX, &r->fetched_files) ||
 	    parse_u64(bytes, strlen(bytes), UINT64_MAX, &r->fetched_bytes))
 		return false;
@@ -307,9 +286,9 @@ status_get_next(struct store_txn *t, const char *mirror, int64_t *next,
 		return rc;
 	p = v;
 	end = p + vl;
-	if (!next_line(&p, end, f, sizeof(f)) || strcmp(f, STATUS_FORMAT) ||
-	    !next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &n) ||
-	    !next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &id) || id <= 0)
+	if (!text_next_line(&p, end, f, sizeof(f)) || strcmp(f, STATUS_FORMAT) ||
+	    !text_next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &n) ||
+	    !text_next_line(&p, end, f, sizeof(f)) || !parse_i64(f, &id) || id <= 0)
 		return merr_set(err, MERR_NOTFOUND, "mirror '%s': schedule "
 		    "record in an unknown format", mirror);
 	*next = n;

@@ -291,6 +291,23 @@ str_endswith(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+bool
+text_next_line(const char **p, const char *end, char *out, size_t n)
+{
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	size_t len;
+
+	if (nl == NULL)
+		return false;
+	len = (size_t)(nl - *p);
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, *p, len);
+	out[len] = '\0';
+	*p = nl + 1;
+	return true;
+}
+
 int
 parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
