@@ -128,14 +128,17 @@ abuse_round() {
 	_s=$(http_status "$SERVE_URL/healthz")
 	[ "$_s" = 200 ] || ROUND_FAIL="$ROUND_FAIL; /healthz answered $_s after the round"
 
-	# Open connections go back to ~0 (our /metrics request is 1).
+	# Open connections go back to ~0 (our /metrics request is 1), well
+	# before Client-Timeout (30 s) would close what the server missed: 20 s,
+	# as a sanitized server once took more than 10 on a machine busy with
+	# another job's kill -9 and syncfs loops (and passed 5 of 5 runs after).
 	_i=0
 	while :; do
 		_open=$(metric mirrord_http_open_connections)
 		[ -n "$_open" ] && [ "$_open" -le 2 ] && break
 		_i=$((_i + 1))
-		if [ "$_i" -gt 100 ]; then
-			ROUND_FAIL="$ROUND_FAIL; mirrord_http_open_connections is '$_open' 10 s after the abusers left"
+		if [ "$_i" -gt 200 ]; then
+			ROUND_FAIL="$ROUND_FAIL; mirrord_http_open_connections is '$_open' 20 s after the abusers left"
 			break
 		fi
 		sleep 0.1
