@@ -451,13 +451,13 @@ request_set() {
 		want_cache $((f0 + 2 * i + 1)) warm HIT
 		nw_t+=("$TTFB") nw_f+=("$TOTAL")
 	done
-	# Each file went to the upstream once; mirrord's are stored (blobs/ab/cd/SHA256).
+	# Each file went to the upstream once; mirrord's are stored (blobs/ab/SHA256).
 	for i in $(seq 0 "$RUNS"); do
 		read -r fn _ sha <<< "${ODF[$((f0 + 2 * i))]}"
 		[ "$m_ok" = 1 ] || break
 		n=$(upstream_gets "$fn")
 		[ "$n" = 1 ] || FAILURES+=("$fn: $n upstream GETs for a cold and a warm request, not 1")
-		[ -f "$RUN/store-od/blobs/${sha:0:2}/${sha:2:2}/$sha" ] ||
+		[ -f "$RUN/store-od/blobs/${sha:0:2}/$sha" ] ||
 		    FAILURES+=("$fn: served, but no blob $sha in the store")
 	done
 	for i in $(seq 0 "$RUNS"); do

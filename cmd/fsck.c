@@ -1,5 +1,6 @@
 /*
- * fsck.c: `mirrord fsck`: every blob re-hashed, every reference resolved;
+ * fsck.c: `mirrord fsck [--upgrade]`: every blob re-hashed, every
+ * reference resolved (after the store's format upgrade, with --upgrade);
  * and `mirrord index-parse FILE`, for benchmarks.
  */
 #include "mirrord/common.h"
@@ -19,9 +20,36 @@ fsck_print(void *ctx, const struct fsck_finding *f)
 	printf("%s\n", f->text);
 }
 
+/*
+ * --upgrade: the store's format brought to STORE_FORMAT, waiting for the
+ * locks. Opening for writing may do it already (if the locks are free).
+ */
+static int
+fsck_upgrade(struct store *s, struct merr *err)
+{
+	struct store_upgrade_stats st;
+	int rc;
+
+	rc = store_upgrade(s, false, &st, err);
+	if (rc == MERR_BUSY) {
+		log_info("%s; waiting", err->msg);
+		rc = store_upgrade(s, true, &st, err);
+	}
+	if (rc)
+		return rc;
+	if (st.moved + st.dropped + st.dirs > 0)
+		printf("upgraded: %llu blob files moved, %llu old names "
+		    "removed, %llu directories removed\n",
+		    (unsigned long long)st.moved,
+		    (unsigned long long)st.dropped,
+		    (unsigned long long)st.dirs);
+	printf("store format %d\n", store_format(s));
+	return 0;
+}
+
 /* The checks are mirrord/fsck.c's; the command prints what they find. */
 static int
-cmd_fsck(struct cli *cli)
+cmd_fsck(struct cli *cli, bool upgrade)
 {
 	struct fsck_opts opts = { fsck_print, NULL };
 	struct fsck_report r;
@@ -30,9 +58,11 @@ cmd_fsck(struct cli *cli)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	if (open_store(cli, false, &s))
+	if (open_store(cli, upgrade, &s))
 		return 1;
-	rc = fsck_run(s, cli->conf, &opts, &r, &err);
+	rc = upgrade ? fsck_upgrade(s, &err) : 0;
+	if (rc == 0)
+		rc = fsck_run(s, cli->conf, &opts, &r, &err);
 	store_close(s);
 	if (rc) {
 		fsck_report_release(&r);
@@ -96,7 +126,7 @@ cmd_index_parse(const char *path)
 int
 run_fsck(struct cli *cli, const struct args *a)
 {
-	return cmd_fsck(cli);
+	return cmd_fsck(cli, a->nval[0] > 0);
 }
 
 int

@@ -23,13 +23,64 @@
 #include "mirrord/hash.h"
 #include "mirrord/store_int.h"
 
-char *
-store_blob_path(const struct store *s, const unsigned char h[HASH_LEN])
+/*
+ * A blob's path in one layout: format 2's blobs/ab/<hex> (old false) or
+ * format 1's blobs/ab/cd/<hex> (old true). Owned.
+ */
+static char *
+blob_path_in(const struct store *s, const unsigned char h[HASH_LEN], bool old)
 {
 	char hex[HASH_HEX_LEN + 1];
 
 	hash_to_hex(h, hex);
-	return xasprintf("%s/blobs/%.2s/%.2s/%s", s->dir, hex, hex + 2, hex);
+	if (old)
+		return xasprintf("%s/blobs/%.2s/%.2s/%s", s->dir, hex, hex + 2,
+		    hex);
+	return xasprintf("%s/blobs/%.2s/%s", s->dir, hex, hex);
+}
+
+char *
+store_blob_path(const struct store *s, const unsigned char h[HASH_LEN])
+{
+	return blob_path_in(s, h, s->legacy);
+}
+
+/*
+ * Opens blob h read-only where it is: blobs/ab/<h>, else blobs/ab/cd/<h>,
+ * else blobs/ab/<h> again. An upgrade moves each file once, from the old
+ * name to the new, atomically: so a file that exists throughout is found
+ * by one of the three tries, whichever moment the move falls in.
+ * *path gets the name tried last (owned). Returns the fd or -1 (errno).
+ */
+static int
+blob_open_any(const struct store *s, const unsigned char h[HASH_LEN],
+    char **path)
+{
+	int fd = -1, i;
+
+	*path = NULL;
+	for (i = 0; i < 3; i++) {
+		free(*path);
+		*path = blob_path_in(s, h, i == 1);
+		fd = open(*path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+	}
+	return fd;
+}
+
+char *
+store_blob_find(const struct store *s, const unsigned char h[HASH_LEN])
+{
+	char *path;
+	int fd = blob_open_any(s, h, &path);
+
+	if (fd >= 0) {
+		close(fd);
+		return path;
+	}
+	free(path);
+	return store_blob_path(s, h);
 }
 
 int
@@ -37,10 +88,10 @@ store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
     struct merr *err)
 {
 	char hex[HASH_HEX_LEN + 1];
-	char *path = store_blob_path(s, h);
+	char *path;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = blob_open_any(s, h, &path);
 	if (fd < 0) {
 		if (errno == ENOENT) {
 			hash_to_hex(h, hex);
@@ -51,6 +102,23 @@ store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
 	}
 	free(path);
 	return fd;
+}
+
+int
+store_blob_unlink(const struct store *s, const unsigned char h[HASH_LEN],
+    struct merr *err)
+{
+	int i, rc = 0;
+
+	/* Both layouts: a format 1 store mid-upgrade may hold either. */
+	for (i = 0; i < 2 && rc == 0; i++) {
+		char *path = blob_path_in(s, h, i == 1);
+
+		if (unlink(path) < 0 && errno != ENOENT)
+			rc = merr_errno(err, "cannot remove '%s'", path);
+		free(path);
+	}
+	return rc;
 }
 
 /* Back to the released state: no fd, no temp file, no hash context. */
@@ -146,16 +214,16 @@ store_blob_rewind(struct blob_writer *w, struct merr *err)
 }
 
 /*
- * Renames the temp file to blobs/ab/cd/<hex>. The fan-out directories are
- * made on demand: the rename is tried first (the common case once a store
- * is warm), then the leaf directory, then its parent.
+ * Renames the temp file to its blob path. The fan-out directory is made
+ * on demand: the rename is tried first (the common case once a store is
+ * warm), then the directory (and, for format 1's two levels, its parent).
  */
 static int
 store_blob_place(struct blob_writer *w, const unsigned char h[HASH_LEN],
     struct merr *err)
 {
 	char *path = store_blob_path(w->store, h);
-	size_t n = strlen(path);
+	char *leaf = strrchr(path, '/'), *up = NULL;
 	int rc = 0;
 
 	if (fault_fail("rename") == 0 && rename(w->tmp_path, path) == 0)
@@ -165,14 +233,13 @@ store_blob_place(struct blob_writer *w, const unsigned char h[HASH_LEN],
 		    w->tmp_path, path);
 		goto out;
 	}
-	/* path is ".../blobs/ab/cd/<64 hex>": cut it at the slashes. */
-	path[n - HASH_HEX_LEN - 1] = '\0';		/* .../blobs/ab/cd */
+	*leaf = '\0';				/* .../blobs/ab[/cd] */
 	if (mkdir(path, 0755) < 0) {
-		if (errno == ENOENT) {
-			/* Then .../blobs/ab first. */
-			path[n - HASH_HEX_LEN - 4] = '\0';
+		if (errno == ENOENT && w->store->legacy) {
+			up = strrchr(path, '/');	/* .../blobs/ab first */
+			*up = '\0';
 			rc = store_mkdir(path, 0755, err);
-			path[n - HASH_HEX_LEN - 4] = '/';
+			*up = '/';
 			if (rc == 0)
 				rc = store_mkdir(path, 0755, err);
 		} else if (errno != EEXIST)
@@ -181,7 +248,7 @@ store_blob_place(struct blob_writer *w, const unsigned char h[HASH_LEN],
 		if (rc)
 			goto out;
 	}
-	path[n - HASH_HEX_LEN - 1] = '/';
+	*leaf = '/';
 	if (rename(w->tmp_path, path) < 0)
 		rc = merr_errno(err, "cannot rename '%s' to '%s'",
 		    w->tmp_path, path);
@@ -195,30 +262,33 @@ store_prepare_dirs(struct store *s, const unsigned char (*h)[HASH_LEN],
     size_t n, struct merr *err)
 {
 	char *path = store_blob_path(s, h[0]);
-	size_t len = strlen(path) - HASH_HEX_LEN - 1, i;
+	size_t len = strlen(path) - HASH_HEX_LEN - 1, top_len, i;
 	unsigned char *made = xcalloc(65536 / 8, 1), *top = xcalloc(256, 1);
 	int rc = 0;
 
+	/* .../blobs/ab, or format 1's .../blobs/ab/cd. */
+	top_len = s->legacy ? len - 3 : len;
 	for (i = 0; i < n && rc == 0; i++) {
 		unsigned leaf = (unsigned)h[i][0] << 8 | h[i][1];
 		char hex[HASH_HEX_LEN + 1];
 
-		if (made[leaf / 8] & (1u << (leaf % 8)))
-			continue;
-		made[leaf / 8] |= (unsigned char)(1u << (leaf % 8));
 		hash_to_hex(h[i], hex);
-		/* .../blobs/ab/cd: patch the two fan-out names in place. */
-		memcpy(path + len - 5, hex, 2);
-		memcpy(path + len - 2, hex + 2, 2);
-		path[len] = '\0';
+		/* Patch the fan-out names in place. */
+		memcpy(path + top_len - 2, hex, 2);
 		if (!top[h[i][0]]) {
-			path[len - 3] = '\0';
+			path[top_len] = '\0';
 			rc = store_mkdir(path, 0755, err);
-			path[len - 3] = '/';
+			path[top_len] = '/';
 			top[h[i][0]] = 1;
 		}
-		if (rc == 0)
-			rc = store_mkdir(path, 0755, err);
+		if (rc || !s->legacy ||
+		    (made[leaf / 8] & (1u << (leaf % 8))))
+			continue;
+		made[leaf / 8] |= (unsigned char)(1u << (leaf % 8));
+		memcpy(path + len - 2, hex + 2, 2);
+		path[len] = '\0';
+		rc = store_mkdir(path, 0755, err);
+		path[len] = '/';
 	}
 	free(made);
 	free(top);
@@ -277,13 +347,13 @@ store_blob_adopt(struct store *s, const unsigned char h[HASH_LEN],
     uint64_t size, bool *ok, struct merr *err)
 {
 	unsigned char got[HASH_LEN];
-	char *path = store_blob_path(s, h);
+	char *path;
 	struct stat st;
 	uint64_t got_size;
 	int fd, rc = 0;
 
 	*ok = false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = blob_open_any(s, h, &path);
 	if (fd < 0) {
 		if (errno != ENOENT)
 			rc = merr_errno(err, "cannot open '%s'", path);
@@ -458,14 +528,17 @@ walk_next(const struct store_blob_walk *w, DIR *d, const char *path,
 }
 
 /*
- * One fan-out directory blobs/ab/cd (fd, taken): each entry to w->file,
- * with its hash if its name is one (prefix: "abcd"). A callback's
+ * One fan-out directory (fd, taken): blobs/ab (prefix "ab") or a format 1
+ * blobs/ab/cd (prefix "abcd"). Each entry to w->file, with its hash if its
+ * name is one; in blobs/ab, names of two hex digits are left out and
+ * *subs set: format 1's directories, walked after this one. A callback's
  * STORE_WALK_AGAIN reads the directory again from its start.
  */
 static int
 walk_leaf(const struct store_blob_walk *w, int fd, const char *path,
-    const char *prefix, struct merr *err)
+    const char *prefix, bool *subs, struct merr *err)
 {
+	size_t plen = strlen(prefix);
 	struct dirent *e;
 	DIR *d;
 	int rc;
@@ -487,8 +560,13 @@ walk_leaf(const struct store_blob_walk *w, int fd, const char *path,
 
 		if (e->d_name[0] == '.')
 			continue;
+		if (subs != NULL && fanout_name(e->d_name)) {
+			*subs = true;
+			continue;
+		}
 		named = hash_from_hex(e->d_name, strlen(e->d_name), h) == 0;
-		if (w->strict && (!named || strncmp(e->d_name, prefix, 4) != 0))
+		if (w->strict && (!named ||
+		    strncmp(e->d_name, prefix, plen) != 0))
 			continue;
 		rc = w->file(w->ctx, path, dirfd(d), e->d_name,
 		    named ? h : NULL, err);
@@ -504,9 +582,13 @@ out:
 	return rc;
 }
 
-/* One top directory blobs/ab (path): its fan-out directories. */
+/*
+ * The format 1 directories blobs/ab/cd left in blobs/ab (path), by a
+ * store not yet upgraded or an upgrade a kill interrupted. A non-strict
+ * walk passes a two-digit name that is not a directory as a file.
+ */
 static int
-walk_top(const struct store_blob_walk *w, const char *path, const char *ab,
+walk_subs(const struct store_blob_walk *w, const char *path, const char *ab,
     struct merr *err)
 {
 	struct dirent *e;
@@ -521,22 +603,46 @@ walk_top(const struct store_blob_walk *w, const char *path, const char *ab,
 		char prefix[5], *sub;
 		int fd;
 
-		if (!walk_wants_dir(w, e->d_name))
+		if (!fanout_name(e->d_name))
 			continue;
 		snprintf(prefix, sizeof(prefix), "%.2s%.2s", ab, e->d_name);
 		sub = xasprintf("%s/%s", path, e->d_name);
 		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC | (w->strict ? O_NOFOLLOW : 0));
-		if (fd < 0)
-			rc = w->strict ? merr_errno(err, "cannot open '%s'",
-			    sub) : 0;
+		    O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			rc = walk_leaf(w, fd, sub, prefix, NULL, err);
+		else if (errno == ENOENT)
+			rc = 0;		/* an upgrade removed it */
+		else if (w->strict)
+			rc = errno == ENOTDIR ? 0 : merr_errno(err,
+			    "cannot open '%s'", sub);
 		else
-			rc = walk_leaf(w, fd, sub, prefix, err);
+			rc = w->file(w->ctx, path, dirfd(d), e->d_name, NULL,
+			    err);
 		free(sub);
 		if (rc)
 			break;
 	}
 	closedir(d);
+	return rc;
+}
+
+/* One top directory blobs/ab (path): its files, then format 1's subs. */
+static int
+walk_top(const struct store_blob_walk *w, int dfd, const char *path,
+    const char *ab, struct merr *err)
+{
+	bool subs = false;
+	int fd, rc;
+
+	fd = openat(dfd, ab, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (w->strict ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return w->strict ? merr_errno(err, "cannot open '%s'", path) :
+		    0;
+	rc = walk_leaf(w, fd, path, ab, &subs, err);
+	if (rc == 0 && subs)
+		rc = walk_subs(w, path, ab, err);
 	return rc;
 }
 
@@ -561,7 +667,7 @@ store_blob_walk(struct store *s, const struct store_blob_walk *w,
 		if (!walk_wants_dir(w, e->d_name))
 			continue;
 		sub = xasprintf("%s/%s", top, e->d_name);
-		rc = walk_top(w, sub, e->d_name, err);
+		rc = walk_top(w, dirfd(d), sub, e->d_name, err);
 		free(sub);
 		if (rc)
 			break;

@@ -40,7 +40,7 @@ dists_release_text(struct store *s, const struct snap_suite *su, char **out,
 	if (f == NULL)
 		return merr_set(err, MERR_NOTFOUND,
 		    "suite '%s' has no Release file", su->name);
-	path = store_blob_path(s, f->hash);
+	path = store_blob_find(s, f->hash);
 	rc = read_file(path, RELEASE_TEXT_MAX, &data, &len, err);
 	free(path);
 	if (rc)

@@ -668,12 +668,10 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 		/* Rows first, then files: a crash between leaves only files
 		 * that nothing names, which fsck reports. */
 		for (i = 0; rc == 0 && i < gone.n; i++) {
-			char *path = store_blob_path(s, gone.h[i]);
+			struct merr uerr = { 0 };
 
-			if (unlink(path) < 0 && errno != ENOENT)
-				log_warn("cannot remove '%s': %s", path,
-				    strerror(errno));
-			free(path);
+			if (store_blob_unlink(s, gone.h[i], &uerr))
+				log_warn("%s", uerr.msg);
 		}
 	}
 	store_unlock_channels(s);

@@ -1,8 +1,9 @@
 /*
  * store.h: the content-addressed store and its LMDB index.
  *
- * Layout under the store directory:
- *   blobs/ab/cd/<sha256>   immutable files, named by the SHA-256 of their bytes
+ * Layout under the store directory (format 2, recorded in TBL_META
+ * "store.format"; see store_upgrade for format 1):
+ *   blobs/ab/<sha256>      immutable files, named by the SHA-256 of their bytes
  *   tmp/                   blobs being written (temp files, removed on abort)
  *   index/                 the LMDB environment
  *   lock                   the writer lock (flock), holding "pid command"
@@ -77,8 +78,11 @@ struct store_txn;
 struct store_cursor;
 
 /*
- * Opens (write: creating if missing) the store at dir. Read-only opens
- * fail with MERR_NOTFOUND if there is no store there. *out is owned.
+ * Opens (write: creating if missing, in format 2) the store at dir.
+ * Read-only opens fail with MERR_NOTFOUND if there is no store there.
+ * A store in a newer format than STORE_FORMAT fails with MERR_INVAL; a
+ * writer's open upgrades a format 1 store (store_upgrade) if both locks
+ * are free. *out is owned.
  */
 int store_open(const char *dir, bool write, struct store **out,
     struct merr *err);
@@ -268,10 +272,57 @@ typedef int (*store_gc_fn)(void *ctx, const unsigned char h[HASH_LEN],
 int store_gc_each(struct store_txn *t, store_gc_fn fn, void *ctx,
     struct merr *err);
 
-/* "<store>/blobs/ab/cd/<hex>", owned. */
+/*
+ * Store formats. 1: blobs/ab/cd/<hex>, no record. 2: blobs/ab/<hex> (one
+ * fan-out level, as git's objects/ab/: 256 directories instead of 65,536),
+ * TBL_META "store.format" = "2". A new store is made in format 2.
+ *
+ * Every blob reader (store_blob_open, store_blob_find, store_blob_adopt)
+ * and store_blob_walk know both layouts, at every moment of an upgrade
+ * (see blob.c), so that a server of another process serves on through
+ * one. Writers write the format 2 path whatever the store's format.
+ */
+#define STORE_FORMAT 2
+
+/* The format s had when it was opened (or was upgraded to since). */
+int store_format(const struct store *s);
+
+struct store_upgrade_stats {
+	uint64_t moved;		/* files renamed from ab/cd/ to ab/ */
+	uint64_t dropped;	/* old names of blobs already at ab/ */
+	uint64_t dirs;		/* ab/cd/ directories removed */
+};
+
+/*
+ * Upgrades a format 1 store to STORE_FORMAT in place: under the writer
+ * lock and the channel lock (wait: block for them; else MERR_BUSY naming
+ * their holder), renames each blobs/ab/cd/<h> to blobs/ab/<h> (a blob
+ * already there keeps that file and the old name is removed), removes the
+ * emptied ab/cd/ directories, calls store_sync(), and only then records
+ * the format. A kill at any point leaves a store every reader serves
+ * fully, and a rerun goes on where it stopped. Both locks are released
+ * again (s must hold neither). A store already in STORE_FORMAT: 0 at
+ * once, *st zero. st may be NULL. Writers need not call it: store_open
+ * does for them when the locks are free.
+ */
+int store_upgrade(struct store *s, bool wait, struct store_upgrade_stats *st,
+    struct merr *err);
+
+/* "<store>/blobs/ab/<hex>" (where a blob is written), owned. */
 char *store_blob_path(const struct store *s, const unsigned char h[HASH_LEN]);
-/* Opens a blob for reading, O_CLOEXEC. Returns fd or a negative MERR. */
+/*
+ * The path blob h is at, in either layout (store_blob_path() if it is in
+ * neither), owned: for readers that open by path.
+ */
+char *store_blob_find(const struct store *s, const unsigned char h[HASH_LEN]);
+/*
+ * Opens a blob for reading, O_CLOEXEC, in either layout. Returns fd,
+ * MERR_NOTFOUND, or MERR_IO.
+ */
 int store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
+    struct merr *err);
+/* Removes blob h's file in both layouts; none is fine. MERR_IO. */
+int store_blob_unlink(const struct store *s, const unsigned char h[HASH_LEN],
     struct merr *err);
 
 /*
@@ -315,7 +366,7 @@ int store_blob_adopt(struct store *s, const unsigned char h[HASH_LEN],
     uint64_t size, bool *ok, struct merr *err);
 
 /*
- * Creates the blobs/ab/cd directories that blobs h[0..n-1] will need, so
+ * Creates the blobs/ab directories that blobs h[0..n-1] will need, so
  * that writing them later costs no failed rename and no mkdir. Safe to run
  * in a thread beside writers of the same store (blob writers make any
  * directory they still miss). n must be at least 1.
@@ -331,8 +382,10 @@ int store_put_mem(struct store *s, const void *data, size_t len,
     unsigned char h[HASH_LEN], struct merr *err);
 
 /*
- * The walk over blob files: blobs/ab/cd/<name>, one directory at a time,
- * streaming (memory does not grow with the store). No transaction is held
+ * The walk over blob files: blobs/ab/<name>, then any format 1
+ * blobs/ab/cd/<name> under it (a store not yet upgraded or an upgrade
+ * interrupted), one directory at a time, streaming (memory does not grow
+ * with the store). No transaction is held
  * by the walk itself; it runs beside writers and sees a file renamed in
  * during the walk or not.
  *
@@ -342,6 +395,9 @@ int store_put_mem(struct store *s, const void *data, size_t len,
  * error. Otherwise (fsck): every name not starting with '.' is entered or
  * passed (h NULL when it is not 64 hex digits) and unreadable directories
  * are skipped, so that strays are seen.
+ *
+ * A file an upgrade moves during the walk may be seen twice or not at
+ * all: the walk is for strays and orphans, never for what is listed.
  *
  * dir_begin (may be NULL) runs before a fan-out directory with its path
  * and an open descriptor of it (valid during the call): 0 to read it,

@@ -28,6 +28,13 @@ struct store {
 	/* False for a table missing from a read-only open: it reads empty. */
 	bool has[TBL_COUNT];
 	bool write;
+	/*
+	 * The format recorded in TBL_META "store.format" at open (1 when
+	 * there is none); legacy: blobs are written in format 1's layout
+	 * (MIRRORD_TEST_STORE_FORMAT=1, tests only).
+	 */
+	int format;
+	bool legacy;
 	int dirfd;		/* the store directory, for syncfs() */
 	int lock_fd;		/* -1 unless store_lock() holds the lock */
 	int chan_fd;		/* -1 unless store_lock_channels() holds it */
@@ -85,6 +92,15 @@ int store_mkdir(const char *path, mode_t mode, struct merr *err);
  */
 int store_index_open(struct store *s, struct merr *err);
 void store_index_close(struct store *s);
+
+/*
+ * At store_open, after the index (store_format.c): reads the format; a
+ * newer one than STORE_FORMAT is refused (MERR_INVAL); a writer of a
+ * format 1 store upgrades it if it gets both locks at once (if not, their
+ * holder did or will). Reads of format 1 need nothing: the blob readers
+ * and the walk know both layouts.
+ */
+int store_format_open(struct store *s, struct merr *err);
 
 /* On-disk size of a blobs table value: le64 size, le64 first_seen. */
 #define STORE_BLOB_REC_LEN	16

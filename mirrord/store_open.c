@@ -1,7 +1,8 @@
 /*
  * store_open.c: opening and closing a store: its struct (the map lock and
  * thread key the transactions need), its directories, the descriptor for
- * syncfs(). The index is opened by store.c (store_index_open).
+ * syncfs(). The index is opened by store.c (store_index_open), the format
+ * checked (and a format 1 store upgraded) by store_format.c.
  */
 #include "mirrord/common.h"
 
@@ -134,6 +135,8 @@ store_open(const char *dir, bool write, struct store **out,
 	}
 	if (rc == 0)
 		rc = store_index_open(s, err);
+	if (rc == 0)
+		rc = store_format_open(s, err);
 	if (rc) {
 		store_close(s);
 		return rc;

@@ -403,8 +403,8 @@ test_blobs(const char *root)
 	bdir = xasprintf("%s/blobs", dir);
 
 	p = store_blob_path(s, h);
-	want = xasprintf("%s/blobs/%.2s/%.2s/%s", dir, hex, hex + 2, hex);
-	is_str(p, want, "blob path layout");
+	want = xasprintf("%s/blobs/%.2s/%s", dir, hex, hex);
+	is_str(p, want, "blob path layout: format 2, one fan-out level");
 	free(want);
 
 	/* A good blob, written in two pieces. */
