@@ -43,6 +43,7 @@ store_format(const struct store *s)
 static int
 format_read(struct store *s, int *fmt, struct merr *err)
 {
+	struct merr gerr = { 0 };
 	struct store_txn *t;
 	const void *v;
 	size_t vlen;
@@ -53,11 +54,14 @@ format_read(struct store *s, int *fmt, struct merr *err)
 	rc = store_txn_begin(s, false, &t, err);
 	if (rc)
 		return rc;
+	/* gerr: err stays untouched when there is no record. */
 	rc = store_meta_get(t, NULL, FORMAT_KEY, strlen(FORMAT_KEY), &v,
-	    &vlen, err);
+	    &vlen, &gerr);
 	if (rc == MERR_NOTFOUND) {
 		rc = 0;
-	} else if (rc == 0) {
+	} else if (rc) {
+		*err = gerr;
+	} else {
 		if (parse_u64(v, vlen, 999999, &n) != 0 || n < 1)
 			rc = merr_set(err, MERR_STORE, "store '%s': malformed "
 			    "format record", s->dir);
