@@ -302,8 +302,9 @@ struct store_upgrade_stats {
  * the format. A kill at any point leaves a store every reader serves
  * fully, and a rerun goes on where it stopped. Both locks are released
  * again (s must hold neither). A store already in STORE_FORMAT: 0 at
- * once, *st zero. st may be NULL. Writers need not call it: store_open
- * does for them when the locks are free.
+ * once. *st (st may be NULL) gets what this struct store's upgrade did,
+ * now or at its open (zero if it did none). Writers need not call it:
+ * store_open does for them when the locks are free.
  */
 int store_upgrade(struct store *s, bool wait, struct store_upgrade_stats *st,
     struct merr *err);

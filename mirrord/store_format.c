@@ -183,7 +183,7 @@ store_upgrade(struct store *s, bool wait, struct store_upgrade_stats *st,
 	memset(&u, 0, sizeof(u));
 	u.sub_len = strlen(s->dir) + strlen("/blobs/ab/cd");
 	if (st != NULL)
-		memset(st, 0, sizeof(*st));
+		*st = s->upgraded;
 	if (s->format >= STORE_FORMAT)
 		return 0;
 	if (!s->write)
@@ -201,7 +201,9 @@ store_upgrade(struct store *s, bool wait, struct store_upgrade_stats *st,
 	if (rc)
 		merr_prefix(err, "store '%s': upgrade to format %d: ", s->dir,
 		    STORE_FORMAT);
-	else if (st != NULL)
+	else
+		s->upgraded = u.st;
+	if (rc == 0 && st != NULL)
 		*st = u.st;
 	return rc;
 }

@@ -35,6 +35,7 @@ struct store {
 	 */
 	int format;
 	bool legacy;
+	struct store_upgrade_stats upgraded;	/* what this struct's did */
 	int dirfd;		/* the store directory, for syncfs() */
 	int lock_fd;		/* -1 unless store_lock() holds the lock */
 	int chan_fd;		/* -1 unless store_lock_channels() holds it */

@@ -140,6 +140,7 @@ test_expect_success 'fsck --upgrade killed at random points, serve reading' '
 test_expect_success 'fsck --upgrade again: format 2, clean, same blobs' '
 	run mirrord fsck --upgrade
 	assert_rc 0
+	assert_out_match "^upgraded: [1-9][0-9]* blob files moved"
 	assert_out_match "^store format 2$"
 	assert_out_match " 0 problems$"
 	assert_out_match " 0 unreferenced blob files"

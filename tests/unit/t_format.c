@@ -314,7 +314,13 @@ test_upgrade(const char *root)
 	rc = store_open(f->dir, true, &s, &err);
 	is_int(rc, 0, "a writer's open");
 	if (rc == 0) {
+		struct store_upgrade_stats st;
+
 		is_int(store_format(s), STORE_FORMAT, "upgraded to format 2");
+		rc = store_upgrade(s, true, &st, &err);
+		ok(rc == 0 && st.moved == NBLOBS && st.dirs > 0,
+		    "store_upgrade says what the open did (%llu moved)",
+		    (unsigned long long)st.moved);
 		store_close(s);
 	}
 	check_upgraded(f, "upgraded");
@@ -389,8 +395,9 @@ test_resume(const char *root)
 		ok(st.dirs > 0, "emptied ab/cd/ directories removed");
 		is_int(store_format(s), STORE_FORMAT, "format 2 now");
 		rc = store_upgrade(s, true, &st, &err);
-		ok(rc == 0 && st.moved == 0 && st.dirs == 0,
-		    "a second run has nothing to do");
+		ok(rc == 0 && (int)st.moved == NBLOBS - NBLOBS / 2 - 1,
+		    "a second call has nothing to do, says what the first "
+		    "did");
 		store_close(s);
 	}
 	check_upgraded(f, "resumed");
