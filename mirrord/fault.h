@@ -16,7 +16,8 @@
  *
  *	write	blob.c: store_blob_write(); util.c: write_file_atomic()
  *	fsync	util.c: write_file_atomic() (the file's fsync)
- *	rename	blob.c: store_blob_place(); util.c: write_file_atomic()
+ *	rename	blob.c: store_blob_place(); store_format.c: the upgrade's
+ *		moves; util.c: write_file_atomic()
  *	syncfs	store_open.c: store_sync(), the barrier before a commit
  *	commit	store.c: store_txn_commit(), the LMDB commit (the txn is
  *		aborted, as a failed mdb_txn_commit() frees it)

@@ -359,9 +359,10 @@ sync_parse(struct sync_ctx *x, struct merr *err)
 }
 
 /*
- * Step 4a: the pool files. Making the blobs/ab/cd directories is most of
- * a new blob's cost on ext4; a thread makes them ahead of the transfers,
- * on the other core.
+ * Step 4a: the pool files. A thread makes the blobs/ab/ directories
+ * ahead of the transfers, on the other core (256 of them since store
+ * format 2; with format 1's ab/cd/ they were most of a new blob's cost
+ * on ext4).
  */
 static int
 sync_pool(struct sync_ctx *x, struct sync_result *res, struct merr *err)
