@@ -57,7 +57,7 @@ EOF
 	[ $((new + old)) -ge "$N" ] || fail "$new + $old blob files, not $N"
 }
 
-mkarchive --generation 1 --packages 1500
+mkarchive --generation 1 --packages 600
 start_upstream
 write_conf
 
@@ -138,9 +138,14 @@ test_expect_success 'fsck --upgrade killed at random points, serve reading' '
 '
 
 test_expect_success 'fsck --upgrade again: format 2, clean, same blobs' '
+	left=$(layout | cut -d " " -f 2)
+	echo "$left blob files left at ab/cd/ by the killed runs"
 	run mirrord fsck --upgrade
 	assert_rc 0
-	assert_out_match "^upgraded: [1-9][0-9]* blob files moved"
+	# a killed run may have moved the last file before its kill
+	if [ "$left" -gt 0 ]; then
+		assert_out_match "^upgraded: [1-9][0-9]* blob files moved"
+	fi
 	assert_out_match "^store format 2$"
 	assert_out_match " 0 problems$"
 	assert_out_match " 0 unreferenced blob files"
@@ -155,7 +160,7 @@ test_expect_success 'fsck --upgrade again: format 2, clean, same blobs' '
 test_expect_success 'then writers (gc, a sync) leave nothing at ab/cd/' '
 	run mirrord gc
 	assert_rc 0
-	mkarchive --generation 2 --packages 1500
+	mkarchive --generation 2 --packages 600
 	sync_ok
 	assert_eq "0 0" "$(layout | cut -d " " -f 2-3)" "files, dirs at ab/cd/"
 	run mirrord fsck
