@@ -137,15 +137,6 @@ apt_channel_box() {
 	apt_update_ok "$1"
 }
 
-# channel_target CHANNEL: CHANNEL's target snapshot ID (mirror demo).
-channel_target() {
-	mirrord channel list demo --json >"$T/ch.json" 2>"$T/ch.err" ||
-		fail "channel list: $(cat "$T/ch.err")"
-	"$PYTHON" -c 'import json, sys
-print("".join(c["target"] for c in json.load(open(sys.argv[1]))
-              if c["name"] == sys.argv[2]))' "$T/ch.json" "$1"
-}
-
 # box_status BOX: BOX's dpkg status: every amd64 package of its lists at
 # the highest version there (broken-* left out), "install ok installed".
 box_status() {

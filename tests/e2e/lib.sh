@@ -600,6 +600,15 @@ EOF
 	mv "$CONF.tmp" "$CONF"
 }
 
+# channel_target CHANNEL: CHANNEL's target snapshot ID (mirror demo).
+channel_target() {
+	mirrord channel list demo --json >"$T/ch.json" 2>"$T/ch.err" ||
+		fail "channel list: $(cat "$T/ch.err")"
+	"$PYTHON" -c 'import json, sys
+print("".join(c["target"] for c in json.load(open(sys.argv[1]))
+              if c["name"] == sys.argv[2]))' "$T/ch.json" "$1"
+}
+
 # start_serve: `mirrord serve` with Listen: 127.0.0.1:<a free port> (set in
 # $CONF), retried on a bind failure, waited for until /healthz answers ok.
 # Sets SERVE_PORT, SERVE_URL (http://127.0.0.1:PORT) and SERVE_PID; its

@@ -33,14 +33,6 @@ new_pool() {
 	comm -13 "$T/old.pool" "$T/new.pool" | grep '\.deb$' || true
 }
 
-channel_target() {
-	mirrord channel list demo --json >"$T/ch.json" 2>"$T/ch.err" ||
-		fail "channel list: $(cat "$T/ch.err")"
-	"$PYTHON" -c 'import json, sys
-print("".join(c["target"] for c in json.load(open(sys.argv[1]))
-              if c["name"] == sys.argv[2]))' "$T/ch.json" "$1"
-}
-
 test_expect_success 'an on-demand sync stores no pool file' - <<'EOT'
 mkarchive --generation 1
 cp -a "$ARCHIVE" "$T/gen1"
