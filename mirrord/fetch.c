@@ -23,86 +23,17 @@
 #include "mirrord/store.h"
 #include "mirrord/util.h"
 #include "mirrord/fetch.h"
+#include "mirrord/fetch_util.h"
 #include "mirrord/resp.h"
 
+_Static_assert(CURL_ERROR_SIZE <= FETCH_ERRBUF_SIZE, "error buffer");
+
 #define FETCH_MAX_CONNECTIONS	64
-#define BACKOFF_CAP_MS		30000	/* longest backoff */
-#define RETRY_AFTER_CAP_MS	60000	/* longest Retry-After obeyed */
-#define DISCARD_MAX		65536	/* error page bytes we read */
 #define PROGRESS_MS		100
 #define POLL_MS			1000
-#define CANCEL_POLL_MS		100	/* how soon a cancel is seen */
-
-/* Per-attempt state of a response body. */
-struct body {
-	bool checked;		/* status looked at on first data */
-	bool discard;		/* not a 200/206 body: read and drop */
-	size_t discarded;
-};
-
-enum xstate { X_IDLE = 0, X_RUN, X_WAIT };
-
-/* One slot of fetch_to_store(): an easy handle and the job it carries. */
-struct xfer {
-	CURL *easy;
-	enum xstate state;
-	struct fetch_job *job;
-	const char *url;	/* job->url, or job->fallback once 404 */
-	bool on_fallback;	/* url is job->fallback */
-	unsigned attempts;	/* attempts made on url */
-	uint64_t not_before;	/* X_WAIT: monotonic ms of the next try */
-	struct blob_writer w;
-	bool have_w;
-	uint64_t range_from;	/* Range asked for in this attempt, or 0 */
-	bool restart;		/* a 206 that did not match our Range */
-	bool werr_set;		/* werr holds a store write error */
-	struct merr werr;
-	struct body body;
-	struct resp r;
-	char range[32];
-	char errbuf[CURL_ERROR_SIZE];
-};
-
-struct fetch {
-	struct fetch_opts opts;
-	CURLM *multi;
-	CURL *mem;		/* the easy handle of fetch_get_mem() */
-	char mem_errbuf[CURL_ERROR_SIZE];
-	struct xfer *slots;	/* opts.connections */
-	const atomic_bool *cancel;	/* borrowed, or NULL */
-};
 
 static size_t xfer_write(char *, size_t, size_t, void *);
-
-/* How an attempt ended. */
-enum outcome { O_BODY, O_ABSENT, O_NOTMOD, O_RETRY, O_FAIL };
-
-
-static bool
-fetch_cancelled(const struct fetch *f)
-{
-	return f->cancel != NULL && atomic_load(f->cancel);
-}
-
-/* Sleeps ms, in steps that see a cancel; false if cancelled. */
-static bool
-fetch_sleep_ms(const struct fetch *f, uint64_t ms)
-{
-	struct timespec ts;
-	uint64_t step;
-
-	while (ms > 0) {
-		if (fetch_cancelled(f))
-			return false;
-		step = ms < CANCEL_POLL_MS ? ms : CANCEL_POLL_MS;
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)step * 1000000;
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-		ms -= step;
-	}
-	return !fetch_cancelled(f);
-}
+static void fetch_sign_clear(struct fetch *);
 
 /* libcurl's progress callback: a non-zero return aborts the transfer. */
 static int
@@ -110,34 +41,6 @@ fetch_xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
 	return fetch_cancelled(arg) ? 1 : 0;
-}
-
-void
-fetch_set_cancel(struct fetch *f, const atomic_bool *cancel)
-{
-	f->cancel = cancel;
-}
-
-/*
- * The wait before retry number n (n >= 1): backoff_ms doubled each time,
- * capped, and at least what the server asked for with Retry-After.
- */
-static uint64_t
-fetch_backoff(const struct fetch *f, unsigned n, long retry_after)
-{
-	uint64_t ms = f->opts.backoff_ms, ra;
-
-	while (--n > 0 && ms < BACKOFF_CAP_MS)
-		ms *= 2;
-	if (ms > BACKOFF_CAP_MS)
-		ms = BACKOFF_CAP_MS;
-	if (retry_after >= 0) {
-		ra = retry_after > RETRY_AFTER_CAP_MS / 1000 ?
-		    RETRY_AFTER_CAP_MS : (uint64_t)retry_after * 1000;
-		if (ra > ms)
-			ms = ra;
-	}
-	return ms;
 }
 
 /*
@@ -165,14 +68,6 @@ body_check(CURL *easy, struct body *b)
 	b->checked = true;
 	b->discard = !(code == 0 || code == 200 || code == 206);
 	return code;
-}
-
-/* Drops len bytes of an error page; false once past the cap. */
-static bool
-body_discard(struct body *b, size_t len)
-{
-	b->discarded += len;
-	return b->discarded <= DISCARD_MAX;
 }
 
 static bool
@@ -280,17 +175,6 @@ fetch_setup_easy(struct fetch *f, CURL *e, char *errbuf, struct merr *err)
 	return 0;
 }
 
-void
-fetch_opts_of_conf(const struct conf *c, struct fetch_opts *fo)
-{
-	memset(fo, 0, sizeof(*fo));
-	fo->connections = c->connections;
-	fo->retries = c->retries;
-	fo->connect_timeout = c->connect_timeout;
-	fo->stall_timeout = c->stall_timeout;
-	fo->backoff_ms = FETCH_BACKOFF_MS;
-}
-
 int
 fetch_new(const struct fetch_opts *opts, struct fetch **out,
     struct merr *err)
@@ -384,25 +268,10 @@ fetch_free(struct fetch *f)
 	if (f->multi != NULL)
 		curl_multi_cleanup(f->multi);
 	free(f->slots);
+	fetch_sign_clear(f);
 	free(f);
 	curl_global_cleanup();
 }
-
-/* fetch_get_mem(): the state of one call. */
-struct memget {
-	CURL *easy;
-	const char *url;	/* borrowed */
-	struct body body;
-	struct buf b;
-	size_t max;
-	bool too_big;
-	struct resp r;
-	/* How the last attempt ended, and how many were made. */
-	enum outcome o;
-	long code;
-	unsigned attempt;
-	char why[CURL_ERROR_SIZE + 64];
-};
 
 static size_t
 fetch_mem_write(char *p, size_t sz, size_t n, void *arg)
@@ -412,8 +281,8 @@ fetch_mem_write(char *p, size_t sz, size_t n, void *arg)
 
 	if (!m->body.checked)
 		body_check(m->easy, &m->body);
-	if (m->body.discard)
-		return body_discard(&m->body, len) ? len : 0;
+	if (m->body.discard && !m->keep_all)
+		return fetch_body_discard(&m->body, len) ? len : 0;
 	if (len > m->max - m->b.len) {
 		m->too_big = true;
 		return 0;
@@ -430,14 +299,10 @@ static struct curl_slist *
 fetch_slist_add(struct curl_slist *l, const char *name, const char *value)
 {
 	struct curl_slist *n;
-	const char *c;
 	char *h;
 
-	if (value == NULL || *value == '\0')
+	if (!fetch_header_ok(value))
 		return l;
-	for (c = value; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return l;
 	h = xasprintf("%s: %s", name, value);
 	n = curl_slist_append(l, h);
 	free(h);
@@ -446,10 +311,80 @@ fetch_slist_add(struct curl_slist *l, const char *name, const char *value)
 	return n;
 }
 
-static int
-fetch_mem_cancelled(const struct memget *m, struct merr *err)
+/*
+ * Appends the signing headers (the payload's SHA-256, hex; NULL: the
+ * empty body's; the session token) to l when f signs.
+ */
+static struct curl_slist *
+fetch_sign_list(const struct fetch *f, struct curl_slist *l, const char *hex)
 {
-	return merr_set(err, MERR_CANCEL, "'%s': cancelled", m->url);
+	unsigned char h[HASH_LEN];
+	char empty[HASH_HEX_LEN + 1];
+
+	if (f->sigv4 == NULL)
+		return l;
+	if (hex == NULL) {
+		hash_buf("", 0, h);
+		hash_to_hex(h, empty);
+		hex = empty;
+	}
+	l = fetch_slist_add(l, "x-amz-content-sha256", hex);
+	return fetch_slist_add(l, "x-amz-security-token", f->token);
+}
+
+static void
+fetch_sign_clear(struct fetch *f)
+{
+	if (f->secret != NULL)
+		explicit_bzero(f->secret, strlen(f->secret));
+	free(f->secret);
+	free(f->user);
+	free(f->sigv4);
+	free(f->token);
+	curl_slist_free_all(f->sign_hdrs);
+	f->secret = f->user = f->sigv4 = f->token = NULL;
+	f->sign_hdrs = NULL;
+}
+
+/* Makes e sign as f's credentials; a signed request is not redirected. */
+static bool
+fetch_sign_easy(const struct fetch *f, CURL *e)
+{
+	return curl_easy_setopt(e, CURLOPT_AWS_SIGV4, f->sigv4) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_USERNAME, f->user) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_PASSWORD, f->secret) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+}
+
+int
+fetch_set_sigv4(struct fetch *f, const struct fetch_sigv4 *sig,
+    struct merr *err)
+{
+	unsigned i;
+
+	if (!fetch_header_ok(sig->region) || strchr(sig->region, ':') ||
+	    !fetch_header_ok(sig->access_key) ||
+	    !fetch_header_ok(sig->secret_key) ||
+	    (sig->session_token != NULL &&
+	    !fetch_header_ok(sig->session_token)))
+		return merr_set(err, MERR_CONF, "signing: the region, key "
+		    "or token is missing or holds control characters");
+	fetch_sign_clear(f);
+	f->sigv4 = xasprintf("aws:amz:%s:s3", sig->region);
+	f->user = xstrdup(sig->access_key);
+	f->secret = xstrdup(sig->secret_key);
+	f->token = sig->session_token != NULL ?
+	    xstrdup(sig->session_token) : NULL;
+	f->sign_hdrs = fetch_sign_list(f, NULL, NULL);
+	if (!fetch_sign_easy(f, f->mem))
+		return merr_set(err, MERR_NET, "cannot set up curl's signing");
+	for (i = 0; i < f->opts.connections; i++)
+		if (!fetch_sign_easy(f, f->slots[i].easy) ||
+		    curl_easy_setopt(f->slots[i].easy, CURLOPT_HTTPHEADER,
+		    f->sign_hdrs) != CURLE_OK)
+			return merr_set(err, MERR_NET,
+			    "cannot set up curl's signing");
+	return 0;
 }
 
 /*
@@ -467,11 +402,17 @@ fetch_mem_attempts(struct fetch *f, struct memget *m, struct merr *err)
 		memset(&m->body, 0, sizeof(m->body));
 		resp_reset(&m->r);
 		f->mem_errbuf[0] = '\0';
+		if (m->up != NULL)
+			m->up->pos = 0;
 		if (fetch_cancelled(f))
 			return fetch_mem_cancelled(m, err);
 		rc = curl_easy_perform(f->mem);
 		if (rc == CURLE_ABORTED_BY_CALLBACK && fetch_cancelled(f))
 			return fetch_mem_cancelled(m, err);
+		if (m->up != NULL && m->up->failed) {
+			*err = m->up->err;
+			return merr_prefix(err, "'%s': ", m->url);
+		}
 		if (m->r.too_long[0] != '\0')
 			return merr_set(err, MERR_LIMIT, "'%s': Content-Length "
 			    "%s, larger than %zu bytes", m->url, m->r.too_long,
@@ -483,48 +424,10 @@ fetch_mem_attempts(struct fetch *f, struct memget *m, struct merr *err)
 		    f->mem_errbuf, &m->code, m->why, sizeof(m->why));
 		if (m->o != O_RETRY || m->attempt > f->opts.retries)
 			return 0;
-		if (!fetch_sleep_ms(f, fetch_backoff(f, m->attempt,
+		if (!fetch_sleep_cancel(f->cancel, fetch_backoff_ms(
+		    f->opts.backoff_ms, m->attempt,
 		    m->r.retry_after)))
 			return fetch_mem_cancelled(m, err);
-	}
-}
-
-/* The last attempt's outcome into res, or the error it is. */
-static int
-fetch_mem_result(struct memget *m, bool conditional, struct fetch_mem *res,
-    struct merr *err)
-{
-	switch (m->o) {
-	case O_BODY:
-		if (m->code == 206)
-			return merr_set(err, MERR_NET,
-			    "'%s': unexpected HTTP 206", m->url);
-		res->status = 200;
-		/* NUL-terminated, even when empty. */
-		buf_addc(&m->b, '\0');
-		res->data = buf_detach(&m->b, &res->len);
-		res->len--;
-		if (m->r.etag[0] != '\0')
-			res->etag = xstrdup(m->r.etag);
-		if (m->r.last_modified[0] != '\0')
-			res->last_modified = xstrdup(m->r.last_modified);
-		return 0;
-	case O_ABSENT:
-		res->status = 404;
-		return 0;
-	case O_NOTMOD:
-		if (!conditional)
-			return merr_set(err, MERR_NET,
-			    "'%s': HTTP 304 to an unconditional request",
-			    m->url);
-		res->status = 304;
-		return 0;
-	case O_RETRY:
-		return merr_set(err, MERR_NET, "'%s': %s after %u attempts",
-		    m->url, m->why, m->attempt);
-	case O_FAIL:
-	default:
-		return merr_set(err, MERR_NET, "'%s': %s", m->url, m->why);
 	}
 }
 
@@ -535,6 +438,7 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 {
 	struct curl_slist *hdrs = NULL;
 	struct memget m;
+	bool cond;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -549,6 +453,8 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 	/* Conditional request headers, from the validators we were given. */
 	hdrs = fetch_slist_add(hdrs, "If-None-Match", etag);
 	hdrs = fetch_slist_add(hdrs, "If-Modified-Since", last_modified);
+	cond = hdrs != NULL;
+	hdrs = fetch_sign_list(f, hdrs, NULL);
 	if (curl_easy_setopt(f->mem, CURLOPT_URL, url) ||
 	    curl_easy_setopt(f->mem, CURLOPT_HTTPHEADER, hdrs) ||
 	    curl_easy_setopt(f->mem, CURLOPT_WRITEFUNCTION, fetch_mem_write) ||
@@ -558,7 +464,7 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 	else
 		ret = fetch_mem_attempts(f, &m, err);
 	if (ret == 0)
-		ret = fetch_mem_result(&m, hdrs != NULL, res, err);
+		ret = fetch_mem_result(&m, cond, res, err);
 	/* Leave the handle without pointers into this call. */
 	curl_easy_setopt(f->mem, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(f->mem, CURLOPT_WRITEDATA, NULL);
@@ -568,47 +474,156 @@ fetch_get_mem(struct fetch *f, const char *url, size_t max,
 	return ret;
 }
 
-void
-fetch_mem_release(struct fetch_mem *res)
+static size_t
+fetch_read_cb(char *p, size_t sz, size_t n, void *arg)
 {
-	if (res == NULL)
-		return;
-	free(res->data);
-	free(res->etag);
-	free(res->last_modified);
-	memset(res, 0, sizeof(*res));
+	size_t got = fetch_body_read(arg, p, sz * n);
+
+	return got == SIZE_MAX ? CURL_READFUNC_ABORT : got;
 }
 
-/* fetch_to_store(): the state of one call. */
-struct run {
-	struct fetch *f;
-	struct store *store;
-	struct fetch_job *jobs;
-	size_t njobs;
-	size_t next;		/* the next job to give a slot */
-	struct fetch_job *failed;	/* the job an error is about, or NULL */
-	uint64_t files_done;
-	uint64_t bytes_done;
-	bool kick;		/* a slot is free or due: do not sleep */
-};
-
-/* Tells the job's watcher, if any, what its blob writer holds now. */
-static void
-xfer_wrote(const struct xfer *x)
-{
-	if (x->job->on_write != NULL)
-		x->job->on_write(x->job->write_ctx, &x->w);
-}
-
-/* store_blob_rewind of x's writer, told to the job's watcher. */
+/* curl rewinds a body it must send again (a redirect, an auth retry). */
 static int
-xfer_rewind(struct xfer *x, struct merr *err)
+fetch_seek_cb(void *arg, curl_off_t off, int origin)
 {
-	int rc = store_blob_rewind(&x->w, err);
+	struct fetch_body *b = arg;
 
-	if (rc == 0)
-		xfer_wrote(x);
-	return rc;
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > b->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	b->pos = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* f->mem set up for rq (method, body, headers); false if curl refused. */
+static bool
+fetch_req_setup(struct fetch *f, const struct fetch_req *rq,
+    struct curl_slist *hdrs, struct memget *m)
+{
+	bool upload = strcmp(rq->method, "PUT") == 0 ||
+	    strcmp(rq->method, "POST") == 0;
+	CURL *e = f->mem;
+	CURLcode rc = CURLE_OK;
+
+#define SET(opt, val) do { \
+	if (rc == CURLE_OK) \
+		rc = curl_easy_setopt(e, opt, val); \
+} while (0)
+	SET(CURLOPT_URL, rq->url);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_HTTPHEADER, hdrs);
+	SET(CURLOPT_WRITEFUNCTION, fetch_mem_write);
+	SET(CURLOPT_WRITEDATA, m);
+	SET(CURLOPT_HEADERDATA, &m->r);
+	if (strcmp(rq->method, "HEAD") == 0)
+		SET(CURLOPT_NOBODY, 1L);
+	else if (strcmp(rq->method, "GET") != 0)
+		SET(CURLOPT_CUSTOMREQUEST, rq->method);
+	if (upload) {
+		SET(CURLOPT_UPLOAD, 1L);
+		SET(CURLOPT_READFUNCTION, fetch_read_cb);
+		SET(CURLOPT_READDATA, m->up);
+		SET(CURLOPT_SEEKFUNCTION, fetch_seek_cb);
+		SET(CURLOPT_SEEKDATA, m->up);
+		SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->up->len);
+	}
+#undef SET
+	return rc == CURLE_OK;
+}
+
+/* f->mem back as fetch_get_mem() expects it. */
+static void
+fetch_req_reset(struct fetch *f)
+{
+	CURL *e = f->mem;
+
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(e, CURLOPT_READDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, NULL);
+	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, f->sigv4 ? 0L : 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+}
+
+/* The last attempt's response into res, or the error of none. */
+static int
+fetch_req_result(struct fetch *f, struct memget *m, struct fetch_res *res,
+    struct merr *err)
+{
+	curl_off_t cl = -1;
+
+	if (m->code == 0)
+		return fetch_mem_result(m, false, NULL, err);
+	res->status = (int)m->code;
+	if (m->b.len > 0) {
+		buf_addc(&m->b, '\0');
+		res->data = buf_detach(&m->b, &res->len);
+		res->len--;
+	}
+	if (m->r.etag[0] != '\0')
+		res->etag = xstrdup(m->r.etag);
+	if (curl_easy_getinfo(f->mem, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+	    &cl) == CURLE_OK)
+		res->length = cl;
+	return 0;
+}
+
+int
+fetch_request(struct fetch *f, const struct fetch_req *rq,
+    struct fetch_res *res, struct merr *err)
+{
+	struct curl_slist *hdrs = NULL, *n;
+	char hex[HASH_HEX_LEN + 1];
+	struct fetch_body up;
+	struct memget m;
+	size_t i;
+	int ret = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->length = -1;
+	memset(&up, 0, sizeof(up));
+	up.data = rq->data;
+	up.has_fd = rq->data == NULL && rq->has_fd;
+	up.fd = rq->fd;
+	up.off = rq->off;
+	up.len = rq->data != NULL || up.has_fd ? rq->len : 0;
+	if (f->sigv4 != NULL &&
+	    fetch_body_sha256(&up, rq->sha256, hex, err) < 0)
+		return merr_prefix(err, "'%s': ", rq->url);
+	for (i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++) {
+		if (!fetch_header_ok(rq->headers[i]))
+			continue;
+		if ((n = curl_slist_append(hdrs, rq->headers[i])) == NULL)
+			util_oom();
+		hdrs = n;
+	}
+	hdrs = fetch_sign_list(f, hdrs, hex);
+	memset(&m, 0, sizeof(m));
+	m.easy = f->mem;
+	m.url = rq->url;
+	m.max = rq->max;
+	buf_init(&m.b);
+	m.r.max = strcmp(rq->method, "HEAD") == 0 ? 0 : rq->max;
+	m.o = O_FAIL;
+	m.keep_all = true;
+	m.up = &up;
+	if (!fetch_req_setup(f, rq, hdrs, &m))
+		ret = merr_set(err, MERR_NET, "'%s': cannot set up curl",
+		    rq->url);
+	if (ret == 0)
+		ret = fetch_mem_attempts(f, &m, err);
+	if (ret == 0)
+		ret = fetch_req_result(f, &m, res, err);
+	fetch_req_reset(f);
+	curl_slist_free_all(hdrs);
+	buf_release(&m.b);
+	return ret;
 }
 
 static size_t
@@ -627,25 +642,25 @@ xfer_write(char *p, size_t sz, size_t n, void *arg)
 			return 0;
 		}
 		if (code == 200 && x->w.size > 0 &&
-		    xfer_rewind(x, &x->werr) < 0) {
+		    fetch_xfer_rewind(x, &x->werr) < 0) {
 			/* The server ignored our Range: take it all. */
 			x->werr_set = true;
 			return 0;
 		}
 	}
 	if (x->body.discard)
-		return body_discard(&x->body, len) ? len : 0;
+		return fetch_body_discard(&x->body, len) ? len : 0;
 	if (store_blob_write(&x->w, p, len, &x->werr) < 0) {
 		x->werr_set = true;
 		return 0;
 	}
-	xfer_wrote(x);
+	fetch_xfer_wrote(x);
 	return len;
 }
 
 /* Starts one attempt of slot x: Range from what is already written. */
-static int
-xfer_start(struct run *run, struct xfer *x, struct merr *err)
+int
+fetch_xfer_start(struct run *run, struct xfer *x, struct merr *err)
 {
 	CURLMcode mrc;
 
@@ -673,8 +688,8 @@ xfer_start(struct run *run, struct xfer *x, struct merr *err)
 }
 
 /* Takes job into the idle slot x and starts its first attempt. */
-static int
-xfer_begin(struct run *run, struct xfer *x, struct fetch_job *job,
+int
+fetch_xfer_begin(struct run *run, struct xfer *x, struct fetch_job *job,
     struct merr *err)
 {
 	int rc;
@@ -690,39 +705,8 @@ xfer_begin(struct run *run, struct xfer *x, struct fetch_job *job,
 		return rc;
 	}
 	x->have_w = true;
-	x->state = X_WAIT;	/* not in the multi until xfer_start */
-	return xfer_start(run, x, err);
-}
-
-/* The slot is done with its job; it takes the next one. */
-static void
-xfer_release(struct run *run, struct xfer *x, int status)
-{
-	if (x->have_w)
-		store_blob_abort(&x->w);
-	x->have_w = false;
-	x->job->status = status;
-	x->job = NULL;
-	x->state = X_IDLE;
-	run->kick = true;
-}
-
-/*
- * Tries again later (or now, if delay is 0), unless the attempts are
- * spent: then the failure is hard.
- */
-static int
-xfer_retry(struct run *run, struct xfer *x, uint64_t delay, const char *why,
-    struct merr *err)
-{
-	if (x->attempts > run->f->opts.retries)
-		return merr_set(err, MERR_NET, "'%s': %s after %u attempts",
-		    x->url, why, x->attempts);
-	x->state = X_WAIT;
-	x->not_before = (uint64_t)mono_ms() + delay;
-	if (delay == 0)
-		run->kick = true;
-	return 0;
+	x->state = X_WAIT;	/* not in the multi until fetch_xfer_start */
+	return fetch_xfer_start(run, x, err);
 }
 
 /* A transfer of slot x ended with rc: store, retry or fail. */
@@ -751,23 +735,23 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 		return x->werr.code;
 	}
 	if (x->restart) {
-		if (xfer_rewind(x, err) < 0)
+		if (fetch_xfer_rewind(x, err) < 0)
 			return merr_prefix(err, "'%s': ", x->url);
-		return xfer_retry(run, x, 0, "unexpected Content-Range", err);
+		return fetch_xfer_retry(run, x, 0, "unexpected Content-Range", err);
 	}
 	o = fetch_classify(run->f, x->easy, rc, &x->body, &x->r, x->errbuf,
 	    &code, why, sizeof(why));
 	if (code == 416 && x->range_from > 0) {
 		/* Our Range is past the end: start over, whole. */
-		if (xfer_rewind(x, err) < 0)
+		if (fetch_xfer_rewind(x, err) < 0)
 			return merr_prefix(err, "'%s': ", x->url);
-		return xfer_retry(run, x, 0, "HTTP 416", err);
+		return fetch_xfer_retry(run, x, 0, "HTTP 416", err);
 	}
 	switch (o) {
 	case O_BODY:
 		/* An empty 200 to a ranged request: nothing was rewound yet. */
 		if (code == 200 && !x->body.checked && x->w.size > 0 &&
-		    xfer_rewind(x, err) < 0)
+		    fetch_xfer_rewind(x, err) < 0)
 			return merr_prefix(err, "'%s': ", x->url);
 		x->have_w = false;
 		ret = store_blob_finish(&x->w, job->hash, job->size, err);
@@ -777,16 +761,16 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 		}
 		run->files_done++;
 		run->bytes_done += job->size;
-		xfer_release(run, x, 0);
+		fetch_xfer_release(run, x, 0);
 		return 0;
 	case O_ABSENT:
 		if (!x->on_fallback && job->fallback != NULL) {
-			if (x->w.size > 0 && xfer_rewind(x, err) < 0)
+			if (x->w.size > 0 && fetch_xfer_rewind(x, err) < 0)
 				return merr_prefix(err, "'%s': ", x->url);
 			x->url = job->fallback;
 			x->on_fallback = true;
 			x->attempts = 0;
-			return xfer_retry(run, x, 0, "", err);
+			return fetch_xfer_retry(run, x, 0, "", err);
 		}
 		if (!job->optional)
 			return merr_set(err, MERR_NOTFOUND,
@@ -795,10 +779,11 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 			    x->on_fallback ? x->url : "",
 			    x->on_fallback ? "')" : "");
 		run->files_done++;
-		xfer_release(run, x, 1);
+		fetch_xfer_release(run, x, 1);
 		return 0;
 	case O_RETRY:
-		return xfer_retry(run, x, fetch_backoff(run->f, x->attempts,
+		return fetch_xfer_retry(run, x, fetch_backoff_ms(
+		    run->f->opts.backoff_ms, x->attempts,
 		    x->r.retry_after), why, err);
 	case O_NOTMOD:
 		snprintf(why, sizeof(why), "HTTP %ld", code);
@@ -807,55 +792,6 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 		break;
 	}
 	return merr_set(err, MERR_NET, "'%s': %s", x->url, why);
-}
-
-static void
-run_progress(struct run *run, fetch_progress_fn progress, void *ctx)
-{
-	uint64_t bytes = run->bytes_done;
-	unsigned i;
-
-	/* Count the bytes of the transfers in flight too. */
-	for (i = 0; i < run->f->opts.connections; i++)
-		if (run->f->slots[i].have_w)
-			bytes += run->f->slots[i].w.size;
-	progress(ctx, run->files_done, bytes);
-}
-
-/*
- * Fills the free slots with the next jobs and starts the retries that are
- * due. *busy gets the number of slots at work.
- */
-static int
-run_fill(struct run *run, unsigned *busy, struct merr *err)
-{
-	struct fetch *f = run->f;
-	uint64_t now = (uint64_t)mono_ms();
-	struct xfer *x;
-	unsigned k;
-	int ret;
-
-	*busy = 0;
-	run->kick = false;
-	for (k = 0; k < f->opts.connections; k++) {
-		x = &f->slots[k];
-		if (x->state == X_IDLE && run->next < run->njobs) {
-			run->failed = &run->jobs[run->next];
-			ret = xfer_begin(run, x, &run->jobs[run->next++], err);
-			if (ret)
-				return ret;
-			run->failed = NULL;
-		} else if (x->state == X_WAIT && x->not_before <= now) {
-			run->failed = x->job;
-			ret = xfer_start(run, x, err);
-			if (ret)
-				return ret;
-			run->failed = NULL;
-		}
-		if (x->state != X_IDLE)
-			(*busy)++;
-	}
-	return 0;
 }
 
 /* Lets curl work, then settles every transfer that ended. */
@@ -904,7 +840,7 @@ run_wait(struct run *run, uint64_t now, struct merr *err)
 	unsigned k;
 	CURLMcode mrc;
 
-	wake = now + (f->cancel != NULL ? CANCEL_POLL_MS : POLL_MS);
+	wake = now + (f->cancel != NULL ? FETCH_CANCEL_POLL_MS : POLL_MS);
 	for (k = 0; k < f->opts.connections; k++) {
 		struct xfer *x = &f->slots[k];
 
@@ -967,7 +903,7 @@ fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
 			    "transfers cancelled");
 			break;
 		}
-		ret = run_fill(&run, &busy, err);
+		ret = fetch_run_fill(&run, &busy, err);
 		if (ret || busy == 0)
 			break;
 		ret = run_perform(&run, err);
@@ -975,7 +911,7 @@ fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
 			break;
 		now = (uint64_t)mono_ms();
 		if (progress != NULL && now - last_progress >= PROGRESS_MS) {
-			run_progress(&run, progress, ctx);
+			fetch_run_progress(&run, progress, ctx);
 			last_progress = now;
 		}
 		if (run.kick)
@@ -988,6 +924,6 @@ fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
 	if (run.failed != NULL)
 		run.failed->status = ret;
 	if (progress != NULL)
-		run_progress(&run, progress, ctx);
+		fetch_run_progress(&run, progress, ctx);
 	return ret;
 }

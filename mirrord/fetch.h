@@ -142,4 +142,72 @@ typedef void (*fetch_progress_fn)(void *ctx, uint64_t files_done,
 int fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
     size_t njobs, fetch_progress_fn progress, void *ctx, struct merr *err);
 
+/*
+ * AWS Signature V4 for every request f makes from now on (fetch_get_mem,
+ * fetch_to_store, fetch_request), for an S3-compatible store: libcurl
+ * signs ("aws:amz:REGION:s3") and each request carries the
+ * x-amz-content-sha256 header (the body's SHA-256, hex; for a bodiless
+ * request the empty string's) and x-amz-security-token if a session
+ * token is given. The strings are copied (the secret is wiped at
+ * fetch_free) and never logged nor put in a message. Redirects are not
+ * followed while signing. MERR_CONF for a value with control characters
+ * or a missing one; MERR_NET if libcurl refuses the settings.
+ */
+struct fetch_sigv4 {
+	const char *region;		/* "us-east-1" */
+	const char *access_key;		/* may hold ':' (Swift's tempauth) */
+	const char *secret_key;
+	const char *session_token;	/* or NULL */
+};
+int fetch_set_sigv4(struct fetch *f, const struct fetch_sigv4 *sig,
+    struct merr *err);
+
+/* One request of fetch_request(); all borrowed. */
+struct fetch_req {
+	const char *method;	/* "GET", "HEAD", "PUT", "POST", "DELETE" */
+	const char *url;	/* http(s) only */
+	const char *const *headers;	/* "Name: value", NULL-ended, or NULL */
+	/*
+	 * The body: len bytes of data if data is not NULL; else, if has_fd,
+	 * fd's bytes [off, off + len) (read with pread, so fd is shared
+	 * safely and read again for a retry); else none. A PUT or POST
+	 * always sends Content-Length (0 without a body).
+	 */
+	const void *data;
+	bool has_fd;
+	int fd;
+	uint64_t off, len;
+	/* The body's SHA-256 if the caller knows it (signing needs it),
+	 * NULL: hashed here (reading the range once more). */
+	const unsigned char *sha256;
+	size_t max;		/* response body bytes kept at most */
+};
+
+/* What the response said; owned, released with fetch_res_release(). */
+struct fetch_res {
+	int status;		/* the HTTP status of the last attempt */
+	char *data;		/* the body (any status), NUL-terminated; or
+				 * NULL if there was none */
+	size_t len;
+	char *etag;		/* ETag as sent (quotes kept), or NULL */
+	int64_t length;		/* Content-Length, -1 if absent */
+};
+
+/*
+ * Makes one request (signed if f signs), retrying what fetches retry
+ * (5xx, 429, 408, resets, timeouts, stalls: opts.retries times with
+ * backoff; the body is sent again from its start). Redirects are not
+ * followed. Returns 0 once an HTTP response was got — *res holds its
+ * status, whatever it is (after the retries: the last one) — and the
+ * caller decides what the status means. *res is cleared first; release it
+ * whatever the outcome. Errors, naming the URL:
+ *   MERR_NET     no response after the retries (the reason is given);
+ *   MERR_LIMIT   a response body over rq->max;
+ *   MERR_IO      reading the body's fd;
+ *   MERR_CANCEL  the cancel flag was set.
+ */
+int fetch_request(struct fetch *f, const struct fetch_req *rq,
+    struct fetch_res *res, struct merr *err);
+void fetch_res_release(struct fetch_res *res);
+
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "mirrord/hash.h"
 #include "mirrord/util.h"
@@ -67,6 +68,18 @@ hash_buf(const void *data, size_t len, unsigned char out[HASH_LEN])
 	hash_init(&h);
 	hash_update(&h, data, len);
 	hash_final(&h, out);
+}
+
+void
+hash_hmac_sha256(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[HASH_LEN])
+{
+	unsigned int outlen = HASH_LEN;
+
+	/* Fails only out of memory (the digest is built in). */
+	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out,
+	    &outlen) == NULL)
+		util_oom();
 }
 
 void

@@ -32,6 +32,12 @@ void hash_release(struct hash_ctx *h);
 void hash_buf(const void *data, size_t len, unsigned char out[HASH_LEN]);
 /* out gets 64 lowercase hex digits and a NUL. */
 void hash_to_hex(const unsigned char d[HASH_LEN], char out[HASH_HEX_LEN + 1]);
+/*
+ * HMAC-SHA256 of data under key into out (SigV4's signing keys and
+ * signatures).
+ */
+void hash_hmac_sha256(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[HASH_LEN]);
 /* Exactly 64 hex digits (either case) in [s, s+len). 0 or MERR_PARSE. */
 int hash_from_hex(const char *s, size_t len, unsigned char out[HASH_LEN]);
 /* Hash an open file from its start; *size gets its length. */
