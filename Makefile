@@ -20,14 +20,14 @@ FAULTS_BUILD = build/faults$(if $(SANDIR),-$(SANDIR))
 comma := ,
 CC ?= gcc
 
-PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd json-c
+PKGS = libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd json-c expat
 # Debian packages needed to build, test and run the demo.
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
 	libgpgme-dev liblmdb-dev liblzma-dev zlib1g-dev libssl-dev libdpkg-dev libsystemd-dev \
-	libjson-c-dev
+	libjson-c-dev libexpat1-dev
 DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl \
 	build-essential debhelper fakeroot lintian procps lmdb-utils logrotate \
-	dose-distcheck chromium
+	dose-distcheck chromium swift-proxy swift-object swift-container swift-account memcached
 DEB_BENCH = aptly nginx-light hyperfine time wrk nghttp2-client
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith \

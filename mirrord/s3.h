@@ -41,12 +41,15 @@ struct s3_opts {
 	 * (0: the defaults, 64 MiB and 16 MiB; part_size at least 5 MiB). */
 	uint64_t multipart_threshold;
 	uint64_t part_size;
+	/* Keys per ListObjectsV2 page (0: 1000, the most S3 gives; tests
+	 * set a few to cross pages). */
+	unsigned list_page;
 };
 
 struct s3;
 
 /*
- * Checks opts (MERR_CONFIG naming the key that is wrong: a URL that is
+ * Checks opts (MERR_CONF naming the key that is wrong: a URL that is
  * not s3://BUCKET[/PREFIX], a bad endpoint, credentials missing or a
  * file readable by others) and makes *out, owned. No request is made.
  */
