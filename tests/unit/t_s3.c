@@ -455,6 +455,7 @@ t_delete(struct s3 *s3, struct fetch *f, struct blob *bl, size_t n)
 struct bench {
 	struct s3 *s3;
 	unsigned from, to;
+	bool stat;		/* s3_stat the blobs instead of putting them */
 	int failed;
 	char errmsg[256];
 };
@@ -470,6 +471,7 @@ bench_run(void *arg)
 	char *path = xasprintf("%s/bench.%u", tmp, b->from);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	struct merr err;
+	uint64_t size;
 	unsigned i;
 
 	if (fd < 0 || s3_fetch_new(b->s3, &fo, &f, &err) < 0) {
@@ -479,7 +481,8 @@ bench_run(void *arg)
 	for (i = b->from; i < b->to; i++) {
 		memcpy(buf, &i, sizeof(i));
 		hash_buf(buf, BENCH_SIZE, h);
-		if (pwrite(fd, buf, BENCH_SIZE, 0) != BENCH_SIZE ||
+		if (b->stat ? s3_stat(b->s3, f, h, &size, &err) < 0 :
+		    pwrite(fd, buf, BENCH_SIZE, 0) != BENCH_SIZE ||
 		    s3_put_fd(b->s3, f, h, fd, BENCH_SIZE, &err) < 0) {
 			b->failed++;
 			snprintf(b->errmsg, sizeof(b->errmsg), "%.200s",
@@ -497,7 +500,8 @@ out:
 
 /* n puts on nthreads threads, each its own struct fetch: the time. */
 static void
-bench(struct s3 *s3, unsigned n, unsigned nthreads, unsigned base)
+bench(struct s3 *s3, unsigned n, unsigned nthreads, unsigned base,
+    bool stat)
 {
 	struct bench b[8];
 	pthread_t th[8];
@@ -511,6 +515,7 @@ bench(struct s3 *s3, unsigned n, unsigned nthreads, unsigned base)
 		b[i].s3 = s3;
 		b[i].from = base + n * i / nthreads;
 		b[i].to = base + n * (i + 1) / nthreads;
+		b[i].stat = stat;
 		pthread_create(&th[i], NULL, bench_run, &b[i]);
 	}
 	for (i = 0; i < nthreads; i++) {
@@ -522,11 +527,12 @@ bench(struct s3 *s3, unsigned n, unsigned nthreads, unsigned base)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("# bench: %u puts of %d bytes, %u thread(s): %.2f s, "
-	    "%.2f ms a blob, %.0f blobs/s, 1 request a blob\n", n, BENCH_SIZE,
-	    nthreads, s, s * 1000 / n, n / s);
-	is_int(failed, 0, "bench: %u puts on %u thread(s) all acknowledged",
-	    n, nthreads);
+	printf("# bench: %u %s of %d bytes, %u thread(s): %.2f s, "
+	    "%.2f ms a blob, %.0f blobs/s, 1 request a blob\n", n,
+	    stat ? "stats" : "puts", BENCH_SIZE, nthreads, s, s * 1000 / n,
+	    n / s);
+	is_int(failed, 0, "bench: %u %s on %u thread(s) all acknowledged",
+	    n, stat ? "stats" : "puts", nthreads);
 }
 
 static void
@@ -563,8 +569,9 @@ t_with_swift(void)
 	t_wrong_secret(ep, &bl[1]);
 	t_delete(s3, f, bl, 3);
 	if (bn != NULL && atoi(bn) > 0) {
-		bench(s3, (unsigned)atoi(bn), 1, 0);
-		bench(s3, (unsigned)atoi(bn), 8, (unsigned)atoi(bn));
+		bench(s3, (unsigned)atoi(bn), 1, 0, false);
+		bench(s3, (unsigned)atoi(bn), 8, (unsigned)atoi(bn), false);
+		bench(s3, (unsigned)atoi(bn), 1, 0, true);
 	}
 	for (i = 0; i < 3; i++)
 		close(bl[i].fd);
