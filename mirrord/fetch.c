@@ -1,8 +1,10 @@
 /*
  * fetch.c: transfers with libcurl (the only file that calls libcurl).
  *
- * Two entry points. fetch_get_mem() is a blocking GET of one small file on
- * its own easy handle (indices, Release files). fetch_to_store() drives a
+ * Three entry points. fetch_get_mem() is a blocking GET of one small file
+ * on its own easy handle (indices, Release files); fetch_request() uses
+ * that handle for any method (the S3 client's PUT, POST, HEAD, DELETE),
+ * with the same attempts, and puts it back as it was. fetch_to_store() drives a
  * curl multi handle with a fixed pool of `connections` easy handles, one
  * per slot; a slot holds one job at a time, from its first attempt until
  * it is stored, absent or failed, so memory does not depend on the number
@@ -13,6 +15,14 @@
  * 'not before' time; the loop polls with a timeout so other transfers go
  * on meanwhile. Its blob writer is kept, and the next attempt asks for
  * "Range: N-" with N the bytes already written (and hashed).
+ *
+ * fetch_set_sigv4() makes every handle sign (libcurl's SigV4) and carry
+ * x-amz-content-sha256, which libcurl 7.88 does not send and S3 stores
+ * require; libcurl signs the header's value as the payload hash.
+ *
+ * What needs no libcurl (the state structs, the backoff, the slots'
+ * bookkeeping, the results) is in fetch_util.c, so that this file, the
+ * library's one owner, stays within the house's size.
  */
 #include "mirrord/common.h"
 
@@ -737,7 +747,8 @@ xfer_done(struct run *run, struct xfer *x, CURLcode rc, struct merr *err)
 	if (x->restart) {
 		if (fetch_xfer_rewind(x, err) < 0)
 			return merr_prefix(err, "'%s': ", x->url);
-		return fetch_xfer_retry(run, x, 0, "unexpected Content-Range", err);
+		return fetch_xfer_retry(run, x, 0, "unexpected Content-Range",
+		    err);
 	}
 	o = fetch_classify(run->f, x->easy, rc, &x->body, &x->r, x->errbuf,
 	    &code, why, sizeof(why));

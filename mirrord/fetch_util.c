@@ -298,8 +298,8 @@ fetch_xfer_release(struct run *run, struct xfer *x, int status)
  * spent: then the failure is hard.
  */
 int
-fetch_xfer_retry(struct run *run, struct xfer *x, uint64_t delay, const char *why,
-    struct merr *err)
+fetch_xfer_retry(struct run *run, struct xfer *x, uint64_t delay,
+    const char *why, struct merr *err)
 {
 	if (x->attempts > run->f->opts.retries)
 		return merr_set(err, MERR_NET, "'%s': %s after %u attempts",
@@ -343,7 +343,8 @@ fetch_run_fill(struct run *run, unsigned *busy, struct merr *err)
 		x = &f->slots[k];
 		if (x->state == X_IDLE && run->next < run->njobs) {
 			run->failed = &run->jobs[run->next];
-			ret = fetch_xfer_begin(run, x, &run->jobs[run->next++], err);
+			ret = fetch_xfer_begin(run, x, &run->jobs[run->next++],
+			    err);
 			if (ret)
 				return ret;
 			run->failed = NULL;

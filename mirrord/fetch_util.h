@@ -1,10 +1,13 @@
 /*
  * fetch_util.h: the parts of the fetcher that do not call libcurl (so
  * that fetch.c, libcurl's one owner, stays within the house's size): the
- * backoff arithmetic, cancellable sleeps, header value checks and reading
- * a request body's range. Private to fetch.c and fetch_util.c.
+ * fetcher's state structs, the backoff arithmetic, cancellable sleeps,
+ * header value checks, request bodies read by range, and the slots'
+ * bookkeeping of fetch_to_store(). Private to fetch.c and fetch_util.c:
+ * nothing else includes it.
  *
- * Threads: pure functions; the fd and flag are the caller's.
+ * Threads: as fetch.h (a struct fetch, and all it holds, belongs to one
+ * thread at a time); the helpers are pure but for the fd they read.
  */
 #ifndef MIRRORD_FETCH_UTIL_H
 #define MIRRORD_FETCH_UTIL_H
