@@ -283,6 +283,37 @@ t_mismatch(struct s3 *s3, struct fetch *f)
 	close(fd);
 }
 
+/*
+ * A multipart upload whose file ends before its size (part 2 cannot be
+ * read): MERR_IO, and the upload is aborted: no object, no upload left.
+ */
+static void
+t_abort(struct s3 *s3, struct fetch *f, const char *ep)
+{
+	unsigned char h[HASH_LEN];
+	char *url = xasprintf("%s/%s?uploads=", ep, BUCKET);
+	struct fetch_req rq = { .method = "GET", .url = url, .max = MIB };
+	struct fetch_res res;
+	struct merr err;
+	uint64_t size;
+	int fd = make_file("short", 7 * MIB, 9, h), rc;
+
+	rc = s3_put_fd(s3, f, h, fd, 12 * MIB, &err);
+	ok(rc == MERR_IO && strstr(err.msg, "ends first") != NULL,
+	    "a multipart put whose file is short: MERR_IO (%s)",
+	    rc ? err.msg : "put");
+	is_int(s3_stat(s3, f, h, &size, &err), MERR_NOTFOUND,
+	    "... no object");
+	rc = fetch_request(f, &rq, &res, &err);
+	ok(rc == 0 && res.status == 200 && res.data != NULL &&
+	    strstr(res.data, "ListMultipartUploadsResult") != NULL &&
+	    strstr(res.data, "<Upload>") == NULL,
+	    "... and no multipart upload left (aborted)");
+	fetch_res_release(&res);
+	free(url);
+	close(fd);
+}
+
 struct seen {
 	const struct blob *bl;
 	size_t n;
@@ -564,6 +595,7 @@ t_with_swift(void)
 		    bl[i].h);
 	t_blobs(s3, f, st, bl, 3);
 	t_mismatch(s3, f);
+	t_abort(s3, f, ep);
 	t_list(s3, f, ep, bl, 3);
 	t_presign(s3, &bl[1]);
 	t_wrong_secret(ep, &bl[1]);
