@@ -11,7 +11,7 @@
 #                                            tests/fuzz/regress/<t>/ once
 #
 # Targets: deb822 release index path route conf confval clearsign pkgset
-# advisory: all
+# advisory s3xml: all
 # if none.
 # Environment: FUZZ_SECONDS (600), FUZZ_PARALLEL (1: how many targets run
 # at once), FUZZ_OUT (build/fuzz), CLANG (clang), CC (gcc, for --regress),
@@ -30,13 +30,13 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 
-ALL_TARGETS="deb822 release index path route conf confval clearsign pkgset advisory"
+ALL_TARGETS="deb822 release index path route conf confval clearsign pkgset advisory s3xml"
 OUT=${FUZZ_OUT:-build/fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_PARALLEL=${FUZZ_PARALLEL:-1}
 CLANG=${CLANG:-clang}
 GCC=${CC:-gcc}
-PKGS="libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd json-c"
+PKGS="libcurl libmicrohttpd gpgme lmdb liblzma zlib libcrypto libdpkg libsystemd json-c expat"
 
 mode=fuzz
 case "${1:-}" in
@@ -130,6 +130,7 @@ max_len() {
 	confval) echo 4096 ;;
 	pkgset) echo 65536 ;;
 	advisory) echo 65536 ;;
+	s3xml) echo 65536 ;;
 	esac
 }
 
