@@ -14,7 +14,7 @@
 # us-east-1. Needs the Debian packages swift-proxy swift-object
 # swift-container swift-account memcached. Exit 1 (after stopping what it
 # started) if it cannot. stop: kills DIR/pids' processes, those only and
-# only while their command line is still the one started, and waits.
+# only if their command line is still the one started, and waits.
 #
 # Found while writing it: swift.conf is read from each server's swift_dir
 # (not /etc/swift); curl 7.88's SigV4 sends no x-amz-content-sha256, which
@@ -34,17 +34,31 @@ ours() {	# PID WHAT
 
 stop() {
 	[ -f "$1/pids" ] || return 0
+	live=
 	while read -r p what; do
-		ours "$p" "$what" && kill "$p" 2>/dev/null || true
+		if ours "$p" "$what"; then
+			kill "$p" 2>/dev/null || true
+			live="$live $p"
+		fi
 	done <"$1/pids"
-	while read -r p what; do
+	# Those were ours a moment ago (a server shutting down may retitle
+	# itself): wait for them by PID, then kill what lingers.
+	for p in $live; do
 		i=0
-		while ours "$p" "$what" && [ "$i" -lt 50 ]; do
+		while kill -0 "$p" 2>/dev/null && [ "$i" -lt 50 ]; do
 			sleep 0.1; i=$((i + 1))
 		done
-		ours "$p" "$what" && kill -KILL "$p" 2>/dev/null || true
-	done <"$1/pids"
+		kill -KILL "$p" 2>/dev/null || true
+	done
 	rm -f "$1/pids"
+}
+
+# Whether every process started still runs (a server that could not bind
+# its port has exited: no use waiting for it).
+all_alive() {
+	while read -r p what; do
+		ours "$p" "$what" || return 1
+	done <"$D/pids"
 }
 
 # Fails (after stopping what started) with a message and the logs' tails.
@@ -160,6 +174,7 @@ EOC
 	i=0
 	for port in $((P + 1)) $((P + 2)) $((P + 3)) $P; do
 		until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; do
+			all_alive || die "a server exited (port $port taken?)"
 			i=$((i + 1))
 			[ "$i" -le 100 ] || break
 			sleep 0.1
@@ -167,6 +182,7 @@ EOC
 	done
 	until curl -sf --max-time 1 "http://127.0.0.1:$P/healthcheck" \
 	    >/dev/null; do
+		all_alive || die "a server exited"
 		i=$((i + 1))
 		[ "$i" -le 200 ] || die "the proxy does not answer on $P"
 		sleep 0.1

@@ -92,7 +92,8 @@ swift_start(void)
 
 	snprintf(swdir, sizeof(swdir), "%s/swift", tmp);
 	for (i = 0; i < 5; i++) {
-		port = 20000 + (int)((getpid() * 7 + i * 1237) % 8000) * 5;
+		/* Below Linux's ephemeral ports (32768 on). */
+		port = 20000 + (int)((getpid() * 7 + i * 1237) % 2500) * 5;
 		snprintf(ps, sizeof(ps), "%d", port);
 		swift_up = true;
 		if (swift_sh("start", ps, BUCKET, NULL) == 0)
