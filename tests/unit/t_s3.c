@@ -33,21 +33,29 @@ static char swdir[256];		/* Swift's, under tmp */
 static int port;
 static bool swift_up;
 
-/* Runs swift.sh with args (fork and exec only: a signal handler may). */
+/* Runs argv and waits (fork and exec only: a signal handler may). */
 static int
-swift_sh(const char *cmd, const char *a2, const char *a3, const char *a4)
+run_argv(const char *const argv[])
 {
-	const char *argv[] = { "sh", SWIFT_SH, cmd, swdir, a2, a3, a4, NULL };
 	int st;
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		execv("/bin/sh", (char *const *)argv);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int
+swift_sh(const char *cmd, const char *a2, const char *a3, const char *a4)
+{
+	const char *argv[] = { "/bin/sh", SWIFT_SH, cmd, swdir, a2, a3, a4,
+	    NULL };
+
+	return run_argv(argv);
 }
 
 static void
@@ -61,7 +69,11 @@ swift_stop(void)
 static void
 on_fatal(int sig)
 {
+	const char *rm[] = { "/bin/rm", "-rf", tmp, NULL };
+
 	swift_stop();
+	if (tmp != NULL)
+		run_argv(rm);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
