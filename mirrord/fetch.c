@@ -432,7 +432,8 @@ fetch_mem_attempts(struct fetch *f, struct memget *m, struct merr *err)
 			    "'%s': larger than %zu bytes", m->url, m->max);
 		m->o = fetch_classify(f, f->mem, rc, &m->body, &m->r,
 		    f->mem_errbuf, &m->code, m->why, sizeof(m->why));
-		if (m->o != O_RETRY || m->attempt > f->opts.retries)
+		if (m->o != O_RETRY ||
+		    m->attempt > (m->once ? 0 : f->opts.retries))
 			return 0;
 		if (!fetch_sleep_cancel(f->cancel, fetch_backoff_ms(
 		    f->opts.backoff_ms, m->attempt,
@@ -622,6 +623,7 @@ fetch_request(struct fetch *f, const struct fetch_req *rq,
 	m.r.max = strcmp(rq->method, "HEAD") == 0 ? 0 : rq->max;
 	m.o = O_FAIL;
 	m.keep_all = true;
+	m.once = rq->once;
 	m.up = &up;
 	if (!fetch_req_setup(f, rq, hdrs, &m))
 		ret = merr_set(err, MERR_NET, "'%s': cannot set up curl",

@@ -68,6 +68,9 @@ void fetch_free(struct fetch *f);
  * ("'URL': cancelled"). Another thread or a signal handler may set it.
  */
 void fetch_set_cancel(struct fetch *f, const atomic_bool *cancel);
+/* The flag f watches (borrowed), or NULL: to set it back after a clean-up
+ * request that must be made even after a cancel. */
+const atomic_bool *fetch_get_cancel(const struct fetch *f);
 
 /* One small file into memory; what it holds is owned. */
 struct fetch_mem {
@@ -181,6 +184,7 @@ struct fetch_req {
 	 * NULL: hashed here (reading the range once more). */
 	const unsigned char *sha256;
 	size_t max;		/* response body bytes kept at most */
+	bool once;		/* one attempt, no retry (a clean-up) */
 };
 
 /* What the response said; owned, released with fetch_res_release(). */

@@ -197,6 +197,12 @@ fetch_set_cancel(struct fetch *f, const atomic_bool *cancel)
 	f->cancel = cancel;
 }
 
+const atomic_bool *
+fetch_get_cancel(const struct fetch *f)
+{
+	return f->cancel;
+}
+
 /* Drops len bytes of an error page; false once past the cap. */
 bool
 fetch_body_discard(struct body *b, size_t len)

@@ -143,6 +143,7 @@ struct memget {
 	unsigned attempt;
 	char why[FETCH_ERRBUF_SIZE + 64];
 	bool keep_all;		/* fetch_request: any status's body */
+	bool once;		/* fetch_request: no retry */
 	struct fetch_body *up;	/* fetch_request: the body sent, or NULL */
 };
 

@@ -493,6 +493,32 @@ put_parts(struct s3 *s3, struct fetch *f, const unsigned char h[HASH_LEN],
 	return rc;
 }
 
+/*
+ * Aborts an upload, so that no part is left behind (parts cost storage
+ * and are invisible to listings). Made even after a cancel, once (no
+ * retry, so a cancel waits at most one request's timeouts): a cancel is
+ * what most often ends an upload early. If it fails, the bucket's
+ * AbortIncompleteMultipartUpload lifecycle rule is the net.
+ */
+static void
+put_abort(struct s3 *s3, struct fetch *f, const unsigned char h[HASH_LEN],
+    const char *qid)
+{
+	struct fetch_req rq = { .method = "DELETE", .once = true };
+	const atomic_bool *cancel = fetch_get_cancel(f);
+	struct buf key = BUF_INIT;
+	struct fetch_res res;
+	struct merr ignored;
+	char *q = xasprintf("uploadId=%s", qid);
+
+	fetch_set_cancel(f, NULL);
+	if (s3_req(s3, f, h, "abort", &rq, q, &res, &key, &ignored) == 0)
+		fetch_res_release(&res);
+	fetch_set_cancel(f, cancel);
+	buf_release(&key);
+	free(q);
+}
+
 /* POST ?uploads, the parts, the completion; aborted on failure. */
 static int
 put_multipart(struct s3 *s3, struct fetch *f,
@@ -502,8 +528,7 @@ put_multipart(struct s3 *s3, struct fetch *f,
 	struct fetch_req rq = { .method = "POST", .data = "" };
 	struct fetch_res res;
 	struct buf key = BUF_INIT, qid = BUF_INIT;
-	struct merr ignored;
-	char *id = NULL, *q;
+	char *id = NULL;
 	int rc;
 
 	rc = s3_req(s3, f, h, "start upload", &rq, "uploads=", &res, &key,
@@ -517,17 +542,8 @@ put_multipart(struct s3 *s3, struct fetch *f,
 		uri_encode(&qid, id, false);
 		buf_addc(&qid, '\0');
 		rc = put_parts(s3, f, h, qid.p, fd, size, err);
-		if (rc) {
-			/* Leave no parts behind (they cost storage). */
-			q = xasprintf("uploadId=%s", qid.p);
-			memset(&rq, 0, sizeof(rq));
-			rq.method = "DELETE";
-			buf_reset(&key);
-			if (s3_req(s3, f, h, "abort", &rq, q, &res, &key,
-			    &ignored) == 0)
-				fetch_res_release(&res);
-			free(q);
-		}
+		if (rc)
+			put_abort(s3, f, h, qid.p);
 	}
 	free(id);
 	buf_release(&qid);
