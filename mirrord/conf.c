@@ -428,6 +428,10 @@ conf_free(struct conf *c)
 	free(c->keep_snapshots);
 	free(c->signing_key);
 	free(c->trusted_parts);
+	free(c->blobs);
+	free(c->s3_endpoint);
+	free(c->s3_region);
+	free(c->s3_credentials);
 	free(c);
 }
 

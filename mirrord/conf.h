@@ -123,6 +123,19 @@ struct conf {
 	char *trusted_parts;	/* Trusted-Parts:, default
 				 * /etc/apt/trusted.gpg.d: the keyrings of
 				 * a Signed-By of fingerprints alone */
+	/*
+	 * Blobs: where blob bytes live. NULL ("file", the default): the
+	 * store's blobs/ directory. "s3://BUCKET[/PREFIX]": an S3 bucket,
+	 * with blobs/ a local cache of at most s3_cache bytes (store_s3.c).
+	 */
+	char *blobs;
+	char *s3_endpoint;	/* S3-Endpoint:, http(s) URL; NULL = AWS */
+	char *s3_region;	/* S3-Region:, NULL = us-east-1 */
+	char *s3_credentials;	/* S3-Credentials:, absolute; NULL = the
+				 * AWS_* environment */
+	uint64_t s3_cache;	/* S3-Cache:, bytes, default 10 GiB */
+	bool s3_redirect;	/* S3-Redirect:, default no */
+	long s3_redirect_expiry; /* S3-Redirect-Expiry:, seconds, 5m */
 	struct conf_mirror *mirrors;
 	size_t nmirrors;
 	size_t mirrors_cap;	/* private: allocated entries */

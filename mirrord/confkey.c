@@ -43,7 +43,7 @@ struct confkey_set {
 };
 
 /* The type of the field a key sets, for its default. */
-enum confkey_store { CS_STR, CS_UINT, CS_LONG, CS_BOOL, CS_OTHER };
+enum confkey_store { CS_STR, CS_UINT, CS_U64, CS_LONG, CS_BOOL, CS_OTHER };
 
 /* Short names for the table's rows. */
 #define KG CONFKEY_GLOBAL
@@ -89,6 +89,9 @@ static int confkey_selectors(const struct confkey_set *s, struct merr *err);
 static int confkey_download(const struct confkey_set *s, struct merr *err);
 static int confkey_unsatisfied(const struct confkey_set *s,
     struct merr *err);
+static int confkey_blobs(const struct confkey_set *s, struct merr *err);
+static int confkey_size(const struct confkey_set *s, struct merr *err);
+static int confkey_region(const struct confkey_set *s, struct merr *err);
 
 #define G(field) .where = KG, .goff = offsetof(struct conf, field)
 #define M(field) .where = KM, .moff = offsetof(struct conf_mirror, field)
@@ -141,6 +144,16 @@ static const struct confkey confkey_table[] = {
 	    .min = 1, .def = 30 },
 	{ "Trusted-Parts", confkey_path, CS_STR, G(trusted_parts),
 	    .sdef = "/etc/apt/trusted.gpg.d" },
+	/* Blob backends (issue 18): the file store or an S3 bucket. */
+	{ "Blobs", confkey_blobs, CS_STR, G(blobs) },
+	{ "S3-Endpoint", confkey_url, CS_STR, G(s3_endpoint) },
+	{ "S3-Region", confkey_region, CS_STR, G(s3_region) },
+	{ "S3-Credentials", confkey_path, CS_STR, G(s3_credentials) },
+	{ "S3-Cache", confkey_size, CS_U64, G(s3_cache),
+	    .min = 1024 * 1024, .def = 10L * 1024 * 1024 * 1024 },
+	{ "S3-Redirect", confkey_bool, CS_BOOL, G(s3_redirect) },
+	{ "S3-Redirect-Expiry", confkey_duration, CS_LONG,
+	    G(s3_redirect_expiry), .min = 1, .max = 604800, .def = 300 },
 	{ "Name", confkey_name, CS_STR, M(name) },
 	{ "Types", confkey_types, CS_OTHER, WHOLE_MIRROR },
 	{ "URIs", confkey_uri, CS_STR, M(uri) },
@@ -335,7 +348,14 @@ confkey_duration_min(const struct confkey_set *s, long min, long *out,
 static int
 confkey_duration(const struct confkey_set *s, struct merr *err)
 {
-	return confkey_duration_min(s, s->k->min, s->p, err);
+	long *out = s->p;
+	int rc = confkey_duration_min(s, s->k->min, out, err);
+
+	if (rc == 0 && s->k->max > 0 && *out > s->k->max)
+		rc = confkey_err(err, s->src, s->f->line, "'%.*s' must be "
+		    "at most %lds", (int)s->f->name_len, s->f->name,
+		    s->k->max);
+	return rc;
 }
 
 /* Gc-Grace: a duration of at least CONFKEY_GC_GRACE_MIN (or the test's). */
@@ -736,6 +756,95 @@ confkey_download(const struct confkey_set *s, struct merr *err)
 }
 
 /*
+ * Blobs: "file" (the default: NULL) or "s3://BUCKET[/PREFIX]", with a
+ * bucket name as S3 allows (3 to 63 of [a-z0-9.-]) and a prefix of
+ * path segments without empty, "." or ".." ones (s3.c checks it again).
+ */
+static int
+confkey_blobs(const struct confkey_set *s, struct merr *err)
+{
+	const char *v = s->f->value, *b, *slash;
+	size_t blen;
+	int rc = confkey_word(s, err);
+
+	if (rc)
+		return rc;
+	if (strcmp(v, "file") == 0) {
+		confkey_put_str(s->p, NULL);
+		return 0;
+	}
+	if (strncmp(v, "s3://", 5) != 0)
+		goto bad;
+	b = v + 5;
+	slash = strchr(b, '/');
+	blen = slash ? (size_t)(slash - b) : strlen(b);
+	if (blen < 3 || blen > 63 || strspn(b, "abcdefghijklmnopqrstuvwxyz"
+	    "0123456789.-") < blen)
+		goto bad;
+	if (slash != NULL && (slash[1] == '\0' || strstr(slash, "//") ||
+	    strstr(slash, "/./") || strstr(slash, "/../") ||
+	    v[strlen(v) - 1] == '/' || strcmp(slash, "/.") == 0 ||
+	    strcmp(slash, "/..") == 0))
+		goto bad;
+	confkey_put_str(s->p, xstrdup(v));
+	return 0;
+bad:
+	return confkey_err(err, s->src, s->f->line, "'%.*s' wants file or "
+	    "s3://BUCKET[/PREFIX], not '%s'", (int)s->f->name_len,
+	    s->f->name, v);
+}
+
+/* S3-Region: one word of [a-z0-9-] ("us-east-1", "eu-central-1"). */
+static int
+confkey_region(const struct confkey_set *s, struct merr *err)
+{
+	int rc = confkey_word(s, err);
+
+	if (rc)
+		return rc;
+	if (strspn(s->f->value, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+	    s->f->value_len)
+		return confkey_err(err, s->src, s->f->line, "'%.*s': not a "
+		    "region name: '%s'", (int)s->f->name_len, s->f->name,
+		    s->f->value);
+	confkey_put_str(s->p, xstrdup(s->f->value));
+	return 0;
+}
+
+/*
+ * A size (S3-Cache): a number of bytes with an optional binary suffix
+ * K, M, G or T (KiB... as du prints them; "10G" is 10 GiB), at least
+ * the key's min.
+ */
+static int
+confkey_size(const struct confkey_set *s, struct merr *err)
+{
+	static const char units[] = "KMGT";
+	const char *v = s->f->value, *u;
+	size_t len = s->f->value_len, digits = strspn(v, "0123456789");
+	uint64_t n, mul = 1, *out = s->p;
+	int rc = confkey_word(s, err);
+
+	if (rc)
+		return rc;
+	if (digits > 0 && digits + 1 == len && v[digits] != '\0' &&
+	    (u = strchr(units, toupper((unsigned char)v[digits]))) != NULL)
+		mul = (uint64_t)1 << (10 * (u - units + 1));
+	else if (digits != len)
+		digits = 0;
+	if (digits == 0 || parse_u64(v, digits, UINT64_MAX / mul, &n) != 0)
+		return confkey_err(err, s->src, s->f->line, "'%.*s' wants a "
+		    "size (bytes, or a number with K, M, G or T), not '%s'",
+		    (int)s->f->name_len, s->f->name, v);
+	if (n * mul < (uint64_t)s->k->min)
+		return confkey_err(err, s->src, s->f->line, "'%.*s' must be "
+		    "at least %ldM", (int)s->f->name_len, s->f->name,
+		    s->k->min / (1024 * 1024));
+	*out = n * mul;
+	return 0;
+}
+
+/*
  * Sets every field of base (a struct conf for KG, a struct conf_mirror
  * for KM) to its key's default. A key of both stanzas defaults to 0 in a
  * mirror: "the global value".
@@ -756,6 +865,8 @@ confkey_defaults(void *base, int where)
 			confkey_put_str(p, xstrdup(k->sdef));
 		else if (k->store == CS_UINT)
 			*(unsigned *)(void *)p = (unsigned)k->def;
+		else if (k->store == CS_U64)
+			*(uint64_t *)(void *)p = (uint64_t)k->def;
 		else if (k->store == CS_LONG)
 			*(long *)(void *)p = k->def;
 		else if (k->store == CS_BOOL)
