@@ -55,6 +55,12 @@ open_store(struct cli *cli, bool write, struct store **s)
 		log_error("%s", err.msg);
 		return 1;
 	}
+	if (store_set_backend(*s, cli->conf, &err)) {
+		log_error("%s", err.msg);
+		store_close(*s);
+		*s = NULL;
+		return 1;
+	}
 	return 0;
 }
 

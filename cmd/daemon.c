@@ -662,6 +662,8 @@ daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
 	log_init(log_get_level(), c->log_file != NULL ||
 	    getenv("JOURNAL_STREAM") == NULL);
 	rc = store_open(c->store, true, &d->store, err);
+	if (rc == 0)
+		rc = store_set_backend(d->store, c, err);
 	if (rc)
 		return rc;
 	/* Only the default key is made on first need; a named one must be. */

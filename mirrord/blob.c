@@ -89,10 +89,20 @@ store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
 {
 	char hex[HASH_HEX_LEN + 1];
 	char *path;
-	int fd;
+	int fd, rc;
 
 	fd = blob_open_any(s, h, &path);
-	if (fd < 0) {
+	if (fd < 0 && errno == ENOENT && s->s3 != NULL) {
+		/* Not cached: from the bucket, then as if it had been. */
+		free(path);
+		rc = store_s3_fill(s, h, err);
+		if (rc)
+			return rc;
+		fd = blob_open_any(s, h, &path);
+	}
+	if (fd >= 0)
+		store_s3_touch(s, fd);
+	else {
 		if (errno == ENOENT) {
 			hash_to_hex(h, hex);
 			fd = merr_set(err, MERR_NOTFOUND, "blob '%s' is not in "
@@ -328,6 +338,7 @@ store_blob_finish(struct blob_writer *w, const unsigned char want[HASH_LEN],
 	if (rc)
 		goto fail;
 	blob_writer_release(w);	/* the temp name is now the blob's */
+	store_s3_queue(w->store, want);
 	return 0;
 fail:
 	store_blob_abort(w);
@@ -374,6 +385,8 @@ store_blob_adopt(struct store *s, const unsigned char h[HASH_LEN],
 	}
 	if (!*ok && unlink(path) < 0 && errno != ENOENT)
 		rc = merr_errno(err, "cannot remove '%s'", path);
+	if (*ok && s->write)
+		store_s3_queue(s, h);	/* a crash may have beaten its upload */
 out:
 	if (fd >= 0)
 		close(fd);
@@ -484,6 +497,7 @@ store_put_mem(struct store *s, const void *data, size_t len,
 	int rc;
 
 	hash_buf(data, len, h);
+	/* An adopted file is queued for upload as a written one is. */
 	rc = store_blob_adopt(s, h, len, &ok, err);
 	if (rc || ok)
 		return rc;

@@ -128,8 +128,79 @@ void store_unlock_channels(struct store *s);
  */
 uint64_t store_last_txnid(struct store *s);
 
-/* The durability barrier: syncfs() on the store's file system. */
+/*
+ * The durability barrier: with the S3 backend, waits until every blob
+ * this struct store queued for upload is acknowledged by the bucket
+ * (MERR_NET naming a blob that is not, after the retries; each failure is
+ * reported once); then syncfs() on the store's file system (MERR_IO).
+ */
 int store_sync(struct store *s, struct merr *err);
+
+/*
+ * Blob backends (issue 18). A store keeps its blob bytes in blobs/
+ * ("file", the default) or in an S3 bucket (Blobs: s3://BUCKET[/PREFIX]),
+ * with blobs/ then the write path and a cache of at most S3-Cache bytes:
+ * each blob a writer finishes (store_blob_finish, store_put_mem, an
+ * adopted file) is queued for upload by a few threads, and store_sync()
+ * waits for the uploads, so that no commit lists a blob that is not in
+ * the bucket. A reader of a blob that is not cached (store_blob_open,
+ * store_blob_find) downloads it into the cache first, verified by size
+ * and SHA-256, which blocks the caller meanwhile.
+ *
+ * store_set_backend: every command that opens a store with its
+ * configuration at hand calls it once, after store_open. A store records
+ * its backend (TBL_META "store.backend", written by the first writer that
+ * sets s3): opening it with another Blobs: fails with MERR_CONF saying
+ * which one it has; so does asking s3 of a file store that holds blobs
+ * (moving them is not supported yet). The S3 client is made (s3_new:
+ * MERR_CONF for bad S3-* keys or credentials); no request is made. Not
+ * calling it is the file backend. Call it before any other thread uses s.
+ */
+struct conf;
+struct fetch;
+struct s3;
+int store_set_backend(struct store *s, const struct conf *c,
+    struct merr *err);
+/* "file", or the bucket's "s3://BUCKET[/PREFIX]" (valid while s lives). */
+const char *store_backend(const struct store *s);
+/* s's S3 client (valid while s lives), or NULL for the file backend. */
+struct s3 *store_s3(const struct store *s);
+/*
+ * A signed transfer context for s's bucket (s3_fetch_new with the
+ * configuration's Retries: and timeouts), owned: fetch_free(). MERR_INVAL
+ * for a file store.
+ */
+int store_s3_fetch_new(const struct store *s, struct fetch **out,
+    struct merr *err);
+/* S3-Cache: in bytes; 0 for a file store. */
+uint64_t store_s3_cache_max(const struct store *s);
+
+/*
+ * Waits until blob h's upload, if one is queued, is acknowledged: for a
+ * writer that lists one blob without the whole barrier (the server's
+ * on-demand fetch). MERR_NET if it failed (store_sync reports it too).
+ * 0 at once for a file store or a blob not queued.
+ */
+int store_blob_settle(struct store *s, const unsigned char h[HASH_LEN],
+    struct merr *err);
+
+struct store_trim_stats {
+	uint64_t files, bytes;		/* cached before the trim */
+	uint64_t dropped, dropped_bytes;
+};
+
+/*
+ * Keeps an S3 store's cache (blobs/) under max bytes (0: S3-Cache), the
+ * least recently used blobs dropped first (recency: a cached blob's atime,
+ * which readers move); only blobs the blobs table lists are dropped, so
+ * never a writer's file not yet committed, and never a temp file. Runs
+ * beside readers and writers (a reader whose file goes downloads it
+ * again). Run by store_close() after a writer's uploads, and every few
+ * minutes by a process that fills the cache by reading. *st (may be NULL)
+ * says what it saw and did. MERR_INVAL for a file store; MERR_IO.
+ */
+int store_cache_trim(struct store *s, uint64_t max,
+    struct store_trim_stats *st, struct merr *err);
 
 /*
  * Transactions. A read transaction must not be held across slow work, and

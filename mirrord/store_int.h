@@ -54,6 +54,8 @@ struct store {
 	size_t grow_failed;	/* mapsize at which growing failed, or 0 */
 	int map_rc;		/* why env is NULL (a remap failed) */
 	atomic_bool full;	/* a write failed with MDB_MAP_FULL */
+	/* The S3 backend (store_s3.c), or NULL for the file backend. */
+	struct store_s3 *s3;
 };
 
 /*
@@ -102,6 +104,25 @@ void store_index_close(struct store *s);
  * and the walk know both layouts.
  */
 int store_format_open(struct store *s, struct merr *err);
+
+/*
+ * The S3 backend (store_s3.c); each is a no-op (0) for a store without
+ * one. store_s3_queue: blob.c, once blob h is at its final path (a
+ * writer's, an adopted file): queue its upload (failures are reported
+ * by the barrier); it waits while the queue is full. store_s3_barrier:
+ * store_sync(), before its syncfs: waits for every queued upload; MERR_NET
+ * naming a blob that was not uploaded. store_s3_fill: a reader that found
+ * no cached file (s->s3 set): downloads blob h into the cache, verified;
+ * MERR_NOTFOUND if the bucket has no such object. store_s3_touch: a
+ * cached blob opened: its atime, the trim's recency. store_s3_close:
+ * store_close(), first.
+ */
+void store_s3_queue(struct store *s, const unsigned char h[HASH_LEN]);
+int store_s3_barrier(struct store *s, struct merr *err);
+int store_s3_fill(const struct store *s, const unsigned char h[HASH_LEN],
+    struct merr *err);
+void store_s3_touch(const struct store *s, int fd);
+void store_s3_close(struct store *s);
 
 /* On-disk size of a blobs table value: le64 size, le64 first_seen. */
 #define STORE_BLOB_REC_LEN	16

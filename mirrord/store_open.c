@@ -150,6 +150,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	store_s3_close(s);	/* its trim reads the index */
 	store_unlock_channels(s);
 	store_unlock(s);
 	store_index_close(s);
@@ -169,9 +170,18 @@ store_dir(const struct store *s)
 	return s->dir;
 }
 
+/*
+ * With S3, the uploads first: the bucket is the truth, and the cached
+ * files are then synced as the file backend's, because a cached listed
+ * blob is served without being hashed again.
+ */
 int
 store_sync(struct store *s, struct merr *err)
 {
+	int rc = store_s3_barrier(s, err);
+
+	if (rc)
+		return rc;
 	if (fault_fail("syncfs") < 0 || syncfs(s->dirfd) < 0)
 		return merr_errno(err, "cannot sync store '%s'", s->dir);
 	return 0;

@@ -476,6 +476,10 @@ flight_list(struct ondemand_flight *f, bool counted, uint64_t ms,
 	struct store_txn *t;
 	int rc, tries = 0;
 
+	/* With S3, listed means in the bucket: its upload acknowledged. */
+	rc = store_blob_settle(f->od->store, f->w.hash, err);
+	if (rc)
+		return rc;
 	do {
 		rc = store_txn_begin(f->od->store, true, &t, err);
 		if (rc)
