@@ -1,6 +1,7 @@
 /*
- * fsck.c: `mirrord fsck [--upgrade]`: every blob re-hashed, every
- * reference resolved (after the store's format upgrade, with --upgrade);
+ * fsck.c: `mirrord fsck [--upgrade] [--deep]`: every blob re-hashed,
+ * every reference resolved (after the store's format upgrade, with
+ * --upgrade; with S3, every object's size, and with --deep its bytes);
  * and `mirrord index-parse FILE`, for benchmarks.
  */
 #include "mirrord/common.h"
@@ -49,7 +50,7 @@ fsck_upgrade(struct store *s, struct merr *err)
 
 /* The checks are mirrord/fsck.c's; the command prints what they find. */
 static int
-cmd_fsck(struct cli *cli, bool upgrade)
+cmd_fsck(struct cli *cli, bool upgrade, bool deep)
 {
 	struct fsck_opts opts = { fsck_print, NULL };
 	struct fsck_report r;
@@ -62,7 +63,8 @@ cmd_fsck(struct cli *cli, bool upgrade)
 		return 1;
 	rc = upgrade ? fsck_upgrade(s, &err) : 0;
 	if (rc == 0)
-		rc = fsck_run(s, cli->conf, &opts, &r, &err);
+		rc = (deep ? fsck_run_deep : fsck_run)(s, cli->conf, &opts,
+		    &r, &err);
 	store_close(s);
 	if (rc) {
 		fsck_report_release(&r);
@@ -126,7 +128,7 @@ cmd_index_parse(const char *path)
 int
 run_fsck(struct cli *cli, const struct args *a)
 {
-	return cmd_fsck(cli, a->nval[0] > 0);
+	return cmd_fsck(cli, a->nval[0] > 0, a->nval[1] > 0);
 }
 
 int

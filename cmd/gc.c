@@ -37,6 +37,13 @@ cmd_gc(struct cli *cli, int argc, char **argv)
 		    (unsigned long long)st.orphans_removed,
 		    (double)st.orphan_bytes_removed / 1048576.0,
 		    (unsigned long long)st.orphans_pending);
+	if (st.objects_removed || st.objects_pending)
+		printf("%s%llu objects no table lists (%.1f MiB) deleted from "
+		    "the bucket, %llu younger than the grace period kept\n",
+		    dry ? "would be: " : "",
+		    (unsigned long long)st.objects_removed,
+		    (double)st.object_bytes_removed / 1048576.0,
+		    (unsigned long long)st.objects_pending);
 	if (rc) {
 		log_error("gc: %s", err.msg);
 		return 1;

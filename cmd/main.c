@@ -252,9 +252,10 @@ static const struct command commands[] = {
 	{ "gc", run_gc, "[--dry-run]",
 	    "apply Keep-Snapshots, remove unused blobs", 0,
 	    { { "--dry-run", 0, NULL, "say what would go; change nothing" } } },
-	{ "fsck", run_fsck, "[--upgrade]",
+	{ "fsck", run_fsck, "[--upgrade] [--deep]",
 	    "re-hash every blob, check every reference", 0,
-	    { { "--upgrade", 0, NULL, "first upgrade the store's format" } } },
+	    { { "--upgrade", 0, NULL, "first upgrade the store's format" },
+	    { "--deep", 0, NULL, "S3: download and re-hash every object" } } },
 	{ "resolve", run_resolve, "[--packages FILE]... [--sources FILE]... "
 	    "[--arch ARCH]... [--recommends] [--exclude SEL]... [--why] "
 	    "[MIRROR REF] SELECTOR...", "the dependency closure of SELECTORs, as apt would "

@@ -83,8 +83,9 @@ store_blob_find(const struct store *s, const unsigned char h[HASH_LEN])
 	return store_blob_path(s, h);
 }
 
-int
-store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
+/* store_blob_open, with the S3 read-through if fill. */
+static int
+blob_open(const struct store *s, const unsigned char h[HASH_LEN], bool fill,
     struct merr *err)
 {
 	char hex[HASH_HEX_LEN + 1];
@@ -92,7 +93,7 @@ store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
 	int fd, rc;
 
 	fd = blob_open_any(s, h, &path);
-	if (fd < 0 && errno == ENOENT && s->s3 != NULL) {
+	if (fd < 0 && errno == ENOENT && fill && s->s3 != NULL) {
 		/* Not cached: from the bucket, then as if it had been. */
 		free(path);
 		rc = store_s3_fill(s, h, err);
@@ -112,6 +113,20 @@ store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
 	}
 	free(path);
 	return fd;
+}
+
+int
+store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
+    struct merr *err)
+{
+	return blob_open(s, h, true, err);
+}
+
+int
+store_blob_open_cached(const struct store *s, const unsigned char h[HASH_LEN],
+    struct merr *err)
+{
+	return blob_open(s, h, false, err);
 }
 
 int

@@ -8,10 +8,19 @@
 #include <unistd.h>
 
 #include "mirrord/channel.h"
+#include "mirrord/fetch.h"
 #include "mirrord/fsck.h"
 #include "mirrord/hash.h"
 #include "mirrord/pool.h"
+#include "mirrord/s3.h"
 #include "mirrord/snap.h"
+
+/* An object of the bucket (the S3 backend), as its listing gave it. */
+struct fsck_object {
+	unsigned char h[HASH_LEN];
+	uint64_t size;
+	bool listed;		/* the blobs table lists it */
+};
 
 struct fsck {
 	struct store *s;
@@ -21,6 +30,12 @@ struct fsck {
 	uint64_t rows, row_bytes;	/* what the blobs table lists */
 	const char *mirror;		/* the mirror being checked */
 	const struct conf *c;
+	/* The S3 backend: its objects sorted by hash, and a context. */
+	struct s3 *s3;
+	struct fetch *f;
+	struct fsck_object *objs;
+	size_t nobjs, objs_cap;
+	bool deep;		/* download and re-hash each object */
 };
 
 /* Records a finding (text: taken), and tells opts->found. */
@@ -97,6 +112,122 @@ gone_meanwhile(struct fsck *fk, const unsigned char h[HASH_LEN])
 	return rc == MERR_NOTFOUND;
 }
 
+static int
+object_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH_LEN);	/* h is the first member */
+}
+
+/* One object of the listing: kept, or a stray key reported. */
+static int
+fsck_listed(void *ctx, const char *key, const unsigned char *h,
+    uint64_t size, int64_t mtime, struct merr *err)
+{
+	struct fsck *fk = ctx;
+
+	(void)mtime;
+	(void)err;
+	if (h == NULL) {
+		fsck_add(fk, FSCK_STRAY, xasprintf("%s/%s: not a blob name",
+		    s3_name(fk->s3), key));
+		return 0;
+	}
+	if (fk->nobjs == fk->objs_cap) {
+		fk->objs_cap = fk->objs_cap ? 2 * fk->objs_cap : 1024;
+		fk->objs = xreallocarray(fk->objs, fk->objs_cap,
+		    sizeof(*fk->objs));
+	}
+	memcpy(fk->objs[fk->nobjs].h, h, HASH_LEN);
+	fk->objs[fk->nobjs].size = size;
+	fk->objs[fk->nobjs].listed = false;
+	fk->nobjs++;
+	return 0;
+}
+
+/*
+ * The S3 backend: every object of the bucket, in one listing (not a
+ * request per blob), before the read transaction begins: a blob committed
+ * meanwhile has its object (the barrier), and one missing from the
+ * listing is asked for again before it is reported.
+ */
+static int
+fsck_list(struct fsck *fk, struct merr *err)
+{
+	int rc;
+
+	fk->s3 = store_s3(fk->s);
+	if (fk->s3 == NULL)
+		return 0;
+	rc = store_s3_fetch_new(fk->s, &fk->f, err);
+	if (rc == 0)
+		rc = s3_list(fk->s3, fk->f, fsck_listed, fk, err);
+	if (rc == 0)
+		qsort(fk->objs, fk->nobjs, sizeof(*fk->objs), object_cmp);
+	return rc;
+}
+
+/* Listed blob h must have an object of its size (--deep: and bytes). */
+static int
+fsck_object(struct fsck *fk, const unsigned char h[HASH_LEN],
+    const struct store_blob_rec *rec, const char *hex, struct merr *err)
+{
+	struct fsck_object *o;
+	struct merr e2 = { 0 };
+	uint64_t size;
+	int rc;
+
+	o = bsearch(h, fk->objs, fk->nobjs, sizeof(*fk->objs), object_cmp);
+	if (o != NULL)
+		o->listed = true;
+	size = o != NULL ? o->size : 0;
+	if (o == NULL) {
+		rc = s3_stat(fk->s3, fk->f, h, &size, err);
+		if (rc == MERR_NOTFOUND) {
+			if (!gone_meanwhile(fk, h))
+				fsck_add(fk, FSCK_MISSING_FILE, xasprintf(
+				    "blob %s: no object in %s", hex,
+				    s3_name(fk->s3)));
+			return 0;
+		}
+		if (rc)
+			return rc;
+	}
+	if (size != rec->size) {
+		fsck_add(fk, FSCK_SIZE, xasprintf("blob %s: object size "
+		    "%llu, expected %llu", hex, (unsigned long long)size,
+		    (unsigned long long)rec->size));
+		return 0;
+	}
+	if (!fk->deep)
+		return 0;
+	rc = store_s3_verify(fk->s, fk->f, h, size, &e2);
+	if (rc == MERR_VERIFY)
+		fsck_add(fk, FSCK_HASH, xasprintf("blob %s: object's sha256 "
+		    "mismatch (%s)", hex, e2.msg));
+	else if (rc) {
+		*err = e2;
+		return rc;
+	}
+	fk->r->bytes += size;
+	return 0;
+}
+
+/* Objects the index does not list: harmless, gc removes them. */
+static void
+fsck_unlisted(struct fsck *fk)
+{
+	char hex[HASH_HEX_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < fk->nobjs; i++) {
+		if (fk->objs[i].listed)
+			continue;
+		hash_to_hex(fk->objs[i].h, hex);
+		fsck_add(fk, FSCK_ORPHAN, xasprintf("blob %s: object in %s "
+		    "not in the index (unreferenced)", hex, s3_name(fk->s3)));
+	}
+}
+
 /* One listed blob: its file must exist, with its size and hash. */
 static int
 fsck_blob(void *ctx, const unsigned char h[HASH_LEN],
@@ -112,7 +243,18 @@ fsck_blob(void *ctx, const unsigned char h[HASH_LEN],
 	hash_to_hex(h, hex);
 	fk->rows++;
 	fk->row_bytes += rec->size;
-	fd = store_blob_open(fk->s, h, &e2);
+	if (fk->s3 != NULL) {
+		rc = fsck_object(fk, h, rec, hex, err);
+		if (rc)
+			return rc;
+		/* A cached copy is served as it is: hash it too. */
+		fd = store_blob_open_cached(fk->s, h, &e2);
+		if (fd == MERR_NOTFOUND) {
+			fk->r->blobs++;
+			return 0;
+		}
+	} else
+		fd = store_blob_open(fk->s, h, &e2);
 	if (fd == MERR_NOTFOUND && gone_meanwhile(fk, h))
 		return 0;	/* gc removed it after we began */
 	fk->r->blobs++;
@@ -260,20 +402,28 @@ fsck_file(void *ctx, const char *dir, int dirfd, const char *name,
 	return rc;
 }
 
-int
-fsck_run(struct store *s, const struct conf *c, const struct fsck_opts *opts,
-    struct fsck_report *r, struct merr *err)
+static int
+fsck_check(struct store *s, const struct conf *c, const struct fsck_opts *opts,
+    bool deep, struct fsck_report *r, struct merr *err)
 {
-	struct fsck fk = { s, NULL, opts, r, 0, 0, NULL, c };
+	struct fsck fk = { s, NULL, opts, r, 0, 0, NULL, c, NULL, NULL, NULL,
+	    0, 0, deep };
 	struct store_blob_walk w = { false, NULL, fsck_file, NULL, &fk };
 	size_t i;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	rc = store_txn_begin(s, false, &fk.t, err);
-	if (rc)
+	rc = fsck_list(&fk, err);
+	if (rc == 0)
+		rc = store_txn_begin(s, false, &fk.t, err);
+	if (rc) {
+		fetch_free(fk.f);
+		free(fk.objs);
 		return rc;
+	}
 	rc = fsck_blobs(&fk, err);
+	if (rc == 0 && fk.s3 != NULL)
+		fsck_unlisted(&fk);
 	if (rc == 0)
 		rc = pool_each(fk.t, fsck_interval, &fk, err);
 	for (i = 0; rc == 0 && i < c->nmirrors; i++)
@@ -283,7 +433,23 @@ fsck_run(struct store *s, const struct conf *c, const struct fsck_opts *opts,
 	if (rc == 0)
 		rc = store_blob_walk(s, &w, err);
 	store_txn_abort(fk.t);
+	fetch_free(fk.f);
+	free(fk.objs);
 	return rc;
+}
+
+int
+fsck_run(struct store *s, const struct conf *c, const struct fsck_opts *opts,
+    struct fsck_report *r, struct merr *err)
+{
+	return fsck_check(s, c, opts, false, r, err);
+}
+
+int
+fsck_run_deep(struct store *s, const struct conf *c,
+    const struct fsck_opts *opts, struct fsck_report *r, struct merr *err)
+{
+	return fsck_check(s, c, opts, true, r, err);
 }
 
 void

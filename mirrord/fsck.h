@@ -81,6 +81,18 @@ struct fsck_opts {
  */
 int fsck_run(struct store *s, const struct conf *c,
     const struct fsck_opts *opts, struct fsck_report *r, struct merr *err);
+/*
+ * The S3 backend (Blobs: s3://, store_set_backend): fsck_run checks that
+ * every listed blob has an object of its size (one listing of the bucket,
+ * not a request per blob; FSCK_MISSING_FILE, FSCK_SIZE), re-hashes the
+ * cached copies, and reports the objects the index does not list as
+ * FSCK_ORPHAN (gc deletes them after the grace period) and keys not named
+ * like a blob as FSCK_STRAY. fsck_run_deep also downloads each object and
+ * re-hashes its bytes as they come (FSCK_HASH); the verified copy lands in
+ * the cache. For a file store the two are the same.
+ */
+int fsck_run_deep(struct store *s, const struct conf *c,
+    const struct fsck_opts *opts, struct fsck_report *r, struct merr *err);
 void fsck_report_release(struct fsck_report *r);
 
 #endif

@@ -10,9 +10,11 @@
 
 #include "mirrord/channel.h"
 #include "mirrord/confval.h"
+#include "mirrord/fetch.h"
 #include "mirrord/gc.h"
 #include "mirrord/log.h"
 #include "mirrord/pool.h"
+#include "mirrord/s3.h"
 #include "mirrord/snap.h"
 
 /* A pin's name under its mirror in TBL_META: "pin\0ID" (store_meta_*). */
@@ -614,12 +616,117 @@ sweep_orphans(struct store *s, long grace, bool dry_run, struct gc_stats *st,
 	return rc;
 }
 
+/*
+ * The S3 backend's orphans: objects that no table lists (an upload whose
+ * commit never came, a failed or killed sync; a delete that failed after
+ * gc's commit) and older than grace. The bucket is listed once (each
+ * object checked in a short read transaction); the candidates are then
+ * checked again, and deleted, under the channel lock, as the local sweep
+ * does (a channel move lists what it uploaded under that lock alone).
+ */
+struct bucket_sweep {
+	struct store *s;
+	long grace;
+	int64_t now;
+	struct hashes cand;
+	uint64_t *sizes;	/* cand's, in step */
+	struct gc_stats *st;
+};
+
+static bool
+blob_listed(struct store *s, const unsigned char h[HASH_LEN], int *rc,
+    struct merr *err)
+{
+	struct store_blob_rec rec;
+	struct store_txn *t;
+
+	*rc = store_txn_begin(s, false, &t, err);
+	if (*rc)
+		return true;
+	*rc = store_blob_get(t, h, &rec, err);
+	store_txn_abort(t);
+	if (*rc == MERR_NOTFOUND) {
+		*rc = 0;
+		return false;
+	}
+	return true;
+}
+
+static int
+bucket_object(void *ctx, const char *key, const unsigned char *h,
+    uint64_t size, int64_t mtime, struct merr *err)
+{
+	struct bucket_sweep *bs = ctx;
+	int rc = 0;
+
+	if (h == NULL || blob_listed(bs->s, h, &rc, err))
+		return rc;	/* not a blob's name: fsck names it */
+	if (bs->now - mtime < bs->grace) {
+		bs->st->objects_pending++;
+		return 0;
+	}
+	hashes_add(&bs->cand, h);
+	bs->sizes = xreallocarray(bs->sizes, bs->cand.cap, sizeof(uint64_t));
+	bs->sizes[bs->cand.n - 1] = size;
+	return 0;
+}
+
+static int
+sweep_bucket(struct store *s, long grace, bool dry_run, struct gc_stats *st,
+    struct merr *err)
+{
+	struct bucket_sweep bs = { s, grace, (int64_t)time(NULL), { 0 }, NULL,
+	    st };
+	struct fetch *f = NULL;
+	size_t i;
+	int rc;
+
+	rc = store_s3_fetch_new(s, &f, err);
+	if (rc == 0)
+		rc = s3_list(store_s3(s), f, bucket_object, &bs, err);
+	if (rc == 0 && bs.cand.n > 0 && !dry_run)
+		rc = store_lock_channels(s, "gc", true, err);
+	for (i = 0; rc == 0 && i < bs.cand.n; i++) {
+		struct merr e2 = { 0 };
+
+		if (!dry_run && blob_listed(s, bs.cand.h[i], &rc, err))
+			continue;
+		if (!dry_run && s3_delete(store_s3(s), f, bs.cand.h[i], &e2)) {
+			log_warn("gc: %s", e2.msg);
+			continue;
+		}
+		st->objects_removed++;
+		st->object_bytes_removed += bs.sizes[i];
+	}
+	if (bs.cand.n > 0 && !dry_run)
+		store_unlock_channels(s);
+	fetch_free(f);
+	free(bs.cand.h);
+	free(bs.sizes);
+	return rc;
+}
+
+/* A blob gc removed: its object (S3, f non-NULL), then its file. */
+static void
+remove_blob(struct store *s, struct fetch *f, const unsigned char h[HASH_LEN])
+{
+	struct merr err = { 0 };
+
+	/* A failure leaves an orphan object the next sweep removes. */
+	if (f != NULL && s3_delete(store_s3(s), f, h, &err))
+		log_warn("gc: %s", err.msg);
+	if (store_blob_unlink(s, h, &err))
+		log_warn("%s", err.msg);
+}
+
 int
 gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
     long grace, bool dry_run, struct gc_stats *st, struct merr *err)
 {
 	struct hashes cand = { 0 }, kept = { 0 }, gone = { 0 };
 	struct store_txn *t;
+	struct fetch *f = NULL;
+	struct merr ferr = { 0 };
 	int64_t now = (int64_t)time(NULL);
 	size_t i;
 	int rc;
@@ -628,6 +735,8 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 	/* First: it frees space that the write transaction may need. */
 	if (m == NULL) {
 		rc = sweep_orphans(s, grace, dry_run, st, err);
+		if (rc == 0 && store_s3(s) != NULL)
+			rc = sweep_bucket(s, grace, dry_run, st, err);
 		if (rc)
 			return rc;
 	}
@@ -666,15 +775,15 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 	} else {
 		rc = store_txn_commit(t, err);
 		/* Rows first, then files: a crash between leaves only files
-		 * that nothing names, which fsck reports. */
-		for (i = 0; rc == 0 && i < gone.n; i++) {
-			struct merr uerr = { 0 };
-
-			if (store_blob_unlink(s, gone.h[i], &uerr))
-				log_warn("%s", uerr.msg);
-		}
+		 * (and objects) that nothing names, which fsck reports. */
+		if (rc == 0 && gone.n > 0 && store_s3(s) != NULL &&
+		    store_s3_fetch_new(s, &f, &ferr) != 0)
+			log_warn("gc: %s", ferr.msg);	/* objects: later */
+		for (i = 0; rc == 0 && i < gone.n; i++)
+			remove_blob(s, f, gone.h[i]);
 	}
 	store_unlock_channels(s);
+	fetch_free(f);
 	free(cand.h);
 	free(kept.h);
 	free(gone.h);

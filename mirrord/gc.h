@@ -45,6 +45,10 @@ struct gc_stats {
 	uint64_t orphans_pending;	/* such files, younger than grace */
 	uint64_t orphan_dirs_walked;	/* fan-out directories read */
 	uint64_t orphan_dirs_skipped;	/* unchanged since the full walk */
+	/* The S3 backend: objects no table lists, removed or in grace. */
+	uint64_t objects_removed;
+	uint64_t object_bytes_removed;
+	uint64_t objects_pending;
 };
 
 /*
@@ -60,7 +64,10 @@ struct gc_stats {
  * kill before a commit) and unlinks those whose mtime is older than grace;
  * that needs no write transaction, so it frees space on a full disk. The
  * walk costs a directory entry and a lookup per blob file, so a
- * per-mirror run (the daemon's, after each sync) skips it.
+ * per-mirror run (the daemon's, after each sync) skips it. With the S3
+ * backend it then lists the bucket too, and deletes the objects no table
+ * lists whose last-modified time is older than grace (under the channel
+ * lock, as it unlinks); a removed blob's object is deleted with its file.
  *
  * *st is zeroed first, then counts what the run did (with dry_run, what
  * it would do).

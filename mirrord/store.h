@@ -172,6 +172,14 @@ struct s3 *store_s3(const struct store *s);
  */
 int store_s3_fetch_new(const struct store *s, struct fetch **out,
     struct merr *err);
+/*
+ * Downloads blob h's object (size bytes) with f (store_s3_fetch_new) and
+ * hashes the bytes as they come (fsck --deep): 0, MERR_VERIFY if they are
+ * not h's (or not size bytes), MERR_NOTFOUND, MERR_NET. The verified copy
+ * replaces the cached file, if any. MERR_INVAL for a file store.
+ */
+int store_s3_verify(struct store *s, struct fetch *f,
+    const unsigned char h[HASH_LEN], uint64_t size, struct merr *err);
 /* S3-Cache: in bytes; 0 for a file store. */
 uint64_t store_s3_cache_max(const struct store *s);
 
@@ -393,6 +401,12 @@ char *store_blob_find(const struct store *s, const unsigned char h[HASH_LEN]);
  */
 int store_blob_open(const struct store *s, const unsigned char h[HASH_LEN],
     struct merr *err);
+/*
+ * As store_blob_open, without the S3 backend's read-through: the cached
+ * file or MERR_NOTFOUND (fsck, which checks the bucket apart).
+ */
+int store_blob_open_cached(const struct store *s,
+    const unsigned char h[HASH_LEN], struct merr *err);
 /* Removes blob h's file in both layouts; none is fine. MERR_IO. */
 int store_blob_unlink(const struct store *s, const unsigned char h[HASH_LEN],
     struct merr *err);

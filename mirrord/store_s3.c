@@ -399,6 +399,34 @@ trim_maybe(struct store *s)
 	pthread_mutex_unlock(&x->lock);
 }
 
+/*
+ * Downloads blob h (size bytes) from the bucket into the cache with f,
+ * verified: MERR_VERIFY if the object's bytes are not h's.
+ */
+static int
+fill_one(struct store *s, struct fetch *f, const unsigned char h[HASH_LEN],
+    uint64_t size, struct merr *err)
+{
+	struct store_s3 *x = s->s3;
+	struct fetch_job job = { 0 };
+	char hex[HASH_HEX_LEN + 1];
+	char *url = s3_blob_url(x->s3, h);
+	int rc;
+
+	job.url = url;
+	job.size = size;
+	memcpy(job.hash, h, HASH_LEN);
+	filling = true;
+	rc = fetch_to_store(f, s, &job, 1, NULL, NULL, err);
+	filling = false;
+	free(url);
+	if (rc) {
+		hash_to_hex(h, hex);
+		merr_prefix(err, "blob '%s' from %s: ", hex, s3_name(x->s3));
+	}
+	return rc;
+}
+
 int
 store_s3_fill(const struct store *cs, const unsigned char h[HASH_LEN],
     struct merr *err)
@@ -407,36 +435,36 @@ store_s3_fill(const struct store *cs, const unsigned char h[HASH_LEN],
 	 * struct store: what it writes is verified against h. */
 	struct store *s = (struct store *)cs;
 	struct store_s3 *x = s->s3;
-	struct fetch_job job = { 0 };
 	struct fetch *f;
 	char hex[HASH_HEX_LEN + 1];
-	char *url;
+	uint64_t size;
 	int rc;
 
 	rc = fill_fetch_take(x, &f, err);
 	if (rc)
 		return rc;
-	hash_to_hex(h, hex);
-	rc = s3_stat(x->s3, f, h, &job.size, err);
-	if (rc == MERR_NOTFOUND)
+	rc = s3_stat(x->s3, f, h, &size, err);
+	if (rc == MERR_NOTFOUND) {
+		hash_to_hex(h, hex);
 		rc = merr_set(err, MERR_NOTFOUND, "blob '%s' is not in store "
 		    "'%s' nor in %s", hex, s->dir, s3_name(x->s3));
-	if (rc == 0) {
-		url = s3_blob_url(x->s3, h);
-		job.url = url;
-		memcpy(job.hash, h, HASH_LEN);
-		filling = true;
-		rc = fetch_to_store(f, s, &job, 1, NULL, NULL, err);
-		filling = false;
-		free(url);
-		if (rc)
-			merr_prefix(err, "blob '%s' from %s: ", hex,
-			    s3_name(x->s3));
 	}
+	if (rc == 0)
+		rc = fill_one(s, f, h, size, err);
 	fill_fetch_give(x, f);
 	if (rc == 0)
 		trim_maybe(s);
 	return rc;
+}
+
+int
+store_s3_verify(struct store *s, struct fetch *f,
+    const unsigned char h[HASH_LEN], uint64_t size, struct merr *err)
+{
+	if (s->s3 == NULL)
+		return merr_set(err, MERR_INVAL, "store '%s' keeps its blobs "
+		    "in files", s->dir);
+	return fill_one(s, f, h, size, err);
 }
 
 void
