@@ -146,11 +146,22 @@ e2e: $(BUILD)/mirrord
 	@$(MAKE) --no-print-directory FAULTS=1 SANITIZE=$(SANITIZE) $(FAULTS_BUILD)/mirrord
 	@MIRRORD_FAULTS_BIN=$(CURDIR)/$(FAULTS_BUILD)/mirrord tests/e2e/run.sh $(BUILD)/mirrord
 
+# The same binary with its blobs in OpenStack Swift (MIRRORD_E2E_BLOBS=s3:
+# run.sh starts one, each test a bucket of its own): the sync, serve,
+# promote, gc, fsck and kill -9 tests, and the S3 backend's own.
+E2E_S3_TESTS = t0010-first-sync.sh t0020-shared-blobs.sh t0050-fsck.sh \
+	t0060-kill9.sh t0110-apt-client.sh t0120-promote-rollback.sh \
+	t0420-retention-gc.sh t0430-gc-live-download.sh
+e2e-s3: $(BUILD)/mirrord
+	@MIRRORD_E2E_BLOBS=s3 tests/e2e/run.sh $(BUILD)/mirrord \
+	    $(E2E_S3_TESTS) $(notdir $(wildcard tests/e2e/t097[0-9]-*.sh))
+
 check: deps-test
 	@tests/layering.sh --self-test
 	@$(MAKE) --no-print-directory unit
 	@tests/fuzz/run.sh --regress
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory e2e-s3
 
 # The reliability suites of issue 5 (a bounded sample of each runs in
 # `make check`: tests/e2e/t05[0-3]0-*-sample.sh): kill -9 and fault injection,

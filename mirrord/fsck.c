@@ -185,7 +185,7 @@ fsck_object(struct fsck *fk, const unsigned char h[HASH_LEN],
 		if (rc == MERR_NOTFOUND) {
 			if (!gone_meanwhile(fk, h))
 				fsck_add(fk, FSCK_MISSING_FILE, xasprintf(
-				    "blob %s: no object in %s", hex,
+				    "blob %s: missing (no object in %s)", hex,
 				    s3_name(fk->s3)));
 			return 0;
 		}

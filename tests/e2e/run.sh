@@ -36,12 +36,52 @@ E2E_GNUPG=$SUITE_TMP/gnupg
 MKARCHIVE_CACHE=$SUITE_TMP/debcache
 MKARCHIVE_SHARED_HOME=$E2E_GNUPG
 export E2E_GNUPG MKARCHIVE_CACHE MKARCHIVE_SHARED_HOME
+SWIFT_DIR=""
 cleanup() {
 	gpgconf --homedir "$E2E_GNUPG" --kill gpg-agent >/dev/null 2>&1 || true
+	# Swift's processes, by the PIDs swift.sh recorded.
+	[ -z "$SWIFT_DIR" ] || sh "$E2E_DIR/../s3/swift.sh" stop "$SWIFT_DIR"
 	rm -rf "$SUITE_TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+
+# MIRRORD_E2E_BLOBS=s3: the tests keep their blobs in an OpenStack Swift
+# (S3 API), one for the run, each test in a bucket of its own (lib.sh).
+# If it cannot start, every test says so as its skip reason.
+if [ "${MIRRORD_E2E_BLOBS:-file}" = s3 ]; then
+	# Five ports in a row: the proxy, three servers and memcached.
+	port=$(python3 -c 'import random, socket
+for _ in range(50):
+    p = random.randrange(20000, 40000, 5)
+    try:
+        ss = []
+        for i in range(5):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p + i))
+            ss.append(s)
+        print(p)
+        break
+    except OSError:
+        pass')
+	SWIFT_DIR=$SUITE_TMP/swift
+	E2E_S3_UNAVAILABLE=""
+	if ! command -v swift-proxy-server >/dev/null 2>&1; then
+		E2E_S3_UNAVAILABLE="no OpenStack Swift here (swift-proxy)"
+		SWIFT_DIR=""
+	elif ! sh "$E2E_DIR/../s3/swift.sh" start "$SWIFT_DIR" "$port" \
+	    >"$SUITE_TMP/swift.log" 2>&1; then
+		E2E_S3_UNAVAILABLE="Swift did not start: $(tail -n 1 \
+		    "$SUITE_TMP/swift.log")"
+	fi
+	E2E_S3_ENDPOINT=http://127.0.0.1:$port
+	E2E_S3_CREDS=$SUITE_TMP/s3.creds
+	printf '[default]\naws_access_key_id = test:tester\naws_secret_access_key = testing\n' \
+	    >"$E2E_S3_CREDS"
+	chmod 600 "$E2E_S3_CREDS"
+	export MIRRORD_E2E_BLOBS E2E_S3_ENDPOINT E2E_S3_CREDS E2E_S3_UNAVAILABLE
+	echo "# blobs in OpenStack Swift at $E2E_S3_ENDPOINT${E2E_S3_UNAVAILABLE:+ (unavailable: $E2E_S3_UNAVAILABLE)}"
+fi
 
 set -- $TESTS
 echo "1..$#"

@@ -26,7 +26,7 @@ assert_rc 0
 
 step "one blob deleted"
 h2=$(file_sha256 "$ARCHIVE/dists/stable/InRelease")
-rm -f "$(blob_path "$h2")"
+blob_rm "$h2"
 run mirrord fsck
 assert_rc 1
 assert_output_match "$h2.*missing|missing.*$h2"
