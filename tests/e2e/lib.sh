@@ -640,6 +640,22 @@ now_ms() {
 
 # ------------------------------------------------------------ common setups
 
+# sync_kill_after MS: `mirrord sync` in the background, kill -9 after MS
+# ms (unless it ended first); $how says which.
+sync_kill_after() {
+	"$MIRRORD" -c "$CONF" -q sync >"$T/killed.out" 2>&1 &
+	_kpid=$!
+	_pids="$_pids $_kpid"
+	sleep "$(awk -v m="$1" 'BEGIN { printf "%.3f\n", m / 1000 }')"
+	if kill -9 "$_kpid" 2>/dev/null; then
+		how="killed after $1 ms"
+	else
+		how="finished before the kill at $1 ms"
+	fi
+	wait "$_kpid" 2>/dev/null || true
+	forget_pid "$_kpid"
+}
+
 # setup_synced: generation 1 served over HTTP, config written, synced once.
 # Sets SNAP1 and BLOBS1 (a file with the sorted blob list).
 setup_synced() {

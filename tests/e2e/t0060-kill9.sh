@@ -29,17 +29,7 @@ killed_sync() {
 	CONF=$1.conf
 	write_conf
 	ms=$(rand_ms $((DUR * 12 / 10 + 10)))
-	"$MIRRORD" -c "$CONF" -q sync >"$T/killed.out" 2>&1 &
-	pid=$!
-	_pids="$_pids $pid"
-	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f\n", m / 1000 }')"
-	if kill -9 "$pid" 2>/dev/null; then
-		how="killed after $ms ms"
-	else
-		how="finished before the kill at $ms ms"
-	fi
-	wait "$pid" 2>/dev/null || true
-	forget_pid "$pid"
+	sync_kill_after "$ms"
 	step "phase $2 #$3: $how"
 	run mirrord sync
 	assert_rc 0
