@@ -277,7 +277,7 @@ queue_buf(struct req *q, struct MHD_Connection *conn, int status,
 }
 
 static enum MHD_Result
-queue_redirect(struct req *q, struct MHD_Connection *conn,
+queue_redirect(struct req *q, struct MHD_Connection *conn, int status,
     const char *location)
 {
 	struct MHD_Response *r;
@@ -288,8 +288,8 @@ queue_redirect(struct req *q, struct MHD_Connection *conn,
 		return queue_status(q, conn, 500);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-	    ROUTE_CC_MOVING);
-	ret = queue(q, conn, 301, r, 0);
+	    status == 301 ? ROUTE_CC_MOVING : "no-store");
+	ret = queue(q, conn, status, r, 0);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -760,6 +760,7 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 	struct http *h = q->t->h;
 	struct server_reply rp;
 	enum MHD_Result ret;
+	char *loc;
 	/* A GET fetches: its client counts for adoption; a HEAD does not. */
 	const union MHD_ConnectionInfo *ci = strcmp(q->method, "GET") == 0 ?
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) :
@@ -778,10 +779,13 @@ answer(struct req *q, struct MHD_Connection *conn, const char *url)
 		ret = queue_buf(q, conn, rp.status, &rp.body, rp.ctype, rp.cc);
 		break;
 	case REPLY_FILE:
-		ret = queue_file(q, conn, &rp.res);
+		loc = ondemand_redirect(&h->sv, url, &rp.res);
+		ret = loc ? queue_redirect(q, conn, 302, loc) :
+		    queue_file(q, conn, &rp.res);
+		free(loc);
 		break;
 	case REPLY_REDIRECT:
-		ret = queue_redirect(q, conn, rp.res.location.p);
+		ret = queue_redirect(q, conn, 301, rp.res.location.p);
 		break;
 	default:
 		ret = queue_status(q, conn, rp.status);

@@ -14,7 +14,10 @@
 
 #include "mirrord/log.h"
 #include "mirrord/odstats.h"
+#include "mirrord/s3.h"
 #include "serve/ondemand.h"
+#include "serve/route.h"
+#include "serve/server.h"
 
 enum flight_state { F_RUN, F_DONE, F_FAILED };
 
@@ -660,4 +663,26 @@ flight_main(void *arg)
 	pthread_cond_broadcast(&od->cond);
 	pthread_mutex_unlock(&od->lock);
 	return NULL;
+}
+
+char *
+ondemand_redirect(const struct server *sv, const char *url,
+    const struct route_result *res)
+{
+	struct s3 *s3 = store_s3(sv->store);
+	const struct conf *c;
+	const char *pool;
+	char *loc = NULL;
+
+	/* /<mirror>/<ref>/pool/...: a pool file, not dists/ nor by-hash. */
+	pool = strstr(url, "/pool/");
+	if (s3 == NULL || res->want != NULL || pool == NULL ||
+	    strchr(url + 1, '/') == pool)
+		return NULL;
+	c = server_conf_get(sv);
+	if (c->s3_redirect)
+		loc = s3_presign(s3, res->hash, (unsigned)c->s3_redirect_expiry,
+		    (int64_t)time(NULL));
+	server_conf_put(sv);
+	return loc;
 }

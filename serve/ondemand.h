@@ -148,4 +148,17 @@ enum ondemand_step ondemand_start(struct ondemand_reader *r, int *status);
 enum ondemand_step ondemand_next(struct ondemand_reader *r, uint64_t pos,
     int *fd, uint64_t *limit);
 
+/*
+ * S3-Redirect: yes (issue 18): the presigned URL of the bucket's object
+ * that a request for url, answered with res (a listed blob), is sent to
+ * with a 302, owned; NULL to answer it from the store: not an S3 store,
+ * S3-Redirect: no, or not a pool file (indices and Release files are
+ * always answered by mirrord, so that they agree with what it signs).
+ * Valid for S3-Redirect-Expiry. Any thread; no request is made.
+ */
+struct server;
+struct route_result;
+char *ondemand_redirect(const struct server *sv, const char *url,
+    const struct route_result *res);
+
 #endif
