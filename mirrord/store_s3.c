@@ -95,6 +95,8 @@ struct store_s3 {
  */
 static _Thread_local bool filling;
 
+static void trim_maybe(struct store *s);
+
 /* Adds (or refreshes) blob h's failure; under x->lock. */
 static void
 failed_add(struct store_s3 *x, const unsigned char h[HASH_LEN],
@@ -302,6 +304,8 @@ store_s3_barrier(struct store *s, struct merr *err)
 		x->nfailed = 0;
 	}
 	pthread_mutex_unlock(&x->lock);
+	if (rc == 0)
+		trim_maybe(s);	/* a daemon's syncs fill the cache too */
 	return rc;
 }
 
