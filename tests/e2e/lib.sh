@@ -357,6 +357,9 @@ upstream_control() {
 
 # ------------------------------------------------------------ config
 
+# MIRRORD_E2E_BLOBS=s3: blobs in a bucket (E2E_S3, S3_BUCKET, s3_*).
+. "$E2E_DIR/s3lib.sh"
+
 # new_conf: the global stanza, into $CONF, for $STORE. RETRIES,
 # STALL_TIMEOUT and CONNECT_TIMEOUT override the defaults. With
 # MIRRORD_E2E_BLOBS=s3, the blobs go to the test's own bucket.
@@ -376,69 +379,6 @@ S3-Endpoint: $E2E_S3_ENDPOINT
 S3-Credentials: $E2E_S3_CREDS
 EOF
 	fi
-}
-
-# ------------------------------------------------------------ S3 backend
-
-# MIRRORD_E2E_BLOBS=s3: run.sh started one OpenStack Swift for the run
-# (tests/s3/swift.sh; E2E_S3_ENDPOINT, E2E_S3_CREDS; E2E_S3_UNAVAILABLE
-# says why it could not). Each test keeps its blobs in a bucket of its own
-# (S3_BUCKET), so that tests running side by side see none of each
-# other's objects; the store's blobs/ is then a cache, and the helpers
-# below look in the bucket too. The bucket is made and read with Swift's
-# own API (an S3 client would have to sign with SigV4).
-E2E_S3=false
-S3_BUCKET=""
-if [ "${MIRRORD_E2E_BLOBS:-file}" = s3 ]; then
-	E2E_S3=true
-	[ -z "${E2E_S3_UNAVAILABLE:-}" ] ||
-		skip_all "MIRRORD_E2E_BLOBS=s3: $E2E_S3_UNAVAILABLE"
-	[ -n "${E2E_S3_ENDPOINT:-}" ] ||
-		skip_all "MIRRORD_E2E_BLOBS=s3 needs run.sh's Swift"
-fi
-
-# s3_cannot REASON: this test cannot run with the S3 backend: a visible
-# skip of the whole test, saying why.
-s3_cannot() {
-	if $E2E_S3; then skip_all "not with MIRRORD_E2E_BLOBS=s3: $*"; fi
-}
-
-# Swift's token and account URL into $T/s3.auth, once per test.
-_s3_auth() {
-	[ -s "$T/s3.auth" ] && return 0
-	_h=$(curl -sfi -H 'X-Auth-User: test:tester' -H 'X-Auth-Key: testing' \
-	    "$E2E_S3_ENDPOINT/auth/v1.0" | tr -d '\r') ||
-		fail "cannot log in to Swift at $E2E_S3_ENDPOINT"
-	{
-		echo "$_h" | sed -n 's/^X-Auth-Token: //p'
-		echo "$_h" | sed -n 's/^X-Storage-Url: //p'
-	} >"$T/s3.auth"
-}
-
-# s3_curl PATH [CURL ARGS...]: Swift's API on $S3_BUCKET/PATH.
-s3_curl() {
-	_s3_auth
-	_p=$1
-	shift
-	curl -sf -H "X-Auth-Token: $(sed -n 1p "$T/s3.auth")" "$@" \
-	    "$(sed -n 2p "$T/s3.auth")/$S3_BUCKET$_p"
-}
-
-s3_bucket_make() {
-	[ -z "$S3_BUCKET" ] || return 0
-	S3_BUCKET=e2e-$$-$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
-	s3_curl "" -o /dev/null -X PUT || fail "cannot make bucket $S3_BUCKET"
-}
-
-# s3_objects: the sorted sha256 names of the bucket's blob objects.
-s3_objects() {
-	s3_curl "?prefix=blobs/" | sed 's,.*/,,' | sort
-}
-
-# s3_get SHA256 DEST: the blob's object into DEST; false if there is none.
-s3_get() {
-	_r=${1#??}
-	s3_curl "/blobs/${1%"$_r"}/$1" -o "$2"
 }
 
 # add_mirror NAME URI [SUITES]: appends a mirror stanza to $CONF.
@@ -544,17 +484,6 @@ blob_path() {
 		fi
 	fi
 	echo "$_new"
-}
-
-# blob_rm SHA256: the store loses the blob: its file, and with the S3
-# backend its object too (the file is then only a cached copy).
-blob_rm() {
-	rm -f "$(blob_path "$1")"
-	if $E2E_S3; then
-		_r=${1#??}
-		s3_curl "/blobs/${1%"$_r"}/$1" -o /dev/null -X DELETE ||
-			fail "cannot delete blob $1's object"
-	fi
 }
 
 # blob_count, blob_list: the store's blobs: its files, or with the S3
