@@ -180,6 +180,18 @@ int store_s3_fetch_new(const struct store *s, struct fetch **out,
  */
 int store_s3_verify(struct store *s, struct fetch *f,
     const unsigned char h[HASH_LEN], uint64_t size, struct merr *err);
+/*
+ * What s's S3 backend did since it was set (zero for a file store):
+ * uploads acknowledged and failed; readers' downloads into the cache
+ * (each one attempted, whatever its outcome), and readers that joined
+ * another thread's download of the same blob rather than making their
+ * own. For /metrics and tests.
+ */
+struct store_s3_stats {
+	uint64_t uploads, upload_failures;
+	uint64_t downloads, joined;
+};
+void store_s3_stats(const struct store *s, struct store_s3_stats *st);
 /* S3-Cache: in bytes; 0 for a file store. */
 uint64_t store_s3_cache_max(const struct store *s);
 

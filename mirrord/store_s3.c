@@ -76,7 +76,18 @@ struct store_s3 {
 	struct upload_failed failed[UPLOAD_FAILED_MAX];
 	size_t nfailed;
 	uint64_t uploads;		/* started since open, for close */
+	struct store_s3_stats st;	/* under lock */
 
+	/*
+	 * Blobs being downloaded into the cache (under lock): a reader of
+	 * one waits for that download rather than making its own (many
+	 * clients asking for a new package at once make one GET).
+	 */
+	struct fill_flight {
+		unsigned char h[HASH_LEN];
+		struct fill_flight *next;
+	} *fills;
+	pthread_cond_t filled;		/* a download ended */
 	/* Idle download contexts for read-through (under lock). */
 	struct fetch *idle[UPLOAD_THREADS];
 	size_t nidle;
@@ -211,10 +222,13 @@ upload_main(void *arg)
 		} else
 			rc = s3_put_fd(x->s3, f, u->h, u->fd, u->size, &err);
 		pthread_mutex_lock(&x->lock);
-		if (rc)
+		if (rc) {
 			failed_add(x, u->h, err.msg);
-		else
+			x->st.upload_failures++;
+		} else {
 			failed_del(x, u->h);
+			x->st.uploads++;
+		}
 		upload_remove(x, u);
 		pthread_cond_broadcast(&x->done);
 	}
@@ -431,6 +445,52 @@ fill_one(struct store *s, struct fetch *f, const unsigned char h[HASH_LEN],
 	return rc;
 }
 
+/*
+ * Joins the download of h if one runs (true once it ended: the caller
+ * looks for the file again), else registers this thread's in *fl.
+ */
+static bool
+fill_join(struct store_s3 *x, const unsigned char h[HASH_LEN],
+    struct fill_flight *fl)
+{
+	struct fill_flight *p;
+	bool joined = false;
+
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		for (p = x->fills; p != NULL; p = p->next)
+			if (memcmp(p->h, h, HASH_LEN) == 0)
+				break;
+		if (p == NULL)
+			break;
+		if (!joined)
+			x->st.joined++;
+		joined = true;
+		pthread_cond_wait(&x->filled, &x->lock);
+	}
+	if (!joined) {
+		memcpy(fl->h, h, HASH_LEN);
+		fl->next = x->fills;
+		x->fills = fl;
+	}
+	pthread_mutex_unlock(&x->lock);
+	return joined;
+}
+
+static void
+fill_leave(struct store_s3 *x, struct fill_flight *fl)
+{
+	struct fill_flight **pp;
+
+	pthread_mutex_lock(&x->lock);
+	for (pp = &x->fills; *pp != fl; pp = &(*pp)->next)
+		;
+	*pp = fl->next;
+	x->st.downloads++;
+	pthread_cond_broadcast(&x->filled);
+	pthread_mutex_unlock(&x->lock);
+}
+
 int
 store_s3_fill(const struct store *cs, const unsigned char h[HASH_LEN],
     struct merr *err)
@@ -439,12 +499,26 @@ store_s3_fill(const struct store *cs, const unsigned char h[HASH_LEN],
 	 * struct store: what it writes is verified against h. */
 	struct store *s = (struct store *)cs;
 	struct store_s3 *x = s->s3;
+	struct fill_flight fl;
 	struct fetch *f;
-	char hex[HASH_HEX_LEN + 1];
+	char hex[HASH_HEX_LEN + 1], *path;
 	uint64_t size;
 	int rc;
 
+	/* Another thread's download of it ended: it is cached, or it
+	 * failed and this one tries again. */
+	while (fill_join(x, h, &fl)) {
+		path = store_blob_path(s, h);
+		rc = access(path, F_OK);
+		free(path);
+		if (rc == 0)
+			return 0;
+	}
 	rc = fill_fetch_take(x, &f, err);
+	if (rc) {
+		fill_leave(x, &fl);
+		return rc;
+	}
 	if (rc)
 		return rc;
 	rc = s3_stat(x->s3, f, h, &size, err);
@@ -456,6 +530,7 @@ store_s3_fill(const struct store *cs, const unsigned char h[HASH_LEN],
 	if (rc == 0)
 		rc = fill_one(s, f, h, size, err);
 	fill_fetch_give(x, f);
+	fill_leave(x, &fl);
 	if (rc == 0)
 		trim_maybe(s);
 	return rc;
@@ -558,6 +633,7 @@ store_s3_new(struct s3 *s3, const struct conf *c)
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->work, NULL);
 	pthread_cond_init(&x->done, NULL);
+	pthread_cond_init(&x->filled, NULL);
 	x->tail = &x->head;
 	atomic_init(&x->cancel, false);
 	x->last_trim = mono_ms();
@@ -619,6 +695,17 @@ store_s3_fetch_new(const struct store *s, struct fetch **out,
 	return s3_fetch_new(s->s3->s3, &s->s3->fo, out, err);
 }
 
+void
+store_s3_stats(const struct store *s, struct store_s3_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (s->s3 == NULL)
+		return;
+	pthread_mutex_lock(&s->s3->lock);
+	*st = s->s3->st;
+	pthread_mutex_unlock(&s->s3->lock);
+}
+
 uint64_t
 store_s3_cache_max(const struct store *s)
 {
@@ -657,6 +744,7 @@ store_s3_close(struct store *s)
 	s3_free(x->s3);
 	pthread_cond_destroy(&x->work);
 	pthread_cond_destroy(&x->done);
+	pthread_cond_destroy(&x->filled);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
 	s->s3 = NULL;

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -400,6 +401,67 @@ test_trim(struct store *s)
 	free(data);
 }
 
+struct reader {
+	struct store *s;
+	const unsigned char *h;
+	const char *want;
+	size_t len;
+	bool ok;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *r = arg;
+	struct merr err = { 0, "" };
+	char *buf = xmalloc(r->len + 1);
+	int fd = store_blob_open(r->s, r->h, &err);
+
+	r->ok = fd >= 0 && pread(fd, buf, r->len + 1, 0) == (ssize_t)r->len &&
+	    memcmp(buf, r->want, r->len) == 0;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* Readers of one uncached blob at once: one download, every reader served. */
+static void
+test_single_flight(struct store *s)
+{
+	enum { N = 8, SZ = 4 << 20 };
+	struct store_s3_stats a, b;
+	struct merr err = { 0, "" };
+	struct reader r[N];
+	pthread_t th[N];
+	unsigned char h[1][HASH_LEN];
+	size_t sz = SZ, i, good = 0;
+	char *data = xmalloc(SZ), *path;
+
+	for (i = 0; i < SZ; i++)
+		data[i] = (char)(i * 7 + i / 4096);
+	store_put_mem(s, data, SZ, h[0], &err);
+	list_blobs(s, h, &sz, 1);
+	path = store_blob_path(s, h[0]);
+	unlink(path);
+	free(path);
+	store_s3_stats(s, &a);
+	for (i = 0; i < N; i++) {
+		r[i] = (struct reader){ s, h[0], data, SZ, false };
+		pthread_create(&th[i], NULL, reader_main, &r[i]);
+	}
+	for (i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		good += r[i].ok;
+	}
+	store_s3_stats(s, &b);
+	is_int(good, N, "%d readers of an uncached 4 MiB blob at once all get "
+	    "its bytes", N);
+	is_int(b.downloads - a.downloads, 1, "with one download (%llu "
+	    "readers joined it)", (unsigned long long)(b.joined - a.joined));
+	free(data);
+}
+
 /* Queues h as unreferenced long ago and runs gc with no grace. */
 static void
 test_gc(struct store *s, const unsigned char h[HASH_LEN])
@@ -551,6 +613,7 @@ main(void)
 	}
 	if (s != NULL) {
 		test_trim(s);
+		test_single_flight(s);
 		test_fsck(s, h);
 		test_gc(s, h[2]);
 		test_dead(s, swift);
