@@ -357,7 +357,7 @@ upstream_control() {
 
 # ------------------------------------------------------------ config
 
-# MIRRORD_E2E_BLOBS=s3: blobs in a bucket (E2E_S3, S3_BUCKET, s3_*).
+# MIRRORD_E2E_BLOBS=s3: blobs in a bucket (E2E_S3, s3_bucket, s3_*).
 . "$E2E_DIR/s3lib.sh"
 
 # new_conf: the global stanza, into $CONF, for $STORE. RETRIES,
@@ -374,7 +374,7 @@ EOF
 	if $E2E_S3; then
 		s3_bucket_make
 		cat >>"$CONF" <<EOF
-Blobs: s3://$S3_BUCKET
+Blobs: s3://$(s3_bucket)
 S3-Endpoint: $E2E_S3_ENDPOINT
 S3-Credentials: $E2E_S3_CREDS
 EOF

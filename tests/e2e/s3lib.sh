@@ -2,13 +2,13 @@
 #
 # MIRRORD_E2E_BLOBS=s3: run.sh started one OpenStack Swift for the run
 # (tests/s3/swift.sh; E2E_S3_ENDPOINT, E2E_S3_CREDS; E2E_S3_UNAVAILABLE
-# says why it could not). Each test keeps its blobs in a bucket of its own
-# (S3_BUCKET), so that tests running side by side see none of each
-# other's objects; the store's blobs/ is then a cache, and the helpers
-# below look in the bucket too. The bucket is made and read with Swift's
+# says why it could not). Each store of each test keeps its blobs in a
+# bucket of its own (s3_bucket), so that tests running side by side, and
+# the stores of one test, see none of each other's objects (gc deletes
+# what its store does not list); the store's blobs/ is then a cache, and
+# the helpers below look in the bucket too. The bucket is made and read with Swift's
 # own API (an S3 client would have to sign with SigV4).
 E2E_S3=false
-S3_BUCKET=""
 if [ "${MIRRORD_E2E_BLOBS:-file}" = s3 ]; then
 	E2E_S3=true
 	[ -z "${E2E_S3_UNAVAILABLE:-}" ] ||
@@ -29,19 +29,22 @@ _s3_auth() {
 	} >"$T/s3.auth"
 }
 
-# s3_curl PATH [CURL ARGS...]: Swift's API on $S3_BUCKET/PATH.
+# s3_bucket: the bucket of $STORE ($T is the test's own).
+s3_bucket() {
+	echo "e2e-$(printf '%s' "$STORE" | cksum | tr ' ' '-')"
+}
+
+# s3_curl PATH [CURL ARGS...]: Swift's API on the bucket's PATH.
 s3_curl() {
 	_s3_auth
 	_p=$1
 	shift
 	curl -sf -H "X-Auth-Token: $(sed -n 1p "$T/s3.auth")" "$@" \
-	    "$(sed -n 2p "$T/s3.auth")/$S3_BUCKET$_p"
+	    "$(sed -n 2p "$T/s3.auth")/$(s3_bucket)$_p"
 }
 
-s3_bucket_make() {
-	[ -z "$S3_BUCKET" ] || return 0
-	S3_BUCKET=e2e-$$-$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
-	s3_curl "" -o /dev/null -X PUT || fail "cannot make bucket $S3_BUCKET"
+s3_bucket_make() {	# again is fine: a PUT of a bucket that exists
+	s3_curl "" -o /dev/null -X PUT || fail "cannot make bucket $(s3_bucket)"
 }
 
 # s3_objects: the sorted sha256 names of the bucket's blob objects.

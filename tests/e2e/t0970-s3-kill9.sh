@@ -14,7 +14,7 @@ start_upstream
 upstream_control '{"delay": {"pattern": "", "seconds": 0.03}}'
 
 test_expect_success 'an uninterrupted sync into its own bucket' '
-	STORE=$T/ref CONF=$T/ref.conf S3_BUCKET= &&
+	STORE=$T/ref CONF=$T/ref.conf &&
 	write_conf &&
 	t0=$(now_ms) &&
 	sync_ok &&
@@ -31,12 +31,11 @@ test_expect_success 'every blob the sync listed is in the bucket (fsck)' '
 	check_pool_blobs "$ARCHIVE"
 '
 
-# killed_sync I: a store and a bucket of its own, a sync killed after a
+# killed_sync I: a store (and so a bucket) of its own, a sync killed after a
 # random delay, then a sync to the end.
 killed_sync() {
 	STORE=$T/s$1
 	CONF=$T/s$1.conf
-	S3_BUCKET=
 	write_conf
 	ms=$(rand_ms $((DUR * 12 / 10 + 10)))
 	sync_kill_after "$ms"

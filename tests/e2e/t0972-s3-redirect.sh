@@ -21,7 +21,7 @@ test_expect_success 'a pool file: 302 to a presigned URL of its object' '
 	assert_eq 302 "$(cat "$T/out")" "status of a pool file" &&
 	loc=$(sed -n "s/^[Ll]ocation: //p" "$T/h" | tr -d "\r") &&
 	case $loc in
-	"$E2E_S3_ENDPOINT/$S3_BUCKET/blobs/"*X-Amz-Signature=*) ;;
+	"$E2E_S3_ENDPOINT/$(s3_bucket)/blobs/"*X-Amz-Signature=*) ;;
 	*) fail "Location is not a presigned object URL: $loc" ;;
 	esac &&
 	grep -qi "^cache-control: no-store" "$T/h"
