@@ -618,6 +618,10 @@ reload(struct daemon *d)
 	if (strcmp(nc->store, store_dir(d->store)) != 0)
 		log_warn("reload: Store: '%s' takes a restart; still using "
 		    "'%s'", nc->store, store_dir(d->store));
+	if (strcmp(nc->blobs ? nc->blobs : "file", store_backend(d->store)))
+		log_warn("reload: Blobs: '%s' takes a restart; still using "
+		    "'%s'", nc->blobs ? nc->blobs : "file",
+		    store_backend(d->store));
 	key = conf_signing_key(nc);
 	if (strcmp(key, d->signing_key) != 0)
 		log_warn("reload: signing key '%s' takes a restart; still "
