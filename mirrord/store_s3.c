@@ -561,7 +561,10 @@ store_s3_touch(const struct store *s, int fd)
 	(void)futimens(fd, ts);
 }
 
-/* The backend record of s, into out ("" if there is none). */
+/*
+ * The backend record of s, into out ("" if there is none); with none,
+ * and nblobs non-NULL (asking for s3), how many blobs s lists.
+ */
 static int
 backend_read(struct store *s, char *out, size_t n, uint64_t *nblobs,
     struct merr *err)
@@ -582,7 +585,7 @@ backend_read(struct store *s, char *out, size_t n, uint64_t *nblobs,
 		snprintf(out, n, "%.*s", (int)vl, (const char *)v);
 	if (rc == MERR_NOTFOUND)
 		rc = 0;
-	if (rc == 0)
+	if (rc == 0 && out[0] == '\0' && nblobs != NULL)
 		rc = store_blob_totals(t, nblobs, &bytes, err);
 	store_txn_abort(t);
 	return rc;
@@ -653,7 +656,8 @@ store_set_backend(struct store *s, const struct conf *c, struct merr *err)
 	if (s->s3 != NULL)
 		return merr_set(err, MERR_INVAL, "store '%s': backend "
 		    "already set", s->dir);
-	rc = backend_read(s, have, sizeof(have), &nblobs, err);
+	rc = backend_read(s, have, sizeof(have), c->blobs ? &nblobs : NULL,
+	    err);
 	if (rc == 0)
 		rc = backend_check(s, have, want, nblobs, err);
 	if (rc || c->blobs == NULL)
