@@ -89,7 +89,8 @@ int fsck_run(struct store *s, const struct conf *c,
  * FSCK_ORPHAN (gc deletes them after the grace period) and keys not named
  * like a blob as FSCK_STRAY. fsck_run_deep also downloads each object and
  * re-hashes its bytes as they come (FSCK_HASH); the verified copy lands in
- * the cache. For a file store the two are the same.
+ * the cache. For a file store the two are the same. The listing is held
+ * in memory, sorted: about 48 bytes per object (50 MB for a million).
  */
 int fsck_run_deep(struct store *s, const struct conf *c,
     const struct fsck_opts *opts, struct fsck_report *r, struct merr *err);
