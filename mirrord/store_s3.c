@@ -11,11 +11,23 @@
  * that is not in the bucket, and a listed blob may be dropped from the
  * cache at any time (store_cache_trim).
  *
+ * Why blobs/ stays the write path: a blob is hashed as it is written
+ * and trusted only once verified, whatever its source (upstream, a client
+ * request on demand, a Release file made here); the file then feeds the
+ * upload (pread: a multipart upload re-reads parts on a retry), a crash
+ * leaves files the next run adopts and uploads again, and the server's
+ * readers of a blob being fetched follow its temp file as before.
+ *
  * Readers: a blob that is not cached is downloaded into the cache by
  * store_s3_fill (fetch_to_store with its object URL: verified by size and
- * SHA-256, as every fetch into the store), then opened as a local file.
- * Recency for the cache's LRU is the files' atime, set by this module on
- * a hit (store_s3_touch) rather than left to the mount's atime policy.
+ * SHA-256, as every fetch into the store), then opened as a local file;
+ * readers of a blob being downloaded wait for that one download. Recency
+ * for the cache's LRU is the files' atime, set by this module on a hit
+ * (store_s3_touch) rather than left to the mount's atime policy.
+ *
+ * The store's TBL_META "store.backend" names the bucket it was made
+ * with (store_set_backend), so that no configuration change points a
+ * store at a bucket that lacks its blobs.
  */
 #include "mirrord/common.h"
 
