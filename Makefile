@@ -53,7 +53,7 @@ CMD_OBJ = $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: layering all deps deps-test deps-bench run check unit e2e bench scale install clean help demo deb
+.PHONY: layering all deps deps-test deps-bench run check unit e2e e2e-s3 bench scale install clean help demo deb
 
 all: $(BUILD)/mirrord
 
