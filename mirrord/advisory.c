@@ -1,5 +1,6 @@
 /*
- * advisory.c: the security advisory feeds (advisory.h), read with json-c.
+ * advisory.c: the security advisory feeds (advisory.h), read with json.h
+ * (json-c's).
  *
  * json-c builds a tree of a whole document (there is no event API), and
  * its tree of the tracker's file is some 16 times the file: 2 GB for a
@@ -23,10 +24,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "mirrord/advisory.h"
 #include "mirrord/advisory_int.h"
+#include "mirrord/json.h"
 #include "mirrord/util.h"
 #include "mirrord/version.h"
 
@@ -55,17 +55,6 @@ struct adv_sink {
 	void *arg;
 };
 
-static struct json_tokener *
-adv_tokener(int depth)
-{
-	struct json_tokener *tok = json_tokener_new_ex(depth);
-
-	if (tok == NULL)
-		util_oom();
-	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
-	return tok;
-}
-
 static bool
 adv_space(char ch)
 {
@@ -75,8 +64,9 @@ adv_space(char ch)
 /* A whole document (an OSV record): json-c's tree of it. */
 struct adv_doc {
 	const char *name;
-	struct json_tokener *tok;
-	struct json_object *obj;
+	struct json_tok *tok;
+	struct json_value *obj;
+	bool done;
 };
 
 static int
@@ -84,19 +74,14 @@ adv_doc_feed(void *arg, const char *p, size_t len, size_t at,
     struct merr *err)
 {
 	struct adv_doc *d = arg;
-	enum json_tokener_error je;
 	size_t end, i;
 
-	if (d->obj == NULL) {
-		d->obj = json_tokener_parse_ex(d->tok, p, (int)len);
-		je = json_tokener_get_error(d->tok);
-		if (d->obj == NULL && je == json_tokener_continue)
+	if (!d->done) {
+		if (json_tok_feed(d->tok, p, len, at, &d->done, &d->obj, &end,
+		    err) != 0)
+			return merr_prefix(err, "'%s': ", d->name);
+		if (!d->done)
 			return 0;
-		if (d->obj == NULL || je != json_tokener_success)
-			return merr_set(err, MERR_PARSE, "'%s': not JSON: %s "
-			    "at byte %zu", d->name, json_tokener_error_desc(je),
-			    at + json_tokener_get_parse_end(d->tok));
-		end = json_tokener_get_parse_end(d->tok);
 		p += end;
 		len -= end;
 		at += end;
@@ -114,9 +99,9 @@ adv_doc_finish(void *arg, size_t at, struct merr *err)
 	struct adv_doc *d = arg;
 
 	/* A bare number ends only at a terminator: json-c's is a NUL. */
-	if (d->obj == NULL && adv_doc_feed(arg, "", 1, at, err) != 0)
+	if (!d->done && adv_doc_feed(arg, "", 1, at, err) != 0)
 		return err->code;
-	if (d->obj == NULL)
+	if (!d->done)
 		return merr_set(err, MERR_PARSE, "'%s': not JSON: unexpected "
 		    "end of data at byte %zu", d->name, at);
 	return 0;
@@ -135,11 +120,11 @@ enum adv_state {
 
 struct adv_members {
 	const char *name;
-	struct json_tokener *tok;
+	struct json_tok *tok;
 	enum adv_state st;
 	bool in_token;		/* json-c is reading a key or a value */
 	char *key;
-	int (*member)(void *arg, const char *key, struct json_object *v);
+	int (*member)(void *arg, const char *key, struct json_value *v);
 	void *arg;
 };
 
@@ -148,21 +133,17 @@ static int
 adv_members_token(struct adv_members *m, const char *p, size_t len,
     size_t at, size_t *used, struct merr *err)
 {
-	struct json_object *o = json_tokener_parse_ex(m->tok, p, (int)len);
-	enum json_tokener_error je = json_tokener_get_error(m->tok);
+	struct json_value *o;
+	bool done;
 	int rc = 0;
 
-	*used = len;
-	if (o == NULL && je == json_tokener_continue)
+	if (json_tok_feed(m->tok, p, len, at, &done, &o, used, err) != 0)
+		return merr_prefix(err, "'%s': ", m->name);
+	if (!done)
 		return 0;
-	if (o == NULL || je != json_tokener_success)
-		return merr_set(err, MERR_PARSE, "'%s': not JSON: %s at byte "
-		    "%zu", m->name, json_tokener_error_desc(je),
-		    at + json_tokener_get_parse_end(m->tok));
-	*used = json_tokener_get_parse_end(m->tok);
 	m->in_token = false;
 	if (m->st == AS_KEY) {
-		m->key = xstrdup(json_object_get_string(o));
+		m->key = xstrdup(json_str(o, NULL));
 		m->st = AS_COLON;
 	} else {
 		rc = m->member(m->arg, m->key, o);
@@ -170,7 +151,7 @@ adv_members_token(struct adv_members *m, const char *p, size_t len,
 		m->key = NULL;
 		m->st = AS_COMMA;
 	}
-	json_object_put(o);
+	json_value_free(o);
 	return rc;
 }
 
@@ -203,7 +184,7 @@ adv_members_punct(struct adv_members *m, char ch, size_t at,
 			break;
 		/* FALLTHROUGH */
 	case AS_VALUE:
-		json_tokener_reset(m->tok);
+		json_tok_reset(m->tok);
 		m->in_token = true;
 		if (m->st != AS_VALUE)
 			m->st = AS_KEY;
@@ -361,17 +342,18 @@ adv_read_file(const char *path, const struct adv_sink *sink,
 	return rc;
 }
 
-/* The file at path as one tree (*out owned: json_object_put). */
+/* The file at path as one tree (*out owned: json_value_free). */
 static int
-adv_parse_file(const char *path, struct json_object **out, struct merr *err)
+adv_parse_file(const char *path, struct json_value **out, struct merr *err)
 {
-	struct adv_doc d = { path, adv_tokener(ADVISORY_MAX_DEPTH), NULL };
+	struct adv_doc d = { path, json_tok_new(ADVISORY_MAX_DEPTH), NULL,
+	    false };
 	struct adv_sink sink = { adv_doc_feed, adv_doc_finish, &d };
 	int rc = adv_read_file(path, &sink, err);
 
-	json_tokener_free(d.tok);
+	json_tok_free(d.tok);
 	if (rc) {
-		json_object_put(d.obj);
+		json_value_free(d.obj);
 		d.obj = NULL;
 	}
 	*out = d.obj;
@@ -411,36 +393,35 @@ adv_word(struct adv_ctx *c, const char *field, const char *s, size_t len)
  * when absent (and !required), MERR_PARSE when of another type.
  */
 static int
-adv_str(struct adv_ctx *c, struct json_object *o, const char *key,
+adv_str(struct adv_ctx *c, struct json_value *o, const char *key,
     bool required, const char **out)
 {
-	struct json_object *v;
+	struct json_value *v = json_get(o, key);
+	size_t len;
 
 	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
+	if (v == NULL) {
 		if (required)
 			return adv_bad(c, key, "is missing");
 		return 0;
 	}
-	if (!json_object_is_type(v, json_type_string))
+	*out = json_str(v, &len);
+	if (*out == NULL)
 		return adv_bad(c, key, "is not a string");
-	*out = json_object_get_string(v);
-	return adv_word(c, key, *out, (size_t)json_object_get_string_len(v));
+	return adv_word(c, key, *out, len);
 }
 
 /* o's member key of type t into *out, NULL if absent. */
 static int
-adv_get(struct adv_ctx *c, struct json_object *o, const char *key,
-    enum json_type t, struct json_object **out)
+adv_get(struct adv_ctx *c, struct json_value *o, const char *key,
+    enum json_kind t, struct json_value **out)
 {
-	*out = NULL;
-	if (!json_object_object_get_ex(o, key, out) || *out == NULL) {
-		*out = NULL;
+	*out = json_get(o, key);
+	if (*out == NULL)
 		return 0;
-	}
-	if (!json_object_is_type(*out, t)) {
+	if (json_kind(*out) != t) {
 		*out = NULL;
-		return adv_bad(c, key, t == json_type_object ?
+		return adv_bad(c, key, t == JSON_OBJECT ?
 		    "is not an object" : "is not an array");
 	}
 	return 0;
@@ -499,7 +480,7 @@ adv_where(struct adv_ctx *c, const char *source, const char *cve,
  * other than "0" (which says the release was never affected).
  */
 static int
-adv_tracker_release(struct adv_ctx *c, struct json_object *r,
+adv_tracker_release(struct adv_ctx *c, struct json_value *r,
     const char *codename, const char *source, const char *cve)
 {
 	const char *status, *fixed, *urgency;
@@ -523,26 +504,27 @@ adv_tracker_release(struct adv_ctx *c, struct json_object *r,
 }
 
 static int
-adv_tracker_cve(struct adv_ctx *c, struct json_object *cv,
+adv_tracker_cve(struct adv_ctx *c, struct json_value *cv,
     const char *source, const char *cve, const char *const *codenames,
     size_t n)
 {
-	struct json_object *rels, *r;
+	struct json_value *rels, *r;
 	size_t i;
 	int rc;
 
 	adv_where(c, source, cve, NULL);
-	if (!json_object_is_type(cv, json_type_object))
+	if (json_kind(cv) != JSON_OBJECT)
 		return merr_set(c->err, MERR_PARSE, "'%s': %s is not an object",
 		    c->file, c->where);
-	rc = adv_get(c, cv, "releases", json_type_object, &rels);
+	rc = adv_get(c, cv, "releases", JSON_OBJECT, &rels);
 	if (rc || rels == NULL)
 		return rc;
 	for (i = 0; i < n; i++) {
-		if (!json_object_object_get_ex(rels, codenames[i], &r))
+		if (!json_has(rels, codenames[i]))
 			continue;
+		r = json_get(rels, codenames[i]);
 		adv_where(c, source, cve, codenames[i]);
-		if (!json_object_is_type(r, json_type_object))
+		if (json_kind(r) != JSON_OBJECT)
 			return merr_set(c->err, MERR_PARSE, "'%s': %s is not "
 			    "an object", c->file, c->where);
 		rc = adv_word(c, "source", source, strlen(source));
@@ -557,26 +539,41 @@ adv_tracker_cve(struct adv_ctx *c, struct json_object *cv,
 	return 0;
 }
 
-static int
-adv_tracker_source(struct adv_ctx *c, struct json_object *src,
-    const char *source, const char *const *codenames, size_t n)
-{
-	int rc;
+/* A source's walk over its CVEs (json_each). */
+struct adv_cve_walk {
+	struct adv_ctx *c;
+	const char *source;
+	const char *const *codenames;
+	size_t n;
+};
 
-	adv_where(c, source, NULL, NULL);
-	if (!json_object_is_type(src, json_type_object))
-		return merr_set(c->err, MERR_PARSE, "'%s': %s is not an object",
-		    c->file, c->where);
-	json_object_object_foreach(src, cve, cv) {
-		rc = adv_tracker_cve(c, cv, source, cve, codenames, n);
-		if (rc)
-			return rc;
-	}
-	return 0;
+static int
+adv_tracker_each(void *arg, const char *cve, struct json_value *cv)
+{
+	struct adv_cve_walk *w = arg;
+
+	return adv_tracker_cve(w->c, cv, w->source, cve, w->codenames, w->n);
 }
 
 static int
-adv_tracker_member(void *arg, const char *source, struct json_object *src)
+adv_tracker_source(struct adv_ctx *c, struct json_value *src,
+    const char *source, const char *const *codenames, size_t n)
+{
+	struct adv_cve_walk w;
+
+	adv_where(c, source, NULL, NULL);
+	if (json_kind(src) != JSON_OBJECT)
+		return merr_set(c->err, MERR_PARSE, "'%s': %s is not an object",
+		    c->file, c->where);
+	w.c = c;
+	w.source = source;
+	w.codenames = codenames;
+	w.n = n;
+	return json_each(src, adv_tracker_each, &w);
+}
+
+static int
+adv_tracker_member(void *arg, const char *source, struct json_value *src)
 {
 	struct adv_ctx *c = arg;
 
@@ -601,12 +598,12 @@ adv_tracker_read(struct advisory_db *db, const char *name, bool mem,
 	int rc;
 
 	/* The top-level object is read here: json-c starts one level in. */
-	m.tok = adv_tokener(ADVISORY_MAX_DEPTH - 1);
+	m.tok = json_tok_new(ADVISORY_MAX_DEPTH - 1);
 	if (mem)
 		rc = adv_read_mem(data, len, &sink, err);
 	else
 		rc = adv_read_file(name, &sink, err);
-	json_tokener_free(m.tok);
+	json_tok_free(m.tok);
 	free(m.key);
 	if (rc == 0 && db != NULL)
 		advisory_db_merge(db, &add);
@@ -640,23 +637,23 @@ struct adv_osv {
 
 /* CVE-… and UBUNTU-CVE-… IDs of the string array key, into r->cves. */
 static int
-adv_osv_ids(struct adv_ctx *c, struct json_object *rec, const char *key,
+adv_osv_ids(struct adv_ctx *c, struct json_value *rec, const char *key,
     struct adv_osv *r)
 {
-	struct json_object *a, *v;
+	struct json_value *a, *v;
 	const char *s;
 	size_t i, n;
-	int rc = adv_get(c, rec, key, json_type_array, &a);
+	int rc = adv_get(c, rec, key, JSON_ARRAY, &a);
 
 	if (rc || a == NULL)
 		return rc;
-	n = json_object_array_length(a);
+	n = json_len(a);
 	for (i = 0; i < n; i++) {
-		v = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(v, json_type_string))
+		v = json_at(a, i);
+		if (json_kind(v) != JSON_STRING)
 			return adv_bad(c, key, "holds a value that is not a "
 			    "string");
-		s = json_object_get_string(v);
+		s = json_str(v, NULL);
 		if (str_startswith(s, "UBUNTU-CVE-"))
 			s += 7;
 		if (!str_startswith(s, "CVE-"))
@@ -673,20 +670,20 @@ adv_osv_ids(struct adv_ctx *c, struct json_object *rec, const char *key,
 
 /* The record's Ubuntu priority: severity[] {"type": "Ubuntu", "score"}. */
 static int
-adv_osv_priority(struct adv_ctx *c, struct json_object *rec,
+adv_osv_priority(struct adv_ctx *c, struct json_value *rec,
     struct adv_osv *r)
 {
-	struct json_object *a, *v;
+	struct json_value *a, *v;
 	const char *type, *score;
 	size_t i, n;
-	int rc = adv_get(c, rec, "severity", json_type_array, &a);
+	int rc = adv_get(c, rec, "severity", JSON_ARRAY, &a);
 
 	if (rc || a == NULL)
 		return rc;
-	n = json_object_array_length(a);
+	n = json_len(a);
 	for (i = 0; i < n; i++) {
-		v = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(v, json_type_object))
+		v = json_at(a, i);
+		if (json_kind(v) != JSON_OBJECT)
 			return adv_bad(c, "severity", "holds a value that is "
 			    "not an object");
 		rc = adv_str(c, v, "type", false, &type);
@@ -717,31 +714,31 @@ adv_osv_match(const char *eco, const char *const *ecos, size_t n)
 
 /* Each "fixed" event of the ECOSYSTEM ranges of one affected entry. */
 static int
-adv_osv_ranges(struct adv_ctx *c, struct json_object *af,
+adv_osv_ranges(struct adv_ctx *c, struct json_value *af,
     const struct adv_osv *r, const char *eco, const char *name,
     const char *urgency)
 {
-	struct json_object *ranges, *rg, *events, *ev;
+	struct json_value *ranges, *rg, *events, *ev;
 	const char *type, *fixed;
 	size_t i, j;
-	int rc = adv_get(c, af, "ranges", json_type_array, &ranges);
+	int rc = adv_get(c, af, "ranges", JSON_ARRAY, &ranges);
 
-	for (i = 0; rc == 0 && ranges && i < json_object_array_length(ranges);
+	for (i = 0; rc == 0 && ranges && i < json_len(ranges);
 	    i++) {
-		rg = json_object_array_get_idx(ranges, i);
-		if (!json_object_is_type(rg, json_type_object))
+		rg = json_at(ranges, i);
+		if (json_kind(rg) != JSON_OBJECT)
 			return adv_bad(c, "ranges", "holds a value that is "
 			    "not an object");
 		rc = adv_str(c, rg, "type", false, &type);
 		if (rc == 0)
-			rc = adv_get(c, rg, "events", json_type_array, &events);
+			rc = adv_get(c, rg, "events", JSON_ARRAY, &events);
 		if (rc || events == NULL || type == NULL ||
 		    strcmp(type, "ECOSYSTEM") != 0)
 			continue;
-		for (j = 0; rc == 0 && j < json_object_array_length(events);
+		for (j = 0; rc == 0 && j < json_len(events);
 		    j++) {
-			ev = json_object_array_get_idx(events, j);
-			if (!json_object_is_type(ev, json_type_object))
+			ev = json_at(events, j);
+			if (json_kind(ev) != JSON_OBJECT)
 				return adv_bad(c, "events", "holds a value "
 				    "that is not an object");
 			rc = adv_str(c, ev, "fixed", false, &fixed);
@@ -754,17 +751,17 @@ adv_osv_ranges(struct adv_ctx *c, struct json_object *af,
 }
 
 static int
-adv_osv_affected(struct adv_ctx *c, struct json_object *af,
+adv_osv_affected(struct adv_ctx *c, struct json_value *af,
     const struct adv_osv *r, const char *const *ecos, size_t n)
 {
-	struct json_object *pkg, *es;
+	struct json_value *pkg, *es;
 	const char *eco, *name, *asked, *urgency = r->priority, *p;
 	int rc;
 
-	if (!json_object_is_type(af, json_type_object))
+	if (json_kind(af) != JSON_OBJECT)
 		return adv_bad(c, "affected", "holds a value that is not an "
 		    "object");
-	rc = adv_get(c, af, "package", json_type_object, &pkg);
+	rc = adv_get(c, af, "package", JSON_OBJECT, &pkg);
 	if (rc == 0 && pkg == NULL)
 		rc = adv_bad(c, "package", "is missing");
 	if (rc == 0)
@@ -772,7 +769,7 @@ adv_osv_affected(struct adv_ctx *c, struct json_object *af,
 	if (rc == 0)
 		rc = adv_str(c, pkg, "name", true, &name);
 	if (rc == 0)
-		rc = adv_get(c, af, "ecosystem_specific", json_type_object,
+		rc = adv_get(c, af, "ecosystem_specific", JSON_OBJECT,
 		    &es);
 	if (rc == 0 && es != NULL) {
 		/* Ubuntu's CVE records give the priority here. */
@@ -789,15 +786,15 @@ adv_osv_affected(struct adv_ctx *c, struct json_object *af,
 }
 
 static int
-adv_osv_record(struct adv_ctx *c, struct json_object *rec,
+adv_osv_record(struct adv_ctx *c, struct json_value *rec,
     const char *const *ecos, size_t n)
 {
 	struct adv_osv r = { 0 };
-	struct json_object *affected, *w;
+	struct json_value *affected;
 	size_t i;
 	int rc;
 
-	if (!json_object_is_type(rec, json_type_object))
+	if (json_kind(rec) != JSON_OBJECT)
 		return merr_set(c->err, MERR_PARSE, "'%s': the top level is "
 		    "not an object", c->file);
 	rc = adv_str(c, rec, "id", true, &r.id);
@@ -805,7 +802,7 @@ adv_osv_record(struct adv_ctx *c, struct json_object *rec,
 		return rc;
 	snprintf(c->where, sizeof(c->where), "record %.64s", r.id);
 	/* A withdrawn record no longer stands. */
-	if (json_object_object_get_ex(rec, "withdrawn", &w))
+	if (json_has(rec, "withdrawn"))
 		return 0;
 	if (str_startswith(r.id, "CVE-") ||
 	    str_startswith(r.id, "UBUNTU-CVE-")) {
@@ -820,13 +817,13 @@ adv_osv_record(struct adv_ctx *c, struct json_object *rec,
 	if (rc == 0)
 		rc = adv_osv_priority(c, rec, &r);
 	if (rc == 0)
-		rc = adv_get(c, rec, "affected", json_type_array, &affected);
+		rc = adv_get(c, rec, "affected", JSON_ARRAY, &affected);
 	advisory_strv_uniq(r.cves, &r.ncves);
 	for (i = 0; rc == 0 && affected && i <
-	    json_object_array_length(affected); i++) {
+	    json_len(affected); i++) {
 		snprintf(c->where, sizeof(c->where), "record %.64s, "
 		    "affected[%zu]", r.id, i);
-		rc = adv_osv_affected(c, json_object_array_get_idx(affected,
+		rc = adv_osv_affected(c, json_at(affected,
 		    i), &r, ecos, n);
 	}
 	strv_free(r.cves, r.ncves);
@@ -837,7 +834,7 @@ static int
 adv_osv_file(struct adv_ctx *c, const char *path, const char *const *ecos,
     size_t n)
 {
-	struct json_object *rec;
+	struct json_value *rec;
 	int rc = adv_parse_file(path, &rec, c->err);
 
 	if (rc)
@@ -845,7 +842,7 @@ adv_osv_file(struct adv_ctx *c, const char *path, const char *const *ecos,
 	c->file = path;
 	c->where[0] = '\0';
 	rc = adv_osv_record(c, rec, ecos, n);
-	json_object_put(rec);
+	json_value_free(rec);
 	return rc;
 }
 

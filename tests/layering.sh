@@ -30,7 +30,7 @@ zlib.h			mirrord/decomp.c
 openssl/		mirrord/hash.c
 systemd/		cmd/daemon.c
 dpkg/			mirrord/version.c
-json-c/			mirrord/advisory.c
+json-c/			mirrord/json.c
 expat.h			mirrord/s3xml.c
 '
 
