@@ -131,6 +131,12 @@ route_parse(const char *raw, char *buf, size_t n, struct route *r)
 			r->mirror = NULL;
 		return 0;
 	}
+	if (strcmp(p, "api") == 0) {
+		r->kind = ROUTE_API;
+		r->mirror = NULL;
+		r->path = rest;
+		return 0;
+	}
 	p = rest;
 	rest = cut(p);
 	r->ref = p;

@@ -41,7 +41,9 @@ enum route_kind {
 	ROUTE_REF,		/* "/<mirror>/<ref>[/]" */
 	ROUTE_DISTS,		/* "/<mirror>/<ref>/dists[/]" */
 	ROUTE_SUITE,		/* "/<mirror>/<ref>/dists/<suite>[/p][/]" */
-	ROUTE_POOL		/* "/<mirror>/<ref>/pool[/path][/]" */
+	ROUTE_POOL,		/* "/<mirror>/<ref>/pool[/path][/]" */
+	ROUTE_API		/* "/api/<path>": api.h; path after "api/"
+				   (no mirror may be named "api") */
 };
 
 /*
@@ -55,7 +57,8 @@ struct route {
 	const char *ref;	/* REF and below */
 	const char *suite;	/* SUITE */
 	const char *path;	/* SUITE: under dists/<suite>/, "" for the
-				   suite itself; POOL: "pool" or "pool/..." */
+				   suite itself; POOL: "pool" or "pool/...";
+				   API: what follows "/api/" */
 };
 
 /*

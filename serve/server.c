@@ -11,6 +11,7 @@
 
 #include "mirrord/log.h"
 #include "mirrord/status.h"
+#include "serve/api.h"
 #include "serve/fdcache.h"
 #include "serve/pages.h"
 #include "serve/server.h"
@@ -414,6 +415,10 @@ server_reply(struct server *sv, struct refcache_front *front, const char *url,
 		break;
 	case ROUTE_METRICS:
 		reply_metrics(sv, out);
+		break;
+	case ROUTE_API:
+		api_reply(server_conf_get(sv), sv->store, r.path, out);
+		server_conf_put(sv);
 		break;
 	default:
 		reply_route(sv, front, &r, out);
