@@ -67,6 +67,7 @@ struct args {
 enum {
 	CMD_JSON = 1,		/* takes --json */
 	CMD_NOCONF = 2,		/* runs without the configuration */
+	CMD_WRITE = 4,		/* changes the store: a replica refuses it */
 };
 
 struct command {

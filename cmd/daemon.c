@@ -7,7 +7,9 @@
  *           reopen the logs, stop;
  *   serve   serve_run_shared(), until the stop flag;
  *   worker  the schedule: channel refreshes, then due syncs one after the
- *           other, each followed by retention if it made a snapshot.
+ *           other, each followed by retention if it made a snapshot; on
+ *           a replica (Replica-Of:), instead, a poll of the primary every
+ *           Replica-Interval (replica.h), and nothing else that writes.
  *
  * The store is opened once, for writing (LMDB must not be opened twice in
  * one process): the server's read transactions and the worker's writes
@@ -42,6 +44,7 @@
 #include "mirrord/gc.h"
 #include "mirrord/gpg.h"
 #include "mirrord/log.h"
+#include "mirrord/replica.h"
 #include "mirrord/schedule.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
@@ -100,6 +103,8 @@ struct daemon {
 	int64_t chan_next;	/* next channel check, monotonic ms */
 	int64_t readers_next;	/* next reader table check, monotonic ms */
 	int64_t roll_next;	/* next rollout tick, monotonic ms */
+	int64_t rep_next;	/* next poll of the primary, monotonic ms */
+	bool rep_failing;	/* the last poll failed: said once */
 	struct daemon_rollouts rolls;
 
 	bool locks_init, serve_started, worker_started;
@@ -408,6 +413,46 @@ channels_check(struct daemon *d, const struct conf *c)
 
 /* --- the worker --------------------------------------------------------- */
 
+/*
+ * A replica's poll. A failure is logged once per outage, and the store
+ * keeps serving the last state applied; the first success after says so.
+ */
+static void
+daemon_replica(struct daemon *d, const struct conf *c)
+{
+	struct fetch_opts fo;
+	struct fetch *f = NULL;
+	struct merr err = { 0 };
+	int rc;
+
+	fetch_opts_of_conf(c, &fo);
+	rc = fetch_new(&fo, &f, &err);
+	if (rc == 0) {
+		fetch_set_cancel(f, &d->cancel);
+		rc = replica_poll(d->store, c, f, NULL, &err);
+	}
+	fetch_free(f);
+	if (rc && rc != MERR_CANCEL && !d->rep_failing)
+		log_error("replica: %s; serving the last state applied",
+		    err.msg);
+	else if (rc == 0 && d->rep_failing)
+		log_info("replica: %s answers again", c->replica_of);
+	d->rep_failing = rc != 0;
+}
+
+/* The worker's turn on a replica: polls; returns when to wake next. */
+static int64_t
+worker_replica(struct daemon *d, const struct conf *c, int64_t now)
+{
+	if (d->rep_next <= now) {
+		pthread_mutex_unlock(&d->mu);
+		daemon_replica(d, c);
+		pthread_mutex_lock(&d->mu);
+		d->rep_next = mono_ms() + c->replica_interval * 1000;
+	}
+	return d->rep_next < d->readers_next ? d->rep_next : d->readers_next;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -449,6 +494,15 @@ worker_main(void *arg)
 				log_info("freed %d reader slot%s of dead "
 				    "processes", n, n == 1 ? "" : "s");
 			pthread_mutex_lock(&d->mu);
+			continue;
+		}
+		/* A replica follows its primary and writes nothing else. */
+		if (replica_is(dc->c)) {
+			wake = worker_replica(d, dc->c, now);
+			if (d->stopping)
+				break;
+			ts = mono_abs(wake);
+			pthread_cond_timedwait(&d->cond, &d->mu, &ts);
 			continue;
 		}
 		/* Channels first: a long run of syncs must not starve them. */

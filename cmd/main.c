@@ -9,6 +9,7 @@
 #include "mirrord/conf.h"
 #include "mirrord/log.h"
 #include "mirrord/priv.h"
+#include "mirrord/replica.h"
 #include "cmd/cmd.h"
 
 static const struct command *cmd_table(size_t *n);
@@ -161,7 +162,8 @@ static int run_help(struct cli *, const struct args *);
 
 static const struct command commands[] = {
 	{ "sync", run_sync, "[MIRROR...]",
-	    "sync mirrors; prints each new snapshot ID", 0, { { 0 } } },
+	    "sync mirrors; prints each new snapshot ID", CMD_WRITE,
+	    { { 0 } } },
 	{ "status", run_status, "[--json]",
 	    "syncs, snapshots, pins, channels; store size", CMD_JSON,
 	    { { 0 } } },
@@ -175,27 +177,30 @@ static const struct command commands[] = {
 	    "packages added, removed, upgraded, downgraded", CMD_JSON,
 	    { { 0 } } },
 	{ "snapshot pin", run_snapshot_pin, "MIRROR REF NOTE",
-	    "never drop REF's snapshot; prints its ID", 0, { { 0 } } },
+	    "never drop REF's snapshot; prints its ID", CMD_WRITE,
+	    { { 0 } } },
 	{ "snapshot unpin", run_snapshot_unpin, "MIRROR REF",
-	    "let retention drop REF's snapshot again", 0, { { 0 } } },
+	    "let retention drop REF's snapshot again", CMD_WRITE,
+	    { { 0 } } },
 	{ "snapshot drop", run_snapshot_drop, "MIRROR ID",
-	    "drop a snapshot no channel or pin holds", 0,
+	    "drop a snapshot no channel or pin holds", CMD_WRITE,
 	    { { 0 } } },
 	{ "fetch", run_fetch, "MIRROR REF",
 	    "store every pool file REF's snapshot lacks (on-demand mirrors)",
-	    0, { { 0 } } },
+	    CMD_WRITE, { { 0 } } },
 	{ "promote", run_promote,
 	    "[--dry-run] [-m MESSAGE] MIRROR REF CHANNEL",
-	    "point CHANNEL at REF's snapshot", CMD_JSON,
+	    "point CHANNEL at REF's snapshot", CMD_JSON | CMD_WRITE,
 	    { { "--dry-run", 0, NULL, "print the diff the move would make; "
 	    "write nothing" },
 	    OPT_MESSAGE } },
 	{ "rollback", run_rollback, "[-m MESSAGE] MIRROR CHANNEL",
-	    "back to the channel's previous target", 0,
+	    "back to the channel's previous target", CMD_WRITE,
 	    { OPT_MESSAGE } },
 	{ "patch", run_patch, "--from REF [--security] [--dry-run] "
 	    "[-m MESSAGE] MIRROR CHANNEL [SOURCE...]",
-	    "CHANNEL's target with these sources' fixes from REF", CMD_JSON,
+	    "CHANNEL's target with these sources' fixes from REF",
+	    CMD_JSON | CMD_WRITE,
 	    { { "--from", 0, "REF", "where the new versions come from (an "
 	    "ID, a timestamp, latest, a channel)" },
 	    { "--security", 0, NULL, "every source whose version in REF's "
@@ -204,7 +209,7 @@ static const struct command commands[] = {
 	    OPT_MESSAGE } },
 	{ "phase", run_phase, "[-m MESSAGE] MIRROR CHANNEL REF PERCENT",
 	    "serve REF to PERCENT of CHANNEL's machines (apt's phased "
-	    "updates)", 0, { OPT_MESSAGE } },
+	    "updates)", CMD_WRITE, { OPT_MESSAGE } },
 	{ "exposure", run_exposure, "[--fail-pending] MIRROR REF [--json]",
 	    "security fixes latest has and REF lacks, pending since when",
 	    CMD_JSON, { { "--fail-pending", 0, NULL, "exit 1 if a fix is "
@@ -215,12 +220,12 @@ static const struct command commands[] = {
 	    "a channel's moves: who, when, what, why", CMD_JSON,
 	    { { 0 } } },
 	{ "channel delete", run_channel_delete, "[-m MESSAGE] MIRROR CHANNEL",
-	    "delete a channel (its URL then says 404)", 0,
+	    "delete a channel (its URL then says 404)", CMD_WRITE,
 	    { OPT_MESSAGE } },
 	{ "channel rename", run_channel_rename,
 	    "[-m MESSAGE] MIRROR OLD NEW",
 	    "rename a channel and its history",
-	    0, { OPT_MESSAGE } },
+	    CMD_WRITE, { OPT_MESSAGE } },
 	{ "rollout list", run_rollout_list, "[--json]",
 	    "rollout plans: state, snapshot, step, next action", CMD_JSON,
 	    { { 0 } } },
@@ -228,15 +233,16 @@ static const struct command commands[] = {
 	    "a plan, its step, next action, last check, halt", CMD_JSON,
 	    { { 0 } } },
 	{ "rollout pause", run_rollout_pause, "NAME",
-	    "the daemon takes no action on the plan", 0, { { 0 } } },
+	    "the daemon takes no action on the plan", CMD_WRITE,
+	    { { 0 } } },
 	{ "rollout resume", run_rollout_resume, "NAME",
-	    "unpause; after a halt, check (or promote) again", 0,
+	    "unpause; after a halt, check (or promote) again", CMD_WRITE,
 	    { { 0 } } },
 	{ "rollout advance", run_rollout_advance, "NAME",
-	    "skip the current soak (the move is logged as yours)", 0,
+	    "skip the current soak (the move is logged as yours)", CMD_WRITE,
 	    { { 0 } } },
 	{ "rollout abort", run_rollout_abort, "NAME",
-	    "stop the rollout; channels stay where they are", 0,
+	    "stop the rollout; channels stay where they are", CMD_WRITE,
 	    { { 0 } } },
 	{ "sources", run_sources, "[--arch ARCH]... MIRROR CHANNEL",
 	    "a client's deb822 .sources stanza", 0,
@@ -250,7 +256,7 @@ static const struct command commands[] = {
 	{ "daemon", run_daemon, "",
 	    "serve, and sync every Sync-Interval", 0, { { 0 } } },
 	{ "gc", run_gc, "[--dry-run]",
-	    "apply Keep-Snapshots, remove unused blobs", 0,
+	    "apply Keep-Snapshots, remove unused blobs", CMD_WRITE,
 	    { { "--dry-run", 0, NULL, "say what would go; change nothing" } } },
 	{ "fsck", run_fsck, "[--upgrade] [--deep]",
 	    "re-hash every blob, check every reference", 0,
@@ -598,6 +604,18 @@ line_check(struct line *l, bool *done)
 }
 
 /* Loads the configuration (as the store's owner) and runs l's command. */
+/* The one check that a replica's store takes no write (replica.h). */
+static int
+refuse_on_replica(const struct cli *cli, const struct command *c)
+{
+	struct merr err = { 0 };
+
+	if (!(c->flags & CMD_WRITE) || replica_refuse(cli->conf, &err) == 0)
+		return 0;
+	log_error("%s: %s", c->name, err.msg);
+	return 1;
+}
+
 static int
 line_run(struct line *l, int argc, char **argv)
 {
@@ -610,7 +628,7 @@ line_run(struct line *l, int argc, char **argv)
 	log_init(l->g.verbose ? LOG_DEBUG : l->g.quiet ? LOG_ERROR : LOG_INFO,
 	    false);
 	if (!(l->c->flags & CMD_NOCONF) && (load_conf(&cli) ||
-	    become_owner(&cli, argc, argv)))
+	    refuse_on_replica(&cli, l->c) || become_owner(&cli, argc, argv)))
 		rc = 1;
 	else
 		rc = l->c->fn(&cli, &l->a);

@@ -870,3 +870,57 @@ channel_rename(struct store *s, const char *mirror, const char *from,
 	channel_free(&ch);
 	return rc;
 }
+
+int
+channel_import(struct store_txn *t, const char *mirror,
+    const struct channel *ch, const struct channel_log *log, size_t n,
+    int64_t now, struct merr *err)
+{
+	struct channel old;
+	struct channel_log *have = NULL;
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	size_t nhave = 0, i;
+	int rc;
+
+	rc = channel_get(t, mirror, ch->name, &old, err);
+	if (rc == 0) {
+		rc = queue_release_files(t, &old, now, err);
+		channel_free(&old);
+	} else if (rc == MERR_NOTFOUND) {
+		rc = 0;
+	}
+	if (rc == 0) {
+		state_write(ch, &v);
+		ckey(&k, mirror, 'c', ch->name);
+		rc = store_put(t, TBL_CHANNELS, k.p, k.len, v.p, v.len, err);
+	}
+	if (rc == 0)
+		rc = channel_log_get(t, mirror, ch->name, &have, &nhave, err);
+	for (i = nhave; rc == 0 && i < n; i++)
+		rc = put_log(t, mirror, ch->name, &log[i], err);
+	channel_log_release(have, nhave);
+	buf_release(&k);
+	buf_release(&v);
+	return rc;
+}
+
+int
+channel_import_drop(struct store_txn *t, const char *mirror,
+    const char *name, int64_t now, struct merr *err)
+{
+	struct channel ch;
+	struct buf k = BUF_INIT;
+	int rc;
+
+	rc = channel_get(t, mirror, name, &ch, err);
+	if (rc)
+		return rc;
+	rc = queue_release_files(t, &ch, now, err);
+	if (rc == 0) {
+		ckey(&k, mirror, 'c', name);
+		rc = store_del(t, TBL_CHANNELS, k.p, k.len, err);
+	}
+	buf_release(&k);
+	channel_free(&ch);
+	return rc;
+}

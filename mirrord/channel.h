@@ -180,6 +180,22 @@ int channel_rollback(struct store *s, struct gpg_signer *g,
  * caller holds the store's channel lock. target gets the snapshot it
  * pointed at.
  */
+/*
+ * A read replica's copy of a primary's channel (replica.h), in the write
+ * transaction t: writes ch's state as it is (its Release files durable
+ * and listed in the blobs table already), queues for gc (as of now) the
+ * Release files the replica's copy served until then, and appends the
+ * entries of log (the primary's whole log, n entries) past those the
+ * replica has. channel_import_drop deletes the replica's copy of a
+ * channel the primary no longer has (its log stays, as delete's does);
+ * MERR_NOTFOUND if there is none.
+ */
+int channel_import(struct store_txn *t, const char *mirror,
+    const struct channel *ch, const struct channel_log *log, size_t n,
+    int64_t now, struct merr *err);
+int channel_import_drop(struct store_txn *t, const char *mirror,
+    const char *name, int64_t now, struct merr *err);
+
 int channel_delete(struct store *s, const char *mirror, const char *name,
     const char *by, const char *message, char target[SNAP_ID_LEN + 1],
     struct merr *err);

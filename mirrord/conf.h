@@ -89,6 +89,9 @@ struct conf_mirror {
 	unsigned line;
 };
 
+/* The longest Replica-Of: URL. */
+#define CONF_REPLICA_URL_MAX 512
+
 struct conf {
 	char *path;		/* the main file */
 	char *store;		/* Store:, absolute; default /var/lib/mirrord */
@@ -136,6 +139,14 @@ struct conf {
 	uint64_t s3_cache;	/* S3-Cache:, bytes, default 10 GiB */
 	bool s3_redirect;	/* S3-Redirect:, default no */
 	long s3_redirect_expiry; /* S3-Redirect-Expiry:, seconds, 5m */
+	/*
+	 * Read replicas (replica.h): Replica-Of:, the primary's base URL
+	 * (http or https, no trailing '/'), "" when this store is no
+	 * replica; Replica-Interval:, seconds between polls, default 5.
+	 * A fixed array: conf_free() has nothing more to free.
+	 */
+	char replica_of[CONF_REPLICA_URL_MAX + 1];
+	long replica_interval;
 	struct conf_mirror *mirrors;
 	size_t nmirrors;
 	size_t mirrors_cap;	/* private: allocated entries */

@@ -92,6 +92,8 @@ static int confkey_unsatisfied(const struct confkey_set *s,
 static int confkey_blobs(const struct confkey_set *s, struct merr *err);
 static int confkey_size(const struct confkey_set *s, struct merr *err);
 static int confkey_region(const struct confkey_set *s, struct merr *err);
+static int confkey_replica_of(const struct confkey_set *s,
+    struct merr *err);
 
 #define G(field) .where = KG, .goff = offsetof(struct conf, field)
 #define M(field) .where = KM, .moff = offsetof(struct conf_mirror, field)
@@ -154,6 +156,11 @@ static const struct confkey confkey_table[] = {
 	{ "S3-Redirect", confkey_bool, CS_BOOL, G(s3_redirect) },
 	{ "S3-Redirect-Expiry", confkey_duration, CS_LONG,
 	    G(s3_redirect_expiry), .min = 1, .max = 604800, .def = 300 },
+	/* Read replicas (replica.h). */
+	{ "Replica-Of", confkey_replica_of, CS_OTHER, G(replica_of) },
+	{ "Replica-Interval", confkey_duration, CS_LONG, G(replica_interval),
+	    .min = 1, .def = 5 },
+	/* The mirror stanza's keys. */
 	{ "Name", confkey_name, CS_STR, M(name) },
 	{ "Types", confkey_types, CS_OTHER, WHOLE_MIRROR },
 	{ "URIs", confkey_uri, CS_STR, M(uri) },
@@ -283,6 +290,28 @@ confkey_url(const struct confkey_set *s, struct merr *err)
 	if (confval_http_url(s->f->value, "", &u, &e) != 0)
 		return confkey_err(err, s->src, s->f->line, "%s", e.msg);
 	confkey_put_str(s->p, u);
+	return 0;
+}
+
+/* Replica-Of: the primary's http(s) URL, into a fixed array. */
+static int
+confkey_replica_of(const struct confkey_set *s, struct merr *err)
+{
+	struct confkey_set url = *s;
+	char *u = NULL;
+	int rc;
+
+	url.p = &u;
+	rc = confkey_url(&url, err);
+	if (rc)
+		return rc;
+	if (strlen(u) > CONF_REPLICA_URL_MAX) {
+		free(u);
+		return confkey_err(err, s->src, s->f->line, "Replica-Of: "
+		    "longer than %d bytes", CONF_REPLICA_URL_MAX);
+	}
+	memcpy(s->p, u, strlen(u) + 1);
+	free(u);
 	return 0;
 }
 

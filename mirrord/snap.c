@@ -790,3 +790,29 @@ snap_commit(struct store *s, const char *mirror, struct snap *sn,
 		merr_prefix(err, "commit: ");
 	return rc;
 }
+
+int
+snap_import(struct store_txn *t, const char *mirror, const char *data,
+    size_t len, struct merr *err)
+{
+	struct buf k = BUF_INIT;
+	struct snap sn;
+	const void *v;
+	size_t vl;
+	int rc;
+
+	rc = snap_manifest_parse(data, len, &sn, err);
+	if (rc)
+		return rc;
+	snap_key(&k, mirror, sn.id);
+	rc = store_get(t, TBL_SNAPS, k.p, k.len, &v, &vl, err);
+	if (rc == 0)
+		rc = merr_set(err, MERR_EXISTS, "snapshot '%s' exists", sn.id);
+	else if (rc == MERR_NOTFOUND)
+		rc = totals_add(t, 1, sn.bytes, err);
+	if (rc == 0)
+		rc = store_put(t, TBL_SNAPS, k.p, k.len, data, len, err);
+	buf_release(&k);
+	snap_release(&sn);
+	return rc;
+}

@@ -261,4 +261,16 @@ int snap_commit(struct store *s, const char *mirror, struct snap *sn,
     const struct snap_delta *d, struct snap_state *const *states,
     struct merr *err);
 
+/*
+ * A read replica's copy of a primary's snapshot (replica.h): stores the
+ * manifest data (len bytes, as the primary's snap_manifest_write wrote
+ * it) verbatim under its own ID, in the write transaction t, and counts
+ * it (snap_totals). Its files must be durable and listed in the blobs
+ * table already, and its pool intervals are the caller's (pool.h).
+ * MERR_STORE if data does not parse; MERR_EXISTS if the mirror has a
+ * snapshot of that ID.
+ */
+int snap_import(struct store_txn *t, const char *mirror, const char *data,
+    size_t len, struct merr *err);
+
 #endif

@@ -531,6 +531,9 @@ status_collect(struct store *s, const struct conf *c,
 		rc = collect_blobs(t, out, err);
 	if (rc == 0)
 		rc = collect_snaps(t, out, err);
+	out->replica_of = c->replica_of;
+	if (rc == 0 && replica_is(c))
+		rc = replica_state_get(t, &out->replica, err);
 	store_txn_abort(t);
 	if (out->stored_bytes > 0)
 		out->dedup_ratio = (double)out->referenced_bytes /
@@ -761,6 +764,7 @@ status_print_text(FILE *f, const struct status_report *r)
 		fprintf(f, "  %-14s%.2f\n", "dedup ratio:", r->dedup_ratio);
 	else
 		fprintf(f, "  %-14s-\n", "dedup ratio:");
+	status_print_replica(f, r);
 }
 
 /* --- JSON --------------------------------------------------------------- */
@@ -851,7 +855,9 @@ status_print_json(FILE *f, const struct status_report *r)
 		fprintf(f, "%.4f", r->dedup_ratio);
 	else
 		fputs("null", f);
-	fprintf(f, "},\"time\":%lld,\"mirrors\":[", (long long)r->now);
+	fputc('}', f);
+	status_json_replica(f, r);
+	fprintf(f, ",\"time\":%lld,\"mirrors\":[", (long long)r->now);
 	for (i = 0; i < r->nmirrors; i++) {
 		const struct status_mirror *m = &r->mirrors[i];
 

@@ -36,6 +36,7 @@
 #include "mirrord/conf.h"
 #include "mirrord/content.h"
 #include "mirrord/odstats.h"
+#include "mirrord/replica.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
 
@@ -203,6 +204,9 @@ struct status_report {
 	int64_t now;		/* when it was made */
 	struct status_mirror *mirrors;	/* c's mirrors, in order */
 	size_t nmirrors;
+	/* A replica's (Replica-Of:): its primary ("" for none) and state. */
+	const char *replica_of;		/* borrowed from the conf */
+	struct replica_state replica;
 };
 
 /*
@@ -253,6 +257,14 @@ void status_collect_content(struct store_txn *t, const struct conf_mirror *m,
 void status_print_content(FILE *f, const struct status_mirror *m,
     int64_t now);
 void status_json_content(FILE *f, const struct status_mirror *m);
+
+/*
+ * status_replica.c: a replica's lines (text) and its "replica" member
+ * (JSON, with the comma before it): the primary, the generation applied
+ * and when, the lag (replica.h). Nothing for a store that is no replica.
+ */
+void status_print_replica(FILE *f, const struct status_report *r);
+void status_json_replica(FILE *f, const struct status_report *r);
 
 /*
  * Prints r as text (aligned blocks) or as one JSON object; write errors

@@ -213,10 +213,19 @@ api_snapshots(struct store_txn *t, const char *m, FILE *f, struct merr *err)
 	return rc;
 }
 
+/* The pool walk's state: where intervals go, and the blobs table. */
+struct api_pool_walk {
+	FILE *f;
+	struct store_txn *t;
+};
+
 static int
 api_pool_one(void *ctx, const struct pool_interval *iv, struct merr *err)
 {
-	FILE *f = ctx;
+	struct api_pool_walk *w = ctx;
+	struct store_blob_rec rec;
+	FILE *f = w->f;
+	int rc;
 
 	if (iv == NULL)
 		return merr_set(err, MERR_STORE, "a pool interval's key is "
@@ -225,9 +234,12 @@ api_pool_one(void *ctx, const struct pool_interval *iv, struct merr *err)
 	fmt_json_str(f, iv->path);
 	fprintf(f, ", \"sha256\": ");
 	api_hex(f, iv->hash);
+	rc = store_blob_get(w->t, iv->hash, &rec, err);
+	if (rc != 0 && rc != MERR_NOTFOUND)
+		return rc;
 	fprintf(f, ", \"size\": %" PRIu64 ", \"from\": %" PRIu32 ", \"to\": %"
-	    PRIu32 ", \"refs\": %" PRIu32 "}", iv->size, iv->from, iv->to,
-	    iv->refs);
+	    PRIu32 ", \"refs\": %" PRIu32 ", \"stored\": %s}", iv->size,
+	    iv->from, iv->to, iv->refs, rc == 0 ? "true" : "false");
 	return 0;
 }
 
@@ -237,13 +249,13 @@ api_pool(struct store_txn *t, const char *m, FILE *f, struct merr *err)
 {
 	char *p = NULL;
 	size_t len = 0;
-	FILE *items = open_memstream(&p, &len);
+	struct api_pool_walk w = { open_memstream(&p, &len), t };
 	int rc;
 
-	if (items == NULL)
+	if (w.f == NULL)
 		util_oom();
-	rc = pool_each_mirror(t, m, api_pool_one, items, err);
-	fclose(items);
+	rc = pool_each_mirror(t, m, api_pool_one, &w, err);
+	fclose(w.f);
 	api_head(f, m, "intervals");
 	fprintf(f, "%s]}\n", p);
 	free(p);

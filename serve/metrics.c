@@ -9,6 +9,7 @@
 #include "mirrord/channel.h"
 #include "mirrord/exposure.h"
 #include "mirrord/odstats.h"
+#include "mirrord/replica.h"
 #include "mirrord/rollout.h"
 #include "mirrord/snap.h"
 #include "mirrord/status.h"
@@ -537,6 +538,44 @@ rollout_gauges(struct store_txn *t, const struct conf *c, int64_t now,
 	return rc;
 }
 
+/*
+ * A replica's lag (docs/monitoring.md): seconds since its last poll that
+ * found it at the primary's generation (+Inf before the first), and when
+ * that was. Nothing on a store that is no replica.
+ */
+static int
+replica_gauges(struct store_txn *t, const struct conf *c, int64_t now,
+    struct buf *b, struct merr *err)
+{
+	struct replica_state st;
+	int64_t lag;
+	int rc;
+
+	if (!replica_is(c))
+		return 0;
+	rc = replica_state_get(t, &st, err);
+	if (rc)
+		return rc;
+	lag = replica_lag(&st, now);
+	help(b, "mirrord_replica_lag_seconds", "gauge",
+	    "Seconds since this replica last found itself at its primary's "
+	    "state.");
+	if (lag < 0)
+		buf_adds(b, "mirrord_replica_lag_seconds +Inf\n");
+	else
+		buf_addf(b, "mirrord_replica_lag_seconds %lld\n",
+		    (long long)lag);
+	help(b, "mirrord_replica_last_success_timestamp_seconds", "gauge",
+	    "When this replica last found itself at its primary's state.");
+	buf_addf(b, "mirrord_replica_last_success_timestamp_seconds %lld\n",
+	    (long long)st.last_success);
+	help(b, "mirrord_replica_applied_timestamp_seconds", "gauge",
+	    "The time of the primary's state this replica serves.");
+	buf_addf(b, "mirrord_replica_applied_timestamp_seconds %lld\n",
+	    (long long)st.time);
+	return 0;
+}
+
 int
 metrics_render(struct metrics *m, const struct conf *c, struct store *s,
     int64_t now, struct buf *b, struct merr *err)
@@ -591,6 +630,8 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	}
 	if (rc == 0)
 		rc = rollout_gauges(t, c, now, &rolls, err);
+	if (rc == 0)
+		rc = replica_gauges(t, c, now, &rolls, err);
 	store_txn_abort(t);
 	if (rc == 0) {
 		help(b, "mirrord_snapshots", "gauge",

@@ -110,3 +110,111 @@ assert_rc 0
 api state
 [ "$(py 'j["generation"]')" != "$GEN1" ] || fail "generation unchanged by a rollback"
 EOT
+
+# ---- part two: a replica follows the primary.
+
+# same_bytes URL1 URL2: every dists file of every snapshot and channel
+# (and latest) and every pool file of every snapshot, as the primary's API
+# lists them, must answer the same status and bytes on both nodes.
+same_bytes() {
+	"$PYTHON" - "$1" "$2" <<'PY'
+import hashlib, json, sys, urllib.request, urllib.error
+a, b = sys.argv[1], sys.argv[2]
+def get(base, path):
+    try:
+        with urllib.request.urlopen(base + path, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+def js(path):
+    s, body = get(a, "/api/v1/" + path)
+    assert s == 200, (path, s)
+    return json.loads(body)
+snaps = js("mirrors/demo/snapshots")["snapshots"]
+pool = js("mirrors/demo/pool")["intervals"]
+chans = js("mirrors/demo/channels")["channels"]
+urls = []
+files = {}
+for s in snaps:
+    _, text = get(a, "/api/v1/mirrors/demo/snapshots/%s/manifest" % s["id"])
+    suite = None
+    files[s["id"]] = []
+    for line in text.decode().split("\n"):
+        w = line.split(" ")
+        if w[0] == "suite":
+            suite = w[1]
+        elif w[0] == "file":
+            files[s["id"]].append("dists/%s/%s" % (suite, w[3]))
+    urls += ["/demo/%s/%s" % (s["id"], p) for p in files[s["id"]]]
+    for iv in pool:
+        if iv["from"] <= s["seq"] and (iv["to"] == 0 or s["seq"] < iv["to"]):
+            urls.append("/demo/%s/%s" % (s["id"], iv["path"]))
+for c in chans:
+    urls += ["/demo/%s/%s" % (c["name"], p) for p in files[c["target"]]]
+    urls += ["/demo/%s/dists/%s/%s" % (c["name"], su["name"], f["path"])
+             for su in c["suites"] for f in su["files"]]
+if snaps:
+    urls += ["/demo/latest/%s" % p for p in files[snaps[-1]["id"]]]
+bad = []
+for u in urls:
+    ra, rb = get(a, u), get(b, u)
+    if ra[0] != 200 or ra != rb:
+        bad.append("%s: %d/%d %s/%s" % (u, ra[0], rb[0],
+            hashlib.sha256(ra[1]).hexdigest()[:12],
+            hashlib.sha256(rb[1]).hexdigest()[:12]))
+print("%d URLs compared" % len(urls))
+if bad:
+    print("\n".join(bad[:20]))
+    sys.exit(1)
+PY
+}
+
+# generation URL: the generation /api/v1/state says ("" if it cannot).
+generation() {
+	curl -s --max-time 5 "$1/api/v1/state" 2>/dev/null | "$PYTHON" -c \
+	    'import json, sys
+try: print(json.load(sys.stdin)["generation"])
+except Exception: print("")'
+}
+
+# wait_follow: the replica at $DAEMON_URL serves the primary's generation
+# within 30 s (polled every 0.2 s); sets FOLLOW_MS, how long it took.
+wait_follow() {
+	_want=$(generation "$SERVE_URL")
+	[ -n "$_want" ] || fail "the primary gives no generation"
+	_t0=$(now_ms)
+	while [ "$(generation "$DAEMON_URL")" != "$_want" ]; do
+		[ $(($(now_ms) - _t0)) -lt 30000 ] || fail "the replica did" \
+		    "not follow within 30 s: $(tail -n 5 "$T/daemon.log")"
+		sleep 0.2
+	done
+	FOLLOW_MS=$(($(now_ms) - _t0))
+	step "the replica followed in $FOLLOW_MS ms"
+}
+
+# replica CMD...: mirrord with the replica's configuration.
+replica() {
+	timeout 60 "$MIRRORD" -c "$RCONF" "$@"
+}
+
+test_expect_success 'a replica daemon on its own store follows the primary' - <<'EOT'
+PCONF=$CONF
+RCONF=$T/replica.conf
+RSTORE=$T/replica-store
+sed -e "s|^Store: .*|Store: $RSTORE|" "$PCONF" >"$RCONF"
+CONF=$RCONF
+set_global Replica-Of "$SERVE_URL"
+set_global Replica-Interval 1
+start_daemon
+CONF=$PCONF
+wait_follow
+run replica snapshot list demo
+assert_rc 0
+assert_eq 2 "$(wc -l <"$T/out" | tr -d ' ')" "the replica's snapshots"
+EOT
+
+test_expect_success 'every URL of every snapshot and channel: the same bytes' - <<'EOT'
+run same_bytes "$SERVE_URL" "$DAEMON_URL"
+assert_rc 0
+step "$(cat "$T/out" | head -n 1)"
+EOT
