@@ -218,3 +218,53 @@ run same_bytes "$SERVE_URL" "$DAEMON_URL"
 assert_rc 0
 step "$(cat "$T/out" | head -n 1)"
 EOT
+
+test_expect_success 'a new sync and promotions on the primary: followed, same bytes' - <<'EOT'
+mkarchive --generation 3
+sync_ok
+SNAP3=$SNAP
+run mirrord promote demo latest production
+assert_rc 0
+run mirrord promote demo "$SNAP1" staging
+assert_rc 0
+wait_follow
+run same_bytes "$SERVE_URL" "$DAEMON_URL"
+assert_rc 0
+assert_eq "$SNAP3" "$(replica channel list demo --json | "$PYTHON" -c 'import json, sys
+print([c["target"] for c in json.load(sys.stdin) if c["name"] == "production"][0])')" \
+    "the replica's production"
+EOT
+
+test_expect_success 'a rollback and a channel delete on the primary: followed' - <<'EOT'
+run mirrord rollback demo production
+assert_rc 0
+run mirrord channel delete demo staging
+assert_rc 0
+wait_follow
+run same_bytes "$SERVE_URL" "$DAEMON_URL"
+assert_rc 0
+s=$(http_status "$DAEMON_URL/demo/staging/dists/stable/InRelease")
+assert_eq 404 "$s" "a deleted channel on the replica"
+run replica channel log demo production
+assert_rc 0
+assert_out_match 'rollback'
+EOT
+
+test_expect_success 'write commands on the replica refuse, naming the primary' - <<'EOT'
+for cmd in "promote demo latest production" "rollback demo production" \
+    "sync" "gc" "snapshot pin demo latest why" "channel delete demo production"; do
+	# shellcheck disable=SC2086
+	run replica $cmd
+	assert_rc 1
+	assert_err_match "this store is a replica of $SERVE_URL"
+done
+run replica status
+assert_rc 0
+assert_out_match "^replica of $SERVE_URL"
+assert_out_match '^  lag: +[0-9]+s'
+EOT
+
+test_expect_success 'the replica store passes fsck' - <<'EOT'
+run replica fsck
+assert_rc 0
+EOT
