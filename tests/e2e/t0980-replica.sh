@@ -268,3 +268,81 @@ test_expect_success 'the replica store passes fsck' - <<'EOT'
 run replica fsck
 assert_rc 0
 EOT
+
+# replica_lag: the lag `status --json` of the replica says.
+replica_lag() {
+	replica status --json | "$PYTHON" -c 'import json, sys
+print(json.load(sys.stdin)["replica"]["lag_seconds"])'
+}
+
+# primary_pid: the mirrord serve under timeout(1)'s $SERVE_PID.
+primary_pid() {
+	ps -o pid= --ppid "$SERVE_PID" | tr -d ' '
+}
+
+# restart_primary: `mirrord serve` again on the same Listen: (in $CONF).
+restart_primary() {
+	timeout -k 5 600 "$MIRRORD" -c "$CONF" serve \
+	    >"$T/serve.out" 2>>"$T/serve.log" &
+	SERVE_PID=$!
+	_pids="$_pids $SERVE_PID"
+	_i=0
+	until curl -s --max-time 2 "$SERVE_URL/healthz" 2>/dev/null |
+	    grep -q '^ok'; do
+		_i=$((_i + 1))
+		[ "$_i" -le 100 ] || fail "the primary did not come back"
+		sleep 0.1
+	done
+}
+
+test_expect_success 'the primary killed -9 mid-sync: the replica serves on, lag grows' - <<'EOT'
+http_status "$DAEMON_URL/demo/production/dists/stable/InRelease" >/dev/null
+cp "$T/b" "$T/inrelease.before"
+mkarchive --generation 4
+( mirrord sync >"$T/killed-sync.out" 2>&1 ) &
+KSYNC=$!
+sleep 0.3
+kill -KILL "$(primary_pid)"
+for p in $(ps -o pid= --ppid "$KSYNC"); do
+	for q in $(ps -o pid= --ppid "$p"); do kill -KILL "$q" 2>/dev/null || true; done
+done
+wait "$KSYNC" 2>/dev/null || true
+wait "$SERVE_PID" 2>/dev/null || true
+forget_pid "$SERVE_PID"
+lag1=$(replica_lag)
+sleep 3
+lag2=$(replica_lag)
+[ "$lag2" -ge 2 ] && [ "$lag2" -gt "$lag1" ] ||
+	fail "the lag did not grow while the primary was down ($lag1, then $lag2)"
+s=$(http_status "$DAEMON_URL/demo/production/dists/stable/InRelease")
+assert_eq 200 "$s" "the replica's production InRelease, primary down"
+cmp -s "$T/b" "$T/inrelease.before" || fail "the replica's InRelease changed"
+curl -s "$DAEMON_URL/metrics" >"$T/metrics"
+grep -Eq '^mirrord_replica_lag_seconds [0-9]+$' "$T/metrics" ||
+	fail "no lag in /metrics: $(grep replica "$T/metrics")"
+# A failed poll ends after its retries: wait for it (bounded), then for
+# two more polls, which must not log again.
+_i=0
+until grep -q 'replica: .*serving the last state applied' "$T/daemon.log"; do
+	_i=$((_i + 1))
+	[ "$_i" -le 200 ] || fail "no failure logged: $(tail -n 3 "$T/daemon.log")"
+	sleep 0.1
+done
+sleep 6
+n=$(grep -c 'replica: .*serving the last state applied' "$T/daemon.log" || true)
+assert_eq 1 "$n" "the outage logged once"
+EOT
+
+test_expect_success 'the primary back: a sync, a promotion; the replica catches up' - <<'EOT'
+restart_primary
+sync_ok
+SNAP4=$SNAP
+run mirrord promote demo "$SNAP4" production
+assert_rc 0
+wait_follow
+run same_bytes "$SERVE_URL" "$DAEMON_URL"
+assert_rc 0
+grep -q "replica: $SERVE_URL answers again" "$T/daemon.log" ||
+	fail "no 'answers again' in the log"
+[ "$(replica_lag)" -le 5 ] || fail "lag still $(replica_lag) after catching up"
+EOT
