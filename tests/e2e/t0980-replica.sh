@@ -346,3 +346,60 @@ grep -q "replica: $SERVE_URL answers again" "$T/daemon.log" ||
 	fail "no 'answers again' in the log"
 [ "$(replica_lag)" -le 5 ] || fail "lag still $(replica_lag) after catching up"
 EOT
+
+test_expect_success 'a hostile primary serving a wrong blob: refused, nothing committed' - <<'EOT'
+# A proxy in front of the primary that flips one byte of every blob.
+cat >"$T/hostile.py" <<'PY'
+import http.server, sys, urllib.request, urllib.error
+up = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        try:
+            with urllib.request.urlopen(up + self.path, timeout=10) as r:
+                code, body = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            code, body = e.code, b""
+        if self.path.startswith("/api/v1/blobs/") and body:
+            body = bytes([body[0] ^ 1]) + body[1:]
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+s.serve_forever()
+PY
+HPORT=$(free_port)
+"$PYTHON" "$T/hostile.py" "$HPORT" "$SERVE_URL" &
+HPID=$!
+_pids="$_pids $HPID"
+HCONF=$T/hostile.conf
+sed -e "s|^Store: .*|Store: $T/hostile-store|" \
+    -e "s|^Replica-Of: .*|Replica-Of: http://127.0.0.1:$HPORT|" \
+    -e "s|^Listen: .*|Listen: 127.0.0.1:$(free_port)|" "$RCONF" >"$HCONF"
+timeout -k 5 120 "$MIRRORD" -c "$HCONF" daemon >"$T/hostile.out" \
+    2>"$T/hostile.log" &
+HDPID=$!
+_pids="$_pids $HDPID"
+_i=0
+until grep -q 'sha256 mismatch' "$T/hostile.log"; do
+	_i=$((_i + 1))
+	[ "$_i" -le 300 ] || fail "no mismatch reported: $(tail -n 5 "$T/hostile.log")"
+	sleep 0.1
+done
+step "$(grep -m 1 'sha256 mismatch' "$T/hostile.log")"
+kill "$(ps -o pid= --ppid "$HDPID" | tr -d ' ')"
+wait "$HDPID" 2>/dev/null || true
+forget_pid "$HDPID"
+run timeout 60 "$MIRRORD" -c "$HCONF" snapshot list demo
+assert_rc 0
+assert_out_empty
+run timeout 60 "$MIRRORD" -c "$HCONF" channel list demo
+assert_out_empty
+run timeout 60 "$MIRRORD" -c "$HCONF" status --json
+assert_rc 0
+assert_out_match '"replica":\{"primary":"http://127.0.0.1:[0-9]+","generation":null'
+run timeout 60 "$MIRRORD" -c "$HCONF" fsck
+assert_rc 0
+EOT
