@@ -403,3 +403,49 @@ assert_out_match '"replica":\{"primary":"http://127.0.0.1:[0-9]+","generation":n
 run timeout 60 "$MIRRORD" -c "$HCONF" fsck
 assert_rc 0
 EOT
+
+test_expect_success 'gc on the primary drops snapshots: so does the replica' - <<'EOT'
+before=$(snapshot_count demo)
+set_global Keep-Snapshots "last 2"
+set_global Channel-History 1
+run mirrord gc
+assert_rc 0
+n=$(snapshot_count demo)
+[ "$n" -lt "$before" ] || fail "gc dropped no snapshot ($before, then $n)"
+wait_follow
+run same_bytes "$SERVE_URL" "$DAEMON_URL"
+assert_rc 0
+run replica snapshot list demo
+assert_eq "$n" "$(wc -l <"$T/out" | tr -d ' ')" "the replica's snapshots after gc"
+run replica fsck
+assert_rc 0
+EOT
+
+test_expect_success 'apt alternating between the nodes during moves: no failure' - <<'EOT'
+run mirrord sources demo production
+assert_rc 0
+BOX=$T/box
+apt_box "$BOX"
+sed "s|$SERVE_URL|$DAEMON_URL|g" "$T/out" >"$T/replica.sources"
+cp "$T/out" "$T/primary.sources"
+grep -q "$SERVE_URL" "$T/primary.sources" ||
+	fail "the sources name no primary URL: $(cat "$T/primary.sources")"
+for move in rollback promote rollback; do
+	if [ "$move" = promote ]; then
+		run mirrord promote demo latest production
+	else
+		run mirrord rollback demo production
+	fi
+	assert_rc 0
+	wait_follow
+	for node in primary replica primary; do
+		cp "$T/$node.sources" "$BOX/etc/apt/sources.list.d/x.sources"
+		apt_update_ok "$BOX"
+		c=$(apt_candidate "$BOX" hello)
+		[ -n "$c" ] || fail "no candidate for hello from the $node"
+		run apt_get "$BOX" -y --download-only install hello
+		assert_rc 0
+	done
+	step "$move: hello $c from both nodes"
+done
+EOT
