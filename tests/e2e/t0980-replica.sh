@@ -1,8 +1,14 @@
 #!/bin/sh
-# Read replicas (issue 18 §2), part one: the primary's read-only JSON API
-# under /api/v1/ (docs/api.md), which a replica follows. Every answer is
-# checked against what the store says through the commands, and every
-# byte a replica would copy against the hash the API gives for it.
+# Read replicas (issue 18 §2). First the primary's read-only JSON API
+# under /api/v1/ (docs/api.md): every answer checked against what the
+# store says through the commands, every byte a replica copies against
+# the hash the API gives for it. Then a replica daemon (its own store,
+# Replica-Of: the primary, on 127.0.0.1) follows syncs, promotions, a
+# rollback, a delete and gc, within a bounded wait; every URL of every
+# snapshot and channel answers the same bytes on both nodes; writes on
+# the replica refuse; the primary killed -9 mid-sync leaves the replica
+# serving, its lag growing, until it catches up; a hostile primary's
+# wrong blob commits nothing; apt alternates between the nodes.
 . "$(dirname "$0")/lib.sh"
 
 # api PATH: GET $SERVE_URL/api/v1/PATH into $T/b, must be 200 JSON.
