@@ -414,6 +414,35 @@ channels_check(struct daemon *d, const struct conf *c)
 /* --- the worker --------------------------------------------------------- */
 
 /*
+ * A replica's collection after an apply, as a primary's daemon collects
+ * after a sync: its snapshots come and go with the primary's, so its own
+ * Keep-Snapshots is set aside (a copy of c without it: nothing is
+ * dropped here), and gc removes what the applies queued once past the
+ * grace. Skipped while another process holds the writer lock.
+ */
+static void
+daemon_replica_gc(struct daemon *d, const struct conf *c)
+{
+	struct conf cc = *c;
+	struct conf_mirror *ms;
+	struct merr err = { 0 };
+	size_t i;
+
+	if (store_lock(d->store, "replica gc", false, &err) != 0)
+		return;
+	ms = xcalloc(c->nmirrors + 1, sizeof(*ms));
+	memcpy(ms, c->mirrors, c->nmirrors * sizeof(*ms));
+	for (i = 0; i < c->nmirrors; i++)
+		ms[i].keep_snapshots = NULL;
+	cc.keep_snapshots = NULL;
+	cc.mirrors = ms;
+	for (i = 0; i < cc.nmirrors; i++)
+		daemon_gc(d, &cc, &ms[i]);
+	free(ms);
+	store_unlock(d->store);
+}
+
+/*
  * A replica's poll. A failure is logged once per outage, and the store
  * keeps serving the last state applied; the first success after says so.
  */
@@ -423,15 +452,18 @@ daemon_replica(struct daemon *d, const struct conf *c)
 	struct fetch_opts fo;
 	struct fetch *f = NULL;
 	struct merr err = { 0 };
+	bool changed = false;
 	int rc;
 
 	fetch_opts_of_conf(c, &fo);
 	rc = fetch_new(&fo, &f, &err);
 	if (rc == 0) {
 		fetch_set_cancel(f, &d->cancel);
-		rc = replica_poll(d->store, c, f, NULL, &err);
+		rc = replica_poll(d->store, c, f, &changed, &err);
 	}
 	fetch_free(f);
+	if (rc == 0 && changed)
+		daemon_replica_gc(d, c);
 	if (rc && rc != MERR_CANCEL && !d->rep_failing)
 		log_error("replica: %s; serving the last state applied",
 		    err.msg);

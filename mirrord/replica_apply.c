@@ -91,17 +91,57 @@ rep_ivl_same(const struct rep_ivl *a, const struct rep_ivl *b)
 	return a->to == b->to && a->size == b->size && a->refs == b->refs;
 }
 
+static int
+rep_from_cmp(const void *pa, const void *pb)
+{
+	const struct rep_ivl *a = *(struct rep_ivl *const *)pa;
+	const struct rep_ivl *b = *(struct rep_ivl *const *)pb;
+
+	return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/*
+ * Drops the n intervals of gone (mine, the primary lacks them) as gc
+ * does: those of one start are closed at start + 1, all of them, before
+ * one pool_drop_ended(start, start) drops them together (it may drop
+ * others of that start and end, which the second pass puts back). A put
+ * after that drop would write a row the drop had removed, unindexed and
+ * uncounted.
+ */
+static int
+rep_pool_drop(struct rep_txn *x, const char *m, struct rep_ivl **gone,
+    size_t n, struct merr *err)
+{
+	size_t i, k;
+	int rc = 0;
+
+	if (n > 1)
+		qsort(gone, n, sizeof(*gone), rep_from_cmp);
+	for (i = 0; rc == 0 && i < n; i = k) {
+		for (k = i; rc == 0 && k < n && gone[k]->from == gone[i]->from;
+		    k++)
+			rc = pool_put(x->t, m, gone[k]->path, gone[k]->hash,
+			    gone[k]->from, gone[k]->from + 1, gone[k]->size, 0,
+			    err);
+		if (rc == 0)
+			rc = pool_drop_ended(x->t, m, gone[i]->from,
+			    gone[i]->from, rep_lost, x, err);
+	}
+	return rc;
+}
+
 /*
  * One pass over mine (the replica's) against theirs (the primary's),
- * both sorted. drop: closes and drops each of mine they lack. Otherwise
- * opens each of theirs I lack and rewrites each that differs.
+ * both sorted. drop: drops each of mine they lack (rep_pool_drop).
+ * Otherwise opens each of theirs I lack and rewrites each that differs.
  */
 static int
 rep_pool_pass(struct rep_txn *x, const char *m, const struct rep_ivls *mine,
     const struct rep_ivls *theirs, bool drop, struct merr *err)
 {
-	const struct rep_ivl *a, *b;
-	size_t i = 0, j = 0;
+	struct rep_ivl *a, **gone = xcalloc(mine->n + 1, sizeof(*gone));
+	const struct rep_ivl *b;
+	size_t i = 0, j = 0, ngone = 0;
 	int c, rc = 0;
 
 	while (rc == 0 && (i < mine->n || j < theirs->n)) {
@@ -109,11 +149,7 @@ rep_pool_pass(struct rep_txn *x, const char *m, const struct rep_ivls *mine,
 		b = j < theirs->n ? &theirs->v[j] : NULL;
 		c = a == NULL ? 1 : b == NULL ? -1 : rep_ivl_cmp(a, b);
 		if (c < 0 && drop) {
-			rc = pool_put(x->t, m, a->path, a->hash, a->from,
-			    a->from + 1, a->size, 0, err);
-			if (rc == 0)
-				rc = pool_drop_ended(x->t, m, a->from, a->from,
-				    rep_lost, x, err);
+			gone[ngone++] = a;
 		} else if (c > 0 && !drop) {
 			rc = pool_open(x->t, m, b->path, b->hash, b->from, err);
 			if (rc == 0)
@@ -128,6 +164,9 @@ rep_pool_pass(struct rep_txn *x, const char *m, const struct rep_ivls *mine,
 		i += c <= 0;
 		j += c >= 0;
 	}
+	if (rc == 0 && drop)
+		rc = rep_pool_drop(x, m, gone, ngone, err);
+	free(gone);
 	return rc;
 }
 

@@ -211,6 +211,9 @@ sed -e "s|^Store: .*|Store: $RSTORE|" "$PCONF" >"$RCONF"
 CONF=$RCONF
 set_global Replica-Of "$SERVE_URL"
 set_global Replica-Interval 1
+# The replica collects what its applies queue: at once, to be seen here.
+export MIRRORD_TEST_GC_GRACE_MIN=0
+set_global Gc-Grace 0
 start_daemon
 CONF=$PCONF
 wait_follow
@@ -305,9 +308,16 @@ test_expect_success 'the primary killed -9 mid-sync: the replica serves on, lag 
 http_status "$DAEMON_URL/demo/production/dists/stable/InRelease" >/dev/null
 cp "$T/b" "$T/inrelease.before"
 mkarchive --generation 4
+# Pool files come slowly: the sync is under way when both are killed.
+upstream_control '{"delay": {"pattern": "pool/", "seconds": 3}}'
 ( mirrord sync >"$T/killed-sync.out" 2>&1 ) &
 KSYNC=$!
-sleep 0.3
+_i=0
+until grep -q 'pool/' "$T/upstream.log"; do
+	_i=$((_i + 1))
+	[ "$_i" -le 300 ] || fail "the sync fetched no pool file"
+	sleep 0.1
+done
 kill -KILL "$(primary_pid)"
 for p in $(ps -o pid= --ppid "$KSYNC"); do
 	for q in $(ps -o pid= --ppid "$p"); do kill -KILL "$q" 2>/dev/null || true; done
@@ -340,6 +350,7 @@ assert_eq 1 "$n" "the outage logged once"
 EOT
 
 test_expect_success 'the primary back: a sync, a promotion; the replica catches up' - <<'EOT'
+upstream_control '{}'
 restart_primary
 sync_ok
 SNAP4=$SNAP
@@ -454,4 +465,13 @@ for move in rollback promote rollback; do
 	done
 	step "$move: hello $c from both nodes"
 done
+EOT
+
+test_expect_success 'the replica collected what the drops left, and passes fsck' - <<'EOT'
+grep -Eq "retention: 0 snapshots dropped, [1-9][0-9]* blobs" "$T/daemon.log" ||
+	fail "the replica removed no blob: $(grep retention "$T/daemon.log")"
+step "$(grep -E 'retention: 0 snapshots dropped, [1-9]' "$T/daemon.log" | tail -n 1)"
+run replica fsck
+assert_rc 0
+assert_out_match ' 0 problems'
 EOT
