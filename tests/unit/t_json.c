@@ -110,7 +110,7 @@ test_tok(void)
 	json_value_free(v);
 	json_tok_reset(t);
 	rc = json_tok_feed(t, "[1,}", 4, 100, &done, &v, &used, &err);
-	ok(rc == MERR_PARSE && strstr(err.msg, "at byte 10") != NULL,
+	ok(rc == MERR_PARSE && strstr(err.msg, "at byte 103") != NULL,
 	    "tok: errors count from at: '%s'", err.msg);
 	json_tok_free(t);
 }
