@@ -207,6 +207,7 @@ rep_mirror_release(struct rep_mirror *m)
 	strv_free(m->manifest, m->nadd);
 	free(m->mlen);
 	strv_free(m->drop, m->ndrop);
+	strv_free(m->ids, m->nids);
 	rep_ivls_release(&m->pool);
 	for (i = 0; i < m->nch; i++) {
 		channel_free(&m->ch[i]);
@@ -355,15 +356,20 @@ rep_snapshots(struct fetch *f, const char *base, struct store *s,
 		if (rc == 0)
 			rc = rep_int(json_get(e, "manifest"), "size", &size,
 			    err);
+		if (rc == 0 && rep_has(theirs, i, id))
+			rc = merr_set(err, MERR_PARSE, "primary: snapshot '%s' "
+			    "listed twice", id);
 		if (rc == 0 && !rep_has(have, nhave, id))
 			rc = rep_manifest(f, base, p, m, id, h, size, err);
-		theirs[i] = xstrdup(id);
+		if (rc == 0)
+			theirs[i] = xstrdup(id);
 	}
 	m->drop = xcalloc(nhave + 1, sizeof(*m->drop));
 	for (i = 0; rc == 0 && i < nhave; i++)
 		if (!rep_has(theirs, n, have[i]))
 			m->drop[m->ndrop++] = xstrdup(have[i]);
-	strv_free(theirs, n);
+	m->ids = theirs;
+	m->nids = n;
 	strv_free(have, nhave);
 	json_value_free(j);
 	return rc;
@@ -578,6 +584,20 @@ rep_channels(struct fetch *f, const char *base, struct rep_plan *p,
 	return rc;
 }
 
+/* Every channel of m points at a snapshot the primary lists. */
+static int
+rep_targets(const struct rep_mirror *m, struct merr *err)
+{
+	size_t i;
+
+	for (i = 0; i < m->nch; i++)
+		if (!rep_has(m->ids, m->nids, m->ch[i].target))
+			return merr_set(err, MERR_PARSE, "primary: channel "
+			    "'%s' points at '%s', which it does not list",
+			    m->ch[i].name, m->ch[i].target);
+	return 0;
+}
+
 int
 rep_plan_make(struct fetch *f, const struct conf *c, struct store *s,
     struct rep_plan *p, struct merr *err)
@@ -594,6 +614,8 @@ rep_plan_make(struct fetch *f, const struct conf *c, struct store *s,
 			rc = rep_pool(f, c->replica_of, p, &p->m[i], err);
 		if (rc == 0)
 			rc = rep_channels(f, c->replica_of, p, &p->m[i], err);
+		if (rc == 0)
+			rc = rep_targets(&p->m[i], err);
 		if (rc)
 			merr_prefix(err, "mirror '%s': ", c->mirrors[i].name);
 	}

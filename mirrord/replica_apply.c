@@ -23,6 +23,9 @@
 #include "mirrord/snap.h"
 #include "mirrord/util.h"
 
+/* Reads of a primary that moves while read, in a row, before giving up. */
+#define REPLICA_TRIES 3
+
 /* What the apply's callbacks need. */
 struct rep_txn {
 	struct store_txn *t;
@@ -306,12 +309,44 @@ rep_apply(struct store *s, const struct rep_plan *p, struct merr *err)
 	}
 }
 
-/* Fetches, then applies, generation st of the primary. */
+/* The primary's state now: its generation and time (as *st records). */
+static int
+rep_state(struct fetch *f, const struct conf *c, struct replica_state *st,
+    struct merr *err)
+{
+	struct json_value *j = NULL;
+	unsigned char gen[HASH_LEN];
+	int64_t api = 0;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = rep_get_json(f, c->replica_of, "state", REPLICA_MAX_STATE, &j,
+	    err);
+	if (rc == 0 && (json_int(json_get(j, "api"), &api) != 0 || api != 1))
+		rc = merr_set(err, MERR_PARSE, "%s: not an API v1 primary",
+		    c->replica_of);
+	if (rc == 0)
+		rc = rep_hash(j, "generation", gen, err);
+	if (rc == 0 && json_int(json_get(j, "time"), &st->time) != 0)
+		rc = merr_set(err, MERR_PARSE, "primary: 'time' is not a "
+		    "number");
+	json_value_free(j);
+	hash_to_hex(gen, st->generation);
+	st->applied_at = st->last_success = (int64_t)time(NULL);
+	return rc;
+}
+
+/*
+ * Fetches, then applies, generation st of the primary. The plan is read
+ * in several answers: the generation read again after them must be st's,
+ * or they may mix two states (MERR_BUSY: the caller reads it again).
+ */
 static int
 rep_follow(struct store *s, const struct conf *c, struct fetch *f,
     const struct replica_state *st, struct merr *err)
 {
 	struct rep_plan p = { 0 };
+	struct replica_state again;
 	uint64_t moved = 0;
 	size_t i, nadd = 0, ndrop = 0;
 	int rc;
@@ -322,6 +357,11 @@ rep_follow(struct store *s, const struct conf *c, struct fetch *f,
 		return rc;
 	p.st = *st;
 	rc = rep_plan_make(f, c, s, &p, err);
+	if (rc == 0)
+		rc = rep_state(f, c, &again, err);
+	if (rc == 0 && strcmp(again.generation, st->generation) != 0)
+		rc = merr_set(err, MERR_BUSY, "%s changed while it was read",
+		    c->replica_of);
 	if (rc == 0)
 		rc = rep_fetch_blobs(f, c->replica_of, s, &p, &moved, err);
 	if (rc == 0)
@@ -367,41 +407,31 @@ int
 replica_poll(struct store *s, const struct conf *c, struct fetch *f,
     bool *changed, struct merr *err)
 {
-	struct json_value *j = NULL;
-	struct replica_state have, want = { 0 };
+	struct replica_state have, want;
 	struct store_txn *t;
-	unsigned char gen[HASH_LEN];
-	int64_t api = 0;
-	int rc;
+	int rc, tries;
 
 	if (changed)
 		*changed = false;
-	rc = rep_get_json(f, c->replica_of, "state", REPLICA_MAX_STATE, &j,
-	    err);
-	if (rc == 0 && (json_int(json_get(j, "api"), &api) != 0 || api != 1))
-		rc = merr_set(err, MERR_PARSE, "%s: not an API v1 primary",
-		    c->replica_of);
-	if (rc == 0)
-		rc = rep_hash(j, "generation", gen, err);
-	if (rc == 0 && json_int(json_get(j, "time"), &want.time) != 0)
-		rc = merr_set(err, MERR_PARSE, "primary: 'time' is not a "
-		    "number");
-	json_value_free(j);
-	if (rc == 0)
-		rc = store_txn_begin(s, false, &t, err);
-	if (rc)
-		return rc;
-	rc = replica_state_get(t, &have, err);
-	store_txn_abort(t);
-	if (rc)
-		return rc;
-	hash_to_hex(gen, want.generation);
-	want.applied_at = want.last_success = (int64_t)time(NULL);
-	if (strcmp(have.generation, want.generation) == 0) {
-		have.last_success = want.last_success;
-		return rep_note_success(s, &have, err);
+	for (tries = 0; ; tries++) {
+		rc = rep_state(f, c, &want, err);
+		if (rc == 0)
+			rc = store_txn_begin(s, false, &t, err);
+		if (rc)
+			return rc;
+		rc = replica_state_get(t, &have, err);
+		store_txn_abort(t);
+		if (rc)
+			return rc;
+		if (strcmp(have.generation, want.generation) == 0) {
+			have.last_success = want.last_success;
+			return rep_note_success(s, &have, err);
+		}
+		/* A primary that moved while it was read: read it again. */
+		rc = rep_follow(s, c, f, &want, err);
+		if (rc != MERR_BUSY || tries == REPLICA_TRIES - 1)
+			break;
 	}
-	rc = rep_follow(s, c, f, &want, err);
 	if (rc == 0 && changed)
 		*changed = true;
 	return rc;

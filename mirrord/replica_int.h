@@ -41,6 +41,8 @@ struct rep_mirror {
 	size_t nadd;
 	char **drop;			/* snapshot IDs the primary dropped */
 	size_t ndrop;
+	char **ids;			/* every snapshot ID the primary has */
+	size_t nids;
 	struct rep_ivls pool;		/* the primary's intervals, sorted */
 	struct channel *ch;		/* the primary's channels */
 	struct channel_log **log;
