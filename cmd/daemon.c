@@ -442,43 +442,15 @@ daemon_replica_gc(struct daemon *d, const struct conf *c)
 	store_unlock(d->store);
 }
 
-/*
- * A replica's poll. A failure is logged once per outage, and the store
- * keeps serving the last state applied; the first success after says so.
- */
-static void
-daemon_replica(struct daemon *d, const struct conf *c)
-{
-	struct fetch_opts fo;
-	struct fetch *f = NULL;
-	struct merr err = { 0 };
-	bool changed = false;
-	int rc;
-
-	fetch_opts_of_conf(c, &fo);
-	rc = fetch_new(&fo, &f, &err);
-	if (rc == 0) {
-		fetch_set_cancel(f, &d->cancel);
-		rc = replica_poll(d->store, c, f, &changed, &err);
-	}
-	fetch_free(f);
-	if (rc == 0 && changed)
-		daemon_replica_gc(d, c);
-	if (rc && rc != MERR_CANCEL && !d->rep_failing)
-		log_error("replica: %s; serving the last state applied",
-		    err.msg);
-	else if (rc == 0 && d->rep_failing)
-		log_info("replica: %s answers again", c->replica_of);
-	d->rep_failing = rc != 0;
-}
-
 /* The worker's turn on a replica: polls; returns when to wake next. */
 static int64_t
 worker_replica(struct daemon *d, const struct conf *c, int64_t now)
 {
 	if (d->rep_next <= now) {
 		pthread_mutex_unlock(&d->mu);
-		daemon_replica(d, c);
+		if (daemon_replica_poll(&d->rep_failing, d->store, c,
+		    &d->cancel))
+			daemon_replica_gc(d, c);
 		pthread_mutex_lock(&d->mu);
 		d->rep_next = mono_ms() + c->replica_interval * 1000;
 	}

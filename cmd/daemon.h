@@ -76,4 +76,14 @@ int64_t daemon_rollouts(struct daemon_rollouts *dr, struct store *s,
     struct gpg_signer *g, const struct conf *c, const atomic_bool *cancel);
 void daemon_rollouts_release(struct daemon_rollouts *dr);
 
+/*
+ * A replica's poll of its primary (replica_poll, with c's fetch options
+ * and the daemon's cancel flag): a failure is logged once per outage
+ * (*failing, false at first, says whether the last poll failed), and
+ * the first success after it says so. Returns whether it applied a
+ * change, after which the caller collects (gc) as after a sync.
+ */
+bool daemon_replica_poll(bool *failing, struct store *s,
+    const struct conf *c, const atomic_bool *cancel);
+
 #endif
