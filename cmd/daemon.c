@@ -423,22 +423,16 @@ channels_check(struct daemon *d, const struct conf *c)
 static void
 daemon_replica_gc(struct daemon *d, const struct conf *c)
 {
-	struct conf cc = *c;
-	struct conf_mirror *ms;
+	struct conf cc;
 	struct merr err = { 0 };
 	size_t i;
 
 	if (store_lock(d->store, "replica gc", false, &err) != 0)
 		return;
-	ms = xcalloc(c->nmirrors + 1, sizeof(*ms));
-	memcpy(ms, c->mirrors, c->nmirrors * sizeof(*ms));
-	for (i = 0; i < c->nmirrors; i++)
-		ms[i].keep_snapshots = NULL;
-	cc.keep_snapshots = NULL;
-	cc.mirrors = ms;
+	daemon_replica_gc_conf(c, &cc);
 	for (i = 0; i < cc.nmirrors; i++)
-		daemon_gc(d, &cc, &ms[i]);
-	free(ms);
+		daemon_gc(d, &cc, &cc.mirrors[i]);
+	free(cc.mirrors);
 	store_unlock(d->store);
 }
 
@@ -680,6 +674,12 @@ reload(struct daemon *d)
 		log_warn("reload: Blobs: '%s' takes a restart; still using "
 		    "'%s'", nc->blobs ? nc->blobs : "file",
 		    store_backend(d->store));
+	if (replica_is(nc) != replica_is(oc)) {
+		log_error("reload: Replica-Of: set or unset takes a restart; "
+		    "keeping the running configuration");
+		conf_free(nc);
+		return;
+	}
 	key = conf_signing_key(nc);
 	if (strcmp(key, d->signing_key) != 0)
 		log_warn("reload: signing key '%s' takes a restart; still "
@@ -702,16 +702,41 @@ reload(struct daemon *d)
 	log_info("reload: configuration reloaded: %zu mirrors", nc->nmirrors);
 }
 
+/* The signing key, and its public half written for /keyring.gpg. */
+static int
+daemon_signer(struct daemon *d, const struct conf *c, struct merr *err)
+{
+	struct merr e2 = { 0 };
+	char *key;
+	size_t len;
+
+	/* Only the default key is made on first need; a named one must be. */
+	if (gpg_signer_new(d->signing_key, c->signing_key == NULL,
+	    &d->signer, err) != 0)
+		return merr_prefix(err, "signing key: ");
+	if (gpg_signer_export(d->signer, false, &key, &len, &e2) == 0) {
+		d->keyring = xasprintf("%s/keyring.gpg", c->store);
+		if (write_file_atomic(d->keyring, key, len, 0644, &e2)) {
+			log_warn("%s", e2.msg);
+			free(d->keyring);
+			d->keyring = NULL;
+		}
+		free(key);
+	} else {
+		log_warn("%s", e2.msg);
+	}
+	return 0;
+}
+
 /*
- * Opens what the threads share: Log-File, the store, the signing key, and
- * the public key file the server hands out as /keyring.gpg.
+ * Opens what the threads share: Log-File, the store, the signing key (a
+ * replica's: none), and the public key file the server hands out as
+ * /keyring.gpg.
  */
 static int
 daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
 {
-	char host[256] = "localhost", *key;
-	struct merr e2 = { 0 };
-	size_t len;
+	char host[256] = "localhost";
 	int rc;
 
 	if (c->log_file != NULL) {
@@ -728,23 +753,12 @@ daemon_open(struct daemon *d, const struct conf *c, struct merr *err)
 		rc = store_set_backend(d->store, c, err);
 	if (rc)
 		return rc;
-	/* Only the default key is made on first need; a named one must be. */
 	d->signing_key = conf_signing_key(c);
-	rc = gpg_signer_new(d->signing_key, c->signing_key == NULL,
-	    &d->signer, err);
-	if (rc)
-		return merr_prefix(err, "signing key: ");
-	if (gpg_signer_export(d->signer, false, &key, &len, &e2) == 0) {
-		d->keyring = xasprintf("%s/keyring.gpg", c->store);
-		if (write_file_atomic(d->keyring, key, len, 0644, &e2)) {
-			log_warn("%s", e2.msg);
-			free(d->keyring);
-			d->keyring = NULL;
-		}
-		free(key);
-	} else {
-		log_warn("%s", e2.msg);
-	}
+	/* A replica signs nothing: it serves its primary's key. */
+	if (replica_is(c))
+		d->keyring = daemon_replica_keyring(c);
+	else if (daemon_signer(d, c, err) != 0)
+		return err->code;
 	gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
 	d->by = xasprintf("daemon@%s", host);

@@ -86,4 +86,21 @@ void daemon_rollouts_release(struct daemon_rollouts *dr);
 bool daemon_replica_poll(bool *failing, struct store *s,
     const struct conf *c, const atomic_bool *cancel);
 
+/*
+ * The primary's /keyring.gpg (at most DAEMON_KEYRING_MAX bytes) copied
+ * to <Store>/keyring.gpg: its path (owned), to serve as /keyring.gpg.
+ * When the primary does not answer, the copy of an earlier run if there
+ * is one (warned about), else NULL.
+ */
+#define DAEMON_KEYRING_MAX (1u << 20)
+char *daemon_replica_keyring(const struct conf *c);
+
+/*
+ * A shallow copy of c for a replica's gc into *out, Keep-Snapshots set
+ * aside (globally and per mirror): its snapshots come and go with the
+ * primary's, so its own gc drops none and only collects. out->mirrors
+ * is owned (free()); the rest is c's, valid while c is.
+ */
+void daemon_replica_gc_conf(const struct conf *c, struct conf *out);
+
 #endif

@@ -228,6 +228,20 @@ assert_rc 0
 step "$(cat "$T/out" | head -n 1)"
 EOT
 
+test_expect_success 'the replica serves the keys of the primary, which verify its channels' - <<'EOT'
+for k in keyring.gpg demo/keyring.gpg; do
+	s=$(http_status "$SERVE_URL/$k")
+	assert_eq 200 "$s" "the primary's /$k"
+	cp "$T/b" "$T/key.primary"
+	s=$(http_status "$DAEMON_URL/$k")
+	assert_eq 200 "$s" "the replica's /$k"
+	cmp -s "$T/b" "$T/key.primary" || fail "/$k differs between the nodes"
+done
+http_status "$DAEMON_URL/demo/production/dists/stable/InRelease" >/dev/null
+run gpgv --keyring "$T/key.primary" "$T/b"
+assert_rc 0
+EOT
+
 test_expect_success 'a new sync and promotions on the primary: followed, same bytes' - <<'EOT'
 mkarchive --generation 3
 sync_ok
