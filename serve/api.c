@@ -397,7 +397,8 @@ api_manifest(struct store_txn *t, const char *m, const char *id,
 	if (rc == 0)
 		snap_manifest_write(&sn, &out->body);
 	snap_release(&sn);
-	if (rc == MERR_NOTFOUND)
+	/* An ID-shaped ref that is no date (month 00) is not one either. */
+	if (rc == MERR_NOTFOUND || rc == MERR_INVAL)
 		return 404;
 	if (rc)
 		return rc;

@@ -17,7 +17,8 @@
  * answers must be the same; a file answer must name one of the stored
  * blobs, with its size; a redirect must be a directory URL that parses;
  * a page must not carry a part of the URL holding '<', '>', '"' or '&'
- * unescaped (HTML injection).
+ * unescaped (HTML injection). An /api/ URL is answered by api_reply():
+ * 200, 404 or a stored blob, never a 500; a JSON body parses.
  */
 #include "mirrord/common.h"
 
@@ -25,8 +26,10 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "mirrord/json.h"
 #include "mirrord/snap.h"
 #include "mirrord/store.h"
+#include "serve/api.h"
 #include "serve/escape.h"
 #include "serve/pages.h"
 #include "serve/route.h"
@@ -180,6 +183,13 @@ check_route(const struct route *r, const char *buf, size_t n)
 		FUZZ_CHECK(!r->dir && !r->mirror && !r->ref && !r->suite &&
 		    !r->path, "bad special route");
 		return;
+	case ROUTE_API:
+		FUZZ_CHECK(!r->mirror && !r->ref && !r->suite && r->path,
+		    "bad api route");
+		check_part("path", r->path, buf, n);
+		FUZZ_CHECK(fuzz_path_ok(r->path, strlen(r->path)),
+		    "api path '%s' not canonical", r->path);
+		return;
 	case ROUTE_MIRROR:
 	case ROUTE_MIRROR_KEYRING:
 	case ROUTE_REF:
@@ -263,10 +273,18 @@ encode_route(const struct route *r, struct buf *b)
 	case ROUTE_KEYRING:
 		buf_adds(b, "keyring.gpg");
 		return;
+	case ROUTE_API:
+		buf_adds(b, "api/");
+		escape_url(b, r->path);
+		if (r->dir)
+			buf_addc(b, '/');
+		return;
 	default:
 		break;
 	}
 	escape_url(b, r->mirror);
+	if (r->kind == ROUTE_MIRROR_KEYRING)
+		buf_adds(b, "/keyring.gpg");
 	if (r->ref != NULL) {
 		buf_addc(b, '/');
 		escape_url(b, r->ref);
@@ -358,6 +376,38 @@ buf_same(const struct buf *a, const struct buf *b)
 	    (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
 }
 
+/* An /api/ URL's answer: 200 JSON that parses, a stored blob, or 404. */
+static void
+answer_api(const struct route *r)
+{
+	struct server_reply out;
+	struct json_value *v = NULL;
+	struct merr err = { 0, "" };
+	size_t i;
+
+	memset(&out, 0, sizeof(out));
+	buf_init(&out.body);
+	buf_init(&out.res.location);
+	api_reply(&fx.conf, fx.s, r->path, &out);
+	if (out.kind == REPLY_FILE) {
+		for (i = 0; i < NBLOBS; i++)
+			if (memcmp(out.res.hash, fx.hash[i], HASH_LEN) == 0)
+				break;
+		FUZZ_CHECK(i < NBLOBS, "api: a file that is no stored blob");
+	} else if (out.kind == REPLY_BODY && out.ctype != NULL &&
+	    strcmp(out.ctype, API_CTYPE) == 0) {
+		FUZZ_CHECK(out.status == 200 && json_parse(out.body.p,
+		    out.body.len, 64, &v, &err) == 0,
+		    "api: JSON that does not parse: %s", err.msg);
+		json_value_free(v);
+	} else {
+		FUZZ_CHECK((out.kind == REPLY_BODY && out.status == 200) ||
+		    (out.kind == REPLY_STATUS && out.status == 404),
+		    "api: %d %d", (int)out.kind, out.status);
+	}
+	server_reply_release(&out);
+}
+
 static void
 resolve(const struct route *r)
 {
@@ -365,8 +415,10 @@ resolve(const struct route *r)
 	struct merr err = { 0, "" };
 	int rc;
 
+	if (r->kind == ROUTE_API)
+		answer_api(r);
 	if (r->kind == ROUTE_HEALTHZ || r->kind == ROUTE_METRICS ||
-	    r->kind == ROUTE_KEYRING)
+	    r->kind == ROUTE_KEYRING || r->kind == ROUTE_API)
 		return;
 	rc = route_resolve(&fx.conf, fx.s, NULL, NULL, r, &a, &err);
 	FUZZ_CHECK(rc == 0, "route_resolve: %d %s", rc, err.msg);
