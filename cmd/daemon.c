@@ -413,13 +413,7 @@ channels_check(struct daemon *d, const struct conf *c)
 
 /* --- the worker --------------------------------------------------------- */
 
-/*
- * A replica's collection after an apply, as a primary's daemon collects
- * after a sync: its snapshots come and go with the primary's, so its own
- * Keep-Snapshots is set aside (a copy of c without it: nothing is
- * dropped here), and gc removes what the applies queued once past the
- * grace. Skipped while another process holds the writer lock.
- */
+/* A replica's gc after an apply (daemon_replica_gc_conf), unless busy. */
 static void
 daemon_replica_gc(struct daemon *d, const struct conf *c)
 {
