@@ -148,11 +148,12 @@ e2e: $(BUILD)/mirrord
 
 # The same binary with its blobs in OpenStack Swift (MIRRORD_E2E_BLOBS=s3:
 # run.sh starts one, each test a bucket of its own): the sync, serve,
-# promote, gc, fsck and kill -9 tests, and the S3 backend's own.
+# promote, gc, fsck and kill -9 tests, a replica on its primary's bucket,
+# and the S3 backend's own.
 E2E_S3_TESTS = t0010-first-sync.sh t0020-shared-blobs.sh t0050-fsck.sh \
 	t0060-kill9.sh t0110-apt-client.sh t0120-promote-rollback.sh \
 	t0420-retention-gc.sh t0430-gc-live-download.sh \
-	t0955-ondemand-serve.sh
+	t0955-ondemand-serve.sh t0980-replica.sh
 e2e-s3: $(BUILD)/mirrord
 	@MIRRORD_E2E_BLOBS=s3 tests/e2e/run.sh $(BUILD)/mirrord \
 	    $(E2E_S3_TESTS) $(notdir $(wildcard tests/e2e/t097[0-9]-*.sh))

@@ -706,7 +706,7 @@ sweep_bucket(struct store *s, long grace, bool dry_run, struct gc_stats *st,
 	return rc;
 }
 
-/* A blob gc removed: its object (S3, f non-NULL), then its file. */
+/* A blob gc removed: its object (f non-NULL: S3, not shared), then its file. */
 static void
 remove_blob(struct store *s, struct fetch *f, const unsigned char h[HASH_LEN])
 {
@@ -735,7 +735,7 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 	/* First: it frees space that the write transaction may need. */
 	if (m == NULL) {
 		rc = sweep_orphans(s, grace, dry_run, st, err);
-		if (rc == 0 && store_s3(s) != NULL)
+		if (rc == 0 && store_s3(s) != NULL && !store_s3_shared(s))
 			rc = sweep_bucket(s, grace, dry_run, st, err);
 		if (rc)
 			return rc;
@@ -777,6 +777,7 @@ gc_run(struct store *s, const struct conf *c, const struct conf_mirror *m,
 		/* Rows first, then files: a crash between leaves only files
 		 * (and objects) that nothing names, which fsck reports. */
 		if (rc == 0 && gone.n > 0 && store_s3(s) != NULL &&
+		    !store_s3_shared(s) &&
 		    store_s3_fetch_new(s, &f, &ferr) != 0)
 			log_warn("gc: %s", ferr.msg);	/* objects: later */
 		for (i = 0; rc == 0 && i < gone.n; i++)

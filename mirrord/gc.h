@@ -68,6 +68,8 @@ struct gc_stats {
  * backend it then lists the bucket too, and deletes the objects no table
  * lists whose last-modified time is older than grace (under the channel
  * lock, as it unlinks); a removed blob's object is deleted with its file.
+ * A store whose bucket is shared with its primary (store_s3_shared)
+ * deletes no object: the primary's gc does.
  *
  * *st is zeroed first, then counts what the run did (with dry_run, what
  * it would do).

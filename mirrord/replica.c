@@ -22,6 +22,7 @@
 #include "mirrord/pool.h"
 #include "mirrord/replica.h"
 #include "mirrord/replica_int.h"
+#include "mirrord/s3.h"
 #include "mirrord/snap.h"
 #include "mirrord/util.h"
 
@@ -628,9 +629,72 @@ rep_blob_cmp(const void *a, const void *b)
 	return memcmp(a, b, HASH_LEN);
 }
 
+/* The lacking blobs, sorted by hash, that the shared bucket holds. */
+struct rep_inbucket {
+	struct fetch_job *jobs;
+	size_t n;
+	bool *found;
+};
+
+static int
+rep_job_cmp(const void *key, const void *elem)
+{
+	return memcmp(key, ((const struct fetch_job *)elem)->hash, HASH_LEN);
+}
+
+static int
+rep_inbucket_one(void *ctx, const char *key, const unsigned char *h,
+    uint64_t size, int64_t mtime, struct merr *err)
+{
+	struct rep_inbucket *x = ctx;
+	struct fetch_job *j;
+
+	(void)key;
+	(void)mtime;
+	(void)err;
+	if (h == NULL)
+		return 0;
+	j = bsearch(h, x->jobs, x->n, sizeof(*x->jobs), rep_job_cmp);
+	if (j != NULL && j->size == size)
+		x->found[j - x->jobs] = true;
+	return 0;
+}
+
+/*
+ * Drops from jobs[0..*nj) the blobs the shared bucket holds (listed
+ * without a copy: p->inbucket), keeping the rest in order.
+ */
+static int
+rep_inbucket(struct store *s, struct fetch_job *jobs, size_t *nj,
+    struct rep_plan *p, uint64_t *moved, struct merr *err)
+{
+	struct rep_inbucket x = { jobs, *nj, NULL };
+	struct fetch *f = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	x.found = xcalloc(*nj + 1, sizeof(*x.found));
+	rc = store_s3_fetch_new(s, &f, err);
+	if (rc == 0)
+		rc = s3_list(store_s3(s), f, rep_inbucket_one, &x, err);
+	fetch_free(f);
+	for (i = 0; rc == 0 && i < *nj; i++) {
+		if (x.found[i]) {
+			*moved -= jobs[i].size;
+			p->inbucket++;
+			free((char *)jobs[i].url);
+		} else
+			jobs[k++] = jobs[i];
+	}
+	if (rc == 0)
+		*nj = k;
+	free(x.found);
+	return rc;
+}
+
 int
 rep_fetch_blobs(struct fetch *f, const char *base, struct store *s,
-    struct rep_plan *p, uint64_t *moved, struct merr *err)
+    struct rep_plan *p, bool shared, uint64_t *moved, struct merr *err)
 {
 	struct store_blob_rec rec;
 	struct store_txn *t = NULL;
@@ -667,6 +731,8 @@ rep_fetch_blobs(struct fetch *f, const char *base, struct store *s,
 	}
 	if (t != NULL)
 		store_txn_abort(t);
+	if (rc == 0 && nj > 0 && shared)
+		rc = rep_inbucket(s, jobs, &nj, p, moved, err);
 	if (rc == 0 && nj > 0)
 		rc = fetch_to_store(f, s, jobs, nj, NULL, NULL, err);
 	for (i = 0; i < nj; i++)

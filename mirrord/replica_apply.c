@@ -309,12 +309,16 @@ rep_apply(struct store *s, const struct rep_plan *p, struct merr *err)
 	}
 }
 
-/* The primary's state now: its generation and time (as *st records). */
+/*
+ * The primary's state now: its generation and time (as *st records), and
+ * (blobs not NULL) its Blobs:, "file" when it does not say.
+ */
 static int
 rep_state(struct fetch *f, const struct conf *c, struct replica_state *st,
-    struct merr *err)
+    char *blobs, size_t blen, struct merr *err)
 {
 	struct json_value *j = NULL;
+	const char *b;
 	unsigned char gen[HASH_LEN];
 	int64_t api = 0;
 	int rc;
@@ -330,6 +334,10 @@ rep_state(struct fetch *f, const struct conf *c, struct replica_state *st,
 	if (rc == 0 && json_int(json_get(j, "time"), &st->time) != 0)
 		rc = merr_set(err, MERR_PARSE, "primary: 'time' is not a "
 		    "number");
+	if (rc == 0 && blobs != NULL) {
+		b = json_str(json_get(j, "blobs"), NULL);
+		snprintf(blobs, blen, "%s", b != NULL ? b : "file");
+	}
 	json_value_free(j);
 	hash_to_hex(gen, st->generation);
 	st->applied_at = st->last_success = (int64_t)time(NULL);
@@ -347,6 +355,8 @@ rep_follow(struct store *s, const struct conf *c, struct fetch *f,
 {
 	struct rep_plan p = { 0 };
 	struct replica_state again;
+	char blobs[512];
+	bool shared;
 	uint64_t moved = 0;
 	size_t i, nadd = 0, ndrop = 0;
 	int rc;
@@ -358,12 +368,18 @@ rep_follow(struct store *s, const struct conf *c, struct fetch *f,
 	p.st = *st;
 	rc = rep_plan_make(f, c, s, &p, err);
 	if (rc == 0)
-		rc = rep_state(f, c, &again, err);
+		rc = rep_state(f, c, &again, blobs, sizeof(blobs), err);
 	if (rc == 0 && strcmp(again.generation, st->generation) != 0)
 		rc = merr_set(err, MERR_BUSY, "%s changed while it was read",
 		    c->replica_of);
+	/* The primary's bucket is ours: its objects are there already. */
+	shared = rc == 0 && store_s3(s) != NULL &&
+	    strcmp(blobs, store_backend(s)) == 0;
 	if (rc == 0)
-		rc = rep_fetch_blobs(f, c->replica_of, s, &p, &moved, err);
+		store_s3_set_shared(s, shared);
+	if (rc == 0)
+		rc = rep_fetch_blobs(f, c->replica_of, s, &p, shared, &moved,
+		    err);
 	if (rc == 0)
 		rc = store_sync(s, err);
 	if (rc == 0)
@@ -380,8 +396,9 @@ rep_follow(struct store *s, const struct conf *c, struct fetch *f,
 	if (rc == 0)
 		log_info("replica: generation %.12s of %s applied: %zu "
 		    "snapshots added, %zu dropped, %zu blobs (%llu bytes) "
-		    "fetched", st->generation, c->replica_of, nadd, ndrop,
-		    p.nfetched, (unsigned long long)moved);
+		    "fetched, %zu found in the shared bucket", st->generation,
+		    c->replica_of, nadd, ndrop, p.nfetched - p.inbucket,
+		    (unsigned long long)moved, p.inbucket);
 	rep_plan_release(&p);
 	return rc;
 }
@@ -414,7 +431,7 @@ replica_poll(struct store *s, const struct conf *c, struct fetch *f,
 	if (changed)
 		*changed = false;
 	for (tries = 0; ; tries++) {
-		rc = rep_state(f, c, &want, err);
+		rc = rep_state(f, c, &want, NULL, 0, err);
 		if (rc == 0)
 			rc = store_txn_begin(s, false, &t, err);
 		if (rc)

@@ -56,8 +56,10 @@ struct rep_plan {
 	size_t nm;
 	struct rep_blob *blobs;		/* every blob the plan names */
 	size_t nblobs;
-	struct rep_blob *fetched;	/* those rep_fetch_blobs fetched */
+	struct rep_blob *fetched;	/* those rep_fetch_blobs fetched or
+					 * found in the shared bucket */
 	size_t nfetched;
+	size_t inbucket;		/* of them, found in the bucket */
 };
 
 /* Writes *st to TBL_META in the write transaction t. */
@@ -92,10 +94,14 @@ int rep_plan_make(struct fetch *f, const struct conf *c, struct store *s,
 /*
  * Fetches each blob of p that the blobs table does not list from
  * base/api/v1/blobs/H, verified by size and SHA-256 (p->blobs becomes
- * sorted and unique, p->fetched the ones fetched); *moved gets their
+ * sorted and unique, p->fetched the ones to list); *moved gets their
  * bytes. The files stay unlisted until the apply's commit names them.
+ * shared: s's bucket is the primary's; a blob whose object is there with
+ * its size (one listing of the bucket) is listed without a copy (counted
+ * in p->inbucket): the primary's barrier put it there, and a reader's
+ * download verifies it. Only the others are fetched.
  */
 int rep_fetch_blobs(struct fetch *f, const char *base, struct store *s,
-    struct rep_plan *p, uint64_t *moved, struct merr *err);
+    struct rep_plan *p, bool shared, uint64_t *moved, struct merr *err);
 
 #endif

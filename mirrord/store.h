@@ -192,6 +192,17 @@ struct store_s3_stats {
 	uint64_t downloads, joined;
 };
 void store_s3_stats(const struct store *s, struct store_s3_stats *st);
+/*
+ * Whether s's bucket holds another store's objects too: a replica
+ * (Replica-Of:) whose Blobs: is its primary's bucket. Then gc deletes no
+ * object (it drops rows and cached files only; the primary's gc deletes
+ * the objects), and the replica's follower copies no blob the bucket
+ * holds. store_set_backend makes a replica's S3 store shared until its
+ * follower, which learns the primary's Blobs: from /api/v1/state, says
+ * otherwise (store_s3_set_shared): the safe side. False for a file store.
+ */
+bool store_s3_shared(const struct store *s);
+void store_s3_set_shared(struct store *s, bool shared);
 /* S3-Cache: in bytes; 0 for a file store. */
 uint64_t store_s3_cache_max(const struct store *s);
 

@@ -75,6 +75,7 @@ struct store_s3 {
 	struct s3 *s3;
 	struct fetch_opts fo;
 	uint64_t cache_max;
+	atomic_bool shared;		/* store_s3_shared() */
 
 	pthread_mutex_t lock;
 	pthread_cond_t work;		/* an upload was queued, or stop */
@@ -652,6 +653,7 @@ store_s3_new(struct s3 *s3, const struct conf *c)
 	x->tail = &x->head;
 	atomic_init(&x->cancel, false);
 	x->last_trim = mono_ms();
+	atomic_init(&x->shared, c->replica_of[0] != '\0');
 	return x;
 }
 
@@ -693,6 +695,19 @@ const char *
 store_backend(const struct store *s)
 {
 	return s->s3 != NULL ? s3_name(s->s3->s3) : "file";
+}
+
+bool
+store_s3_shared(const struct store *s)
+{
+	return s->s3 != NULL && atomic_load(&s->s3->shared);
+}
+
+void
+store_s3_set_shared(struct store *s, bool shared)
+{
+	if (s->s3 != NULL)
+		atomic_store(&s->s3->shared, shared);
 }
 
 struct s3 *

@@ -124,8 +124,8 @@ api_generation(struct store_txn *t, const struct conf *c,
 
 /* v1/state: the generation, its time, the mirrors and their channels. */
 static int
-api_state(struct store_txn *t, const struct conf *c, FILE *f,
-    struct merr *err)
+api_state(struct store_txn *t, const struct conf *c, const char *blobs,
+    FILE *f, struct merr *err)
 {
 	unsigned char gen[HASH_LEN];
 	int64_t time;
@@ -137,7 +137,9 @@ api_state(struct store_txn *t, const struct conf *c, FILE *f,
 		return rc;
 	fprintf(f, "{\"api\": %d, \"generation\": ", API_VERSION);
 	api_hex(f, gen);
-	fprintf(f, ", \"time\": %" PRId64 ", \"mirrors\": [", time);
+	fprintf(f, ", \"time\": %" PRId64 ", \"blobs\": ", time);
+	fmt_json_str(f, blobs);
+	fprintf(f, ", \"mirrors\": [");
 	for (i = 0; rc == 0 && i < c->nmirrors; i++) {
 		rc = snap_list(t, c->mirrors[i].name, &ids, &nids, err);
 		if (rc == 0)
@@ -437,14 +439,14 @@ api_mirror(struct store_txn *t, const char *m, const char *rest, FILE *f,
 
 /* Dispatches path under v1/: 0 (out or f filled), a status, or an error. */
 static int
-api_route(const struct conf *c, struct store_txn *t, const char *path,
-    FILE *f, struct server_reply *out, struct merr *err)
+api_route(const struct conf *c, struct store *s, struct store_txn *t,
+    const char *path, FILE *f, struct server_reply *out, struct merr *err)
 {
 	char m[128];
 	const char *slash;
 
 	if (strcmp(path, "state") == 0)
-		return api_state(t, c, f, err);
+		return api_state(t, c, store_backend(s), f, err);
 	if (str_startswith(path, "blobs/"))
 		return api_blob(t, path + 6, out, err);
 	if (!str_startswith(path, "mirrors/"))
@@ -479,7 +481,7 @@ api_reply(const struct conf *c, struct store *s, const char *path,
 		util_oom();
 	rc = store_txn_begin(s, false, &t, &err);
 	if (rc == 0) {
-		rc = api_route(c, t, path + 3, o.f, out, &err);
+		rc = api_route(c, s, t, path + 3, o.f, out, &err);
 		store_txn_abort(t);
 	}
 	fclose(o.f);

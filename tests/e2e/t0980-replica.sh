@@ -222,6 +222,21 @@ assert_rc 0
 assert_eq 2 "$(wc -l <"$T/out" | tr -d ' ')" "the replica's snapshots"
 EOT
 
+# With MIRRORD_E2E_BLOBS=s3 the replica's conf is the primary's but for
+# its Store: both keep their blobs in one bucket, and the replica copies
+# no blob: it lists what the bucket holds (docs/api.md).
+if $E2E_S3; then
+test_expect_success 'S3: a replica on the bucket of its primary copies no blob' - <<'EOT'
+l=$(grep -m 1 'replica: generation .* applied' "$T/daemon.log") ||
+	fail "no apply logged: $(tail -n 5 "$T/daemon.log")"
+step "$l"
+echo "$l" | grep -Eq ' 0 blobs \(0 bytes\) fetched, [1-9][0-9]* found in the shared bucket' ||
+	fail "the replica copied blobs: $l"
+n=$(find "$RSTORE/blobs" -type f 2>/dev/null | wc -l)
+assert_eq 0 "$n" "blob files in the replica's cache before it served"
+EOT
+fi
+
 test_expect_success 'every URL of every snapshot and channel: the same bytes' - <<'EOT'
 run same_bytes "$SERVE_URL" "$DAEMON_URL"
 assert_rc 0
@@ -409,6 +424,13 @@ HCONF=$T/hostile.conf
 sed -e "s|^Store: .*|Store: $T/hostile-store|" \
     -e "s|^Replica-Of: .*|Replica-Of: http://127.0.0.1:$HPORT|" \
     -e "s|^Listen: .*|Listen: 127.0.0.1:$(free_port)|" "$RCONF" >"$HCONF"
+if $E2E_S3; then	# a bucket of its own: the blobs come from the proxy
+	_store=$STORE
+	STORE=$T/hostile-store
+	s3_bucket_make
+	sed -i "s|^Blobs: .*|Blobs: s3://$(s3_bucket)|" "$HCONF"
+	STORE=$_store
+fi
 timeout -k 5 120 "$MIRRORD" -c "$HCONF" daemon >"$T/hostile.out" \
     2>"$T/hostile.log" &
 HDPID=$!
@@ -449,6 +471,10 @@ assert_rc 0
 run replica snapshot list demo
 assert_eq "$n" "$(wc -l <"$T/out" | tr -d ' ')" "the replica's snapshots after gc"
 run replica fsck
+assert_rc 0
+# On a shared bucket the replica's collection deletes no object: every
+# blob the primary lists still has its object.
+run mirrord fsck
 assert_rc 0
 EOT
 
