@@ -181,15 +181,33 @@ int store_s3_fetch_new(const struct store *s, struct fetch **out,
 int store_s3_verify(struct store *s, struct fetch *f,
     const unsigned char h[HASH_LEN], uint64_t size, struct merr *err);
 /*
+ * Downloads listed blob job->hash (job->size bytes) from s's bucket into
+ * the cache with f (store_s3_fetch_new; its cancel flag is honoured), as
+ * store_blob_open's read-through does, but in the caller's hands: job's
+ * on_write follows the file as it grows, progress(ctx) is fetch_to_store's
+ * (may be NULL), and job->url is set to the object's for the call. The
+ * bytes are verified (MERR_VERIFY: nothing is cached) and not queued for
+ * upload; nothing is listed. Counted in store_s3_stats' downloads. If
+ * another thread downloads the blob, this one waits for it and returns 0
+ * without calling on_write once the file is cached (the caller opens it).
+ * Errors: MERR_INVAL for a file store, else fetch_to_store's.
+ */
+struct fetch_job;
+int store_s3_download(struct store *s, struct fetch *f, struct fetch_job *job,
+    void (*progress)(void *ctx, uint64_t files_done, uint64_t bytes_done),
+    void *ctx, struct merr *err);
+/*
  * What s's S3 backend did since it was set (zero for a file store):
  * uploads acknowledged and failed; readers' downloads into the cache
  * (each one attempted, whatever its outcome), and readers that joined
  * another thread's download of the same blob rather than making their
- * own. For /metrics and tests.
+ * own; cache trims run, and the files and bytes the last one left
+ * cached (0 before the first). For /metrics and tests.
  */
 struct store_s3_stats {
 	uint64_t uploads, upload_failures;
 	uint64_t downloads, joined;
+	uint64_t trims, cache_files, cache_bytes;
 };
 void store_s3_stats(const struct store *s, struct store_s3_stats *st);
 /*

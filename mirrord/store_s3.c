@@ -431,31 +431,43 @@ trim_maybe(struct store *s)
 }
 
 /*
- * Downloads blob h (size bytes) from the bucket into the cache with f,
- * verified: MERR_VERIFY if the object's bytes are not h's.
+ * fetch_to_store of job from h's object (job->url set for the call) as a
+ * fill of the cache: the blob is in the bucket already, so its writer
+ * does not queue it for upload (filling). Verified: MERR_VERIFY if the
+ * object's bytes are not job->hash's.
  */
+static int
+fill_job(struct store *s, struct fetch *f, struct fetch_job *job,
+    fetch_progress_fn progress, void *ctx, struct merr *err)
+{
+	struct store_s3 *x = s->s3;
+	char hex[HASH_HEX_LEN + 1];
+	char *url = s3_blob_url(x->s3, job->hash);
+	int rc;
+
+	job->url = url;
+	filling = true;
+	rc = fetch_to_store(f, s, job, 1, progress, ctx, err);
+	filling = false;
+	job->url = NULL;
+	free(url);
+	if (rc) {
+		hash_to_hex(job->hash, hex);
+		merr_prefix(err, "blob '%s' from %s: ", hex, s3_name(x->s3));
+	}
+	return rc;
+}
+
+/* fill_job of blob h (size bytes), with no one following it. */
 static int
 fill_one(struct store *s, struct fetch *f, const unsigned char h[HASH_LEN],
     uint64_t size, struct merr *err)
 {
-	struct store_s3 *x = s->s3;
 	struct fetch_job job = { 0 };
-	char hex[HASH_HEX_LEN + 1];
-	char *url = s3_blob_url(x->s3, h);
-	int rc;
 
-	job.url = url;
 	job.size = size;
 	memcpy(job.hash, h, HASH_LEN);
-	filling = true;
-	rc = fetch_to_store(f, s, &job, 1, NULL, NULL, err);
-	filling = false;
-	free(url);
-	if (rc) {
-		hash_to_hex(h, hex);
-		merr_prefix(err, "blob '%s' from %s: ", hex, s3_name(x->s3));
-	}
-	return rc;
+	return fill_job(s, f, &job, NULL, NULL, err);
 }
 
 /*
@@ -504,6 +516,28 @@ fill_leave(struct store_s3 *x, struct fill_flight *fl)
 	pthread_mutex_unlock(&x->lock);
 }
 
+/*
+ * Joins the downloads of h until it is cached (true) or none runs: then
+ * this thread's is registered in *fl (false), to end with fill_leave().
+ * Another thread's download that failed makes this one try again.
+ */
+static bool
+fill_wait(struct store *s, const unsigned char h[HASH_LEN],
+    struct fill_flight *fl)
+{
+	char *path;
+	int rc;
+
+	while (fill_join(s->s3, h, fl)) {
+		path = store_blob_path(s, h);
+		rc = access(path, F_OK);
+		free(path);
+		if (rc == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 store_s3_fill(const struct store *cs, const unsigned char h[HASH_LEN],
     struct merr *err)
@@ -514,26 +548,17 @@ store_s3_fill(const struct store *cs, const unsigned char h[HASH_LEN],
 	struct store_s3 *x = s->s3;
 	struct fill_flight fl;
 	struct fetch *f;
-	char hex[HASH_HEX_LEN + 1], *path;
+	char hex[HASH_HEX_LEN + 1];
 	uint64_t size;
 	int rc;
 
-	/* Another thread's download of it ended: it is cached, or it
-	 * failed and this one tries again. */
-	while (fill_join(x, h, &fl)) {
-		path = store_blob_path(s, h);
-		rc = access(path, F_OK);
-		free(path);
-		if (rc == 0)
-			return 0;
-	}
+	if (fill_wait(s, h, &fl))
+		return 0;
 	rc = fill_fetch_take(x, &f, err);
 	if (rc) {
 		fill_leave(x, &fl);
 		return rc;
 	}
-	if (rc)
-		return rc;
 	rc = s3_stat(x->s3, f, h, &size, err);
 	if (rc == MERR_NOTFOUND) {
 		hash_to_hex(h, hex);
@@ -544,6 +569,26 @@ store_s3_fill(const struct store *cs, const unsigned char h[HASH_LEN],
 		rc = fill_one(s, f, h, size, err);
 	fill_fetch_give(x, f);
 	fill_leave(x, &fl);
+	if (rc == 0)
+		trim_maybe(s);
+	return rc;
+}
+
+int
+store_s3_download(struct store *s, struct fetch *f, struct fetch_job *job,
+    fetch_progress_fn progress, void *ctx, struct merr *err)
+{
+	struct fill_flight fl;
+	int rc;
+
+	if (s->s3 == NULL)
+		return merr_set(err, MERR_INVAL, "store '%s' keeps its blobs "
+		    "in files", s->dir);
+	/* One download of a blob at a time, whoever asks for it. */
+	if (fill_wait(s, job->hash, &fl))
+		return 0;
+	rc = fill_job(s, f, job, progress, ctx, err);
+	fill_leave(s->s3, &fl);
 	if (rc == 0)
 		trim_maybe(s);
 	return rc;
@@ -896,5 +941,12 @@ store_cache_trim(struct store *s, uint64_t max, struct store_trim_stats *st,
 			rc = trim_drop(s, &tw, &i, max, st, err);
 	}
 	free(tw.v);
+	if (rc == 0) {
+		pthread_mutex_lock(&s->s3->lock);
+		s->s3->st.trims++;
+		s->s3->st.cache_files = st->files - st->dropped;
+		s->s3->st.cache_bytes = st->bytes - st->dropped_bytes;
+		pthread_mutex_unlock(&s->s3->lock);
+	}
 	return rc;
 }

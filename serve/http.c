@@ -136,20 +136,7 @@ unescape_none(void *cls, struct MHD_Connection *conn, char *s)
 static void *
 uri_begin(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	struct http_thread *t = cls;
-	size_t len = strlen(uri);
-	struct req *q = xmalloc(sizeof(*q) + len + 1);
-
-	q->t = t;
-	q->start = time(NULL);
-	q->status = 0;
-	q->bytes = 0;
-	q->od = NULL;
-	q->method[0] = '\0';
-	q->version[0] = '\0';
-	memcpy(q->uri, uri, len + 1);
-	atomic_fetch_add_explicit(&t->m.in_flight, 1, memory_order_relaxed);
-	return q;
+	return http_req_new(cls, uri);
 }
 
 static void
@@ -475,12 +462,12 @@ blob_answers(struct fdcache *fc, struct fdcache_ent *n,
  * response is queued with the set's lock held: that is when MHD takes
  * its reference, after which an eviction by another thread cannot free
  * it. Returns MHD_YES/MHD_NO, or -1 with *openrc set when the blob cannot
- * be opened.
+ * be opened (and *cold, as http_blob_open's).
  */
 static int
 fcache_queue(struct req *q, struct MHD_Connection *conn,
     const struct route_result *res, int status, int *openrc,
-    struct merr *err)
+    struct ondemand_want **cold, struct merr *err)
 {
 	struct fdcache *fc = q->t->h->fc;
 	struct fdcache_ent *e, n = FDCACHE_ENT_INIT;
@@ -494,7 +481,7 @@ fcache_queue(struct req *q, struct MHD_Connection *conn,
 	if (e == NULL) {
 		fdcache_unlock(fc, &k);
 		/* A miss: open and build outside the lock. */
-		fd = store_blob_open(q->t->h->sv.store, res->hash, err);
+		fd = http_blob_open(q->t->h, res, q->uri, cold, err);
 		if (fd < 0) {
 			*openrc = fd;
 			return -1;
@@ -661,13 +648,13 @@ ondemand_continue(struct req *q, struct MHD_Connection *conn)
 }
 
 /*
- * A pool file of an on-demand mirror that is not stored: HEAD and the
- * conditional answers from the index alone, a GET joins (or starts) the
- * file's flight.
+ * A pool file of an on-demand mirror that is not stored, or a blob an S3
+ * store's cache lacks (want says which): HEAD and the conditional
+ * answers from the index alone, a GET joins (or starts) its flight.
  */
 static enum MHD_Result
 queue_ondemand(struct req *q, struct MHD_Connection *conn,
-    const struct route_result *res)
+    const struct route_result *res, const struct ondemand_want *want)
 {
 	struct MHD_Response *r;
 	struct respond_plan p;
@@ -693,15 +680,8 @@ queue_ondemand(struct req *q, struct MHD_Connection *conn,
 		MHD_destroy_response(r);
 		return ret;
 	}
-	o = xcalloc(1, sizeof(*o));
-	o->conn = conn;
-	memcpy(o->res.hash, res->hash, HASH_LEN);
-	o->res.size = res->size;
-	o->res.mtime = res->mtime;
-	o->res.cache_control = res->cache_control;
-	o->res.content_type = res->content_type;
-	o->p = p;
-	if (ondemand_open(q->t->h->od, res->want, p.off + p.len, od_park,
+	o = http_odreq_new(conn, res, &p);
+	if (ondemand_open(q->t->h->od, want, p.off + p.len, od_park,
 	    od_wake, o, &o->r, &err) != 0) {
 		if (err.code != MERR_CANCEL)	/* too many at once */
 			log_warn("http: %s", err.msg);
@@ -717,6 +697,7 @@ static enum MHD_Result
 queue_file(struct req *q, struct MHD_Connection *conn,
     const struct route_result *res)
 {
+	struct ondemand_want *cold = NULL;
 	struct respond_plan p;
 	struct MHD_Response *r;
 	struct merr err;
@@ -724,7 +705,7 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 	int fd, rc, openrc = 0;
 
 	if (res->want != NULL)
-		return queue_ondemand(q, conn, res);
+		return queue_ondemand(q, conn, res, res->want);
 	plan(conn, res, &p);
 	switch (p.status) {
 	case 412:
@@ -732,7 +713,7 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 	case 416:
 		return queue_416(q, conn, res);
 	case 206:
-		fd = store_blob_open(q->t->h->sv.store, res->hash, &err);
+		fd = http_blob_open(q->t->h, res, q->uri, &cold, &err);
 		if (fd < 0) {
 			openrc = fd;
 			goto open_failed;
@@ -741,7 +722,8 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 			return queue_status(q, conn, 500);
 		break;
 	default:	/* 200 and 304: the shared answers */
-		rc = fcache_queue(q, conn, res, p.status, &openrc, &err);
+		rc = fcache_queue(q, conn, res, p.status, &openrc, &cold,
+		    &err);
 		if (rc >= 0)
 			return (enum MHD_Result)rc;
 		goto open_failed;
@@ -750,6 +732,11 @@ queue_file(struct req *q, struct MHD_Connection *conn,
 	MHD_destroy_response(r);
 	return ret;
 open_failed:
+	if (cold != NULL) {	/* S3, not cached: streamed from the bucket */
+		ret = queue_ondemand(q, conn, res, cold);
+		ondemand_want_free(cold);
+		return ret;
+	}
 	log_warn("http: %s", err.msg);
 	return queue_status(q, conn, openrc == MERR_NOTFOUND ? 404 : 500);
 }

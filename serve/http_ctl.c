@@ -149,6 +149,53 @@ http_start_shared(pthread_rwlock_t *conf_lock,
 	return http_start_ex(NULL, conf_lock, conf_ptr, s, o, out, err);
 }
 
+struct req *
+http_req_new(struct http_thread *t, const char *uri)
+{
+	size_t len = strlen(uri);
+	struct req *q = xmalloc(sizeof(*q) + len + 1);
+
+	q->t = t;
+	q->start = time(NULL);
+	q->status = 0;
+	q->bytes = 0;
+	q->od = NULL;
+	q->method[0] = '\0';
+	q->version[0] = '\0';
+	memcpy(q->uri, uri, len + 1);
+	atomic_fetch_add_explicit(&t->m.in_flight, 1, memory_order_relaxed);
+	return q;
+}
+
+struct odreq *
+http_odreq_new(struct MHD_Connection *conn, const struct route_result *res,
+    const struct respond_plan *p)
+{
+	struct odreq *o = xcalloc(1, sizeof(*o));
+
+	o->conn = conn;
+	memcpy(o->res.hash, res->hash, HASH_LEN);
+	o->res.size = res->size;
+	o->res.mtime = res->mtime;
+	o->res.cache_control = res->cache_control;
+	o->res.content_type = res->content_type;
+	o->p = *p;
+	return o;
+}
+
+int
+http_blob_open(struct http *h, const struct route_result *res,
+    const char *uri, struct ondemand_want **cold, struct merr *err)
+{
+	int fd;
+
+	*cold = NULL;
+	fd = store_blob_open_cached(h->sv.store, res->hash, err);
+	if (fd == MERR_NOTFOUND && store_s3(h->sv.store) != NULL)
+		*cold = ondemand_want_bucket(uri, res->hash, res->size);
+	return fd;
+}
+
 /* Closes o's reader and frees o (NULL is fine). */
 void
 http_odreq_free(struct odreq *o)

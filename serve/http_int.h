@@ -87,8 +87,23 @@ struct odreq {
 	struct route_result res;	/* the validators only: no pointers */
 	struct respond_plan p;		/* 200 or 206 */
 };
+/* A new request of thread t for uri (counted in flight), owned. */
+struct req *http_req_new(struct http_thread *t, const char *uri);
+/* An on-demand request of conn for res's plan p, owned; no reader yet. */
+struct odreq *http_odreq_new(struct MHD_Connection *conn,
+    const struct route_result *res, const struct respond_plan *p);
 /* Closes o's reader and frees o (NULL is fine). */
 void http_odreq_free(struct odreq *o);
+/*
+ * Opens res's blob for an answer, without the S3 read-through (no server
+ * thread waits for a download): the fd, or a negative MERR_* code. On an
+ * S3 store, a blob its cache lacks is MERR_NOTFOUND with *cold (else
+ * NULL) set to the want that streams it from the bucket (ondemand.h),
+ * owned: the caller answers it as an on-demand file. uri names it in
+ * messages.
+ */
+int http_blob_open(struct http *h, const struct route_result *res,
+    const char *uri, struct ondemand_want **cold, struct merr *err);
 
 /* Everything but the sockets and the threads. */
 int http_prepare(struct http *h, const struct serve_opts *o,

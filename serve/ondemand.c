@@ -33,6 +33,7 @@ struct ondemand_flight {
 	unsigned gen;			/* restarts from zero */
 	enum flight_state state;
 	int status;			/* F_FAILED: the HTTP answer */
+	bool bucket;			/* read from the bucket, not upstream */
 	uint64_t woke_bytes;		/* written, at the last wake */
 	int64_t woke_ms;
 	struct ondemand_reader *waiters;
@@ -69,6 +70,20 @@ ondemand_want_new(const char *mirror, const char *uri, const char *snap,
 	memcpy(w->hash, h, HASH_LEN);
 	w->size = size;
 	w->fo = *fo;
+	return w;
+}
+
+struct ondemand_want *
+ondemand_want_bucket(const char *path, const unsigned char h[HASH_LEN],
+    uint64_t size)
+{
+	struct ondemand_want *w = xcalloc(1, sizeof(*w));
+
+	w->mirror = xstrdup("");
+	w->snap = xstrdup("");
+	w->path = xstrdup(path);
+	memcpy(w->hash, h, HASH_LEN);
+	w->size = size;
 	return w;
 }
 
@@ -211,7 +226,7 @@ flight_new(struct ondemand *od, const struct ondemand_want *want,
 	f->w.mirror = xstrdup(want->mirror);
 	f->w.snap = xstrdup(want->snap);
 	f->w.path = xstrdup(want->path);
-	f->w.url = xstrdup(want->url);
+	f->w.url = want->url != NULL ? xstrdup(want->url) : NULL;
 	atomic_init(&f->cancel, false);
 	pthread_mutex_init(&f->lock, NULL);
 	f->refs = 2;		/* the thread's and the caller's */
@@ -515,6 +530,11 @@ flight_note_failed(struct ondemand_flight *f, const struct merr *why)
 
 	if (why->code == MERR_CANCEL || atomic_load(&f->cancel))
 		return;	/* the server stops: not upstream's failure */
+	if (f->bucket) {	/* no on-demand fetch: no odstats */
+		log_warn("http: '%s': cannot read it from the bucket: %s",
+		    f->w.path, why->msg);
+		return;
+	}
 	log_warn("mirror '%s': snapshot %s: cannot fetch '%s' on demand: %s",
 	    f->w.mirror, f->w.snap, f->w.path, why->msg);
 	/* Cut to fit: the record's text has a bound. */
@@ -537,10 +557,14 @@ flight_note_failed(struct ondemand_flight *f, const struct merr *why)
 		    f->w.mirror, err.msg);
 }
 
+/* flight_have's answer for a listed blob that is not cached. */
+#define FLIGHT_COLD 2
+
 /*
  * The blob is already there: listed (another flight or process stored
  * it since the request was resolved), or at its final path unlisted
- * (adopted, re-hashed). 1 if so, with f->fd open on it; 0 if not.
+ * (adopted, re-hashed). 1 if so, with f->fd open on it; 0 if not;
+ * FLIGHT_COLD if it is listed but an S3 store's cache lacks it.
  */
 static int
 flight_have(struct ondemand_flight *f, struct merr *err)
@@ -564,7 +588,9 @@ flight_have(struct ondemand_flight *f, struct merr *err)
 			return rc;
 	} else if (rc)
 		return rc;
-	fd = store_blob_open(f->od->store, f->w.hash, err);
+	fd = store_blob_open_cached(f->od->store, f->w.hash, err);
+	if (fd == MERR_NOTFOUND && store_s3(f->od->store) != NULL)
+		return FLIGHT_COLD;
 	if (fd < 0)
 		return fd;
 	pthread_mutex_lock(&f->lock);
@@ -572,6 +598,29 @@ flight_have(struct ondemand_flight *f, struct merr *err)
 	f->written = f->w.size;
 	pthread_mutex_unlock(&f->lock);
 	return 1;
+}
+
+/*
+ * The blob is in place, verified: made durable, and f->fd open on it if
+ * the readers had none (empty, its temp file not opened, or another
+ * thread's download of it).
+ */
+static int
+flight_stored(struct ondemand_flight *f, struct merr *err)
+{
+	int rc;
+
+	rc = flight_sync(f, err);
+	if (rc == 0 && f->fd < 0) {
+		rc = store_blob_open(f->od->store, f->w.hash, err);
+		if (rc >= 0) {
+			pthread_mutex_lock(&f->lock);
+			f->fd = rc;
+			pthread_mutex_unlock(&f->lock);
+			rc = 0;
+		}
+	}
+	return rc;
 }
 
 /* Fetches f's blob, streaming it to the readers, and lists it. */
@@ -593,19 +642,36 @@ flight_fetch(struct ondemand_flight *f, struct merr *err)
 	    err);
 	fetch_free(fe);
 	if (rc == 0)
-		rc = flight_sync(f, err);
-	if (rc == 0 && f->fd < 0) {
-		/* Empty, or its temp file could not be opened: the blob. */
-		rc = store_blob_open(f->od->store, f->w.hash, err);
-		if (rc >= 0) {
-			pthread_mutex_lock(&f->lock);
-			f->fd = rc;
-			pthread_mutex_unlock(&f->lock);
-			rc = 0;
-		}
-	}
+		rc = flight_stored(f, err);
 	if (rc == 0)
 		rc = flight_list(f, true, (uint64_t)(mono_ms() - t0), err);
+	return rc;
+}
+
+/*
+ * Reads f's listed blob from the store's bucket into its cache,
+ * streaming it to the readers: signed, verified, not uploaded again, not
+ * listed again, not counted as an on-demand fetch (store_s3_download).
+ */
+static int
+flight_fetch_bucket(struct ondemand_flight *f, struct merr *err)
+{
+	struct fetch_job job = { .size = f->w.size, .on_write = flight_wrote,
+	    .write_ctx = f };
+	struct fetch *fe = NULL;
+	int rc;
+
+	f->bucket = true;
+	memcpy(job.hash, f->w.hash, HASH_LEN);
+	rc = store_s3_fetch_new(f->od->store, &fe, err);
+	if (rc)
+		return rc;
+	fetch_set_cancel(fe, &f->cancel);
+	rc = store_s3_download(f->od->store, fe, &job, flight_progress, f,
+	    err);
+	fetch_free(fe);
+	if (rc == 0)
+		rc = flight_stored(f, err);
 	return rc;
 }
 
@@ -637,7 +703,12 @@ flight_main(void *arg)
 		rc = merr_set(&err, MERR_CANCEL, "the server stops");
 	else {
 		rc = flight_have(f, &err);
-		if (rc == 0)
+		if (rc == FLIGHT_COLD)
+			rc = flight_fetch_bucket(f, &err);
+		else if (rc == 0 && f->w.url == NULL)
+			rc = merr_set(&err, MERR_NOTFOUND, "'%s': the store no "
+			    "longer lists it", f->w.path);
+		else if (rc == 0)
 			rc = flight_fetch(f, &err);
 		else if (rc > 0)
 			rc = 0;

@@ -17,6 +17,14 @@
  * kill between the rename and the commit) is re-hashed and adopted rather
  * than fetched again.
  *
+ * A flight's second source is the store's S3 bucket (issue 18): a blob
+ * the blobs table lists but the cache (blobs/) lacks is read from its
+ * object (store_s3_download: signed, verified, counted in
+ * store_s3_stats) the same way, streamed to its readers and left in the
+ * cache. It is no on-demand fetch: not counted in the odstats, not listed
+ * (it is), not uploaded (it is in the bucket). An on-demand flight whose
+ * blob turns out listed but not cached takes the bucket too.
+ *
  * The safety rule: apt must never accept a wrong file. So a reader may
  * send every byte of its range as it arrives but the last one, which it
  * gets only once the whole file verified; a failure (or a restart of
@@ -50,10 +58,11 @@
  * (route.c) and owned by its answer. Every string is owned.
  */
 struct ondemand_want {
-	char *mirror;
-	char *snap;		/* the snapshot's ID */
-	char *path;		/* "pool/..." */
-	char *url;		/* upstream's: the mirror's URI "/" path */
+	char *mirror;		/* "" for the bucket's */
+	char *snap;		/* the snapshot's ID ("" for the bucket's) */
+	char *path;		/* "pool/..." (the bucket's: the request's) */
+	char *url;		/* upstream's: the mirror's URI "/" path;
+				 * NULL: from the bucket */
 	unsigned char hash[HASH_LEN];
 	uint64_t size;
 	struct fetch_opts fo;	/* the configuration's, when resolved */
@@ -64,6 +73,12 @@ struct ondemand_want *ondemand_want_new(const char *mirror, const char *uri,
     const char *snap, const char *path, const unsigned char h[HASH_LEN],
     uint64_t size, const struct fetch_opts *fo);
 void ondemand_want_free(struct ondemand_want *w);	/* NULL is fine */
+/*
+ * A want of listed blob h (size bytes) that is not cached, from the
+ * store's bucket; path names it in messages (the request's URL). Owned.
+ */
+struct ondemand_want *ondemand_want_bucket(const char *path,
+    const unsigned char h[HASH_LEN], uint64_t size);
 
 struct ondemand;
 struct ondemand_flight;
@@ -87,7 +102,7 @@ void ondemand_cancel(struct ondemand *od);
 void ondemand_free(struct ondemand *od);
 /*
  * Flights in the table now (running or waiting for a slot), of mirror's
- * files (NULL: of all mirrors).
+ * files (NULL: of all mirrors, and the bucket's, which are no mirror's).
  */
 unsigned ondemand_inflight(struct ondemand *od, const char *mirror);
 
@@ -131,8 +146,8 @@ enum ondemand_step {
 /*
  * Before the headers: OD_READY once the flight has its first bytes (or
  * is done); OD_WAIT (parked) before; OD_FAILED with *status 502 (upstream
- * no longer has the file, or it did not verify, or another HTTP
- * failure), 504 (upstream unreachable: connection refused or timed out,
+ * or the bucket no longer has the file, or it did not verify, or another
+ * HTTP failure), 504 (unreachable: connection refused or timed out,
  * after the retries), 503 (the server stops) or 500 (the store failed).
  */
 enum ondemand_step ondemand_start(struct ondemand_reader *r, int *status);
