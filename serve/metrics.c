@@ -576,6 +576,42 @@ replica_gauges(struct store_txn *t, const struct conf *c, int64_t now,
 	return 0;
 }
 
+/* An S3 store's backend counters (store_s3_stats); none for files. */
+static void
+s3_gauges(struct buf *b, const struct store *s)
+{
+	struct store_s3_stats st;
+	size_t i;
+
+	store_s3_stats(s, &st);
+	const struct { const char *name, *type, *help; uint64_t v; } g[] = {
+		{ "mirrord_s3_uploads_total", "counter", "Blobs uploaded to "
+		    "the bucket (acknowledged).", st.uploads },
+		{ "mirrord_s3_upload_failures_total", "counter", "Uploads "
+		    "that failed after the retries.", st.upload_failures },
+		{ "mirrord_s3_downloads_total", "counter", "Blobs read from "
+		    "the bucket into the cache (GETs).", st.downloads },
+		{ "mirrord_s3_download_joins_total", "counter", "Readers that "
+		    "waited for another's download of a blob.", st.joined },
+		{ "mirrord_s3_cache_trims_total", "counter", "Trims of the "
+		    "cache to S3-Cache.", st.trims },
+		{ "mirrord_s3_cache_files", "gauge", "Blobs cached, as the "
+		    "last trim left them.", st.cache_files },
+		{ "mirrord_s3_cache_bytes", "gauge", "Bytes cached, as the "
+		    "last trim left them.", st.cache_bytes },
+		{ "mirrord_s3_cache_max_bytes", "gauge", "S3-Cache.",
+		    store_s3_cache_max(s) },
+	};
+
+	if (store_s3(s) == NULL)
+		return;
+	for (i = 0; i < ARRAY_SIZE(g); i++) {
+		help(b, g[i].name, g[i].type, g[i].help);
+		buf_addf(b, "%s %llu\n", g[i].name,
+		    (unsigned long long)g[i].v);
+	}
+}
+
 int
 metrics_render(struct metrics *m, const struct conf *c, struct store *s,
     int64_t now, struct buf *b, struct merr *err)
@@ -616,6 +652,7 @@ metrics_render(struct metrics *m, const struct conf *c, struct store *s,
 	    "Client connections open now.");
 	buf_addf(b, "mirrord_http_open_connections %ld\n",
 	    atomic_load_explicit(&m->open_connections, memory_order_relaxed));
+	s3_gauges(b, s);
 
 	rc = store_txn_begin(s, false, &t, err);
 	if (rc)
