@@ -29,27 +29,9 @@
 #include "mirrord/s3.h"
 #include "mirrord/store.h"
 #include "helpers.h"
+#include "swifttest.h"
 #include "tap.h"
 
-#define SWIFT "tests/s3/swift.sh"
-
-static char *root;		/* the test's directory */
-static int port;		/* Swift's proxy */
-
-/* Runs a shell command; its exit status (-1 if it did not run). */
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
 
 /* A configuration file's loading, expecting ok or an error with want. */
 static void
@@ -115,95 +97,6 @@ test_conf(void)
 	free(path);
 }
 
-/* Swift's S3 credentials, in a 0600 file. */
-static char *
-creds_file(void)
-{
-	char *path = xasprintf("%s/creds", root);
-	const char *text = "[default]\naws_access_key_id = test:tester\n"
-	    "aws_secret_access_key = testing\n";
-	struct merr err = { 0, "" };
-
-	write_file_atomic(path, text, strlen(text), 0600, &err);
-	return path;
-}
-
-/*
- * Runs curl with Swift's own API (auth, then "METHOD URL/what"): S3 has
- * no call to make a bucket here, and its PUT of a blob's key is checked
- * against the blob's hash, so a corrupted object must come this way.
- */
-static int
-swift_api(const char *method, const char *what, const char *data_file)
-{
-	return sh("set -e; h=$(curl -sfi -H 'X-Auth-User: test:tester' "
-	    "-H 'X-Auth-Key: testing' http://127.0.0.1:%d/auth/v1.0 | "
-	    "tr -d '\\r'); t=$(echo \"$h\" | sed -n 's/^X-Auth-Token: //p'); "
-	    "u=$(echo \"$h\" | sed -n 's/^X-Storage-Url: //p'); "
-	    "curl -sf -o /dev/null -X %s -H \"X-Auth-Token: $t\" %s%s "
-	    "\"$u/%s\"", port, method, data_file ? "--data-binary @" : "",
-	    data_file ? data_file : "", what);
-}
-
-static int
-make_bucket(const char *name)
-{
-	return swift_api("PUT", name, NULL);
-}
-
-static struct conf *
-s3_conf(const char *bucket, const char *creds)
-{
-	struct conf *c = conf_new();
-
-	c->blobs = xasprintf("s3://%s/pre", bucket);
-	c->s3_endpoint = xasprintf("http://127.0.0.1:%d", port);
-	c->s3_credentials = xstrdup(creds);
-	c->retries = 1;			/* a dead Swift fails fast */
-	c->connect_timeout = 5;
-	return c;
-}
-
-static struct store *
-open_s3(const char *dir, const struct conf *c, bool write)
-{
-	struct merr err = { 0, "" };
-	struct store *s = NULL;
-	int rc;
-
-	rc = store_open(dir, write, &s, &err);
-	if (rc == 0)
-		rc = store_set_backend(s, c, &err);
-	ok(rc == 0, "open '%s' on %s (%s)", dir, c->blobs,
-	    rc ? err.msg : "ok");
-	if (rc) {
-		store_close(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* Lists blobs h[0..n-1] (sizes sz) in one committed transaction. */
-static int
-list_blobs(struct store *s, unsigned char (*h)[HASH_LEN], const size_t *sz,
-    size_t n)
-{
-	struct merr err = { 0, "" };
-	struct store_txn *t;
-	size_t i;
-	int rc;
-
-	rc = store_sync(s, &err);	/* the barrier, as every writer */
-	if (rc == 0)
-		rc = store_txn_begin(s, true, &t, &err);
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = store_blob_put(t, h[i], sz[i], &err);
-	if (rc == 0)
-		rc = store_txn_commit(t, &err);
-	if (rc)
-		printf("# list: %s\n", err.msg);
-	return rc;
-}
 
 /* The object's size, or -1 if there is none (-2: an error). */
 static long long
@@ -225,18 +118,7 @@ object_size(struct store *s, const unsigned char h[HASH_LEN])
 static int
 object_put(const unsigned char h[HASH_LEN], const char *text)
 {
-	char *path = xasprintf("%s/obj", root), *key;
-	char hex[HASH_HEX_LEN + 1];
-	struct merr err = { 0, "" };
-	int rc;
-
-	hash_to_hex(h, hex);
-	key = xasprintf("bkt1/pre/blobs/%.2s/%s", hex, hex);
-	write_file_atomic(path, text, strlen(text), 0644, &err);
-	rc = swift_api("PUT", key, path);
-	free(key);
-	free(path);
-	return rc;
+	return object_put_bytes(h, text, strlen(text));
 }
 
 static bool
@@ -563,24 +445,6 @@ test_dead(struct store *s, const char *swift)
 	ok(store_sync(s, &err) == 0, "each failure is reported once");
 }
 
-static bool
-swift_start(const char *swift)
-{
-	int i;
-
-	if (access(SWIFT, R_OK) != 0 ||
-	    sh("command -v swift-proxy-server memcached >/dev/null") != 0)
-		return false;
-	/* swift.sh refuses ports in use: another try, elsewhere. */
-	for (i = 0; i < 5; i++) {
-		port = 21000 + (int)((getpid() + i * 97) % 400) * 10;
-		if (sh("sh %s start '%s' %d >'%s.log' 2>&1", SWIFT, swift,
-		    port, swift) == 0)
-			return make_bucket("bkt1") == 0;
-	}
-	sh("sed 's/^/# /' '%s.log'", swift);
-	return false;
-}
 
 int
 main(void)
@@ -589,21 +453,14 @@ main(void)
 	char *swift, *dir, *creds;
 	struct conf *c;
 	struct store *s;
-	int i;
 
 	root = helpers_tmpdir_new("t_store_s3");
 	if (root == NULL)
 		return 1;
 	test_conf();
 	swift = xasprintf("%s/swift", root);
-	if (!swift_start(swift)) {
-		for (i = 0; i < 40; i++)
-			printf("ok %d - # SKIP no OpenStack Swift here "
-			    "(swift-proxy, memcached)\n", ++tap_n);
-		sh("sh %s stop '%s' 2>/dev/null", SWIFT, swift);
-		helpers_tmpdir_free(root);
-		return tap_done();
-	}
+	if (!swift_start(swift))
+		return swift_skip(swift, 40);
 	creds = creds_file();
 	c = s3_conf("bkt1", creds);
 	dir = xasprintf("%s/store", root);
