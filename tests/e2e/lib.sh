@@ -321,6 +321,24 @@ for f in json.load(open(sys.argv[1]))[sys.argv[2]]:
 EOF
 }
 
+# mkbig_archive SIZE SEED: $ARCHIVE's generation 1 with one more package,
+# 'bigdata' (stable-updates main, all), a .deb of SIZE incompressible
+# bytes (tests/fixtures/mkbig.py); $KEY its key, $T/pool its pool files.
+mkbig_archive() {
+	BIG_SIZE=$1 BIG_SEED=$2 timeout 120 "$PYTHON" \
+	    "$ROOT/tests/fixtures/mkbig.py" "$ARCHIVE" --gnupghome "$GNUPG" \
+	    --generation 1 >"$T/mkarchive.out" 2>&1 ||
+		fail "mkbig.py: $(cat "$T/mkarchive.out")"
+	cp "$ARCHIVE/archive-key.gpg" "$KEY"
+	fixture_files "$ARCHIVE" >"$T/pool"
+}
+
+# pool_of NAME-PREFIX: "sha256 size path" of the first .deb so named in
+# $T/pool.
+pool_of() {
+	awk -v p="$1" '$3 ~ ("/" p) && $3 ~ /\.deb$/ { print; exit }' "$T/pool"
+}
+
 # ------------------------------------------------------------ upstream
 
 # start_upstream [DIR]: serves DIR (default $SRV) over HTTP on 127.0.0.1;

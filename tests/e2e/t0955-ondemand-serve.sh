@@ -10,18 +10,9 @@
 
 BIG=$((5 * 1024 * 1024))
 
-# One more package: 'bigdata' (stable-updates main, all), a .deb of BIG
-# incompressible bytes (tests/fixtures/mkbig.py).
-BIG_SIZE=$BIG BIG_SEED=955 timeout 120 "$PYTHON" "$ROOT/tests/fixtures/mkbig.py" \
-    "$ARCHIVE" --gnupghome "$GNUPG" --generation 1 >"$T/mkarchive.out" 2>&1 ||
-	fail "mkbig.py: $(cat "$T/mkarchive.out")"
-cp "$ARCHIVE/archive-key.gpg" "$KEY"
-fixture_files "$ARCHIVE" >"$T/pool"
+# One more package: 'bigdata', a .deb of BIG incompressible bytes.
+mkbig_archive "$BIG" 955
 
-# pool_of NAME-PREFIX: "sha256 size path" of the first .deb so named.
-pool_of() {
-	awk -v p="$1" '$3 ~ ("/" p) && $3 ~ /\.deb$/ { print; exit }' "$T/pool"
-}
 # upstream_gets PATH: how many GETs of PATH the upstream logged.
 upstream_gets() {
 	grep -c "^GET /debian/$1 " "$T/upstream.log" || true
