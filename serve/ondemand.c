@@ -126,9 +126,14 @@ ondemand_inflight(struct ondemand *od, const char *mirror)
 	unsigned n = 0;
 
 	pthread_mutex_lock(&od->lock);
-	for (f = od->flights; f != NULL; f = f->next)
-		if (mirror == NULL || strcmp(f->w.mirror, mirror) == 0)
+	for (f = od->flights; f != NULL; f = f->next) {
+		/* A mirror's flight that reads the bucket is no fetch of it. */
+		pthread_mutex_lock(&f->lock);
+		if (mirror == NULL || (strcmp(f->w.mirror, mirror) == 0 &&
+		    !f->bucket))
 			n++;
+		pthread_mutex_unlock(&f->lock);
+	}
 	pthread_mutex_unlock(&od->lock);
 	return n;
 }
@@ -579,6 +584,10 @@ flight_have(struct ondemand_flight *f, struct merr *err)
 		return rc;
 	rc = store_blob_get(t, f->w.hash, &rec, err);
 	store_txn_abort(t);
+	if (rc == MERR_NOTFOUND && f->w.url == NULL)
+		/* Removed since (gc): a bucket's want never lists. */
+		return merr_set(err, MERR_NOTFOUND, "'%s': the store no "
+		    "longer lists it", f->w.path);
 	if (rc == MERR_NOTFOUND) {
 		rc = store_blob_adopt(f->od->store, f->w.hash, f->w.size, &ok,
 		    err);
@@ -661,7 +670,9 @@ flight_fetch_bucket(struct ondemand_flight *f, struct merr *err)
 	struct fetch *fe = NULL;
 	int rc;
 
+	pthread_mutex_lock(&f->lock);
 	f->bucket = true;
+	pthread_mutex_unlock(&f->lock);
 	memcpy(job.hash, f->w.hash, HASH_LEN);
 	rc = store_s3_fetch_new(f->od->store, &fe, err);
 	if (rc)
@@ -705,9 +716,6 @@ flight_main(void *arg)
 		rc = flight_have(f, &err);
 		if (rc == FLIGHT_COLD)
 			rc = flight_fetch_bucket(f, &err);
-		else if (rc == 0 && f->w.url == NULL)
-			rc = merr_set(&err, MERR_NOTFOUND, "'%s': the store no "
-			    "longer lists it", f->w.path);
 		else if (rc == 0)
 			rc = flight_fetch(f, &err);
 		else if (rc > 0)

@@ -102,7 +102,7 @@ void ondemand_cancel(struct ondemand *od);
 void ondemand_free(struct ondemand *od);
 /*
  * Flights in the table now (running or waiting for a slot), of mirror's
- * files (NULL: of all mirrors, and the bucket's, which are no mirror's).
+ * files fetched from upstream (NULL: every flight, the bucket's too).
  */
 unsigned ondemand_inflight(struct ondemand *od, const char *mirror);
 

@@ -35,7 +35,7 @@
 #define SMALL (256 * 1024)
 /* Response bytes the relay lets through, once armed, before it holds. */
 #define HOLD_AFTER (128 * 1024)
-#define NTESTS 25
+#define NTESTS 26
 
 /* --- a relay to Swift that can hold its answers back ------------------ */
 
@@ -294,6 +294,8 @@ t_stream(struct ondemand *od, const unsigned char *big)
 	    (unsigned long long)p1);
 	ok(ondemand_inflight(od, NULL) == 1 && !cached(h),
 	    "meanwhile the download runs: nothing cached yet");
+	is_int(ondemand_inflight(od, "m"), 0, "and it is no on-demand fetch "
+	    "of mirror m's");
 	atomic_store(&relay.released, true);
 	is_int(drain_until(&r1, &p1, BIG, big, &same1), OD_READY,
 	    "released: the reader gets the rest");
