@@ -247,6 +247,20 @@ route_cache_control(bool exact_id, bool by_hash, bool pool)
 	    ROUTE_CC_MOVING;
 }
 
+bool
+route_ref_fixed(const char *ref, time_t now)
+{
+	char id[SNAP_ID_LEN + 1];
+	struct tm tm;
+
+	if (route_ref_kind(ref) != REF_STAMP)
+		return false;
+	gmtime_r(&now, &tm);
+	strftime(id, sizeof(id), "%Y%m%dT%H%M%SZ", &tm);
+	/* Fixed-width digits: the string order is the time order. */
+	return strcmp(ref, id) < 0;
+}
+
 /*
  * A new entry for r's ref (key, klen), resolved in t, with a reference
  * for the caller. channel_resolve()'s errors (MERR_NOTFOUND,
@@ -662,8 +676,9 @@ resolve_ref(const struct conf *c, struct store *s, struct store_txn **t,
 		return rc;
 	sn = &e->sn;
 	ch = &e->ch;
-	/* Only a ref that names a snapshot exactly never moves. */
-	moving = ch->name[0] != '\0' || strcmp(r->ref, sn->id) != 0;
+	/* A channel moves; an exact ID or a past timestamp never does. */
+	moving = ch->name[0] != '\0' || (strcmp(r->ref, sn->id) != 0 &&
+	    !route_ref_fixed(r->ref, time(NULL)));
 	/*
 	 * A channel's content changes only when it moves, and it may move
 	 * back to an older snapshot: its move time is the one Last-Modified

@@ -18,6 +18,9 @@
 #define SERVE_ROUTE_H
 
 #include "mirrord/common.h"
+
+#include <time.h>
+
 #include "mirrord/conf.h"
 #include "mirrord/hash.h"
 #include "mirrord/path.h"
@@ -87,14 +90,29 @@ bool route_is_release(const char *path);
 const char *route_content_type(const char *path);
 
 /*
- * Cache-Control for a file: immutable when the ref is an exact snapshot
- * ID, or the path is by-hash or in the pool (whose content at a given
- * path never changes in a Debian archive); a minute otherwise (Release
- * files and indices under latest, a timestamp or a channel move).
+ * Cache-Control for a file (docs/caching.md has the table). Immutable,
+ * cached for ever by clients and shared caches: a ref that names one
+ * snapshot for good — its exact ID, or a timestamp earlier than the
+ * current second (snapshot IDs are commit times and only increase, so
+ * no snapshot can appear at or before it any more) —, and paths whose
+ * content never changes in a Debian archive, by-hash and the pool.
+ * Moving, everything else (Release files and indices under latest, a
+ * timestamp not yet past or a channel): a shared cache keeps them
+ * ten seconds (ROUTE_CC_MOVING) and then revalidates them with the
+ * ETag (the blob's hash, so a 304 when nothing moved). That is also
+ * how long a channel move or a sync can take to reach a client behind
+ * a cache; apt fetches indices by hash, so a cache never mixes a new
+ * InRelease with an old index.
  */
 #define ROUTE_CC_IMMUTABLE "public, max-age=31536000, immutable"
-#define ROUTE_CC_MOVING "public, max-age=60"
+#define ROUTE_CC_MOVING "public, max-age=10"
 const char *route_cache_control(bool exact_id, bool by_hash, bool pool);
+/*
+ * Does ref name one snapshot for good at time now: a timestamp (the
+ * shape of an ID) earlier than now's second? A snapshot ID is too,
+ * but the caller knows that by comparing it with the resolved ID.
+ */
+bool route_ref_fixed(const char *ref, time_t now);
 
 /* What to answer for a parsed URL. */
 enum route_answer {

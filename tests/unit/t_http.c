@@ -432,6 +432,9 @@ test_files(struct fixture *f)
 	is_int(r.code, 304, "If-None-Match: 304");
 	is_int(r.body.len, 0, "304: no body");
 	is_str(hdr(&r, "ETag"), etag, "304: ETag");
+	/* A shared cache takes its new freshness from the 304's headers. */
+	is_str(hdr(&r, "Cache-Control"), "public, max-age=31536000, immutable",
+	    "304: Cache-Control");
 	is_str(hdr(&r, "Content-Length"), "1000",
 	    "304: the length a 200 would have (not 0)");
 	get(path, &r);
@@ -772,8 +775,8 @@ test_dists(struct fixture *f)
 	path = xasprintf("/%s/latest/dists/stable/%s", MIRROR, PKGS);
 	get(path, &r);
 	ok(r.code == 200 && body_is(&r, "PKGS-2\n", 7), "index by latest");
-	is_str(hdr(&r, "Cache-Control"), "public, max-age=60",
-	    "index under latest: a minute");
+	is_str(hdr(&r, "Cache-Control"), "public, max-age=10",
+	    "index under latest: ten seconds");
 	respond_format_date(f->t2, lm);
 	is_str(hdr(&r, "Last-Modified"), lm, "latest: snapshot 2's time");
 	free(path);
@@ -782,8 +785,8 @@ test_dists(struct fixture *f)
 	path = xasprintf("/%s/29991231T235959Z/dists/stable/%s", MIRROR, PKGS);
 	get(path, &r);
 	ok(r.code == 200 && body_is(&r, "PKGS-2\n", 7), "future timestamp");
-	is_str(hdr(&r, "Cache-Control"), "public, max-age=60",
-	    "timestamp: a minute");
+	is_str(hdr(&r, "Cache-Control"), "public, max-age=10",
+	    "timestamp: ten seconds");
 	free(path);
 	{
 		time_t before2 = (time_t)(f->t2 - 1);
@@ -796,6 +799,9 @@ test_dists(struct fixture *f)
 	get(path, &r);
 	ok(r.code == 200 && body_is(&r, "PKGS-1\n", 7),
 	    "a second before snapshot 2: snapshot 1");
+	/* A past timestamp names one snapshot for good. */
+	is_str(hdr(&r, "Cache-Control"), "public, max-age=31536000, immutable",
+	    "past timestamp: immutable");
 	free(path);
 	path = xasprintf("/%s/20000101T000000Z/dists/stable/%s", MIRROR, PKGS);
 	get(path, &r);
@@ -844,8 +850,8 @@ test_dists(struct fixture *f)
 	    "channel InRelease is signed by mirrord");
 	respond_format_date(f->moved_at, lm);
 	is_str(hdr(&r, "Last-Modified"), lm, "channel Release: moved_at");
-	is_str(hdr(&r, "Cache-Control"), "public, max-age=60",
-	    "channel Release: a minute");
+	is_str(hdr(&r, "Cache-Control"), "public, max-age=10",
+	    "channel Release: ten seconds");
 	free(path);
 	path = xasprintf("/%s/prod/dists/stable/%s", MIRROR, PKGS);
 	get(path, &r);

@@ -173,6 +173,16 @@ test_classify(void)
 	is_int(route_ref_kind("2026010xT030405Z"), REF_NAME, "bad digit");
 	is_int(route_ref_kind("production"), REF_NAME, "a channel");
 
+	/* 2026-01-02T03:04:05Z is 1767323045. */
+	ok(route_ref_fixed("20260102T030404Z", 1767323045),
+	    "a timestamp a second past: fixed");
+	ok(!route_ref_fixed("20260102T030405Z", 1767323045),
+	    "a timestamp of this second: a commit may still land at it");
+	ok(!route_ref_fixed("20260102T030406Z", 1767323045),
+	    "a future timestamp: not fixed");
+	ok(!route_ref_fixed("latest", 1767323045), "latest: not fixed");
+	ok(!route_ref_fixed("production", 1767323045), "a channel: not fixed");
+
 	ok(route_is_by_hash("main/binary-amd64/by-hash/SHA256/abcd"),
 	    "by-hash under a directory");
 	ok(route_is_by_hash("by-hash/SHA256/abcd"), "by-hash at the top");
