@@ -27,7 +27,7 @@ DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libmicrohttpd-dev \
 	libjson-c-dev libexpat1-dev
 DEB_TEST = gnupg dpkg-dev apt-utils apt xz-utils gzip python3 curl \
 	build-essential debhelper fakeroot lintian procps lmdb-utils logrotate \
-	dose-distcheck chromium swift-proxy swift-object swift-container swift-account memcached
+	dose-distcheck chromium swift-proxy swift-object swift-container swift-account memcached nginx-light
 DEB_BENCH = aptly nginx-light hyperfine time wrk nghttp2-client
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith \
