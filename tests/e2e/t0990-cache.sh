@@ -7,7 +7,9 @@
 # every one updates and downloads hello; after the warm-up every request
 # for a snapshot, by-hash or pool URL is a cache HIT, each immutable URL
 # reached mirrord at most once, and apt's "Cache-Control: max-age=0" on
-# index requests did not keep Release files from hitting. Then a sync and
+# index requests did not keep Release files from hitting, nor
+# Acquire::http::No-Cache's no-cache the snapshot's files; the nginx block
+# of docs/caching.md is the tested file's. Then a sync and
 # a channel move: clients through the cache during the next seconds never
 # see a Hash Sum mismatch, and once the Release files' max-age has passed
 # the next update sees the new snapshot. Prints the hit ratio.
@@ -164,6 +166,33 @@ grep -q '"max-age=0"' "$T/inrelease" ||
 grep -q '^HIT .*"max-age=0"' "$T/inrelease" ||
 	fail "no InRelease request with max-age=0 was a HIT:" \
 	    "$(head -n 5 "$T/inrelease")"
+EOT
+
+test_expect_success 'apt with Acquire::http::No-Cache still hits' - <<'EOT'
+# No-Cache sends "Cache-Control: no-cache" and "Pragma: no-cache": nginx
+# ignores a request's Cache-Control, so the snapshot's files still hit.
+box 20
+before=$(wc -l <"$ALOG")
+printf 'Acquire::http::No-Cache "true";\n' \
+    >"$T/box-20/etc/apt/apt.conf.d/no-cache"
+client 20
+clients_ok 20
+tail -n "+$((before + 1))" "$ALOG" >"$T/nocache"
+grep -q '"no-cache" "no-cache"' "$T/nocache" ||
+	fail "apt sent no no-cache: $(head -n 3 "$T/nocache")"
+! grep -v '^HIT ' "$T/nocache" ||
+	fail "a snapshot's file missed the cache under no-cache"
+EOT
+
+test_expect_success 'the config in docs/caching.md is the one tested' - <<'EOT'
+sed -n '/^```nginx$/,/^```$/p' "$ROOT/docs/caching.md" |
+    sed -n 's/^[[:space:]]*\(proxy_[a-z_]* .*\)$/\1/p' >"$T/doc-lines"
+[ "$(wc -l <"$T/doc-lines")" -ge 8 ] || fail "no nginx block in the docs"
+while read -r l; do
+	case $l in proxy_cache_path*|proxy_pass*) continue ;; esac
+	grep -qF -- "$l" "$ROOT/tests/cache/nginx.conf.in" ||
+		fail "docs/caching.md has '$l', tests/cache/nginx.conf.in not"
+done <"$T/doc-lines"
 EOT
 
 test_expect_success 'a sync and a channel move reach clients through the cache' - <<'EOT'
