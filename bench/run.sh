@@ -381,6 +381,12 @@ if [ "${BENCH_KEEP:-0}" != 1 ]; then
 	rm -rf "$RUN/aptly" "$RUN/store"
 fi
 
+# The first sync over file:// against bench/refwriter.c (issue 18): bench/firstsync.sh, its
+# own table in build/bench/firstsync-results.txt.  BENCH_FIRSTSYNC=0 skips it.
+if [ -n "$lists" ] && [ "$HAVE_MIRRORD" = 1 ] && [ "${BENCH_FIRSTSYNC:-1}" != 0 ]; then
+	"$here/firstsync.sh" "$MIRRORD" || say "bench/firstsync.sh failed"
+fi
+
 # Composed snapshots (issue 15) on the real bookworm index: bench/compose.sh, its own table in
 # build/bench/compose-results.txt.  BENCH_COMPOSE=0 skips it.
 if [ -n "$lists" ] && [ "${BENCH_COMPOSE:-1}" != 0 ]; then
