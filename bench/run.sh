@@ -374,17 +374,18 @@ fi
 } > "$RES.tmp"
 mv "$RES.tmp" "$RES"
 cat "$RES"
+# The first sync over file:// against bench/refwriter.c (issue 18): bench/firstsync.sh, its
+# own table in build/bench/firstsync-results.txt.  BENCH_FIRSTSYNC=0 skips it.  Before the
+# deletion below: a burst of deleted inodes would slow its first rounds.
+if [ -n "$lists" ] && [ "$HAVE_MIRRORD" = 1 ] && [ "${BENCH_FIRSTSYNC:-1}" != 0 ]; then
+	"$here/firstsync.sh" "$MIRRORD" || say "bench/firstsync.sh failed"
+fi
+
 # Delete the big trees now rather than at the start of the next run: on ext4 a burst of
 # freshly deleted inodes slows the next inode allocations, which would tax whichever tool
 # runs first.  BENCH_KEEP=1 keeps them for inspection.
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
 	rm -rf "$RUN/aptly" "$RUN/store"
-fi
-
-# The first sync over file:// against bench/refwriter.c (issue 18): bench/firstsync.sh, its
-# own table in build/bench/firstsync-results.txt.  BENCH_FIRSTSYNC=0 skips it.
-if [ -n "$lists" ] && [ "$HAVE_MIRRORD" = 1 ] && [ "${BENCH_FIRSTSYNC:-1}" != 0 ]; then
-	"$here/firstsync.sh" "$MIRRORD" || say "bench/firstsync.sh failed"
 fi
 
 # Composed snapshots (issue 15) on the real bookworm index: bench/compose.sh, its own table in

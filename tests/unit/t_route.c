@@ -209,7 +209,7 @@ test_classify(void)
 	is_str(route_cache_control(false, false, true), ROUTE_CC_IMMUTABLE,
 	    "pool: immutable");
 	is_str(route_cache_control(false, false, false), ROUTE_CC_MOVING,
-	    "moving ref: a minute");
+	    "moving ref: ten seconds");
 
 	escape_url(&b, "a b/<x>\"&+~%\n");
 	is_str(b.p, "a%20b/%3Cx%3E%22%26+~%25%0A", "url encoding");
