@@ -201,11 +201,13 @@ scale: deps-test all
 		--snapshots $(SCALE_SNAPSHOTS) --checkpoints $(SCALE_CHECKPOINTS) \
 		--dir $(BUILD)/scale
 
-bench: deps-bench
+bench: deps-test deps-bench
 	@$(MAKE) --no-print-directory all CFLAGS="-O2 -g"
 	@bench/run.sh $(BUILD)/mirrord
 	@bench/serve.sh $(BUILD)/mirrord
 	@bench/ondemand.sh $(BUILD)/mirrord
+	@bench/replica.sh $(BUILD)/mirrord
+	@bench/s3.sh $(BUILD)/mirrord
 
 install: $(BUILD)/mirrord
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/mirrord
