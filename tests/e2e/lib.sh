@@ -376,7 +376,7 @@ upstream_control() {
 # ------------------------------------------------------------ config
 
 # MIRRORD_E2E_BLOBS=s3: blobs in a bucket (E2E_S3, s3_bucket, s3_*).
-. "$E2E_DIR/s3lib.sh"
+. "$ROOT/tests/e2e/s3lib.sh"	# $E2E_DIR is the caller's (tests/faults, tests/abuse...)
 
 # new_conf: the global stanza, into $CONF, for $STORE. RETRIES,
 # STALL_TIMEOUT and CONNECT_TIMEOUT override the defaults. With
