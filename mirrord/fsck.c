@@ -161,7 +161,7 @@ fsck_list(struct fsck *fk, struct merr *err)
 	rc = store_s3_fetch_new(fk->s, &fk->f, err);
 	if (rc == 0)
 		rc = s3_list(fk->s3, fk->f, fsck_listed, fk, err);
-	if (rc == 0)
+	if (rc == 0 && fk->nobjs > 1)	/* an empty bucket: objs is NULL */
 		qsort(fk->objs, fk->nobjs, sizeof(*fk->objs), object_cmp);
 	return rc;
 }
@@ -176,7 +176,8 @@ fsck_object(struct fsck *fk, const unsigned char h[HASH_LEN],
 	uint64_t size;
 	int rc;
 
-	o = bsearch(h, fk->objs, fk->nobjs, sizeof(*fk->objs), object_cmp);
+	o = fk->nobjs == 0 ? NULL :
+	    bsearch(h, fk->objs, fk->nobjs, sizeof(*fk->objs), object_cmp);
 	if (o != NULL)
 		o->listed = true;
 	size = o != NULL ? o->size : 0;
