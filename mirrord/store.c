@@ -898,6 +898,12 @@ store_last_txnid(struct store *s)
 	return id;
 }
 
+uint64_t
+store_txn_id(struct store_txn *t)
+{
+	return (uint64_t)mdb_txn_id(t->txn);
+}
+
 int
 store_reader_check(struct store *s, struct merr *err)
 {

@@ -129,6 +129,16 @@ void store_unlock_channels(struct store *s);
 uint64_t store_last_txnid(struct store *s);
 
 /*
+ * The ID of the commit whose state t reads. Not always the one
+ * store_last_txnid() said just before t began: that one is read from the
+ * meta page, which a committing writer writes (and flushes, for
+ * milliseconds) before new readers are given its state. A cache keyed by
+ * what it read must use this ID, or a reader in that window keeps the old
+ * state under the new ID until the next commit.
+ */
+uint64_t store_txn_id(struct store_txn *t);
+
+/*
  * The durability barrier: with the S3 backend, waits until every blob
  * this struct store queued for upload is acknowledged by the bucket
  * (MERR_NET naming a blob that is not, after the retries; each failure is

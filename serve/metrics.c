@@ -921,7 +921,7 @@ int
 metrics_ondemand(struct metrics *m, struct ondemand *od,
     const struct conf *c, struct store *s, struct buf *b, struct merr *err)
 {
-	uint64_t txnid = store_last_txnid(s);
+	uint64_t txnid;
 	struct buf g[ODM_N];
 	struct store_txn *t;
 	size_t i;
@@ -934,6 +934,7 @@ metrics_ondemand(struct metrics *m, struct ondemand *od,
 	rc = store_txn_begin(s, false, &t, err);
 	if (rc)
 		return rc;
+	txnid = store_txn_id(t);
 	for (k = 0; k < ODM_N; k++)
 		buf_init(&g[k]);
 	for (i = 0; i < c->nmirrors && rc == 0; i++) {

@@ -267,9 +267,8 @@ route_ref_fixed(const char *ref, time_t now)
  * MERR_INVAL: no such ref).
  */
 static int
-ent_load(struct store_txn *t, const struct route *r, uint64_t txnid,
-    const char *key, size_t klen, struct refcache_ent **out,
-    struct merr *err)
+ent_load(struct store_txn *t, const struct route *r, const char *key,
+    size_t klen, struct refcache_ent **out, struct merr *err)
 {
 	struct snap sn;
 	struct channel ch;
@@ -280,7 +279,8 @@ ent_load(struct store_txn *t, const struct route *r, uint64_t txnid,
 	rc = channel_resolve(t, r->mirror, r->ref, &sn, &ch, err);
 	if (rc)
 		return rc;
-	*out = refcache_ent_new(key, klen, txnid, &sn, &ch);
+	/* Under the ID of the state it was read in: see store_txn_id(). */
+	*out = refcache_ent_new(key, klen, store_txn_id(t), &sn, &ch);
 	return 0;
 }
 
@@ -305,10 +305,10 @@ memo_pool_lookup(struct store *s, struct store_txn **t, struct refcache_front *f
 			return rc;
 	}
 	rc = pool_lookup(*t, mirror, path, seq, h, size, err);
-	/* txnid was read before *t began: a commit in between only makes
-	 * the memo look stale to the next request, never fresh. */
+	/* Kept under the ID of the state it was read in (store_txn_id()). */
 	if (rc == 0)
-		refcache_memo_put(f, txnid, mirror, path, seq, h, *size);
+		refcache_memo_put(f, store_txn_id(*t), mirror, path, seq, h,
+		    *size);
 	return rc;
 }
 
@@ -509,7 +509,7 @@ ref_entry(struct store *s, struct store_txn **t, struct refcache *cache,
 		rc = store_txn_begin(s, false, t, err);
 		if (rc)
 			return rc;
-		rc = ent_load(*t, r, txnid, key, klen, e, err);
+		rc = ent_load(*t, r, key, klen, e, err);
 		if (rc == MERR_NOTFOUND || rc == MERR_INVAL) {
 			status(res, 404);
 			return 0;

@@ -158,6 +158,42 @@ for i in 1 2 3; do
 done
 EOT
 
+test_expect_success 'moves under busy readers: the first GET after each sees it' - <<'EOT'
+# Six clients read the channel without pause while it moves 24 times; the
+# first GET after each move returned must see the new Release. (A reader
+# that began in the window where a commit's meta page is written but not
+# yet given to new readers once kept the old state under the new commit's
+# ID: about one move in ten served the old Release here.)
+run mirrord promote demo "$SNAP1" busy
+assert_rc 0
+url=$SERVE_URL/demo/busy/dists/stable-updates/InRelease
+: >"$T/busy"
+busy=""
+for k in 1 2 3 4 5 6; do
+	( while [ -f "$T/busy" ]; do
+		curl -s --max-time 5 -o /dev/null "$url" || true
+	done ) &
+	busy="$busy $!"
+	_pids="$_pids $!"
+done
+prev=0
+stale=""
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	for S in "$SNAP2" "$SNAP1"; do
+		run mirrord promote demo "$S" busy
+		assert_rc 0
+		curl -s --max-time 5 -o "$T/br" "$url" || fail "cannot fetch busy's InRelease"
+		d=$(sed -n 's/^Date: //p' "$T/br")
+		ds=$(date -d "$d" +%s) || fail "bad Date '$d'"
+		[ "$ds" -gt "$prev" ] || stale="$stale $i:$S"
+		prev=$ds
+	done
+done
+rm -f "$T/busy"
+for p in $busy; do wait "$p" || true; forget_pid "$p"; done
+[ -z "$stale" ] || fail "the first GET after these moves served the old Release:$stale"
+EOT
+
 test_expect_success 'a Release blob damaged on disk is never signed' - <<'EOT'
 run mirrord snapshot show demo "$SNAP2" --json
 assert_rc 0
