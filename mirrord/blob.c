@@ -155,7 +155,22 @@ blob_writer_release(struct blob_writer *w)
 	w->fd = -1;
 	free(w->tmp_path);
 	w->tmp_path = NULL;
+	free(w->mem);
+	w->mem = NULL;
 	hash_release(&w->hash);
+}
+
+void
+store_blob_begin_behind(struct store *s, uint64_t cap, struct blob_batch *bb,
+    struct blob_writer *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->store = s;
+	w->fd = -1;
+	w->cap = cap;
+	w->batch = bb;
+	w->mem = store_behind_item_new(cap);
+	hash_init(&w->hash);
 }
 
 int
@@ -202,12 +217,15 @@ store_blob_write(struct blob_writer *w, const void *data, size_t len,
 	const char *p = data;
 	size_t left = len;
 
-	if (w->fd < 0)
+	if (w->fd < 0 && w->mem == NULL)
 		return merr_set(err, MERR_INVAL, "blob writer is not open");
 	if (len > w->cap || w->size > w->cap - len)
 		return merr_set(err, MERR_LIMIT, "more than %llu bytes",
 		    (unsigned long long)w->cap);
-	while (left > 0) {
+	if (w->mem != NULL)
+		memcpy((char *)store_behind_item_data(w->mem) + w->size, data,
+		    len);
+	while (w->mem == NULL && left > 0) {
 		ssize_t n = fault_fail("write") < 0 ? -1 :
 		    write(w->fd, p, left);
 
@@ -228,9 +246,11 @@ store_blob_write(struct blob_writer *w, const void *data, size_t len,
 int
 store_blob_rewind(struct blob_writer *w, struct merr *err)
 {
-	if (ftruncate(w->fd, 0) < 0)
+	if (w->mem != NULL)
+		;
+	else if (ftruncate(w->fd, 0) < 0)
 		return merr_errno(err, "cannot truncate '%s'", w->tmp_path);
-	if (lseek(w->fd, 0, SEEK_SET) < 0)
+	if (w->mem == NULL && lseek(w->fd, 0, SEEK_SET) < 0)
 		return merr_errno(err, "cannot seek '%s'", w->tmp_path);
 	hash_release(&w->hash);
 	hash_init(&w->hash);
@@ -342,6 +362,13 @@ store_blob_finish(struct blob_writer *w, const unsigned char want[HASH_LEN],
 		rc = merr_set(err, MERR_VERIFY, "sha256 mismatch: got %s, "
 		    "expected %s", ghex, whex);
 		goto fail;
+	}
+	if (w->mem != NULL) {
+		/* Verified: its file is written behind (blob_behind.c). */
+		store_behind_queue(w->store, w->batch, w->mem, want, w->size);
+		w->mem = NULL;
+		blob_writer_release(w);
+		return 0;
 	}
 	rc = close(w->fd);
 	w->fd = -1;

@@ -711,8 +711,12 @@ fetch_xfer_begin(struct run *run, struct xfer *x, struct fetch_job *job,
 	x->on_fallback = false;
 	x->attempts = 0;
 	x->r.max = job->size;
-	rc = store_blob_begin(run->store, job->size, &x->w, err);
-	if (rc) {
+	if (job->behind && job->on_write == NULL &&
+	    job->size <= STORE_BEHIND_MAX)
+		store_blob_begin_behind(run->store, job->size, &run->batch,
+		    &x->w);
+	else if ((rc = store_blob_begin(run->store, job->size, &x->w,
+	    err)) != 0) {
 		merr_prefix(err, "'%s': ", job->url);
 		return rc;
 	}
@@ -889,11 +893,47 @@ run_end(struct run *run)
 	}
 }
 
+/*
+ * Waits for the files written behind; the first that failed fails its
+ * job, if nothing failed before (ret).
+ */
+static int
+batch_end(struct run *run, int ret, struct merr *err)
+{
+	struct merr werr = { 0 };
+	char hex[HASH_HEX_LEN + 1];
+	size_t i;
+	int rc = store_batch_wait(run->store, &run->batch, &werr);
+	bool named = rc == 0 || ret != 0;
+
+	/* Not stored after all: neither failed nor dropped files. */
+	for (i = 0; run->batch.nfailed > 0 && i < run->njobs; i++) {
+		struct fetch_job *job = &run->jobs[i];
+
+		if (job->status != 0 ||
+		    !store_batch_failed(&run->batch, job->hash))
+			continue;
+		job->status = rc ? rc : MERR_CANCEL;
+		hash_to_hex(job->hash, hex);
+		if (!named && strncmp(werr.msg, "blob ", 5) == 0 &&
+		    strncmp(werr.msg + 5, hex, HASH_HEX_LEN) == 0) {
+			run->failed = job;
+			merr_prefix(&werr, "'%s': ", job->url);
+			named = true;
+		}
+	}
+	store_batch_release(&run->batch);
+	if (rc == 0 || ret != 0)
+		return ret;
+	*err = werr;
+	return rc;
+}
+
 int
 fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
     size_t njobs, fetch_progress_fn progress, void *ctx, struct merr *err)
 {
-	struct run run = { f, s, jobs, njobs, 0, NULL, 0, 0, false };
+	struct run run = { .f = f, .store = s, .jobs = jobs, .njobs = njobs };
 	struct merr local;
 	uint64_t now, last_progress = 0;
 	size_t i;
@@ -934,6 +974,9 @@ fetch_to_store(struct fetch *f, struct store *s, struct fetch_job *jobs,
 			break;
 	}
 	run_end(&run);
+	if (ret)
+		atomic_store(&run.batch.cancel, true);
+	ret = batch_end(&run, ret, err);
 	if (run.failed != NULL)
 		run.failed->status = ret;
 	if (progress != NULL)

@@ -105,6 +105,12 @@ struct fetch_job {
 	unsigned char hash[HASH_LEN];
 	uint64_t size;
 	bool optional;		/* 404 everywhere is not an error */
+	/*
+	 * Its file may be written behind (store_blob_begin_behind(), when
+	 * it is small and on_write is NULL): fetch_to_store() returns once
+	 * every such file is written, but no file is readable before.
+	 */
+	bool behind;
 	int status;		/* out: 0 stored, 1 absent (optional 404),
 				 * <0 failed */
 	/*

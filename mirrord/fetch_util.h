@@ -158,6 +158,7 @@ struct run {
 	uint64_t files_done;
 	uint64_t bytes_done;
 	bool kick;		/* a slot is free or due: do not sleep */
+	struct blob_batch batch;	/* the jobs' files written behind */
 };
 
 bool fetch_cancelled(const struct fetch *f);

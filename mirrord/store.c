@@ -664,13 +664,18 @@ store_txn_commit(struct store_txn *t, struct merr *err)
 	int rc;
 
 	store_txn_close_cursors(t);
-	/* The blob counters change in the commit that changes the rows. */
-	if (t->dblobs != 0 || t->dbytes != 0) {
+	if (t->write) {
 		struct merr e;
 
-		rc = store_blob_totals_flush(t, &e);
+		/* This thread's barrier first (store_sync_start()). */
+		rc = store_sync_finish(s, &e);
+		/* The blob counters change in the commit that changes the
+		 * rows. */
+		if (rc == 0 && (t->dblobs != 0 || t->dbytes != 0))
+			rc = store_blob_totals_flush(t, &e);
 		if (rc) {
 			mdb_txn_abort(t->txn);
+			map_leave(s);
 			free(t);
 			if (err)
 				*err = e;

@@ -51,6 +51,8 @@
 #ifndef MIRRORD_STORE_H
 #define MIRRORD_STORE_H
 
+#include <stdatomic.h>
+
 #include "mirrord/common.h"
 #include "mirrord/hash.h"
 
@@ -145,6 +147,16 @@ uint64_t store_txn_id(struct store_txn *t);
  * reported once); then syncfs() on the store's file system (MERR_IO).
  */
 int store_sync(struct store *s, struct merr *err);
+/*
+ * The barrier in another thread, so that this thread can prepare its
+ * write transaction meanwhile: the next store_txn_commit() of a write
+ * transaction in this thread waits for it first and fails with its error
+ * (the transaction aborted). store_sync_finish() waits for it too, and
+ * says how it ended (0 if none was started or it was waited for already):
+ * call it once the commit is done or failed.
+ */
+void store_sync_start(struct store *s);
+int store_sync_finish(struct store *s, struct merr *err);
 
 /*
  * Blob backends (issue 18). A store keeps its blob bytes in blobs/
@@ -477,10 +489,54 @@ struct blob_writer {
 	struct hash_ctx hash;
 	uint64_t size;		/* bytes written so far */
 	uint64_t cap;		/* writes beyond this fail with MERR_LIMIT */
+	/* store_blob_begin_behind()'s: the bytes, in memory (no fd). */
+	struct store_behind_item *mem;
+	struct blob_batch *batch;
 };
 
 int store_blob_begin(struct store *s, uint64_t cap, struct blob_writer *w,
     struct merr *err);
+
+/*
+ * Blobs written behind (blob_behind.c): the caller's batch, zeroed before
+ * the first blob; store_batch_wait() before it goes out of scope.
+ */
+struct blob_batch {
+	size_t pending;		/* queued, not yet written (the store's lock) */
+	atomic_bool cancel;	/* what is still queued is dropped */
+	int rc;			/* the first failure, naming the blob */
+	struct merr err;
+	/* Every blob not written (failed, or dropped by cancel), unsorted. */
+	unsigned char (*failed)[HASH_LEN];
+	size_t nfailed;
+};
+
+/* Blobs of at most this size may be written behind. */
+#define STORE_BEHIND_MAX	(256u << 10)
+
+/*
+ * A writer of a small blob (cap at most STORE_BEHIND_MAX) that keeps its
+ * bytes in memory: its finish verifies them as store_blob_finish() does,
+ * then queues them to be written to their file by the store's threads and
+ * returns at once. The file exists only after store_batch_wait(bb): never
+ * read a blob written behind before (nor commit a listing of it: the
+ * barrier is store_batch_wait() then store_sync()). No w->fd, no
+ * w->tmp_path.
+ */
+void store_blob_begin_behind(struct store *s, uint64_t cap,
+    struct blob_batch *bb, struct blob_writer *w);
+/*
+ * Waits until every blob of bb queued so far is written (or dropped);
+ * returns bb's first failure (a merr code), its message in *err, naming
+ * the blob; a drop is no failure, but the blob is in bb->failed too.
+ */
+int store_batch_wait(struct store *s, struct blob_batch *bb,
+    struct merr *err);
+/* After the wait: whether blob h of bb was not written. */
+bool store_batch_failed(const struct blob_batch *bb,
+    const unsigned char h[HASH_LEN]);
+/* Frees what bb holds (after store_batch_wait()). */
+void store_batch_release(struct blob_batch *bb);
 int store_blob_write(struct blob_writer *w, const void *data, size_t len,
     struct merr *err);
 /* Back to empty (a server ignored a Range request and sent it all). */

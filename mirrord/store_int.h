@@ -2,8 +2,10 @@
  * store_int.h: the store's insides, shared by the files of the store
  * module and by no one else: store_open.c (the struct, the directories),
  * store.c (the LMDB environment, its map, transactions and cursors, the
- * blob counters), store_lock.c (the flock locks), store_tables.c (the blobs table, the gc queue, TBL_META's keys,
- * the prefix scan) and blob.c (blob files).
+ * blob counters), store_lock.c (the flock locks),
+ * store_tables.c (the blobs table, the gc queue, TBL_META's keys, the
+ * prefix scan), blob.c (blob files) and blob_behind.c (the write-behind
+ * of small blob files).
  *
  * Only store.c includes <lmdb.h> and calls LMDB (tests/layering.sh checks
  * it); here its types are opaque struct tags, which are LMDB's own.
@@ -56,7 +58,20 @@ struct store {
 	atomic_bool full;	/* a write failed with MDB_MAP_FULL */
 	/* The S3 backend (store_s3.c), or NULL for the file backend. */
 	struct store_s3 *s3;
+	/* The write-behind threads (blob_behind.c), once a blob needs them. */
+	pthread_mutex_t behind_lock;
+	struct store_behind *behind;
 };
+
+/* blob_behind.c's, for blob.c: a blob's bytes in memory, queued. */
+struct store_behind_item *store_behind_item_new(uint64_t cap);
+void *store_behind_item_data(struct store_behind_item *it);
+/* Takes it (len bytes, verified to have hash h) for bb; waits for room. */
+void store_behind_queue(struct store *s, struct blob_batch *bb,
+    struct store_behind_item *it, const unsigned char h[HASH_LEN],
+    size_t len);
+/* Writes what is queued, then stops the threads (store_close()). */
+void store_behind_close(struct store *s);
 
 /*
  * Open cursors are tracked by their transaction so that ending the

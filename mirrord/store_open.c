@@ -45,6 +45,7 @@ store_new(const char *dir, size_t n, bool write, struct store **out,
 	s->lock_fd = -1;
 	s->chan_fd = -1;
 	atomic_init(&s->full, false);
+	pthread_mutex_init(&s->behind_lock, NULL);
 	if (pthread_key_create(&s->depth, NULL) != 0) {
 		free(s->dir);
 		free(s);
@@ -150,6 +151,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	store_behind_close(s);	/* its files may queue uploads */
 	store_s3_close(s);	/* its trim reads the index */
 	store_unlock_channels(s);
 	store_unlock(s);
@@ -160,6 +162,7 @@ store_close(struct store *s)
 		pthread_rwlock_destroy(&s->maplock);
 		pthread_key_delete(s->depth);
 	}
+	pthread_mutex_destroy(&s->behind_lock);
 	free(s->dir);
 	free(s);
 }
@@ -185,4 +188,55 @@ store_sync(struct store *s, struct merr *err)
 	if (fault_fail("syncfs") < 0 || syncfs(s->dirfd) < 0)
 		return merr_errno(err, "cannot sync store '%s'", s->dir);
 	return 0;
+}
+
+/* This thread's barrier running in another (store_sync_start()). */
+struct barrier {
+	struct store *s;
+	pthread_t th;
+	bool threaded;
+	int rc;
+	struct merr err;
+};
+static _Thread_local struct barrier *pending;
+
+static void *
+barrier_run(void *arg)
+{
+	struct barrier *b = arg;
+
+	b->rc = store_sync(b->s, &b->err);
+	return NULL;
+}
+
+void
+store_sync_start(struct store *s)
+{
+	struct merr err;
+
+	store_sync_finish(s, &err);	/* one at a time */
+	pending = xcalloc(1, sizeof(*pending));
+	pending->s = s;
+	pending->threaded = pthread_create(&pending->th, NULL, barrier_run,
+	    pending) == 0;
+	if (!pending->threaded)
+		barrier_run(pending);
+}
+
+int
+store_sync_finish(struct store *s, struct merr *err)
+{
+	struct barrier *b = pending;
+	int rc;
+
+	if (b == NULL || b->s != s)
+		return 0;
+	if (b->threaded)
+		pthread_join(b->th, NULL);
+	pending = NULL;
+	rc = b->rc;
+	if (rc && err != NULL)
+		*err = b->err;
+	free(b);
+	return rc;
 }

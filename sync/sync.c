@@ -379,8 +379,11 @@ sync_pool(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 		bool threaded;
 
 		prep.h = xcalloc(x->pool.n, HASH_LEN);
-		for (i = 0; i < x->pool.n; i++)
+		for (i = 0; i < x->pool.n; i++) {
 			memcpy(prep.h[i], x->pool.jobs[i].hash, HASH_LEN);
+			/* Nothing reads a pool file before the commit. */
+			x->pool.jobs[i].behind = true;
+		}
 		threaded = pthread_create(&th, NULL, prep_run, &prep) == 0;
 		rc = sync_run_jobs(x, &x->pool, "pool", err);
 		if (threaded)
@@ -416,10 +419,10 @@ sync_commit(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 	malloc_trim(0);
 	/* The last moment to stop: the commit is not cut short. */
 	rc = sync_check_cancel(x, err);
-	if (rc == 0)
-		rc = store_sync(x->store, err);
 	if (rc)
 		return rc;
+	/* The barrier runs while the commit's transaction is written. */
+	store_sync_start(x->store);
 	sn.suites = xcalloc(x->nsw, sizeof(*sn.suites));
 	states = xcalloc(x->nsw, sizeof(*states));
 	for (i = 0; i < x->nsw; i++) {
@@ -435,6 +438,10 @@ sync_commit(struct sync_ctx *x, struct sync_result *res, struct merr *err)
 		sn.recipe = partial_recipe(x->m);
 	}
 	rc = snap_commit(x->store, x->m->name, &sn, x->delta, states, err);
+	if (rc == 0)
+		rc = store_sync_finish(x->store, err);
+	else
+		store_sync_finish(x->store, NULL);
 	log_memory("committed");
 	if (rc == 0) {
 		res->created = true;

@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <ftw.h>
 
 #include "helpers.h"
@@ -51,4 +52,21 @@ helpers_tmpdir_free(char *dir)
 		return;
 	helpers_rm_rf(dir);
 	free(dir);
+}
+
+int
+helpers_count_dir(const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }

@@ -28,4 +28,7 @@ void helpers_tmpdir_free(char *dir);
  */
 void helpers_rm_rf(const char *path);
 
+/* Entries in directory path other than . and .., or -1. */
+int helpers_count_dir(const char *path);
+
 #endif

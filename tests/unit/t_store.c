@@ -18,24 +18,6 @@
 #include "helpers.h"
 #include "tap.h"
 
-/* Entries in a directory other than . and .., or -1. */
-static int
-count_dir(const char *path)
-{
-	struct dirent *de;
-	DIR *d = opendir(path);
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Regular files anywhere under path. */
 static int
 count_files(const char *path)
@@ -410,7 +392,7 @@ test_blobs(const char *root)
 	/* A good blob, written in two pieces. */
 	rc = store_blob_begin(s, 1000, &w, &err);
 	is_int(rc, 0, "begin");
-	is_int(count_dir(tmp), 1, "temp file in tmp/");
+	is_int(helpers_count_dir(tmp), 1, "temp file in tmp/");
 	is_int(store_blob_write(&w, data, 5, &err), 0, "write 1");
 	is_int(store_blob_write(&w, data + 5, len - 5, &err), 0, "write 2");
 	rc = store_blob_finish(&w, h, len, &err);
@@ -418,7 +400,7 @@ test_blobs(const char *root)
 	ok(w.fd == -1 && w.tmp_path == NULL, "writer released");
 	store_blob_abort(&w);	/* harmless */
 	ok(file_is(p, data), "blob has the right content");
-	is_int(count_dir(tmp), 0, "tmp/ empty after finish");
+	is_int(helpers_count_dir(tmp), 0, "tmp/ empty after finish");
 
 	fd = store_blob_open(s, h, &err);
 	ok(fd >= 0, "blob_open");
@@ -471,7 +453,7 @@ test_blobs(const char *root)
 	    err.msg);
 	ok(w.fd == -1 && w.tmp_path == NULL, "writer released on error");
 	store_blob_abort(&w);	/* harmless */
-	is_int(count_dir(tmp), 0, "no temp file left");
+	is_int(helpers_count_dir(tmp), 0, "no temp file left");
 	is_int(count_files(bdir), 1, "no new file in blobs/");
 
 	/* Wrong size. */
@@ -480,7 +462,7 @@ test_blobs(const char *root)
 	rc = store_blob_finish(&w, h, 6, &err);
 	is_int(rc, MERR_VERIFY, "wrong size fails");
 	is_str(err.msg, "size mismatch: got 5, expected 6", "size message");
-	is_int(count_dir(tmp), 0, "no temp file left");
+	is_int(helpers_count_dir(tmp), 0, "no temp file left");
 
 	/* Over the cap. */
 	store_blob_begin(s, 8, &w, &err);
@@ -490,7 +472,7 @@ test_blobs(const char *root)
 	is_str(err.msg, "more than 8 bytes", "cap message");
 	store_blob_abort(&w);
 	store_blob_abort(&w);
-	is_int(count_dir(tmp), 0, "abort removed the temp file");
+	is_int(helpers_count_dir(tmp), 0, "abort removed the temp file");
 
 	/* Rewind: garbage first, then the real bytes. */
 	store_blob_begin(s, 1000, &w, &err);
@@ -526,12 +508,12 @@ test_blobs(const char *root)
 	p = xasprintf("%s/leftover", tmp);
 	write_raw(p, "x");
 	store_blob_begin(s, 1000, &w, &err);
-	is_int(count_dir(tmp), 2, "two entries");
+	is_int(helpers_count_dir(tmp), 2, "two entries");
 	is_int(store_clean_tmp(s, &err), 0, "clean_tmp");
-	is_int(count_dir(tmp), 1, "the leftover went, our writer's file not");
+	is_int(helpers_count_dir(tmp), 1, "the leftover went, our writer's file not");
 	ok(access(w.tmp_path, F_OK) == 0, "our writer's file is kept");
 	store_blob_abort(&w);
-	is_int(count_dir(tmp), 0, "tmp/ is empty once it ends");
+	is_int(helpers_count_dir(tmp), 0, "tmp/ is empty once it ends");
 
 	/*
 	 * Another live process's files (a channel move beside a sync) are
