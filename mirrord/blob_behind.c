@@ -8,21 +8,27 @@
  * them to BEHIND_THREADS threads that create the files while the caller's
  * thread goes on with the next transfers, on the other core.
  *
- * A file is written so that its path never names anything but the whole
- * verified blob: an unnamed file (O_TMPFILE) in tmp/, written, then linked
- * at its path (linkat() of /proc/self/fd/N); where the path exists
- * already it is replaced as store_blob_finish() replaces it (a named temp
- * file renamed over it). Where the filesystem or /proc does not allow
- * unnamed files, the named temp file and rename() of store_blob_finish().
- * A process killed in between leaves nothing: an unnamed file goes with
- * its last descriptor. Nothing is listed before the barrier anyway.
+ * The bytes are verified before a file is made, so a file is written in
+ * place: created at its path (O_EXCL), written, closed: one create, no
+ * temp name, no rename (a temp file and its rename cost a third more
+ * system time here). Nothing trusts a file before a commit lists it after
+ * the barrier (docs/durability.md, invariant 2), so a process killed
+ * mid-write leaves what a power loss leaves after store_put_mem(): a
+ * short, unlisted file, which the next download of that blob replaces and
+ * gc removes. Where the path exists already (such a file, or one placed
+ * meanwhile) it is replaced whole, never written into: an unnamed file
+ * (O_TMPFILE) linked at a temp name, then renamed over it; where unnamed
+ * files cannot be used, store_blob_finish()'s temp file and rename.
  *
  * Failures are the owner's: each blob belongs to a struct blob_batch of
  * its caller (fetch_to_store()), which waits for its batch before it
- * returns and gets the first failure, naming the blob. The queue holds at
- * most BEHIND_QUEUE_MAX bytes; a finish waits for room.
+ * returns and learns every blob not written (failed, or dropped by a
+ * cancel) and the first failure, naming the blob. The queue holds at most
+ * BEHIND_QUEUE_MAX bytes; a finish waits for room.
  */
 #include "mirrord/common.h"
+
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -158,6 +164,71 @@ out:
 	return rc;
 }
 
+/* len bytes from p to fd (the "write" fault point). */
+static int
+write_all(int fd, const unsigned char *p, size_t left)
+{
+	while (left > 0) {
+		ssize_t n = fault_fail("write") < 0 ? -1 : write(fd, p, left);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Written in place: created at its path (O_EXCL), written, closed. 0, 1
+ * when the path exists already (nothing was done), else an error, after
+ * which nothing is left at the path that was not there before (the file
+ * is emptied through its descriptor first, then its name removed if it
+ * is still this file's).
+ */
+static int
+write_inplace(struct store *s, const struct store_behind_item *it,
+    struct merr *err)
+{
+	char *path = store_blob_path(s, it->hash);
+	struct stat fst, pst;
+	int fd, rc = 0;
+
+	if (fault_fail("rename") < 0) {
+		rc = merr_errno(err, "cannot create '%s'", path);
+		goto out;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT) {
+		/* Its fan-out directory first (the prepare thread's race). */
+		rc = store_prepare_dirs(s,
+		    (const unsigned char (*)[HASH_LEN])it->hash, 1, err);
+		if (rc)
+			goto out;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	}
+	if (fd < 0) {
+		rc = errno == EEXIST ? 1 :
+		    merr_errno(err, "cannot create '%s'", path);
+		goto out;
+	}
+	if (write_all(fd, it->data, it->len) < 0) {
+		rc = merr_errno(err, "cannot write '%s'", path);
+		if (ftruncate(fd, 0) == 0 && fstat(fd, &fst) == 0 &&
+		    stat(path, &pst) == 0 && fst.st_ino == pst.st_ino &&
+		    fst.st_dev == pst.st_dev)
+			unlink(path);
+	}
+	if (close(fd) < 0 && rc == 0)
+		rc = merr_errno(err, "cannot close '%s'", path);
+out:
+	free(path);
+	return rc;
+}
+
 /*
  * An unnamed file: 0 written and linked, 1 when unnamed files cannot be
  * used here (nothing was done), else an error.
@@ -192,20 +263,10 @@ write_unnamed(struct store *s, struct store_behind *b,
 			return 1;
 		}
 	}
-	while (left > 0) {
-		ssize_t n = fault_fail("write") < 0 ? -1 :
-		    write(fd, p, left);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = merr_errno(err, "cannot write a file in '%s/tmp'",
-			    s->dir);
-			close(fd);
-			return rc;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (write_all(fd, p, left) < 0) {
+		rc = merr_errno(err, "cannot write a file in '%s/tmp'", s->dir);
+		close(fd);
+		return rc;
 	}
 	rc = link_unnamed(s, fd, it->hash, err);
 	close(fd);
@@ -265,7 +326,9 @@ behind_run(void *arg)
 		memset(&err, 0, sizeof(err));
 		rc = MERR_CANCEL;	/* dropped, unless written below */
 		if (!atomic_load(&it->batch->cancel)) {
-			rc = write_unnamed(s, b, it, &err);
+			rc = write_inplace(s, it, &err);
+			if (rc == 1)	/* the path exists: replaced */
+				rc = write_unnamed(s, b, it, &err);
 			if (rc == 1)
 				rc = write_named(s, it, &err);
 			else if (rc == 0)

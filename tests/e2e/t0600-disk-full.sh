@@ -107,9 +107,10 @@ step "store after S1: $(avail_kib) KiB free"
 
 step "generation 2: $NBULK packages of $BULK bytes, more than the tmpfs holds"
 mkfull 2
-# A pool file written behind fails writing its unnamed file in tmp/ or
-# linking it; any other file, writing its temp file.
-expect_sync_failure "(cannot write (a file in )?'$STORE/tmp[^']*'|cannot link '$STORE/blobs/[^']*'): No space left on device"
+# A pool file written behind fails creating or writing its file in place
+# (or, replacing one, its unnamed file in tmp/ or the link); any other
+# file, writing its temp file.
+expect_sync_failure "(cannot write (a file in )?'$STORE/tmp[^']*'|cannot (create|write|link) '$STORE/blobs/[^']*'): No space left on device"
 # The blobs downloaded before the disk filled: their record needs space too.
 assert_err_match "warning: mirror 'demo': cannot record [0-9]+ verified blobs .*No space left on device"
 step "after the failed sync: $(avail_kib) KiB free"
