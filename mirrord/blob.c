@@ -193,7 +193,7 @@ store_blob_begin(struct store *s, uint64_t cap, struct blob_writer *w,
 	 */
 	for (;;) {
 		w->tmp_path = xasprintf("%s/tmp/%ld.%lu", s->dir,
-		    (long)getpid(), s->tmp_seq++);
+		    (long)getpid(), atomic_fetch_add(&s->tmp_seq, 1));
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
 		    O_CLOEXEC, 0644);
 		if (w->fd >= 0 || errno != EEXIST)

@@ -144,7 +144,7 @@ link_unnamed(struct store *s, int fd, const unsigned char h[HASH_LEN],
 	/* Replaced, as a rename over it would: a name of our own first. */
 	for (;;) {
 		tmp = xasprintf("%s/tmp/%ld.%lu", s->dir, (long)getpid(),
-		    s->tmp_seq++);
+		    atomic_fetch_add(&s->tmp_seq, 1));
 		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp,
 		    AT_SYMLINK_FOLLOW) == 0)
 			break;

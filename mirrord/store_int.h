@@ -41,7 +41,7 @@ struct store {
 	int dirfd;		/* the store directory, for syncfs() */
 	int lock_fd;		/* -1 unless store_lock() holds the lock */
 	int chan_fd;		/* -1 unless store_lock_channels() holds it */
-	unsigned long tmp_seq;	/* names this process's temp files */
+	atomic_ulong tmp_seq;	/* names this process's temp files (any thread) */
 
 	/*
 	 * The map. env, mapsize and the map itself change only under the
