@@ -47,27 +47,6 @@ bookworm_upstream "$lists"	# sets UP and UP_STAMP
 . "$UP/shape.env"
 SRC=$UP/www/debian
 
-FRESH=${BENCH_FRESH_FS:-1}
-if [ "$FRESH" = 1 ] && { [ "$(id -u)" != 0 ] || ! command -v mkfs.ext4 >/dev/null; }; then
-	say "not root or no mkfs.ext4: every run on the file system of '$BDIR'"
-	FRESH=0
-fi
-MNT=$RUN/mnt
-trap 'mountpoint -q "$MNT" && umount "$MNT"' EXIT
-# target NAME: where run NAME writes (a fresh file system's root in FRESH mode).
-target() {
-	if [ "$FRESH" = 1 ]; then
-		mountpoint -q "$MNT" && { umount "$MNT" || die "cannot unmount '$MNT'"; }
-		mkdir -p "$MNT"
-		rm -f "$RUN/fs.img"
-		truncate -s "${BENCH_FS_SIZE:-4G}" "$RUN/fs.img" &&
-		    mkfs.ext4 -q -F "$RUN/fs.img" && mount -o loop "$RUN/fs.img" "$MNT" ||
-		    die "cannot make a file system in '$RUN/fs.img'"
-		echo "$MNT/$1"
-	else
-		echo "$RUN/$1"
-	fi
-}
 # listing DIR: its blob files and their sizes, sorted.
 listing() { (cd "$1/blobs" && find . -type f -printf '%P %s\n' | sort); }
 
@@ -125,7 +104,8 @@ find "$UP/www" -type f -print0 | xargs -0 cat > /dev/null
 
 run_ref() {	# run_ref ROUND
 	local dir
-	dir=$(target "ref-$1") || exit 1
+	dir=$RUN/ref-$1
+	fresh_fs "$dir"
 	measure "ref-$1" "$RUN/refwriter" "$LIST" "$SRC" "$dir"
 	[ "$RC" = 0 ] || die "refwriter failed: $(tail -n 3 "$RUN/ref-$1.err")"
 	r_s+=("$SECS")
@@ -133,7 +113,8 @@ run_ref() {	# run_ref ROUND
 }
 run_mirrord() {	# run_mirrord ROUND
 	local dir
-	dir=$(target "store-$1") || exit 1
+	dir=$RUN/store-$1
+	fresh_fs "$dir"
 	sed "s|@STORE@|$dir|" "$RUN/mirrord.conf.in" > "$RUN/mirrord-$1.conf"
 	measure "mirrord-$1" "$MIRRORD" -q -c "$RUN/mirrord-$1.conf" sync
 	[ "$RC" = 0 ] || die "mirrord sync failed: $(tail -n 3 "$RUN/mirrord-$1.err")"
@@ -159,8 +140,7 @@ met=$(calc '%s' "($ratio <= 1.2) ? \"yes\" : \"no\"")
 {
 	echo "first sync over file:// against the reference writer, $(date -u '+%Y-%m-%d %H:%M:%SZ'), $(nproc) CPUs"
 	echo "upstream: bookworm shape, $nblobs blobs ($POOL_FILES pool files), file://$SRC"
-	if [ "$FRESH" = 1 ]; then echo "each run on a new ext4 file system (loop device, ${BENCH_FS_SIZE:-4G})"
-	else echo "each run in a new directory of $BDIR's file system"; fi
+	fresh_fs_note
 	echo "mirrord: $MIRRORD_DESC"
 	echo "refwriter runs (s): ${r_s[*]}"
 	echo "mirrord runs (s):   ${m_s[*]} (peak RSS KB: ${m_kb[*]})"
@@ -168,5 +148,5 @@ met=$(calc '%s' "($ratio <= 1.2) ? \"yes\" : \"no\"")
 	echo "median: refwriter $r_med s, mirrord $m_med s, ratio of the rounds ${ratio}x (target <= 1.2x): $met"
 } > "$RES"
 cat "$RES"
-mountpoint -q "$MNT" && umount "$MNT"
-rm -rf "$RUN"/ref-* "$RUN"/store-* "$RUN/fs.img"
+bench_cleanup
+rm -rf "$RUN"/ref-* "$RUN"/store-*

@@ -61,7 +61,7 @@ start_nginx() {
 	nginx -p "$RUN/nginx" -e "$RUN/nginx/error.log" -c "$RUN/nginx/nginx.conf" \
 	    > "$RUN/nginx/stdout.log" 2>&1 &
 	NGINX_PID=$!
-	trap nginx_stop EXIT
+	trap bench_cleanup EXIT
 	trap 'exit 130' INT TERM
 	for _ in $(seq 50); do
 		curl -sf -o /dev/null "http://127.0.0.1:$PORT$2" && break
@@ -75,4 +75,49 @@ nginx_stop() {
 		kill "$NGINX_PID" 2>/dev/null
 		wait "$NGINX_PID" 2>/dev/null
 	fi
+}
+
+# Fresh file systems. On one file system, ext4's inode allocator pays for the deletes of
+# earlier runs (its recently_deleted() reads the inode table): the same first sync took
+# 2.5 s or 21 s here, depending on what was deleted before.  So each measured run that
+# creates tens of thousands of files gets a new ext4 of its own, on a loop device, when
+# root (BENCH_FRESH_FS=0: no; then every run uses $BDIR's file system and the figures
+# carry its history).
+FRESH=${BENCH_FRESH_FS:-1}
+if [ "$FRESH" = 1 ] && { [ "$(id -u)" != 0 ] || ! command -v mkfs.ext4 >/dev/null; }; then
+	FRESH=0
+fi
+FRESH_MOUNTS=()
+# fresh_fs DIR: DIR made the mount point of a new, empty ext4 when FRESH=1 (else an empty
+# directory); the one before is unmounted first, and the last on exit. All are made in one
+# image, $BDIR/fresh-fs.img (BENCH_FS_SIZE, default 4G), kept for the next run and made anew
+# without discarding its blocks: one mount at a time, on blocks already allocated, gave the
+# steadiest figures here (a new sparse image per run made the same run take 2.3 s or 3.8 s).
+fresh_fs() {
+	local img=$BDIR/fresh-fs.img m
+	for m in "${FRESH_MOUNTS[@]}"; do
+		if mountpoint -q "$m"; then umount "$m" || die "cannot unmount '$m'"; fi
+	done
+	FRESH_MOUNTS=()
+	rm -rf "$1"
+	mkdir -p "$1" || die "cannot create '$1'"
+	[ "$FRESH" = 1 ] || return 0
+	{ [ -f "$img" ] || truncate -s "${BENCH_FS_SIZE:-4G}" "$img"; } &&
+	    mkfs.ext4 -q -F -E nodiscard "$img" && mount -o loop "$img" "$1" ||
+	    die "cannot make a file system in '$img'"
+	FRESH_MOUNTS=("$1")
+	trap bench_cleanup EXIT
+}
+# fresh_fs_note: a line for the results saying where the runs wrote.
+fresh_fs_note() {
+	if [ "$FRESH" = 1 ]; then echo "each measured run on a new ext4 file system (loop device, ${BENCH_FS_SIZE:-4G})"
+	else echo "every run on the file system of $BDIR (BENCH_FRESH_FS=0 or not root)"; fi
+}
+bench_cleanup() {
+	local m
+	nginx_stop
+	for m in "${FRESH_MOUNTS[@]}"; do
+		mountpoint -q "$m" && umount "$m"
+	done
+	return 0
 }

@@ -114,6 +114,7 @@ verdict() { # verdict NAME MET
 }
 
 # ---------------------------------------------------------------- aptly
+fresh_fs "$RUN/aptly"
 cat > "$RUN/aptly.conf" <<EOF
 {
   "rootDir": "$RUN/aptly",
@@ -157,6 +158,7 @@ say "aptly: no-change sync ${a_nc[*]} s (median $a_nc_s s)"
 # ---------------------------------------------------------------- mirrord sync
 m_first_s=; m_first_kb=; m_nc_s=; m_nc_kb=; m_blobs=; m_files=
 if [ "$HAVE_MIRRORD" = 1 ]; then
+	fresh_fs "$RUN/store"
 	cat > "$RUN/mirrord.conf" <<EOF
 Store: $RUN/store
 Connections: $CONN
@@ -349,6 +351,7 @@ fi
 	echo "peers: $(aptly version 2>/dev/null | head -n1) (downloadConcurrency $CONN," \
 	    "signature verified with -keyring), $(xz --version | head -n1); mirrord Connections $CONN"
 	echo "mirrord: ${MIRRORD_DESC:-not built}"
+	fresh_fs_note
 	echo "pool files fetched: aptly $a_pool, mirrord store blobs ${m_blobs:-n/a}" \
 	    "(pool + index + Release files), snapshot files ${m_files:-n/a}"
 	echo "aptly no-change runs (s): ${a_nc[*]}; mirrord: ${m_nc[*]:-n/a}"
@@ -384,7 +387,9 @@ fi
 # Delete the big trees now rather than at the start of the next run: on ext4 a burst of
 # freshly deleted inodes slows the next inode allocations, which would tax whichever tool
 # runs first.  BENCH_KEEP=1 keeps them for inspection.
+# (With fresh file systems, unmounting them is the deletion.)
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
+	bench_cleanup
 	rm -rf "$RUN/aptly" "$RUN/store"
 fi
 
