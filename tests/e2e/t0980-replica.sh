@@ -10,6 +10,8 @@
 # serving, its lag growing, until it catches up; a hostile primary's
 # wrong blob commits nothing; apt alternates between the nodes.
 . "$(dirname "$0")/lib.sh"
+# same_bytes, generation
+. "$E2E_DIR/replib.sh"
 
 # api PATH: GET $SERVE_URL/api/v1/PATH into $T/b, must be 200 JSON.
 api() {
@@ -118,70 +120,6 @@ api state
 EOT
 
 # ---- part two: a replica follows the primary.
-
-# same_bytes URL1 URL2: every dists file of every snapshot and channel
-# (and latest) and every pool file of every snapshot, as the primary's API
-# lists them, must answer the same status and bytes on both nodes.
-same_bytes() {
-	"$PYTHON" - "$1" "$2" <<'PY'
-import hashlib, json, sys, urllib.request, urllib.error
-a, b = sys.argv[1], sys.argv[2]
-def get(base, path):
-    try:
-        with urllib.request.urlopen(base + path, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, b""
-def js(path):
-    s, body = get(a, "/api/v1/" + path)
-    assert s == 200, (path, s)
-    return json.loads(body)
-snaps = js("mirrors/demo/snapshots")["snapshots"]
-pool = js("mirrors/demo/pool")["intervals"]
-chans = js("mirrors/demo/channels")["channels"]
-urls = []
-files = {}
-for s in snaps:
-    _, text = get(a, "/api/v1/mirrors/demo/snapshots/%s/manifest" % s["id"])
-    suite = None
-    files[s["id"]] = []
-    for line in text.decode().split("\n"):
-        w = line.split(" ")
-        if w[0] == "suite":
-            suite = w[1]
-        elif w[0] == "file":
-            files[s["id"]].append("dists/%s/%s" % (suite, w[3]))
-    urls += ["/demo/%s/%s" % (s["id"], p) for p in files[s["id"]]]
-    for iv in pool:
-        if iv["from"] <= s["seq"] and (iv["to"] == 0 or s["seq"] < iv["to"]):
-            urls.append("/demo/%s/%s" % (s["id"], iv["path"]))
-for c in chans:
-    urls += ["/demo/%s/%s" % (c["name"], p) for p in files[c["target"]]]
-    urls += ["/demo/%s/dists/%s/%s" % (c["name"], su["name"], f["path"])
-             for su in c["suites"] for f in su["files"]]
-if snaps:
-    urls += ["/demo/latest/%s" % p for p in files[snaps[-1]["id"]]]
-bad = []
-for u in urls:
-    ra, rb = get(a, u), get(b, u)
-    if ra[0] != 200 or ra != rb:
-        bad.append("%s: %d/%d %s/%s" % (u, ra[0], rb[0],
-            hashlib.sha256(ra[1]).hexdigest()[:12],
-            hashlib.sha256(rb[1]).hexdigest()[:12]))
-print("%d URLs compared" % len(urls))
-if bad:
-    print("\n".join(bad[:20]))
-    sys.exit(1)
-PY
-}
-
-# generation URL: the generation /api/v1/state says ("" if it cannot).
-generation() {
-	curl -s --max-time 5 "$1/api/v1/state" 2>/dev/null | "$PYTHON" -c \
-	    'import json, sys
-try: print(json.load(sys.stdin)["generation"])
-except Exception: print("")'
-}
 
 # wait_follow: the replica at $DAEMON_URL serves the primary's generation
 # within 30 s (polled every 0.2 s); sets FOLLOW_MS, how long it took.
@@ -313,47 +251,11 @@ replica_lag() {
 print(json.load(sys.stdin)["replica"]["lag_seconds"])'
 }
 
-# primary_pid: the mirrord serve under timeout(1)'s $SERVE_PID.
-primary_pid() {
-	ps -o pid= --ppid "$SERVE_PID" | tr -d ' '
-}
-
-# restart_primary: `mirrord serve` again on the same Listen: (in $CONF).
-restart_primary() {
-	timeout -k 5 600 "$MIRRORD" -c "$CONF" serve \
-	    >"$T/serve.out" 2>>"$T/serve.log" &
-	SERVE_PID=$!
-	_pids="$_pids $SERVE_PID"
-	_i=0
-	until curl -s --max-time 2 "$SERVE_URL/healthz" 2>/dev/null |
-	    grep -q '^ok'; do
-		_i=$((_i + 1))
-		[ "$_i" -le 100 ] || fail "the primary did not come back"
-		sleep 0.1
-	done
-}
-
 test_expect_success 'the primary killed -9 mid-sync: the replica serves on, lag grows' - <<'EOT'
 http_status "$DAEMON_URL/demo/production/dists/stable/InRelease" >/dev/null
 cp "$T/b" "$T/inrelease.before"
-mkarchive --generation 4
 # Pool files come slowly: the sync is under way when both are killed.
-upstream_control '{"delay": {"pattern": "pool/", "seconds": 3}}'
-( mirrord sync >"$T/killed-sync.out" 2>&1 ) &
-KSYNC=$!
-_i=0
-until grep -q 'pool/' "$T/upstream.log"; do
-	_i=$((_i + 1))
-	[ "$_i" -le 300 ] || fail "the sync fetched no pool file"
-	sleep 0.1
-done
-kill -KILL "$(primary_pid)"
-for p in $(ps -o pid= --ppid "$KSYNC"); do
-	for q in $(ps -o pid= --ppid "$p"); do kill -KILL "$q" 2>/dev/null || true; done
-done
-wait "$KSYNC" 2>/dev/null || true
-wait "$SERVE_PID" 2>/dev/null || true
-forget_pid "$SERVE_PID"
+kill_primary_mid_sync 4
 lag1=$(replica_lag)
 sleep 3
 lag2=$(replica_lag)
@@ -487,24 +389,7 @@ sed "s|$SERVE_URL|$DAEMON_URL|g" "$T/out" >"$T/replica.sources"
 cp "$T/out" "$T/primary.sources"
 grep -q "$SERVE_URL" "$T/primary.sources" ||
 	fail "the sources name no primary URL: $(cat "$T/primary.sources")"
-for move in rollback promote rollback; do
-	if [ "$move" = promote ]; then
-		run mirrord promote demo latest production
-	else
-		run mirrord rollback demo production
-	fi
-	assert_rc 0
-	wait_follow
-	for node in primary replica primary; do
-		cp "$T/$node.sources" "$BOX/etc/apt/sources.list.d/x.sources"
-		apt_update_ok "$BOX"
-		c=$(apt_candidate "$BOX" hello)
-		[ -n "$c" ] || fail "no candidate for hello from the $node"
-		run apt_get "$BOX" -y --download-only install hello
-		assert_rc 0
-	done
-	step "$move: hello $c from both nodes"
-done
+apt_across_moves "rollback promote rollback" wait_follow primary replica primary
 EOT
 
 test_expect_success 'the replica collected what the drops left, and passes fsck' - <<'EOT'
