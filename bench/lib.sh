@@ -94,11 +94,8 @@ FRESH_MOUNTS=()
 # without discarding its blocks: one mount at a time, on blocks already allocated, gave the
 # steadiest figures here (a new sparse image per run made the same run take 2.3 s or 3.8 s).
 fresh_fs() {
-	local img=$BDIR/fresh-fs.img m
-	for m in "${FRESH_MOUNTS[@]}"; do
-		if mountpoint -q "$m"; then umount "$m" || die "cannot unmount '$m'"; fi
-	done
-	FRESH_MOUNTS=()
+	local img=$BDIR/fresh-fs.img
+	fresh_fs_release
 	rm -rf "$1"
 	mkdir -p "$1" || die "cannot create '$1'"
 	[ "$FRESH" = 1 ] || return 0
@@ -113,11 +110,16 @@ fresh_fs_note() {
 	if [ "$FRESH" = 1 ]; then echo "each measured run on a new ext4 file system (loop device, ${BENCH_FS_SIZE:-4G})"
 	else echo "every run on the file system of $BDIR (BENCH_FRESH_FS=0 or not root)"; fi
 }
-bench_cleanup() {
+# fresh_fs_release: the last fresh file system unmounted (another script may make its own).
+fresh_fs_release() {
 	local m
-	nginx_stop
 	for m in "${FRESH_MOUNTS[@]}"; do
 		mountpoint -q "$m" && umount "$m"
 	done
+	FRESH_MOUNTS=()
 	return 0
+}
+bench_cleanup() {
+	nginx_stop
+	fresh_fs_release
 }

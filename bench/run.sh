@@ -381,6 +381,7 @@ cat "$RES"
 # own table in build/bench/firstsync-results.txt.  BENCH_FIRSTSYNC=0 skips it.  Before the
 # deletion below: a burst of deleted inodes would slow its first rounds.
 if [ -n "$lists" ] && [ "$HAVE_MIRRORD" = 1 ] && [ "${BENCH_FIRSTSYNC:-1}" != 0 ]; then
+	fresh_fs_release	# its image is firstsync.sh's now
 	"$here/firstsync.sh" "$MIRRORD" || say "bench/firstsync.sh failed"
 fi
 

@@ -28,7 +28,9 @@
  */
 #include "mirrord/common.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -307,8 +309,21 @@ behind_run(void *arg)
 	struct store_behind *b = s->behind;
 	struct store_behind_item *it;
 	struct merr err;
-	int rc;
+	id_t tid;
+	int rc, prio;
 
+	/*
+	 * Background work, 10 nicer than its process: the threads that
+	 * answer the network (the transfers, a daemon's server) go first.
+	 * On 2 cores writers at the same priority delayed each wake-up of
+	 * the transfers' thread: a first sync over HTTP took 4.9-5.3 s with
+	 * them, 3.6-4.1 s without (file://: the same).
+	 */
+	errno = 0;
+	tid = (id_t)syscall(SYS_gettid);
+	prio = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0)
+		setpriority(PRIO_PROCESS, tid, prio + 10 > 19 ? 19 : prio + 10);
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
 		while (b->head == NULL && !b->stop)

@@ -363,7 +363,7 @@ dec_read(struct dec *d, unsigned char *out, size_t cap, struct merr *err)
  * parse, rather than before it).
  */
 #define AHEAD_BUFS	4
-#define AHEAD_SIZE	((size_t)1 << 20)
+#define AHEAD_SIZE	((size_t)256 << 10)
 
 struct ahead_buf {
 	unsigned char *p;
