@@ -211,12 +211,28 @@ store_blob_begin(struct store *s, uint64_t cap, struct blob_writer *w,
 }
 
 int
+store_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = fault_fail("write") < 0 ? -1 : write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
 store_blob_write(struct blob_writer *w, const void *data, size_t len,
     struct merr *err)
 {
-	const char *p = data;
-	size_t left = len;
-
 	if (w->fd < 0 && w->mem == NULL)
 		return merr_set(err, MERR_INVAL, "blob writer is not open");
 	if (len > w->cap || w->size > w->cap - len)
@@ -225,19 +241,8 @@ store_blob_write(struct blob_writer *w, const void *data, size_t len,
 	if (w->mem != NULL)
 		memcpy((char *)store_behind_item_data(w->mem) + w->size, data,
 		    len);
-	while (w->mem == NULL && left > 0) {
-		ssize_t n = fault_fail("write") < 0 ? -1 :
-		    write(w->fd, p, left);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return merr_errno(err, "cannot write '%s'",
-			    w->tmp_path);
-		}
-		p += n;
-		left -= (size_t)n;
-	}
+	else if (store_write_all(w->fd, data, len) < 0)
+		return merr_errno(err, "cannot write '%s'", w->tmp_path);
 	hash_update(&w->hash, data, len);
 	w->size += len;
 	return 0;
@@ -246,12 +251,14 @@ store_blob_write(struct blob_writer *w, const void *data, size_t len,
 int
 store_blob_rewind(struct blob_writer *w, struct merr *err)
 {
-	if (w->mem != NULL)
-		;
-	else if (ftruncate(w->fd, 0) < 0)
-		return merr_errno(err, "cannot truncate '%s'", w->tmp_path);
-	if (w->mem == NULL && lseek(w->fd, 0, SEEK_SET) < 0)
-		return merr_errno(err, "cannot seek '%s'", w->tmp_path);
+	if (w->mem == NULL) {	/* in memory, the size alone says */
+		if (ftruncate(w->fd, 0) < 0)
+			return merr_errno(err, "cannot truncate '%s'",
+			    w->tmp_path);
+		if (lseek(w->fd, 0, SEEK_SET) < 0)
+			return merr_errno(err, "cannot seek '%s'",
+			    w->tmp_path);
+	}
 	hash_release(&w->hash);
 	hash_init(&w->hash);
 	w->size = 0;

@@ -166,24 +166,6 @@ out:
 	return rc;
 }
 
-/* len bytes from p to fd (the "write" fault point). */
-static int
-write_all(int fd, const unsigned char *p, size_t left)
-{
-	while (left > 0) {
-		ssize_t n = fault_fail("write") < 0 ? -1 : write(fd, p, left);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Written in place: created at its path (O_EXCL), written, closed. 0, 1
  * when the path exists already (nothing was done), else an error, after
@@ -217,7 +199,7 @@ write_inplace(struct store *s, const struct store_behind_item *it,
 		    merr_errno(err, "cannot create '%s'", path);
 		goto out;
 	}
-	if (write_all(fd, it->data, it->len) < 0) {
+	if (store_write_all(fd, it->data, it->len) < 0) {
 		rc = merr_errno(err, "cannot write '%s'", path);
 		if (ftruncate(fd, 0) == 0 && fstat(fd, &fst) == 0 &&
 		    stat(path, &pst) == 0 && fst.st_ino == pst.st_ino &&
@@ -239,8 +221,6 @@ static int
 write_unnamed(struct store *s, struct store_behind *b,
     const struct store_behind_item *it, struct merr *err)
 {
-	const unsigned char *p = it->data;
-	size_t left = it->len;
 	int fd, rc;
 
 	if (atomic_load(&b->tmpfile) < 0)
@@ -265,7 +245,7 @@ write_unnamed(struct store *s, struct store_behind *b,
 			return 1;
 		}
 	}
-	if (write_all(fd, p, left) < 0) {
+	if (store_write_all(fd, it->data, it->len) < 0) {
 		rc = merr_errno(err, "cannot write a file in '%s/tmp'", s->dir);
 		close(fd);
 		return rc;
@@ -289,6 +269,7 @@ batch_done(struct store_behind *b, struct store_behind_item *it, int rc,
 		bb->rc = rc;
 		bb->err = *err;
 		merr_prefix(&bb->err, "blob %s: ", hex);
+		memcpy(bb->first, it->hash, HASH_LEN);
 	}
 	if (rc) {
 		/* Grows by doubling: a power of two or zero is full. */
@@ -391,17 +372,17 @@ store_behind_queue(struct store *s, struct blob_batch *bb,
 	it->next = NULL;
 	pthread_mutex_lock(&b->lock);
 	bb->pending++;
-	pthread_mutex_unlock(&b->lock);
 	if (b->nthreads == 0) {
 		/* No thread could be started: written here and now. */
 		struct merr err = { 0 };
-		int rc = write_named(s, it, &err);
+		int rc;
 
+		pthread_mutex_unlock(&b->lock);
+		rc = write_named(s, it, &err);
 		batch_done(b, it, rc, &err);
 		free(it);
 		return;
 	}
-	pthread_mutex_lock(&b->lock);
 	while (b->queued > 0 && b->queued + len > BEHIND_QUEUE_MAX)
 		pthread_cond_wait(&b->room, &b->lock);
 	if (b->tail != NULL)

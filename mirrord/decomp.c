@@ -419,6 +419,19 @@ ahead_run(void *arg)
 	return NULL;
 }
 
+/* a and its buffers, its thread ended or never started. */
+static void
+ahead_free(struct ahead *a)
+{
+	unsigned i;
+
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
+	for (i = 0; i < AHEAD_BUFS; i++)
+		free(a->b[i].p);
+	free(a);
+}
+
 /* Starts the decoding thread of r; false (r reads in its caller) if not. */
 static bool
 ahead_start(struct decomp *r)
@@ -434,11 +447,7 @@ ahead_start(struct decomp *r)
 	if (pthread_create(&a->th, NULL, ahead_run, r) == 0)
 		return true;
 	r->ahead = NULL;
-	pthread_mutex_destroy(&a->lock);
-	pthread_cond_destroy(&a->cond);
-	for (i = 0; i < AHEAD_BUFS; i++)
-		free(a->b[i].p);
-	free(a);
+	ahead_free(a);
 	return false;
 }
 
@@ -446,7 +455,6 @@ static void
 ahead_stop(struct decomp *r)
 {
 	struct ahead *a = r->ahead;
-	unsigned i;
 
 	if (a == NULL)
 		return;
@@ -455,11 +463,7 @@ ahead_stop(struct decomp *r)
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->th, NULL);
-	pthread_mutex_destroy(&a->lock);
-	pthread_cond_destroy(&a->cond);
-	for (i = 0; i < AHEAD_BUFS; i++)
-		free(a->b[i].p);
-	free(a);
+	ahead_free(a);
 	r->ahead = NULL;
 }
 

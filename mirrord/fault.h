@@ -14,10 +14,13 @@
  * is made: a crash at an exact point of the write path.
  * Points:
  *
- *	write	blob.c: store_blob_write(); util.c: write_file_atomic()
+ *	write	blob.c: store_write_all() (blob writers, the write-behind);
+ *		util.c: write_file_atomic()
  *	fsync	util.c: write_file_atomic() (the file's fsync)
- *	rename	blob.c: store_blob_place(); store_format.c: the upgrade's
- *		moves; util.c: write_file_atomic()
+ *	rename	blob.c: store_blob_place(); blob_behind.c: placing a blob
+ *		written behind (its create in place, or its link);
+ *		store_format.c: the upgrade's moves; util.c:
+ *		write_file_atomic()
  *	syncfs	store_open.c: store_sync(), the barrier before a commit
  *	commit	store.c: store_txn_commit(), the LMDB commit (the txn is
  *		aborted, as a failed mdb_txn_commit() frees it)

@@ -901,7 +901,6 @@ static int
 batch_end(struct run *run, int ret, struct merr *err)
 {
 	struct merr werr = { 0 };
-	char hex[HASH_HEX_LEN + 1];
 	size_t i;
 	int rc = store_batch_wait(run->store, &run->batch, &werr);
 	bool named = rc == 0 || ret != 0;
@@ -914,9 +913,8 @@ batch_end(struct run *run, int ret, struct merr *err)
 		    !store_batch_failed(&run->batch, job->hash))
 			continue;
 		job->status = rc ? rc : MERR_CANCEL;
-		hash_to_hex(job->hash, hex);
-		if (!named && strncmp(werr.msg, "blob ", 5) == 0 &&
-		    strncmp(werr.msg + 5, hex, HASH_HEX_LEN) == 0) {
+		if (!named && memcmp(job->hash, run->batch.first,
+		    HASH_LEN) == 0) {
 			run->failed = job;
 			merr_prefix(&werr, "'%s': ", job->url);
 			named = true;

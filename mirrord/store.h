@@ -506,6 +506,7 @@ struct blob_batch {
 	atomic_bool cancel;	/* what is still queued is dropped */
 	int rc;			/* the first failure, naming the blob */
 	struct merr err;
+	unsigned char first[HASH_LEN];	/* that blob, when rc != 0 */
 	/* Every blob not written (failed, or dropped by cancel), unsorted. */
 	unsigned char (*failed)[HASH_LEN];
 	size_t nfailed;

@@ -63,6 +63,9 @@ struct store {
 	struct store_behind *behind;
 };
 
+/* blob.c's: len bytes to fd, through EINTR (the "write" fault point). */
+int store_write_all(int fd, const void *data, size_t len);
+
 /* blob_behind.c's, for blob.c: a blob's bytes in memory, queued. */
 struct store_behind_item *store_behind_item_new(uint64_t cap);
 void *store_behind_item_data(struct store_behind_item *it);

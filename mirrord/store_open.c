@@ -212,9 +212,9 @@ barrier_run(void *arg)
 void
 store_sync_start(struct store *s)
 {
-	struct merr err;
-
-	store_sync_finish(s, &err);	/* one at a time */
+	/* One at a time per thread (whichever store it was for). */
+	if (pending != NULL)
+		store_sync_finish(pending->s, NULL);
 	pending = xcalloc(1, sizeof(*pending));
 	pending->s = s;
 	pending->threaded = pthread_create(&pending->th, NULL, barrier_run,

@@ -175,6 +175,7 @@ main(void)
 	ok(strstr(err.msg, hex) != NULL, "and names the blob: %s", err.msg);
 	ok(bb.nfailed == 1 && store_batch_failed(&bb, h),
 	    "failed: that blob, and only it");
+	ok(memcmp(bb.first, h, HASH_LEN) == 0, "the first failure is it");
 	store_batch_release(&bb);
 	unlink(p);
 	is_int(helpers_count_dir(tmp), 0, "no name left in tmp/ after a failure");
